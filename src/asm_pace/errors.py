@@ -1,0 +1,155 @@
+"""Exceptions and warnings raised by asm_pace.
+
+Every error asm_pace raises derives from :class:`AsmPaceError`, and each
+subclass also inherits the matching builtin, so ``except ValueError`` keeps
+working in code that does not know about asm_pace. Every warning derives from
+:class:`AsmPaceWarning` so it can be filtered in one line::
+
+    import warnings
+    warnings.filterwarnings("ignore", category=asm_pace.errors.AsmPaceWarning)
+
+Messages say what was found, where (file, line or feature, column), what was
+expected and what to do.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = [
+    "AsmPaceError",
+    "InputError",
+    "ReadError",
+    "LayerNotFoundError",
+    "SchemaError",
+    "CRSError",
+    "SiteValidationError",
+    "SiteProblem",
+    "RasterError",
+    "OutputExistsError",
+    "OutputError",
+    "AsmPaceWarning",
+    "NoCRSWarning",
+    "DroppedRecordsWarning",
+    "NoStatusFilterWarning",
+    "RepairedGeometryWarning",
+    "CoverageWarning",
+]
+
+
+class AsmPaceError(Exception):
+    """Root of every error raised by asm_pace."""
+
+
+class InputError(AsmPaceError, ValueError):
+    """Input data that asm_pace cannot use as it is (wrong values, wrong types)."""
+
+
+class ReadError(AsmPaceError, OSError):
+    """A file that does not exist, cannot be opened, is empty or is corrupt."""
+
+
+class LayerNotFoundError(ReadError, LookupError):
+    """A layer asked for (or needed) is not in the file."""
+
+
+class SchemaError(InputError):
+    """A layer lacks the fields asm_pace needs (the message lists the expected ones)."""
+
+
+class CRSError(InputError):
+    """A coordinate reference system that is missing, unknown or does not fit the data."""
+
+
+class RasterError(InputError):
+    """A raster that cannot be used (wrong CRS, no overlap, unreadable tiles...)."""
+
+
+class OutputError(AsmPaceError, OSError):
+    """An output that cannot be written."""
+
+
+class OutputExistsError(OutputError, FileExistsError):
+    """An output file exists and ``overwrite`` was not asked for."""
+
+
+@dataclass(frozen=True)
+class SiteProblem:
+    """One problem found in a site list.
+
+    Attributes
+    ----------
+    line : int or None
+        1-based line number in the file (header is line 1 for delimited text),
+        or the feature number for vector files; ``None`` for file-wide problems.
+    column : str or None
+        The column the problem is in.
+    value : object
+        The offending value, as read.
+    problem : str
+        What is wrong, in plain words.
+    fix : str
+        What to do about it.
+    """
+
+    line: int | None
+    column: str | None
+    value: object
+    problem: str
+    fix: str
+
+    def __str__(self) -> str:
+        where = []
+        if self.line is not None:
+            where.append(f"line {self.line}")
+        if self.column is not None:
+            where.append(f"column {self.column!r}")
+        loc = ", ".join(where) if where else "file"
+        val = "" if self.value is None else f" (value {self.value!r})"
+        return f"{loc}: {self.problem}{val}. {self.fix}"
+
+
+class SiteValidationError(InputError):
+    """Every problem found in a site list, reported at once.
+
+    Attributes
+    ----------
+    source : str
+        The file (or ``"<DataFrame>"``) the sites came from.
+    problems : list of SiteProblem
+        Each problem, with line, column, value and what to do.
+    """
+
+    def __init__(self, source: str, problems: list[SiteProblem], *, limit: int = 50):
+        self.source = str(source)
+        self.problems = list(problems)
+        shown = self.problems[:limit]
+        lines = [f"{self.source}: {len(self.problems)} problem(s) in the site list:"]
+        lines += [f"  - {p}" for p in shown]
+        if len(self.problems) > limit:
+            lines.append(f"  ... and {len(self.problems) - limit} more")
+        super().__init__("\n".join(lines))
+
+
+class AsmPaceWarning(UserWarning):
+    """Root of every warning issued by asm_pace."""
+
+
+class NoCRSWarning(AsmPaceWarning):
+    """A layer had no CRS and was read as EPSG:4326 because its coordinates fit lon/lat."""
+
+
+class DroppedRecordsWarning(AsmPaceWarning):
+    """Records were left out (e.g. WDPA point records without a reported area)."""
+
+
+class NoStatusFilterWarning(AsmPaceWarning):
+    """A protected-area layer without WDPA status fields: every polygon counts as protected."""
+
+
+class RepairedGeometryWarning(AsmPaceWarning):
+    """Invalid geometries were repaired with ``shapely.make_valid``."""
+
+
+class CoverageWarning(AsmPaceWarning):
+    """Zones lie partly or wholly outside the rasters (``data_coverage`` < 1)."""
