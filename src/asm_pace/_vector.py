@@ -1,0 +1,332 @@
+"""Private helpers shared by every vector loader: opening files, the CRS policy, repairs.
+
+Formats: GeoPackage, Shapefile (also zipped, also several in one zip), File Geodatabase
+(``.gdb`` folder or zipped), GeoJSON, TopoJSON, KML/KMZ, FlatGeobuf and GeoParquet. GDAL does
+the reading (through pyogrio by default, or fiona with ``engine="fiona"``); every error it
+raises is turned into a :class:`~asm_pace.errors.ReadError` that names the file.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyogrio
+import shapely
+from pyproj import CRS
+
+from .errors import (
+    CRSError,
+    LayerNotFoundError,
+    NoCRSWarning,
+    ReadError,
+    RepairedGeometryWarning,
+)
+
+__all__ = [
+    "ENGINES",
+    "PathLike",
+    "gdal_path",
+    "list_layers",
+    "read_vector",
+    "repair_polygons",
+    "source_name",
+    "to_wgs84",
+]
+
+PathLike = str | os.PathLike
+
+#: The I/O engines geopandas offers; pyogrio is geopandas' default.
+ENGINES = ("pyogrio", "fiona")
+
+_PARQUET = (".parquet", ".geoparquet")
+
+
+def source_name(source: Any) -> str:
+    """A short human name for a source: the file path, or ``<DataFrame>``."""
+    if isinstance(source, gpd.GeoDataFrame):
+        return source.attrs.get("source", "<GeoDataFrame>")
+    if isinstance(source, pd.DataFrame):
+        return source.attrs.get("source", "<DataFrame>")
+    return str(source)
+
+
+def _check_exists(path: Path) -> None:
+    if not path.exists():
+        raise ReadError(f"{path}: no such file or folder; check the path")
+    if path.is_file() and path.stat().st_size == 0:
+        raise ReadError(f"{path}: the file is empty (0 bytes); export it again")
+
+
+def gdal_path(source: PathLike) -> str:
+    """The path GDAL should open for ``source``.
+
+    A zip holding a File Geodatabase opens as ``/vsizip/file.zip/name.gdb``; any other zip
+    (one or several shapefiles, or zips nested inside it) opens as ``/vsizip/file.zip``, a
+    folder that GDAL lists layer by layer.
+    """
+    path = Path(source)
+    _check_exists(path)
+    if path.suffix.lower() == ".zip":
+        try:
+            with zipfile.ZipFile(path) as zf:
+                names = zf.namelist()
+        except zipfile.BadZipFile as err:
+            raise ReadError(f"{path}: not a valid zip archive ({err}); download it again") from err
+        gdbs = sorted({n.split(".gdb/")[0] + ".gdb" for n in names if ".gdb/" in n})
+        if gdbs:
+            return f"/vsizip/{path}/{gdbs[0]}"
+        return f"/vsizip/{path}"
+    return str(path)
+
+
+def list_layers(source: PathLike) -> list[tuple[str, str]]:
+    """The layers of a vector file, as ``(name, geometry type)`` pairs.
+
+    Examples
+    --------
+    >>> from asm_pace.datasets import sample_path
+    >>> [name for name, _ in list_layers(sample_path("protected_areas.gpkg"))]
+    ['polygons', 'points']
+    """
+    path = Path(source)
+    if path.suffix.lower() in _PARQUET:
+        return [(path.stem, "Unknown")]
+    target = gdal_path(path)
+    try:
+        layers = pyogrio.list_layers(target)
+    except Exception as err:  # GDAL raises many kinds; all mean "cannot open"
+        raise ReadError(
+            f"{path}: GDAL cannot open it as a vector data set ({_short(err)}); "
+            "check that it is a GeoPackage, shapefile, File Geodatabase, GeoJSON, KML/KMZ or "
+            "GeoParquet file and not damaged"
+        ) from err
+    return [(str(name), str(gtype) if gtype is not None else "None") for name, gtype in layers]
+
+
+def _short(err: Exception) -> str:
+    text = str(err).strip().splitlines()
+    return text[0] if text else type(err).__name__
+
+
+def read_vector(
+    source: PathLike,
+    *,
+    layer: str | int | None = None,
+    bbox: tuple[float, float, float, float] | None = None,
+    where: str | None = None,
+    columns: list[str] | None = None,
+    engine: str | None = None,
+) -> gpd.GeoDataFrame:
+    """Read one layer of a vector file, in the file's own CRS.
+
+    Parameters
+    ----------
+    source : path
+        The file (or ``.gdb`` folder, or zip).
+    layer : str or int, optional
+        The layer; the first one when not given.
+    bbox : (minx, miny, maxx, maxy), optional
+        Keep features intersecting this box (in the layer's CRS), filtered by GDAL while reading.
+    where : str, optional
+        An OGR SQL WHERE clause, applied by GDAL while reading.
+    columns : list of str, optional
+        Read only these attribute columns.
+    engine : {"pyogrio", "fiona"}, optional
+        The I/O engine (default pyogrio).
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        With ``attrs["source"]`` (the path) and ``attrs["layer"]`` (the layer name).
+
+    Raises
+    ------
+    ReadError
+        Missing, empty, corrupt or unreadable file.
+    LayerNotFoundError
+        ``layer`` is not in the file (the message lists the layers).
+    """
+    engine = engine or "pyogrio"
+    if engine not in ENGINES:
+        raise ValueError(f"engine must be one of {ENGINES}, got {engine!r}")
+    path = Path(source)
+    if path.suffix.lower() in _PARQUET:
+        _check_exists(path)
+        try:
+            gdf = gpd.read_parquet(
+                path, columns=None if columns is None else [*columns, "geometry"]
+            )
+        except Exception as err:
+            raise ReadError(f"{path}: cannot read it as GeoParquet ({_short(err)})") from err
+        if bbox is not None:
+            gdf = gdf[gdf.intersects(shapely.box(*bbox))]
+        gdf.attrs.update(source=str(path), layer=path.stem)
+        return gdf
+    target = gdal_path(path)
+    layers = list_layers(path)
+    names = [name for name, _ in layers]
+    if not names:
+        raise ReadError(f"{path}: the file holds no vector layer")
+    if layer is None:
+        layer_name = names[0]
+    elif isinstance(layer, int):
+        if not 0 <= layer < len(names):
+            raise LayerNotFoundError(
+                f"{path}: there is no layer number {layer}; its layers are: {', '.join(names)}"
+            )
+        layer_name = names[layer]
+    else:
+        matches = [n for n in names if n == layer] or [
+            n for n in names if n.lower() == str(layer).lower()
+        ]
+        if not matches:
+            raise LayerNotFoundError(
+                f"{path}: no layer named {layer!r}; its layers are: {', '.join(names)}"
+            )
+        layer_name = matches[0]
+    kwargs: dict[str, Any] = {"layer": layer_name, "engine": engine}
+    if bbox is not None:
+        kwargs["bbox"] = tuple(float(v) for v in bbox)
+    if where is not None:
+        kwargs["where"] = where
+    if columns is not None:
+        kwargs["columns"] = list(columns)
+    try:
+        with warnings.catch_warnings():
+            # GDAL chatter (e.g. "Measured geometries not supported") is not the user's business
+            warnings.simplefilter("ignore", RuntimeWarning)
+            gdf = gpd.read_file(target, **kwargs)
+    except Exception as err:
+        raise ReadError(
+            f"{path}: cannot read layer {layer_name!r} ({_short(err)}); "
+            "check the file is complete and opens in QGIS"
+        ) from err
+    if not isinstance(gdf, gpd.GeoDataFrame):  # a table without geometry
+        gdf = gpd.GeoDataFrame(gdf, geometry=gpd.GeoSeries([None] * len(gdf), index=gdf.index))
+    gdf.attrs.update(source=str(path), layer=layer_name)
+    return gdf
+
+
+def _fits_lonlat(gdf: gpd.GeoDataFrame) -> bool:
+    if gdf.geometry.is_empty.all() or gdf.geometry.isna().all():
+        return True
+    minx, miny, maxx, maxy = gdf.total_bounds
+    return bool(
+        minx >= -180.0 - 1e-9
+        and maxx <= 180.0 + 1e-9
+        and miny >= -90.0 - 1e-9
+        and maxy <= 90.0 + 1e-9
+    )
+
+
+def to_wgs84(gdf: gpd.GeoDataFrame, *, source: str | None = None) -> gpd.GeoDataFrame:
+    """Apply asm_pace's CRS policy and return a 2-D EPSG:4326 copy.
+
+    - no CRS: a :class:`~asm_pace.errors.NoCRSWarning` and EPSG:4326 when every coordinate
+      fits longitude/latitude ranges, else a :class:`~asm_pace.errors.CRSError`;
+    - any other CRS (3-D ones such as EPSG:4979, compound, custom PROJ strings): reprojected;
+    - Z (and M) values are dropped.
+
+    Examples
+    --------
+    >>> import geopandas as gpd, shapely
+    >>> g = gpd.GeoDataFrame(geometry=[shapely.Point(500000, 8600000)], crs="EPSG:32719")
+    >>> out = to_wgs84(g)
+    >>> out.crs.to_epsg(), round(out.geometry.x.iloc[0], 4)
+    (4326, -69.0)
+    """
+    name = source or gdf.attrs.get("source", "<layer>")
+    out = gdf.copy()
+    if out.crs is None:
+        if not _fits_lonlat(out):
+            bounds = ", ".join(f"{v:.6g}" for v in out.total_bounds)
+            raise CRSError(
+                f"{name}: the layer has no coordinate reference system and its coordinates "
+                f"(bounds {bounds}) are not longitude/latitude; add a .prj / set the CRS in QGIS, "
+                "or pass crs= with the right EPSG code"
+            )
+        warnings.warn(
+            f"{name}: the layer has no coordinate reference system; its coordinates fit "
+            "longitude/latitude ranges, so it is read as EPSG:4326 (WGS 84). Pass crs= if that "
+            "is wrong.",
+            NoCRSWarning,
+            stacklevel=3,
+        )
+        out = out.set_crs("EPSG:4326")
+    else:
+        try:
+            crs = CRS.from_user_input(out.crs)
+        except Exception as err:
+            raise CRSError(f"{name}: its CRS cannot be understood ({_short(err)})") from err
+        if crs.to_epsg() != 4326:
+            try:
+                out = out.to_crs("EPSG:4326")
+            except Exception as err:
+                raise CRSError(
+                    f"{name}: cannot reproject from {crs.name} to EPSG:4326 ({_short(err)})"
+                ) from err
+    geoms = out.geometry.values
+    if np.any(shapely.has_z(np.asarray(geoms, dtype=object))):
+        out = out.set_geometry(shapely.force_2d(np.asarray(geoms, dtype=object)), crs="EPSG:4326")
+    out = out.set_crs("EPSG:4326", allow_override=True)
+    out.attrs = dict(gdf.attrs)
+    return out
+
+
+def repair_polygons(gdf: gpd.GeoDataFrame, *, source: str | None = None) -> gpd.GeoDataFrame:
+    """Repair invalid polygons with ``shapely.make_valid`` and keep their polygonal parts.
+
+    Issues a :class:`~asm_pace.errors.RepairedGeometryWarning` with the number repaired.
+    Features left with no area (empty or missing geometry) are dropped.
+
+    Examples
+    --------
+    >>> import geopandas as gpd, shapely, warnings
+    >>> bowtie = shapely.Polygon([(0, 0), (1, 1), (1, 0), (0, 1)])
+    >>> g = gpd.GeoDataFrame(geometry=[bowtie], crs="EPSG:4326")
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("ignore")
+    ...     fixed = repair_polygons(g)
+    >>> fixed.geometry.iloc[0].geom_type, fixed.is_valid.all()
+    ('MultiPolygon', np.True_)
+    """
+    name = source or gdf.attrs.get("source", "<layer>")
+    geoms = np.asarray(gdf.geometry.values, dtype=object)
+    present = ~shapely.is_missing(geoms)
+    invalid = present & ~shapely.is_valid(geoms)
+    out = gdf.copy()
+    if invalid.any():
+        fixed = shapely.make_valid(geoms[invalid])
+        fixed = np.array([_polygonal_part(g) for g in fixed], dtype=object)
+        geoms = geoms.copy()
+        geoms[invalid] = fixed
+        out = out.set_geometry(gpd.GeoSeries(geoms, index=gdf.index, crs=gdf.crs))
+        warnings.warn(
+            f"{name}: {int(invalid.sum())} invalid polygon(s) repaired with make_valid "
+            "(self-intersections, bow-ties, ring errors)",
+            RepairedGeometryWarning,
+            stacklevel=3,
+        )
+    keep = ~shapely.is_missing(geoms) & ~shapely.is_empty(geoms)
+    out = out[keep]
+    out.attrs = dict(gdf.attrs)
+    return out
+
+
+def _polygonal_part(geom: shapely.Geometry) -> shapely.Geometry:
+    """The polygonal part of a repaired geometry (GeometryCollections hold lines too)."""
+    if geom.geom_type in ("Polygon", "MultiPolygon"):
+        return geom
+    parts = shapely.get_parts(geom)
+    polys = [p for p in parts if p.geom_type in ("Polygon", "MultiPolygon")]
+    if not polys:
+        return shapely.MultiPolygon()
+    merged = shapely.union_all(polys)
+    return merged
