@@ -28,6 +28,7 @@ __all__ = [
     "RasterError",
     "OutputExistsError",
     "OutputError",
+    "MissingDependencyError",
     "AsmPaceWarning",
     "NoCRSWarning",
     "DroppedRecordsWarning",
@@ -71,6 +72,10 @@ class OutputError(AsmPaceError, OSError):
 
 class OutputExistsError(OutputError, FileExistsError):
     """An output file exists and ``overwrite`` was not asked for."""
+
+
+class MissingDependencyError(AsmPaceError, ImportError):
+    """An optional dependency is not installed (the message names the extra to install)."""
 
 
 @dataclass(frozen=True)
