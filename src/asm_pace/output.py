@@ -1,0 +1,679 @@
+"""Atomic GeoPackage (and CSV) output with provenance and default QGIS styles.
+
+:func:`write_geopackage` writes several layers into one GeoPackage in one go:
+
+- atomically: everything is written to a temporary file in the destination
+  folder, which is renamed over the destination only once complete
+  (:func:`os.replace`), so an interrupted run never leaves a half-written file
+  and a failed run leaves nothing behind;
+- with a ``run_info`` table (provenance): the asm_pace version, the UTC time,
+  every parameter, and each input file's name, size and SHA-256;
+- with default styles in the ``layer_styles`` table that QGIS reads on open:
+  a layer with a ``pace_class`` column is drawn by ASM-PACE class, a layer with
+  a ``radius_km`` column (buffers, rings) by radius;
+- with values and names that GDAL, QGIS and ArcGIS accept (see
+  :func:`prepare_frame` for the conversions).
+
+The layout is described in ``docs/geopackage.md``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as _dt
+import hashlib
+import json
+import os
+import platform
+import re
+import secrets
+import sqlite3
+import unicodedata
+import warnings
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from . import _styles
+from .errors import AsmPaceError, InputError, OutputError, OutputExistsError
+
+__all__ = [
+    "write_geopackage",
+    "write_csv",
+    "prepare_frame",
+    "safe_name",
+    "input_fingerprint",
+    "RESERVED_LAYERS",
+]
+
+#: Layer names asm_pace writes itself.
+RESERVED_LAYERS = ("run_info", "layer_styles")
+
+# GDAL's GeoPackage primary key and geometry column names.
+_FID = "fid"
+_GEOM = "geom"
+_MAX_NAME = 63
+_CHUNK = 1 << 20
+
+
+# --------------------------------------------------------------------------- names
+def safe_name(name: object, taken: Iterable[str] = ()) -> str:
+    """Turn any column or layer name into a GIS-safe one.
+
+    ASCII letters, digits and ``_`` only (accents dropped, other characters
+    become ``_``), not starting with a digit, at most 63 characters, and unique
+    case-insensitively among ``taken`` (a ``_2``, ``_3``... suffix is added).
+
+    Parameters
+    ----------
+    name : object
+        The original name (converted with ``str``; tuples are joined with ``_``).
+    taken : iterable of str
+        Names already used.
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> safe_name("Área protegida (km²)")
+    'Area_protegida_km2'
+    >>> safe_name("2001"), safe_name("pa id", taken=["PA_ID"])
+    ('f_2001', 'pa_id_2')
+    """
+    if isinstance(name, tuple):
+        name = "_".join(str(p) for p in name if str(p) != "")
+    text = unicodedata.normalize("NFKD", str(name))
+    text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    text = re.sub(r"[^0-9A-Za-z_]+", "_", text).strip("_")
+    if not text:
+        text = "field"
+    if text[0].isdigit():
+        text = "f_" + text
+    text = text[:_MAX_NAME]
+    used = {t.lower() for t in taken}
+    candidate, k = text, 1
+    while candidate.lower() in used:
+        k += 1
+        suffix = f"_{k}"
+        candidate = text[: _MAX_NAME - len(suffix)] + suffix
+    return candidate
+
+
+# --------------------------------------------------------------------------- values
+def _scalar_text(value: object) -> str:
+    if isinstance(value, dict | list | tuple | set | frozenset | np.ndarray):
+        return json.dumps(_jsonable(value), ensure_ascii=False, default=str)
+    if isinstance(value, float | np.floating) and float(value).is_integer():
+        return str(value)
+    return str(value)
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, set | frozenset):
+        return sorted((_jsonable(v) for v in value), key=str)
+    if isinstance(value, list | tuple | np.ndarray):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, _dt.datetime | _dt.date | pd.Timestamp):
+        return value.isoformat()
+    return value
+
+
+def _is_missing(value: object) -> bool:
+    if value is None or value is pd.NA or value is pd.NaT:
+        return True
+    if isinstance(value, float | np.floating):
+        return bool(np.isnan(value))
+    return False
+
+
+def _to_text(value: object) -> str | None:
+    """One cell as text: lists/tuples/sets ``;``-joined (sets sorted), dicts as JSON."""
+    if _is_missing(value):
+        return None
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict):
+        return json.dumps(_jsonable(value), ensure_ascii=False, default=str)
+    if isinstance(value, set | frozenset):
+        return ";".join(sorted(_scalar_text(v) for v in value))
+    if isinstance(value, list | tuple | np.ndarray):
+        return ";".join(_scalar_text(v) for v in value)
+    if isinstance(value, bytes):
+        return value.decode("utf-8", errors="replace")
+    if isinstance(value, _dt.datetime | _dt.date | pd.Timestamp | _dt.time):
+        return value.isoformat()
+    return str(value)
+
+
+def _convert_series(s: pd.Series) -> pd.Series:
+    dtype = s.dtype
+    if isinstance(dtype, gpd.array.GeometryDtype):
+        return pd.Series(
+            [None if g is None or g.is_empty else g.wkt for g in s], index=s.index, dtype=object
+        )
+    if isinstance(dtype, pd.CategoricalDtype):
+        return _convert_series(s.astype(dtype.categories.dtype))
+    if pd.api.types.is_datetime64_any_dtype(dtype):
+        if getattr(dtype, "tz", None) is not None:
+            return s.dt.tz_convert("UTC")
+        return s
+    if pd.api.types.is_timedelta64_dtype(dtype) or isinstance(
+        dtype, pd.PeriodDtype | pd.IntervalDtype
+    ):
+        return pd.Series([_to_text(v) for v in s.astype(object)], index=s.index, dtype=object)
+    if pd.api.types.is_unsigned_integer_dtype(dtype) and s.dtype.itemsize == 8:
+        return s.astype("float64")
+    if pd.api.types.is_complex_dtype(dtype):
+        return pd.Series([_to_text(v) for v in s], index=s.index, dtype=object)
+    if not pd.api.types.is_object_dtype(dtype):
+        return s
+    kind = pd.api.types.infer_dtype(s, skipna=True)
+    if kind in ("string", "empty"):
+        return s
+    if kind == "boolean":
+        return s.astype("boolean")
+    if kind == "integer":
+        try:
+            return s.astype("Int64")
+        except (OverflowError, TypeError, ValueError):
+            return s.astype("float64")
+    if kind in ("floating", "mixed-integer-float", "decimal"):
+        return pd.Series(
+            [None if _is_missing(v) else float(v) for v in s], index=s.index, dtype="float64"
+        )
+    if kind == "bytes":
+        return s
+    return pd.Series([_to_text(v) for v in s], index=s.index, dtype=object)
+
+
+def prepare_frame(frame: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, str]]:
+    """Make a (Geo)DataFrame safe to write to a GeoPackage.
+
+    The conversions (a round trip gives the converted values back):
+
+    - a named or non-default index becomes ordinary columns (a plain
+      ``RangeIndex`` is dropped, as GDAL numbers features itself);
+    - names: see :func:`safe_name`; ``fid`` and ``geom`` (GDAL's own columns)
+      become ``fid_2`` / ``geom_2``; MultiIndex columns are joined with ``_``;
+    - lists, tuples and sets become ``;``-joined text (sets sorted), dicts JSON
+      text, dates and times ISO 8601 text, ``Decimal`` float; object columns of
+      Python bools or ints become nullable ``boolean`` / ``Int64``;
+    - categoricals are written as their categories' type; timezone-aware
+      datetimes in UTC; timedeltas, periods and intervals as text;
+    - geometry columns other than the active one become WKT text.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame or geopandas.GeoDataFrame
+
+    Returns
+    -------
+    frame : DataFrame or GeoDataFrame
+        A converted copy (the input is not modified).
+    renamed : dict
+        ``{new_name: original_name}`` for every column whose name changed.
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"pa ids": [["1", "2"], []], "info": [{"a": 1}, None]})
+    >>> out, renamed = prepare_frame(df)
+    >>> out["pa_ids"].tolist(), out["info"].tolist(), renamed
+    (['1;2', ''], ['{"a": 1}', None], {'pa_ids': 'pa ids'})
+    """
+    is_geo = isinstance(frame, gpd.GeoDataFrame) and frame._geometry_column_name in frame
+    geom_name = frame.geometry.name if is_geo else None
+    data = pd.DataFrame(frame, copy=False)
+    index = data.index
+    default_index = (
+        isinstance(index, pd.RangeIndex)
+        and index.name is None
+        and index.start == 0
+        and index.step == 1
+    )
+    if not default_index:
+        names = [
+            n if n is not None else ("index" if index.nlevels == 1 else f"level_{i}")
+            for i, n in enumerate(index.names)
+        ]
+        data = data.copy()
+        data.index = index.set_names(names)
+        data = data.reset_index()
+    data = data.reset_index(drop=True)
+
+    columns: dict[str, pd.Series] = {}
+    renamed: dict[str, str] = {}
+    taken: list[str] = [_FID, _GEOM]
+    geometry = None
+    for pos, original in enumerate(data.columns):
+        series = data.iloc[:, pos]
+        if geom_name is not None and original == geom_name and geometry is None:
+            geometry = gpd.GeoSeries(series, crs=frame.crs)
+            continue
+        new = safe_name(original, taken)
+        taken.append(new)
+        if new != original:
+            renamed[new] = str(original)
+        columns[new] = _convert_series(series)
+    out = pd.DataFrame(columns, index=data.index)
+    if geometry is not None:
+        out = gpd.GeoDataFrame(out, geometry=geometry.values, crs=frame.crs)
+    return out, renamed
+
+
+# --------------------------------------------------------------------------- provenance
+def _hash_file(path: Path) -> tuple[int, str]:
+    digest = hashlib.sha256()
+    size = 0
+    with open(path, "rb") as fh:
+        while chunk := fh.read(_CHUNK):
+            digest.update(chunk)
+            size += len(chunk)
+    return size, digest.hexdigest()
+
+
+_SHAPEFILE_PARTS = (".shp", ".shx", ".dbf", ".prj", ".cpg", ".qix", ".sbn", ".sbx")
+
+
+def input_fingerprint(path: str | os.PathLike[str]) -> tuple[int | None, str | None]:
+    """Size in bytes and SHA-256 (hex) of an input file or folder.
+
+    A file is hashed as it is. A folder (a File Geodatabase ``.gdb``, a folder
+    of raster tiles) and a shapefile (``.shp`` with its ``.shx``, ``.dbf``,
+    ``.prj``... sidecars) are hashed by their files: the SHA-256 of the text
+    made of one line ``<relative path>  <file SHA-256>\\n`` per file, sorted by
+    relative path (``/`` separators); the size is the sum of the files' sizes.
+    ``(None, None)`` for a path that does not exist (a URL, a database).
+
+    Examples
+    --------
+    >>> from asm_pace.datasets import sample_path
+    >>> size, sha = input_fingerprint(sample_path("sites.csv"))
+    >>> size > 0 and len(sha)
+    64
+    """
+    p = Path(path)
+    if p.is_file() and p.suffix.lower() != ".shp":
+        return _hash_file(p)
+    if p.is_file():
+        files = sorted(
+            f
+            for f in p.parent.iterdir()
+            if f.is_file() and f.stem == p.stem and f.suffix.lower() in _SHAPEFILE_PARTS
+        )
+        base = p.parent
+    elif p.is_dir():
+        files = sorted(f for f in p.rglob("*") if f.is_file())
+        base = p
+    else:
+        return None, None
+    lines = []
+    total = 0
+    for f in sorted(files, key=lambda f: f.relative_to(base).as_posix()):
+        size, sha = _hash_file(f)
+        total += size
+        lines.append(f"{f.relative_to(base).as_posix()}  {sha}\n")
+    return total, hashlib.sha256("".join(lines).encode("utf-8")).hexdigest()
+
+
+def _param_text(value: object) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value
+    if isinstance(value, os.PathLike):
+        return os.fspath(value)
+    return json.dumps(_jsonable(value), ensure_ascii=False, default=str)
+
+
+def _run_info_table(
+    run_info: Mapping[str, object],
+    inputs: Mapping[str, object],
+    layers: Mapping[str, pd.DataFrame],
+    renamed: Mapping[str, Mapping[str, str]],
+) -> pd.DataFrame:
+    from . import __version__
+
+    rows: list[dict[str, object]] = []
+
+    def add(section, key, value, file_name=None, size=None, sha=None):
+        rows.append(
+            {
+                "section": section,
+                "key": key,
+                "value": value,
+                "file_name": file_name,
+                "size_bytes": size,
+                "sha256": sha,
+            }
+        )
+
+    now = _dt.datetime.now(_dt.UTC).replace(microsecond=0)
+    add("software", "asm_pace_version", __version__)
+    add("software", "python_version", platform.python_version())
+    import pyogrio
+    import pyproj
+    import shapely
+
+    add("software", "gdal_version", pyogrio.__gdal_version_string__)
+    add("software", "geopandas_version", gpd.__version__)
+    add("software", "shapely_version", shapely.__version__)
+    add("software", "pyproj_version", pyproj.__version__)
+    add("software", "proj_version", pyproj.proj_version_str)
+    add("run", "created_utc", now.isoformat().replace("+00:00", "Z"))
+    for key, value in run_info.items():
+        add("parameter", str(key), _param_text(value))
+    for role, value in inputs.items():
+        if value is None:
+            continue
+        paths = (
+            list(value)
+            if isinstance(value, Sequence) and not isinstance(value, str | bytes)
+            else [value]
+        )
+        for i, item in enumerate(paths):
+            key = str(role) if len(paths) == 1 else f"{role}_{i + 1}"
+            p = Path(os.fspath(item))  # type: ignore[arg-type]
+            size, sha = input_fingerprint(p)
+            add("input", key, os.fspath(item), p.name, size, sha)  # type: ignore[arg-type]
+    for name, frame in layers.items():
+        add("layer", name, str(len(frame)))
+        for new, old in renamed.get(name, {}).items():
+            add("renamed_column", f"{name}.{new}", old)
+    table = pd.DataFrame(rows)
+    table["size_bytes"] = table["size_bytes"].astype("Int64")
+    return table
+
+
+# --------------------------------------------------------------------------- styles
+def _geometry_kind(frame: gpd.GeoDataFrame) -> str:
+    types = frame.geometry.geom_type.dropna()
+    if types.empty:
+        return "point"
+    top = types.value_counts().index[0]
+    if "Point" in top:
+        return "point"
+    if "LineString" in top:
+        return "line"
+    return "polygon"
+
+
+def _styles_table(layers: Mapping[str, pd.DataFrame], now: _dt.datetime) -> pd.DataFrame | None:
+    rows = []
+    for name, frame in layers.items():
+        if not isinstance(frame, gpd.GeoDataFrame):
+            continue
+        kind = _geometry_kind(frame)
+        if "pace_class" in frame.columns:
+            cats = _styles.categories_for_pace_class()
+            attr, alpha, what = "pace_class", 255, "ASM-PACE class"
+        elif "radius_km" in frame.columns:
+            radii = pd.to_numeric(frame["radius_km"], errors="coerce")
+            if "inner_km" in frame.columns:
+                pairs = (
+                    pd.DataFrame(
+                        {"r": radii, "i": pd.to_numeric(frame["inner_km"], errors="coerce")}
+                    )
+                    .dropna()
+                    .drop_duplicates("r")
+                )
+                cats = _styles.categories_for_zones(pairs["r"].tolist(), pairs["i"].tolist())
+            else:
+                cats = _styles.categories_for_zones(sorted(radii.dropna().unique().tolist()))
+            attr, alpha, what = "radius_km", 60, "buffer radius"
+            if not cats:
+                continue
+        else:
+            continue
+        rows.append(
+            {
+                "f_table_catalog": "",
+                "f_table_schema": "",
+                "f_table_name": name,
+                "f_geometry_column": _GEOM,
+                "styleName": name,
+                "styleQML": _styles.qml_categorized(attr, cats, geometry=kind, fill_alpha=alpha),
+                "styleSLD": _styles.sld_categorized(
+                    name, attr, cats, geometry=kind, fill_opacity=alpha / 255
+                ),
+                "useAsDefault": True,
+                "description": f"asm_pace default style: {what}",
+                "owner": "",
+                "ui": None,
+                "update_time": pd.Timestamp(now),
+            }
+        )
+    if not rows:
+        return None
+    return pd.DataFrame(rows)
+
+
+# --------------------------------------------------------------------------- writing
+def _temp_sibling(path: Path, suffix: str) -> Path:
+    return path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp{suffix}")
+
+
+def _remove_quietly(path: Path) -> None:
+    for p in (path, *(Path(f"{path}{s}") for s in ("-journal", "-wal", "-shm"))):
+        with contextlib.suppress(OSError):
+            p.unlink()
+
+
+def _check_destination(path: Path, overwrite: bool, option: str) -> None:
+    if path.is_dir():
+        raise OutputError(f"{path} is a folder; give a file name for the output")
+    if not path.parent.is_dir():
+        raise OutputError(
+            f"cannot write {path}: the folder {path.parent} does not exist; create it first"
+        )
+    if path.exists() and not overwrite:
+        raise OutputExistsError(
+            f"{path} already exists; choose another name, or pass {option} to replace it"
+        )
+
+
+def write_geopackage(
+    path: str | os.PathLike[str],
+    layers: Mapping[str, pd.DataFrame],
+    *,
+    overwrite: bool = False,
+    run_info: Mapping[str, object] | None = None,
+    inputs: Mapping[str, object] | None = None,
+    styles: bool = True,
+) -> Path:
+    """Write layers (and provenance, and QGIS styles) to one GeoPackage, atomically.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The ``.gpkg`` file to write.
+    layers : mapping of str to GeoDataFrame or DataFrame
+        Layer name -> table, written in this order. GeoDataFrames become
+        feature layers (one geometry column, named ``geom``, in the frame's
+        CRS); DataFrames become attribute tables (GeoPackage data type
+        ``attributes``). Names and values are converted as
+        :func:`prepare_frame` describes; layer names with :func:`safe_name`.
+    overwrite : bool
+        Replace an existing file. Without it an existing file is left
+        untouched and :class:`~asm_pace.errors.OutputExistsError` is raised
+        before anything is written.
+    run_info : mapping, optional
+        The run's parameters (name -> value), stored in the ``run_info`` table
+        (values as text, JSON for non-strings).
+    inputs : mapping, optional
+        Input role -> path (or list of paths) of each input file; each is
+        recorded in ``run_info`` with its name, size and SHA-256
+        (:func:`input_fingerprint`).
+    styles : bool
+        Store default styles in ``layer_styles`` (QGIS opens the layers
+        styled): by ``pace_class`` for layers that have it, by ``radius_km``
+        for buffer layers.
+
+    Returns
+    -------
+    pathlib.Path
+        The file written.
+
+    Raises
+    ------
+    OutputExistsError
+        ``path`` exists and ``overwrite`` is false.
+    OutputError
+        The folder does not exist, a layer cannot be written, or the file
+        cannot be moved into place. Nothing is left behind.
+    InputError
+        ``layers`` is empty, holds something other than a DataFrame, or uses a
+        reserved name (``run_info``, ``layer_styles``).
+
+    Examples
+    --------
+    >>> import tempfile, shapely, pyogrio
+    >>> sites = gpd.GeoDataFrame(
+    ...     {"site_id": ["S1"], "pace_class": ["protected_area"]},
+    ...     geometry=[shapely.Point(-60, -3)], crs="EPSG:4326")
+    >>> out = Path(tempfile.mkdtemp()) / "out.gpkg"
+    >>> _ = write_geopackage(out, {"sites": sites}, run_info={"radii_km": [1, 10]})
+    >>> [str(n) for n in pyogrio.list_layers(out)[:, 0]]
+    ['sites', 'run_info', 'layer_styles']
+    """
+    import pyogrio
+
+    path = Path(os.fspath(path))
+    if path.suffix.lower() != ".gpkg":
+        raise OutputError(f"{path}: a GeoPackage file name must end in .gpkg")
+    _check_destination(path, overwrite, "overwrite=True (--overwrite on the command line)")
+    if not isinstance(layers, Mapping) or not layers:
+        raise InputError("write_geopackage needs at least one layer: {'sites': sites, ...}")
+
+    prepared: dict[str, pd.DataFrame] = {}
+    renamed: dict[str, dict[str, str]] = {}
+    for name, frame in layers.items():
+        if not isinstance(frame, pd.DataFrame):
+            raise InputError(
+                f"layer {name!r} is a {type(frame).__name__}; give a GeoDataFrame or DataFrame"
+            )
+        lname = safe_name(name, prepared)
+        if lname.lower() in RESERVED_LAYERS:
+            raise InputError(
+                f"layer name {name!r} is reserved for asm_pace's own table; rename the layer"
+            )
+        prepared[lname], renamed[lname] = prepare_frame(frame)
+
+    now = _dt.datetime.now(_dt.UTC)
+    extra: dict[str, pd.DataFrame] = {
+        "run_info": _run_info_table(run_info or {}, inputs or {}, prepared, renamed)
+    }
+    if styles:
+        table = _styles_table(prepared, now)
+        if table is not None:
+            extra["layer_styles"] = table
+
+    temp = _temp_sibling(path, ".gpkg")
+    current = None
+    try:
+        with warnings.catch_warnings():
+            # pyogrio warns when it promotes mixed Polygon/MultiPolygon; that is intended
+            warnings.filterwarnings("ignore", category=RuntimeWarning, module="pyogrio")
+            for current, frame in {**prepared, **extra}.items():
+                options: dict[str, object] = {}
+                if current == "layer_styles":
+                    options["layer_options"] = {"FID": "id"}
+                if isinstance(frame, gpd.GeoDataFrame):
+                    pyogrio.write_dataframe(frame, temp, layer=current, driver="GPKG", **options)
+                else:
+                    pyogrio.write_dataframe(
+                        pd.DataFrame(frame), temp, layer=current, driver="GPKG", **options
+                    )
+        _finish_contents(temp, now)
+        current = None
+        if path.exists() and not overwrite:
+            raise OutputExistsError(
+                f"{path} appeared while it was being written; nothing was replaced"
+            )
+        os.replace(temp, path)
+    except AsmPaceError:
+        _remove_quietly(temp)
+        raise
+    except BaseException as err:
+        _remove_quietly(temp)
+        if not isinstance(err, Exception):
+            raise
+        where = f"layer {current!r}" if current else "the file"
+        raise OutputError(
+            f"could not write {where} to {path}: {err}. Nothing was written; "
+            "check the folder is writable and has space, and the layer's columns"
+        ) from err
+    return path
+
+
+def _finish_contents(temp: Path, now: _dt.datetime) -> None:
+    """Describe asm_pace's own tables in gpkg_contents (identifier and description)."""
+    stamp = now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z"
+    with contextlib.closing(sqlite3.connect(temp)) as con, con:
+        for table, text in (
+            ("run_info", "asm_pace provenance: version, time, parameters, input files"),
+            ("layer_styles", "QGIS default styles written by asm_pace"),
+        ):
+            con.execute(
+                "UPDATE gpkg_contents SET description = ?, last_change = ? WHERE table_name = ?",
+                (text, stamp, table),
+            )
+
+
+def write_csv(
+    path: str | os.PathLike[str], frame: pd.DataFrame, *, overwrite: bool = False
+) -> Path:
+    """Write a layer's attributes to CSV (UTF-8), atomically.
+
+    Geometry becomes ``geometry_wkt``; for point layers ``longitude`` and
+    ``latitude`` (in the layer's CRS) are added unless columns of those names
+    exist. Lists and dicts become text as in :func:`prepare_frame`.
+
+    Examples
+    --------
+    >>> import tempfile, shapely
+    >>> g = gpd.GeoDataFrame({"site_id": ["S1"]}, geometry=[shapely.Point(1, 2)], crs=4326)
+    >>> out = write_csv(Path(tempfile.mkdtemp()) / "s.csv", g)
+    >>> out.read_text().splitlines()[1]
+    'S1,POINT (1 2),1.0,2.0'
+    """
+    path = Path(os.fspath(path))
+    _check_destination(path, overwrite, "overwrite=True (--overwrite on the command line)")
+    data = pd.DataFrame(frame, copy=True)
+    if isinstance(frame, gpd.GeoDataFrame) and frame._geometry_column_name in frame:
+        geom = frame.geometry
+        data = data.drop(columns=[geom.name])
+        data["geometry_wkt"] = [None if g is None or g.is_empty else g.wkt for g in geom]
+        points = len(geom) > 0 and bool(geom.geom_type.eq("Point").all())
+        if points and "longitude" not in data and "latitude" not in data:
+            data["longitude"] = geom.x.to_numpy()
+            data["latitude"] = geom.y.to_numpy()
+    for col in data.columns:
+        if data[col].dtype == object:
+            data[col] = [_to_text(v) for v in data[col]]
+    temp = _temp_sibling(path, ".csv")
+    try:
+        data.to_csv(temp, index=False, encoding="utf-8")
+        if path.exists() and not overwrite:
+            raise OutputExistsError(f"{path} appeared while it was being written")
+        os.replace(temp, path)
+    except AsmPaceError:
+        _remove_quietly(temp)
+        raise
+    except BaseException as err:
+        _remove_quietly(temp)
+        if not isinstance(err, Exception):
+            raise
+        raise OutputError(f"could not write {path}: {err}") from err
+    return path
