@@ -123,6 +123,8 @@ def test_gpkg_contents_and_layer_order(tmp_path):
             con.execute("SELECT table_name, geometry_type_name FROM gpkg_geometry_columns")
         )
         integrity = con.execute("PRAGMA integrity_check").fetchone()[0]
+        version = con.execute("PRAGMA user_version").fetchone()[0]
+        application = con.execute("PRAGMA application_id").fetchone()[0]
     assert contents == {
         "sites": "features",
         "buffers": "features",
@@ -132,6 +134,8 @@ def test_gpkg_contents_and_layer_order(tmp_path):
     }
     assert geoms == {"sites": "POINT", "buffers": "POLYGON"}
     assert integrity == "ok"
+    # GeoPackage 1.2 ("GPKG" application id): the version older GDAL/QGIS/ArcGIS read quietly
+    assert (application, version) == (0x47504B47, 10200)
 
 
 def test_layer_styles_row_for_sites_and_buffers(tmp_path):

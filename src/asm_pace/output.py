@@ -587,6 +587,9 @@ def write_geopackage(
             warnings.filterwarnings("ignore", category=RuntimeWarning, module="pyogrio")
             for current, frame in {**prepared, **extra}.items():
                 options: dict[str, object] = {}
+                if not temp.exists():
+                    # GeoPackage 1.2: read without warnings by older GDAL, QGIS and ArcGIS
+                    options["dataset_options"] = {"VERSION": "1.2"}
                 if current == "layer_styles":
                     options["layer_options"] = {"FID": "id"}
                 if isinstance(frame, gpd.GeoDataFrame):
