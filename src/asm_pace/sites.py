@@ -1,0 +1,1091 @@
+"""Site lists: reading ASM sites from spreadsheets and vector files, and validating them.
+
+A site list is whatever people keep their mining sites in: a CSV exported from Excel in a
+Spanish, Portuguese or French locale (``;`` between fields, decimal commas), an ``.xlsx``
+workbook, a Google Earth KML/KMZ, a GeoPackage, a shapefile in a zip, a GeoJSON, GeoParquet, or
+a (Geo)DataFrame already in memory. :func:`read_sites` turns any of them into the *Sites* layer of
+``docs/design.md``: a GeoDataFrame in EPSG:4326 with a unique text ``site_id``, the file's own
+columns kept as they are, and Point (or footprint Polygon/MultiPolygon) geometries.
+
+:func:`validate_sites` finds every problem in a site list (line, column, value, what to do)
+without raising; :func:`read_sites` raises one
+:class:`~asm_pace.errors.SiteValidationError` holding all of them. See ``docs/loading.md``.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import unicodedata
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from pyproj import CRS
+
+from ._coords import parse_coordinates
+from ._vector import _polygonal_part, list_layers, read_vector, source_name, to_wgs84
+from .errors import (
+    CRSError,
+    InputError,
+    LayerNotFoundError,
+    MissingDependencyError,
+    ReadError,
+    RepairedGeometryWarning,
+    SiteProblem,
+    SiteValidationError,
+)
+
+__all__ = [
+    "read_sites",
+    "validate_sites",
+    "LON_NAMES",
+    "LAT_NAMES",
+    "ID_COLUMNS",
+    "NAME_COLUMNS",
+]
+
+#: Longitude column names recognised (after lower-casing and removing accents, spaces and
+#: punctuation), best first.
+LON_NAMES: tuple[str, ...] = ("lon", "long", "lng", "longitude", "longitud", "longitudine")
+#: Latitude column names recognised, best first.
+LAT_NAMES: tuple[str, ...] = ("lat", "latitude", "latitud", "latitudine")
+#: Lower-priority coordinate names: generic x/y and projected eastings/northings.
+_X_NAMES = ("x", "xcoord", "coordx", "easting", "este", "east", "utme", "utmx")
+_Y_NAMES = ("y", "ycoord", "coordy", "northing", "norte", "north", "utmn", "utmy")
+#: Words that may accompany a coordinate name without changing its meaning
+#: (``Longitude (WGS84)``, ``lat_dd``, ``X_GEO``, ``POINT_X``, ``coord_x`` ...).
+_QUALIFIERS = frozenset(
+    [
+        "dd",
+        "deg",
+        "degree",
+        "degrees",
+        "decimal",
+        "dec",
+        "dms",
+        "wgs",
+        "wgs84",
+        "84",
+        "4326",
+        "gd",
+        "geo",
+        "geog",
+        "geographic",
+        "coord",
+        "coords",
+        "coordinate",
+        "coordinates",
+        "grados",
+        "graus",
+        "decimales",
+        "decimais",
+        "decimaux",
+        "point",
+        "pt",
+        "site",
+        "sitio",
+        "n",
+        "s",
+        "e",
+        "w",
+        "o",
+        "utm",
+        "m",
+        "metres",
+        "meters",
+        "metros",
+    ]
+)
+
+#: Identifier columns, in priority order: the first present is the site id, and its values must
+#: be unique and filled in (duplicates and blanks are reported as problems).
+ID_COLUMNS: tuple[str, ...] = (
+    "site_id",
+    "siteid",
+    "id_site",
+    "site_code",
+    "sitecode",
+    "id_sitio",
+    "sitio_id",
+    "codigo_sitio",
+    "mine_id",
+    "id_mina",
+    "mina_id",
+    "asm_id",
+    "id",
+    "code",
+    "codigo",
+    "cod",
+    "uid",
+    "identifier",
+    "identificador",
+    "objectid",
+)
+#: Name-like columns, used as the site id only when no identifier column exists AND every value
+#: is filled in and unique (names often repeat; then ids are generated and names kept).
+NAME_COLUMNS: tuple[str, ...] = (
+    "site_name",
+    "sitename",
+    "name",
+    "nombre",
+    "nome",
+    "nom",
+    "nombre_sitio",
+    "nome_sitio",
+    "site",
+    "sitio",
+    "label",
+)
+
+_TEXT_SUFFIXES = {".csv", ".tsv", ".tab", ".txt"}
+_EXCEL_SUFFIXES = {".xlsx", ".xlsm"}
+_KML_SUFFIXES = {".kml", ".kmz"}
+# columns the GDAL LIBKML driver adds to every KML layer
+_KML_DRIVER_COLUMNS = (
+    "timestamp",
+    "begin",
+    "end",
+    "altitudeMode",
+    "tessellate",
+    "extrude",
+    "visibility",
+    "drawOrder",
+    "icon",
+    "snippet",
+)
+
+
+@dataclass
+class _Table:
+    """Raw tabular records with the line number (or row / feature number) of each."""
+
+    df: pd.DataFrame
+    lines: np.ndarray
+    name: str
+    problems: list[SiteProblem] = field(default_factory=list)
+
+
+# --------------------------------------------------------------------------------------------
+# public API
+
+
+def read_sites(
+    source: str | Path | pd.DataFrame,
+    *,
+    lon: str | None = None,
+    lat: str | None = None,
+    id_column: str | None = None,
+    layer: str | int | None = None,
+    crs: Any = None,
+) -> gpd.GeoDataFrame:
+    """Read a site list into a GeoDataFrame of ASM sites in EPSG:4326.
+
+    Parameters
+    ----------
+    source : path or DataFrame
+        A CSV/TSV/TXT file (delimiter sniffed; UTF-8 with or without BOM, UTF-16, else
+        cp1252), an Excel ``.xlsx`` workbook (needs the ``[excel]`` extra), a GeoJSON,
+        GeoPackage, shapefile (``.shp`` or ``.zip``), KML/KMZ, GeoParquet or FlatGeobuf file,
+        or a DataFrame / GeoDataFrame (never modified).
+    lon, lat : str, optional
+        The coordinate columns of a table; detected by name when not given (see
+        ``docs/loading.md``). Values may be decimal degrees (point or comma) or
+        degrees-minutes-seconds with hemisphere letters (``5°39'00"N``, ``70 12 30 O``).
+    id_column : str, optional
+        The column holding the site identifiers; detected when not given (:data:`ID_COLUMNS`,
+        then :data:`NAME_COLUMNS`), else ids ``S0001``, ``S0002``... are generated.
+    layer : str or int, optional
+        The layer of a multi-layer file (GeoPackage layer, KML folder, Excel sheet). A KML/KMZ
+        read without ``layer`` gives the points and polygons of every folder, with a ``layer``
+        column naming the folder.
+    crs : optional
+        The CRS of a table's coordinates when they are not longitude/latitude (e.g.
+        ``"EPSG:32719"`` for UTM zone 19S eastings/northings), or of a vector file that has none.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        ``site_id`` (unique text), the source's own columns, ``geometry`` (Point, or
+        Polygon/MultiPolygon footprints), EPSG:4326, a fresh RangeIndex, ``attrs["source"]``.
+
+    Raises
+    ------
+    SiteValidationError
+        Every problem in the list at once (each a :class:`~asm_pace.errors.SiteProblem`).
+    ReadError
+        A missing, unreadable or corrupt file; :class:`~asm_pace.errors.LayerNotFoundError`
+        for a missing layer or sheet.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> table = pd.DataFrame({"Código": ["A1", "B2"], "Latitud": ["5°39'00\\"N", "-12,5"],
+    ...                       "Longitud": ["70 12 30 O", "-69.25"]})
+    >>> sites = read_sites(table)
+    >>> sites[["site_id"]].assign(x=sites.geometry.x.round(4), y=sites.geometry.y)
+      site_id        x      y
+    0      A1 -70.2083   5.65
+    1      B2 -69.2500 -12.50
+    """
+    sites, problems = _load(source, lon=lon, lat=lat, id_column=id_column, layer=layer, crs=crs)
+    if problems or sites is None:
+        raise SiteValidationError(_name(source), problems)
+    return sites
+
+
+def validate_sites(
+    source: str | Path | pd.DataFrame,
+    *,
+    lon: str | None = None,
+    lat: str | None = None,
+    id_column: str | None = None,
+    layer: str | int | None = None,
+    crs: Any = None,
+) -> list[SiteProblem]:
+    """Find every problem in a site list, without raising.
+
+    Takes the same arguments as :func:`read_sites`. Each problem names the line (for text
+    files the physical line, header = line 1; for Excel the sheet row; for vector files and
+    DataFrames the 1-based feature / row number), the column, the value and what to do.
+    A file that cannot be opened at all still raises :class:`~asm_pace.errors.ReadError`.
+
+    Returns
+    -------
+    list of SiteProblem
+        Empty when the list reads cleanly.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> table = pd.DataFrame({"id": ["a", "a"], "lat": [95.0, 1.0], "lon": [-120.0, 0.0]})
+    >>> for problem in validate_sites(table):
+    ...     print(problem)
+    line 1, column 'lat': latitude is outside -90..90 (value 95.0). ...
+    line 2, column 'id': site id 'a' is used again; it is also on line 1 (value 'a'). ...
+    """
+    _, problems = _load(source, lon=lon, lat=lat, id_column=id_column, layer=layer, crs=crs)
+    return problems
+
+
+# --------------------------------------------------------------------------------------------
+# dispatch
+
+
+def _name(source: Any) -> str:
+    if isinstance(source, (str, Path)):
+        return str(source)
+    return source_name(source)
+
+
+def _load(
+    source: Any, *, lon: Any, lat: Any, id_column: Any, layer: Any, crs: Any
+) -> tuple[gpd.GeoDataFrame | None, list[SiteProblem]]:
+    if crs is not None:
+        try:
+            crs = CRS.from_user_input(crs)
+        except Exception as err:
+            raise CRSError(
+                f"crs={crs!r} is not a coordinate reference system pyproj knows; "
+                "pass an EPSG code such as 'EPSG:32719'"
+            ) from err
+    opts = {"lon": lon, "lat": lat, "id_column": id_column, "crs": crs}
+    if isinstance(source, gpd.GeoDataFrame):
+        gdf = source.copy()
+        gdf.attrs = dict(source.attrs)
+        gdf.attrs.setdefault("source", "<GeoDataFrame>")
+        if gdf.geometry.isna().all() and len(gdf):
+            table = _Table(
+                pd.DataFrame(gdf.drop(columns=gdf.geometry.name)), _count(len(gdf)), _name(gdf)
+            )
+            return _from_table(table, **opts)
+        return _from_vector(gdf, _count(len(gdf)), **opts)
+    if isinstance(source, pd.DataFrame):
+        df = source.copy()
+        df.attrs = dict(source.attrs)
+        return _from_table(_Table(df, _count(len(df)), _name(source)), **opts)
+    if not isinstance(source, (str, Path)):
+        raise InputError(
+            f"read_sites takes a file path or a (Geo)DataFrame, got {type(source).__name__}"
+        )
+    path = Path(source)
+    if not path.exists():
+        raise ReadError(f"{path}: no such file or folder; check the path")
+    suffix = path.suffix.lower()
+    if suffix in _TEXT_SUFFIXES:
+        if layer is not None:
+            raise LayerNotFoundError(f"{path}: a text table has no layers; drop layer=")
+        return _from_table(_read_text(path), **opts)
+    if suffix in _EXCEL_SUFFIXES:
+        return _from_table(_read_excel(path, layer), **opts)
+    if suffix == ".xls":
+        raise ReadError(
+            f"{path}: the old Excel .xls format is not supported; "
+            "open it in Excel or LibreOffice and save it as .xlsx or .csv"
+        )
+    gdf, lines = _read_vector_sites(path, layer)
+    if len(gdf) and gdf.geometry.isna().all():
+        # a table without geometry (GeoPackage attribute table, GeoJSON with null geometries)
+        table = _Table(pd.DataFrame(gdf.drop(columns=gdf.geometry.name)), lines, str(path))
+        return _from_table(table, **opts)
+    return _from_vector(gdf, lines, **opts)
+
+
+def _count(n: int) -> np.ndarray:
+    return np.arange(1, n + 1, dtype=np.int64)
+
+
+# --------------------------------------------------------------------------------------------
+# text tables
+
+
+def _decode(path: Path, raw: bytes) -> str:
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return raw.decode("utf-16")
+    if raw.startswith(b"PK\x03\x04"):
+        raise ReadError(
+            f"{path}: this is a zip archive (an Excel workbook?), not a text table; "
+            "give it its real extension (.xlsx, .zip, .kmz)"
+        )
+    if b"\x00" in raw[:4096]:
+        raise ReadError(f"{path}: this is a binary file, not a CSV/TSV text table")
+    for encoding in ("utf-8-sig", "cp1252"):
+        try:
+            return raw.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    return raw.decode("latin-1")
+
+
+def _sniff(lines: list[str]) -> str:
+    """The delimiter giving the same number (> 1) of fields on the most lines."""
+    best, best_score = ",", (-1.0, 0)
+    sample = [line for line in lines if line.strip()][:50]
+    if not sample:
+        return best
+    for delimiter in (",", ";", "\t", "|"):
+        rows = list(csv.reader(sample, delimiter=delimiter))
+        width = len(rows[0])
+        if width < 2:
+            continue
+        score = (float(np.mean([len(r) == width for r in rows])), width)
+        if score[0] > best_score[0] or (score[0] == best_score[0] and score[1] > best_score[1]):
+            best, best_score = delimiter, score
+    return best
+
+
+def _read_text(path: Path) -> _Table:
+    name = str(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as err:
+        raise ReadError(f"{path}: cannot read it ({err.strerror or err})") from err
+    text = _decode(path, raw)
+    physical = text.splitlines()
+    first_line = 1
+    delimiter = None
+    if physical and re.fullmatch(r"\s*sep=(.)\s*", physical[0], flags=re.IGNORECASE):
+        delimiter = re.fullmatch(r"\s*sep=(.)\s*", physical[0], flags=re.IGNORECASE).group(1)
+        first_line = 2
+        text = text.split("\n", 1)[1] if "\n" in text else ""
+    if delimiter is None:
+        delimiter = _sniff(physical[:60])
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    records: list[list[str]] = []
+    starts: list[int] = []
+    previous = 0
+    try:
+        for row in reader:
+            start = previous + 1
+            previous = reader.line_num
+            if not any(cell.strip() for cell in row):
+                continue
+            records.append([cell.strip() for cell in row])
+            starts.append(start + first_line - 1)
+    except csv.Error as err:
+        raise ReadError(f"{path}: line {reader.line_num + first_line - 1}: {err}") from err
+    problems: list[SiteProblem] = []
+    if not records:
+        problems.append(
+            SiteProblem(None, None, None, "the file is empty", "export the site list again")
+        )
+        return _Table(pd.DataFrame(), np.array([], dtype=np.int64), name, problems)
+    header, body, lines = records[0], records[1:], np.array(starts[1:], dtype=np.int64)
+    while header and not header[-1] and all(len(r) < len(header) or not r[-1] for r in body):
+        header = header[:-1]  # trailing empty columns (";;" at the end of every line)
+    header = _unique_names(header)
+    width = len(header)
+    rows = []
+    for row, line in zip(body, lines, strict=True):
+        if len(row) > width:
+            extra = [c for c in row[width:] if c]
+            if extra:
+                hint = (
+                    "values with decimal commas must be quoted in a comma-separated file, or "
+                    "export it with ';' between fields"
+                    if delimiter == ","
+                    else "check for a stray delimiter in a text value, or quote that value"
+                )
+                problems.append(
+                    SiteProblem(
+                        int(line),
+                        None,
+                        delimiter.join(row),
+                        f"the line has {len(row)} fields but the header has {width}",
+                        hint,
+                    )
+                )
+            row = row[:width]
+        rows.append(row + [""] * (width - len(row)))
+    df = pd.DataFrame(rows, columns=header, dtype=object)
+    if df.empty and not len(rows):
+        df = pd.DataFrame({h: pd.Series([], dtype=object) for h in header})
+    decimal_comma = delimiter != ","
+    for column in df.columns:
+        df[column] = _infer(df[column], decimal_comma=decimal_comma)
+    return _Table(df, lines, name, problems)
+
+
+def _unique_names(header: list[str]) -> list[str]:
+    seen: dict[str, int] = {}
+    out = []
+    for i, raw in enumerate(header):
+        label = raw or f"column_{i + 1}"
+        if label in seen:
+            seen[label] += 1
+            label = f"{label}.{seen[label]}"
+        else:
+            seen[label] = 0
+        out.append(label)
+    return out
+
+
+_INT = re.compile(r"^[+-]?\d+$")
+_FLOAT = re.compile(r"^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$")
+_COMMA_FLOAT = re.compile(r"^[+-]?(?:\d+,?\d*|,\d+)$")
+
+
+def _infer(column: pd.Series, *, decimal_comma: bool) -> pd.Series:
+    """Numbers where every filled cell is a number (codes with leading zeros stay text)."""
+    values = column.to_numpy(dtype=object)
+    filled = np.array([v != "" for v in values])
+    texts = values[filled]
+    if not len(texts):
+        return pd.Series([np.nan] * len(values), index=column.index, dtype=float)
+    if any(
+        len(t.lstrip("+-")) > 1 and t.lstrip("+-").startswith("0") and _INT.match(t) for t in texts
+    ):
+        pass  # leading zeros: an identifier such as "007", keep as text
+    elif all(_INT.match(t) for t in texts):
+        numbers = pd.Series(np.nan, index=column.index)
+        numbers[filled] = [int(t) for t in texts]
+        return numbers.astype("int64") if filled.all() else numbers
+    elif all(_FLOAT.match(t) for t in texts):
+        numbers = pd.Series(np.nan, index=column.index)
+        numbers[filled] = [float(t) for t in texts]
+        return numbers
+    elif decimal_comma and all(_COMMA_FLOAT.match(t) for t in texts):
+        numbers = pd.Series(np.nan, index=column.index)
+        numbers[filled] = [float(t.replace(",", ".")) for t in texts]
+        return numbers
+    return pd.Series(np.where(filled, values, None), index=column.index, dtype=object)
+
+
+# --------------------------------------------------------------------------------------------
+# Excel
+
+
+def _read_excel(path: Path, sheet: str | int | None) -> _Table:
+    try:
+        import openpyxl
+    except ImportError as err:
+        raise MissingDependencyError(
+            f"{path}: reading Excel workbooks needs openpyxl: pip install 'asm-pace[excel]' "
+            "(or save the sheet as CSV)"
+        ) from err
+    name = str(path)
+    try:
+        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except Exception as err:
+        raise ReadError(
+            f"{path}: cannot open it as an Excel .xlsx workbook ({err}); "
+            "check it opens in Excel or LibreOffice"
+        ) from err
+    try:
+        names = list(book.sheetnames)
+        if sheet is None:
+            sheet_name = names[0]
+        elif isinstance(sheet, int):
+            if not 0 <= sheet < len(names):
+                raise LayerNotFoundError(
+                    f"{path}: there is no sheet number {sheet}; its sheets are: {', '.join(names)}"
+                )
+            sheet_name = names[sheet]
+        else:
+            if sheet not in names:
+                raise LayerNotFoundError(
+                    f"{path}: no sheet named {sheet!r}; its sheets are: {', '.join(names)}"
+                )
+            sheet_name = sheet
+        rows = [
+            (number, list(values))
+            for number, values in enumerate(
+                book[sheet_name].iter_rows(min_row=1, values_only=True), start=1
+            )
+        ]
+    finally:
+        book.close()
+    rows = [(n, [v.strip() if isinstance(v, str) else v for v in r]) for n, r in rows]
+    rows = [(n, r) for n, r in rows if any(v is not None and v != "" for v in r)]
+    if not rows:
+        problem = SiteProblem(
+            None, None, None, f"sheet {sheet_name!r} is empty", "check the sheet holds the sites"
+        )
+        return _Table(pd.DataFrame(), np.array([], dtype=np.int64), name, [problem])
+    header = ["" if v is None else str(v).strip() for v in rows[0][1]]
+    while header and not header[-1]:
+        header = header[:-1]
+    header = _unique_names(header)
+    width = len(header)
+    body = [(r + [None] * width)[:width] for _, r in rows[1:]]
+    lines = np.array([n for n, _ in rows[1:]], dtype=np.int64)
+    df = pd.DataFrame(body, columns=header, dtype=object)
+    df = df.replace("", None)
+    df = df.infer_objects()
+    return _Table(df, lines, name)
+
+
+# --------------------------------------------------------------------------------------------
+# vector files
+
+
+def _read_vector_sites(path: Path, layer: str | int | None) -> tuple[gpd.GeoDataFrame, np.ndarray]:
+    suffix = path.suffix.lower()
+    if suffix in _KML_SUFFIXES and layer is None:
+        names = [name for name, _ in list_layers(path)]
+        if len(names) > 1:
+            parts = []
+            for name in names:
+                part = read_vector(path, layer=name)
+                part.insert(0, "layer", name)
+                parts.append(part)
+            parts = [p for p in parts if len(p)] or parts[:1]
+            gdf = pd.concat(parts, ignore_index=True)
+            gdf = gpd.GeoDataFrame(gdf, geometry=parts[0].geometry.name, crs=parts[0].crs)
+            gdf.attrs.update(source=str(path), layer=None)
+        else:
+            gdf = read_vector(path)
+    else:
+        gdf = read_vector(path, layer=layer)
+    if suffix in _KML_SUFFIXES:
+        drop = [c for c in _KML_DRIVER_COLUMNS if c in gdf.columns and gdf[c].nunique() <= 1]
+        gdf = gdf.drop(columns=drop)
+    return gdf, _count(len(gdf))
+
+
+def _from_vector(
+    gdf: gpd.GeoDataFrame, lines: np.ndarray, *, lon: Any, lat: Any, id_column: Any, crs: Any
+) -> tuple[gpd.GeoDataFrame | None, list[SiteProblem]]:
+    name = _name(gdf)
+    problems: list[SiteProblem] = []
+    if not len(gdf):
+        problems.append(
+            SiteProblem(None, None, None, "the layer holds no features", "check the file/layer")
+        )
+        return None, problems
+    if crs is not None:
+        if gdf.crs is None:
+            gdf = gdf.set_crs(crs)
+        elif not CRS.from_user_input(gdf.crs).equals(crs):
+            problems.append(
+                SiteProblem(
+                    None,
+                    None,
+                    str(crs.to_string()),
+                    f"crs= was given but the file already has its own CRS "
+                    f"({CRS.from_user_input(gdf.crs).to_string()})",
+                    "drop crs= (it is only for files without a CRS)",
+                )
+            )
+            return None, problems
+    try:
+        gdf = to_wgs84(gdf, source=name)
+    except CRSError as err:
+        problems.append(SiteProblem(None, None, None, str(err), "pass crs= with the right code"))
+        return None, problems
+    geoms = np.asarray(gdf.geometry.values, dtype=object)
+    geom_col = gdf.geometry.name
+    layer_of = gdf["layer"].to_numpy() if "layer" in gdf.columns and lines.size else None
+
+    def where(i: int) -> str:
+        return f" (layer {layer_of[i]!r})" if layer_of is not None else ""
+
+    missing = shapely.is_missing(geoms) | shapely.is_empty(geoms)
+    for i in np.flatnonzero(missing):
+        problems.append(
+            SiteProblem(
+                int(lines[i]),
+                geom_col,
+                None,
+                f"feature has no geometry{where(i)}",
+                "give it a location or remove it",
+            )
+        )
+    kinds = shapely.get_type_id(geoms)  # 0 point, 3 polygon, 4 multipoint, 6 multipolygon
+    single_multipoint = (kinds == 4) & (shapely.get_num_geometries(geoms) == 1)
+    if single_multipoint.any():
+        geoms = geoms.copy()
+        geoms[single_multipoint] = shapely.get_geometry(geoms[single_multipoint], 0)
+        kinds = shapely.get_type_id(geoms)
+    bad_kind = ~missing & ~np.isin(kinds, [0, 3, 6])
+    for i in np.flatnonzero(bad_kind):
+        problems.append(
+            SiteProblem(
+                int(lines[i]),
+                geom_col,
+                geoms[i].geom_type,
+                f"sites must be points or polygons (footprints), this is a "
+                f"{geoms[i].geom_type}{where(i)}",
+                "convert it to a point or a polygon, or remove it",
+            )
+        )
+    ok = ~missing & ~bad_kind
+    bounds = shapely.bounds(geoms)
+    for i in np.flatnonzero(ok & ((bounds[:, 1] < -90) | (bounds[:, 3] > 90))):
+        problems.append(
+            SiteProblem(
+                int(lines[i]),
+                geom_col,
+                geoms[i].wkt[:80],
+                f"latitude is outside -90..90{where(i)}",
+                "check the coordinates and the file's CRS",
+            )
+        )
+    for i in np.flatnonzero(ok & ((bounds[:, 0] < -180) | (bounds[:, 2] > 180))):
+        problems.append(
+            SiteProblem(
+                int(lines[i]),
+                geom_col,
+                geoms[i].wkt[:80],
+                f"longitude is outside -180..180{where(i)}",
+                "check the coordinates and the file's CRS",
+            )
+        )
+    points = ok & (kinds == 0)
+    xy = np.full((len(geoms), 2), np.nan)
+    if points.any():
+        xy[points] = shapely.get_coordinates(geoms[points])
+    for i in np.flatnonzero(points & (xy[:, 0] == 0) & (xy[:, 1] == 0)):
+        problems.append(_null_island(int(lines[i]), geom_col, suffix=where(i)))
+    polygons = ok & np.isin(kinds, [3, 6])
+    invalid = polygons & ~shapely.is_valid(geoms)
+    if invalid.any():
+        geoms = geoms.copy()
+        repaired = [_polygonal_part(g) for g in shapely.make_valid(geoms[invalid])]
+        for i, geom in zip(np.flatnonzero(invalid), repaired, strict=True):
+            if geom.is_empty:
+                problems.append(
+                    SiteProblem(
+                        int(lines[i]),
+                        geom_col,
+                        geoms[i].wkt[:80],
+                        f"footprint polygon has no area{where(i)}",
+                        "redraw it or give the site as a point",
+                    )
+                )
+            geoms[i] = geom
+        warnings.warn(
+            f"{name}: {int(invalid.sum())} invalid footprint polygon(s) repaired with "
+            "make_valid (self-intersections, ring errors)",
+            RepairedGeometryWarning,
+            stacklevel=4,
+        )
+    table = pd.DataFrame(gdf.drop(columns=geom_col))
+    ids, id_problems = _site_ids(table, lines, id_column)
+    problems += id_problems
+    if lon is not None or lat is not None:
+        problems.append(
+            SiteProblem(
+                None,
+                None,
+                None,
+                "lon=/lat= were given but this file has geometries",
+                "drop lon=/lat= (they are for tables of coordinates)",
+            )
+        )
+    if problems:
+        return None, problems
+    out = _finish(table, ids, geoms, name)
+    return out, []
+
+
+# --------------------------------------------------------------------------------------------
+# tables -> sites
+
+
+def _norm(label: Any) -> str:
+    text = unicodedata.normalize("NFKD", str(label))
+    text = "".join(c for c in text if not unicodedata.combining(c)).lower()
+    return re.sub(r"[^a-z0-9]+", "_", text).strip("_")
+
+
+def _coordinate_rank(label: Any, axis: str) -> int | None:
+    """0 exact name, 1 name with qualifiers, 2 x/y-like name; None when not a coordinate."""
+    norm = _norm(label)
+    words, generic = (LON_NAMES, _X_NAMES) if axis == "lon" else (LAT_NAMES, _Y_NAMES)
+    if norm in words:
+        return 0
+    core = [t for t in norm.split("_") if t and t not in _QUALIFIERS]
+    if len(core) == 1 and core[0] in words:
+        return 1
+    if norm.replace("_", "") in generic or (len(core) == 1 and core[0] in generic):
+        return 2
+    if not core and norm in {"n", "s", "e", "w", "o"}:
+        return None
+    return None
+
+
+def _find_column(df: pd.DataFrame, given: Any, axis: str) -> tuple[Any, SiteProblem | None]:
+    label = "longitude" if axis == "lon" else "latitude"
+    if given is not None:
+        if given in df.columns:
+            return given, None
+        matches = [c for c in df.columns if _norm(c) == _norm(given)]
+        if len(matches) == 1:
+            return matches[0], None
+        return None, SiteProblem(
+            None,
+            str(given),
+            None,
+            f"the {label} column {given!r} given as {axis}= is not in the table",
+            f"pick one of the columns: {', '.join(map(str, df.columns))}",
+        )
+    ranked = [(r, c) for c in df.columns if (r := _coordinate_rank(c, axis)) is not None]
+    if not ranked:
+        return None, None
+    best = min(r for r, _ in ranked)
+    chosen = [c for r, c in ranked if r == best]
+    if len(chosen) > 1:
+        return None, SiteProblem(
+            None,
+            None,
+            None,
+            f"several columns could be the {label}: {', '.join(map(str, chosen))}",
+            f"pass {axis}= to say which one",
+        )
+    return chosen[0], None
+
+
+def _from_table(
+    table: _Table, *, lon: Any, lat: Any, id_column: Any, crs: CRS | None
+) -> tuple[gpd.GeoDataFrame | None, list[SiteProblem]]:
+    df, lines, name = table.df, table.lines, table.name
+    problems = list(table.problems)
+    if any(p.line is None and "empty" in p.problem for p in problems):
+        return None, problems
+    if not len(df):
+        problems.append(
+            SiteProblem(
+                None, None, None, "the table has a header but no sites", "add the site rows"
+            )
+        )
+        return None, problems
+    lon_col, lon_problem = _find_column(df, lon, "lon")
+    lat_col, lat_problem = _find_column(df, lat, "lat")
+    for problem in (lon_problem, lat_problem):
+        if problem is not None:
+            problems.append(problem)
+    if lon_problem is None and lat_problem is None and (lon_col is None or lat_col is None):
+        missing = [
+            axis for axis, col in (("longitude", lon_col), ("latitude", lat_col)) if col is None
+        ]
+        problems.append(
+            SiteProblem(
+                None,
+                None,
+                None,
+                f"no {' and no '.join(missing)} column found; the columns are: "
+                f"{', '.join(map(str, df.columns))}",
+                "name them e.g. lon/lat, longitude/latitude, longitud/latitud, x/y "
+                f"(recognised: {', '.join(LON_NAMES + _X_NAMES)}; "
+                f"{', '.join(LAT_NAMES + _Y_NAMES)}; case, accents and units such as "
+                "'(WGS84)' or '_dd' are ignored), or pass lon= and lat=",
+            )
+        )
+    if lon_col is None or lat_col is None:
+        return None, problems
+    if lon_col == lat_col:
+        problems.append(
+            SiteProblem(
+                None,
+                str(lon_col),
+                None,
+                "the same column is given for lon and lat",
+                "fix lon=/lat=",
+            )
+        )
+        return None, problems
+    xs, x_errors = parse_coordinates(df[lon_col], axis="lon")
+    ys, y_errors = parse_coordinates(df[lat_col], axis="lat")
+    raw_x = df[lon_col].to_numpy(dtype=object)
+    raw_y = df[lat_col].to_numpy(dtype=object)
+    geographic = crs is None or crs.is_geographic
+    for col, raw, errors, what in (
+        (lon_col, raw_x, x_errors, "longitude"),
+        (lat_col, raw_y, y_errors, "latitude"),
+    ):
+        for i, error in enumerate(errors):
+            if error is None:
+                continue
+            if error == "missing":
+                problems.append(
+                    SiteProblem(
+                        int(lines[i]),
+                        str(col),
+                        None,
+                        f"the {what} is missing",
+                        "fill it in or remove the line",
+                    )
+                )
+            else:
+                problems.append(
+                    SiteProblem(
+                        int(lines[i]),
+                        str(col),
+                        _plain(raw[i]),
+                        f"the {what} cannot be read: {error}",
+                        "write decimal degrees (-12.5431) or degrees-minutes-seconds with a "
+                        "hemisphere letter (12°32'35\"S)"
+                        if geographic
+                        else "write plain numbers in the units of crs=",
+                    )
+                )
+    if geographic:
+        problems += _range_problems(xs, ys, raw_x, raw_y, lines, lon_col, lat_col)
+    ok = np.isfinite(xs) & np.isfinite(ys)
+    geoms = np.full(len(df), None, dtype=object)
+    geoms[ok] = shapely.points(xs[ok], ys[ok])
+    if crs is not None and not (crs.is_geographic and crs.to_epsg() == 4326):
+        layer = gpd.GeoDataFrame(geometry=gpd.GeoSeries(geoms), crs=crs)
+        try:
+            layer = to_wgs84(layer, source=name)
+        except CRSError as err:
+            problems.append(SiteProblem(None, None, None, str(err), "check crs="))
+            return None, problems
+        geoms = np.asarray(layer.geometry.values, dtype=object)
+        out_xy = np.full((len(df), 2), np.nan)
+        if ok.any():
+            out_xy[ok] = shapely.get_coordinates(geoms[ok])
+        outside = ok & ~(
+            np.isfinite(out_xy).all(axis=1)
+            & (np.abs(out_xy[:, 0]) <= 180)
+            & (np.abs(out_xy[:, 1]) <= 90)
+        )
+        for i in np.flatnonzero(outside):
+            problems.append(
+                SiteProblem(
+                    int(lines[i]),
+                    f"{lon_col}, {lat_col}",
+                    (_plain(raw_x[i]), _plain(raw_y[i])),
+                    f"the coordinates cannot be transformed from {crs.to_string()} to "
+                    "longitude/latitude",
+                    "check crs= and the columns",
+                )
+            )
+        if not geographic:
+            for i in np.flatnonzero(ok & ~outside & (out_xy[:, 0] == 0) & (out_xy[:, 1] == 0)):
+                problems.append(_null_island(int(lines[i]), f"{lon_col}, {lat_col}"))
+    ids, id_problems = _site_ids(df, lines, id_column)
+    problems += id_problems
+    if problems:
+        return None, problems
+    return _finish(df, ids, geoms, name), []
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def _null_island(line: int, column: str, *, suffix: str = "") -> SiteProblem:
+    return SiteProblem(
+        line,
+        column,
+        (0.0, 0.0),
+        f"the site is at longitude 0, latitude 0 ('null island'){suffix}, usually a missing "
+        "value exported as 0",
+        "fill in the real coordinates or remove the line",
+    )
+
+
+def _range_problems(
+    xs: np.ndarray,
+    ys: np.ndarray,
+    raw_x: np.ndarray,
+    raw_y: np.ndarray,
+    lines: np.ndarray,
+    lon_col: Any,
+    lat_col: Any,
+) -> list[SiteProblem]:
+    problems = []
+    finite_x = xs[np.isfinite(xs)]
+    lat_over = np.isfinite(ys) & (np.abs(ys) > 90)
+    swapped = bool(
+        lat_over.any()
+        and np.all(np.abs(ys[lat_over]) <= 180)
+        and finite_x.size
+        and np.all(np.abs(finite_x) <= 90)
+    )
+    projected = bool(
+        np.any(np.abs(xs[np.isfinite(xs)]) > 1000) or np.any(np.abs(ys[np.isfinite(ys)]) > 1000)
+    )
+    if swapped:
+        problems.append(
+            SiteProblem(
+                None,
+                f"{lat_col}, {lon_col}",
+                None,
+                f"columns look swapped: {lat_col!r} (read as latitude) holds values beyond "
+                f"+-90 while every value of {lon_col!r} (read as longitude) is within +-90",
+                f"pass lat={lon_col!r}, lon={lat_col!r}",
+            )
+        )
+    hint = (
+        "these look like projected coordinates (metres): pass crs= with their CRS, "
+        "e.g. crs='EPSG:32719' for UTM zone 19S"
+        if projected
+        else "check the value"
+    )
+    for i in np.flatnonzero(lat_over):
+        problems.append(
+            SiteProblem(
+                int(lines[i]),
+                str(lat_col),
+                _plain(raw_y[i]),
+                "latitude is outside -90..90",
+                f"the lat and lon columns look swapped: pass lat={lon_col!r}, lon={lat_col!r}"
+                if swapped
+                else hint,
+            )
+        )
+    for i in np.flatnonzero(np.isfinite(xs) & (np.abs(xs) > 180)):
+        problems.append(
+            SiteProblem(
+                int(lines[i]),
+                str(lon_col),
+                _plain(raw_x[i]),
+                "longitude is outside -180..180",
+                hint,
+            )
+        )
+    for i in np.flatnonzero((xs == 0) & (ys == 0)):
+        problems.append(_null_island(int(lines[i]), f"{lon_col}, {lat_col}"))
+    return problems
+
+
+# --------------------------------------------------------------------------------------------
+# site ids
+
+
+def _id_text(value: Any) -> str | None:
+    if value is None or value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, (float, np.floating)):
+        if np.isnan(value):
+            return None
+        if float(value).is_integer():
+            return str(int(value))
+    if isinstance(value, (bytes, bytearray)):
+        value = value.decode("utf-8", "replace")
+    text = str(value).strip()
+    return text or None
+
+
+def _site_ids(
+    df: pd.DataFrame, lines: np.ndarray, id_column: Any
+) -> tuple[pd.Series | None, list[SiteProblem]]:
+    """The site ids (text), from ``id_column``, an id-like column, a name-like column, or made."""
+    problems: list[SiteProblem] = []
+    column = None
+    strict = True
+    if id_column is not None:
+        if id_column in df.columns:
+            column = id_column
+        else:
+            problems.append(
+                SiteProblem(
+                    None,
+                    str(id_column),
+                    None,
+                    f"the id column {id_column!r} given as id_column= is not in the table",
+                    f"pick one of the columns: {', '.join(map(str, df.columns))}",
+                )
+            )
+            return None, problems
+    else:
+        by_norm: dict[str, Any] = {}
+        for c in df.columns:
+            by_norm.setdefault(_norm(c), c)
+        column = next((by_norm[n] for n in ID_COLUMNS if n in by_norm), None)
+        if column is None:
+            strict = False
+            for n in NAME_COLUMNS:
+                if n in by_norm:
+                    texts = [_id_text(v) for v in df[by_norm[n]].to_numpy(dtype=object)]
+                    if all(texts) and len(set(texts)) == len(texts):
+                        column = by_norm[n]
+                    break
+    if column is None:
+        width = max(4, len(str(len(df))))
+        return pd.Series([f"S{i:0{width}d}" for i in range(1, len(df) + 1)]), problems
+    texts = [_id_text(v) for v in df[column].to_numpy(dtype=object)]
+    first_seen: dict[str, int] = {}
+    for i, text in enumerate(texts):
+        if text is None:
+            if strict:
+                problems.append(
+                    SiteProblem(
+                        int(lines[i]),
+                        str(column),
+                        None,
+                        "the site id is missing",
+                        f"fill in {column!r} on every line (or pass id_column= to use another "
+                        "column)",
+                    )
+                )
+            continue
+        if text in first_seen:
+            problems.append(
+                SiteProblem(
+                    int(lines[i]),
+                    str(column),
+                    text,
+                    f"site id {text!r} is used again; it is also on line {first_seen[text]}",
+                    "give every site its own id",
+                )
+            )
+        else:
+            first_seen[text] = int(lines[i])
+    return pd.Series(texts), problems
+
+
+def _finish(df: pd.DataFrame, ids: pd.Series, geoms: np.ndarray, name: str) -> gpd.GeoDataFrame:
+    table = df.reset_index(drop=True)
+    if "site_id" in table.columns:
+        table["site_id"] = ids.to_numpy(dtype=object)
+    else:
+        table.insert(0, "site_id", ids.to_numpy(dtype=object))
+    table["site_id"] = table["site_id"].astype(object)
+    geometry = gpd.GeoSeries(geoms, crs="EPSG:4326")
+    if "geometry" in table.columns:
+        table = table.rename(columns={"geometry": "geometry_source"})
+    out = gpd.GeoDataFrame(table, geometry=geometry, crs="EPSG:4326")
+    out.attrs = {"source": name}
+    return out
