@@ -1,0 +1,828 @@
+"""Protected areas: the WDPA (and national or OSM layers), read and cleaned to one schema.
+
+:func:`read_protected_areas` reads the World Database on Protected Areas exactly as Protected
+Planet distributes it (File Geodatabase, the shapefile zips with their zips inside, GeoPackage),
+both the polygon and the point layers, with the legacy field names (``WDPAID``, ``WDPA_PID``,
+``NAME``, ``ORIG_NAME``, ``MARINE``, ``PA_DEF`` ...) and the WDPCA names used since the
+November 2025 release (``SITE_ID``, ``SITE_PID``, ``NAME_ENG``, ``NAME``, ``REALM``,
+``SITE_TYPE`` ...), and applies the cleaning policy of ``docs/wdpa.md`` (after the R package
+wdpar, Hanson 2022, and Protected Planet's coverage method).
+
+Examples
+--------
+>>> import warnings
+>>> from asm_pace import read_protected_areas
+>>> from asm_pace.datasets import sample_path
+>>> with warnings.catch_warnings():
+...     warnings.simplefilter("ignore")  # the samples hold an invalid polygon on purpose
+...     pas = read_protected_areas(sample_path("protected_areas.gpkg"))
+>>> pas.crs.to_epsg(), "pa_id" in pas.columns
+(4326, True)
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+import zipfile
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyogrio
+import shapely
+from pyproj import CRS, Transformer
+
+from ._vector import (
+    ENGINES,
+    gdal_path,
+    list_layers,
+    read_vector,
+    repair_polygons,
+    source_name,
+    to_wgs84,
+)
+from .errors import (
+    DroppedRecordsWarning,
+    InputError,
+    LayerNotFoundError,
+    NoStatusFilterWarning,
+    ReadError,
+    SchemaError,
+)
+from .geodesy import WGS84, circle_radius_for_area, geodesic_circles
+
+__all__ = [
+    "read_protected_areas",
+    "DEFAULT_STATUSES",
+    "WDPA_STATUSES",
+    "PA_COLUMNS",
+    "POINT_POLICIES",
+]
+
+#: STATUS values kept by default: areas in force (wdpar's ``retain_status``; Protected
+#: Planet's coverage statistics).
+DEFAULT_STATUSES: tuple[str, ...] = ("Designated", "Inscribed", "Established")
+
+#: Every STATUS value the WDPA uses (WDPA User Manual 1.6, table 4).
+WDPA_STATUSES: tuple[str, ...] = (
+    "Proposed",
+    "Inscribed",
+    "Adopted",
+    "Designated",
+    "Established",
+    "Not Reported",
+)
+
+#: What to do with WDPA point records (sites reported without a boundary).
+POINT_POLICIES: tuple[str, ...] = ("circles", "drop")
+
+#: The output columns, in order (docs/design.md, "Protected areas").
+PA_COLUMNS: tuple[str, ...] = (
+    "pa_id",
+    "wdpa_pid",
+    "name",
+    "orig_name",
+    "designation",
+    "designation_type",
+    "iucn_category",
+    "status",
+    "status_year",
+    "rep_area_km2",
+    "marine",
+    "iso3",
+    "world_heritage",
+    "ramsar",
+    "origin",
+    "geometry",
+)
+
+# Point records are pre-filtered with the bbox widened by this many degrees, so a point just
+# outside the box whose circle reaches into it is still read (a 2-degree margin covers circles
+# of up to ~150,000 km2 at the equator).
+_POINT_BBOX_MARGIN_DEG = 2.0
+
+# Field names, legacy WDPA first, then the WDPCA (November 2025) name. Matched ignoring case.
+_ID_FIELDS = ("WDPAID", "SITE_ID")
+_PID_FIELDS = ("WDPA_PID", "SITE_PID")
+_WDPA_MARKERS = {"wdpaid", "site_id", "wdpa_pid", "site_pid", "iucn_cat", "pa_def", "site_type"}
+# WDPCA marks its new schema by these fields; NAME then holds the original-language name.
+_WDPCA_MARKERS = {"site_id", "site_pid", "name_eng", "realm", "site_type"}
+# REALM (WDPCA) and the words some cleaned copies (wdpar) write into MARINE, as MARINE codes
+_REALM_CODES = {
+    "0": "0",
+    "1": "1",
+    "2": "2",
+    "terrestrial": "0",
+    "coastal": "1",
+    "partial": "1",
+    "marine": "2",
+}
+
+# Name-like and id-like columns of non-WDPA layers (national agencies, OSM), matched ignoring
+# case, in order of preference.
+_NAME_LIKE = (
+    "name",
+    "name_eng",
+    "nombre",
+    "nome",
+    "nom",
+    "nombre_anp",
+    "nomb_anp",
+    "anp_nomb",
+    "anp_nombre",
+    "nom_anp",
+    "pa_name",
+    "area_name",
+    "site_name",
+    "sitename",
+    "label",
+)
+_ID_LIKE = (
+    "wdpaid",
+    "site_id",
+    "pa_id",
+    "id",
+    "code",
+    "codigo",
+    "cod",
+    "anp_codi",
+    "anp_cod",
+    "uid",
+    "gid",
+)
+_DESIGNATION_LIKE = ("desig_eng", "designation", "desig", "categoria", "category", "anp_cate")
+
+
+@dataclass
+class _Layer:
+    """One layer to read: where GDAL finds it, its name, its fields and CRS."""
+
+    target: str  # a path read_vector opens, or a /vsizip/ chain for zips inside zips
+    display: str  # what messages call it
+    name: str
+    geometry_type: str
+    nested: bool = False
+    fields: list[str] = field(default_factory=list)
+    crs: Any = None
+
+
+# --------------------------------------------------------------------------- public API
+
+
+def read_protected_areas(
+    source: str | Path | gpd.GeoDataFrame,
+    *,
+    layer: str | Sequence[str] | None = None,
+    bbox: tuple[float, float, float, float] | None = None,
+    countries: str | Iterable[str] | None = None,
+    statuses: Iterable[str] | None = DEFAULT_STATUSES,
+    exclude_mab: bool = True,
+    exclude_oecm: bool = True,
+    exclude_marine: bool = False,
+    points: str = "circles",
+    engine: str | None = None,
+) -> gpd.GeoDataFrame:
+    """Read protected areas (WDPA or any polygon layer) into the normalised schema.
+
+    The WDPA cleaning policy (docs/wdpa.md), each step a keyword:
+
+    1. ``bbox`` / ``countries``: only the areas in a lon/lat box or in some countries, filtered
+       by GDAL while reading (a country out of the 300,000-feature global file in seconds);
+       ``ISO3`` may hold several codes (``"BRA;PER"``), any of them matches.
+    2. ``statuses``: keep STATUS Designated, Inscribed, Established (areas in force;
+       ``None`` keeps all). A layer without a STATUS field cannot be filtered: every polygon
+       counts as protected, with a :class:`~asm_pace.errors.NoStatusFilterWarning`.
+    3. ``exclude_mab``: drop UNESCO-MAB Biosphere Reserves, whose buffer and transition zones
+       are not protected (Coetzer et al. 2014; wdpar).
+    4. ``exclude_oecm``: drop OECMs (``PA_DEF`` 0, or WDPCA ``SITE_TYPE`` "OECM"): they do not
+       meet the IUCN protected-area definition.
+    5. ``exclude_marine``: drop wholly marine areas (``MARINE`` "2" / ``REALM`` "Marine");
+       kept by default, as Protected Planet and wdpar keep them.
+    6. ``points``: ``"circles"`` turns each point record with a reported area (``REP_AREA`` >
+       0 km2) into a geodesic circle of that area (``origin`` "point_circle"; as wdpar does,
+       Visconti et al. 2013) and drops point records without one, with a
+       :class:`~asm_pace.errors.DroppedRecordsWarning` that says how many; ``"drop"`` drops
+       every point record.
+    7. Invalid polygons are repaired (``shapely.make_valid``, a
+       :class:`~asm_pace.errors.RepairedGeometryWarning` with the count); multipolygons split
+       at the antimeridian keep all their parts.
+
+    Parameters
+    ----------
+    source : path or GeoDataFrame
+        A GeoPackage, File Geodatabase (``.gdb`` folder or zipped), shapefile (or a zip of
+        shapefiles, or Protected Planet's zip of zips), GeoJSON, TopoJSON, KML, FlatGeobuf,
+        GeoParquet, or a GeoDataFrame.
+    layer : str or list of str, optional
+        The layer(s) to read; by default every polygon and point layer.
+    bbox : (min_lon, min_lat, max_lon, max_lat), optional
+        Keep areas intersecting this box (EPSG:4326 degrees, whatever the file's CRS).
+    countries : str or list of str, optional
+        ISO 3166-1 alpha-3 codes (``"PER"``, ``["BRA", "PER"]``).
+    statuses : list of str or None, default ("Designated", "Inscribed", "Established")
+        STATUS values to keep, from :data:`WDPA_STATUSES`; ``None`` keeps every status.
+    exclude_mab : bool, default True
+    exclude_oecm : bool, default True
+    exclude_marine : bool, default False
+    points : {"circles", "drop"}, default "circles"
+    engine : {"pyogrio", "fiona"}, optional
+        The I/O engine (default pyogrio).
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        The columns of :data:`PA_COLUMNS` (docs/design.md), EPSG:4326, valid
+        (Multi)Polygons, a fresh RangeIndex. ``attrs`` holds ``source``, ``layers`` and
+        ``cleaning`` (records removed by each step).
+
+    Raises
+    ------
+    ReadError, LayerNotFoundError
+        Missing, empty or corrupt file; a layer that is not there (the message lists them).
+    InputError
+        An option outside its vocabulary (the message lists the valid values).
+    SchemaError
+        ``countries=`` on a layer without an ISO3 field.
+
+    References
+    ----------
+    Hanson JO (2022) wdpar: Interface to the World Database on Protected Areas. JOSS 7:4594.
+    UNEP-WCMC (2019) User Manual for the WDPA and WD-OECM 1.6.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> from asm_pace.datasets import sample_path
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("ignore")
+    ...     pas = read_protected_areas(sample_path("protected_areas.gpkg"), statuses=None)
+    >>> sorted(set(pas["origin"]))
+    ['point_circle', 'polygon']
+    """
+    status_keep = _check_statuses(statuses)
+    if points not in POINT_POLICIES:
+        raise InputError(f"points must be one of {', '.join(POINT_POLICIES)}; got {points!r}")
+    if engine is not None and engine not in ENGINES:
+        raise InputError(f"engine must be one of {', '.join(ENGINES)}; got {engine!r}")
+    box = _check_bbox(bbox)
+    codes = _check_countries(countries)
+    name = source_name(source)
+
+    frames: list[pd.DataFrame] = []
+    read_layers: list[str] = []
+    for lyr, gdf in _read_layers(source, layer=layer, box=box, codes=codes, engine=engine):
+        read_layers.append(lyr)
+        frames.append(_normalise(gdf, source=name, layer=lyr))
+    if frames:
+        data = pd.concat(frames, ignore_index=True)
+    else:  # pragma: no cover - _read_layers raises before this
+        data = _normalise(gpd.GeoDataFrame(geometry=[], crs="EPSG:4326"), source=name, layer="")
+    log: dict[str, int] = {}
+
+    # 1. countries (exact: GDAL's LIKE filter may match a code inside another word)
+    if codes is not None:
+        lists = data["iso3"].str.upper().str.split(";")
+        keep = lists.map(lambda cs: any(c.strip() in codes for c in cs)).astype(bool)
+        log["countries"] = int((~keep).sum())
+        data = data[keep]
+
+    # 2. status
+    unfiltered = sorted(set(data.loc[~data["_has_status"], "_layer"]))
+    if status_keep is not None:
+        keep = ~data["_has_status"] | data["status"].str.strip().str.casefold().isin(status_keep)
+        log["statuses"] = int((~keep).sum())
+        data = data[keep]
+    if unfiltered:
+        warnings.warn(
+            f"{name}: layer(s) {', '.join(unfiltered)} have no STATUS field, so no status "
+            "filtering was possible: every feature counts as protected (proposed and "
+            "degazetted areas included). Use the WDPA for status-aware results.",
+            NoStatusFilterWarning,
+            stacklevel=2,
+        )
+
+    # 3. UNESCO-MAB Biosphere Reserves
+    if exclude_mab:
+        keep = ~_is_mab(data["designation"])
+        log["exclude_mab"] = int((~keep).sum())
+        data = data[keep]
+
+    # 4. OECMs
+    if exclude_oecm:
+        keep = ~data["_oecm"]
+        log["exclude_oecm"] = int((~keep).sum())
+        data = data[keep]
+
+    # 5. marine
+    if exclude_marine:
+        keep = data["marine"] != "2"
+        log["exclude_marine"] = int((~keep).sum())
+        data = data[keep]
+
+    # 6. point records
+    kind = data["_kind"]
+    if (kind == "other").any():
+        n_other = int((kind == "other").sum())
+        warnings.warn(
+            f"{name}: {n_other} feature(s) dropped because their geometry is missing, empty or "
+            "neither polygonal nor a point (lines)",
+            DroppedRecordsWarning,
+            stacklevel=2,
+        )
+        log["not_polygon_or_point"] = n_other
+    polys = data[kind == "polygon"]
+    pts = data[kind == "point"]
+    if box is not None and len(pts):
+        # points were read with a widened box; judge area-less ones by their own location
+        inside = shapely.intersects(np.asarray(pts["geometry"].values, dtype=object), box)
+        has_area = pts["rep_area_km2"].to_numpy(dtype="float64") > 0
+        pts = pts[inside | has_area]
+    circles = pts.iloc[0:0]
+    if len(pts):
+        if points == "drop":
+            log["points"] = len(pts)
+        else:
+            area = pts["rep_area_km2"].to_numpy(dtype="float64")
+            with_area = np.isfinite(area) & (area > 0)
+            n_without = int((~with_area).sum())
+            if n_without:
+                warnings.warn(
+                    f"{name}: {n_without} point record(s) without a reported area (REP_AREA) "
+                    "dropped: a point marks no extent. Pass points='drop' to leave out every "
+                    "point record.",
+                    DroppedRecordsWarning,
+                    stacklevel=2,
+                )
+            log["points_without_area"] = n_without
+            circles, n_polar = _point_circles(pts[with_area])
+            if n_polar:
+                warnings.warn(
+                    f"{name}: {n_polar} point record(s) dropped because a circle of their "
+                    "reported area would contain a pole",
+                    DroppedRecordsWarning,
+                    stacklevel=2,
+                )
+                log["points_polar"] = n_polar
+    # 7. repairs
+    polys = gpd.GeoDataFrame(polys, geometry="geometry", crs="EPSG:4326")
+    polys = repair_polygons(polys, source=name) if len(polys) else polys
+    out = pd.concat([polys, circles], ignore_index=True)
+    out = gpd.GeoDataFrame(out, geometry="geometry", crs="EPSG:4326")
+    if box is not None and len(out):
+        keep = shapely.intersects(np.asarray(out.geometry.values, dtype=object), box)
+        log["bbox"] = int((~keep).sum())
+        out = out[keep]
+    out = gpd.GeoDataFrame(out[list(PA_COLUMNS)].reset_index(drop=True), crs="EPSG:4326")
+    out.attrs = {"source": name, "layers": read_layers, "cleaning": log}
+    return out
+
+
+# --------------------------------------------------------------------------- options
+
+
+def _check_statuses(statuses: Iterable[str] | None) -> set[str] | None:
+    if statuses is None:
+        return None
+    if isinstance(statuses, str):
+        statuses = [statuses]
+    valid = {s.casefold(): s for s in WDPA_STATUSES}
+    chosen = [str(s).strip() for s in statuses]
+    bad = [s for s in chosen if s.casefold() not in valid]
+    if bad:
+        raise InputError(
+            f"unknown STATUS value(s) {bad}; the WDPA uses: {', '.join(WDPA_STATUSES)} "
+            "(or pass statuses=None to keep all)"
+        )
+    return {s.casefold() for s in chosen}
+
+
+def _check_bbox(bbox: Sequence[float] | None) -> shapely.Polygon | None:
+    if bbox is None:
+        return None
+    try:
+        minx, miny, maxx, maxy = (float(v) for v in bbox)
+    except (TypeError, ValueError) as err:
+        raise InputError(
+            f"bbox must be (min_lon, min_lat, max_lon, max_lat) in degrees; got {bbox!r}"
+        ) from err
+    if not (
+        -180.0 <= minx < maxx <= 180.0
+        and -90.0 <= miny < maxy <= 90.0
+        and np.isfinite([minx, miny, maxx, maxy]).all()
+    ):
+        raise InputError(
+            f"bbox {bbox!r} is not (min_lon, min_lat, max_lon, max_lat) in degrees with "
+            "min < max, longitudes in [-180, 180] and latitudes in [-90, 90]"
+        )
+    return shapely.box(minx, miny, maxx, maxy)
+
+
+def _check_countries(countries: str | Iterable[str] | None) -> set[str] | None:
+    if countries is None:
+        return None
+    if isinstance(countries, str):
+        countries = [countries]
+    codes = [str(c).strip().upper() for c in countries]
+    bad = [c for c in codes if not re.fullmatch(r"[A-Z]{3}", c)]
+    if bad or not codes:
+        raise InputError(
+            f"countries must be ISO 3166-1 alpha-3 codes such as 'PER' or ['BRA', 'PER']; "
+            f"got {list(countries)!r}"
+        )
+    return set(codes)
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def _read_layers(
+    source: str | Path | gpd.GeoDataFrame,
+    *,
+    layer: str | Sequence[str] | None,
+    box: shapely.Polygon | None,
+    codes: set[str] | None,
+    engine: str | None,
+) -> Iterable[tuple[str, gpd.GeoDataFrame]]:
+    """Yield ``(layer label, GeoDataFrame in EPSG:4326)`` for every layer to read."""
+    if isinstance(source, gpd.GeoDataFrame):
+        gdf = source.copy()
+        gdf.attrs = dict(source.attrs)
+        if codes is not None:
+            _iso3_field(list(gdf.columns), source_name(source))
+        yield "<GeoDataFrame>", to_wgs84(gdf, source=source_name(source))
+        return
+    layers = _find_layers(Path(source), layer)
+    for lyr in layers:
+        _layer_info(lyr)
+        where = None
+        columns = _columns_to_read(lyr.fields)
+        if codes is not None:
+            iso = _iso3_field(lyr.fields, f"{lyr.display} layer {lyr.name!r}")
+            where = " OR ".join(f"{iso} LIKE '%{c}%'" for c in sorted(codes))
+        native_box = None
+        if box is not None and lyr.fields:  # GeoParquet (no field list): filtered afterwards
+            margin = _POINT_BBOX_MARGIN_DEG if "point" in lyr.geometry_type.lower() else 0.0
+            native_box = _box_in_crs(box, lyr.crs, margin)
+        if lyr.nested:
+            gdf = _read_nested(lyr, bbox=native_box, where=where, columns=columns, engine=engine)
+        else:
+            gdf = read_vector(
+                lyr.target,
+                layer=lyr.name,
+                bbox=native_box,
+                where=where,
+                columns=columns,
+                engine=engine,
+            )
+        label = lyr.name if not lyr.nested else f"{lyr.display}:{lyr.name}"
+        yield label, to_wgs84(gdf, source=f"{lyr.display} layer {lyr.name!r}")
+
+
+def _find_layers(path: Path, layer: str | Sequence[str] | None) -> list[_Layer]:
+    """The layers to read: the ones asked for, or every polygon and point layer."""
+    parts = _parts(path)
+    found: list[_Layer] = []
+    for target, display, nested in parts:
+        try:
+            infos = pyogrio.list_layers(target) if nested else list_layers(target)
+        except ReadError:
+            raise
+        except Exception as err:
+            raise ReadError(f"{display}: GDAL cannot open it ({_short(err)})") from err
+        for lname, gtype in infos:
+            found.append(_Layer(target, display, str(lname), str(gtype), nested))
+    names = sorted({lyr.name for lyr in found})
+    if layer is not None:
+        wanted = [layer] if isinstance(layer, str) else list(layer)
+        chosen = []
+        for w in wanted:
+            match = [lyr for lyr in found if lyr.name == w] or [
+                lyr for lyr in found if lyr.name.casefold() == str(w).casefold()
+            ]
+            if not match:
+                raise LayerNotFoundError(
+                    f"{path}: no layer named {w!r}; its layers are: {', '.join(names)}"
+                )
+            chosen += match
+        return chosen
+    chosen = [lyr for lyr in found if _polygon_or_point(lyr.geometry_type)]
+    if not chosen:
+        described = ", ".join(f"{lyr.name} ({lyr.geometry_type})" for lyr in found) or "none"
+        raise LayerNotFoundError(
+            f"{path}: no polygon or point layer found; its layers are: {described}. "
+            "Pass layer= to choose one."
+        )
+    return chosen
+
+
+def _polygon_or_point(gtype: str) -> bool:
+    g = gtype.lower()
+    return "polygon" in g or "point" in g or g in ("unknown", "geometry", "geometrycollection")
+
+
+def _parts(path: Path) -> list[tuple[str, str, bool]]:
+    """``(target, display, nested)`` for the source, expanding zips held inside a zip.
+
+    Protected Planet's shapefile download is a zip holding ``..._shp_0.zip``,
+    ``..._shp_1.zip``, ``..._shp_2.zip``, each with a polygons and a points shapefile; GDAL
+    opens those as ``/vsizip//vsizip/outer.zip/inner.zip``.
+    """
+    if path.suffix.lower() != ".zip" or not path.is_file():
+        return [(str(path), str(path), False)]
+    try:
+        with zipfile.ZipFile(path) as zf:
+            names = zf.namelist()
+    except zipfile.BadZipFile as err:
+        raise ReadError(f"{path}: not a valid zip archive ({err}); download it again") from err
+    inner = sorted(n for n in names if n.lower().endswith(".zip"))
+    vector = [n for n in names if n.lower().endswith((".shp", ".gpkg", ".geojson")) or ".gdb/" in n]
+    if not inner or vector:
+        return [(str(path), str(path), False)]
+    return [(f"/vsizip//vsizip/{path.resolve()}/{n}", f"{path}!{n}", True) for n in inner]
+
+
+def _layer_info(lyr: _Layer) -> None:
+    """Fill in the layer's fields and CRS (GeoParquet: left empty, read whole)."""
+    if Path(lyr.target).suffix.lower() in (".parquet", ".geoparquet"):
+        return
+    target = lyr.target if lyr.nested else gdal_path(lyr.target)
+    try:
+        info = pyogrio.read_info(target, layer=lyr.name)
+    except Exception as err:
+        raise ReadError(
+            f"{lyr.display}: cannot read layer {lyr.name!r} ({_short(err)}); "
+            "check the file is complete and opens in QGIS"
+        ) from err
+    lyr.fields = [str(f) for f in info["fields"]]
+    lyr.crs = info["crs"]
+
+
+def _read_nested(
+    lyr: _Layer,
+    *,
+    bbox: tuple[float, float, float, float] | None,
+    where: str | None,
+    columns: list[str] | None,
+    engine: str | None,
+) -> gpd.GeoDataFrame:
+    """Read a layer of a zip inside a zip (``read_vector`` opens files, not /vsizip/ chains)."""
+    kwargs: dict[str, Any] = {"layer": lyr.name, "engine": engine or "pyogrio"}
+    if bbox is not None:
+        kwargs["bbox"] = bbox
+    if where is not None:
+        kwargs["where"] = where
+    if columns is not None:
+        kwargs["columns"] = columns
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            gdf = gpd.read_file(lyr.target, **kwargs)
+    except Exception as err:
+        raise ReadError(
+            f"{lyr.display}: cannot read layer {lyr.name!r} ({_short(err)}); "
+            "check the file is complete and opens in QGIS"
+        ) from err
+    gdf.attrs.update(source=lyr.display, layer=lyr.name)
+    return gdf
+
+
+def _short(err: Exception) -> str:
+    text = str(err).strip().splitlines()
+    return text[0] if text else type(err).__name__
+
+
+def _columns_to_read(fields: list[str]) -> list[str] | None:
+    """Only the WDPA fields asm_pace uses (faster on the global file); all for other layers."""
+    if not fields:
+        return None
+    folded = {f.casefold() for f in fields}
+    if not folded & _WDPA_MARKERS:
+        return None
+    wanted = {
+        "wdpaid",
+        "site_id",
+        "wdpa_pid",
+        "site_pid",
+        "pa_def",
+        "site_type",
+        "name",
+        "name_eng",
+        "orig_name",
+        "desig_eng",
+        "desig_type",
+        "iucn_cat",
+        "status",
+        "status_yr",
+        "rep_area",
+        "marine",
+        "realm",
+        "iso3",
+    }
+    return [f for f in fields if f.casefold() in wanted]
+
+
+def _iso3_field(fields: list[str], where: str) -> str:
+    for f in fields:
+        if f.casefold() == "iso3":
+            return f
+    raise SchemaError(
+        f"{where}: countries= needs an ISO3 field, and the layer has only: "
+        f"{', '.join(fields)}. Use bbox= instead, or pass the layer without countries=."
+    )
+
+
+def _box_in_crs(
+    box: shapely.Polygon, crs: Any, margin: float
+) -> tuple[float, float, float, float] | None:
+    """The lon/lat box (widened by ``margin`` degrees) in the layer's CRS, for GDAL's filter."""
+    minx, miny, maxx, maxy = box.bounds
+    minx, miny = max(minx - margin, -180.0), max(miny - margin, -90.0)
+    maxx, maxy = min(maxx + margin, 180.0), min(maxy + margin, 90.0)
+    if crs is None:
+        return (minx, miny, maxx, maxy)
+    try:
+        target = CRS.from_user_input(crs)
+        if target.is_geographic and target.to_epsg() in (4326, 4979, None) and _is_wgs84(target):
+            return (minx, miny, maxx, maxy)
+        tr = Transformer.from_crs("EPSG:4326", target, always_xy=True)
+        out = tr.transform_bounds(minx, miny, maxx, maxy, densify_pts=21)
+    except Exception:  # an unusual CRS: read everything, filter after reprojecting
+        return None
+    if not np.isfinite(out).all():
+        return None
+    return tuple(float(v) for v in out)  # type: ignore[return-value]
+
+
+def _is_wgs84(crs: CRS) -> bool:
+    try:
+        return crs.ellipsoid is not None and crs.ellipsoid.name == "WGS 84"
+    except Exception:  # pragma: no cover
+        return False
+
+
+# --------------------------------------------------------------------------- normalising
+
+
+def _col(df: pd.DataFrame, *names: str) -> str | None:
+    """The first column of ``df`` matching one of ``names``, ignoring case."""
+    lookup = {str(c).casefold(): c for c in df.columns if c != df.geometry.name}
+    for n in names:
+        if n.casefold() in lookup:
+            return lookup[n.casefold()]
+    return None
+
+
+def _text(df: pd.DataFrame, column: str | None) -> pd.Series:
+    """A column as clean text ("" for missing); numbers without a spurious ``.0``."""
+    if column is None:
+        return pd.Series("", index=df.index, dtype="object")
+    s = df[column]
+    if pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s):
+        num = pd.to_numeric(s, errors="coerce")
+        integral = num.notna() & np.isfinite(num) & (num == np.round(num))
+        out = num.astype("object").map(lambda v: "" if pd.isna(v) else repr(float(v)))
+        out[integral] = num[integral].astype("int64").astype(str)
+        return out.astype("object")
+    return s.map(lambda v: "" if v is None or (isinstance(v, float) and np.isnan(v)) else str(v))
+
+
+def _ids(df: pd.DataFrame, column: str | None) -> pd.Series:
+    text = _text(df, column).str.strip()
+    return text.astype("object")
+
+
+def _find_like(df: pd.DataFrame, names: Sequence[str], *, text_only: bool = True) -> str | None:
+    col = _col(df, *names)
+    if col is not None:
+        return col
+    if not text_only:
+        return None
+    for c in df.columns:
+        if c == df.geometry.name:
+            continue
+        low = str(c).casefold()
+        if ("name" in low or "nomb" in low or "nome" in low) and df[c].dtype == object:
+            return c
+    return None
+
+
+def _normalise(gdf: gpd.GeoDataFrame, *, source: str, layer: str) -> pd.DataFrame:
+    """One layer's records in the output schema, plus private helper columns."""
+    cols = {str(c).casefold() for c in gdf.columns}
+    wdpa = bool(cols & _WDPA_MARKERS) or {"status", "desig_eng"} <= cols
+    wdpca = bool(cols & _WDPCA_MARKERS)
+    out = pd.DataFrame(index=gdf.index)
+
+    id_col = _col(gdf, *_ID_FIELDS)
+    if id_col is None and not wdpa:
+        cand = _col(gdf, *_ID_LIKE)
+        if cand is not None and gdf[cand].notna().all() and gdf[cand].is_unique:
+            id_col = cand
+    ids = _ids(gdf, id_col)
+    missing = ids == ""
+    if missing.any():
+        gen = pd.Series([f"PA{i + 1}" for i in range(len(gdf))], index=gdf.index)
+        ids = ids.where(~missing, gen)
+    out["pa_id"] = ids
+    out["wdpa_pid"] = _ids(gdf, _col(gdf, *_PID_FIELDS))
+    if wdpca and _col(gdf, "NAME_ENG") is not None:
+        out["name"] = _text(gdf, _col(gdf, "NAME_ENG"))
+        out["orig_name"] = _text(gdf, _col(gdf, "NAME"))
+    else:
+        out["name"] = _text(gdf, _find_like(gdf, ("NAME",) if wdpa else _NAME_LIKE))
+        out["orig_name"] = _text(gdf, _col(gdf, "ORIG_NAME"))
+    desig = _col(gdf, "DESIG_ENG") if wdpa else _col(gdf, *_DESIGNATION_LIKE)
+    out["designation"] = _text(gdf, desig)
+    out["designation_type"] = _text(gdf, _col(gdf, "DESIG_TYPE"))
+    out["iucn_category"] = _text(gdf, _col(gdf, "IUCN_CAT"))
+    status_col = _col(gdf, "STATUS")
+    out["status"] = _text(gdf, status_col)
+    yr_col = _col(gdf, "STATUS_YR")
+    if yr_col is None:
+        out["status_year"] = pd.Series(pd.NA, index=gdf.index, dtype="Int64")
+    else:
+        yr = pd.to_numeric(gdf[yr_col], errors="coerce")
+        yr = yr.where(yr > 0)
+        out["status_year"] = yr.round().astype("Int64")
+    area_col = _col(gdf, "REP_AREA")
+    if area_col is None:
+        out["rep_area_km2"] = np.nan
+    else:
+        out["rep_area_km2"] = pd.to_numeric(gdf[area_col], errors="coerce").astype("float64")
+    marine_col = _col(gdf, "MARINE")
+    realm_col = _col(gdf, "REALM") if wdpca else None
+    marine = marine_col if marine_col is not None else realm_col
+    raw = _text(gdf, marine).str.strip()
+    out["marine"] = raw.str.casefold().map(_REALM_CODES).fillna(raw)
+    out["iso3"] = _text(gdf, _col(gdf, "ISO3")).str.strip()
+    d = out["designation"].str.casefold()
+    out["world_heritage"] = d.str.contains("world heritage", regex=False).astype(bool)
+    out["ramsar"] = d.str.contains("ramsar", regex=False).astype(bool)
+
+    geoms = np.asarray(gdf.geometry.values, dtype=object)
+    gtype = shapely.get_type_id(geoms)  # -1 missing, 0/4 point/multipoint, 3/6 polygons
+    empty = shapely.is_missing(geoms) | shapely.is_empty(geoms)
+    kind = np.where(
+        np.isin(gtype, (3, 6)), "polygon", np.where(np.isin(gtype, (0, 4)), "point", "other")
+    )
+    kind = np.where(empty, "other", kind)
+    out["origin"] = "polygon"
+    out["_kind"] = kind
+    out["_has_status"] = status_col is not None
+    out["_layer"] = layer
+    pa_def = _col(gdf, "PA_DEF")
+    site_type = _col(gdf, "SITE_TYPE")
+    oecm = pd.Series(False, index=gdf.index)
+    if pa_def is not None:
+        oecm |= _text(gdf, pa_def).str.strip() == "0"
+    if site_type is not None:
+        oecm |= _text(gdf, site_type).str.strip().str.casefold() == "oecm"
+    out["_oecm"] = oecm.astype(bool)
+    out["geometry"] = geoms
+    return out
+
+
+def _is_mab(designation: pd.Series) -> pd.Series:
+    d = designation.str.strip().str.casefold()
+    return (d == "unesco-mab biosphere reserve") | (
+        d.str.contains("biosphere", regex=False)
+        & (d.str.contains("unesco", regex=False) | d.str.contains("mab", regex=False))
+    )
+
+
+def _point_circles(pts: pd.DataFrame) -> tuple[pd.DataFrame, int]:
+    """Geodesic circles of each point record's reported area (MultiPoints: shared equally).
+
+    Returns the records with circle geometries and ``origin`` "point_circle", and how many
+    were dropped because their circle would contain a pole.
+    """
+    if not len(pts):
+        return pts.copy(), 0
+    geoms = np.asarray(pts["geometry"].values, dtype=object)
+    parts, owner = shapely.get_parts(geoms, return_index=True)
+    counts = np.bincount(owner, minlength=len(geoms))
+    area_m2 = pts["rep_area_km2"].to_numpy(dtype="float64")[owner] * 1e6 / counts[owner]
+    radius = circle_radius_for_area(area_m2)
+    lon, lat = shapely.get_x(parts), shapely.get_y(parts)
+    _, _, to_pole = WGS84.inv(lon, lat, lon, np.where(lat >= 0, 90.0, -90.0))
+    polar_part = radius >= to_pole
+    polar = np.zeros(len(geoms), dtype=bool)
+    polar[owner[polar_part]] = True
+    ok_part = ~polar[owner]
+    circles = np.empty(len(geoms), dtype=object)
+    if ok_part.any():
+        made = geodesic_circles(lon[ok_part], lat[ok_part], radius[ok_part])
+        own = owner[ok_part]
+        single = counts[own] == 1
+        circles[own[single]] = made[single]
+        for i in np.unique(own[~single]):
+            circles[i] = shapely.union_all(made[own == i])
+    out = pts[~polar].copy()
+    out["geometry"] = circles[~polar]
+    out["origin"] = "point_circle"
+    return out, int(polar.sum())
