@@ -147,19 +147,10 @@ NAME_COLUMNS: tuple[str, ...] = (
 _TEXT_SUFFIXES = {".csv", ".tsv", ".tab", ".txt"}
 _EXCEL_SUFFIXES = {".xlsx", ".xlsm"}
 _KML_SUFFIXES = {".kml", ".kmz"}
-# columns the GDAL LIBKML driver adds to every KML layer
-_KML_DRIVER_COLUMNS = (
-    "timestamp",
-    "begin",
-    "end",
-    "altitudeMode",
-    "tessellate",
-    "extrude",
-    "visibility",
-    "drawOrder",
-    "icon",
-    "snippet",
-)
+# columns the GDAL LIBKML driver adds to every KML layer: display settings (always dropped) and
+# time / snippet fields (dropped when empty)
+_KML_DISPLAY_COLUMNS = ("altitudeMode", "tessellate", "extrude", "visibility", "drawOrder", "icon")
+_KML_OPTIONAL_COLUMNS = ("timestamp", "begin", "end", "snippet")
 
 
 @dataclass
@@ -584,7 +575,10 @@ def _read_vector_sites(path: Path, layer: str | int | None) -> tuple[gpd.GeoData
     else:
         gdf = read_vector(path, layer=layer)
     if suffix in _KML_SUFFIXES:
-        drop = [c for c in _KML_DRIVER_COLUMNS if c in gdf.columns and gdf[c].nunique() <= 1]
+        drop = [c for c in _KML_DISPLAY_COLUMNS if c in gdf.columns]
+        drop += [c for c in _KML_OPTIONAL_COLUMNS if c in gdf.columns and gdf[c].isna().all()]
+        if "id" in gdf.columns and gdf["id"].isna().all():  # LIBKML's empty Placemark id
+            drop.append("id")
         gdf = gdf.drop(columns=drop)
     return gdf, _count(len(gdf))
 
@@ -1033,7 +1027,14 @@ def _site_ids(
         by_norm: dict[str, Any] = {}
         for c in df.columns:
             by_norm.setdefault(_norm(c), c)
-        column = next((by_norm[n] for n in ID_COLUMNS if n in by_norm), None)
+        column = next(
+            (
+                by_norm[n]
+                for n in ID_COLUMNS
+                if n in by_norm and any(_id_text(v) for v in df[by_norm[n]].to_numpy(dtype=object))
+            ),
+            None,
+        )  # a wholly empty id column (LIBKML's Placemark "id") is not an identifier
         if column is None:
             strict = False
             for n in NAME_COLUMNS:
