@@ -1,0 +1,519 @@
+"""The ``asm-pace`` command: a thin click layer over :mod:`asm_pace.pipeline`.
+
+Commands: ``classify`` (the whole pipeline on your files), ``demo`` (the same on
+the bundled samples) and ``validate`` (check a site list). Exit status 0 on
+success, 2 on bad input or usage (a short message, no traceback; ``--debug``
+shows one), 1 on an unexpected failure. No partial output is ever left behind.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+import time
+import traceback
+import warnings
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import click
+
+__all__ = ["main", "cli"]
+
+EXIT_OK = 0
+EXIT_FAILURE = 1
+EXIT_BAD_INPUT = 2
+
+
+class _Ctx:
+    """Output settings of one invocation (verbosity, debug, progress)."""
+
+    def __init__(self, quiet: bool, verbose: int, debug: bool):
+        self.quiet = quiet
+        self.verbose = 0 if quiet else verbose
+        self.debug = debug
+
+    def info(self, message: str) -> None:
+        if not self.quiet:
+            click.echo(message)
+
+    def detail(self, message: str) -> None:
+        if self.verbose:
+            click.echo(message, err=True)
+
+    def progress_enabled(self) -> bool:
+        return not self.quiet and not self.verbose and sys.stderr.isatty()
+
+
+def _common(func: Callable[..., Any]) -> Callable[..., Any]:
+    """-q / -v / --debug on every command, and the error policy."""
+
+    @click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
+    @click.option(
+        "-v", "--verbose", count=True, help="Print each step and its time (instead of a bar)."
+    )
+    @click.option("--debug", is_flag=True, help="Show the full traceback of an error.")
+    @functools.wraps(func)
+    def wrapper(*args: Any, quiet: bool, verbose: int, debug: bool, **kwargs: Any) -> None:
+        ctx = _Ctx(quiet, verbose, debug)
+        code = _guarded(ctx, functools.partial(func, ctx=ctx), *args, **kwargs)
+        sys.exit(code)
+
+    return wrapper
+
+
+def _guarded(ctx: _Ctx, func: Callable[..., Any], *args: Any, **kwargs: Any) -> int:
+    from .errors import AsmPaceError
+
+    try:
+        with _show_warnings(ctx):
+            code = func(*args, **kwargs)
+        return EXIT_OK if code is None else int(code)
+    except AsmPaceError as err:
+        if ctx.debug:
+            traceback.print_exc()
+        click.echo(f"Error: {err}", err=True)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        click.echo("Interrupted; nothing was written.", err=True)
+        return 130
+    except click.exceptions.Exit:
+        raise
+    except click.ClickException:
+        raise
+    except Exception as err:
+        if ctx.debug:
+            traceback.print_exc()
+        else:
+            click.echo(
+                f"Error: unexpected {type(err).__name__}: {err}\n"
+                "Nothing was written. Run again with --debug for the details and please "
+                "report it with that output.",
+                err=True,
+            )
+        return EXIT_FAILURE
+
+
+@contextmanager
+def _show_warnings(ctx: _Ctx) -> Iterator[None]:
+    """Print asm_pace's warnings as one plain line each (none with -q)."""
+    from .errors import AsmPaceWarning
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", AsmPaceWarning)
+        try:
+            yield
+        finally:
+            seen = set()
+            for w in caught:
+                text = str(w.message)
+                if text in seen:
+                    continue
+                seen.add(text)
+                if ctx.quiet:
+                    continue
+                if issubclass(w.category, AsmPaceWarning) or ctx.verbose or ctx.debug:
+                    click.echo(f"Warning: {text}", err=True)
+
+
+class _Progress:
+    """A progress bar over pipeline steps (stderr, only on a terminal), or -v step lines."""
+
+    def __init__(self, ctx: _Ctx, steps: list[str]):
+        self.ctx = ctx
+        self.bar = None
+        self.started = time.perf_counter()
+        self.last: tuple[str, float] | None = None
+        if ctx.progress_enabled():
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=len(steps), file=sys.stderr, unit="step", leave=False)
+
+    def __call__(self, step: str) -> None:
+        now = time.perf_counter()
+        self._finish_step(now)
+        self.last = (step, now)
+        if self.bar is not None:
+            self.bar.set_description(step)
+        self.ctx.detail(f"- {step} ...")
+
+    def _finish_step(self, now: float) -> None:
+        if self.last is not None:
+            name, start = self.last
+            self.ctx.detail(f"  {name}: {now - start:.2f} s")
+            if self.bar is not None:
+                self.bar.update(1)
+
+    def close(self) -> None:
+        self._finish_step(time.perf_counter())
+        self.last = None
+        if self.bar is not None:
+            self.bar.close()
+
+
+def _parse_radii(ctx: click.Context, param: click.Parameter, value: str | None):
+    if value is None:
+        return None
+    parts = [p.strip() for p in value.replace(";", ",").split(",") if p.strip()]
+    try:
+        radii = [float(p) for p in parts]
+    except ValueError:
+        raise click.BadParameter(
+            f"{value!r} is not a list of distances in km; write e.g. --buffers 1,10,50"
+        ) from None
+    if not radii or any(r <= 0 for r in radii):
+        raise click.BadParameter(f"{value!r}: every radius must be a number of km above 0")
+    return radii
+
+
+def _parse_list(ctx: click.Context, param: click.Parameter, value: str | None):
+    if value is None:
+        return None
+    items = [p.strip() for p in value.replace(";", ",").split(",") if p.strip()]
+    return items or None
+
+
+_existing = click.Path(exists=True, dir_okay=True, path_type=Path)
+_new_file = click.Path(dir_okay=False, path_type=Path)
+
+
+def _site_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    for decorator in reversed(
+        [
+            click.option("--lon", metavar="COLUMN", help="Longitude (or easting) column."),
+            click.option("--lat", metavar="COLUMN", help="Latitude (or northing) column."),
+            click.option("--id-column", metavar="COLUMN", help="Column with the site ids."),
+            click.option(
+                "--sites-layer", metavar="NAME", help="Layer or sheet of a multi-layer site file."
+            ),
+            click.option(
+                "--sites-crs",
+                metavar="CRS",
+                help="CRS of the site coordinates when not lon/lat (e.g. EPSG:32719).",
+            ),
+        ]
+    ):
+        func = decorator(func)
+    return func
+
+
+def _site_kwargs(lon, lat, id_column, sites_layer, sites_crs) -> dict[str, Any]:
+    return {"lon": lon, "lat": lat, "id_column": id_column, "layer": sites_layer, "crs": sites_crs}
+
+
+@click.group(
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+    epilog="Run 'asm-pace COMMAND --help' for a command's options and examples.",
+)
+@click.version_option(package_name="asm-pace", prog_name="asm-pace")
+def cli() -> None:
+    """Classify artisanal and small-scale mining (ASM) sites under ASM-PACE.
+
+    Each site is put in one class: protected_area, priority_landscape,
+    critical_ecosystem (Global 200 ecoregion) or not_eligible; optionally with
+    geodesic buffers, protected-area overlaps and forest loss. The result is
+    one GeoPackage that QGIS and ArcGIS open styled.
+
+    \b
+    Try it on the bundled samples:
+      asm-pace demo --output demo.gpkg
+    """
+
+
+@cli.command(short_help="Classify a site list and write one GeoPackage.")
+@click.argument("sites", type=_existing)
+@click.option(
+    "--protected-areas",
+    "-p",
+    type=_existing,
+    required=True,
+    help="Protected areas (WDPA download: .gdb, .gpkg, .shp, .zip...).",
+)
+@click.option(
+    "--ecoregions",
+    "-e",
+    type=_existing,
+    required=True,
+    help="WWF terrestrial ecoregions with Global 200 fields.",
+)
+@click.option(
+    "--priority-landscapes", "-l", type=_existing, help="WWF priority landscape polygons."
+)
+@click.option(
+    "--output", "-o", type=_new_file, required=True, help="The GeoPackage to write (.gpkg)."
+)
+@click.option("--overwrite", is_flag=True, help="Replace the output files if they exist.")
+@click.option("--csv", "csv_path", type=_new_file, help="Also write the sites table as CSV.")
+@click.option(
+    "--buffers",
+    "radii",
+    metavar="KM,KM,...",
+    callback=_parse_radii,
+    help="Geodesic buffer radii in km (e.g. 1,10,50): adds 'buffers' and 'overlaps'.",
+)
+@click.option("--rings", is_flag=True, help="Rings (0-1, 1-10, 10-50 km) instead of discs.")
+@click.option("--treecover", type=_existing, help="Tree cover 2000 raster (Hansen GFC).")
+@click.option("--lossyear", type=_existing, help="Forest loss year raster (Hansen GFC).")
+@click.option("--gain", type=_existing, help="Forest gain raster (optional).")
+@click.option(
+    "--canopy",
+    type=click.IntRange(0, 99),
+    default=30,
+    show_default=True,
+    help="Forest = tree cover above this percentage.",
+)
+@_site_options
+@click.option("--pa-layer", multiple=True, metavar="NAME", help="Protected-area layer(s) to read.")
+@click.option(
+    "--countries",
+    metavar="ISO3,...",
+    callback=_parse_list,
+    help="Only protected areas of these countries (e.g. PER,BRA).",
+)
+@click.option(
+    "--all-statuses",
+    is_flag=True,
+    help="Keep protected areas of every STATUS (default: designated, inscribed, established).",
+)
+@_common
+def classify(
+    ctx: _Ctx,
+    sites: Path,
+    protected_areas: Path,
+    ecoregions: Path,
+    priority_landscapes: Path | None,
+    output: Path,
+    overwrite: bool,
+    csv_path: Path | None,
+    radii: list[float] | None,
+    rings: bool,
+    treecover: Path | None,
+    lossyear: Path | None,
+    gain: Path | None,
+    canopy: int,
+    lon: str | None,
+    lat: str | None,
+    id_column: str | None,
+    sites_layer: str | None,
+    sites_crs: str | None,
+    pa_layer: tuple[str, ...],
+    countries: list[str] | None,
+    all_statuses: bool,
+) -> int:
+    """Classify the sites in SITES and write one GeoPackage.
+
+    SITES is a CSV/TSV/Excel table with coordinate columns, or a GeoJSON,
+    GeoPackage, shapefile, KML or GeoParquet of points or mining footprints.
+
+    \b
+    Examples:
+      asm-pace classify sites.csv -p WDPA.gdb -e wwf_terr_ecos.shp -o out.gpkg
+      asm-pace classify sites.csv -p WDPA.gdb -e teow.gpkg -l landscapes.gpkg \\
+          --countries PER,BOL --buffers 1,10,50 --csv sites_out.csv -o out.gpkg
+      asm-pace classify pits.gpkg -p wdpa.zip -e teow.gpkg --buffers 5 \\
+          --treecover treecover2000.tif --lossyear lossyear.tif -o pits.gpkg
+    """
+    pa_options: dict[str, Any] = {"layer": list(pa_layer) or None, "countries": countries}
+    if all_statuses:
+        pa_options["statuses"] = None
+    return _run(
+        ctx,
+        sites=sites,
+        protected_areas=protected_areas,
+        ecoregions=ecoregions,
+        priority_landscapes=priority_landscapes,
+        output=output,
+        overwrite=overwrite,
+        csv_path=csv_path,
+        radii=radii,
+        rings=rings,
+        treecover=treecover,
+        lossyear=lossyear,
+        gain=gain,
+        canopy=canopy,
+        site_options=_site_kwargs(lon, lat, id_column, sites_layer, sites_crs),
+        pa_options=pa_options,
+        command="classify",
+    )
+
+
+@cli.command(short_help="Run the whole pipeline on the bundled samples.")
+@click.option(
+    "--output",
+    "-o",
+    type=_new_file,
+    default=Path("asm_pace_demo.gpkg"),
+    show_default=True,
+    help="The GeoPackage to write.",
+)
+@click.option("--overwrite", is_flag=True, help="Replace the output file if it exists.")
+@click.option("--csv", "csv_path", type=_new_file, help="Also write the sites table as CSV.")
+@click.option(
+    "--buffers",
+    "radii",
+    metavar="KM,KM,...",
+    callback=_parse_radii,
+    default="1,10",
+    show_default=True,
+    help="Buffer radii in km.",
+)
+@click.option("--no-forest", is_flag=True, help="Skip the forest-loss step.")
+@_common
+def demo(
+    ctx: _Ctx,
+    output: Path,
+    overwrite: bool,
+    csv_path: Path | None,
+    radii: list[float],
+    no_forest: bool,
+) -> int:
+    """Run the whole pipeline on the bundled sample data (a few seconds).
+
+    Classifies about 200 sample ASM sites against sample protected areas,
+    priority landscapes and Global 200 ecoregions, adds 1 and 10 km buffers
+    with protected-area overlaps and forest loss from sample Hansen-style
+    rasters, and writes one GeoPackage. Open it in QGIS: the sites are
+    coloured by class.
+
+    \b
+    Examples:
+      asm-pace demo
+      asm-pace demo --output demo.gpkg --overwrite --csv demo_sites.csv
+    """
+    from .datasets import sample_path
+
+    return _run(
+        ctx,
+        sites=sample_path("sites.csv"),
+        protected_areas=sample_path("protected_areas.gpkg"),
+        ecoregions=sample_path("ecoregions.gpkg"),
+        priority_landscapes=sample_path("priority_landscapes.gpkg"),
+        output=output,
+        overwrite=overwrite,
+        csv_path=csv_path,
+        radii=radii,
+        rings=False,
+        treecover=None if no_forest else sample_path("treecover2000.tif"),
+        lossyear=None if no_forest else sample_path("lossyear.tif"),
+        gain=None,
+        canopy=30,
+        site_options={},
+        pa_options={},
+        command="demo",
+    )
+
+
+def _run(
+    ctx: _Ctx,
+    *,
+    output: Path,
+    overwrite: bool,
+    csv_path: Path | None,
+    radii: list[float] | None,
+    command: str,
+    **options: Any,
+) -> int:
+    from .output import _check_destination
+    from .pipeline import STEPS, run_pipeline, write_outputs
+
+    # refuse early, before any work, when an output exists
+    option = "--overwrite"
+    _check_destination(output, overwrite, option)
+    if csv_path is not None:
+        _check_destination(csv_path, overwrite, option)
+
+    steps = [s for s in STEPS if s != "read priority landscapes" or options["priority_landscapes"]]
+    if not radii:
+        steps = [s for s in steps if s not in ("buffers", "overlaps", "forest loss")]
+    if options.get("treecover") is None:
+        steps = [s for s in steps if s != "forest loss"]
+    steps.append("write")
+    progress = _Progress(ctx, steps)
+    try:
+        result = run_pipeline(radii_km=radii, progress=progress, **options)
+        progress("write")
+        path = write_outputs(
+            result,
+            output,
+            csv=csv_path,
+            overwrite=overwrite,
+            extra_parameters={"command": _command_line(command)},
+        )
+    finally:
+        progress.close()
+    _summary(ctx, result, path, csv_path)
+    return EXIT_OK
+
+
+def _command_line(command: str) -> str:
+    import shlex
+
+    args = sys.argv[1:] if sys.argv and "asm" in Path(sys.argv[0]).name else [command]
+    return "asm-pace " + " ".join(shlex.quote(a) for a in args)
+
+
+def _summary(ctx: _Ctx, result: Any, path: Path, csv_path: Path | None) -> None:
+    from ._styles import PACE_CLASS_LABELS
+
+    counts = result.class_counts()
+    total = sum(counts.values())
+    width = max(len(v) for v in PACE_CLASS_LABELS.values())
+    ctx.info(f"Classified {total} site(s):")
+    for key, n in counts.items():
+        share = f"{100 * n / total:5.1f} %" if total else ""
+        ctx.info(f"  {PACE_CLASS_LABELS.get(key, key):<{width}}  {n:>6}  {share}")
+    layers = ", ".join(f"{name} ({len(frame)})" for name, frame in result.layers.items())
+    ctx.info(f"Wrote {path} (layers: {layers}; run_info; styled for QGIS)")
+    if csv_path is not None:
+        ctx.info(f"Wrote {csv_path}")
+
+
+@cli.command(short_help="Report every problem in a site list.")
+@click.argument("sites", type=_existing)
+@_site_options
+@_common
+def validate(
+    ctx: _Ctx,
+    sites: Path,
+    lon: str | None,
+    lat: str | None,
+    id_column: str | None,
+    sites_layer: str | None,
+    sites_crs: str | None,
+) -> int:
+    """Report every problem in the site list SITES, without classifying.
+
+    Exit status 0 when the list is clean, 2 when it has problems (each one
+    printed with its line, column, value and what to do).
+
+    \b
+    Examples:
+      asm-pace validate sites.csv
+      asm-pace validate survey.xlsx --sites-layer 2024 --lon X --lat Y
+    """
+    from .sites import read_sites, validate_sites
+
+    kwargs = _site_kwargs(lon, lat, id_column, sites_layer, sites_crs)
+    kwargs = {k: v for k, v in kwargs.items() if v is not None}
+    problems = validate_sites(sites, **kwargs)
+    if problems:
+        click.echo(f"{sites}: {len(problems)} problem(s) in the site list:", err=True)
+        for problem in problems:
+            click.echo(f"  - {problem}", err=True)
+        return EXIT_BAD_INPUT
+    n = len(read_sites(sites, **kwargs))
+    ctx.info(f"{sites}: {n} site(s), no problems found.")
+    return EXIT_OK
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of the ``asm-pace`` script."""
+    os.environ.setdefault("PYTHONIOENCODING", "utf-8")
+    cli.main(args=argv, prog_name="asm-pace")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

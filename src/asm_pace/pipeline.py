@@ -1,0 +1,336 @@
+"""The whole ASM-PACE run in one call, shared by the command line and the HTML report.
+
+:func:`run_pipeline` loads the inputs, classifies the sites and, when asked,
+builds buffers, measures overlaps and computes forest loss; it returns the
+layers to write and the run's parameters and inputs (for the ``run_info``
+provenance table). :func:`write_outputs` writes them (GeoPackage, optional CSV).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import pandas as pd
+
+from .errors import InputError
+
+__all__ = ["PipelineResult", "run_pipeline", "write_outputs", "forest_loss_long", "STEPS"]
+
+#: Step names reported to ``progress``, in order.
+STEPS = (
+    "read sites",
+    "read protected areas",
+    "read ecoregions",
+    "read priority landscapes",
+    "classify",
+    "buffers",
+    "overlaps",
+    "forest loss",
+)
+
+_LOSS_COLUMN = re.compile(r"^loss_(\d{4})_ha$")
+
+
+@dataclass
+class PipelineResult:
+    """What :func:`run_pipeline` produced.
+
+    Attributes
+    ----------
+    layers : dict
+        Layer name -> GeoDataFrame / DataFrame, in writing order: ``sites``,
+        then ``buffers``, ``overlaps`` and ``forest_loss`` when computed.
+    parameters : dict
+        Every parameter of the run (for ``run_info``).
+    inputs : dict
+        Input role -> path of each input file (for ``run_info``).
+    """
+
+    layers: dict[str, pd.DataFrame]
+    parameters: dict[str, object] = field(default_factory=dict)
+    inputs: dict[str, object] = field(default_factory=dict)
+
+    @property
+    def sites(self) -> gpd.GeoDataFrame:
+        """The classified sites."""
+        return self.layers["sites"]  # type: ignore[return-value]
+
+    def class_counts(self) -> dict[str, int]:
+        """Number of sites in each ASM-PACE class (every class listed, zeros included)."""
+        from .classification import PACE_CLASSES
+
+        counts = self.sites["pace_class"].value_counts()
+        return {c: int(counts.get(c, 0)) for c in PACE_CLASSES}
+
+
+def _is_path(value: object) -> bool:
+    return isinstance(value, str | os.PathLike)
+
+
+def _radii(radii_km: float | Sequence[float] | None) -> tuple[float, ...] | None:
+    if radii_km is None:
+        return None
+    values = (radii_km,) if isinstance(radii_km, int | float) else tuple(radii_km)
+    if not values:
+        return None
+    out = []
+    for r in values:
+        try:
+            r = float(r)
+        except (TypeError, ValueError) as err:
+            raise InputError(f"buffer radius {r!r} is not a number of km, e.g. 1,10,50") from err
+        if not r > 0:
+            raise InputError(f"buffer radius {r:g} km must be greater than 0")
+        out.append(r)
+    return tuple(sorted(set(out)))
+
+
+def run_pipeline(
+    sites: str | os.PathLike[str] | pd.DataFrame,
+    *,
+    protected_areas: str | os.PathLike[str] | gpd.GeoDataFrame,
+    ecoregions: str | os.PathLike[str] | gpd.GeoDataFrame,
+    priority_landscapes: str | os.PathLike[str] | gpd.GeoDataFrame | None = None,
+    radii_km: float | Sequence[float] | None = None,
+    rings: bool = False,
+    treecover: Any = None,
+    lossyear: Any = None,
+    gain: Any = None,
+    canopy: float = 30,
+    site_options: Mapping[str, Any] | None = None,
+    pa_options: Mapping[str, Any] | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> PipelineResult:
+    """Load, classify and (optionally) buffer, overlap and measure forest loss.
+
+    Parameters
+    ----------
+    sites : path or DataFrame
+        A site list for :func:`asm_pace.read_sites` (or sites already read).
+    protected_areas, ecoregions : path or GeoDataFrame
+        For :func:`asm_pace.read_protected_areas` and :func:`asm_pace.read_ecoregions`.
+    priority_landscapes : path or GeoDataFrame, optional
+        For :func:`asm_pace.read_priority_landscapes`.
+    radii_km : float or sequence of float, optional
+        Buffer radii; adds a ``buffers`` layer with per-zone overlap columns and
+        an ``overlaps`` table (:func:`asm_pace.buffers`, :func:`asm_pace.overlaps`).
+    rings : bool
+        Rings (annuli) instead of full discs.
+    treecover, lossyear, gain : path, optional
+        Forest-change rasters (Hansen GFC); with ``radii_km``, adds forest
+        columns to ``buffers`` and a long ``forest_loss`` table
+        (:func:`asm_pace.forest_loss`). ``treecover`` and ``lossyear`` go together.
+    canopy : float
+        Tree-cover threshold in percent (forest is canopy > threshold).
+    site_options : mapping, optional
+        Extra keywords for :func:`asm_pace.read_sites` (``lon``, ``lat``, ``id_column``...).
+    pa_options : mapping, optional
+        Extra keywords for :func:`asm_pace.read_protected_areas` (``layer``, ``countries``...).
+    progress : callable, optional
+        Called with each step's name (from :data:`STEPS`) before it starts.
+
+    Returns
+    -------
+    PipelineResult
+
+    Examples
+    --------
+    >>> import warnings
+    >>> from asm_pace.datasets import sample_path
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("ignore")
+    ...     result = run_pipeline(
+    ...         sample_path("sites.csv"),
+    ...         protected_areas=sample_path("protected_areas.gpkg"),
+    ...         ecoregions=sample_path("ecoregions.gpkg"))
+    >>> list(result.layers)
+    ['sites']
+    """
+    import asm_pace
+
+    radii = _radii(radii_km)
+    if (treecover is None) != (lossyear is None):
+        raise InputError(
+            "forest loss needs both rasters: give the tree cover 2000 raster (--treecover) "
+            "and the loss year raster (--lossyear)"
+        )
+    if gain is not None and treecover is None:
+        raise InputError("a gain raster (--gain) needs --treecover and --lossyear too")
+    forest = treecover is not None
+    if forest and radii is None:
+        raise InputError(
+            "forest loss is measured in buffers around the sites: give radii too (--buffers 1,10)"
+        )
+    if not 0 <= float(canopy) < 100:
+        raise InputError(f"canopy threshold {canopy} must be a percentage from 0 to 99")
+    site_options = {k: v for k, v in (site_options or {}).items() if v is not None}
+    pa_options = {k: v for k, v in (pa_options or {}).items() if v is not None}
+
+    def step(name: str) -> None:
+        if progress is not None:
+            progress(name)
+
+    inputs: dict[str, object] = {}
+    for role, value in (
+        ("sites", sites),
+        ("protected_areas", protected_areas),
+        ("ecoregions", ecoregions),
+        ("priority_landscapes", priority_landscapes),
+        ("treecover", treecover),
+        ("lossyear", lossyear),
+        ("gain", gain),
+    ):
+        if _is_path(value) or (
+            isinstance(value, Sequence) and value and all(_is_path(v) for v in value)
+        ):
+            inputs[role] = value
+
+    parameters: dict[str, object] = {
+        "buffers_km": list(radii) if radii else None,
+        "rings": rings if radii else None,
+        "canopy_pct": float(canopy) if forest else None,
+        **{f"sites_{k}": v for k, v in site_options.items()},
+        **{f"protected_areas_{k}": v for k, v in pa_options.items()},
+    }
+    parameters = {k: v for k, v in parameters.items() if v is not None}
+
+    step("read sites")
+    site_gdf = asm_pace.read_sites(sites, **site_options)
+    step("read protected areas")
+    pa_gdf = asm_pace.read_protected_areas(protected_areas, **pa_options)
+    step("read ecoregions")
+    eco_gdf = asm_pace.read_ecoregions(ecoregions)
+    landscapes = None
+    if priority_landscapes is not None:
+        step("read priority landscapes")
+        landscapes = asm_pace.read_priority_landscapes(priority_landscapes)
+    step("classify")
+    classified = asm_pace.classify(site_gdf, pa_gdf, eco_gdf, priority_landscapes=landscapes)
+    layers: dict[str, pd.DataFrame] = {"sites": classified}
+
+    if radii:
+        step("buffers")
+        zones = asm_pace.buffers(site_gdf, radii_km=radii, rings=rings)
+        step("overlaps")
+        per_zone, long_table = _split_overlaps(asm_pace.overlaps(zones, pa_gdf, ecoregions=eco_gdf))
+        zones = _join_columns(zones, per_zone)
+        if forest:
+            step("forest loss")
+            stats = asm_pace.forest_loss(
+                zones, treecover=treecover, lossyear=lossyear, gain=gain, canopy=canopy
+            )
+            zones = _join_columns(zones, stats)
+            layers["buffers"] = zones
+            if long_table is not None:
+                layers["overlaps"] = long_table
+            layers["forest_loss"] = forest_loss_long(zones)
+        else:
+            layers["buffers"] = zones
+            if long_table is not None:
+                layers["overlaps"] = long_table
+    return PipelineResult(layers=layers, parameters=parameters, inputs=inputs)
+
+
+def _split_overlaps(result: Any) -> tuple[pd.DataFrame | None, pd.DataFrame | None]:
+    """Per-zone columns and the long zone x protected-area table from ``overlaps``."""
+    if isinstance(result, tuple) and len(result) == 2:
+        return result[0], result[1]
+    per_zone = getattr(result, "zones", None)
+    long_table = getattr(result, "pairs", None)
+    if per_zone is not None or long_table is not None:
+        return per_zone, long_table
+    if isinstance(result, pd.DataFrame):
+        return result, result.attrs.get("pairs")
+    raise TypeError(f"unexpected result from asm_pace.overlaps: {type(result).__name__}")
+
+
+def _join_columns(zones: gpd.GeoDataFrame, extra: pd.DataFrame | None) -> gpd.GeoDataFrame:
+    """Add ``extra``'s new columns to ``zones`` (same index and order)."""
+    if extra is None:
+        return zones
+    new = [c for c in extra.columns if c not in zones.columns and c != "geometry"]
+    if isinstance(extra, gpd.GeoDataFrame):
+        new = [c for c in new if c != extra.geometry.name]
+    if not new:
+        return zones
+    return zones.join(pd.DataFrame(extra[new]))
+
+
+def forest_loss_long(zones: pd.DataFrame) -> pd.DataFrame:
+    """The ``loss_YYYY_ha`` columns as a long table: one row per zone and year.
+
+    Columns ``zone_id`` (``site_id`` and radius, e.g. ``"S0001_10km"``),
+    ``site_id``, ``radius_km`` (and ``inner_km`` for rings), ``year`` and
+    ``loss_ha``; every year is listed for every zone, zeros included.
+
+    Examples
+    --------
+    >>> z = pd.DataFrame({"site_id": ["A"], "radius_km": [1.0],
+    ...                   "loss_2001_ha": [0.5], "loss_2002_ha": [0.0]})
+    >>> forest_loss_long(z)
+      zone_id site_id  radius_km  year  loss_ha
+    0  A_1km       A        1.0  2001      0.5
+    1  A_1km       A        1.0  2002      0.0
+    """
+    years = {c: int(m.group(1)) for c in zones.columns if (m := _LOSS_COLUMN.match(str(c)))}
+    keys = [c for c in ("site_id", "radius_km", "inner_km") if c in zones.columns]
+    frame = pd.DataFrame(zones[keys + list(years)]).reset_index(drop=True)
+    frame.insert(0, "zone_id", _zone_ids(frame))
+    long = frame.melt(
+        id_vars=["zone_id", *keys], value_vars=list(years), var_name="year", value_name="loss_ha"
+    )
+    long["year"] = long["year"].map(years).astype("int64")
+    order = frame["zone_id"].reset_index().rename(columns={"index": "_order"})
+    long = long.merge(order, on="zone_id").sort_values(["_order", "year"], kind="stable")
+    return long.drop(columns="_order").reset_index(drop=True)
+
+
+def _zone_ids(frame: pd.DataFrame) -> pd.Series:
+    if "zone_id" in frame.columns:
+        return frame["zone_id"].astype(str)
+    if "radius_km" not in frame.columns:
+        return frame["site_id"].astype(str)
+    radius = frame["radius_km"].map(lambda r: f"{float(r):g}km")
+    return frame["site_id"].astype(str) + "_" + radius
+
+
+def write_outputs(
+    result: PipelineResult,
+    output: str | os.PathLike[str],
+    *,
+    csv: str | os.PathLike[str] | None = None,
+    overwrite: bool = False,
+    extra_parameters: Mapping[str, object] | None = None,
+) -> Path:
+    """Write a :class:`PipelineResult` to a GeoPackage (and the sites to CSV).
+
+    Both destinations are checked before anything is written; if the CSV
+    cannot be written the new GeoPackage is removed again.
+    """
+    from .output import _check_destination, write_csv, write_geopackage
+
+    output = Path(os.fspath(output))
+    option = "--overwrite (overwrite=True)"
+    _check_destination(output, overwrite, option)
+    if csv is not None:
+        csv = Path(os.fspath(csv))
+        _check_destination(csv, overwrite, option)
+    parameters = {**result.parameters, **(extra_parameters or {})}
+    existed = output.exists()
+    path = write_geopackage(
+        output, result.layers, overwrite=overwrite, run_info=parameters, inputs=result.inputs
+    )
+    if csv is not None:
+        try:
+            write_csv(csv, result.sites, overwrite=overwrite)
+        except BaseException:
+            if not existed:
+                output.unlink(missing_ok=True)
+            raise
+    return path
