@@ -193,6 +193,8 @@ _WDPA_COLUMNS = [
     "PARENT_ISO",
     "ISO3",
 ]
+#: 32-bit integer fields of the WDPA (the rest are text or double).
+_WDPA_INT32 = {"STATUS_YR": "int32", "METADATAID": "int32"}
 #: The WDPA point layer has no GIS_* columns (nothing to measure on a point).
 _WDPA_POINT_COLUMNS = [c for c in _WDPA_COLUMNS if c not in ("GIS_M_AREA", "GIS_AREA")]
 
@@ -391,7 +393,7 @@ def make_protected_areas(
         OWN_TYPE="Communal",
     )
 
-    polygons = pd.DataFrame(recs, columns=_WDPA_COLUMNS)
+    polygons = pd.DataFrame(recs, columns=_WDPA_COLUMNS).astype(_WDPA_INT32)
     polygons["geometry"] = [as_multi(g) for g in geoms]
     gis = np.array([geodesic_area_km2(g) for g in geoms])
     polygons["GIS_AREA"] = np.round(gis, 6)
@@ -440,7 +442,7 @@ def make_protected_areas(
     ]
     mx, my = point_on(alfa, 0.12)
     nx, ny = point_on(rivers["Rio Delta"], 0.55)
-    points = pd.DataFrame(p_recs, columns=_WDPA_POINT_COLUMNS)
+    points = pd.DataFrame(p_recs, columns=_WDPA_POINT_COLUMNS).astype(_WDPA_INT32)
     points["geometry"] = [
         shapely.Point(round(gx + 0.004, 6), round(gy, 6)),
         shapely.Point(round(mx, 6), round(my + 0.004, 6)),
@@ -563,7 +565,9 @@ def make_ecoregions(rng: np.random.Generator) -> pd.DataFrame:
         "G200_STAT",
         "geometry",
     ]
-    return df[cols]
+    ints = ["OBJECTID", "BIOME", "ECO_NUM", "ECO_ID", "ECO_SYM", "GBL_STAT"]
+    ints += ["G200_NUM", "G200_BIOME", "G200_STAT"]
+    return df[cols].astype(dict.fromkeys(ints, "int32"))
 
 
 def make_landscapes(rng: np.random.Generator, rivers) -> pd.DataFrame:
@@ -771,11 +775,15 @@ def smooth_field(rng: np.random.Generator, shape, cell: int) -> np.ndarray:
 def make_rasters(rng: np.random.Generator, world: World) -> tuple[np.ndarray, np.ndarray]:
     shape = (RASTER_HEIGHT, RASTER_WIDTH)
     tr = raster_transform()
-    # tree cover: dense forest 80-100 with smooth variation
+    sites = world.sites
+    lon, lat = sites["longitude"].to_numpy(), sites["latitude"].to_numpy()
+    # tree cover: dense forest 80-100 with smooth variation and a fine texture
     f = smooth_field(rng, shape, 200)
     g = smooth_field(rng, shape, 60)
-    tc = 78.0 + 22.0 * (0.6 * f + 0.4 * g)
-    # a few old clearings / pasture (low cover)
+    h = smooth_field(rng, shape, 6)
+    tc = 77.0 + 19.0 * (0.6 * f + 0.4 * g) + 5.0 * h
+    # a few old clearings / pasture (low cover), and mining pits older than 2000
+    old = np.flatnonzero(rng.random(len(sites)) < 0.1)
     clear = [
         blob(rng, x, y, r, n=36, rough=0.3)
         for x, y, r in [
@@ -784,9 +792,9 @@ def make_rasters(rng: np.random.Generator, world: World) -> tuple[np.ndarray, np
             (-70.40, -12.62, 0.008),
             (-70.22, -12.93, 0.009),
         ]
-    ]
+    ] + [blob(rng, lon[i], lat[i], rng.uniform(0.0008, 0.002), n=20, rough=0.3) for i in old]
     cmask = rasterize(((c, 1) for c in clear), out_shape=shape, transform=tr, dtype="uint8")
-    tc = np.where(cmask == 1, 15.0 + 25.0 * g, tc)
+    tc = np.where(cmask == 1, 5.0 + 30.0 * g + 5.0 * h, tc)
     # rivers: banks with lower cover, water ~0
     widths = {"Rio Alfa": 0.0014, "Rio Beta": 0.0008, "Rio Gamma": 0.0008, "Rio Delta": 0.0005}
     bank = rasterize(
@@ -805,26 +813,31 @@ def make_rasters(rng: np.random.Generator, world: World) -> tuple[np.ndarray, np
     tc = np.where(water == 1, 2.0 * g, tc)
     treecover = np.clip(np.rint(tc), 0, 100).astype("uint8")
 
-    # loss year: expanding mining patches around the sites, more in later years
-    sites = world.sites
-    lon, lat = sites["longitude"].to_numpy(), sites["latitude"].to_numpy()
+    # loss year: mining patches elongated along the nearest river, growing outwards year by
+    # year from a start year drawn towards the later years (the ASM boom after ~2008)
+    rivers = list(world.rivers.values())
+    pts = shapely.points(lon, lat)
+    dist = np.column_stack([shapely.distance(r, pts) for r in rivers])
+    nearest = dist.argmin(axis=1)
     shapes = []
     for i in range(len(sites)):
-        if rng.random() < 0.15:
+        if rng.random() < 0.12:
             continue  # not every site has cleared forest
-        start = int(np.clip(23 - rng.gamma(2.0, 3.0), 1, 22))
-        span = int(rng.integers(2, 9))
-        r = rng.uniform(0.0012, 0.0035)
-        rot = rng.uniform(0, np.pi)
-        base = blob(rng, lon[i], lat[i], r * 1.6, r, n=28, rough=0.25, rot=rot)
-        steps = [(start + k, 1.0 - k / (span + 1)) for k in range(span)]
-        # outermost (latest) first so that earlier, inner rings overwrite it
-        for year, scale in reversed(steps):
-            if year > 23:
-                continue
-            shapes.append((_scale(base, scale), year))
+        river = rivers[nearest[i]]
+        pos = river.project(pts[i])
+        a_ = river.interpolate(max(pos - 0.002, 0.0))
+        b_ = river.interpolate(min(pos + 0.002, river.length))
+        rot = float(np.arctan2(b_.y - a_.y, b_.x - a_.x))
+        start = int(np.clip(np.rint(23 - rng.gamma(2.0, 3.5)), 1, 23))
+        span = int(rng.integers(3, 10))
+        r = rng.uniform(0.002, 0.005)
+        base = blob(rng, lon[i], lat[i], r * 1.8, r, n=28, rough=0.25, rot=rot)
+        years = [y for y in range(start, start + span) if y <= 23]
+        # outermost (latest) ring first: the earlier, inner rings are drawn over it
+        for k in range(len(years) - 1, -1, -1):
+            shapes.append((_scale(base, (k + 1) / span), years[k]))
     # some background (non-mining) smallholder loss
-    for _ in range(25):
+    for _ in range(40):
         x = rng.uniform(RASTER_WEST, RASTER_WEST + RES * RASTER_WIDTH)
         y = rng.uniform(RASTER_NORTH - RES * RASTER_HEIGHT, RASTER_NORTH)
         shapes.append(

@@ -504,3 +504,19 @@ def test_awkward_site_cases_are_present(pace):
     # a few sites off the raster extent, most on it
     off = (~pace["on_raster"]).sum()
     assert 2 <= off <= 0.15 * len(pace)
+
+
+def test_readme_class_table_matches_the_independent_counts(pace):
+    text = (SAMPLES / "README.md").read_text(encoding="utf-8")
+    labels = {
+        "protected": "protected",
+        "priority landscape": "landscape",
+        "Global 200 ecoregion": "g200",
+        "not eligible": "not_eligible",
+    }
+    counts = pace["klass"].value_counts()
+    for label, klass in labels.items():
+        match = re.search(rf"^\| {label} \| (\d+) \|$", text, flags=re.MULTILINE)
+        assert match, label
+        assert int(match.group(1)) == counts.get(klass, 0), label
+    assert sum(counts) == len(pace)
