@@ -316,32 +316,65 @@ def geodesic_circles(
     >>> c[0].geom_type
     'Polygon'
     """
-    lon = np.atleast_1d(np.asarray(lon, dtype="float64"))
-    lat = np.atleast_1d(np.asarray(lat, dtype="float64"))
-    radius = np.broadcast_to(np.asarray(radius_m, dtype="float64"), lon.shape)
+    lon, lat, radius = _check_circles(lon, lat, radius_m)
+    n = int(n_vertices)
+    if n < 8:
+        raise InputError(f"n_vertices must be at least 8, got {n}")
+    return _rings_to_polygons(_circle_coords(lon, lat, radius, n))
+
+
+def _check_circles(
+    lon: np.ndarray, lat: np.ndarray, radius_m: float | np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Validated 1-D float arrays of centres and radii (metres); refuses polar circles."""
+    lon = np.atleast_1d(np.asarray(lon, dtype="float64")).ravel()
+    lat = np.atleast_1d(np.asarray(lat, dtype="float64")).ravel()
     if lon.shape != lat.shape:
         raise InputError(f"lon and lat differ in shape: {lon.shape} and {lat.shape}")
+    try:
+        radius = np.broadcast_to(np.asarray(radius_m, dtype="float64").ravel(), lon.shape)
+    except ValueError as err:
+        raise InputError(
+            f"radius_m must be one value or one per centre ({lon.size}), got shape "
+            f"{np.shape(radius_m)}"
+        ) from err
     if not (np.isfinite(lon).all() and np.isfinite(lat).all()):
         raise InputError("circle centres must be finite longitude/latitude values")
     if not (np.isfinite(radius).all() and (radius > 0).all()):
         raise InputError("circle radii must be positive finite distances in metres")
-    n = int(n_vertices)
-    if n < 8:
-        raise InputError(f"n_vertices must be at least 8, got {n}")
     if (np.abs(lat) > 90.0).any():
         bad = int(np.argmax(np.abs(lat) > 90.0))
         raise InputError(f"the circle at index {bad} has latitude {lat[bad]} outside [-90, 90]")
-    # distance from the centre to the nearer pole, in metres (meridian arc)
-    to_pole = _meridian_arc(np.full(1, np.pi / 2.0))[0] - _meridian_arc(np.radians(np.abs(lat)))
-    if (radius >= to_pole).any():
-        bad = int(np.argmax(radius >= to_pole))
+    bad_mask = radius >= _distance_to_pole(lat)
+    if bad_mask.any():
+        bad = int(np.argmax(bad_mask))
         raise InputError(
             f"the circle at index {bad} (lat {lat[bad]:.4f}) with radius {radius[bad]:.0f} m "
             "would contain a pole; asm_pace does not build polar circles"
         )
-    coords = _circle_coords(lon, lat, np.ascontiguousarray(radius), n)
-    polys = shapely.polygons(shapely.linearrings(coords))
-    cross = (coords[:, :, 0].min(axis=1) < -180.0) | (coords[:, :, 0].max(axis=1) > 180.0)
+    return lon, lat, np.ascontiguousarray(radius)
+
+
+def _distance_to_pole(lat: np.ndarray) -> np.ndarray:
+    """Geodesic distance (metres) from latitude ``lat`` (degrees) to the nearer pole."""
+    return _meridian_arc(np.full(1, np.pi / 2.0))[0] - _meridian_arc(np.radians(np.abs(lat)))
+
+
+def _rings_to_polygons(shell: np.ndarray, hole: np.ndarray | None = None) -> np.ndarray:
+    """Polygons from ``(m, k, 2)`` closed ccw shells (and optional ccw holes), split at +-180.
+
+    ``hole`` rows full of NaN mean "no hole". Longitudes may run past +-180.
+    """
+    polys = shapely.polygons(shapely.linearrings(shell))
+    if hole is not None:
+        has = ~np.isnan(hole[:, 0, 0])
+        if has.any():
+            holes = shapely.linearrings(hole[has, ::-1])  # holes run clockwise
+            polys[has] = shapely.polygons(
+                shapely.get_exterior_ring(polys[has]), holes=holes[:, None]
+            )
+    lons = shell[:, :, 0]
+    cross = (lons.min(axis=1) < -180.0) | (lons.max(axis=1) > 180.0)
     if cross.any():
         polys[cross] = split_antimeridian(polys[cross])
     return polys
