@@ -327,7 +327,7 @@ xmlns:kml="http://www.opengis.net/kml/2.2" xmlns:atom="http://www.w3.org/2005/At
 \t\t\t<Polygon>
 \t\t\t\t<tessellate>1</tessellate>
 \t\t\t\t<outerBoundaryIs><LinearRing><coordinates>
-\t\t\t\t\t-70.01,-12.01,0 -70,-12.01,0 -70,-12,0 -70.01,-12,0 -70.01,-12.01,0 
+\t\t\t\t\t-70.01,-12.01,0 -70,-12.01,0 -70,-12,0 -70.01,-12,0 -70.01,-12.01,0
 \t\t\t\t</coordinates></LinearRing></outerBoundaryIs>
 \t\t\t</Polygon>
 \t\t</Placemark>
