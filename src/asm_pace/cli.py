@@ -278,6 +278,13 @@ def cli() -> None:
     is_flag=True,
     help="Keep protected areas of every STATUS (default: designated, inscribed, established).",
 )
+@click.option(
+    "--pa-points",
+    type=click.Choice(["circles", "drop"]),
+    default="circles",
+    show_default=True,
+    help="WDPA point records: circles of their reported area, or drop them.",
+)
 @_common
 def classify(
     ctx: _Ctx,
@@ -302,6 +309,7 @@ def classify(
     pa_layer: tuple[str, ...],
     countries: list[str] | None,
     all_statuses: bool,
+    pa_points: str,
 ) -> int:
     """Classify the sites in SITES and write one GeoPackage.
 
@@ -316,7 +324,11 @@ def classify(
       asm-pace classify pits.gpkg -p wdpa.zip -e teow.gpkg --buffers 5 \\
           --treecover treecover2000.tif --lossyear lossyear.tif -o pits.gpkg
     """
-    pa_options: dict[str, Any] = {"layer": list(pa_layer) or None, "countries": countries}
+    pa_options: dict[str, Any] = {
+        "layer": list(pa_layer) or None,
+        "countries": countries,
+        "points": None if pa_points == "circles" else pa_points,
+    }
     if all_statuses:
         pa_options["statuses"] = None
     return _run(

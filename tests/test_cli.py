@@ -1,0 +1,289 @@
+"""The ``asm-pace`` command end to end: exit codes, messages, outputs, no partial files."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pyogrio
+import pytest
+from click.testing import CliRunner
+
+import asm_pace
+from asm_pace.cli import cli
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLES = ROOT / "data" / "samples"
+CLASSES = ["protected_area", "priority_landscape", "critical_ecosystem", "not_eligible"]
+
+
+def run(*args: str):
+    return CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False)
+
+
+def _sample_rows() -> int:
+    with open(SAMPLES / "sites.csv", newline="", encoding="utf-8") as fh:
+        return sum(1 for _ in csv.DictReader(fh))
+
+
+def _classify_args(out: Path, *extra: str) -> list[str]:
+    return [
+        "classify",
+        str(SAMPLES / "sites.csv"),
+        "--protected-areas",
+        str(SAMPLES / "protected_areas.gpkg"),
+        "--ecoregions",
+        str(SAMPLES / "ecoregions.gpkg"),
+        "--priority-landscapes",
+        str(SAMPLES / "priority_landscapes.gpkg"),
+        "--output",
+        str(out),
+        *extra,
+    ]
+
+
+@pytest.fixture
+def bad_sites(tmp_path) -> Path:
+    path = tmp_path / "bad_sites.csv"
+    path.write_text(
+        "site_id,latitude,longitude\nA,-12.5,-70.1\nB,-95.0,-70.2\nA,-12.6,-70.3\n",
+        encoding="utf-8",
+    )
+    return path
+
+
+# --------------------------------------------------------------------------- help, version
+@pytest.mark.parametrize("command", ["classify", "demo", "validate"])
+def test_help_has_examples(command):
+    result = run(command, "--help")
+    assert result.exit_code == 0
+    assert "Examples:" in result.output
+    assert f"asm-pace {command}" in result.output
+
+
+def test_top_level_help_and_version():
+    result = run("--help")
+    assert result.exit_code == 0
+    for command in ("classify", "demo", "validate"):
+        assert command in result.output
+    version = run("--version")
+    assert version.exit_code == 0
+    assert asm_pace.__version__ in version.output
+
+
+# --------------------------------------------------------------------------- validate
+def test_validate_clean_list():
+    result = run("validate", SAMPLES / "sites.csv")
+    assert result.exit_code == 0, result.output
+    assert f"{_sample_rows()} site(s), no problems" in result.stdout
+
+
+def test_validate_reports_every_problem(bad_sites):
+    result = run("validate", bad_sites)
+    assert result.exit_code == 2
+    err = result.stderr
+    assert "bad_sites.csv" in err
+    assert "line 3" in err and "latitude" in err  # -95 out of range, on line 3
+    assert "line 4" in err and "'A'" in err  # duplicate id, on line 4
+    assert "Traceback" not in result.output
+
+
+def test_validate_missing_file_is_usage_error(tmp_path):
+    result = run("validate", tmp_path / "nope.csv")
+    assert result.exit_code == 2
+    assert "nope.csv" in result.output and "does not exist" in result.output
+
+
+# --------------------------------------------------------------------------- classify failures
+def test_existing_output_untouched_without_overwrite(tmp_path):
+    out = tmp_path / "out.gpkg"
+    out.write_bytes(b"an earlier run")
+    result = run(*_classify_args(out))
+    assert result.exit_code == 2
+    assert "out.gpkg" in result.stderr and "--overwrite" in result.stderr
+    assert "Traceback" not in result.output
+    assert out.read_bytes() == b"an earlier run"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.gpkg"]
+
+
+def test_existing_csv_refused_before_any_work(tmp_path):
+    out, table = tmp_path / "out.gpkg", tmp_path / "out.csv"
+    table.write_text("keep me")
+    result = run(*_classify_args(out, "--csv", str(table)))
+    assert result.exit_code == 2
+    assert "out.csv" in result.stderr
+    assert not out.exists() and table.read_text() == "keep me"
+
+
+def test_bad_site_file_leaves_no_output(tmp_path, bad_sites):
+    out = tmp_path / "out.gpkg"
+    args = _classify_args(out)
+    args[1] = str(bad_sites)
+    result = run(*args)
+    assert result.exit_code == 2
+    assert "bad_sites.csv" in result.stderr and "line 3" in result.stderr
+    assert "Traceback" not in result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad_sites.csv"]
+
+
+def test_debug_shows_the_traceback(tmp_path, bad_sites):
+    args = _classify_args(tmp_path / "out.gpkg", "--debug")
+    args[1] = str(bad_sites)
+    result = run(*args)
+    assert result.exit_code == 2
+    assert "Traceback" in result.stderr and "SiteValidationError" in result.stderr
+
+
+def test_corrupt_protected_areas_leave_no_output(tmp_path):
+    broken = tmp_path / "wdpa.gpkg"
+    broken.write_bytes(b"this is not a GeoPackage" * 100)
+    out = tmp_path / "out.gpkg"
+    args = _classify_args(out)
+    args[args.index("--protected-areas") + 1] = str(broken)
+    result = run(*args)
+    assert result.exit_code == 2, result.output
+    assert "wdpa.gpkg" in result.stderr
+    assert "Traceback" not in result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["wdpa.gpkg"]
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--buffers", "1,ten"], "--buffers"),
+        (["--buffers", "0"], "above 0"),
+        (["--canopy", "150"], "--canopy"),
+    ],
+)
+def test_bad_options_are_usage_errors(tmp_path, extra, message):
+    result = run(*_classify_args(tmp_path / "out.gpkg", *extra))
+    assert result.exit_code == 2
+    assert message in result.output
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_forest_rasters_go_together(tmp_path):
+    args = _classify_args(
+        tmp_path / "out.gpkg", "--buffers", "1", "--treecover", str(SAMPLES / "treecover2000.tif")
+    )
+    result = run(*args)
+    assert result.exit_code == 2
+    assert "--lossyear" in result.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+# --------------------------------------------------------------------------- classify success
+def test_classify_end_to_end(tmp_path):
+    out, table = tmp_path / "out.gpkg", tmp_path / "sites.csv"
+    result = run(*_classify_args(out, "--csv", str(table)))
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.gpkg", "sites.csv"]
+    layers = list(pyogrio.list_layers(out)[:, 0])
+    assert layers == ["sites", "run_info", "layer_styles"]
+    sites = pyogrio.read_dataframe(out, layer="sites")
+    assert len(sites) == _sample_rows()
+    assert set(sites["pace_class"]) <= set(CLASSES)
+    # the printed summary gives the counts that are in the file
+    counts = sites["pace_class"].value_counts()
+    for label, key in [("Protected area", "protected_area"), ("Not eligible", "not_eligible")]:
+        line = next(ln for ln in result.stdout.splitlines() if ln.strip().startswith(label))
+        assert int(line.split()[-3]) == int(counts.get(key, 0))
+    assert str(out) in result.stdout
+    # provenance: the site file's hash, recomputed here
+    info = pyogrio.read_dataframe(out, layer="run_info")
+    row = info[(info["section"] == "input") & (info["key"] == "sites")].iloc[0]
+    assert row["sha256"] == hashlib.sha256((SAMPLES / "sites.csv").read_bytes()).hexdigest()
+    assert row["file_name"] == "sites.csv"
+    command = info[(info["section"] == "parameter") & (info["key"] == "command")]["value"]
+    assert command.iloc[0].startswith("asm-pace ")
+    # CSV: one row per site, same ids
+    with open(table, newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    assert [r["site_id"] for r in rows] == sites["site_id"].tolist()
+    with sqlite3.connect(out) as con:
+        default = con.execute(
+            "SELECT useAsDefault FROM layer_styles WHERE f_table_name = 'sites'"
+        ).fetchone()
+    assert default == (1,)
+
+
+def test_classify_overwrite_replaces(tmp_path):
+    out = tmp_path / "out.gpkg"
+    out.write_bytes(b"old")
+    result = run(*_classify_args(out, "--overwrite", "-q"))
+    assert result.exit_code == 0, result.output
+    assert result.stdout == ""
+    assert len(pyogrio.read_dataframe(out, layer="sites")) == _sample_rows()
+
+
+def test_classify_with_buffers(tmp_path):
+    out = tmp_path / "out.gpkg"
+    result = run(*_classify_args(out, "--buffers", "1,10", "--rings"))
+    assert result.exit_code == 0, result.output
+    layers = list(pyogrio.list_layers(out)[:, 0])
+    assert layers[:3] == ["sites", "buffers", "overlaps"]
+    zones = pyogrio.read_dataframe(out, layer="buffers")
+    assert len(zones) == 2 * _sample_rows()
+    assert sorted(set(zones["radius_km"])) == [1.0, 10.0]
+    with sqlite3.connect(out) as con:
+        styled = {r[0] for r in con.execute("SELECT f_table_name FROM layer_styles")}
+    assert styled == {"sites", "buffers"}
+
+
+# --------------------------------------------------------------------------- demo
+def test_demo(tmp_path):
+    out = tmp_path / "demo.gpkg"
+    result = run("demo", "--output", out)
+    assert result.exit_code == 0, result.output
+    layers = list(pyogrio.list_layers(out)[:, 0])
+    assert layers == ["sites", "buffers", "overlaps", "forest_loss", "run_info", "layer_styles"]
+    zones = pyogrio.read_dataframe(out, layer="buffers")
+    assert {"forest_2000_ha", "loss_total_ha"} <= set(zones.columns)
+    loss = pyogrio.read_dataframe(out, layer="forest_loss")
+    assert {"zone_id", "year", "loss_ha"} <= set(loss.columns)
+    # the long table holds the same totals as the wide columns
+    assert loss["loss_ha"].sum() == pytest.approx(zones["loss_total_ha"].sum(), rel=1e-9)
+    assert "Classified" in result.stdout and str(out) in result.stdout
+
+
+def _script() -> str:
+    found = Path(sys.executable).with_name("asm-pace")
+    if found.exists():
+        return str(found)
+    which = shutil.which("asm-pace")
+    if which is None:
+        pytest.fail("the asm-pace script is not installed (pip install -e .)")
+    return which
+
+
+def test_installed_script_subprocess(tmp_path):
+    out = tmp_path / "demo.gpkg"
+    env = {**os.environ, "PYTHONWARNINGS": "ignore::DeprecationWarning"}
+    first = subprocess.run(
+        [_script(), "demo", "--output", str(out), "--no-forest", "--buffers", "1"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+    assert first.returncode == 0, first.stderr
+    assert "Classified" in first.stdout
+    before = out.read_bytes()
+    second = subprocess.run(
+        [_script(), "demo", "--output", str(out), "--no-forest"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+    assert second.returncode == 2
+    assert "already exists" in second.stderr and "--overwrite" in second.stderr
+    assert "Traceback" not in second.stderr
+    assert out.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["demo.gpkg"]
