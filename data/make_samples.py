@@ -332,6 +332,8 @@ def make_protected_areas(
         IUCN_CAT="Not Applicable",
         STATUS_YR=2011,
         MANG_AUTH="Not Reported",
+        PARENT_ISO="PER;BOL",
+        ISO3="PER;BOL",
     )
     # 7. A national reserve with an inholding (mining concession) cut out of it
     cx, cy = point_on(alfa, 0.30)
@@ -846,9 +848,18 @@ def make_rasters(rng: np.random.Generator, world: World) -> tuple[np.ndarray, np
     lossyear = rasterize(shapes, out_shape=shape, transform=tr, fill=0, dtype="uint8")
     lossyear[treecover < 10] = 0
 
-    # a small nodata patch (e.g. a data gap) in both rasters
+    # a small nodata patch (a data gap) just north of the site nearest to (-70.33, -12.68),
+    # so that buffers around that site are only partly covered
+    near = int(np.argmin(np.hypot(lon + 70.33, lat + 12.68)))
+    gap_shape = blob(rng, 0.0, 0.0, 0.006, 0.004, n=20, rough=0.2)
+    for dx, dy in [(0.0, 0.009), (0.0, -0.009), (0.011, 0.0), (-0.011, 0.0), (0.0, 0.014)]:
+        gap_geom = shapely.transform(
+            gap_shape, lambda xy, dx=dx, dy=dy: xy + (lon[near] + dx, lat[near] + dy)
+        )
+        if not shapely.intersects(shapely.buffer(gap_geom, 0.001), pts).any():
+            break  # a gap with no site in it or within ~100 m of it
     gap = rasterize(
-        [(blob(rng, -70.33, -12.68, 0.006, 0.004, n=20, rough=0.2), 1)],
+        [(gap_geom, 1)],
         out_shape=shape,
         transform=tr,
         dtype="uint8",

@@ -520,3 +520,22 @@ def test_readme_class_table_matches_the_independent_counts(pace):
         assert match, label
         assert int(match.group(1)) == counts.get(klass, 0), label
     assert sum(counts) == len(pace)
+
+
+def test_nodata_patch_lies_near_a_site_but_under_none(sites):
+    with rasterio.open(SAMPLES / "treecover2000.tif") as src:
+        data = src.read(1)
+        rows, cols = np.nonzero(data == 255)
+        xs, ys = rasterio.transform.xy(src.transform, rows, cols)
+        pts = shapely.points(sites["longitude"], sites["latitude"])
+        inside = np.array([src.bounds.left < p.x < src.bounds.right for p in pts]) & np.array(
+            [src.bounds.bottom < p.y < src.bounds.top for p in pts]
+        )
+        r, c = rasterio.transform.rowcol(
+            src.transform, sites["longitude"][inside], sites["latitude"][inside]
+        )
+    assert not (data[np.asarray(r), np.asarray(c)] == 255).any()
+    tree = shapely.STRtree(shapely.points(xs, ys))
+    _, dist = tree.query_nearest(pts, return_distance=True, all_matches=False)
+    # a 1 km buffer around at least one site is partly nodata
+    assert (np.asarray(dist) < 0.009).any()
