@@ -854,7 +854,7 @@ def make_rasters(rng: np.random.Generator, world: World) -> tuple[np.ndarray, np
     gap_shape = blob(rng, 0.0, 0.0, 0.006, 0.004, n=20, rough=0.2)
     for dx, dy in [(0.0, 0.009), (0.0, -0.009), (0.011, 0.0), (-0.011, 0.0), (0.0, 0.014)]:
         gap_geom = shapely.transform(
-            gap_shape, lambda xy, dx=dx, dy=dy: xy + (lon[near] + dx, lat[near] + dy)
+            gap_shape, lambda xy, dx=dx, dy=dy: xy + np.array([lon[near] + dx, lat[near] + dy])
         )
         if not shapely.intersects(shapely.buffer(gap_geom, 0.001), pts).any():
             break  # a gap with no site in it or within ~100 m of it
