@@ -140,5 +140,26 @@ def test_qgis_opens_footprint_polygons_styled(tmp_path, qgis):
     assert None not in s["colors"].values()
 
 
+def test_qgis_opens_a_classified_sample_run(tmp_path, qgis, samples):
+    import warnings
+
+    from asm_pace.pipeline import run_pipeline, write_outputs
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the samples' documented dropped/repaired records
+        result = run_pipeline(
+            samples / "sites.csv",
+            protected_areas=samples / "protected_areas.gpkg",
+            ecoregions=samples / "ecoregions.gpkg",
+            priority_landscapes=samples / "priority_landscapes.gpkg",
+        )
+    out = write_outputs(result, tmp_path / "run.gpkg")
+    s = qgis(out, "sites")["sites"]
+    assert s["valid"] and s["count"] == len(result.sites)
+    assert s["style_loaded"] and s["renderer"] == "categorizedSymbol"
+    present = set(result.sites["pace_class"])
+    assert set(s["colors"]) == present and None not in s["colors"].values()
+
+
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(pytest.main([__file__, "-v"]))
