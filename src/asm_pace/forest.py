@@ -1,0 +1,549 @@
+"""Forest-change and other zonal raster statistics (Hansen Global Forest Change and the like).
+
+:func:`forest_loss` measures, for each zone (a buffer, a protected area, a
+mining concession), the forest that stood in 2000 and the forest lost in each
+year since, from Hansen et al. (2013) Global Forest Change rasters
+(``treecover2000``, ``lossyear``, optionally ``gain``). :func:`raster_stats`
+gives the same coverage and area rules to any other raster.
+
+Rules (see ``docs/forest.md``):
+
+- forest in 2000 is tree cover *strictly greater* than ``canopy`` percent, as
+  Global Forest Watch counts it; loss is counted only on 2000 forest;
+- loss year value ``v`` (1, 2, ...) is the year ``2000 + v``;
+- areas come from the exact area of each pixel on the raster CRS's ellipsoid
+  (row by row for latitude/longitude grids), never from a mean pixel size;
+- ``coverage="exact"`` weights each pixel by the fraction of it inside the
+  zone (as exactextract); ``coverage="center"`` counts a pixel whose centre is
+  inside (as GFW's zonal statistics and rasterstats);
+- the rasters are never resampled: zones are reprojected to the rasters' CRS;
+- the work per zone is proportional to its perimeter in pixels (Green's
+  theorem on per-row prefix sums, ``asm_pace._coverage``), each raster chunk
+  is read once for all zones touching it, so memory stays bounded on full
+  40,000 x 40,000 Hansen tiles.
+
+Reference: Hansen, M. C. et al. (2013). High-resolution global maps of
+21st-century forest cover change. *Science* 342, 850-853.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Iterator, Sequence
+from contextlib import ExitStack
+from dataclasses import dataclass
+from os import PathLike
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from . import _coverage as cov
+from ._raster import Grid, Layer, hansen_year, open_layer, row_areas
+from .errors import CoverageWarning, CRSError, InputError, RasterError
+from .geodesy import geodesic_area
+
+__all__ = ["forest_loss", "raster_stats", "COVERAGE_RULES", "RASTER_STATS"]
+
+RasterInput = str | PathLike | Sequence[str | PathLike]
+
+#: Coverage rules: how a pixel on a zone's edge counts.
+COVERAGE_RULES: dict[str, str] = {
+    "exact": "a pixel counts by the fraction of its area inside the zone (exactextract)",
+    "center": "a pixel counts wholly when its centre is inside the zone (GFW, rasterstats)",
+}
+
+#: Statistics :func:`raster_stats` computes, by name.
+RASTER_STATS: dict[str, str] = {
+    "count": "pixels with data, weighted by coverage",
+    "area_ha": "area of the pixels with data (ha), weighted by coverage",
+    "sum": "sum of value x coverage",
+    "mean": "area-weighted mean of the values",
+    "std": "area-weighted standard deviation of the values",
+    "min": "smallest value of a pixel with coverage > 0",
+    "max": "largest value of a pixel with coverage > 0",
+    "majority": "categorical: the class with the largest area",
+    "minority": "categorical: the class with the smallest area (> 0)",
+}
+
+_COVERAGE_TOL = 1e-6
+_CHUNK = 512
+
+
+# --------------------------------------------------------------------------- driver
+
+
+@dataclass
+class _Chunk:
+    data: list[np.ndarray]
+    valid: list[np.ndarray]
+    events: cov.Events
+    row_area: np.ndarray
+    zone: np.ndarray  # zone position of each piece
+    rows: tuple[int, int]
+    cols: tuple[int, int]
+
+
+def _prepare_zones(zones: gpd.GeoDataFrame, grid: Grid) -> np.ndarray:
+    """Zone geometries in global pixel coordinates of ``grid``."""
+    if not isinstance(zones, gpd.GeoDataFrame):
+        raise InputError(f"zones must be a GeoDataFrame of polygons, got {type(zones).__name__}")
+    if zones.crs is None:
+        raise CRSError(
+            "the zones have no CRS; set it first (e.g. zones.set_crs('EPSG:4326')) so they "
+            "can be reprojected to the rasters' CRS"
+        )
+    geoms = np.asarray(zones.geometry.values, dtype=object)
+    kinds = shapely.get_type_id(geoms)
+    present = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
+    bad = present & ~np.isin(kinds, (3, 6))
+    if bad.any():
+        pos = int(np.flatnonzero(bad)[0])
+        raise InputError(
+            f"zone {zones.index[pos]!r} is a {shapely.get_type_id(geoms[pos])} "
+            f"({geoms[pos].geom_type}); forest statistics need Polygon or MultiPolygon zones: "
+            f"buffer points first (asm_pace.buffers); {int(bad.sum())} zone(s) affected"
+        )
+    try:
+        proj = zones.geometry.to_crs(grid.crs)
+    except Exception as err:  # pyproj errors vary by version
+        raise CRSError(
+            f"cannot reproject the zones from {zones.crs.to_string()} to the rasters' CRS "
+            f"{grid.crs.to_string()}: {err}"
+        ) from err
+    g = np.asarray(proj.values, dtype=object)
+    x0, y0, dx, dy = grid.x0, grid.y0, grid.dx, grid.dy
+    return shapely.transform(g, lambda xy: (xy - (x0, y0)) / (dx, dy))
+
+
+def _chunk_shape(layer: Layer) -> tuple[int, int]:
+    bh, bw = layer.block
+    th, tw = layer.tile_shape
+    if bw >= tw:  # stripped: whole rows decode at once, GDAL's block cache keeps them
+        return bh * max(1, 256 // bh) if bh < th else min(th, 256), 1024
+    ch = bh * max(1, _CHUNK // bh) if bh < th else _CHUNK
+    cw = bw * max(1, _CHUNK // bw)
+    return ch, cw
+
+
+def _iter_chunks(geoms_px: np.ndarray, layers: list[Layer], coverage: str) -> Iterator[_Chunk]:
+    """Read each chunk touched by a zone once; yield its data and the zones' events."""
+    grid = layers[0].grid
+    ch, cw = _chunk_shape(layers[0])
+    present = ~(shapely.is_missing(geoms_px) | shapely.is_empty(geoms_px))
+    idx = np.flatnonzero(present)
+    if idx.size == 0:
+        return
+    b = shapely.bounds(geoms_px[idx])
+    # pixel rows grow downwards when dy < 0: the bounds are in pixel units already
+    r_lo = np.floor(b[:, 1] / ch).astype(np.int64)
+    r_hi = np.floor(np.nextafter(b[:, 3], -np.inf) / ch).astype(np.int64)
+    c_lo = np.floor(b[:, 0] / cw).astype(np.int64)
+    c_hi = np.floor(np.nextafter(b[:, 2], -np.inf) / cw).astype(np.int64)
+    r_hi = np.maximum(r_hi, r_lo)
+    c_hi = np.maximum(c_hi, c_lo)
+    nr = r_hi - r_lo + 1
+    nc = c_hi - c_lo + 1
+    n = nr * nc
+    z = np.repeat(idx, n)
+    k = np.arange(int(n.sum())) - np.repeat(np.cumsum(n) - n, n)
+    ncz = np.repeat(nc, n)
+    cr = np.repeat(r_lo, n) + k // ncz
+    cc = np.repeat(c_lo, n) + k % ncz
+    order = np.lexsort((z, cc, cr))
+    z, cr, cc = z[order], cr[order], cc[order]
+    key = np.stack([cr, cc], axis=1)
+    starts = np.flatnonzero(np.r_[True, (np.diff(key, axis=0) != 0).any(axis=1)])
+    ends = np.r_[starts[1:], len(z)]
+    for s, e in zip(starts, ends, strict=True):
+        r0, c0 = int(cr[s]) * ch, int(cc[s]) * cw
+        r1, c1 = r0 + ch, c0 + cw
+        zones = z[s:e]
+        pieces = shapely.clip_by_rect(geoms_px[zones], c0, r0, c1, r1)
+        keep = ~shapely.is_empty(pieces)
+        if not keep.any():
+            continue
+        zones, pieces = zones[keep], pieces[keep]
+        local = shapely.transform(pieces, lambda xy, o=(c0, r0): xy - o)
+        shape = (ch, cw)
+        if coverage == "exact":
+            ev = cov.exact_events(local, shape)
+        else:
+            ev = cov.center_events(local, shape)
+        data, valid = [], []
+        for layer in layers:
+            d, v = layer.read(r0, r1, c0, c1)
+            data.append(d)
+            valid.append(v)
+        yield _Chunk(data, valid, ev, row_areas(grid, np.arange(r0, r1)), zones, (r0, r1), (c0, c1))
+
+
+def _check_coverage(coverage: str) -> str:
+    if coverage not in COVERAGE_RULES:
+        raise InputError(
+            f"coverage={coverage!r} is not a coverage rule; use one of "
+            + ", ".join(f"{k!r} ({v})" for k, v in COVERAGE_RULES.items())
+        )
+    return coverage
+
+
+def _area_scale(zones: gpd.GeoDataFrame, grid: Grid) -> np.ndarray:
+    """Per zone: ellipsoidal area / map area in the rasters' projected CRS (1 if geographic)."""
+    if grid.crs.is_geographic:
+        return np.ones(len(zones))
+    planar = np.asarray(zones.geometry.to_crs(grid.crs).area, dtype="float64")
+    unit = grid.crs.axis_info[0].unit_conversion_factor if grid.crs.axis_info else 1.0
+    planar = planar * unit * unit
+    geod = geodesic_area(np.asarray(zones.geometry.to_crs("EPSG:4326").values, dtype=object))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        s = np.where(planar > 0, geod / planar, 1.0)
+    return s
+
+
+def _warn_coverage(index: pd.Index, data_coverage: np.ndarray, what: str) -> None:
+    low = np.flatnonzero(~(data_coverage >= 1.0 - _COVERAGE_TOL) & ~np.isnan(data_coverage))
+    if low.size:
+        off = int((data_coverage[low] <= 0).sum())
+        shown = ", ".join(repr(i) for i in index[low[:5]])
+        more = "" if low.size <= 5 else f" and {low.size - 5} more"
+        warnings.warn(
+            f"{low.size} zone(s) lie partly or wholly outside the {what} or on nodata "
+            f"pixels ({off} wholly): {shown}{more}. Their statistics cover only the share "
+            "given in 'data_coverage' (wholly uncovered zones get NaN); supply the missing "
+            "tiles to cover them",
+            CoverageWarning,
+            stacklevel=3,
+        )
+
+
+# --------------------------------------------------------------------------- forest_loss
+
+
+def _loss_values(ly: np.ndarray) -> np.ndarray:
+    """Loss years as 0 (no loss), 1..n (2000 + v); calendar years 2001.. accepted."""
+    v = np.rint(ly).astype(np.int64) if ly.dtype.kind == "f" else ly.astype(np.int64)
+    v = np.where(v > 2000, v - 2000, v)
+    return v
+
+
+def forest_loss(
+    zones: gpd.GeoDataFrame,
+    *,
+    treecover: RasterInput,
+    lossyear: RasterInput,
+    gain: RasterInput | None = None,
+    canopy: float = 30,
+    coverage: str = "exact",
+) -> pd.DataFrame:
+    """Forest in 2000 and forest lost each year since, per zone (Hansen Global Forest Change).
+
+    Parameters
+    ----------
+    zones : geopandas.GeoDataFrame
+        Polygon or MultiPolygon zones in any CRS (reprojected to the rasters').
+    treecover : path, list of paths or folder
+        Tree canopy cover in 2000, percent 0-100 (Hansen ``treecover2000``). A
+        folder is searched for files whose name holds ``treecover2000`` (all
+        GeoTIFF/VRT files if none does); Hansen tiles are picked by the
+        ``20N_080W`` part of their name. A VRT mosaic works as a single file.
+    lossyear : path, list of paths or folder
+        Year of gross forest loss: 0 no loss, ``v`` = year ``2000 + v``
+        (calendar years such as 2013 are accepted too). Folders: ``lossyear``.
+    gain : path, list of paths or folder, optional
+        Forest gain 2000-2012 (1 = gain). Folders: ``gain``.
+    canopy : float, default 30
+        Forest in 2000 is tree cover strictly greater than ``canopy`` percent
+        (as Global Forest Watch: ``canopy=30`` counts 31 % and up).
+    coverage : {"exact", "center"}, default "exact"
+        ``"exact"`` weights pixels on a zone's edge by the fraction inside it;
+        ``"center"`` counts a pixel when its centre is inside (GFW's rule).
+
+    Returns
+    -------
+    pandas.DataFrame
+        On the zones' index and order: ``zone_area_ha`` (area of the zone on the
+        pixel grid, on and off the rasters, under the coverage rule),
+        ``forest_2000_ha``, ``loss_total_ha``, ``loss_pct`` (of forest 2000),
+        ``loss_YYYY_ha`` for every year from 2001 to the product's last year
+        (read from Hansen file names, e.g. ``GFC-2023``) or to the last year
+        present in the data read, ``gain_ha`` when ``gain`` is given, and
+        ``data_coverage`` (share of the zone on pixels where every raster has
+        data). Zones wholly without data get NaN statistics.
+
+    Raises
+    ------
+    RasterError
+        Rasters on different grids, rotated rasters, or unusable values.
+    CRSError
+        Zones without a CRS.
+
+    Warns
+    -----
+    CoverageWarning
+        For zones partly or wholly off the rasters or on nodata pixels.
+
+    Notes
+    -----
+    Pixel areas are exact areas of the latitude/longitude cells on the
+    rasters' ellipsoid, row by row (see ``docs/forest.md``).
+
+    Examples
+    --------
+    >>> import geopandas as gpd, numpy as np
+    >>> from asm_pace import datasets, geodesic_circles
+    >>> from asm_pace.forest import forest_loss
+    >>> import rasterio
+    >>> with rasterio.open(datasets.sample_path("treecover2000.tif")) as ds:
+    ...     x, y = ds.xy(ds.height // 2, ds.width // 2)
+    >>> zones = gpd.GeoDataFrame(geometry=geodesic_circles([x], [y], 500.0), crs=4326)
+    >>> out = forest_loss(zones, treecover=datasets.sample_path("treecover2000.tif"),
+    ...                   lossyear=datasets.sample_path("lossyear.tif"))
+    >>> round(float(out["zone_area_ha"].iloc[0]))  # pi * 0.5 km2 ~ 78.5 ha
+    79
+    >>> bool(out["loss_total_ha"].iloc[0] <= out["forest_2000_ha"].iloc[0])
+    True
+    """
+    _check_coverage(coverage)
+    try:
+        canopy = float(canopy)
+    except (TypeError, ValueError) as err:
+        raise InputError(f"canopy must be a number of percent (0-100), got {canopy!r}") from err
+    if not 0.0 <= canopy < 100.0:
+        raise InputError(f"canopy must be between 0 and 100 (exclusive of 100), got {canopy}")
+    tb = _zone_bounds_4326(zones)
+    tc = open_layer(treecover, name="treecover", keyword="treecover2000", bounds=tb)
+    ly = open_layer(lossyear, name="lossyear", keyword="lossyear", bounds=tb, grid=tc.grid)
+    layers = [tc, ly]
+    if gain is not None:
+        layers.append(open_layer(gain, name="gain", keyword="gain", bounds=tb, grid=tc.grid))
+    grid = tc.grid
+    geoms_px = _prepare_zones(zones, grid)
+    n = len(zones)
+    kmax = 3 + 255
+    acc = np.zeros((n, kmax))
+    gain_acc = np.zeros(n)
+    vmax = 0
+    with ExitStack() as stack:
+        for layer in layers:
+            layer.open_all(stack)
+        for chunk in _iter_chunks(geoms_px, layers, coverage):
+            t, l = chunk.data[0], chunk.data[1]
+            valid = chunk.valid[0] & chunk.valid[1]
+            if gain is not None:
+                valid &= chunk.valid[2]
+            forest = valid & (t > canopy)
+            v = _loss_values(l)
+            loss = forest & (v > 0)
+            if loss.any():
+                vmx = int(v[loss].max())
+                if vmx > 255 or int(v[loss].min()) < 0:
+                    raise RasterError(
+                        f"{ly.tiles[0].path}: loss year values must be 0 (no loss) or 1-255 "
+                        f"(year 2000 + v) or calendar years; found {vmx}"
+                    )
+                vmax = max(vmax, vmx)
+            else:
+                vmx = 0
+            code = np.where(valid, np.where(forest, np.where(loss, 2 + v, 2), 1), 0)
+            k = 3 + vmx
+            piece_zone = chunk.zone
+            npieces = len(piece_zone)
+            sums = cov.label_sums(chunk.events, code, k, chunk.row_area, npieces)
+            np.add.at(acc[:, :k], piece_zone, sums)
+            if gain is not None:
+                gl = (valid & (chunk.data[2] > 0)).astype(np.int64)
+                gs = cov.label_sums(chunk.events, gl, 2, chunk.row_area, npieces)
+                np.add.at(gain_acc, piece_zone, gs[:, 1])
+    year = hansen_year([t.path for t in ly.tiles])
+    last = max(vmax, (year - 2000) if year else 0)
+    scale = _area_scale(zones, grid)[:, None] / 1e4  # m2 -> ha
+    acc = acc * scale
+    # float cancellation in the prefix sums leaves ~1e-15 noise on absent classes
+    acc[np.abs(acc) <= 1e-9 * np.abs(acc).sum(axis=1, keepdims=True)] = 0.0
+    np.maximum(acc, 0.0, out=acc)
+    total = acc.sum(axis=1)
+    valid_area = acc[:, 1:].sum(axis=1)
+    forest_a = acc[:, 2:].sum(axis=1)
+    loss_by_year = acc[:, 3 : 3 + last]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        data_cov = np.where(total > 0, valid_area / total, np.nan)
+        loss_pct = np.where(forest_a > 0, 100.0 * loss_by_year.sum(axis=1) / forest_a, np.nan)
+    nodata = ~(data_cov > 0)
+    cols: dict[str, np.ndarray] = {
+        "zone_area_ha": total,
+        "forest_2000_ha": forest_a,
+        "loss_total_ha": loss_by_year.sum(axis=1),
+        "loss_pct": loss_pct,
+    }
+    for i in range(last):
+        cols[f"loss_{2001 + i}_ha"] = loss_by_year[:, i]
+    if gain is not None:
+        cols["gain_ha"] = gain_acc * scale[:, 0]
+    out = pd.DataFrame(cols, index=zones.index)
+    out.loc[nodata, out.columns[1:]] = np.nan
+    out["data_coverage"] = data_cov
+    _warn_coverage(zones.index, data_cov, "forest rasters")
+    return out
+
+
+def _zone_bounds_4326(zones) -> tuple[float, float, float, float] | None:
+    if not isinstance(zones, gpd.GeoDataFrame) or zones.crs is None or zones.empty:
+        return None
+    try:
+        b = zones.geometry.to_crs("EPSG:4326").total_bounds
+    except Exception:  # reported properly by _prepare_zones
+        return None
+    return tuple(float(x) for x in b) if np.isfinite(b).all() else None
+
+
+# --------------------------------------------------------------------------- raster_stats
+
+
+def raster_stats(
+    zones: gpd.GeoDataFrame,
+    raster: RasterInput,
+    *,
+    categorical: bool = False,
+    stats: Sequence[str] = ("count", "area_ha", "mean", "min", "max"),
+    coverage: str = "exact",
+) -> pd.DataFrame:
+    """Zonal statistics of any raster with exact (or centre) coverage and ellipsoidal areas.
+
+    Parameters
+    ----------
+    zones : geopandas.GeoDataFrame
+        Polygon or MultiPolygon zones in any CRS.
+    raster : path, list of paths or folder
+        One band (the first) of a GeoTIFF, VRT, or aligned tiles; nodata honoured.
+    categorical : bool, default False
+        Treat values as classes (land cover): adds a ``class_<v>_ha`` column
+        (area of class ``v``) for every class present.
+    stats : sequence of str
+        Names from :data:`RASTER_STATS`.
+    coverage : {"exact", "center"}, default "exact"
+
+    Returns
+    -------
+    pandas.DataFrame
+        On the zones' index and order, one column per statistic (and per
+        class when ``categorical``), plus ``data_coverage``.
+
+    Examples
+    --------
+    >>> import geopandas as gpd, shapely
+    >>> from asm_pace import datasets
+    >>> from asm_pace.forest import raster_stats
+    >>> import rasterio
+    >>> with rasterio.open(datasets.sample_path("treecover2000.tif")) as ds:
+    ...     b = ds.bounds
+    >>> zone = shapely.box(b.left, b.bottom, b.left + 0.01, b.bottom + 0.01)
+    >>> out = raster_stats(gpd.GeoDataFrame(geometry=[zone], crs=4326),
+    ...                    datasets.sample_path("treecover2000.tif"), stats=("min", "max"))
+    >>> list(out.columns)
+    ['min', 'max', 'data_coverage']
+    """
+    _check_coverage(coverage)
+    if isinstance(stats, str):
+        stats = (stats,)
+    stats = tuple(stats)
+    unknown = [s for s in stats if s not in RASTER_STATS]
+    if unknown:
+        raise InputError(
+            f"unknown statistic(s) {', '.join(map(repr, unknown))}; valid ones are: "
+            + ", ".join(RASTER_STATS)
+        )
+    cat_only = {"majority", "minority"} & set(stats)
+    if cat_only and not categorical:
+        raise InputError(f"{sorted(cat_only)} need categorical=True")
+    layer = open_layer(raster, name="raster", keyword="", bounds=_zone_bounds_4326(zones))
+    grid = layer.grid
+    geoms_px = _prepare_zones(zones, grid)
+    n = len(zones)
+    acc = np.zeros((n, 5))  # total area, valid area, count, sum(v*area), sum(v^2*area)
+    vsum = np.zeros(n)
+    vmin = np.full(n, np.inf)
+    vmax = np.full(n, -np.inf)
+    classes: dict[float, np.ndarray] = {}
+    need_minmax = bool({"min", "max"} & set(stats))
+    with ExitStack() as stack:
+        layer.open_all(stack)
+        for chunk in _iter_chunks(geoms_px, [layer], coverage):
+            data = chunk.data[0]
+            valid = chunk.valid[0]
+            vals = np.where(valid, data, 0).astype("float64")
+            ones = np.ones_like(chunk.row_area)
+            fields = np.stack([np.ones_like(vals), valid.astype(float), vals, vals * vals])
+            npieces = len(chunk.zone)
+            a = cov.field_sums(chunk.events, fields, chunk.row_area, npieces)
+            c = cov.field_sums(chunk.events, fields[1:3], ones, npieces)
+            np.add.at(
+                acc, chunk.zone, np.column_stack([a[:, 0], a[:, 1], c[:, 0], a[:, 2], a[:, 3]])
+            )
+            np.add.at(vsum, chunk.zone, c[:, 1])
+            if categorical:
+                uniq, inv = np.unique(data[valid], return_inverse=True)
+                if uniq.size:
+                    lab = np.zeros(data.shape, dtype=np.int64)
+                    lab[valid] = inv.ravel() + 1
+                    s = cov.label_sums(chunk.events, lab, uniq.size + 1, chunk.row_area, npieces)
+                    for j, u in enumerate(uniq):
+                        arr = classes.setdefault(u.item(), np.zeros(n))
+                        np.add.at(arr, chunk.zone, s[:, j + 1])
+            if need_minmax:
+                for p in range(npieces):
+                    w, (r0, c0) = cov.dense_weights(chunk.events, p)
+                    if w.size == 0:
+                        continue
+                    sl = (slice(r0, r0 + w.shape[0]), slice(c0, c0 + w.shape[1]))
+                    m = (w > 1e-12) & valid[sl]
+                    if m.any():
+                        zi = chunk.zone[p]
+                        vmin[zi] = min(vmin[zi], float(data[sl][m].min()))
+                        vmax[zi] = max(vmax[zi], float(data[sl][m].max()))
+    scale = _area_scale(zones, grid)
+    total, valid_a, count, s1, s2 = (acc[:, i] for i in range(5))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        data_cov = np.where(total > 0, valid_a / total, np.nan)
+        mean = np.where(valid_a > 0, s1 / valid_a, np.nan)
+        std = np.sqrt(np.maximum(np.where(valid_a > 0, s2 / valid_a, np.nan) - mean**2, 0.0))
+    cols: dict[str, np.ndarray] = {}
+    has = valid_a > 0
+    class_cols = {f"class_{_fmt(k)}_ha": v * scale / 1e4 for k, v in sorted(classes.items())}
+    for s in stats:
+        if s == "count":
+            cols[s] = count
+        elif s == "area_ha":
+            cols[s] = valid_a * scale / 1e4
+        elif s == "sum":
+            cols[s] = vsum
+        elif s == "mean":
+            cols[s] = mean
+        elif s == "std":
+            cols[s] = std
+        elif s == "min":
+            cols[s] = np.where(has & np.isfinite(vmin), vmin, np.nan)
+        elif s == "max":
+            cols[s] = np.where(has & np.isfinite(vmax), vmax, np.nan)
+        elif s in ("majority", "minority"):
+            keys = list(sorted(classes))
+            mat = np.column_stack([classes[k] for k in keys]) if keys else np.zeros((n, 0))
+            res = np.full(n, np.nan)
+            if keys:
+                pick = (
+                    mat.argmax(axis=1)
+                    if s == "majority"
+                    else np.where(mat > 0, mat, np.inf).argmin(axis=1)
+                )
+                res = np.where(mat.max(axis=1) > 0, np.asarray(keys, dtype=float)[pick], np.nan)
+            cols[s] = res
+    out = pd.DataFrame(cols, index=zones.index)
+    for name, v in class_cols.items():
+        out[name] = v
+    out["data_coverage"] = data_cov
+    _warn_coverage(zones.index, data_cov, "raster")
+    return out
+
+
+def _fmt(v: float) -> str:
+    return str(int(v)) if float(v).is_integer() else str(v)
