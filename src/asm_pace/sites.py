@@ -465,7 +465,7 @@ _COMMA_FLOAT = re.compile(r"^[+-]?(?:\d+,?\d*|,\d+)$")
 def _infer(column: pd.Series, *, decimal_comma: bool) -> pd.Series:
     """Numbers where every filled cell is a number (codes with leading zeros stay text)."""
     values = column.to_numpy(dtype=object)
-    filled = np.array([v != "" for v in values])
+    filled = np.array([v != "" for v in values], dtype=bool)
     texts = values[filled]
     if not len(texts):
         return pd.Series([np.nan] * len(values), index=column.index, dtype=float)
@@ -485,7 +485,10 @@ def _infer(column: pd.Series, *, decimal_comma: bool) -> pd.Series:
         numbers = pd.Series(np.nan, index=column.index)
         numbers[filled] = [float(t.replace(",", ".")) for t in texts]
         return numbers
-    return pd.Series(np.where(filled, values, None), index=column.index, dtype=object)
+    # object -> the default text dtype of the installed pandas (``str`` in pandas >= 3)
+    return pd.Series(
+        np.where(filled, values, None), index=column.index, dtype=object
+    ).infer_objects()
 
 
 # --------------------------------------------------------------------------------------------
@@ -1079,11 +1082,11 @@ def _site_ids(
 
 def _finish(df: pd.DataFrame, ids: pd.Series, geoms: np.ndarray, name: str) -> gpd.GeoDataFrame:
     table = df.reset_index(drop=True)
+    ids = pd.Series(ids.to_numpy(dtype=object), dtype=object).infer_objects()
     if "site_id" in table.columns:
-        table["site_id"] = ids.to_numpy(dtype=object)
+        table["site_id"] = ids
     else:
-        table.insert(0, "site_id", ids.to_numpy(dtype=object))
-    table["site_id"] = table["site_id"].astype(object)
+        table.insert(0, "site_id", ids)
     geometry = gpd.GeoSeries(geoms, crs="EPSG:4326")
     if "geometry" in table.columns:
         table = table.rename(columns={"geometry": "geometry_source"})
