@@ -69,7 +69,7 @@ PACE_LABELS: dict[str, str] = dict(PACE_CLASS_LABELS)
 # background layers
 _PA_FACE, _PA_EDGE = "#74c476", "#006d2c"
 _G200_FACE, _G200_EDGE = "#e5f5e0", "#a1d99b"
-_ECO_EDGE = "#d9d9d9"
+_ECO_FACE, _ECO_EDGE = "#f7f7f2", "#c8c8c8"
 _PL_FACE, _PL_EDGE = "#fdd0a2", "#e6550d"
 _BUFFER_EDGE = "#3182bd"
 _LOSS_COLOUR = "#dc3c78"
@@ -277,6 +277,14 @@ def _extent(layers: Sequence[gpd.GeoDataFrame]) -> tuple[float, float, float, fl
     return xmin, ymin, xmax, ymax
 
 
+def _map_figsize(box: tuple[float, float, float, float]) -> tuple[float, float]:
+    """Figure size (inches) fitting a map of ``box`` plus a legend column on its right."""
+    aspect = 1.0 / max(math.cos(math.radians((box[1] + box[3]) / 2)), 0.05)
+    ratio = (box[3] - box[1]) * aspect / (box[2] - box[0])
+    map_w = 6.0 if ratio <= 1.2 else float(np.clip(7.5 / ratio, 3.0, 6.0))
+    return (map_w + 3.4, float(np.clip(map_w * ratio + 0.9, 3.2, 8.5)))
+
+
 def _clip(gdf: gpd.GeoDataFrame, box: tuple[float, float, float, float]) -> gpd.GeoDataFrame:
     """Keep the features in the map box, cut to it (less to draw for continental layers)."""
     sub = gdf.cx[box[0] : box[2], box[1] : box[3]]
@@ -362,9 +370,7 @@ def plot_sites(
         import matplotlib.pyplot as plt
 
         if figsize is None:
-            ratio = (box[3] - box[1]) * aspect / (box[2] - box[0])
-            map_w = 6.0 if ratio <= 1.2 else float(np.clip(7.5 / ratio, 3.0, 6.0))
-            figsize = (map_w + 3.4, float(np.clip(map_w * ratio + 0.9, 3.2, 8.5)))
+            figsize = _map_figsize(box)
         _fig, ax = plt.subplots(figsize=figsize, layout="compressed")
 
     handles: list[Any] = []
@@ -377,14 +383,16 @@ def plot_sites(
         other = eco[~g200_mask]
         g200 = eco[g200_mask]
         if len(other):
-            other.plot(ax=ax, facecolor="none", edgecolor=_ECO_EDGE, linewidth=0.6, zorder=1)
+            other.plot(ax=ax, facecolor=_ECO_FACE, edgecolor=_ECO_EDGE, linewidth=0.6, zorder=1)
         if len(g200):
             g200.plot(ax=ax, facecolor=_G200_FACE, edgecolor=_G200_EDGE, linewidth=0.6, zorder=1)
             handles.append(
                 Patch(facecolor=_G200_FACE, edgecolor=_G200_EDGE, label="Global 200 ecoregions")
             )
         if len(other):
-            handles.append(Patch(facecolor="none", edgecolor=_ECO_EDGE, label="Other ecoregions"))
+            handles.append(
+                Patch(facecolor=_ECO_FACE, edgecolor=_ECO_EDGE, label="Other ecoregions")
+            )
     if priority_landscapes is not None:
         pl = _clip(_to_wgs84(priority_landscapes, "priority_landscapes"), box)
         if len(pl):

@@ -1,0 +1,296 @@
+"""The self-contained HTML report: structure, figures, tables, provenance, atomic writing."""
+
+from __future__ import annotations
+
+import base64
+import io
+from html.parser import HTMLParser
+
+import geopandas as gpd
+import matplotlib.image as mpimg
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+
+from asm_pace.errors import OutputError, OutputExistsError, SchemaError
+from asm_pace.report import write_report
+
+CLASSES = ["protected_area", "priority_landscape", "critical_ecosystem", "not_eligible"]
+
+
+class Page(HTMLParser):
+    """Collects what a test needs from the report: sections, images, tables, links."""
+
+    def __init__(self, text: str):
+        super().__init__(convert_charrefs=True)
+        self.sections: list[str] = []
+        self.images: list[dict[str, str]] = []
+        self.tables: dict[str, list[list[str]]] = {}
+        self.scripts = 0
+        self.external: list[str] = []
+        self._section: str | None = None
+        self._rows: list[list[str]] | None = None
+        self._cell: list[str] | None = None
+        self.feed(text)
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        for key in ("src", "href"):
+            if key in a and not str(a[key]).startswith(("data:", "#")):
+                self.external.append(a[key])
+        if tag == "section":
+            self._section = a.get("id")
+            self.sections.append(self._section)
+        elif tag == "img":
+            self.images.append({**a, "section": self._section})
+        elif tag == "script":
+            self.scripts += 1
+        elif tag == "table":
+            self._rows = []
+            key = self._section
+            n = 1
+            while key in self.tables:
+                n += 1
+                key = f"{self._section}#{n}"
+            self.tables[key] = self._rows
+        elif tag == "tr" and self._rows is not None:
+            self._rows.append([])
+        elif tag in ("td", "th"):
+            self._cell = []
+
+    def handle_endtag(self, tag):
+        if tag in ("td", "th") and self._cell is not None and self._rows is not None:
+            self._rows[-1].append("".join(self._cell).strip())
+            self._cell = None
+        elif tag == "table":
+            self._rows = None
+
+    def handle_data(self, data):
+        if self._cell is not None:
+            self._cell.append(data)
+
+
+def make_sites(n=12):
+    rng = np.random.default_rng(1)
+    lon = -70.0 + rng.uniform(0, 0.5, n)
+    lat = -12.0 + rng.uniform(0, 0.4, n)
+    classes = [CLASSES[i % 3] for i in range(n)]  # no priority_landscape... then one below
+    classes[-1] = "priority_landscape"
+    reasons = [f"Reason {i}: <class> & {c}" for i, c in enumerate(classes)]
+    return gpd.GeoDataFrame(
+        {
+            "site_id": [f"S{i:04d}" for i in range(n)],
+            "pace_class": classes,
+            "reason": reasons,
+            "nearest_pa_km": np.round(rng.uniform(0, 20, n), 3),
+            "eco_name": "Southwest Amazon moist forests",
+        },
+        geometry=gpd.points_from_xy(lon, lat),
+        crs=4326,
+    )
+
+
+def make_buffers(sites, radii=(1.0, 10.0)):
+    rows = []
+    for r in radii:
+        for sid, geom in zip(sites["site_id"], sites.geometry, strict=True):
+            rows.append({"site_id": sid, "radius_km": r, "geometry": geom.buffer(r / 111.0)})
+    zones = gpd.GeoDataFrame(rows, crs=4326)
+    zones["pa_share"] = np.where(np.arange(len(zones)) % 2 == 0, 0.25, 0.0)
+    zones["pa_area_km2"] = zones["pa_share"] * 3.0
+    return zones
+
+
+def make_forest(zones):
+    n = len(zones)
+    rng = np.random.default_rng(2)
+    table = pd.DataFrame(
+        {
+            "site_id": zones["site_id"].to_numpy(),
+            "radius_km": zones["radius_km"].to_numpy(),
+            "zone_area_ha": 100.0,
+            "forest_2000_ha": rng.uniform(50, 90, n),
+            "loss_2001_ha": rng.uniform(0, 2, n),
+            "loss_2002_ha": rng.uniform(0, 2, n),
+            "loss_2003_ha": rng.uniform(0, 2, n),
+        }
+    )
+    table["loss_total_ha"] = table[["loss_2001_ha", "loss_2002_ha", "loss_2003_ha"]].sum(axis=1)
+    return table
+
+
+def read_page(path):
+    return Page(path.read_text(encoding="utf-8"))
+
+
+def decode_png(img):
+    src = img["src"]
+    assert src.startswith("data:image/png;base64,")
+    data = base64.b64decode(src.split(",", 1)[1])
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    return mpimg.imread(io.BytesIO(data), format="png")
+
+
+def test_minimal_report_is_self_contained(tmp_path):
+    sites = make_sites()
+    out = write_report(tmp_path / "r.html", sites)
+    assert out == tmp_path / "r.html"
+    page = read_page(out)
+    assert page.sections == ["summary", "map", "sites", "provenance"]
+    assert page.scripts == 0 and page.external == []
+    (img,) = page.images
+    pixels = decode_png(img)
+    assert pixels.shape[0] > 200 and pixels.shape[1] > 300
+    # a real map, not a blank image: the class colours are in it
+    rgb = (pixels[..., :3] * 255).round().astype(int).reshape(-1, 3)
+    colours = {tuple(c) for c in np.unique(rgb, axis=0)}
+    assert (0xD7, 0x30, 0x1F) in colours and (0xFD, 0xD8, 0x35) in colours
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r.html"]  # no temporary left
+
+
+def test_counts_by_class_match_the_sites(tmp_path):
+    sites = make_sites(13)
+    page = read_page(write_report(tmp_path / "r.html", sites))
+    rows = page.tables["summary"]
+    assert rows[0] == ["Class", "Meaning", "Sites", "Share (%)"]
+    expected = sites["pace_class"].value_counts()
+    labels = ["Protected area", "WWF priority landscape", "Critical ecosystem", "Not eligible"]
+    for row, cls, label in zip(rows[1:], CLASSES, labels, strict=True):
+        assert row[0].startswith(label)
+        n = int(expected.get(cls, 0))
+        assert int(row[2]) == n
+        assert float(row[3]) == pytest.approx(100 * n / 13, abs=0.05)
+
+
+def test_site_table_has_every_site_and_its_reason_unmangled(tmp_path):
+    sites = make_sites()
+    page = read_page(write_report(tmp_path / "r.html", sites))
+    rows = page.tables["sites"]
+    header = rows[0]
+    assert header[:3] == ["Site", "Class", "Reason"]
+    body = rows[1:]
+    assert [r[0] for r in body] == list(sites["site_id"])
+    assert [r[2] for r in body] == list(sites["reason"])  # '<' and '&' escaped, then read back
+    km = header.index("Nearest PA (km)")
+    assert [float(r[km]) for r in body] == pytest.approx(list(sites["nearest_pa_km"]), abs=0.005)
+
+
+def test_max_rows_truncates_with_a_note(tmp_path):
+    sites = make_sites(12)
+    text = write_report(tmp_path / "r.html", sites, max_rows=5).read_text(encoding="utf-8")
+    page = Page(text)
+    assert len(page.tables["sites"]) == 1 + 5
+    assert "The first 5 of 12 sites" in text
+
+
+def test_buffers_overlaps_forest_and_provenance(tmp_path):
+    sites = make_sites()
+    zones = make_buffers(sites)
+    forest = make_forest(zones)
+    overlaps = pd.DataFrame(
+        {
+            "site_id": ["S0000", "S0001"],
+            "radius_km": [10.0, 1.0],
+            "pa_id": ["900001", "900002"],
+            "name": ["Alpha National Park", "Beta Forest Reserve"],
+            "designation": ["National Park", "Forest Reserve"],
+            "overlap_km2": [12.4, 0.5],
+        }
+    )
+    pa = gpd.GeoDataFrame(
+        {"name": ["Alpha National Park"]},
+        geometry=[shapely.box(-70.0, -12.0, -69.8, -11.8)],
+        crs=4326,
+    )
+    info = pd.DataFrame({"key": ["command", "canopy_pct"], "value": ["asm-pace demo", "30"]})
+    page = read_page(
+        write_report(
+            tmp_path / "r.html",
+            sites,
+            buffers=zones,
+            overlaps=overlaps,
+            forest=forest,
+            run_info=info,
+            protected_areas=pa,
+        )
+    )
+    assert page.sections == [
+        "summary",
+        "map",
+        "sites",
+        "buffers",
+        "overlaps",
+        "forest",
+        "provenance",
+    ]
+    # buffers: one row per radius, zones touching a PA counted by hand
+    rows = page.tables["buffers"]
+    assert [r[0] for r in rows[1:]] == ["within 1 km", "within 10 km"]
+    for row, r in zip(rows[1:], (1.0, 10.0), strict=True):
+        sub = zones[zones["radius_km"] == r]
+        assert int(row[1]) == len(sub)
+        assert int(row[2]) == int((sub["pa_share"] > 0).sum())
+        assert float(row[3]) == pytest.approx(100 * sub["pa_share"].mean(), abs=0.05)
+    # overlaps: sorted by area, largest first
+    rows = page.tables["overlaps"]
+    assert rows[1][rows[0].index("name")] == "Alpha National Park"
+    assert float(rows[1][rows[0].index("overlap km2")]) == pytest.approx(12.4)
+    # forest: totals per radius, one chart per radius
+    rows = page.tables["forest"]
+    header = rows[0]
+    for row, r in zip(rows[1:], (1.0, 10.0), strict=True):
+        sub = forest[forest["radius_km"] == r]
+        loss = float(row[header.index("Loss (ha)")].replace(",", ""))
+        assert loss == pytest.approx(sub["loss_total_ha"].sum(), abs=0.05)
+        pct = float(row[header.index("Loss (% of 2000 forest)")])
+        assert pct == pytest.approx(
+            100 * sub["loss_total_ha"].sum() / sub["forest_2000_ha"].sum(), abs=0.005
+        )
+    charts = [img for img in page.images if img["section"] == "forest"]
+    assert len(charts) == 2
+    for img in charts:
+        decode_png(img)
+    # provenance: the run's items and the version
+    prov = dict(tuple(r) for r in page.tables["provenance"][1:])
+    assert prov["command"] == "asm-pace demo" and prov["canopy_pct"] == "30"
+    assert "asm_pace version" in prov and "report written" in prov
+
+
+def test_existing_report_is_not_overwritten_without_overwrite(tmp_path):
+    out = tmp_path / "r.html"
+    out.write_text("keep me", encoding="utf-8")
+    with pytest.raises(OutputExistsError, match="overwrite"):
+        write_report(out, make_sites())
+    assert out.read_text(encoding="utf-8") == "keep me"
+    write_report(out, make_sites(), overwrite=True)
+    assert out.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r.html"]
+
+
+def test_bad_destination_and_bad_input_leave_nothing(tmp_path):
+    with pytest.raises(OutputError, match="does not exist"):
+        write_report(tmp_path / "missing" / "r.html", make_sites())
+    with pytest.raises(OutputError, match="folder"):
+        write_report(tmp_path, make_sites())
+    with pytest.raises(SchemaError, match="loss_YYYY_ha"):
+        write_report(tmp_path / "r.html", make_sites(), forest=pd.DataFrame({"x": [1.0]}))
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_report_on_the_bundled_samples(tmp_path, samples):
+    import warnings
+
+    import asm_pace
+
+    sites = asm_pace.read_sites(samples / "sites.csv")
+    with warnings.catch_warnings():  # the samples hold records the loader drops or repairs
+        warnings.simplefilter("ignore", asm_pace.errors.AsmPaceWarning)
+        pas = asm_pace.read_protected_areas(samples / "protected_areas.gpkg")
+    eco = asm_pace.read_ecoregions(samples / "ecoregions.gpkg")
+    result = asm_pace.classify(sites, pas, eco)
+    out = write_report(tmp_path / "r.html", result, protected_areas=pas, ecoregions=eco)
+    page = read_page(out)
+    assert len(page.tables["sites"]) == 1 + len(result)
+    total = sum(int(r[2]) for r in page.tables["summary"][1:])
+    assert total == len(result)
