@@ -287,3 +287,77 @@ def test_installed_script_subprocess(tmp_path):
     assert "Traceback" not in second.stderr
     assert out.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["demo.gpkg"]
+
+
+@pytest.mark.realdata
+def test_classify_real_wdpa_teow_and_hansen(tmp_path, realdata):
+    """Sierra de Neiba NP (WDPA 478140), the TEOW clip and a real Hansen GFC clip."""
+    import geopandas as gpd
+    import shapely
+
+    folder = realdata / "mapme_dom_sierra_neiba"
+    pa_file = folder / "sierra_de_neiba_478140.gpkg"
+    eco_file = folder / "wwf_terr_ecos_clip_sierra_neiba.gpkg"
+    treecover = folder / "Hansen_GFC-2023-v1.11_treecover2000_20N_080W.tif"
+    lossyear = folder / "Hansen_GFC-2023-v1.11_lossyear_20N_080W.tif"
+    points = {"IN1": (-71.72, 18.66), "IN2": (-71.70, 18.65), "OUT": (-71.34, 18.585)}
+    sites = tmp_path / "neiba_sites.csv"
+    sites.write_text(
+        "site_id,lon,lat\n" + "".join(f"{k},{x},{y}\n" for k, (x, y) in points.items()),
+        encoding="utf-8",
+    )
+    # expected classes, worked out here with plain shapely predicates on the raw layers
+    park = gpd.read_file(pa_file).geometry.union_all()
+    eco = gpd.read_file(eco_file)
+    g200 = eco[eco["G200_NUM"].fillna(0) > 0].geometry.union_all()
+    expected = {}
+    for key, (x, y) in points.items():
+        p = shapely.Point(x, y)
+        expected[key] = (
+            "protected_area"
+            if park.intersects(p)
+            else "critical_ecosystem"
+            if g200.intersects(p)
+            else "not_eligible"
+        )
+    assert expected["IN1"] == "protected_area"
+
+    out = tmp_path / "neiba.gpkg"
+    result = run(
+        "classify",
+        sites,
+        "-p",
+        pa_file,
+        "-e",
+        eco_file,
+        "--buffers",
+        "1",
+        "--treecover",
+        treecover,
+        "--lossyear",
+        lossyear,
+        "-o",
+        out,
+    )
+    assert result.exit_code == 0, result.output
+    got = pyogrio.read_dataframe(out, layer="sites").set_index("site_id")["pace_class"]
+    assert got.to_dict() == expected
+    zones = pyogrio.read_dataframe(out, layer="buffers").set_index("zone_id")
+    loss = pyogrio.read_dataframe(out, layer="forest_loss")
+    per_zone = loss.groupby("zone_id")["loss_ha"].sum(min_count=1)
+    assert sorted(per_zone.index) == sorted(zones.index)
+    for zone_id, total in per_zone.items():
+        # a zone wholly off the rasters has no numbers (NaN) in both places
+        assert total == pytest.approx(
+            zones.loc[zone_id, "loss_total_ha"], rel=1e-9, abs=1e-9, nan_ok=True
+        )
+    assert sorted(set(loss["year"])) == list(range(2001, 2024))
+    assert zones.loc["IN1_1km", "forest_2000_ha"] > 0
+    info = pyogrio.read_dataframe(out, layer="run_info")
+    hashes = dict(zip(info["key"], info["sha256"], strict=True))
+    for key, path in [
+        ("treecover", treecover),
+        ("lossyear", lossyear),
+        ("protected_areas", pa_file),
+    ]:
+        assert hashes[key] == hashlib.sha256(path.read_bytes()).hexdigest()
