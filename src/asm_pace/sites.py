@@ -460,6 +460,7 @@ def _unique_names(header: list[str]) -> list[str]:
 _INT = re.compile(r"^[+-]?\d+$")
 _FLOAT = re.compile(r"^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$")
 _COMMA_FLOAT = re.compile(r"^[+-]?(?:\d+,?\d*|,\d+)$")
+_LEADING_ZERO = re.compile(r"^[+-]?0\d")
 
 
 def _infer(column: pd.Series, *, decimal_comma: bool) -> pd.Series:
@@ -469,21 +470,19 @@ def _infer(column: pd.Series, *, decimal_comma: bool) -> pd.Series:
     texts = values[filled]
     if not len(texts):
         return pd.Series([np.nan] * len(values), index=column.index, dtype=float)
-    if any(
-        len(t.lstrip("+-")) > 1 and t.lstrip("+-").startswith("0") and _INT.match(t) for t in texts
-    ):
-        pass  # leading zeros: an identifier such as "007", keep as text
-    elif all(_INT.match(t) for t in texts):
-        numbers = pd.Series(np.nan, index=column.index)
-        numbers[filled] = [int(t) for t in texts]
-        return numbers.astype("int64") if filled.all() else numbers
-    elif all(_FLOAT.match(t) for t in texts):
-        numbers = pd.Series(np.nan, index=column.index)
-        numbers[filled] = [float(t) for t in texts]
-        return numbers
+    numbers = pd.Series(np.nan, index=column.index)
+    if all(_FLOAT.match(t) for t in texts):  # stops at the first text value
+        if all(_INT.match(t) for t in texts):
+            if any(_LEADING_ZERO.match(t) for t in texts):
+                pass  # an identifier such as "007": keep it as text
+            else:
+                numbers[filled] = texts.astype(np.int64)
+                return numbers.astype("int64") if filled.all() else numbers
+        else:
+            numbers[filled] = texts.astype(float)
+            return numbers
     elif decimal_comma and all(_COMMA_FLOAT.match(t) for t in texts):
-        numbers = pd.Series(np.nan, index=column.index)
-        numbers[filled] = [float(t.replace(",", ".")) for t in texts]
+        numbers[filled] = np.char.replace(texts.astype(str), ",", ".").astype(float)
         return numbers
     # object -> the default text dtype of the installed pandas (``str`` in pandas >= 3)
     return pd.Series(
