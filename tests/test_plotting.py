@@ -125,7 +125,7 @@ def test_background_layers_appear_in_the_legend_after_the_classes():
         "Other ecoregions",
         "WWF priority landscapes",
         "Protected areas",
-        "Buffers (10 km)",
+        "Within 10 km",
     ]
 
 

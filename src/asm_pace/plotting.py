@@ -42,7 +42,12 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from ._styles import PACE_CLASS_COLORS, PACE_CLASS_LABELS
+from ._styles import (
+    PACE_CLASS_COLORS,
+    PACE_CLASS_LABELS,
+    categories_for_zones,
+    format_category_value,
+)
 from .errors import InputError, MissingDependencyError, SchemaError
 from .geodesy import WGS84
 
@@ -285,6 +290,42 @@ def _map_figsize(box: tuple[float, float, float, float]) -> tuple[float, float]:
     return (map_w + 3.4, float(np.clip(map_w * ratio + 0.9, 3.2, 8.5)))
 
 
+def _draw_buffers(ax: Axes, buffers: gpd.GeoDataFrame) -> list[Any]:
+    """Outline the area within each radius of any site (buffers of one radius dissolved).
+
+    Hundreds of overlapping circles are unreadable; their union per radius shows
+    the same thing: which land is within 1, 10 or 50 km of a site.
+    """
+    from matplotlib.lines import Line2D
+
+    if "radius_km" not in buffers.columns:
+        union = shapely.union_all(buffers.geometry.values)
+        gpd.GeoSeries([union], crs=buffers.crs).boundary.plot(
+            ax=ax, color=_BUFFER_EDGE, linewidth=0.9, linestyle="--", zorder=4
+        )
+        return [Line2D([], [], color=_BUFFER_EDGE, linestyle="--", label="Buffers")]
+    keys = [c for c in ("radius_km", "inner_km") if c in buffers.columns]
+    groups = [
+        (key if isinstance(key, tuple) else (key,), sub)
+        for key, sub in buffers.groupby(keys, sort=True, dropna=False)
+    ]
+    outer = [float(k[0]) for k, _ in groups]
+    inner = [float(k[1]) for k, _ in groups] if len(keys) == 2 else None
+    cats = {c.value: c for c in categories_for_zones(outer, inner)}
+    handles = []
+    n = len(outer)
+    for i, (key, sub) in enumerate(groups):
+        cat = cats[format_category_value(float(key[0]))]
+        union = shapely.union_all(sub.geometry.values)
+        dashes = (None if i == 0 else (6, 2 + 2 * i)) if n > 1 else (5, 3)
+        style = {"linestyle": "-"} if dashes is None else {"linestyle": (0, dashes)}
+        gpd.GeoSeries([union], crs=buffers.crs).boundary.plot(
+            ax=ax, color=cat.color, linewidth=1.0, zorder=4, **style
+        )
+        handles.append(Line2D([], [], color=cat.color, linewidth=1.2, label=cat.label, **style))
+    return handles
+
+
 def _clip(gdf: gpd.GeoDataFrame, box: tuple[float, float, float, float]) -> gpd.GeoDataFrame:
     """Keep the features in the map box, cut to it (less to draw for continental layers)."""
     sub = gdf.cx[box[0] : box[2], box[1] : box[3]]
@@ -323,7 +364,8 @@ def plot_sites(
     protected_areas, ecoregions, priority_landscapes : geopandas.GeoDataFrame, optional
         Layers drawn underneath; ``ecoregions`` uses ``is_g200`` when present.
     buffers : geopandas.GeoDataFrame, optional
-        Buffers from :func:`asm_pace.buffers`, drawn as outlines.
+        Buffers from :func:`asm_pace.buffers`: the area within each radius of
+        any site is outlined (the buffers of one radius dissolved).
     ax : matplotlib.axes.Axes, optional
         Axes to draw on; a new figure is made when omitted.
     title : str or None
@@ -417,16 +459,7 @@ def plot_sites(
                 Patch(facecolor=_PA_FACE, edgecolor=_PA_EDGE, alpha=0.45, label="Protected areas")
             )
     if buffers is not None and len(buffers):
-        buffers.boundary.plot(
-            ax=ax, color=_BUFFER_EDGE, linewidth=0.6, linestyle="--", alpha=0.8, zorder=4
-        )
-        radii = ""
-        if "radius_km" in buffers.columns:
-            values = sorted(pd.unique(buffers["radius_km"].dropna()))
-            radii = " (" + ", ".join(f"{v:g}" for v in values) + " km)"
-        handles.append(
-            Line2D([], [], color=_BUFFER_EDGE, linestyle="--", linewidth=1, label="Buffers" + radii)
-        )
+        handles += _draw_buffers(ax, buffers)
 
     if markersize is None:
         markersize = float(np.clip(2500.0 / max(len(sites), 1), 12.0, 60.0))
