@@ -19,7 +19,7 @@ import io
 import re
 import unicodedata
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -258,7 +258,7 @@ def validate_sites(
     >>> table = pd.DataFrame({"id": ["a", "a"], "lat": [95.0, 1.0], "lon": [-120.0, 0.0]})
     >>> for problem in validate_sites(table):
     ...     print(problem)
-    line 1, column 'lat': latitude is outside -90..90 (value 95.0). ...
+    line 1, column 'lat': latitude is outside -90..90 (value 95.0). Check the value
     line 2, column 'id': site id 'a' is used again; it is also on line 1 (value 'a'). ...
     """
     _, problems = _load(source, lon=lon, lat=lat, id_column=id_column, layer=layer, crs=crs)
@@ -276,6 +276,16 @@ def _name(source: Any) -> str:
 
 
 def _load(
+    source: Any, *, lon: Any, lat: Any, id_column: Any, layer: Any, crs: Any
+) -> tuple[gpd.GeoDataFrame | None, list[SiteProblem]]:
+    """Read and check; problems in file order (file-wide first), fixes capitalised."""
+    sites, problems = _load_any(source, lon=lon, lat=lat, id_column=id_column, layer=layer, crs=crs)
+    problems = sorted(problems, key=lambda p: (p.line is not None, p.line or 0))
+    problems = [replace(p, fix=p.fix[:1].upper() + p.fix[1:]) for p in problems]
+    return sites, problems
+
+
+def _load_any(
     source: Any, *, lon: Any, lat: Any, id_column: Any, layer: Any, crs: Any
 ) -> tuple[gpd.GeoDataFrame | None, list[SiteProblem]]:
     if crs is not None:
