@@ -456,6 +456,7 @@ def _run(
         )
     finally:
         progress.close()
+    # an HTML report (--report) hooks in here: it takes `result` and the written `path`
     _summary(ctx, result, path, csv_path)
     return EXIT_OK
 

@@ -218,36 +218,19 @@ def run_pipeline(
         step("buffers")
         zones = asm_pace.buffers(site_gdf, radii_km=radii, rings=rings)
         step("overlaps")
-        per_zone, long_table = _split_overlaps(asm_pace.overlaps(zones, pa_gdf, ecoregions=eco_gdf))
-        zones = _join_columns(zones, per_zone)
+        result = asm_pace.overlaps(zones, pa_gdf, ecoregions=eco_gdf)
+        zones = _join_columns(zones, result.zones)
         if forest:
             step("forest loss")
             stats = asm_pace.forest_loss(
                 zones, treecover=treecover, lossyear=lossyear, gain=gain, canopy=canopy
             )
             zones = _join_columns(zones, stats)
-            layers["buffers"] = zones
-            if long_table is not None:
-                layers["overlaps"] = long_table
+        layers["buffers"] = zones
+        layers["overlaps"] = result.pairs
+        if forest:
             layers["forest_loss"] = forest_loss_long(zones)
-        else:
-            layers["buffers"] = zones
-            if long_table is not None:
-                layers["overlaps"] = long_table
     return PipelineResult(layers=layers, parameters=parameters, inputs=inputs)
-
-
-def _split_overlaps(result: Any) -> tuple[pd.DataFrame | None, pd.DataFrame | None]:
-    """Per-zone columns and the long zone x protected-area table from ``overlaps``."""
-    if isinstance(result, tuple) and len(result) == 2:
-        return result[0], result[1]
-    per_zone = getattr(result, "zones", None)
-    long_table = getattr(result, "pairs", None)
-    if per_zone is not None or long_table is not None:
-        return per_zone, long_table
-    if isinstance(result, pd.DataFrame):
-        return result, result.attrs.get("pairs")
-    raise TypeError(f"unexpected result from asm_pace.overlaps: {type(result).__name__}")
 
 
 def _join_columns(zones: gpd.GeoDataFrame, extra: pd.DataFrame | None) -> gpd.GeoDataFrame:
