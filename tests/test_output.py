@@ -347,3 +347,36 @@ def test_write_csv(tmp_path):
     with pytest.raises(OutputExistsError):
         write_csv(out, _sites())
     assert sorted(os.listdir(tmp_path)) == ["s.csv"]
+
+
+@pytest.mark.slow
+def test_interrupted_write_leaves_nothing(tmp_path):
+    """Ctrl-C (SIGINT) while a large layer is being written: no output, no temporary file."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    out = tmp_path / "big.gpkg"
+    script = (
+        "import numpy as np, geopandas as gpd, shapely\n"
+        "from asm_pace.output import write_geopackage\n"
+        "n = 200_000\n"
+        "g = gpd.GeoDataFrame({'v': np.arange(n), 't': ['text'] * n},\n"
+        "    geometry=shapely.points(np.random.default_rng(0).random((n, 2))), crs=4326)\n"
+        "print('ready', flush=True)\n"
+        f"write_geopackage({str(out)!r}, {{'a': g, 'b': g, 'c': g, 'd': g}})\n"
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    assert proc.stdout.readline().strip() == "ready"
+    deadline = time.monotonic() + 60
+    while not any(p.name.endswith(".tmp.gpkg") for p in tmp_path.iterdir()):
+        assert time.monotonic() < deadline and proc.poll() is None, "no temporary file seen"
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode != 0
+    assert "KeyboardInterrupt" in err
+    assert list(tmp_path.iterdir()) == []
