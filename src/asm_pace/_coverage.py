@@ -241,7 +241,7 @@ def dense_weights(ev: Events, piece: int) -> tuple[np.ndarray, tuple[int, int]]:
 
     Returns the (h, w) coverage array and its (row0, col0) offset in the chunk.
     """
-    h, w = ev.shape
+    w = ev.shape[1]
     sel = ev.piece == piece
     if not sel.any():
         return np.zeros((0, 0)), (0, 0)

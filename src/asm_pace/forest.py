@@ -328,16 +328,17 @@ def forest_loss(
         for layer in layers:
             layer.open_all(stack)
         for chunk in _iter_chunks(geoms_px, layers, coverage):
-            t, l = chunk.data[0], chunk.data[1]
+            tcv, lyv = chunk.data[0], chunk.data[1]
             valid = chunk.valid[0] & chunk.valid[1]
             if gain is not None:
                 valid &= chunk.valid[2]
-            forest = valid & (t > canopy)
-            v = _loss_values(l)
+            forest = valid & (tcv > canopy)
+            v = _loss_values(lyv)
             loss = forest & (v > 0)
-            if loss.any():
-                vmx = int(v[loss].max())
-                if vmx > 255 or int(v[loss].min()) < 0:
+            present = valid & (v != 0)
+            if present.any():
+                vmx = int(v[present].max())
+                if vmx > 255 or int(v[present].min()) < 0:
                     raise RasterError(
                         f"{ly.tiles[0].path}: loss year values must be 0 (no loss) or 1-255 "
                         f"(year 2000 + v) or calendar years; found {vmx}"
