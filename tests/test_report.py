@@ -95,7 +95,14 @@ def make_buffers(sites, radii=(1.0, 10.0)):
     rows = []
     for r in radii:
         for sid, geom in zip(sites["site_id"], sites.geometry, strict=True):
-            rows.append({"site_id": sid, "radius_km": r, "geometry": geom.buffer(r / 111.0)})
+            rows.append(
+                {
+                    "site_id": sid,
+                    "radius_km": r,
+                    "zone_id": f"{sid}_{r:g}km",
+                    "geometry": geom.buffer(r / 111.0),
+                }
+            )
     zones = gpd.GeoDataFrame(rows, crs=4326)
     zones["pa_share"] = np.where(np.arange(len(zones)) % 2 == 0, 0.25, 0.0)
     zones["pa_area_km2"] = zones["pa_share"] * 3.0
@@ -188,14 +195,13 @@ def test_buffers_overlaps_forest_and_provenance(tmp_path):
     sites = make_sites()
     zones = make_buffers(sites)
     forest = make_forest(zones)
-    overlaps = pd.DataFrame(
+    overlaps = pd.DataFrame(  # the pairs table of asm_pace.overlaps
         {
-            "site_id": ["S0000", "S0001"],
-            "radius_km": [10.0, 1.0],
-            "pa_id": ["900001", "900002"],
-            "name": ["Alpha National Park", "Beta Forest Reserve"],
-            "designation": ["National Park", "Forest Reserve"],
-            "overlap_km2": [12.4, 0.5],
+            "zone_id": ["S0000_1km", "S0000_10km", "S0001_1km", "S0001_10km", "S0002_10km"],
+            "pa_id": ["900002", "900001", "900001", "900001", "900002"],
+            "name": ["Beta FR", "Alpha NP", "Alpha NP", "Alpha NP", "Beta FR"],
+            "designation": ["Forest Reserve", "National Park", "National Park"] + ["x"] * 2,
+            "overlap_km2": [0.5, 12.4, 2.0, 30.1, 7.0],
         }
     )
     pa = gpd.GeoDataFrame(
@@ -232,10 +238,18 @@ def test_buffers_overlaps_forest_and_provenance(tmp_path):
         assert int(row[1]) == len(sub)
         assert int(row[2]) == int((sub["pa_share"] > 0).sum())
         assert float(row[3]) == pytest.approx(100 * sub["pa_share"].mean(), abs=0.05)
-    # overlaps: sorted by area, largest first
+    # overlaps: one row per protected area, sites within each radius counted by hand
     rows = page.tables["overlaps"]
-    assert rows[1][rows[0].index("name")] == "Alpha National Park"
-    assert float(rows[1][rows[0].index("overlap km2")]) == pytest.approx(12.4)
+    assert rows[0] == [
+        "WDPA id",
+        "Name",
+        "Designation",
+        "Sites within 1 km",
+        "Sites within 10 km",
+        "Largest overlap with one zone (km²)",
+    ]
+    assert rows[1] == ["900001", "Alpha NP", "National Park", "1", "2", "30.10"]
+    assert rows[2] == ["900002", "Beta FR", "Forest Reserve", "1", "1", "7.00"]
     # forest: totals per radius, one chart per radius
     rows = page.tables["forest"]
     header = rows[0]

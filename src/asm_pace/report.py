@@ -326,45 +326,65 @@ def _buffers_section(buffers: gpd.GeoDataFrame) -> str:
     )
 
 
-def _overlaps_section(overlaps: pd.DataFrame, limit: int = 25) -> str:
+def _overlaps_section(
+    overlaps: pd.DataFrame, buffers: gpd.GeoDataFrame | None, limit: int = 50
+) -> str:
+    """One row per protected area: how many sites lie within each radius of it."""
     frame = pd.DataFrame(overlaps)
     if isinstance(overlaps, gpd.GeoDataFrame):
         frame = frame.drop(columns=overlaps.geometry.name)
+    head = '<section id="overlaps"><h2>Protected areas near the sites</h2>'
     if not len(frame):
-        return (
-            '<section id="overlaps"><h2>Protected areas near the sites</h2>'
-            "<p>No zone overlaps a protected area.</p></section>"
+        return head + "<p>No zone overlaps a protected area.</p></section>"
+    if "pa_id" not in frame.columns:
+        raise SchemaError(
+            "overlaps has no 'pa_id' column; pass the pairs table of asm_pace.overlaps "
+            f"(columns found: {list(frame.columns)})"
         )
-    area = next(
-        (c for c in frame.columns if re.search(r"(overlap|area).*km2", str(c))),
-        None,
-    )
-    preferred = [
-        "zone_id",
-        "site_id",
-        "radius_km",
-        "inner_km",
-        "pa_id",
-        "pa_name",
-        "name",
-        "designation",
-        "pa_designation",
-        "iucn_category",
-        "pa_iucn_category",
-        area,
-    ]
-    cols = [c for c in dict.fromkeys(preferred) if c is not None and c in frame.columns]
-    if not cols:
-        cols = list(frame.columns)
-    note = ""
+    zone_col = next((c for c in ("zone_id", "site_id") if c in frame.columns), None)
+    if (
+        buffers is not None
+        and zone_col == "zone_id"
+        and {"zone_id", "radius_km", "site_id"} <= set(buffers.columns)
+        and "radius_km" not in frame.columns
+    ):
+        keys = pd.DataFrame(buffers[["zone_id", "site_id", "radius_km"]]).drop_duplicates("zone_id")
+        frame = frame.merge(keys, on="zone_id", how="left")
+    desc = [c for c in ("name", "designation", "iucn_category") if c in frame.columns]
+    out = frame.groupby("pa_id", sort=False)[desc].first() if desc else None
+    out = pd.DataFrame(index=pd.Index(frame["pa_id"].unique(), name="pa_id")).join(out)
+    headers = {"pa_id": "WDPA id", "name": "Name", "designation": "Designation"}
+    headers["iucn_category"] = "IUCN"
+    count_cols: list[str] = []
+    if {"radius_km", "site_id"} <= set(frame.columns):
+        for r, sub in frame.groupby("radius_km", sort=True):
+            col = f"sites_{float(r):g}"
+            out[col] = sub.groupby("pa_id")["site_id"].nunique()
+            label = f"{float(r):g} km"
+            if "inner_km" in sub.columns and sub["inner_km"].notna().any():
+                label = f"{float(sub['inner_km'].iloc[0]):g}-{label}"
+            headers[col] = f"Sites within {label}"
+            count_cols.append(col)
+    elif zone_col is not None:
+        out["zones"] = frame.groupby("pa_id")[zone_col].nunique()
+        headers["zones"] = "Zones overlapping"
+        count_cols.append("zones")
+    area = next((c for c in ("overlap_km2", "area_km2") if c in frame.columns), None)
     if area is not None:
-        frame = frame.sort_values(area, ascending=False, kind="stable")
-        note = f" (largest {min(limit, len(frame))} by {area})"
-    headers = {c: c.replace("_", " ") for c in cols}
+        out["max_km2"] = frame.groupby("pa_id")[area].max()
+        headers["max_km2"] = "Largest overlap with one zone (km²)"
+    for col in count_cols:
+        out[col] = out[col].fillna(0).astype("int64")
+    sort = count_cols[::-1] + (["max_km2"] if area else [])
+    if sort:
+        out = out.sort_values(sort, ascending=False, kind="stable")
+    out = out.reset_index()
+    note = ""
+    if len(out) > limit:
+        note = f" The {limit} with most sites nearby are listed."
     return (
-        '<section id="overlaps"><h2>Protected areas near the sites</h2>'
-        f"<p>{len(frame):,} zone / protected-area overlap(s){_esc(note)}.</p>"
-        f'<div class="scroll">{_table(frame.head(limit), headers)}</div></section>'
+        head + f"<p>{len(out):,} protected area(s) overlap the buffers.{_esc(note)}</p>"
+        f'<div class="scroll">{_table(out.head(limit), headers)}</div></section>'
     )
 
 
@@ -535,7 +555,7 @@ def write_report(
     if buffers is not None and len(buffers):
         parts.append(_buffers_section(buffers))
     if overlaps is not None:
-        parts.append(_overlaps_section(overlaps))
+        parts.append(_overlaps_section(overlaps, buffers))
     if forest is not None and len(forest):
         parts.append(_forest_section(forest))
     parts.append(_provenance_section(provenance))
