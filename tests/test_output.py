@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import sqlite3
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -15,6 +16,8 @@ import pyogrio
 import pytest
 import shapely
 from geopandas.testing import assert_geodataframe_equal
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pandas.testing import assert_frame_equal
 
 import asm_pace
@@ -380,3 +383,14 @@ def test_interrupted_write_leaves_nothing(tmp_path):
     assert proc.returncode != 0
     assert "KeyboardInterrupt" in err
     assert list(tmp_path.iterdir()) == []
+
+
+@given(st.lists(st.text(min_size=0, max_size=90), min_size=1, max_size=12))
+@settings(max_examples=200, deadline=None)
+def test_safe_names_property(names):
+    taken: list[str] = []
+    for name in names:
+        new = safe_name(name, taken)
+        assert re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,62}", new), new
+        assert new.lower() not in {t.lower() for t in taken}
+        taken.append(new)
