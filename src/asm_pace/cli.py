@@ -248,6 +248,12 @@ def cli() -> None:
 @click.option("--overwrite", is_flag=True, help="Replace the output files if they exist.")
 @click.option("--csv", "csv_path", type=_new_file, help="Also write the sites table as CSV.")
 @click.option(
+    "--report",
+    "report_path",
+    type=_new_file,
+    help="Also write a self-contained HTML report (map, counts, tables; needs asm-pace[plot]).",
+)
+@click.option(
     "--buffers",
     "radii",
     metavar="KM,KM,...",
@@ -295,6 +301,7 @@ def classify(
     output: Path,
     overwrite: bool,
     csv_path: Path | None,
+    report_path: Path | None,
     radii: list[float] | None,
     rings: bool,
     treecover: Path | None,
@@ -340,6 +347,7 @@ def classify(
         output=output,
         overwrite=overwrite,
         csv_path=csv_path,
+        report_path=report_path,
         radii=radii,
         rings=rings,
         treecover=treecover,
@@ -364,6 +372,12 @@ def classify(
 @click.option("--overwrite", is_flag=True, help="Replace the output file if it exists.")
 @click.option("--csv", "csv_path", type=_new_file, help="Also write the sites table as CSV.")
 @click.option(
+    "--report",
+    "report_path",
+    type=_new_file,
+    help="Also write a self-contained HTML report (map, counts, tables; needs asm-pace[plot]).",
+)
+@click.option(
     "--buffers",
     "radii",
     metavar="KM,KM,...",
@@ -379,6 +393,7 @@ def demo(
     output: Path,
     overwrite: bool,
     csv_path: Path | None,
+    report_path: Path | None,
     radii: list[float],
     no_forest: bool,
 ) -> int:
@@ -406,6 +421,7 @@ def demo(
         output=output,
         overwrite=overwrite,
         csv_path=csv_path,
+        report_path=report_path,
         radii=radii,
         rings=False,
         treecover=None if no_forest else sample_path("treecover2000.tif"),
@@ -426,6 +442,7 @@ def _run(
     csv_path: Path | None,
     radii: list[float] | None,
     command: str,
+    report_path: Path | None = None,
     **options: Any,
 ) -> int:
     from .output import _check_destination
@@ -436,6 +453,12 @@ def _run(
     _check_destination(output, overwrite, option)
     if csv_path is not None:
         _check_destination(csv_path, overwrite, option)
+    if report_path is not None:
+        from .plotting import _require
+
+        _require("matplotlib")
+        _check_destination(report_path, overwrite, option)
+    new_files = [p for p in (output, csv_path) if p is not None and not p.exists()]
 
     steps = [s for s in STEPS if s != "read priority landscapes" or options["priority_landscapes"]]
     if not radii:
@@ -443,6 +466,8 @@ def _run(
     if options.get("treecover") is None:
         steps = [s for s in steps if s != "forest loss"]
     steps.append("write")
+    if report_path is not None:
+        steps.append("report")
     progress = _Progress(ctx, steps)
     try:
         result = run_pipeline(radii_km=radii, progress=progress, **options)
@@ -454,10 +479,26 @@ def _run(
             overwrite=overwrite,
             extra_parameters={"command": _command_line(command)},
         )
+        if report_path is not None:
+            from .report import write_pipeline_report
+
+            progress("report")
+            try:
+                write_pipeline_report(
+                    report_path,
+                    result,
+                    run_info={"command": _command_line(command), "output": str(path)},
+                    overwrite=overwrite,
+                )
+            except BaseException:
+                for new in new_files:  # no partial output: this run's files go too
+                    new.unlink(missing_ok=True)
+                raise
     finally:
         progress.close()
-    # an HTML report (--report) hooks in here: it takes `result` and the written `path`
     _summary(ctx, result, path, csv_path)
+    if report_path is not None:
+        ctx.info(f"Wrote {report_path}")
     return EXIT_OK
 
 

@@ -55,6 +55,8 @@ class PipelineResult:
     layers: dict[str, pd.DataFrame]
     parameters: dict[str, object] = field(default_factory=dict)
     inputs: dict[str, object] = field(default_factory=dict)
+    #: The layers read (protected_areas, ecoregions, priority_landscapes), for maps.
+    context: dict[str, gpd.GeoDataFrame | None] = field(default_factory=dict)
 
     @property
     def sites(self) -> gpd.GeoDataFrame:
@@ -230,7 +232,8 @@ def run_pipeline(
         layers["overlaps"] = result.pairs
         if forest:
             layers["forest_loss"] = forest_loss_long(zones)
-    return PipelineResult(layers=layers, parameters=parameters, inputs=inputs)
+    context = {"protected_areas": pa_gdf, "ecoregions": eco_gdf, "priority_landscapes": landscapes}
+    return PipelineResult(layers=layers, parameters=parameters, inputs=inputs, context=context)
 
 
 def _join_columns(zones: gpd.GeoDataFrame, extra: pd.DataFrame | None) -> gpd.GeoDataFrame:

@@ -43,7 +43,7 @@ from . import plotting
 from ._styles import PACE_CLASS_COLORS, PACE_CLASS_LABELS
 from .errors import InputError, OutputError, OutputExistsError, SchemaError
 
-__all__ = ["write_report"]
+__all__ = ["write_report", "write_pipeline_report"]
 
 _LOSS_COL = re.compile(r"^loss_(\d{4})_ha$")
 
@@ -605,3 +605,54 @@ def _write_atomic(path: Path, text: str) -> None:
         if tmp is not None:
             tmp.unlink(missing_ok=True)
         raise
+
+
+def write_pipeline_report(
+    path: str | os.PathLike[str],
+    result: Any,
+    *,
+    run_info: Mapping[str, object] | None = None,
+    overwrite: bool = False,
+) -> Path:
+    """Write the report of a :func:`asm_pace.pipeline.run_pipeline` result (``--report``).
+
+    Takes the sites, buffers, overlaps and forest columns from ``result.layers``,
+    the map's background layers from ``result.context`` when present, and the
+    run's parameters and inputs as provenance (plus ``run_info``).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The HTML file to write.
+    result : asm_pace.pipeline.PipelineResult
+    run_info : dict, optional
+        More provenance items (e.g. the command line).
+    overwrite : bool
+        Replace ``path`` when it exists.
+
+    Returns
+    -------
+    pathlib.Path
+    """
+    layers = result.layers
+    buffers = layers.get("buffers")
+    forest = None
+    if buffers is not None and _loss_years(buffers):
+        forest = buffers
+    info: dict[str, object] = dict(result.parameters)
+    for role, value in result.inputs.items():
+        info[f"input: {role}"] = value
+    info.update(run_info or {})
+    context = getattr(result, "context", None) or {}
+    return write_report(
+        path,
+        layers["sites"],
+        buffers=buffers,
+        overlaps=layers.get("overlaps"),
+        forest=forest,
+        run_info=info,
+        protected_areas=context.get("protected_areas"),
+        ecoregions=context.get("ecoregions"),
+        priority_landscapes=context.get("priority_landscapes"),
+        overwrite=overwrite,
+    )
