@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import warnings
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,10 @@ from .errors import (
 
 __all__ = [
     "ENGINES",
+    "LayerRef",
+    "layer_refs",
+    "read_layer",
+    "short_error",
     "PathLike",
     "gdal_path",
     "list_layers",
@@ -64,26 +69,84 @@ def _check_exists(path: Path) -> None:
         raise ReadError(f"{path}: the file is empty (0 bytes); export it again")
 
 
-def gdal_path(source: PathLike) -> str:
-    """The path GDAL should open for ``source``.
+@dataclass(frozen=True)
+class LayerRef:
+    """One layer of a data set: what GDAL opens, what messages call it, its name and type."""
 
-    A zip holding a File Geodatabase opens as ``/vsizip/file.zip/name.gdb``; any other zip
-    (one or several shapefiles, or zips nested inside it) opens as ``/vsizip/file.zip``, a
-    folder that GDAL lists layer by layer.
+    target: str
+    display: str
+    name: str
+    geometry_type: str
+
+
+def _zip_targets(path: Path) -> list[tuple[str, str]]:
+    """``(GDAL target, display name)`` for each data set inside a zip archive.
+
+    - a File Geodatabase inside: ``/vsizip/file.zip/name.gdb``;
+    - zips inside the zip (Protected Planet's shapefile download holds ``..._shp_0.zip`` ...
+      ``..._shp_2.zip``): ``/vsizip//vsizip/file.zip/inner.zip``, one each;
+    - shapefiles in sub-folders (WWF's TEOW zip has ``official/wwf_terr_ecos.shp``): one
+      target per folder;
+    - anything else: ``/vsizip/file.zip``, a folder GDAL lists layer by layer.
+    """
+    try:
+        with zipfile.ZipFile(path) as zf:
+            names = zf.namelist()
+    except zipfile.BadZipFile as err:
+        raise ReadError(f"{path}: not a valid zip archive ({err}); download it again") from err
+    gdbs = sorted({n.split(".gdb/")[0] + ".gdb" for n in names if ".gdb/" in n})
+    if gdbs:
+        return [(f"/vsizip/{path}/{g}", f"{path}!{g}") for g in gdbs]
+    vector_ext = (".shp", ".gpkg", ".geojson", ".json", ".kml", ".fgb")
+    vectors = [n for n in names if n.lower().endswith(vector_ext)]
+    inner = sorted(n for n in names if n.lower().endswith(".zip"))
+    if inner and not vectors:
+        return [(f"/vsizip//vsizip/{path.resolve()}/{n}", f"{path}!{n}") for n in inner]
+    folders = sorted({n.rsplit("/", 1)[0] if "/" in n else "" for n in vectors})
+    if folders and "" not in folders:
+        return [(f"/vsizip/{path}/{f}", f"{path}!{f}") for f in folders]
+    return [(f"/vsizip/{path}", str(path))]
+
+
+def gdal_path(source: PathLike) -> str:
+    """The path GDAL should open for ``source`` (the first data set of a zip).
+
+    A zip holding a File Geodatabase opens as ``/vsizip/file.zip/name.gdb``; other zips as
+    described in :func:`layer_refs`.
     """
     path = Path(source)
     _check_exists(path)
     if path.suffix.lower() == ".zip":
-        try:
-            with zipfile.ZipFile(path) as zf:
-                names = zf.namelist()
-        except zipfile.BadZipFile as err:
-            raise ReadError(f"{path}: not a valid zip archive ({err}); download it again") from err
-        gdbs = sorted({n.split(".gdb/")[0] + ".gdb" for n in names if ".gdb/" in n})
-        if gdbs:
-            return f"/vsizip/{path}/{gdbs[0]}"
-        return f"/vsizip/{path}"
+        return _zip_targets(path)[0][0]
     return str(path)
+
+
+def layer_refs(source: PathLike) -> list[LayerRef]:
+    """Every layer of a data set, across the data sets a zip may hold.
+
+    Several parts may hold layers of the same name (the three inner zips of a WDPA
+    shapefile download each hold a ``polygons`` and a ``points`` shapefile).
+    """
+    path = Path(source)
+    _check_exists(path)
+    if path.suffix.lower() in _PARQUET:
+        return [LayerRef(str(path), str(path), path.stem, "Unknown")]
+    targets = _zip_targets(path) if path.suffix.lower() == ".zip" else [(str(path), str(path))]
+    refs = []
+    for target, display in targets:
+        try:
+            layers = pyogrio.list_layers(target)
+        except Exception as err:  # GDAL raises many kinds; all mean "cannot open"
+            raise ReadError(
+                f"{display}: GDAL cannot open it as a vector data set ({short_error(err)}); "
+                "check that it is a GeoPackage, shapefile, File Geodatabase, GeoJSON, KML/KMZ or "
+                "GeoParquet file and not damaged"
+            ) from err
+        refs += [
+            LayerRef(target, display, str(name), str(gtype) if gtype is not None else "None")
+            for name, gtype in layers
+        ]
+    return refs
 
 
 def list_layers(source: PathLike) -> list[tuple[str, str]]:
@@ -95,22 +158,11 @@ def list_layers(source: PathLike) -> list[tuple[str, str]]:
     >>> [name for name, _ in list_layers(sample_path("protected_areas.gpkg"))]
     ['polygons', 'points']
     """
-    path = Path(source)
-    if path.suffix.lower() in _PARQUET:
-        return [(path.stem, "Unknown")]
-    target = gdal_path(path)
-    try:
-        layers = pyogrio.list_layers(target)
-    except Exception as err:  # GDAL raises many kinds; all mean "cannot open"
-        raise ReadError(
-            f"{path}: GDAL cannot open it as a vector data set ({_short(err)}); "
-            "check that it is a GeoPackage, shapefile, File Geodatabase, GeoJSON, KML/KMZ or "
-            "GeoParquet file and not damaged"
-        ) from err
-    return [(str(name), str(gtype) if gtype is not None else "None") for name, gtype in layers]
+    return [(ref.name, ref.geometry_type) for ref in layer_refs(source)]
 
 
-def _short(err: Exception) -> str:
+def short_error(err: Exception) -> str:
+    """The first line of an error message from GDAL or another dependency."""
     text = str(err).strip().splitlines()
     return text[0] if text else type(err).__name__
 
@@ -135,7 +187,8 @@ def read_vector(
     bbox : (minx, miny, maxx, maxy), optional
         Keep features intersecting this box (in the layer's CRS), filtered by GDAL while reading.
     where : str, optional
-        An OGR SQL WHERE clause, applied by GDAL while reading.
+        An OGR SQL WHERE clause, applied by GDAL while reading. The fields it names must be
+        among ``columns`` when ``columns`` is given.
     columns : list of str, optional
         Read only these attribute columns.
     engine : {"pyogrio", "fiona"}, optional
@@ -153,45 +206,57 @@ def read_vector(
     LayerNotFoundError
         ``layer`` is not in the file (the message lists the layers).
     """
-    engine = engine or "pyogrio"
-    if engine not in ENGINES:
-        raise ValueError(f"engine must be one of {ENGINES}, got {engine!r}")
     path = Path(source)
-    if path.suffix.lower() in _PARQUET:
-        _check_exists(path)
-        try:
-            gdf = gpd.read_parquet(
-                path, columns=None if columns is None else [*columns, "geometry"]
-            )
-        except Exception as err:
-            raise ReadError(f"{path}: cannot read it as GeoParquet ({_short(err)})") from err
-        if bbox is not None:
-            gdf = gdf[gdf.intersects(shapely.box(*bbox))]
-        gdf.attrs.update(source=str(path), layer=path.stem)
-        return gdf
-    target = gdal_path(path)
-    layers = list_layers(path)
-    names = [name for name, _ in layers]
-    if not names:
+    refs = layer_refs(path)
+    names = [ref.name for ref in refs]
+    if not refs:
         raise ReadError(f"{path}: the file holds no vector layer")
     if layer is None:
-        layer_name = names[0]
+        ref = refs[0]
     elif isinstance(layer, int):
-        if not 0 <= layer < len(names):
+        if not 0 <= layer < len(refs):
             raise LayerNotFoundError(
                 f"{path}: there is no layer number {layer}; its layers are: {', '.join(names)}"
             )
-        layer_name = names[layer]
+        ref = refs[layer]
     else:
-        matches = [n for n in names if n == layer] or [
-            n for n in names if n.lower() == str(layer).lower()
+        matches = [r for r in refs if r.name == layer] or [
+            r for r in refs if r.name.lower() == str(layer).lower()
         ]
         if not matches:
             raise LayerNotFoundError(
                 f"{path}: no layer named {layer!r}; its layers are: {', '.join(names)}"
             )
-        layer_name = matches[0]
-    kwargs: dict[str, Any] = {"layer": layer_name, "engine": engine}
+        ref = matches[0]
+    return read_layer(ref, bbox=bbox, where=where, columns=columns, engine=engine)
+
+
+def read_layer(
+    ref: LayerRef,
+    *,
+    bbox: tuple[float, float, float, float] | None = None,
+    where: str | None = None,
+    columns: list[str] | None = None,
+    engine: str | None = None,
+) -> gpd.GeoDataFrame:
+    """Read the layer ``ref`` points at (see :func:`read_vector` for the options)."""
+    engine = engine or "pyogrio"
+    if engine not in ENGINES:
+        raise ValueError(f"engine must be one of {ENGINES}, got {engine!r}")
+    if Path(ref.target).suffix.lower() in _PARQUET:
+        try:
+            gdf = gpd.read_parquet(
+                ref.target, columns=None if columns is None else [*columns, "geometry"]
+            )
+        except Exception as err:
+            raise ReadError(
+                f"{ref.display}: cannot read it as GeoParquet ({short_error(err)})"
+            ) from err
+        if bbox is not None:
+            gdf = gdf[gdf.intersects(shapely.box(*bbox))]
+        gdf.attrs.update(source=ref.display, layer=ref.name)
+        return gdf
+    kwargs: dict[str, Any] = {"layer": ref.name, "engine": engine}
     if bbox is not None:
         kwargs["bbox"] = tuple(float(v) for v in bbox)
     if where is not None:
@@ -202,15 +267,15 @@ def read_vector(
         with warnings.catch_warnings():
             # GDAL chatter (e.g. "Measured geometries not supported") is not the user's business
             warnings.simplefilter("ignore", RuntimeWarning)
-            gdf = gpd.read_file(target, **kwargs)
+            gdf = gpd.read_file(ref.target, **kwargs)
     except Exception as err:
         raise ReadError(
-            f"{path}: cannot read layer {layer_name!r} ({_short(err)}); "
+            f"{ref.display}: cannot read layer {ref.name!r} ({short_error(err)}); "
             "check the file is complete and opens in QGIS"
         ) from err
     if not isinstance(gdf, gpd.GeoDataFrame):  # a table without geometry
         gdf = gpd.GeoDataFrame(gdf, geometry=gpd.GeoSeries([None] * len(gdf), index=gdf.index))
-    gdf.attrs.update(source=str(path), layer=layer_name)
+    gdf.attrs.update(source=ref.display, layer=ref.name)
     return gdf
 
 
@@ -239,7 +304,7 @@ def to_wgs84(gdf: gpd.GeoDataFrame, *, source: str | None = None) -> gpd.GeoData
     >>> import geopandas as gpd, shapely
     >>> g = gpd.GeoDataFrame(geometry=[shapely.Point(500000, 8600000)], crs="EPSG:32719")
     >>> out = to_wgs84(g)
-    >>> out.crs.to_epsg(), round(out.geometry.x.iloc[0], 4)
+    >>> out.crs.to_epsg(), round(float(out.geometry.x.iloc[0]), 4)
     (4326, -69.0)
     """
     name = source or gdf.attrs.get("source", "<layer>")
@@ -264,13 +329,13 @@ def to_wgs84(gdf: gpd.GeoDataFrame, *, source: str | None = None) -> gpd.GeoData
         try:
             crs = CRS.from_user_input(out.crs)
         except Exception as err:
-            raise CRSError(f"{name}: its CRS cannot be understood ({_short(err)})") from err
+            raise CRSError(f"{name}: its CRS cannot be understood ({short_error(err)})") from err
         if crs.to_epsg() != 4326:
             try:
                 out = out.to_crs("EPSG:4326")
             except Exception as err:
                 raise CRSError(
-                    f"{name}: cannot reproject from {crs.name} to EPSG:4326 ({_short(err)})"
+                    f"{name}: cannot reproject from {crs.name} to EPSG:4326 ({short_error(err)})"
                 ) from err
     geoms = out.geometry.values
     if np.any(shapely.has_z(np.asarray(geoms, dtype=object))):

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import re
 import warnings
-import zipfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,10 +38,11 @@ from pyproj import CRS, Transformer
 
 from ._vector import (
     ENGINES,
-    gdal_path,
-    list_layers,
-    read_vector,
+    LayerRef,
+    layer_refs,
+    read_layer,
     repair_polygons,
+    short_error,
     source_name,
     to_wgs84,
 )
@@ -160,15 +160,23 @@ _DESIGNATION_LIKE = ("desig_eng", "designation", "desig", "categoria", "category
 
 @dataclass
 class _Layer:
-    """One layer to read: where GDAL finds it, its name, its fields and CRS."""
+    """One layer to read, with its fields and CRS."""
 
-    target: str  # a path read_vector opens, or a /vsizip/ chain for zips inside zips
-    display: str  # what messages call it
-    name: str
-    geometry_type: str
-    nested: bool = False
+    ref: LayerRef
     fields: list[str] = field(default_factory=list)
     crs: Any = None
+
+    @property
+    def name(self) -> str:
+        return self.ref.name
+
+    @property
+    def display(self) -> str:
+        return self.ref.display
+
+    @property
+    def geometry_type(self) -> str:
+        return self.ref.geometry_type
 
 
 # --------------------------------------------------------------------------- public API
@@ -468,34 +476,14 @@ def _read_layers(
         if box is not None and lyr.fields:  # GeoParquet (no field list): filtered afterwards
             margin = _POINT_BBOX_MARGIN_DEG if "point" in lyr.geometry_type.lower() else 0.0
             native_box = _box_in_crs(box, lyr.crs, margin)
-        if lyr.nested:
-            gdf = _read_nested(lyr, bbox=native_box, where=where, columns=columns, engine=engine)
-        else:
-            gdf = read_vector(
-                lyr.target,
-                layer=lyr.name,
-                bbox=native_box,
-                where=where,
-                columns=columns,
-                engine=engine,
-            )
-        label = lyr.name if not lyr.nested else f"{lyr.display}:{lyr.name}"
+        gdf = read_layer(lyr.ref, bbox=native_box, where=where, columns=columns, engine=engine)
+        label = lyr.name if lyr.display == str(source) else f"{lyr.display}:{lyr.name}"
         yield label, to_wgs84(gdf, source=f"{lyr.display} layer {lyr.name!r}")
 
 
 def _find_layers(path: Path, layer: str | Sequence[str] | None) -> list[_Layer]:
     """The layers to read: the ones asked for, or every polygon and point layer."""
-    parts = _parts(path)
-    found: list[_Layer] = []
-    for target, display, nested in parts:
-        try:
-            infos = pyogrio.list_layers(target) if nested else list_layers(target)
-        except ReadError:
-            raise
-        except Exception as err:
-            raise ReadError(f"{display}: GDAL cannot open it ({_short(err)})") from err
-        for lname, gtype in infos:
-            found.append(_Layer(target, display, str(lname), str(gtype), nested))
+    found = [_Layer(ref) for ref in layer_refs(path)]
     names = sorted({lyr.name for lyr in found})
     if layer is not None:
         wanted = [layer] if isinstance(layer, str) else list(layer)
@@ -525,75 +513,20 @@ def _polygon_or_point(gtype: str) -> bool:
     return "polygon" in g or "point" in g or g in ("unknown", "geometry", "geometrycollection")
 
 
-def _parts(path: Path) -> list[tuple[str, str, bool]]:
-    """``(target, display, nested)`` for the source, expanding zips held inside a zip.
-
-    Protected Planet's shapefile download is a zip holding ``..._shp_0.zip``,
-    ``..._shp_1.zip``, ``..._shp_2.zip``, each with a polygons and a points shapefile; GDAL
-    opens those as ``/vsizip//vsizip/outer.zip/inner.zip``.
-    """
-    if path.suffix.lower() != ".zip" or not path.is_file():
-        return [(str(path), str(path), False)]
-    try:
-        with zipfile.ZipFile(path) as zf:
-            names = zf.namelist()
-    except zipfile.BadZipFile as err:
-        raise ReadError(f"{path}: not a valid zip archive ({err}); download it again") from err
-    inner = sorted(n for n in names if n.lower().endswith(".zip"))
-    vector = [n for n in names if n.lower().endswith((".shp", ".gpkg", ".geojson")) or ".gdb/" in n]
-    if not inner or vector:
-        return [(str(path), str(path), False)]
-    return [(f"/vsizip//vsizip/{path.resolve()}/{n}", f"{path}!{n}", True) for n in inner]
-
-
 def _layer_info(lyr: _Layer) -> None:
     """Fill in the layer's fields and CRS (GeoParquet: left empty, read whole)."""
-    if Path(lyr.target).suffix.lower() in (".parquet", ".geoparquet"):
+    if Path(lyr.ref.target).suffix.lower() in (".parquet", ".geoparquet"):
         return
-    target = lyr.target if lyr.nested else gdal_path(lyr.target)
+    target = lyr.ref.target
     try:
         info = pyogrio.read_info(target, layer=lyr.name)
     except Exception as err:
         raise ReadError(
-            f"{lyr.display}: cannot read layer {lyr.name!r} ({_short(err)}); "
+            f"{lyr.display}: cannot read layer {lyr.name!r} ({short_error(err)}); "
             "check the file is complete and opens in QGIS"
         ) from err
     lyr.fields = [str(f) for f in info["fields"]]
     lyr.crs = info["crs"]
-
-
-def _read_nested(
-    lyr: _Layer,
-    *,
-    bbox: tuple[float, float, float, float] | None,
-    where: str | None,
-    columns: list[str] | None,
-    engine: str | None,
-) -> gpd.GeoDataFrame:
-    """Read a layer of a zip inside a zip (``read_vector`` opens files, not /vsizip/ chains)."""
-    kwargs: dict[str, Any] = {"layer": lyr.name, "engine": engine or "pyogrio"}
-    if bbox is not None:
-        kwargs["bbox"] = bbox
-    if where is not None:
-        kwargs["where"] = where
-    if columns is not None:
-        kwargs["columns"] = columns
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            gdf = gpd.read_file(lyr.target, **kwargs)
-    except Exception as err:
-        raise ReadError(
-            f"{lyr.display}: cannot read layer {lyr.name!r} ({_short(err)}); "
-            "check the file is complete and opens in QGIS"
-        ) from err
-    gdf.attrs.update(source=lyr.display, layer=lyr.name)
-    return gdf
-
-
-def _short(err: Exception) -> str:
-    text = str(err).strip().splitlines()
-    return text[0] if text else type(err).__name__
 
 
 def _columns_to_read(fields: list[str]) -> list[str] | None:
