@@ -308,3 +308,48 @@ def test_report_on_the_bundled_samples(tmp_path, samples):
     assert len(page.tables["sites"]) == 1 + len(result)
     total = sum(int(r[2]) for r in page.tables["summary"][1:])
     assert total == len(result)
+
+
+def test_cli_demo_writes_the_report_and_refuses_to_overwrite(tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    exe = Path(sys.executable).with_name("asm-pace")
+    args = [str(exe), "demo", "-q"]
+    report = tmp_path / "r.html"
+    run = subprocess.run(
+        [*args, "-o", str(tmp_path / "d.gpkg"), "--report", str(report)],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=300,
+    )
+    assert run.returncode == 0, run.stderr
+    page = read_page(report)
+    assert page.sections == [
+        "summary",
+        "map",
+        "sites",
+        "buffers",
+        "overlaps",
+        "forest",
+        "provenance",
+    ]
+    prov = dict(tuple(r) for r in page.tables["provenance"][1:])
+    assert prov["command"].startswith("asm-pace demo")
+    assert prov["input: sites"].endswith("sites.csv")
+    # the buffers section lists the demo's default radii
+    assert [r[0] for r in page.tables["buffers"][1:]] == ["within 1 km", "within 10 km"]
+    before = report.read_bytes()
+    again = subprocess.run(
+        [*args, "-o", str(tmp_path / "d2.gpkg"), "--report", str(report)],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=300,
+    )
+    assert again.returncode == 2 and "--overwrite" in again.stderr
+    assert "Traceback" not in again.stderr
+    assert report.read_bytes() == before
+    assert not (tmp_path / "d2.gpkg").exists()
