@@ -105,11 +105,18 @@ class Layer:
             if t.path not in self._open:
                 self._open[t.path] = stack.enter_context(_open(t.path))
 
-    def read(self, r0: int, r1: int, c0: int, c1: int) -> tuple[np.ndarray, np.ndarray]:
-        """Values and validity mask of the global window rows r0:r1, cols c0:c1."""
+    def read(
+        self, r0: int, r1: int, c0: int, c1: int, *, mask_nodata: bool = True
+    ) -> tuple[np.ndarray, np.ndarray | None]:
+        """Values and validity mask of the global window rows r0:r1, cols c0:c1.
+
+        The mask is ``None`` when every pixel is valid. With ``mask_nodata=False``
+        only pixels off the tiles are masked (the caller handles nodata values).
+        """
         h, w = r1 - r0, c1 - c0
         data = None
         valid = np.zeros((h, w), dtype=bool)
+        covered = 0
         for t in self.tiles:
             tr0, tr1 = max(r0, t.row_off), min(r1, t.row_off + t.height)
             tc0, tc1 = max(c0, t.col_off), min(c1, t.col_off + t.width)
@@ -125,6 +132,10 @@ class Layer:
                 data = np.zeros((h, w), dtype=arr.dtype)
             sl = (slice(tr0 - r0, tr1 - r0), slice(tc0 - c0, tc1 - c0))
             data[sl] = arr
+            covered += arr.size
+            if not mask_nodata:
+                valid[sl] = True
+                continue
             ok = np.ones(arr.shape, dtype=bool)
             if t.nodata is not None:
                 ok = ~np.isnan(arr) if np.isnan(t.nodata) else arr != t.nodata
@@ -133,6 +144,8 @@ class Layer:
             valid[sl] = ok
         if data is None:
             data = np.zeros((h, w), dtype=self.tiles[0].dtype)
+        if not mask_nodata and covered == h * w:
+            return data, None
         return data, valid
 
 

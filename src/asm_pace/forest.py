@@ -127,7 +127,12 @@ def _chunk_shape(layer: Layer) -> tuple[int, int]:
     return ch, cw
 
 
-def _iter_chunks(geoms_px: np.ndarray, layers: list[Layer], coverage: str) -> Iterator[_Chunk]:
+def _iter_chunks(
+    geoms_px: np.ndarray,
+    layers: list[Layer],
+    coverage: str,
+    mask_nodata: Sequence[bool] | None = None,
+) -> Iterator[_Chunk]:
     """Read each chunk touched by a zone once; yield its data and the zones' events."""
     grid = layers[0].grid
     ch, cw = _chunk_shape(layers[0])
@@ -172,8 +177,8 @@ def _iter_chunks(geoms_px: np.ndarray, layers: list[Layer], coverage: str) -> It
         else:
             ev = cov.center_events(local, shape)
         data, valid = [], []
-        for layer in layers:
-            d, v = layer.read(r0, r1, c0, c1)
+        for i, layer in enumerate(layers):
+            d, v = layer.read(r0, r1, c0, c1, mask_nodata=mask_nodata is None or mask_nodata[i])
             data.append(d)
             valid.append(v)
         yield _Chunk(data, valid, ev, row_areas(grid, np.arange(r0, r1)), zones, (r0, r1), (c0, c1))
@@ -220,11 +225,84 @@ def _warn_coverage(index: pd.Index, data_coverage: np.ndarray, what: str) -> Non
 # --------------------------------------------------------------------------- forest_loss
 
 
-def _loss_values(ly: np.ndarray) -> np.ndarray:
-    """Loss years as 0 (no loss), 1..n (2000 + v); calendar years 2001.. accepted."""
-    v = np.rint(ly).astype(np.int64) if ly.dtype.kind == "f" else ly.astype(np.int64)
-    v = np.where(v > 2000, v - 2000, v)
-    return v
+class _ForestCoder:
+    """Per-pixel class codes: 0 no data, 1 not forest, 2 forest kept, 2 + v forest lost in 2000 + v.
+
+    Hansen's uint8 rasters go through one 256 x 256 lookup table (nodata,
+    canopy test and loss year at once); other data types take the general path.
+    """
+
+    def __init__(self, layers: list[Layer], canopy: float):
+        self.layers = layers
+        self.canopy = canopy
+        self.vmax = 0
+        tc, ly = layers[0], layers[1]
+        self.fast = all(t.dtype == "uint8" for t in tc.tiles + ly.tiles) and (
+            len({t.nodata for t in tc.tiles}) == 1 and len({t.nodata for t in ly.tiles}) == 1
+        )
+        self.mask_nodata = [not self.fast, not self.fast] + [True] * (len(layers) - 2)
+        if self.fast:
+            tnd, lnd = tc.tiles[0].nodata, ly.tiles[0].nodata
+            t = np.arange(256)[:, None]
+            v = np.arange(256)[None, :]
+            lut = np.where(t > canopy, np.where(v > 0, 2 + v, 2), 1)
+            if tnd is not None:
+                lut[int(tnd), :] = 0
+            if lnd is not None:
+                lut[:, int(lnd)] = 0
+            self.lut = lut.astype(np.uint16).ravel()
+            self.ly_nodata = None if lnd is None else int(lnd)
+
+    def __call__(self, chunk: _Chunk) -> tuple[np.ndarray, np.ndarray | None]:
+        tcv, lyv = chunk.data[0], chunk.data[1]
+        valid = _and(chunk.valid[0], chunk.valid[1])
+        has_gain = len(chunk.data) > 2
+        if has_gain:
+            valid = _and(valid, chunk.valid[2])
+        if self.fast:
+            code = self.lut[(tcv.astype(np.uint16) << 8) | lyv]
+            m = int(lyv.max())
+            if m and m == self.ly_nodata:
+                rest = lyv[lyv != m]
+                m = int(rest.max()) if rest.size else 0
+            self.vmax = max(self.vmax, m)
+        else:
+            code = self._general(tcv, lyv, valid)
+        if valid is not None:
+            code[~valid] = 0
+        gain_lab = None
+        if has_gain:
+            gain_lab = ((code > 0) & (chunk.data[2] > 0)).astype(np.uint8)
+        return code, gain_lab
+
+    def _general(self, tcv: np.ndarray, lyv: np.ndarray, valid: np.ndarray | None) -> np.ndarray:
+        ok = np.ones(tcv.shape, dtype=bool) if valid is None else valid
+        ok &= ~np.isnan(tcv) if tcv.dtype.kind == "f" else True
+        if lyv.dtype.kind == "f":
+            v = np.rint(np.nan_to_num(lyv)).astype(np.int64)
+        else:
+            v = lyv.astype(np.int64)
+        v = np.where(v > 2000, v - 2000, v)  # calendar years (2001, ...) accepted
+        present = ok & (v != 0)
+        if present.any():
+            lo, hi = int(v[present].min()), int(v[present].max())
+            if lo < 0 or hi > 253:
+                raise RasterError(
+                    f"{self.layers[1].tiles[0].path}: loss year values must be 0 (no loss), "
+                    f"1-253 (year 2000 + v) or calendar years; found {lo if lo < 0 else hi}"
+                )
+            self.vmax = max(self.vmax, hi)
+        forest = ok & (tcv > self.canopy)
+        code = np.where(ok, np.where(forest, np.where(v > 0, 2 + v, 2), 1), 0)
+        return code.astype(np.uint16)
+
+
+def _and(a: np.ndarray | None, b: np.ndarray | None) -> np.ndarray | None:
+    if a is None:
+        return b
+    if b is None:
+        return a
+    return a & b
 
 
 def forest_loss(
@@ -320,42 +398,23 @@ def forest_loss(
     grid = tc.grid
     geoms_px = _prepare_zones(zones, grid)
     n = len(zones)
-    kmax = 3 + 255
-    acc = np.zeros((n, kmax))
+    acc = np.zeros((n, 3 + 255))
     gain_acc = np.zeros(n)
-    vmax = 0
+    coder = _ForestCoder(layers, canopy)
     with ExitStack() as stack:
         for layer in layers:
             layer.open_all(stack)
-        for chunk in _iter_chunks(geoms_px, layers, coverage):
-            tcv, lyv = chunk.data[0], chunk.data[1]
-            valid = chunk.valid[0] & chunk.valid[1]
-            if gain is not None:
-                valid &= chunk.valid[2]
-            forest = valid & (tcv > canopy)
-            v = _loss_values(lyv)
-            loss = forest & (v > 0)
-            present = valid & (v != 0)
-            if present.any():
-                vmx = int(v[present].max())
-                if vmx > 255 or int(v[present].min()) < 0:
-                    raise RasterError(
-                        f"{ly.tiles[0].path}: loss year values must be 0 (no loss) or 1-255 "
-                        f"(year 2000 + v) or calendar years; found {vmx}"
-                    )
-                vmax = max(vmax, vmx)
-            else:
-                vmx = 0
-            code = np.where(valid, np.where(forest, np.where(loss, 2 + v, 2), 1), 0)
-            k = 3 + vmx
+        for chunk in _iter_chunks(geoms_px, layers, coverage, coder.mask_nodata):
+            code, gain_lab = coder(chunk)
+            k = max(3, int(code.max()) + 1)
             piece_zone = chunk.zone
             npieces = len(piece_zone)
             sums = cov.label_sums(chunk.events, code, k, chunk.row_area, npieces)
             np.add.at(acc[:, :k], piece_zone, sums)
-            if gain is not None:
-                gl = (valid & (chunk.data[2] > 0)).astype(np.int64)
-                gs = cov.label_sums(chunk.events, gl, 2, chunk.row_area, npieces)
+            if gain_lab is not None:
+                gs = cov.label_sums(chunk.events, gain_lab, 2, chunk.row_area, npieces)
                 np.add.at(gain_acc, piece_zone, gs[:, 1])
+    vmax = coder.vmax
     year = hansen_year([t.path for t in ly.tiles])
     last = max(vmax, (year - 2000) if year else 0)
     scale = _area_scale(zones, grid)[:, None] / 1e4  # m2 -> ha

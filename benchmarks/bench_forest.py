@@ -1,0 +1,341 @@
+"""Benchmark: asm_pace.forest_loss against exactextract, rasterstats and plain numpy.
+
+Generates a synthetic Hansen-like tile pair (treecover2000 0-100 %, lossyear
+0-23, uint8, nodata 255, 0.00025 degree cells, LZW), tiled 256 x 256 or
+stored in strips like some Hansen downloads, and clustered geodesic buffers
+(ASM sites cluster). Every method runs in its own subprocess so its peak memory
+(ru_maxrss, which includes GDAL's block cache) is its own; all on one thread.
+
+    # quick: 10,000 x 10,000 tile, 100 and 1,000 buffers, 1 and 5 km
+    .venv/bin/python benchmarks/bench_forest.py
+    # the issue's setting: full 40,000 x 40,000 tile, 10,000 buffers of 5 km
+    .venv/bin/python benchmarks/bench_forest.py --size 40000 --buffers 10000 --radii 5
+    # everything: 100 / 1,000 / 10,000 buffers x 1 / 5 / 10 km, tiled and stripped
+    .venv/bin/python benchmarks/bench_forest.py --size 40000 --buffers 100,1000,10000 \\
+        --radii 1,5,10 --layouts tiled,strips
+
+Outputs: seconds per method, ratios to asm_pace (exact), the decode floor
+(reading every block the buffers touch, nothing else), peak RSS, and the
+largest disagreement with asm_pace (forest 2000 per buffer, relative to the
+buffer's area).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+os.environ.setdefault("GDAL_NUM_THREADS", "1")
+
+import numpy as np  # noqa: E402
+
+RES = 0.00025
+X0, Y0 = -60.0, 0.0  # a tile like Hansen 00N_060W (south of the equator)
+CANOPY = 30
+
+
+# --------------------------------------------------------------------------- data
+
+
+def make_tile(folder: Path, size: int, layout: str) -> tuple[Path, Path]:
+    """Write a Hansen-like treecover2000 / lossyear pair, block by block (bounded memory)."""
+    import rasterio
+    from rasterio.transform import from_origin
+    from rasterio.windows import Window
+
+    folder.mkdir(parents=True, exist_ok=True)
+    tag = f"{size}_{layout}"
+    tcp = folder / f"Hansen_GFC-2023-v1.11_treecover2000_00N_060W_{tag}.tif"
+    lyp = folder / f"Hansen_GFC-2023-v1.11_lossyear_00N_060W_{tag}.tif"
+    if tcp.exists() and lyp.exists():
+        return tcp, lyp
+    profile = dict(
+        driver="GTiff",
+        width=size,
+        height=size,
+        count=1,
+        dtype="uint8",
+        nodata=255,
+        crs="EPSG:4326",
+        transform=from_origin(X0, Y0, RES, RES),
+        compress="lzw",
+    )
+    if layout == "tiled":
+        profile.update(tiled=True, blockxsize=256, blockysize=256)
+    else:
+        profile.update(tiled=False, blockysize=1)  # one row per strip, as Hansen's GeoTIFFs
+    rng = np.random.default_rng(2013)
+    # smooth fields from a coarse lattice, so forest and loss come in patches
+    coarse = 64
+    n_c = size // coarse + 2
+    cover_lat = rng.uniform(-40, 140, (n_c, n_c))
+    loss_lat = rng.uniform(0, 1, (n_c, n_c))
+    year_lat = rng.integers(1, 24, (n_c, n_c))
+    band = 1024
+    tmp_tc, tmp_ly = tcp.with_suffix(".part"), lyp.with_suffix(".part")
+    with (
+        rasterio.open(tmp_tc, "w", **profile) as dtc,
+        rasterio.open(tmp_ly, "w", **profile) as dly,
+    ):
+        for r0 in range(0, size, band):
+            h = min(band, size - r0)
+            rows = (np.arange(r0, r0 + h) / coarse)[:, None]
+            cols = (np.arange(size) / coarse)[None, :]
+            ri, ci = rows.astype(int), cols.astype(int)
+            fr, fc = rows - ri, cols - ci
+            cover = (
+                cover_lat[ri, ci] * (1 - fr) * (1 - fc)
+                + cover_lat[ri + 1, ci] * fr * (1 - fc)
+                + cover_lat[ri, ci + 1] * (1 - fr) * fc
+                + cover_lat[ri + 1, ci + 1] * fr * fc
+            )
+            cover += rng.normal(0, 8, cover.shape)
+            tc = np.clip(cover, 0, 100).astype("uint8")
+            p = loss_lat[ri, ci] * 0.2
+            lossm = rng.random(tc.shape) < p
+            year = year_lat[ri, ci] + (rng.random(tc.shape) < 0.3)
+            ly = np.where(lossm, np.minimum(year, 23), 0).astype("uint8")
+            dtc.write(tc, 1, window=Window(0, r0, size, h))
+            dly.write(ly, 1, window=Window(0, r0, size, h))
+    tmp_tc.rename(tcp)
+    tmp_ly.rename(lyp)
+    return tcp, lyp
+
+
+def make_zones(n: int, radius_km: float, size: int, seed: int = 1):
+    """``n`` geodesic buffers around sites in clusters (about 20 sites per cluster)."""
+    import geopandas as gpd
+
+    from asm_pace.geodesy import geodesic_circles
+
+    rng = np.random.default_rng(seed)
+    extent = size * RES
+    margin = radius_km / 111.0 + 0.01
+    n_clusters = max(1, n // 20)
+    cx = rng.uniform(X0 + margin + 0.05, X0 + extent - margin - 0.05, n_clusters)
+    cy = rng.uniform(Y0 - extent + margin + 0.05, Y0 - margin - 0.05, n_clusters)
+    k = rng.integers(0, n_clusters, n)
+    lon = np.clip(cx[k] + rng.normal(0, 0.03, n), X0 + margin, X0 + extent - margin)
+    lat = np.clip(cy[k] + rng.normal(0, 0.03, n), Y0 - extent + margin, Y0 - margin)
+    geoms = geodesic_circles(lon, lat, radius_km * 1000.0)
+    return gpd.GeoDataFrame({"site": np.arange(n)}, geometry=geoms, crs=4326)
+
+
+# --------------------------------------------------------------------------- methods
+
+
+def run_asm_pace(zones, tcp, lyp, coverage="exact"):
+    from asm_pace import forest_loss
+
+    out = forest_loss(zones, treecover=tcp, lossyear=lyp, coverage=coverage)
+    return out["forest_2000_ha"].to_numpy(), out["zone_area_ha"].to_numpy()
+
+
+def run_decode_floor(zones, tcp, lyp):
+    """Read (decode) every chunk of blocks the buffers touch once: the I/O floor."""
+    import rasterio
+    from rasterio.windows import Window
+
+    with rasterio.open(tcp) as a, rasterio.open(lyp) as b:
+        bh, bw = a.block_shapes[0]
+        if bw >= a.width:  # strips: read each touched band of rows once, full width
+            bh, bw = 256, a.width
+        inv = ~a.transform
+        seen = set()
+        for x0, y0, x1, y1 in zones.bounds.to_numpy():
+            c0, r0 = inv * (x0, y1)
+            c1, r1 = inv * (x1, y0)
+            for br in range(int(r0) // bh, int(r1) // bh + 1):
+                for bc in range(int(c0) // bw, int(c1) // bw + 1):
+                    seen.add((br, bc))
+        for br, bc in sorted(seen):
+            win = Window(bc * bw, br * bh, bw, bh).intersection(Window(0, 0, a.width, a.height))
+            a.read(1, window=win)
+            b.read(1, window=win)
+    return None, None
+
+
+def _row_area(lat_top, lat_bot):
+    from pyproj import CRS
+
+    from asm_pace._raster import Grid, row_areas
+
+    g = Grid(CRS.from_epsg(4326), X0, Y0, RES, -RES)
+    rows = np.round((Y0 - np.asarray(lat_top)) / RES)
+    return row_areas(g, rows)
+
+
+def run_numpy(zones, tcp, lyp):
+    """The plain approach: windowed read + geometry_mask + bincount, centre rule."""
+    import rasterio
+    from rasterio.features import geometry_mask
+    from rasterio.windows import from_bounds
+
+    forest = np.zeros(len(zones))
+    with rasterio.open(tcp) as a, rasterio.open(lyp) as b:
+        for i, g in enumerate(zones.geometry):
+            win = from_bounds(*g.bounds, a.transform).round_offsets().round_lengths()
+            win = win.intersection(rasterio.windows.Window(0, 0, a.width, a.height))
+            tc = a.read(1, window=win)
+            ly = b.read(1, window=win)
+            t = a.window_transform(win)
+            inside = ~geometry_mask([g], tc.shape, t, all_touched=False)
+            lat_top = t.f + np.arange(tc.shape[0]) * t.e
+            area = _row_area(lat_top, lat_top + t.e)
+            code = np.where((tc > CANOPY) & (tc != 255), 1 + ly.astype(np.int64), 0)
+            w = np.broadcast_to(area[:, None], tc.shape)[inside]
+            sums = np.bincount(code[inside], weights=w, minlength=25)
+            forest[i] = sums[1:].sum() / 1e4
+    return forest, None
+
+
+def run_exactextract(zones, tcp, lyp):
+    """exactextract coverage fractions, forest and loss by year with numpy per zone."""
+    import rasterio
+    from exactextract import exact_extract
+
+    ee = exact_extract(str(tcp), zones, ["cell_id", "coverage", "values"], output="pandas")
+    forest = np.zeros(len(zones))
+    with rasterio.open(lyp) as b:
+        width = b.width
+        for i, row in ee.iterrows():
+            cells = np.asarray(row["cell_id"], dtype=np.int64)
+            frac = np.asarray(row["coverage"])
+            tc = np.asarray(row["values"])
+            r = cells // width
+            area = _row_area(Y0 - r * RES, Y0 - (r + 1) * RES)
+            f = (tc > CANOPY) & (tc != 255)
+            forest[i] = (frac * area * f).sum() / 1e4
+    return forest, None
+
+
+def run_rasterstats(zones, tcp, lyp):
+    from rasterstats import zonal_stats
+
+    zs = zonal_stats(zones, str(lyp), categorical=True, nodata=255)
+    count = np.array([sum(z.values()) for z in zs], dtype=float)
+    return None, count
+
+
+METHODS = {
+    "asm_pace": run_asm_pace,
+    "asm_pace_center": lambda z, t, lp: run_asm_pace(z, t, lp, "center"),
+    "decode_floor": run_decode_floor,
+    "numpy": run_numpy,
+    "exactextract": run_exactextract,
+    "rasterstats": run_rasterstats,
+}
+
+
+def worker(args) -> None:
+    zones = make_zones(args.n, args.radius, args.size)
+    t0 = time.perf_counter()
+    forest, extra = METHODS[args.worker](zones, Path(args.tc), Path(args.ly))
+    dt = time.perf_counter() - t0
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+    json.dump(
+        {
+            "seconds": dt,
+            "peak_mb": rss,
+            "forest": None if forest is None else forest.tolist(),
+            "extra": None if extra is None else np.asarray(extra).tolist(),
+        },
+        sys.stdout,
+    )
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    p.add_argument("--size", type=int, default=10000, help="tile width/height in pixels")
+    p.add_argument("--buffers", default="100,1000", help="numbers of buffers, comma separated")
+    p.add_argument("--radii", default="1,5", help="buffer radii in km, comma separated")
+    p.add_argument("--layouts", default="tiled", help="tiled,strips")
+    p.add_argument(
+        "--methods",
+        default="asm_pace,asm_pace_center,decode_floor,numpy,exactextract,rasterstats",
+    )
+    p.add_argument(
+        "--max-slow",
+        type=int,
+        default=1000,
+        help="skip exactextract/rasterstats above this many buffers (they take minutes)",
+    )
+    p.add_argument("--data", default=str(Path(__file__).resolve().parent / "_data"))
+    p.add_argument("--worker", help=argparse.SUPPRESS)
+    p.add_argument("--tc", help=argparse.SUPPRESS)
+    p.add_argument("--ly", help=argparse.SUPPRESS)
+    p.add_argument("--n", type=int, help=argparse.SUPPRESS)
+    p.add_argument("--radius", type=float, help=argparse.SUPPRESS)
+    args = p.parse_args()
+    if args.worker:
+        worker(args)
+        return
+    methods = args.methods.split(",")
+    print(f"tile {args.size} x {args.size}, cells {RES} deg, one thread per method")
+    for layout in args.layouts.split(","):
+        t0 = time.perf_counter()
+        tcp, lyp = make_tile(Path(args.data), args.size, layout)
+        print(f"\n== {layout} ({tcp.name}, made/found in {time.perf_counter() - t0:.0f} s)")
+        for n in (int(x) for x in args.buffers.split(",")):
+            for radius in (float(x) for x in args.radii.split(",")):
+                res = {}
+                for m in methods:
+                    if m in ("exactextract", "rasterstats") and n > args.max_slow:
+                        continue
+                    cmd = [
+                        sys.executable,
+                        __file__,
+                        "--worker",
+                        m,
+                        "--tc",
+                        str(tcp),
+                        "--ly",
+                        str(lyp),
+                        "--n",
+                        str(n),
+                        "--radius",
+                        str(radius),
+                        "--size",
+                        str(args.size),
+                    ]
+                    done = subprocess.run(cmd, capture_output=True, text=True, check=False)
+                    if done.returncode:
+                        print(f"  {m} failed:\n{done.stderr[-2000:]}")
+                        continue
+                    res[m] = json.loads(done.stdout)
+                report(n, radius, res, args.size)
+
+
+def report(n: int, radius: float, res: dict, size: int) -> None:
+    print(f"\n{n} buffers of {radius:g} km")
+    base = res.get("asm_pace")
+    ref = np.asarray(base["forest"]) if base else None
+    area = None
+    print(f"  {'method':<16} {'seconds':>9} {'x asm_pace':>11} {'peak MB':>8}  agreement")
+    for m, r in res.items():
+        ratio = r["seconds"] / base["seconds"] if base else float("nan")
+        agree = ""
+        if ref is not None and r["forest"] is not None and m != "asm_pace":
+            f = np.asarray(r["forest"])
+            if area is None:
+                from asm_pace.geodesy import geodesic_area
+
+                zones = make_zones(n, radius, size)
+                area = geodesic_area(np.asarray(zones.geometry.values)) / 1e4
+            d = np.abs(f - ref) / area
+            agree = f"forest 2000 differs by max {d.max():.2e}, mean {d.mean():.2e} of zone area"
+        if m == "rasterstats" and base:
+            agree = "(loss-year pixel counts only)"
+        print(f"  {m:<16} {r['seconds']:>9.3f} {ratio:>11.2f} {r['peak_mb']:>8.0f}  {agree}")
+
+
+if __name__ == "__main__":
+    main()
