@@ -46,8 +46,9 @@ _E2 = _F * (2.0 - _F)
 # from the ECEF chord between its ends by < 0.1 m for edges <= 0.02 degrees
 _H_SLACK_M = 1.0
 _ABS_MARGIN_M = 1.0
-_K_FIRST = 4
-_K_START = 16
+_K_FIRST = 2
+_K_START = 8
+_CHUNK = 8
 
 
 def ecef(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
@@ -62,10 +63,12 @@ def ecef(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
     phi = np.radians(np.asarray(lat, dtype="float64"))
     sphi = np.sin(phi)
     n = _A / np.sqrt(1.0 - _E2 * sphi * sphi)
-    cphi = np.cos(phi)
-    return np.stack(
-        [n * cphi * np.cos(lam), n * cphi * np.sin(lam), n * (1.0 - _E2) * sphi], axis=-1
-    )
+    out = np.empty((*phi.shape, 3))
+    ncphi = n * np.cos(phi)
+    out[..., 0] = ncphi * np.cos(lam)
+    out[..., 1] = ncphi * np.sin(lam)
+    out[..., 2] = n * (1.0 - _E2) * sphi
+    return out
 
 
 def _margin(u: np.ndarray) -> np.ndarray:
@@ -77,7 +80,7 @@ def _margin(u: np.ndarray) -> np.ndarray:
 @dataclass
 class _Bucket:
     tree: cKDTree
-    seg: np.ndarray  # indices into the segment arrays
+    seg: np.ndarray  # chunk indices
     hmax: float
 
 
@@ -101,35 +104,61 @@ class BoundaryIndex:
         geoms = np.asarray(polygons, dtype=object)
         ok = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
         keep = np.flatnonzero(ok)
-        bounds = shapely.boundary(geoms[keep])
-        bounds = shapely.segmentize(bounds, MAX_SEGMENT_DEG)
-        parts, part_owner = shapely.get_parts(bounds, return_index=True)
+        parts, part_owner = shapely.get_parts(shapely.boundary(geoms[keep]), return_index=True)
         coords, line = shapely.get_coordinates(parts, return_index=True)
-        same = line[1:] == line[:-1]
-        self.start = coords[:-1][same]
-        self.end = coords[1:][same]
-        self.owner = keep[part_owner[line[:-1][same]]]
-        self.n = len(self.owner)
-        a = ecef(self.start[:, 0], self.start[:, 1])
-        b = ecef(self.end[:, 0], self.end[:, 1])
-        self.a = a
-        self.ab = b - a
-        mid = a + 0.5 * self.ab
-        half = 0.5 * np.sqrt((self.ab * self.ab).sum(axis=1)) + _H_SLACK_M
+        # densify only the rings that have edges longer than MAX_SEGMENT_DEG
+        step = np.abs(np.diff(coords, axis=0)).max(axis=1, initial=0.0)
+        long = (step > MAX_SEGMENT_DEG) & (line[1:] == line[:-1])
+        if long.any():
+            which = np.unique(line[1:][long])
+            parts = parts.copy()
+            parts[which] = shapely.segmentize(parts[which], MAX_SEGMENT_DEG)
+            coords, line = shapely.get_coordinates(parts, return_index=True)
+        # a segment is named by its start vertex v (it runs from v to v + 1)
+        self.coords = coords
+        self.line_owner = keep[part_owner]
+        self.line = line
+        nv = len(coords)
+        self.n = nv - len(parts)
         self.buckets: list[_Bucket] = []
-        if self.n == 0:
+        if self.n <= 0:
+            self.n = 0
             return
-        # segment-length classes, so a few long edges do not widen every search
+        self.xyz = ecef(coords[:, 0], coords[:, 1])
+        # chunks of up to _CHUNK consecutive segments of one ring, each bounded by
+        # a sphere (centre, radius) holding its vertices, hence its chords
+        line_start = np.flatnonzero(np.r_[True, line[1:] != line[:-1]])
+        line_len = np.diff(np.r_[line_start, nv])
+        pos = np.arange(nv) - np.repeat(line_start, line_len)
+        nseg = np.repeat(line_len - 1, line_len)  # segments in the vertex's ring
+        cv = np.flatnonzero((pos % _CHUNK == 0) & (pos < nseg))
+        self.chunk_vertex = cv
+        self.chunk_count = np.minimum(_CHUNK, nseg[cv] - pos[cv])
+        group = np.diff(np.r_[cv, nv])
+        centre = np.add.reduceat(self.xyz, cv, axis=0) / group[:, None]
+        off = self.xyz - np.repeat(centre, group, axis=0)
+        radius = np.maximum.reduceat(np.sqrt((off * off).sum(axis=1)), cv)
+        tail = self.xyz[cv + self.chunk_count] - centre
+        radius = np.maximum(radius, np.sqrt((tail * tail).sum(axis=1))) + _H_SLACK_M
+        # radius classes, so a few long edges do not widen every search
         edges = 25.0 * 4.0 ** np.arange(1, 12)
-        cls = np.searchsorted(edges, half)
+        cls = np.searchsorted(edges, radius)
         for c in np.unique(cls):
             sel = np.flatnonzero(cls == c)
-            self.buckets.append(_Bucket(cKDTree(mid[sel]), sel, float(half[sel].max())))
+            tree = cKDTree(centre[sel], leafsize=16, balanced_tree=False, compact_nodes=False)
+            self.buckets.append(_Bucket(tree, sel, float(radius[sel].max())))
+
+    def _expand(self, rows: np.ndarray, chunks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(site, chunk) pairs -> (site, segment) pairs."""
+        counts = self.chunk_count[chunks]
+        total = int(counts.sum())
+        offset = np.arange(total) - np.repeat(np.cumsum(counts) - counts, counts)
+        return np.repeat(rows, counts), np.repeat(self.chunk_vertex[chunks], counts) + offset
 
     def _seg_dist(self, s: np.ndarray, seg: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Chord distance from ECEF points ``s`` to segments ``seg`` and the foot parameter."""
-        a = self.a[seg]
-        ab = self.ab[seg]
+        a = self.xyz[seg]
+        ab = self.xyz[seg + 1] - a
         ll = (ab * ab).sum(axis=1)
         t = np.where(ll > 0, ((s - a) * ab).sum(axis=1) / np.where(ll > 0, ll, 1.0), 0.0)
         t = np.clip(t, 0.0, 1.0)
@@ -162,8 +191,7 @@ class BoundaryIndex:
         for b in self.buckets:
             k = min(_K_FIRST, b.tree.n)
             _, ii = b.tree.query(s, k=[*range(1, k + 1)])
-            rows = np.repeat(np.arange(m), k)
-            seg = b.seg[ii.ravel()]
+            rows, seg = self._expand(np.repeat(np.arange(m), k), b.seg[ii.ravel()])
             d, _ = self._seg_dist(s[rows], seg)
             np.minimum.at(upper, rows, d)
         bound = upper + _margin(upper)
@@ -183,8 +211,7 @@ class BoundaryIndex:
                 more = hit[:, -1] & (k < b.tree.n)
                 todo = todo[more]
                 k_done, k = k, min(4 * k, b.tree.n)
-        rows = np.concatenate(rows_all)
-        segs = np.concatenate(segs_all)
+        rows, segs = self._expand(np.concatenate(rows_all), np.concatenate(segs_all))
         d, t = self._seg_dist(s[rows], segs)
         # 3. shortlist: candidates within the ranking margin of each site's best
         best = np.full(m, np.inf)
@@ -192,7 +219,8 @@ class BoundaryIndex:
         keep = d <= best[rows] + _margin(best[rows])
         rows, segs, t = rows[keep], segs[keep], t[keep]
         # 4. exact geodesic distance to the foot point, on the lon/lat segment
-        p = self.start[segs] + t[:, None] * (self.end[segs] - self.start[segs])
+        p0 = self.coords[segs]
+        p = p0 + t[:, None] * (self.coords[segs + 1] - p0)
         _, _, g = WGS84.inv(lon[rows], lat[rows], p[:, 0], p[:, 1])
         order = np.lexsort((g, rows))
         rows, segs, g, p = rows[order], segs[order], g[order], p[order]
@@ -200,7 +228,7 @@ class BoundaryIndex:
         first[1:] = rows[1:] != rows[:-1]
         r = rows[first]
         out_d[r] = g[first]
-        out_o[r] = self.owner[segs[first]]
+        out_o[r] = self.line_owner[self.line[segs[first]]]
         out_lon[r] = p[first, 0]
         out_lat[r] = p[first, 1]
         return out_d, out_o, out_lon, out_lat
