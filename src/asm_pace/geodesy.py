@@ -15,6 +15,8 @@ Examples
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import shapely
 from pyproj import Geod
@@ -395,14 +397,18 @@ def circle_radius_for_area(area_m2: np.ndarray) -> np.ndarray:
     return np.sqrt(np.asarray(area_m2, dtype="float64") / np.pi)
 
 
-def _authalic_latitude(lat_rad: np.ndarray) -> np.ndarray:
-    """Authalic latitude: the sphere of radius ``_RQ`` has the ellipsoid's areas."""
+def _authalic_half_tan(lat_deg: np.ndarray) -> np.ndarray:
+    """``tan(xi / 2)`` of the authalic latitude ``xi`` of geodetic latitudes (degrees).
+
+    ``sin(xi) = q(lat) / q_p`` with ``q = (1 - e2) (s / (1 - e2 s^2) + atanh(e s) / e)``,
+    ``s = sin(lat)`` (Snyder 1987, eq. 3-11, 3-12); then
+    ``tan(xi / 2) = sin(xi) / (1 + cos(xi))``.
+    """
     e = np.sqrt(_E2)
-    sp = np.sin(lat_rad)
-    q = (1.0 - _E2) * (
-        sp / (1.0 - _E2 * sp * sp) - np.log((1.0 - e * sp) / (1.0 + e * sp)) / (2 * e)
-    )
-    return np.arcsin(np.clip(q / _QP, -1.0, 1.0))
+    sp = np.sin(np.radians(lat_deg))
+    sx = (1.0 - _E2) / _QP * (sp / (1.0 - _E2 * sp * sp) + np.arctanh(e * sp) / e)
+    np.clip(sx, -1.0, 1.0, out=sx)
+    return sx / (1.0 + np.sqrt(1.0 - sx * sx))
 
 
 _QP = (1.0 - _E2) * (
@@ -461,15 +467,29 @@ def geodesic_area(geoms: np.ndarray | BaseGeometry) -> np.ndarray:
     """
     arr = np.atleast_1d(np.asarray(geoms, dtype=object)).ravel()
     out = np.zeros(arr.size, dtype="float64")
+    # blocks of about _AREA_BLOCK coordinates keep the temporaries in cache
+    ends = np.cumsum(shapely.get_num_coordinates(arr))
+    cuts = np.searchsorted(ends, np.arange(_AREA_BLOCK, ends[-1] if ends.size else 0, _AREA_BLOCK))
+    bounds = np.unique(np.r_[0, cuts + 1, arr.size].clip(0, arr.size))
+    for start, stop in itertools.pairwise(bounds):
+        out[start:stop] = _area_block(arr[start:stop])
+    return out
+
+
+_AREA_BLOCK = 65536
+
+
+def _area_block(arr: np.ndarray) -> np.ndarray:
+    out = np.zeros(arr.size, dtype="float64")
     polys, pidx = _flatten_polygons(arr)
     if polys.size == 0:
         return out
     rings, ridx = shapely.get_rings(polys, return_index=True)
     coords, cidx = shapely.get_coordinates(rings, return_index=True)
-    lam = np.radians(coords[:, 0])
-    t = np.tan(0.5 * _authalic_latitude(np.radians(coords[:, 1])))
+    t = _authalic_half_tan(coords[:, 1])
     t1, t2 = t[:-1], t[1:]
-    excess = 2.0 * np.arctan2(np.tan(0.5 * (lam[1:] - lam[:-1])) * (t1 + t2), 1.0 + t1 * t2)
+    half_dlon = np.radians(0.5 * np.diff(coords[:, 0]))
+    excess = 2.0 * np.arctan2(np.tan(half_dlon) * (t1 + t2), 1.0 + t1 * t2)
     same = cidx[1:] == cidx[:-1]  # edges inside one ring (rings are closed)
     ring_area = np.abs(np.bincount(cidx[:-1][same], weights=excess[same], minlength=rings.size))
     exterior = np.r_[True, ridx[1:] != ridx[:-1]]
