@@ -82,7 +82,8 @@ def test_circles_property(lon: float, lat: float, radius: float, n: int) -> None
     lo, la, _ = GEOD.fwd(np.full(n, lon), np.full(n, lat), az, np.full(n, radius))
     lo = lon + ((lo - lon + 180.0) % 360.0 - 180.0)
     expected = abs(GEOD.polygon_area_perimeter(lo, la)[0])
-    assert geod_area(circle) == pytest.approx(expected, rel=1e-5)
+    # vertices within 1e-6 (r / 100 km)^2 (9e-6 at 300 km) move the area twice as much
+    assert geod_area(circle) == pytest.approx(expected, rel=2e-6 * max(1.0, radius / 1e5) ** 2)
 
 
 def test_circle_across_antimeridian_is_split_into_valid_parts() -> None:
