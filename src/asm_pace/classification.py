@@ -50,6 +50,7 @@ _ECO_COLUMNS = ("eco_id", "eco_name", "biome", "g200_region", "is_g200")
 _PL_COLUMNS = ("landscape_name",)
 _WGS84 = CRS.from_epsg(4326)
 _FOOTPRINT_STEP_DEG = 0.0005  # footprint outlines are densified to this for distances
+_AREA_STEP_DEG = 0.001  # edges are densified to this for geodesic areas
 _MAX_NAMED = 3  # PAs named in full in a reason sentence
 _IUCN_SILENT = {"", "not reported", "not applicable", "not assigned"}
 
@@ -191,7 +192,11 @@ def classify(
         starts = np.flatnonzero(np.r_[True, fs[1:] != fs[:-1]])
         inside = np.array([shapely.union_all(p) for p in np.split(pieces, starts[1:])])
         sites_with = fs[starts]
-        share = geodesic_area(inside) / geodesic_area(site_geoms[sites_with])
+        # edges follow lon/lat lines (as in the containment test): densify them so
+        # the geodesic polygons between vertices trace the same shape
+        share = geodesic_area(shapely.segmentize(inside, _AREA_STEP_DEG)) / geodesic_area(
+            shapely.segmentize(site_geoms[sites_with], _AREA_STEP_DEG)
+        )
         pa_share[sites_with] = np.clip(share, 0.0, 1.0)
 
     # --- nearest protected-area boundary ---------------------------------------

@@ -1,0 +1,513 @@
+"""asm_pace.classify against hand-worked answers and pyproj.Geod.
+
+Every layer here is built by hand in the NORMALISED schema of docs/design.md, with
+shapes whose answers are obvious (boxes, holes, circles), and distances checked
+against pyproj.Geod (Karney) along meridians or by brute force over densified
+boundaries.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+from geopandas import GeoDataFrame
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from pyproj import Geod
+
+from asm_pace import PACE_CLASSES, classify
+from asm_pace.errors import CRSError, InputError, RepairedGeometryWarning, SchemaError
+from asm_pace.geodesy import geodesic_circles
+
+GEOD = Geod(ellps="WGS84")
+
+
+# ----------------------------------------------------------------------------- builders
+
+
+def pa_layer(*rows: dict, crs: object = 4326) -> GeoDataFrame:
+    """Protected areas in the normalised schema; each row gives at least pa_id and geometry."""
+    defaults = {
+        "wdpa_pid": "",
+        "name": "",
+        "designation": "National Park",
+        "iucn_category": "II",
+        "status_year": pd.NA,
+        "world_heritage": False,
+        "ramsar": False,
+        "origin": "polygon",
+    }
+    recs = [{**defaults, "name": f"Park {r['pa_id']}", **r} for r in rows]
+    df = pd.DataFrame(recs)
+    df["status_year"] = pd.array(df["status_year"], dtype="Int64")
+    geoms = df.pop("geometry").to_numpy(dtype=object)
+    return GeoDataFrame(df, geometry=list(geoms), crs=4326).to_crs(crs)
+
+
+def empty_pa_layer() -> GeoDataFrame:
+    df = pd.DataFrame(
+        {
+            "pa_id": pd.Series([], dtype=object),
+            "name": pd.Series([], dtype=object),
+            "designation": pd.Series([], dtype=object),
+            "iucn_category": pd.Series([], dtype=object),
+            "status_year": pd.array([], dtype="Int64"),
+            "world_heritage": pd.Series([], dtype=bool),
+            "ramsar": pd.Series([], dtype=bool),
+        }
+    )
+    return GeoDataFrame(df, geometry=[], crs=4326)
+
+
+def eco_layer(*rows: dict, crs: object = 4326) -> GeoDataFrame:
+    defaults = {"biome": 1, "g200_region": "", "is_g200": False}
+    recs = [{**defaults, "eco_name": f"Eco {r['eco_id']}", **r} for r in rows]
+    df = pd.DataFrame(recs)
+    df["eco_id"] = pd.array(df["eco_id"], dtype="Int64")
+    df["biome"] = pd.array(df["biome"], dtype="Int64")
+    geoms = df.pop("geometry").to_numpy(dtype=object)
+    return GeoDataFrame(df, geometry=list(geoms), crs=4326).to_crs(crs)
+
+
+def landscapes(*rows: tuple[str, shapely.Geometry]) -> GeoDataFrame:
+    return GeoDataFrame(
+        {"landscape_name": [r[0] for r in rows]}, geometry=[r[1] for r in rows], crs=4326
+    )
+
+
+def site_layer(*geoms: shapely.Geometry, index: list | None = None, crs: object = 4326):
+    ids = [f"S{i + 1}" for i in range(len(geoms))]
+    gdf = GeoDataFrame({"site_id": ids, "note": "own column"}, geometry=list(geoms), crs=4326)
+    if index is not None:
+        gdf.index = index
+    return gdf.to_crs(crs)
+
+
+def meridian_km(lon: float, lat1: float, lat2: float) -> float:
+    return GEOD.inv(lon, lat1, lon, lat2)[2] / 1000.0
+
+
+NO_ECO = eco_layer({"eco_id": 1, "geometry": shapely.box(100, 50, 101, 51)})
+ALPHA = {
+    "pa_id": "900001",
+    "name": "Alpha National Park",
+    "iucn_category": "II",
+    "status_year": 1990,
+    "geometry": shapely.box(0, 0, 1, 1),
+}
+
+
+# ----------------------------------------------------------------------------- precedence
+
+
+def test_precedence_every_class_and_reason():
+    pas = pa_layer(ALPHA)
+    eco = eco_layer(
+        {
+            "eco_id": 60174,
+            "eco_name": "Southwest Amazon moist forests",
+            "biome": 1,
+            "g200_region": "Southwestern Amazonian Moist Forests",
+            "is_g200": True,
+            "geometry": shapely.box(-2, -2, 2, 3),
+        },
+        {"eco_id": 7, "eco_name": "Dry forests", "biome": 2, "geometry": shapely.box(2, -2, 4, 3)},
+    )
+    pls = landscapes(("Madre de Dios Landscape", shapely.box(0.5, 1.5, 3, 2.5)))
+    sites = site_layer(
+        shapely.Point(0.5, 0.5),  # in PA (and G200): PA wins
+        shapely.Point(0.5, 2.0),  # in landscape and G200: landscape wins
+        shapely.Point(-1.0, 0.5),  # G200 only
+        shapely.Point(3.0, 0.5),  # plain ecoregion: not eligible
+        shapely.Point(1.0, 0.5),  # on the PA's edge: touching counts
+        shapely.Point(2.5, 2.0),  # landscape over a non-G200 ecoregion
+    )
+    out = classify(sites, pas, eco, priority_landscapes=pls)
+    assert out["pace_class"].tolist() == [
+        "protected_area",
+        "priority_landscape",
+        "critical_ecosystem",
+        "not_eligible",
+        "protected_area",
+        "priority_landscape",
+    ]
+    assert set(out["pace_class"]) <= set(PACE_CLASSES)
+    d_north = meridian_km(0.5, 2.0, 1.0)  # due north of the top edge
+    d_west = GEOD.inv(-1.0, 0.5, 0.0, 0.5)[2] / 1000  # due west on the equator-ish
+    r = out["reason"].tolist()
+    assert r[0] == "Inside Alpha National Park (WDPA 900001, IUCN II), designated 1990"
+    assert 110.5 < d_north < 110.7  # shown to the km from 100 km on
+    assert r[1] == (
+        "Not in a protected area (nearest: Alpha National Park, 111 km); "
+        "inside the Madre de Dios Landscape priority landscape"
+    )
+    assert r[2].startswith("Not in a protected area (nearest: Alpha National Park, ")
+    assert r[2].endswith(
+        "or a priority landscape; in the Global 200 ecoregion Southwestern Amazonian "
+        "Moist Forests (Southwest Amazon moist forests, ECO_ID 60174)"
+    )
+    assert r[3].startswith("Not in a protected area (nearest: Alpha National Park, ")
+    assert r[3].endswith(
+        "priority landscape or Global 200 ecoregion; ecoregion: Dry forests (ECO_ID 7)"
+    )
+    assert out["pa_ids"].tolist() == ["900001", "", "", "", "900001", ""]
+    assert out["pa_names"].iloc[0] == "Alpha National Park"
+    assert out["pa_iucn_categories"].iloc[0] == "II"
+    assert out["pa_status_years"].iloc[0] == "1990"
+    assert out["pa_designations"].iloc[0] == "National Park"
+    assert out["eco_id"].tolist() == [60174, 60174, 60174, 7, 60174, 7]
+    assert out["biome"].tolist() == [1, 1, 1, 2, 1, 2]
+    assert out["g200_region"].tolist()[2:4] == ["Southwestern Amazonian Moist Forests", ""]
+    assert out["priority_landscape"].tolist()[:2] == ["", "Madre de Dios Landscape"]
+    assert out["nearest_pa_km"].iloc[0] == 0.0
+    assert out["nearest_pa_km"].iloc[4] == 0.0
+    assert out["nearest_pa_km"].iloc[1] == pytest.approx(d_north, rel=1e-6)
+    # due west of the left edge: the foot point is within metres of (0, 0.5)
+    assert out["nearest_pa_km"].iloc[2] == pytest.approx(d_west, rel=1e-4)
+    assert out["nearest_pa_id"].tolist() == ["900001"] * 6
+    assert out["nearest_pa_name"].iloc[3] == "Alpha National Park"
+    assert out["pa_share"].isna().all()  # points have no share
+
+
+def test_without_landscapes_the_reason_does_not_mention_them():
+    eco = eco_layer({"eco_id": 5, "eco_name": "Moist", "geometry": shapely.box(-5, -5, 5, 5)})
+    out = classify(site_layer(shapely.Point(3, 3)), pa_layer(ALPHA), eco)
+    d = GEOD.inv(3, 3, 1, 1)[2] / 1000  # nearest boundary point is the corner
+    assert out["pace_class"].iloc[0] == "not_eligible"
+    assert out["priority_landscape"].iloc[0] == ""
+    assert 313.5 < d < 314.5
+    assert out["reason"].iloc[0] == (
+        "Not in a protected area (nearest: Alpha National Park, 314 km) or a "
+        "Global 200 ecoregion; ecoregion: Moist (ECO_ID 5)"
+    )
+    assert out["nearest_pa_km"].iloc[0] == pytest.approx(d, rel=1e-6)
+
+
+def test_result_keeps_index_order_columns_and_crs():
+    sites = site_layer(
+        shapely.Point(0.5, 0.5), shapely.Point(5, 5), shapely.Point(0.2, 0.2), index=[30, 10, 20]
+    ).to_crs(32631)
+    out = classify(sites, pa_layer(ALPHA), NO_ECO)
+    assert list(out.index) == [30, 10, 20]
+    assert out["site_id"].tolist() == ["S1", "S2", "S3"]
+    assert out["note"].tolist() == ["own column"] * 3
+    assert out.crs == sites.crs
+    assert out.geometry.equals(sites.geometry)
+    assert out["pace_class"].tolist() == ["protected_area", "not_eligible", "protected_area"]
+    assert list(out["pace_class"].cat.categories) == list(PACE_CLASSES)
+    # sites at sea
+    assert out["eco_id"].isna().all()
+    assert out["eco_name"].tolist() == ["", "", ""]
+    assert out["reason"].iloc[1].endswith("; in no ecoregion (e.g. at sea)")
+
+
+# ----------------------------------------------------------------------------- PA detail
+
+
+def test_overlapping_pas_are_all_listed_in_pa_id_order():
+    pas = pa_layer(
+        {
+            "pa_id": "12",
+            "name": "Twelve",
+            "iucn_category": "IV",
+            "geometry": shapely.box(0, 0, 2, 2),
+        },
+        {
+            "pa_id": "9",
+            "name": "Nine",
+            "designation": "World Heritage Site (natural or mixed)",
+            "iucn_category": "Not Reported",
+            "status_year": 2001,
+            "world_heritage": True,
+            "geometry": shapely.box(1, 1, 3, 3),
+        },
+        {
+            "pa_id": "100",
+            "name": "Hundred",
+            "designation": "Ramsar Site, Wetland of International Importance",
+            "ramsar": True,
+            "geometry": shapely.box(5, 5, 6, 6),
+        },
+    )
+    out = classify(site_layer(shapely.Point(1.5, 1.5), shapely.Point(0.5, 0.5)), pas, NO_ECO)
+    assert out["pa_ids"].tolist() == ["9;12", "12"]  # numeric order, not text order
+    assert out["pa_names"].iloc[0] == "Nine;Twelve"
+    assert out["pa_iucn_categories"].iloc[0] == "Not Reported;IV"
+    assert out["pa_status_years"].iloc[0] == "2001;"
+    assert out["world_heritage"].tolist() == [True, False]
+    assert out["ramsar"].tolist() == [False, False]
+    assert out["reason"].iloc[0] == (
+        "Inside 2 protected areas: Nine (WDPA 9, designated 2001) and Twelve (WDPA 12, IUCN IV)"
+    )
+    assert out["nearest_pa_id"].tolist() == ["9", "12"]
+
+
+def test_many_pas_named_first_few_and_n_more_and_parcels_once():
+    rows = [{"pa_id": str(i), "geometry": shapely.box(0, 0, 1, 1)} for i in range(1, 6)]
+    rows.append({"pa_id": "1", "wdpa_pid": "1_B", "geometry": shapely.box(0.4, 0.4, 2, 2)})
+    out = classify(site_layer(shapely.Point(0.5, 0.5)), pa_layer(*rows), NO_ECO)
+    assert out["pa_ids"].iloc[0] == "1;2;3;4;5"
+    assert out["reason"].iloc[0] == (
+        "Inside 5 protected areas: Park 1 (WDPA 1, IUCN II), Park 2 (WDPA 2, IUCN II), "
+        "Park 3 (WDPA 3, IUCN II) and 2 more"
+    )
+
+
+def test_ramsar_flag_and_non_wdpa_ids():
+    pas = pa_layer(
+        {"pa_id": "PA7", "name": "Lagoon", "ramsar": True, "geometry": ALPHA["geometry"]}
+    )
+    out = classify(site_layer(shapely.Point(0.5, 0.5)), pas, NO_ECO)
+    assert bool(out["ramsar"].iloc[0]) is True
+    assert out["reason"].iloc[0] == "Inside Lagoon (id PA7, IUCN II)"
+
+
+# ----------------------------------------------------------------------------- geometry edge cases
+
+
+def test_site_in_a_hole_is_not_inside_and_measures_to_the_hole():
+    ring = shapely.Polygon(
+        [(-2, -2), (2, -2), (2, 2), (-2, 2)],
+        holes=[[(-0.5, -0.5), (0.5, -0.5), (0.5, 0.5), (-0.5, 0.5)]],
+    )
+    pas = pa_layer({"pa_id": "1", "geometry": ring})
+    out = classify(site_layer(shapely.Point(0, 0), shapely.Point(0, 1)), pas, NO_ECO)
+    assert out["pace_class"].tolist() == ["not_eligible", "protected_area"]
+    # at the equator a degree of latitude (110.57 km) is shorter than one of
+    # longitude (111.32 km): the nearest hole edge is north/south
+    assert out["nearest_pa_km"].iloc[0] == pytest.approx(meridian_km(0, 0, 0.5), rel=1e-6)
+    assert out["nearest_pa_km"].iloc[1] == 0.0
+
+
+def test_invalid_bow_tie_is_repaired_with_a_warning():
+    bow = shapely.Polygon([(0, 0), (2, 2), (2, 0), (0, 2)])
+    assert not bow.is_valid
+    pas = pa_layer({"pa_id": "1", "geometry": bow})
+    # (1.8, 1): inside the right lobe; (1, 1.8): above the crossing, outside both lobes
+    sites = site_layer(shapely.Point(1.8, 1.0), shapely.Point(1.0, 1.8), shapely.Point(0.2, 1.0))
+    with pytest.warns(RepairedGeometryWarning, match="1 invalid polygon"):
+        out = classify(sites, pas, NO_ECO)
+    assert out["pace_class"].tolist() == ["protected_area", "not_eligible", "protected_area"]
+    # nearest from (1, 1.8): the lobes' edges run at 45 degrees; the brute force
+    # over the repaired shape's densified outline agrees
+    assert out["nearest_pa_km"].iloc[1] == pytest.approx(
+        brute_km(1.0, 1.8, [shapely.make_valid(bow)]), rel=5e-3
+    )
+
+
+def test_point_record_circle():
+    circle = geodesic_circles(np.array([-70.0]), np.array([-12.5]), 1000.0)[0]
+    pas = pa_layer({"pa_id": "555", "name": "Cocha", "origin": "point_circle", "geometry": circle})
+    lon, lat, _ = GEOD.fwd([-70.0, -70.0], [-12.5, -12.5], [30.0, 200.0], [900.0, 1500.0])
+    out = classify(site_layer(*shapely.points(lon, lat)), pas, NO_ECO)
+    assert out["pace_class"].tolist() == ["protected_area", "not_eligible"]
+    assert "a point record drawn as a circle of its reported area" in out["reason"].iloc[0]
+    assert out["nearest_pa_km"].iloc[1] == pytest.approx(0.5, rel=5e-3)
+
+
+def test_antimeridian_short_way_round():
+    split = shapely.MultiPolygon([shapely.box(179.9, 0, 180, 1), shapely.box(-180, 0, -179.9, 1)])
+    pas = pa_layer(
+        {"pa_id": "1", "name": "Split", "geometry": split},
+        {"pa_id": "2", "name": "West", "geometry": shapely.box(-179.99, 10, -179.0, 11)},
+    )
+    sites = site_layer(
+        shapely.Point(179.95, 0.5),  # inside the eastern part
+        shapely.Point(-179.95, 0.5),  # inside the western part
+        shapely.Point(179.95, 1.05),  # north of the split PA
+        shapely.Point(179.99, 10.5),  # east of the antimeridian, 0.02 degrees from West
+    )
+    out = classify(sites, pas, NO_ECO)
+    assert out["pace_class"].tolist()[:2] == ["protected_area", "protected_area"]
+    assert out["pa_ids"].tolist() == ["1", "1", "", ""]
+    assert out["nearest_pa_km"].iloc[2] == pytest.approx(meridian_km(179.95, 1.05, 1.0), rel=1e-6)
+    short = GEOD.inv(179.99, 10.5, -179.99, 10.5)[2] / 1000
+    assert short < 2.5
+    assert out["nearest_pa_id"].iloc[3] == "2"
+    assert out["nearest_pa_km"].iloc[3] == pytest.approx(short, rel=5e-3)
+
+
+def test_projected_layers_give_the_same_answers():
+    pas = pa_layer(ALPHA, {"pa_id": "2", "geometry": shapely.box(2, 2, 3, 3)})
+    eco = eco_layer(
+        {"eco_id": 3, "is_g200": True, "g200_region": "R", "geometry": shapely.box(-5, -5, 5, 5)}
+    )
+    pts = [shapely.Point(0.5, 0.5), shapely.Point(1.5, 1.6), shapely.Point(4, 0.5)]
+    ref = classify(site_layer(*pts), pas, eco)
+    out = classify(site_layer(*pts, crs=3857), pas.to_crs(32631), eco.to_crs(3857))
+    cols = ["pace_class", "pa_ids", "nearest_pa_id", "eco_id", "g200_region", "reason"]
+    pd.testing.assert_frame_equal(
+        pd.DataFrame(out[cols]).reset_index(drop=True),
+        pd.DataFrame(ref[cols]).reset_index(drop=True),
+    )
+    np.testing.assert_allclose(out["nearest_pa_km"], ref["nearest_pa_km"], rtol=1e-6)
+
+
+def test_empty_protected_area_layer():
+    out = classify(site_layer(shapely.Point(0.5, 0.5)), empty_pa_layer(), NO_ECO)
+    assert out["pace_class"].iloc[0] == "not_eligible"
+    assert np.isnan(out["nearest_pa_km"].iloc[0])
+    assert out["nearest_pa_id"].iloc[0] == ""
+    assert out["pa_ids"].iloc[0] == ""
+    assert out["reason"].iloc[0].startswith("Not in a protected area (no protected areas given)")
+
+
+# ----------------------------------------------------------------------------- footprints
+
+
+def geod_area(poly: shapely.Polygon) -> float:
+    """Geod area of a lon/lat polygon whose edges follow lon/lat lines (densified)."""
+    x, y = shapely.segmentize(poly, 0.0002).exterior.xy
+    return abs(GEOD.polygon_area_perimeter(list(x), list(y))[0])
+
+
+def test_footprint_share_and_reason():
+    pas = pa_layer(ALPHA)
+    foot = shapely.box(0.5, 0.9, 0.7, 1.3)  # the lower quarter (in degrees) is inside
+    away = shapely.box(0.2, 1.1, 0.4, 1.2)  # 0.1 degree north of the top edge
+    out = classify(site_layer(foot, away, shapely.Point(0.5, 0.5)), pas, NO_ECO)
+    share = geod_area(shapely.box(0.5, 0.9, 0.7, 1.0)) / geod_area(foot)
+    assert 0.24 < share < 0.26
+    assert out["pa_share"].iloc[0] == pytest.approx(share, rel=1e-5)
+    assert out["pa_share"].iloc[1] == 0.0
+    assert np.isnan(out["pa_share"].iloc[2])
+    assert out["pace_class"].tolist() == ["protected_area", "not_eligible", "protected_area"]
+    assert out["reason"].iloc[0] == (
+        "Overlaps Alpha National Park (WDPA 900001, IUCN II), designated 1990; "
+        f"{100 * share:.1f} % of the footprint is protected"
+    )
+    assert out["nearest_pa_km"].iloc[1] == pytest.approx(meridian_km(0.3, 1.1, 1.0), rel=1e-6)
+    assert out["reason"].iloc[1].startswith("Footprint not in a protected area (nearest: Alpha")
+
+
+def test_footprint_over_two_overlapping_pas_counts_the_union_once():
+    pas = pa_layer(
+        {"pa_id": "1", "geometry": shapely.box(0, 0, 1, 1)},
+        {"pa_id": "2", "geometry": shapely.box(0.5, 0, 1.5, 1)},
+    )
+    foot = shapely.box(0.8, 0.5, 1.8, 0.6)
+    out = classify(site_layer(foot), pas, NO_ECO)
+    share = geod_area(shapely.box(0.8, 0.5, 1.5, 0.6)) / geod_area(foot)
+    assert out["pa_share"].iloc[0] == pytest.approx(share, rel=1e-5)
+    assert out["pa_ids"].iloc[0] == "1;2"
+
+
+def test_footprint_touching_g200_is_critical():
+    eco = eco_layer(
+        {"eco_id": 1, "geometry": shapely.box(0, 0, 1, 1)},
+        {"eco_id": 2, "is_g200": True, "g200_region": "G", "geometry": shapely.box(1, 0, 2, 1)},
+    )
+    foot = shapely.box(0.2, 0.2, 1.1, 0.3)  # mostly in eco 1, a little in the G200 one
+    out = classify(site_layer(foot), empty_pa_layer(), eco)
+    assert out["pace_class"].iloc[0] == "critical_ecosystem"
+    assert out["eco_id"].iloc[0] == 2
+
+
+# ----------------------------------------------------------------------------- nearest distance
+
+
+@pytest.mark.parametrize("lat", [-78.0, -45.0, -10.0, 0.0, 33.0, 61.0, 70.0, 79.0])
+def test_due_north_of_a_straight_edge_is_the_meridian_arc(lat):
+    pas = pa_layer({"pa_id": "1", "geometry": shapely.box(10, lat - 1, 12, lat)})
+    sites = site_layer(shapely.Point(11, lat + 0.01), shapely.Point(11, lat + 0.5))
+    out = classify(sites, pas, NO_ECO)
+    for i, dlat in enumerate([0.01, 0.5]):
+        assert out["nearest_pa_km"].iloc[i] == pytest.approx(
+            meridian_km(11, lat + dlat, lat), rel=1e-6
+        )
+
+
+def brute_km(lon: float, lat: float, polys: list) -> float:
+    """Minimum Geod.inv distance to the vertices of the densified boundaries."""
+    xy = shapely.get_coordinates(shapely.segmentize(shapely.boundary(polys), 0.0005))
+    _, _, d = GEOD.inv(np.full(len(xy), lon), np.full(len(xy), lat), xy[:, 0], xy[:, 1])
+    return float(d.min()) / 1000.0
+
+
+@st.composite
+def scene(draw):
+    lat0 = draw(st.one_of(st.floats(-80, 80), st.floats(60, 80), st.floats(-80, -60)))
+    lon0 = draw(st.floats(-180, 180))
+    polys = []
+    for _ in range(draw(st.integers(1, 3))):
+        cx = lon0 + draw(st.floats(-0.5, 0.5))
+        cy = float(np.clip(lat0 + draw(st.floats(-0.3, 0.3)), -84, 84))
+        n = draw(st.integers(3, 9))
+        ang = np.sort(
+            np.array(draw(st.lists(st.floats(0, 2 * np.pi), min_size=n, max_size=n, unique=True)))
+        )
+        r = np.array(draw(st.lists(st.floats(0.02, 0.3), min_size=n, max_size=n)))
+        xs = cx + r * np.cos(ang) / np.cos(np.radians(cy))
+        ys = np.clip(cy + r * np.sin(ang), -89, 89)
+        poly = shapely.Polygon(np.c_[xs, ys])
+        if not poly.is_valid or poly.area == 0:
+            continue
+        # keep longitudes inside [-180, 180] the way loaders do
+        poly = shapely.intersection(poly, shapely.box(-180, -90, 180, 90))
+        if poly.is_empty or poly.geom_type not in ("Polygon", "MultiPolygon"):
+            continue
+        polys.append(poly)
+    sites = []
+    for _ in range(3):
+        sx = lon0 + draw(st.floats(-1.5, 1.5))
+        sx = (sx + 180) % 360 - 180
+        sy = float(np.clip(lat0 + draw(st.floats(-1.0, 1.0)), -89, 89))
+        sites.append((sx, sy))
+    return polys, sites
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(scene())
+def test_nearest_distance_matches_brute_force_geod(case):
+    polys, pts = case
+    if not polys:
+        return
+    pas = pa_layer(*({"pa_id": str(i), "geometry": p} for i, p in enumerate(polys)))
+    out = classify(site_layer(*(shapely.Point(p) for p in pts)), pas, NO_ECO)
+    union = shapely.union_all(polys)
+    for (x, y), d, cls in zip(pts, out["nearest_pa_km"], out["pace_class"], strict=True):
+        if union.intersects(shapely.Point(x, y)):
+            assert cls == "protected_area"
+            assert d == 0.0
+            continue
+        expected = brute_km(x, y, polys)
+        # the densified brute force overestimates by at most ~(27 m)^2 / (2 d)
+        assert d == pytest.approx(expected, rel=5e-3, abs=1e-3)
+        assert d <= expected + 1e-6
+
+
+# ----------------------------------------------------------------------------- input checks
+
+
+def test_missing_columns_raise_schema_error_naming_layer_and_loader():
+    pas = pa_layer(ALPHA).drop(columns=["iucn_category", "ramsar"])
+    with pytest.raises(SchemaError) as err:
+        classify(site_layer(shapely.Point(0, 0)), pas, NO_ECO)
+    msg = str(err.value)
+    assert "protected_areas" in msg
+    assert "iucn_category" in msg and "ramsar" in msg
+    assert "read_protected_areas" in msg
+    eco = NO_ECO.drop(columns=["is_g200"])
+    with pytest.raises(SchemaError, match=r"ecoregions layer lacks the column\(s\) is_g200"):
+        classify(site_layer(shapely.Point(0, 0)), pa_layer(ALPHA), eco)
+    pls = landscapes(("L", shapely.box(0, 0, 1, 1))).rename(columns={"landscape_name": "NAME"})
+    with pytest.raises(SchemaError, match="read_priority_landscapes"):
+        classify(site_layer(shapely.Point(0, 0)), pa_layer(ALPHA), NO_ECO, priority_landscapes=pls)
+
+
+def test_layer_without_crs_and_wrong_types():
+    pas = pa_layer(ALPHA).set_crs(None, allow_override=True)
+    with pytest.raises(CRSError, match="protected_areas layer has no CRS"):
+        classify(site_layer(shapely.Point(0, 0)), pas, NO_ECO)
+    with pytest.raises(InputError, match="GeoDataFrame"):
+        classify(pd.DataFrame({"x": [1]}), pa_layer(ALPHA), NO_ECO)
+    with pytest.raises(InputError, match="S2: a LineString"):
+        classify(
+            site_layer(shapely.Point(0, 0), shapely.LineString([(0, 0), (1, 1)])),
+            pa_layer(ALPHA),
+            NO_ECO,
+        )
+    with pytest.raises(InputError, match="S1: no geometry"):
+        classify(site_layer(None), pa_layer(ALPHA), NO_ECO)
