@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import geopandas as gpd
 import numpy as np
 import pytest
@@ -228,3 +230,49 @@ def test_refusals(square_zone) -> None:
     dup = gpd.GeoDataFrame({"zone_id": ["a", "a"]}, geometry=[box(0, 0, 1, 1)] * 2, crs="EPSG:4326")
     with pytest.raises(InputError, match="not unique"):
         asm_pace.overlaps(dup, pas)
+
+
+@pytest.mark.realdata
+def test_real_guinea_footprints_against_a_brute_force_loop(realdata) -> None:
+    """Earth Genome 2024 mining polygons and protected areas of eastern Guinea."""
+    folder = realdata / "amw_guinea"
+    if not folder.is_dir():
+        pytest.skip("amw_guinea is absent")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", asm_pace.errors.AsmPaceWarning)
+        sites = asm_pace.read_sites(
+            folder / "guinea2024_mining_polys_t0.70_logreg_2026-01-08.geojson"
+        )
+        pas = asm_pace.read_protected_areas(folder / "guinea-east-protected_areas.geojson")
+    zones = asm_pace.buffers(sites.iloc[:300], (1, 10))
+    res = asm_pace.overlaps(zones, pas, dissolve=True)
+    z = res.zones
+    assert (z["pa_area_km2"] <= z["zone_area_km2"]).all()
+    assert z["pa_share"].between(0, 1).all()
+    # brute force, zone by zone: union of the protected areas it meets, area by Geod
+    touched = z.index[z["n_pas"] > 0]
+    assert len(touched) > 0
+    for i in touched[:40]:
+        zone = z.geometry.loc[i]
+        hits = [p for p in pas.geometry if p.intersects(zone)]
+        inside = shapely.intersection(shapely.union_all(hits), zone)
+        assert z.loc[i, "pa_area_km2"] == pytest.approx(geod_km2(inside), rel=1e-5, abs=1e-6)
+    # the pairs of each zone add up to at least its (union) protected area
+    sums = res.pairs.groupby("zone_id")["overlap_km2"].sum()
+    assert (sums >= z.set_index("zone_id").loc[sums.index, "pa_area_km2"] * (1 - 1e-9)).all()
+    # clusters of the 10 km buffers: connected components of the "intersects" graph
+    ten = z[z["radius_km"] == 10.0].reset_index(drop=True)
+    geoms = list(ten.geometry)
+    label = list(range(len(geoms)))
+
+    def root(a: int) -> int:
+        while label[a] != a:
+            a = label[a]
+        return a
+
+    for a in range(len(geoms)):
+        for b in range(a + 1, len(geoms)):
+            if geoms[a].intersects(geoms[b]):
+                label[root(b)] = root(a)
+    groups = {root(a) for a in range(len(geoms))}
+    assert ten["cluster_id"].nunique() == len(groups)
