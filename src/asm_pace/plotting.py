@@ -462,7 +462,9 @@ def plot_sites(
         handles += _draw_buffers(ax, buffers)
 
     if markersize is None:
-        markersize = float(np.clip(2500.0 / max(len(sites), 1), 12.0, 60.0))
+        markersize = float(np.clip(2500.0 / max(len(sites), 1), 5.0, 60.0))
+    # thin outlines on dense maps, or thousands of markers turn into a dark smear
+    edge_width = 0.5 if len(sites) <= 500 else 0.25
     is_poly = sites.geometry.geom_type.isin(["Polygon", "MultiPolygon"]).to_numpy()
     class_handles = []
     for rank, cls in enumerate(reversed(list(PACE_COLOURS))):  # most constrained on top
@@ -481,7 +483,7 @@ def plot_sites(
             s=markersize,
             c=colour,
             edgecolors=_SITE_EDGE,
-            linewidths=0.5,
+            linewidths=edge_width,
             zorder=z,
             label="_nolegend_",
         )
