@@ -111,7 +111,7 @@ def make_tile(folder: Path, size: int, layout: str) -> tuple[Path, Path]:
 
 
 def make_zones(n: int, radius_km: float, size: int, seed: int = 1):
-    """``n`` geodesic buffers around sites in clusters (about 20 sites per cluster)."""
+    """``n`` geodesic buffers around sites in clusters (about 100 sites per cluster, 2 km spread)."""
     import geopandas as gpd
 
     from asm_pace.geodesy import geodesic_circles
@@ -119,12 +119,12 @@ def make_zones(n: int, radius_km: float, size: int, seed: int = 1):
     rng = np.random.default_rng(seed)
     extent = size * RES
     margin = radius_km / 111.0 + 0.01
-    n_clusters = max(1, n // 20)
+    n_clusters = max(1, n // 100)
     cx = rng.uniform(X0 + margin + 0.05, X0 + extent - margin - 0.05, n_clusters)
     cy = rng.uniform(Y0 - extent + margin + 0.05, Y0 - margin - 0.05, n_clusters)
     k = rng.integers(0, n_clusters, n)
-    lon = np.clip(cx[k] + rng.normal(0, 0.03, n), X0 + margin, X0 + extent - margin)
-    lat = np.clip(cy[k] + rng.normal(0, 0.03, n), Y0 - extent + margin, Y0 - margin)
+    lon = np.clip(cx[k] + rng.normal(0, 0.02, n), X0 + margin, X0 + extent - margin)
+    lat = np.clip(cy[k] + rng.normal(0, 0.02, n), Y0 - extent + margin, Y0 - margin)
     geoms = geodesic_circles(lon, lat, radius_km * 1000.0)
     return gpd.GeoDataFrame({"site": np.arange(n)}, geometry=geoms, crs=4326)
 

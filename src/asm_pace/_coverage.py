@@ -38,6 +38,7 @@ from functools import lru_cache
 
 import numpy as np
 import shapely
+from scipy import sparse
 
 __all__ = ["Events", "exact_events", "center_events", "label_sums", "field_sums", "dense_weights"]
 
@@ -77,56 +78,60 @@ def _edges(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return start, end, owner
 
 
-def _split(p0: np.ndarray, p1: np.ndarray, axis: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Cut segments ``p0 -> p1`` at every integer value of coordinate ``axis``.
+def _cuts(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Cut each interval a -> b at the integers it crosses, in travel order.
 
-    Returns the new starts, ends and the parent index of each piece, pieces of
-    one segment in travel order (no sorting needed).
+    Returns, per piece: the parent index, the integer cell ``floor`` it lies in,
+    and its start and end parameters ``t`` along the parent (0..1). Cells are
+    exact integers (no rounding of midpoints), so pieces never leave their cell.
     """
-    a = p0[:, axis]
-    b = p1[:, axis]
     fa = np.floor(a)
-    fb = np.floor(b)
-    n = np.abs(fb - fa).astype(np.intp)
+    n = np.abs(np.floor(b) - fa).astype(np.intp)
+    d = b - a
+    up = d > 0
+    step = np.where(up, 1.0, -1.0)
+    safe = np.where(d == 0.0, 1.0, d)
+    # crossing i (1..n) is at fa + i going up, fa + 1 - i going down: t_i = alpha + beta * i
+    alpha = (np.where(up, fa, fa + 1.0) - a) / safe
+    beta = step / safe
     npieces = n + 1
     parent = np.repeat(np.arange(len(a)), npieces)
-    if len(parent) == len(a):  # nothing to cut
-        return p0, p1, parent
-    first = np.cumsum(npieces) - npieces
-    j = np.arange(len(parent)) - np.repeat(first, npieces)
-    up = (b > a)[parent]
-    fa_p = fa[parent]
-    a_p = a[parent]
-    d = (b - a)[parent]
-    safe = np.where(d == 0.0, 1.0, d)
-
-    def cross_t(i: np.ndarray) -> np.ndarray:
-        val = np.where(up, fa_p + i, fa_p - i + 1.0)
-        return np.clip((val - a_p) / safe, 0.0, 1.0)
-
-    n_p = n[parent]
-    t0 = np.where(j == 0, 0.0, cross_t(j))
-    t1 = np.where(j == n_p, 1.0, cross_t(j + 1))
-    s = p0[parent]
-    v = (p1 - p0)[parent]
-    return s + t0[:, None] * v, s + t1[:, None] * v, parent
+    j = np.arange(len(parent), dtype=np.float64)
+    j -= np.repeat((np.cumsum(npieces) - npieces).astype(np.float64), npieces)
+    al, be = alpha[parent], beta[parent]
+    t0 = al + be * j
+    t1 = t0 + be
+    t0[j == 0] = 0.0
+    t1[j == n[parent]] = 1.0
+    np.clip(t0, 0.0, 1.0, out=t0)
+    np.clip(t1, 0.0, 1.0, out=t1)
+    cell = fa[parent] + step[parent] * j
+    return parent, cell, t0, t1
 
 
 def exact_events(geoms: np.ndarray, shape: tuple[int, int]) -> Events:
     """Events for exact coverage of polygons already clipped to ``[0, W] x [0, H]``."""
     start, end, owner = _edges(geoms)
     h, w = shape
-    s1, e1, par1 = _split(start, end, 1)  # rows first
-    s2, e2, par2 = _split(s1, e1, 0)  # then columns
-    dw = e2[:, 1] - s2[:, 1]
-    keep = dw != 0.0
-    s2, e2, dw = s2[keep], e2[keep], dw[keep]
-    piece = owner[par1[par2[keep]]]
-    mid = 0.5 * (s2 + e2)
-    row = np.clip(np.floor(mid[:, 1]).astype(np.intp), 0, h - 1)
-    col = np.clip(np.floor(mid[:, 0]).astype(np.intp), 0, w - 1)
-    own = (mid[:, 0] - col) * dw
-    return Events(piece, row, col, own, dw, shape)
+    ua, wa = start[:, 0], start[:, 1]
+    du, dw = end[:, 0] - ua, end[:, 1] - wa
+    # rows first: pieces of each edge inside one pixel row
+    p1, row, t0, t1 = _cuts(wa, end[:, 1])
+    u0 = ua[p1] + t0 * du[p1]
+    u1 = ua[p1] + t1 * du[p1]
+    dw1 = (t1 - t0) * dw[p1]
+    keep = dw1 != 0.0  # horizontal pieces add nothing
+    p1, row, u0, u1, dw1 = p1[keep], row[keep], u0[keep], u1[keep], dw1[keep]
+    # then columns
+    p2, col, s0, s1 = _cuts(u0, u1)
+    rise = (s1 - s0) * dw1[p2]
+    keep = rise != 0.0
+    p2, col, s0, s1, rise = p2[keep], col[keep], s0[keep], s1[keep], rise[keep]
+    mid_u = u0[p2] + 0.5 * (s0 + s1) * (u1 - u0)[p2]
+    col_i = np.clip(col.astype(np.intp), 0, w - 1)
+    own = (mid_u - col_i) * rise
+    row_i = np.clip(row[p2].astype(np.intp), 0, h - 1)
+    return Events(owner[p1[p2]], row_i, col_i, own, rise, shape)
 
 
 def center_events(geoms: np.ndarray, shape: tuple[int, int]) -> Events:
@@ -206,36 +211,42 @@ def label_sums(
     if len(ev.piece) == 0:
         return out
     rw = row_weight[ev.row]
+    flat = labels.ravel()
+    idx_parts, w_parts = [], []
     # the pixel's own share
     if ev.own is not None:
-        lab = labels[ev.row, np.minimum(ev.col, w - 1)]
-        out += np.bincount(ev.piece * k + lab, weights=ev.own * rw, minlength=n_pieces * k).reshape(
-            n_pieces, k
-        )
+        lab = flat[ev.row * w + np.minimum(ev.col, w - 1)]
+        idx_parts.append(ev.piece * k + lab)
+        w_parts.append(ev.own * rw)
     # coarse prefix: counts of each label before column g * j on each row
     ncb = -(-w // g)
     cp = _coarse_prefix(labels, k, g)
     wt = ev.rise * rw
-    cb = ev.col // g
-    key = ev.row * (ncb + 1) + cb
-    # merge runs of events with the same (piece, row, coarse block) before the K-wide gather
-    gkey = ev.piece.astype(np.int64) * (h * (ncb + 1)) + key
-    change = np.flatnonzero(np.diff(gkey)) + 1
-    starts = np.concatenate([[0], change])
-    wsum = np.add.reduceat(wt, starts)
-    rows = cp.reshape(-1, k)[key[starts]] * wsum[:, None]
-    out += _group_sums(ev.piece[starts], rows, n_pieces)
-    # fine part: the pixels between the coarse block start and the column
-    m = ev.col - cb * g
+    # nearest block boundary (left or right): the fine part is at most g / 2 pixels
+    b = np.minimum((ev.col + g // 2) // g, ncb)
+    bc = np.minimum(b * g, w)
+    key = ev.row * (ncb + 1) + b
+    # events come grouped by piece: build the sparse (piece x boundary) matrix directly
+    indptr = np.zeros(n_pieces + 1, dtype=np.intp)
+    np.cumsum(np.bincount(ev.piece, minlength=n_pieces), out=indptr[1:])
+    if np.all(ev.piece[1:] >= ev.piece[:-1]):
+        mat = sparse.csr_matrix((wt, key, indptr), shape=(n_pieces, h * (ncb + 1)))
+    else:
+        mat = sparse.csr_matrix((wt, (ev.piece, key)), shape=(n_pieces, h * (ncb + 1)))
+    out += mat @ cp.reshape(-1, k).astype(np.float64)
+    # fine part: pixels between the boundary and the column, added (right of it) or removed
+    m = np.abs(ev.col - bc)
     tot = int(m.sum())
     if tot:
         sel = np.repeat(np.arange(len(m)), m)
         first = np.cumsum(m) - m
         off = np.arange(tot) - np.repeat(first, m)
-        c = cb[sel] * g + off
-        lab = labels[ev.row[sel], c]
+        pos = (ev.row * w + np.minimum(ev.col, bc))[sel] + off
+        idx_parts.append(ev.piece[sel] * k + flat[pos])
+        w_parts.append(np.where(ev.col >= bc, wt, -wt)[sel])
+    if idx_parts:
         out += np.bincount(
-            ev.piece[sel] * k + lab, weights=wt[sel], minlength=n_pieces * k
+            np.concatenate(idx_parts), weights=np.concatenate(w_parts), minlength=n_pieces * k
         ).reshape(n_pieces, k)
     return out
 
