@@ -28,6 +28,7 @@ import os
 import resource
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -268,7 +269,11 @@ def main() -> None:
         default=1000,
         help="skip exactextract/rasterstats above this many buffers (they take minutes)",
     )
-    p.add_argument("--data", default=str(Path(__file__).resolve().parent / "_data"))
+    p.add_argument(
+        "--data",
+        default=str(Path(tempfile.gettempdir()) / "asm_pace_bench"),
+        help="folder for the generated tiles (kept for reuse)",
+    )
     p.add_argument("--worker", help=argparse.SUPPRESS)
     p.add_argument("--tc", help=argparse.SUPPRESS)
     p.add_argument("--ly", help=argparse.SUPPRESS)
