@@ -36,7 +36,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 os.environ.setdefault("GDAL_NUM_THREADS", "1")
 
-import numpy as np  # noqa: E402
+import numpy as np
 
 RES = 0.00025
 X0, Y0 = -60.0, 0.0  # a tile like Hansen 00N_060W (south of the equator)

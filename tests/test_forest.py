@@ -572,3 +572,33 @@ def test_realdata_mapme_sierra_de_neiba(realdata):
     assert pk["zone_area_ha"].iloc[0] == pytest.approx(18352.24, rel=0.005)
     center = forest_loss(aoi, treecover=tcp, lossyear=lyp, canopy=9, coverage="center")
     assert math.isclose(center["forest_2000_ha"].iloc[0], row["forest_2000_ha"], rel_tol=0.01)
+
+
+def test_tiled_and_stripped_layouts_agree(tmp_path):
+    """Chunking follows the file's blocks; the result must not depend on them."""
+    rng = np.random.default_rng(11)
+    tc = rng.integers(0, 101, (600, 700)).astype("uint8")
+    ly = np.where(rng.random((600, 700)) < 0.2, rng.integers(1, 24, (600, 700)), 0).astype("uint8")
+    res = 0.00025
+    paths = {}
+    for tiled in (False, True):
+        paths[tiled] = [
+            write_tif(tmp_path / f"{n}_{tiled}.tif", a, x0=10.0, y0=5.0, res=res, tiled=tiled)
+            for n, a in (("tc", tc), ("ly", ly))
+        ]
+    lon = 10.0 + rng.uniform(0.02, 0.155, 30)
+    lat = 5.0 - rng.uniform(0.02, 0.13, 30)
+    zones = gpd.GeoDataFrame(geometry=geodesic_circles(lon, lat, 1500.0), crs=4326)
+    a = forest_loss(zones, treecover=paths[False][0], lossyear=paths[False][1])
+    b = forest_loss(zones, treecover=paths[True][0], lossyear=paths[True][1])
+    pd.testing.assert_frame_equal(a, b, rtol=1e-9)
+    # and the centre rule against rasterio's own centre-rule mask
+    from rasterio.features import geometry_mask
+
+    c = forest_loss(zones, treecover=paths[True][0], lossyear=paths[True][1], coverage="center")
+    areas = row_areas(Grid(CRS.from_epsg(4326), 10.0, 5.0, res, -res), np.arange(600))
+    transform = from_origin(10.0, 5.0, res, res)
+    for i, g in enumerate(zones.geometry[:5]):
+        inside = ~geometry_mask([g], tc.shape, transform)
+        forest = (inside & (tc > 30)) * areas[:, None]
+        assert c["forest_2000_ha"].iloc[i] == pytest.approx(forest.sum() / 1e4, rel=1e-9)
