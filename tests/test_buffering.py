@@ -109,12 +109,19 @@ def test_buffers_property(lon: float, lat: float, radii: list[float], rings: boo
     out = asm_pace.buffers(points([(lon, lat)]), radii, rings=rings)
     assert out.is_valid.all()
     assert (out.bounds["minx"] >= -180).all() and (out.bounds["maxx"] <= 180).all()
-    for geom, r_km in zip(out.geometry, out["radius_km"], strict=True):
-        exterior = shapely.MultiPolygon(
-            [shapely.Polygon(p.exterior) for p in getattr(geom, "geoms", [geom])]
-        )
-        d = distances(exterior, lon, lat)
-        assert np.abs(d / (r_km * 1000.0) - 1.0).max() < 1e-3
+    inner = out["inner_km"] if rings else [0.0] * len(out)
+    for geom, r_km, in_km in zip(out.geometry, out["radius_km"], inner, strict=True):
+        # every vertex off the +-180 cut lies on the outer circle, or on the inner one
+        # (a ring split at the antimeridian has its inner arc in its parts' exteriors)
+        d = distances(geom, lon, lat)
+        err = np.abs(d / (r_km * 1000.0) - 1.0)
+        if in_km > 0:
+            err = np.minimum(err, np.abs(d / (in_km * 1000.0) - 1.0))
+        assert err.max() < 1e-3
+        expected = geod_area(geod_circle(lon, lat, r_km * 1000.0))
+        if in_km > 0:
+            expected -= geod_area(geod_circle(lon, lat, in_km * 1000.0))
+        assert geod_area(geom) == pytest.approx(expected, rel=1e-4)
 
 
 def test_sites_in_a_projected_crs_are_reprojected() -> None:
@@ -128,13 +135,14 @@ def test_sites_in_a_projected_crs_are_reprojected() -> None:
 # -- footprints -------------------------------------------------------------------------------
 
 
-def distance_to_footprint(xy: np.ndarray, footprint) -> np.ndarray:
+def distance_to_footprint(xy: np.ndarray, footprint, step: float) -> np.ndarray:
     """Geodesic distance from each point to the footprint's boundary, by brute force.
 
-    The boundary is densified to ~5 m steps in lon/lat; every point is measured to every
-    boundary point with Geod.inv (an over-estimate by at most the step's sagitta).
+    The boundary is densified to ``step`` degrees in lon/lat; every point is measured to
+    every boundary point with Geod.inv (an over-estimate by at most ``h^2 / 8 r``, ``h`` the
+    step in metres).
     """
-    dense = shapely.get_coordinates(shapely.segmentize(footprint.boundary, 0.00005))
+    dense = shapely.get_coordinates(shapely.segmentize(footprint.boundary, step))
     out = np.empty(len(xy))
     for i, (x, y) in enumerate(xy):
         n = len(dense)
@@ -143,23 +151,33 @@ def distance_to_footprint(xy: np.ndarray, footprint) -> np.ndarray:
 
 
 @pytest.mark.parametrize(
-    "footprint",
+    ("footprint", "radii", "step"),
     [
-        shapely.Polygon([(-70.0, -12.5), (-69.97, -12.5), (-69.96, -12.47), (-70.0, -12.48)]),
-        shapely.Polygon([(20.0, 80.0), (20.2, 80.0), (20.1, 80.03)]),  # high latitude
-        shapely.MultiPolygon(
-            [shapely.box(10.0, 0.0, 10.01, 0.01), shapely.box(10.03, 0, 10.04, 0.01)]
+        (
+            shapely.Polygon([(-70.0, -12.5), (-69.97, -12.5), (-69.96, -12.47), (-70.0, -12.48)]),
+            (1, 5),
+            0.00005,
         ),
+        (shapely.Polygon([(20.0, 80.0), (20.2, 80.0), (20.1, 80.03)]), (1, 5), 0.00005),
+        (
+            shapely.MultiPolygon(
+                [shapely.box(10.0, 0.0, 10.01, 0.01), shapely.box(10.03, 0, 10.04, 0.01)]
+            ),
+            (1, 5),
+            0.00005,
+        ),
+        # 100 km wide at 80 N: its 5-degree edge along the parallel is no geodesic
+        (shapely.Polygon([(10.0, 80.0), (15.18, 80.0), (11.04, 80.45)]), (10, 50), 0.001),
     ],
 )
-def test_footprint_buffers_from_the_edge(footprint) -> None:
+def test_footprint_buffers_from_the_edge(footprint, radii, step) -> None:
     sites = gpd.GeoDataFrame({"site_id": ["F1"]}, geometry=[footprint], crs="EPSG:4326")
-    out = asm_pace.buffers(sites, (1, 5))
+    out = asm_pace.buffers(sites, radii)
     for geom, r_km in zip(out.geometry, out["radius_km"], strict=True):
         assert geom.is_valid and geom.contains(footprint)
         parts = shapely.get_parts(geom)
         xy = shapely.get_coordinates(shapely.get_exterior_ring(parts))[::3]
-        d = distance_to_footprint(xy, footprint)
+        d = distance_to_footprint(xy, footprint, step)
         r = r_km * 1000.0
         assert d.min() >= r * (1 - 1e-3) and d.max() <= r * (1 + 1e-3)
 

@@ -32,6 +32,9 @@ from .geodesy import (
 
 __all__ = ["buffers"]
 
+#: footprint edges longer than this (degrees) are densified before buffering
+_MAX_EDGE_DEG = 0.01
+
 
 def buffers(
     sites: gpd.GeoDataFrame,
@@ -236,6 +239,9 @@ def _footprint_buffers(
 ) -> np.ndarray:
     """Outward buffers of footprints in local azimuthal equidistant planes."""
     k = outer_m.size
+    # edges are straight in lon/lat (as GIS draws them and point-in-polygon tests see them):
+    # densify long ones so they stay so in the local plane (sagitta < 0.2 m at 85 degrees)
+    geoms = shapely.segmentize(geoms, _MAX_EDGE_DEG)
     lon0, lat0 = _centres(geoms)
     # local plane: every footprint in metres around its own centre
     xy, idx = shapely.get_coordinates(geoms, return_index=True)
