@@ -473,9 +473,9 @@ def test_nearest_distance_matches_brute_force_geod(case):
             assert d == 0.0
             continue
         expected = brute_km(x, y, polys)
-        # the densified brute force overestimates by at most ~(27 m)^2 / (2 d)
-        assert d == pytest.approx(expected, rel=5e-3, abs=1e-3)
-        assert d <= expected + 1e-6
+        # the densified brute force overestimates by ~(27 m)^2 / (2 d), by 28 m at d = 0
+        assert d == pytest.approx(expected, rel=5e-3, abs=0.03)
+        assert d <= expected * (1 + 1e-6)  # never farther than a real boundary point
 
 
 # ----------------------------------------------------------------------------- input checks
