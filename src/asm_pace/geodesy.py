@@ -445,8 +445,10 @@ def geodesic_area(geoms: np.ndarray | BaseGeometry) -> np.ndarray:
     ``E = 2 atan(tan(dlon / 2) (t_i + t_i+1) / (1 + t_i t_i+1))`` with
     ``t = tan(authalic latitude / 2)``. Edges are great-circle arcs on the
     authalic sphere; against :meth:`pyproj.Geod.geometry_area_perimeter`
-    (ellipsoidal geodesic edges) the difference is below 1e-5 for polygons up
-    to several degrees across (see docs/geodesy.md). Holes are subtracted.
+    (ellipsoidal geodesic edges) the relative difference is about
+    ``2e-7 * L^2`` for a longest edge of ``L`` degrees (2e-7 at 1 degree, 2e-5
+    at 10, 3e-4 at 40; 1e-9 for 64-gon buffers), see docs/geodesy.md. Holes
+    are subtracted. About 20 times faster than a loop over ``Geod``.
 
     Parameters
     ----------
