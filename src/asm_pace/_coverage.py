@@ -120,7 +120,8 @@ def exact_events(geoms: np.ndarray, shape: tuple[int, int]) -> Events:
     u0 = ua[p1] + t0 * du[p1]
     u1 = ua[p1] + t1 * du[p1]
     dw1 = (t1 - t0) * dw[p1]
-    keep = dw1 != 0.0  # horizontal pieces add nothing
+    # horizontal pieces add nothing, nor do pieces on the chunk's left edge (prefix 0, own 0)
+    keep = (dw1 != 0.0) & ((u0 != 0.0) | (u1 != 0.0))
     p1, row, u0, u1, dw1 = p1[keep], row[keep], u0[keep], u1[keep], dw1[keep]
     # then columns
     p2, col, s0, s1 = _cuts(u0, u1)
