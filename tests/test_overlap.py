@@ -276,3 +276,13 @@ def test_real_guinea_footprints_against_a_brute_force_loop(realdata) -> None:
                 label[root(b)] = root(a)
     groups = {root(a) for a in range(len(geoms))}
     assert ten["cluster_id"].nunique() == len(groups)
+
+
+def test_no_sites_give_empty_layers_with_the_full_schema() -> None:
+    sites = gpd.GeoDataFrame({"site_id": []}, geometry=[], crs="EPSG:4326")
+    zones = asm_pace.buffers(sites, (1, 10), rings=True)
+    assert len(zones) == 0 and list(zones.columns)[-2:] == ["zone_id", "geometry"]
+    res = asm_pace.overlaps(zones, pa_layer([("1", "A", box(0, 0, 1, 1))]), dissolve=True)
+    assert len(res.zones) == 0 and "pa_share" in res.zones.columns
+    assert res.pairs.empty and "overlap_km2" in res.pairs.columns
+    assert res.clusters.empty and "cluster_area_km2" in res.clusters.columns
