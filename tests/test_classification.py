@@ -511,3 +511,23 @@ def test_layer_without_crs_and_wrong_types():
         )
     with pytest.raises(InputError, match="S1: no geometry"):
         classify(site_layer(None), pa_layer(ALPHA), NO_ECO)
+
+
+def test_footprint_distance_to_a_pa_vertex_facing_an_edge():
+    # a triangle's apex points at the middle of the footprint's long bottom edge:
+    # the closest pair is (apex, a point inside the edge), not a footprint vertex
+    pas = pa_layer(
+        {"pa_id": "1", "geometry": shapely.Polygon([(0.3, 0.5), (0.7, 0.5), (0.5, 1.0)])}
+    )
+    foot = shapely.box(0.0, 1.1, 1.0, 1.2)
+    out = classify(site_layer(foot), pas, NO_ECO)
+    assert out["nearest_pa_km"].iloc[0] == pytest.approx(meridian_km(0.5, 1.1, 1.0), rel=1e-6)
+    assert out["pa_share"].iloc[0] == 0.0
+
+
+def test_footprint_across_the_antimeridian_from_a_pa():
+    pas = pa_layer({"pa_id": "1", "geometry": shapely.box(-179.9, 0.0, -179.5, 0.4)})
+    foot = shapely.box(179.8, 0.1, 179.95, 0.3)  # its east edge is 0.15 degrees from the PA
+    out = classify(site_layer(foot), pas, NO_ECO)
+    exp = GEOD.inv(179.95, 0.2, -179.9, 0.2)[2] / 1000
+    assert out["nearest_pa_km"].iloc[0] == pytest.approx(exp, rel=1e-3)

@@ -148,6 +148,13 @@ class BoundaryIndex:
             tree = cKDTree(centre[sel], leafsize=16, balanced_tree=False, compact_nodes=False)
             self.buckets.append(_Bucket(tree, sel, float(radius[sel].max())))
 
+    def vertices(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Longitude, latitude and owning polygon of every boundary vertex."""
+        if self.n == 0:
+            empty = np.array([], dtype="float64")
+            return empty, empty, np.array([], dtype="int64")
+        return self.coords[:, 0], self.coords[:, 1], self.line_owner[self.line]
+
     def _expand(self, rows: np.ndarray, chunks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(site, chunk) pairs -> (site, segment) pairs."""
         counts = self.chunk_count[chunks]

@@ -49,7 +49,6 @@ _PA_COLUMNS = (
 _ECO_COLUMNS = ("eco_id", "eco_name", "biome", "g200_region", "is_g200")
 _PL_COLUMNS = ("landscape_name",)
 _WGS84 = CRS.from_epsg(4326)
-_FOOTPRINT_STEP_DEG = 0.0005  # footprint outlines are densified to this for distances
 _AREA_STEP_DEG = 0.001  # edges are densified to this for geodesic areas
 _MAX_NAMED = 3  # PAs named in full in a reason sentence
 _IUCN_SILENT = {"", "not reported", "not applicable", "not assigned"}
@@ -218,15 +217,9 @@ def classify(
             near_pa[out[q_point]] = owner
             if not q_point.all():
                 fsites = out[~q_point]
-                outline = shapely.segmentize(
-                    shapely.boundary(site_geoms[fsites]), _FOOTPRINT_STEP_DEG
-                )
-                xy, which = shapely.get_coordinates(outline, return_index=True)
-                d, owner, _, _ = index.nearest(xy[:, 0], xy[:, 1])
-                best = np.lexsort((d, which))
-                keep = best[np.r_[True, which[best][1:] != which[best][:-1]]]
-                near_km[fsites[which[keep]]] = d[keep] / 1000.0
-                near_pa[fsites[which[keep]]] = owner[keep]
+                d, owner = _footprint_distance(site_geoms[fsites], index)
+                near_km[fsites] = d / 1000.0
+                near_pa[fsites] = owner
     has_near = near_pa >= 0
     near_id = np.full(n, "", dtype=object)
     near_name = np.full(n, "", dtype=object)
@@ -470,6 +463,57 @@ def _pick_ecoregion(
     first = np.r_[True, si[1:] != si[:-1]]
     pick[si[first]] = ei[first]
     return pick
+
+
+def _footprint_distance(feet: np.ndarray, index: BoundaryIndex) -> tuple[np.ndarray, np.ndarray]:
+    """Geodesic distance (m) from each footprint outline to the nearest PA boundary.
+
+    The closest pair of two polylines has a vertex of one of them at one end, so
+    the minimum of (footprint vertices -> PA boundaries) and (PA vertices ->
+    footprint outlines) is exact. Only PA vertices inside a footprint's box
+    widened by its first-pass distance can improve on it, so only those are asked.
+    """
+    m = len(feet)
+    xy, which = shapely.get_coordinates(feet, return_index=True)
+    d, owner, _, _ = index.nearest(xy[:, 0], xy[:, 1])
+    best_d = np.full(m, np.inf)
+    best_o = np.full(m, -1, dtype="int64")
+    _take_min(best_d, best_o, which, d, owner)
+    # PA vertices near each footprint -> the footprint outlines
+    pad_lat = best_d / 110_000.0  # a degree of latitude is >= 110.57 km
+    b = shapely.bounds(feet)
+    top = np.minimum(np.maximum(np.abs(b[:, 1]), np.abs(b[:, 3])) + pad_lat, 90.0)
+    cos = np.cos(np.radians(top))
+    pad_lon = np.where(cos > 1e-6, pad_lat / np.maximum(cos, 1e-6), 360.0)
+    boxes = shapely.box(b[:, 0] - pad_lon, b[:, 1] - pad_lat, b[:, 2] + pad_lon, b[:, 3] + pad_lat)
+    vx, vy, vowner = index.vertices()
+    near = np.zeros(len(vx), dtype=bool)
+    if len(vx):
+        tree = shapely.STRtree(shapely.points(vx, vy))
+        near[tree.query(boxes, predicate="intersects")[1]] = True
+        # boxes past +-180: also the vertices on the other side
+        for shift in (-360.0, 360.0):
+            moved = shapely.transform(boxes, lambda c, s=shift: c + np.array([s, 0.0]))
+            near[tree.query(moved, predicate="intersects")[1]] = True
+    if near.any():
+        d2, foot, _, _ = BoundaryIndex(feet).nearest(vx[near], vy[near])
+        ok = foot >= 0
+        _take_min(best_d, best_o, foot[ok], d2[ok], vowner[near][ok])
+    return best_d, best_o
+
+
+def _take_min(
+    best_d: np.ndarray, best_o: np.ndarray, rows: np.ndarray, d: np.ndarray, owner: np.ndarray
+) -> None:
+    """best_d[r] = min(best_d[r], d) per row, keeping the owner of the minimum."""
+    if rows.size == 0:
+        return
+    order = np.lexsort((d, rows))
+    first = order[np.r_[True, rows[order][1:] != rows[order][:-1]]]
+    r = rows[first]
+    better = d[first] < best_d[r]
+    best_d[r[better]] = d[first][better]
+    best_o[r[better]] = owner[first][better]
 
 
 def _fmt_km(km: float) -> str:
