@@ -531,3 +531,121 @@ def test_footprint_across_the_antimeridian_from_a_pa():
     out = classify(site_layer(foot), pas, NO_ECO)
     exp = GEOD.inv(179.95, 0.2, -179.9, 0.2)[2] / 1000
     assert out["nearest_pa_km"].iloc[0] == pytest.approx(exp, rel=1e-3)
+
+
+# ----------------------------------------------------------------------------- end to end
+
+
+@pytest.fixture(scope="module")
+def sample_layers(samples):
+    import warnings
+
+    import asm_pace
+    from asm_pace.errors import AsmPaceWarning
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", AsmPaceWarning)  # the loaders' cleaning reports
+        return (
+            asm_pace.read_sites(samples / "sites.csv"),
+            asm_pace.read_protected_areas(samples / "protected_areas.gpkg"),
+            asm_pace.read_ecoregions(samples / "ecoregions.gpkg"),
+            asm_pace.read_priority_landscapes(samples / "priority_landscapes.gpkg"),
+        )
+
+
+def test_samples_end_to_end(sample_layers):
+    sites, pas, eco, pls = sample_layers
+    out = classify(sites, pas, eco, priority_landscapes=pls)
+    # the counts data/samples/README.md states (worked out by the sample generator)
+    assert out["pace_class"].value_counts().to_dict() == {
+        "protected_area": 68,
+        "critical_ecosystem": 65,
+        "not_eligible": 48,
+        "priority_landscape": 22,
+    }
+    assert out["site_id"].tolist() == sites["site_id"].tolist()
+    # independent recomputation with plain shapely on the loaded layers
+    pts = sites.geometry.values
+    pa_union = shapely.union_all(shapely.make_valid(pas.geometry.values))
+    in_pa = shapely.intersects(pa_union, pts)
+    assert ((out["pace_class"] == "protected_area").to_numpy() == in_pa).all()
+    # two parcels of one WDPAID are one protected area
+    assert not out["pa_ids"].str.contains("900003;900003").any()
+    # the point record drawn as a circle protects at least one site
+    circ = out["pa_ids"].str.contains("900010")
+    assert circ.any()
+    assert out.loc[circ, "reason"].str.contains("point record").all()
+    # nearest distances of 15 outside sites against brute-force Geod
+    outside = np.flatnonzero(~in_pa)[::5][:15]
+    polys = list(shapely.make_valid(pas.geometry.values))
+    for i in outside:
+        exp = brute_km(pts[i].x, pts[i].y, polys)
+        assert out["nearest_pa_km"].iloc[i] == pytest.approx(exp, rel=5e-3, abs=0.03)
+    # a projected protected-area layer (UTM 19S) gives the same classes and distances
+    utm = classify(sites, pas.to_crs(32719), eco, priority_landscapes=pls)
+    assert (utm["pace_class"] == out["pace_class"]).all()
+    assert (utm["pa_ids"] == out["pa_ids"]).all()
+    np.testing.assert_allclose(utm["nearest_pa_km"], out["nearest_pa_km"], rtol=1e-4, atol=1e-3)
+
+
+@pytest.mark.realdata
+def test_amazon_mining_watch_footprints_against_wdpa(realdata):
+    """AMW 2024 mining polygons (5,232) against the WDPA South America layer (Feb 2019)."""
+    import warnings
+
+    import asm_pace
+    from asm_pace.errors import AsmPaceWarning
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", AsmPaceWarning)
+        pas = asm_pace.read_protected_areas(
+            realdata
+            / "wdpa_south_america_2019"
+            / "wdpa_feb2019_south_america_polygons_simplified.gpkg"
+        )
+        feet = asm_pace.read_sites(
+            realdata / "amw_peru_amazon" / "mining_202400_simplified.geojson"
+        )
+    no_eco = eco_layer({"eco_id": 1, "geometry": shapely.box(100, 50, 101, 51)})
+    out = classify(feet, pas, no_eco)
+    geoms = feet.geometry.values
+    pa_geoms = shapely.make_valid(pas.geometry.values)
+    # classes: a footprint is protected iff it intersects a protected area
+    tree = shapely.STRtree(pa_geoms)
+    hits = np.zeros(len(feet), dtype=bool)
+    hits[np.unique(tree.query(geoms, predicate="intersects")[0])] = True
+    assert ((out["pace_class"] == "protected_area").to_numpy() == hits).all()
+    assert 1000 < hits.sum() < 3000
+    # pa_share on 25 overlapping footprints, independently in an equal-area projection
+    rng = np.random.default_rng(3)
+    some = rng.choice(np.flatnonzero(hits), 25, replace=False)
+    for i in some:
+        parts = pa_geoms[tree.query(geoms[i], predicate="intersects")]
+        inside = shapely.intersection(geoms[i], shapely.union_all(parts))
+        laea = f"+proj=laea +lon_0={geoms[i].centroid.x} +lat_0={geoms[i].centroid.y}"
+        both = GeoDataFrame(geometry=[inside, geoms[i]], crs=4326).to_crs(laea).area.to_numpy()
+        assert out["pa_share"].iloc[i] == pytest.approx(both[0] / both[1], abs=2e-3)
+    # footprint distances on 8 outside footprints: brute force over both vertex sets
+    far = rng.choice(np.flatnonzero(~hits), 8, replace=False)
+    for i in far:
+        d_deg = shapely.distance(geoms[i], pa_geoms)
+        cand = [pa_geoms[j] for j in np.flatnonzero(d_deg <= d_deg.min() * 1.6 + 0.02)]
+        fx = shapely.get_coordinates(shapely.segmentize(shapely.boundary(geoms[i]), 0.0005))
+        px = shapely.get_coordinates(shapely.segmentize(shapely.boundary(cand), 0.0005))
+        best = np.inf
+        for x, y in fx:
+            _, _, g = GEOD.inv(np.full(len(px), x), np.full(len(px), y), px[:, 0], px[:, 1])
+            best = min(best, g.min())
+        assert out["nearest_pa_km"].iloc[i] == pytest.approx(best / 1000, rel=5e-3, abs=0.06)
+
+
+def test_a_millimetre_from_the_boundary_counts_as_touching():
+    # 1e-10 degrees is 0.01 mm (reprojection round-off); 1e-7 degrees is 1.1 cm
+    sites = site_layer(shapely.Point(0.5, 1 + 1e-10), shapely.Point(0.5, 1 + 1e-7))
+    out = classify(sites, pa_layer(ALPHA), NO_ECO)
+    assert out["pace_class"].tolist() == ["protected_area", "not_eligible"]
+    assert out["pa_ids"].tolist() == ["900001", ""]
+    assert out["nearest_pa_km"].iloc[0] == 0.0
+    assert out["nearest_pa_km"].iloc[1] * 1e6 == pytest.approx(
+        meridian_km(0.5, 1 + 1e-7, 1) * 1e6, rel=1e-3
+    )

@@ -50,6 +50,7 @@ _ECO_COLUMNS = ("eco_id", "eco_name", "biome", "g200_region", "is_g200")
 _PL_COLUMNS = ("landscape_name",)
 _WGS84 = CRS.from_epsg(4326)
 _AREA_STEP_DEG = 0.001  # edges are densified to this for geodesic areas
+_TOUCH_MM = 1.0  # a site this close to a PA boundary touches it
 _MAX_NAMED = 3  # PAs named in full in a reason sentence
 _IUCN_SILENT = {"", "not reported", "not applicable", "not assigned"}
 
@@ -153,6 +154,34 @@ def classify(
     pa_id = pas["pa_id"].astype("string").fillna("").to_numpy(dtype=object)
     pa_rank = _natural_rank(pa_id)
     pa_i, site_i = tree.query(pa_geoms, predicate="intersects")
+    pa_names = pas["name"].astype("string").fillna("").to_numpy(dtype=object)
+    # --- nearest protected-area boundary ---------------------------------------
+    near_km = np.full(n, np.nan)
+    near_pa = np.full(n, -1, dtype="int64")
+    in_pa = np.zeros(n, dtype=bool)
+    in_pa[site_i] = True
+    if len(pas):
+        out = np.flatnonzero(~in_pa)
+        if out.size:
+            index = BoundaryIndex(pa_geoms)
+            q_geoms = site_geoms[out]
+            q_point = is_point[out]
+            qx = shapely.get_x(q_geoms[q_point])
+            qy = shapely.get_y(q_geoms[q_point])
+            d, owner, _, _ = index.nearest(qx, qy)
+            near_km[out[q_point]] = d / 1000.0
+            near_pa[out[q_point]] = owner
+            if not q_point.all():
+                fsites = out[~q_point]
+                d, owner = _footprint_distance(site_geoms[fsites], index)
+                near_km[fsites] = d / 1000.0
+                near_pa[fsites] = owner
+    # a site within a millimetre of a boundary touches it (reprojection round-off)
+    touch = ~in_pa & (near_km * 1e6 < _TOUCH_MM)
+    if touch.any():
+        site_i = np.r_[site_i, np.flatnonzero(touch)]
+        pa_i = np.r_[pa_i, near_pa[touch]]
+        near_km[touch] = 0.0
     # one row per (site, pa_id), in pa_id order
     order = np.lexsort((pa_rank[pa_i], site_i))
     site_i, pa_i = site_i[order], pa_i[order]
@@ -160,13 +189,19 @@ def classify(
         dup = np.zeros(site_i.size, dtype=bool)
         dup[1:] = (site_i[1:] == site_i[:-1]) & (pa_id[pa_i[1:]] == pa_id[pa_i[:-1]])
         site_i, pa_i = site_i[~dup], pa_i[~dup]
-    in_pa = np.zeros(n, dtype=bool)
+        first = np.r_[True, site_i[1:] != site_i[:-1]]
+        near_km[site_i] = 0.0
+        near_pa[site_i[first]] = pa_i[first]  # inside: the first PA in pa_id order
     in_pa[site_i] = True
+    has_near = near_pa >= 0
+    near_id = np.full(n, "", dtype=object)
+    near_name = np.full(n, "", dtype=object)
+    near_id[has_near] = pa_id[near_pa[has_near]]
+    near_name[has_near] = pa_names[near_pa[has_near]]
 
     def joined(values: np.ndarray) -> np.ndarray:
         return _join_by_site(site_i, values[pa_i], n)
 
-    pa_names = pas["name"].astype("string").fillna("").to_numpy(dtype=object)
     pa_desig = pas["designation"].astype("string").fillna("").to_numpy(dtype=object)
     pa_iucn = pas["iucn_category"].astype("string").fillna("").to_numpy(dtype=object)
     years = pd.array(pas["status_year"], dtype="Int64")
@@ -184,7 +219,7 @@ def classify(
     # --- share of footprints inside protected areas -----------------------------
     pa_share = np.full(n, np.nan)
     pa_share[~is_point] = 0.0
-    foot_hits = ~is_point[site_i]
+    foot_hits = ~is_point[site_i] & ~touch[site_i]
     if foot_hits.any():
         fs, fp = site_i[foot_hits], pa_i[foot_hits]
         pieces = shapely.intersection(site_geoms[fs], pa_geoms[fp])
@@ -197,34 +232,6 @@ def classify(
             shapely.segmentize(site_geoms[sites_with], _AREA_STEP_DEG)
         )
         pa_share[sites_with] = np.clip(share, 0.0, 1.0)
-
-    # --- nearest protected-area boundary ---------------------------------------
-    near_km = np.full(n, np.nan)
-    near_pa = np.full(n, -1, dtype="int64")
-    if len(pas):
-        first = np.r_[True, site_i[1:] != site_i[:-1]] if site_i.size else np.array([], bool)
-        near_km[in_pa] = 0.0
-        near_pa[site_i[first]] = pa_i[first]
-        out = np.flatnonzero(~in_pa)
-        if out.size:
-            index = BoundaryIndex(pa_geoms)
-            q_geoms = site_geoms[out]
-            q_point = is_point[out]
-            qx = shapely.get_x(q_geoms[q_point])
-            qy = shapely.get_y(q_geoms[q_point])
-            d, owner, _, _ = index.nearest(qx, qy)
-            near_km[out[q_point]] = d / 1000.0
-            near_pa[out[q_point]] = owner
-            if not q_point.all():
-                fsites = out[~q_point]
-                d, owner = _footprint_distance(site_geoms[fsites], index)
-                near_km[fsites] = d / 1000.0
-                near_pa[fsites] = owner
-    has_near = near_pa >= 0
-    near_id = np.full(n, "", dtype=object)
-    near_name = np.full(n, "", dtype=object)
-    near_id[has_near] = pa_id[near_pa[has_near]]
-    near_name[has_near] = pa_names[near_pa[has_near]]
 
     # --- ecoregions --------------------------------------------------------------
     eco_pick = _pick_ecoregion(tree, site_geoms, eco_geoms, eco["is_g200"], n)
