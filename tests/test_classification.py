@@ -649,3 +649,14 @@ def test_a_millimetre_from_the_boundary_counts_as_touching():
     assert out["nearest_pa_km"].iloc[1] * 1e6 == pytest.approx(
         meridian_km(0.5, 1 + 1e-7, 1) * 1e6, rel=1e-3
     )
+
+
+def test_no_sites_and_a_repeated_index():
+    empty = classify(site_layer(shapely.Point(0.5, 0.5)).iloc[:0], pa_layer(ALPHA), NO_ECO)
+    assert len(empty) == 0
+    assert {"pace_class", "nearest_pa_km", "reason"} <= set(empty.columns)
+    sites = site_layer(shapely.Point(0.5, 0.5), shapely.Point(0.5, 1.5), index=[4, 4])
+    out = classify(sites, pa_layer(ALPHA), NO_ECO)
+    assert list(out.index) == [4, 4]
+    assert out["pace_class"].tolist() == ["protected_area", "not_eligible"]
+    assert out["nearest_pa_km"].iloc[1] == pytest.approx(meridian_km(0.5, 1.5, 1.0), rel=1e-6)
