@@ -445,19 +445,19 @@ def _run(
     report_path: Path | None = None,
     **options: Any,
 ) -> int:
-    from .output import _check_destination
+    from .output import check_destination
     from .pipeline import STEPS, run_pipeline, write_outputs
 
     # refuse early, before any work, when an output exists
     option = "--overwrite"
-    _check_destination(output, overwrite, option)
+    check_destination(output, overwrite, option)
     if csv_path is not None:
-        _check_destination(csv_path, overwrite, option)
+        check_destination(csv_path, overwrite, option)
     if report_path is not None:
         from .plotting import _require
 
         _require("matplotlib")
-        _check_destination(report_path, overwrite, option)
+        check_destination(report_path, overwrite, option)
     new_files = [p for p in (output, csv_path) if p is not None and not p.exists()]
 
     steps = [s for s in STEPS if s != "read priority landscapes" or options["priority_landscapes"]]

@@ -30,7 +30,7 @@ import secrets
 import sqlite3
 import unicodedata
 import warnings
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -470,7 +470,11 @@ def _remove_quietly(path: Path) -> None:
             p.unlink()
 
 
-def _check_destination(path: Path, overwrite: bool, option: str) -> None:
+_OVERWRITE_HINT = "overwrite=True (--overwrite on the command line)"
+
+
+def check_destination(path: Path, overwrite: bool, option: str = _OVERWRITE_HINT) -> None:
+    """Refuse a destination that is a folder, in a missing folder, or exists without overwrite."""
     if path.is_dir():
         raise OutputError(f"{path} is a folder; give a file name for the output")
     if not path.parent.is_dir():
@@ -481,6 +485,37 @@ def _check_destination(path: Path, overwrite: bool, option: str) -> None:
         raise OutputExistsError(
             f"{path} already exists; choose another name, or pass {option} to replace it"
         )
+
+
+@contextlib.contextmanager
+def atomic_output(path: Path, *, overwrite: bool, suffix: str) -> Iterator[Path]:
+    """Yield a temporary file beside ``path``; move it into place when the block succeeds.
+
+    The destination is checked first (:func:`check_destination`). On any error, or an
+    interrupt, the temporary file (and any SQLite journal beside it) is removed and the
+    destination is left as it was; errors other than asm_pace's become
+    :class:`~asm_pace.errors.OutputError` naming the file.
+    """
+    check_destination(path, overwrite)
+    temp = _temp_sibling(path, suffix)
+    try:
+        yield temp
+        if path.exists() and not overwrite:
+            raise OutputExistsError(
+                f"{path} appeared while it was being written; nothing was replaced"
+            )
+        os.replace(temp, path)
+    except AsmPaceError:
+        _remove_quietly(temp)
+        raise
+    except BaseException as err:
+        _remove_quietly(temp)
+        if not isinstance(err, Exception):
+            raise
+        raise OutputError(
+            f"could not write {path}: {err}. Nothing was written; check the folder is "
+            "writable and has space"
+        ) from err
 
 
 def write_geopackage(
@@ -552,7 +587,7 @@ def write_geopackage(
     path = Path(os.fspath(path))
     if path.suffix.lower() != ".gpkg":
         raise OutputError(f"{path}: a GeoPackage file name must end in .gpkg")
-    _check_destination(path, overwrite, "overwrite=True (--overwrite on the command line)")
+    check_destination(path, overwrite)
     if not isinstance(layers, Mapping) or not layers:
         raise InputError("write_geopackage needs at least one layer: {'sites': sites, ...}")
 
@@ -579,44 +614,32 @@ def write_geopackage(
         if table is not None:
             extra["layer_styles"] = table
 
-    temp = _temp_sibling(path, ".gpkg")
-    current = None
-    try:
+    with atomic_output(path, overwrite=overwrite, suffix=".gpkg") as temp:
         with warnings.catch_warnings():
             # pyogrio warns when it promotes mixed Polygon/MultiPolygon; that is intended
             warnings.filterwarnings("ignore", category=RuntimeWarning, module="pyogrio")
-            for current, frame in {**prepared, **extra}.items():
+            for name, frame in {**prepared, **extra}.items():
                 options: dict[str, object] = {}
                 if not temp.exists():
                     # GeoPackage 1.2: read without warnings by older GDAL, QGIS and ArcGIS
                     options["dataset_options"] = {"VERSION": "1.2"}
-                if current == "layer_styles":
+                if name == "layer_styles":
                     options["layer_options"] = {"FID": "id"}
-                if isinstance(frame, gpd.GeoDataFrame):
-                    pyogrio.write_dataframe(frame, temp, layer=current, driver="GPKG", **options)
-                else:
+                try:
                     pyogrio.write_dataframe(
-                        pd.DataFrame(frame), temp, layer=current, driver="GPKG", **options
+                        frame if isinstance(frame, gpd.GeoDataFrame) else pd.DataFrame(frame),
+                        temp,
+                        layer=name,
+                        driver="GPKG",
+                        **options,
                     )
+                except Exception as err:
+                    raise OutputError(
+                        f"could not write layer {name!r} to {path}: {err}. Nothing was "
+                        "written; check the layer's columns, and that the folder is writable "
+                        "and has space"
+                    ) from err
         _finish_contents(temp, now)
-        current = None
-        if path.exists() and not overwrite:
-            raise OutputExistsError(
-                f"{path} appeared while it was being written; nothing was replaced"
-            )
-        os.replace(temp, path)
-    except AsmPaceError:
-        _remove_quietly(temp)
-        raise
-    except BaseException as err:
-        _remove_quietly(temp)
-        if not isinstance(err, Exception):
-            raise
-        where = f"layer {current!r}" if current else "the file"
-        raise OutputError(
-            f"could not write {where} to {path}: {err}. Nothing was written; "
-            "check the folder is writable and has space, and the layer's columns"
-        ) from err
     return path
 
 
@@ -652,7 +675,7 @@ def write_csv(
     'S1,POINT (1 2),1.0,2.0'
     """
     path = Path(os.fspath(path))
-    _check_destination(path, overwrite, "overwrite=True (--overwrite on the command line)")
+    check_destination(path, overwrite)
     data = pd.DataFrame(frame, copy=True)
     if isinstance(frame, gpd.GeoDataFrame) and frame._geometry_column_name in frame:
         geom = frame.geometry
@@ -665,18 +688,6 @@ def write_csv(
     for col in data.columns:
         if data[col].dtype == object:
             data[col] = [_to_text(v) for v in data[col]]
-    temp = _temp_sibling(path, ".csv")
-    try:
+    with atomic_output(path, overwrite=overwrite, suffix=".csv") as temp:
         data.to_csv(temp, index=False, encoding="utf-8")
-        if path.exists() and not overwrite:
-            raise OutputExistsError(f"{path} appeared while it was being written")
-        os.replace(temp, path)
-    except AsmPaceError:
-        _remove_quietly(temp)
-        raise
-    except BaseException as err:
-        _remove_quietly(temp)
-        if not isinstance(err, Exception):
-            raise
-        raise OutputError(f"could not write {path}: {err}") from err
     return path

@@ -299,14 +299,14 @@ def write_outputs(
     Both destinations are checked before anything is written; if the CSV
     cannot be written the new GeoPackage is removed again.
     """
-    from .output import _check_destination, write_csv, write_geopackage
+    from .output import check_destination, write_csv, write_geopackage
 
     output = Path(os.fspath(output))
     option = "--overwrite (overwrite=True)"
-    _check_destination(output, overwrite, option)
+    check_destination(output, overwrite, option)
     if csv is not None:
         csv = Path(os.fspath(csv))
-        _check_destination(csv, overwrite, option)
+        check_destination(csv, overwrite, option)
     parameters = {**result.parameters, **(extra_parameters or {})}
     existed = output.exists()
     path = write_geopackage(

@@ -30,7 +30,6 @@ import io
 import math
 import os
 import re
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -41,7 +40,8 @@ import pandas as pd
 
 from . import plotting
 from ._styles import PACE_CLASS_COLORS, PACE_CLASS_LABELS
-from .errors import InputError, OutputError, OutputExistsError, SchemaError
+from .errors import InputError, SchemaError
+from .output import atomic_output, check_destination
 
 __all__ = ["write_report", "write_pipeline_report"]
 
@@ -203,18 +203,6 @@ def _as_run_info(run_info: Mapping[str, object] | pd.DataFrame | None) -> list[t
             text = "" if value is None else str(value)
         out.append((str(key), text))
     return out
-
-
-def _check_destination(path: Path, overwrite: bool) -> None:
-    if path.is_dir():
-        raise OutputError(f"{path} is a folder; give a file name for the report, e.g. report.html")
-    if path.exists() and not overwrite:
-        raise OutputExistsError(
-            f"{path} already exists; choose another name or pass overwrite=True "
-            "(--overwrite on the command line) to replace it"
-        )
-    if not path.parent.is_dir():
-        raise OutputError(f"the folder {path.parent} does not exist; create it first")
 
 
 def _summary_section(sites: gpd.GeoDataFrame) -> str:
@@ -533,7 +521,7 @@ def write_report(
     import asm_pace
 
     path = Path(os.fspath(path))
-    _check_destination(path, overwrite)
+    check_destination(path, overwrite)
     if max_rows < 1:
         raise InputError(f"max_rows must be at least 1, got {max_rows}")
     sites = plotting._to_wgs84(sites_result, "sites_result")
@@ -575,36 +563,9 @@ def write_report(
         "(Olson et al. 2001, Olson and Dinerstein 2002); forest change: Hansen et al. 2013."
         "</footer></body></html>\n"
     )
-    _write_atomic(path, doc)
+    with atomic_output(path, overwrite=overwrite, suffix=".html") as temp:
+        temp.write_text(doc, encoding="utf-8")
     return path
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    tmp = None
-    try:
-        with tempfile.NamedTemporaryFile(
-            "w",
-            encoding="utf-8",
-            dir=path.parent,
-            prefix=f".{path.name}.",
-            suffix=".tmp",
-            delete=False,
-        ) as handle:
-            tmp = Path(handle.name)
-            handle.write(text)
-        # a temporary file is private (0600); give the report the usual permissions
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, path)
-    except OSError as err:
-        if tmp is not None:
-            tmp.unlink(missing_ok=True)
-        raise OutputError(f"could not write the report {path}: {err.strerror or err}") from err
-    except BaseException:
-        if tmp is not None:
-            tmp.unlink(missing_ok=True)
-        raise
 
 
 def write_pipeline_report(
