@@ -217,7 +217,7 @@ def test_swapped_columns(tmp_path):
     problems = validate_sites(path)
     assert where(problems) == [(None, "lat, lon"), (2, "lat"), (3, "lat")]
     assert "columns look swapped" in problems[0].problem
-    assert problems[0].fix == "Pass lat='lon', lon='lat'"
+    assert problems[0].fix == "Pass lat='lon', lon='lat' (--lat lon --lon lat on the command line)"
     sites = read_sites(path, lat="lon", lon="lat")
     np.testing.assert_array_equal(sites.geometry.x, [114.5, 113.9, 2.0])
 

@@ -361,7 +361,7 @@ def read_protected_areas(
             if n_without:
                 warnings.warn(
                     f"{name}: {n_without} point record(s) without a reported area (REP_AREA) "
-                    "dropped: a point marks no extent. Pass points='drop' to leave out every "
+                    "dropped: a point marks no extent. Pass points='drop' (--pa-points drop on the command line) to leave out every "
                     "point record.",
                     DroppedRecordsWarning,
                     stacklevel=2,

@@ -821,7 +821,7 @@ def _from_table(
                 "name them e.g. lon/lat, longitude/latitude, longitud/latitud, x/y "
                 f"(recognised: {', '.join(LON_NAMES + _X_NAMES)}; "
                 f"{', '.join(LAT_NAMES + _Y_NAMES)}; case, accents and units such as "
-                "'(WGS84)' or '_dd' are ignored), or pass lon= and lat=",
+                "'(WGS84)' or '_dd' are ignored), or pass lon= and lat= (--lon/--lat on the command line)",
             )
         )
     if lon_col is None or lat_col is None:
@@ -960,12 +960,12 @@ def _range_problems(
                 None,
                 f"columns look swapped: {lat_col!r} (read as latitude) holds values beyond "
                 f"+-90 while every value of {lon_col!r} (read as longitude) is within +-90",
-                f"pass lat={lon_col!r}, lon={lat_col!r}",
+                f"pass lat={lon_col!r}, lon={lat_col!r} (--lat {lon_col} --lon {lat_col} on the command line)",
             )
         )
     hint = (
         "these look like projected coordinates (metres): pass crs= with their CRS, "
-        "e.g. crs='EPSG:32719' for UTM zone 19S"
+        "e.g. crs='EPSG:32719' for UTM zone 19S (--sites-crs EPSG:32719 on the command line)"
         if projected
         else "check the value"
     )
@@ -976,7 +976,8 @@ def _range_problems(
                 str(lat_col),
                 _plain(raw_y[i]),
                 "latitude is outside -90..90",
-                f"the lat and lon columns look swapped: pass lat={lon_col!r}, lon={lat_col!r}"
+                f"the lat and lon columns look swapped: pass lat={lon_col!r}, lon={lat_col!r} "
+                f"(--lat {lon_col} --lon {lat_col} on the command line)"
                 if swapped
                 else hint,
             )
