@@ -35,6 +35,7 @@ from pathlib import Path
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 os.environ.setdefault("GDAL_NUM_THREADS", "1")
+os.environ.setdefault("GDAL_CACHEMAX", "256")  # MB, the same block cache for every method
 
 import numpy as np
 

@@ -34,7 +34,6 @@ preprocessing at ``O(pixels + pixels * K / g)`` for ``K`` classes.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
 
 import numpy as np
 import shapely
@@ -120,8 +119,7 @@ def exact_events(geoms: np.ndarray, shape: tuple[int, int]) -> Events:
     u0 = ua[p1] + t0 * du[p1]
     u1 = ua[p1] + t1 * du[p1]
     dw1 = (t1 - t0) * dw[p1]
-    # horizontal pieces add nothing, nor do pieces on the chunk's left edge (prefix 0, own 0)
-    keep = (dw1 != 0.0) & ((u0 != 0.0) | (u1 != 0.0))
+    keep = dw1 != 0.0  # horizontal pieces add nothing
     p1, row, u0, u1, dw1 = p1[keep], row[keep], u0[keep], u1[keep], dw1[keep]
     # then columns
     p2, col, s0, s1 = _cuts(u0, u1)
@@ -168,29 +166,8 @@ def _group_sums(keys: np.ndarray, values: np.ndarray, n_groups: int) -> np.ndarr
     return out
 
 
-@lru_cache(maxsize=8)
-def _block_index(h: int, w: int, k: int, g: int) -> np.ndarray:
-    """Flat bin of (row, column block, label 0) for every pixel; a pure memo."""
-    ncb = -(-w // g)
-    base = (np.arange(h)[:, None] * ncb + np.arange(w)[None, :] // g) * k
-    base = base.astype(np.intp)
-    base.flags.writeable = False
-    return base
-
-
-def _coarse_prefix(labels: np.ndarray, k: int, g: int) -> np.ndarray:
-    """(H, ncb + 1, k) int32: count of each label in columns [0, g * j) of each row."""
-    h, w = labels.shape
-    ncb = -(-w // g)
-    base = _block_index(h, w, k, g)
-    counts = np.bincount((base + labels).ravel(), minlength=h * ncb * k)
-    counts = counts.reshape(h, ncb, k).astype(np.int32)
-    cp = np.empty((h, ncb + 1, k), dtype=np.int32)
-    cp[:, 0] = 0
-    # a loop over column blocks beats numpy's strided cumsum along a middle axis
-    for j in range(ncb):
-        np.add(cp[:, j], counts[:, j], out=cp[:, j + 1])
-    return cp
+_FIELD = 21  # bits per packed count: chunks hold fewer than 2**21 pixels
+_MASK = np.uint64((1 << _FIELD) - 1)
 
 
 def label_sums(
@@ -199,56 +176,71 @@ def label_sums(
     n_labels: int,
     row_weight: np.ndarray,
     n_pieces: int,
-    *,
-    g: int = 16,
 ) -> np.ndarray:
     """Coverage- and row-weighted area of each label value, per piece: (n_pieces, n_labels).
 
     ``labels`` is an integer array (H, W) with values in ``[0, n_labels)``.
+
+    The row prefix ``V(r, c)`` of each label is replaced by the prefix over the
+    whole chunk in row-major order, ``G(r * W + c)``: the two differ by a constant
+    per row, and the rises of a closed boundary sum to zero on every row, so the
+    constant cancels. The three most frequent labels are counted by one cumulative
+    sum of packed 21-bit fields (the most frequent one as the remainder); the
+    other, rarer labels by a cumulative one-hot table over the rare pixels only.
     """
     h, w = ev.shape
     k = int(n_labels)
     out = np.zeros((n_pieces, k))
     if len(ev.piece) == 0:
         return out
-    rw = row_weight[ev.row]
+    if h * w >= 1 << _FIELD:
+        raise ValueError(f"chunk of {h} x {w} pixels is too large for packed counts")
     flat = labels.ravel()
-    idx_parts, w_parts = [], []
+    rw = row_weight[ev.row]
     # the pixel's own share
     if ev.own is not None:
         lab = flat[ev.row * w + np.minimum(ev.col, w - 1)]
-        idx_parts.append(ev.piece * k + lab)
-        w_parts.append(ev.own * rw)
-    # coarse prefix: counts of each label before column g * j on each row
-    ncb = -(-w // g)
-    cp = _coarse_prefix(labels, k, g)
+        out += np.bincount(ev.piece * k + lab, weights=ev.own * rw, minlength=n_pieces * k).reshape(
+            n_pieces, k
+        )
+    freq = np.bincount(flat, minlength=k)
+    order = np.argsort(-freq, kind="stable")
+    top1 = int(order[0])
+    top2 = int(order[1]) if k > 1 else -1
+    top3 = int(order[2]) if k > 2 else -1
+    rare = np.ones(k, dtype=bool)
+    rare[[i for i in (top1, top2, top3) if i >= 0]] = False
+    lut = np.zeros(k, dtype=np.uint64)
+    if top2 >= 0:
+        lut[top2] = 1
+    if top3 >= 0:
+        lut[top3] = 1 << _FIELD
+    lut[rare] = 1 << (2 * _FIELD)
+    packed = np.zeros(h * w + 1, dtype=np.uint64)
+    np.cumsum(lut[flat], out=packed[1:])
+    f = ev.row * w + ev.col  # exclusive prefix position (col may equal w)
+    g = packed[f]
+    n2 = (g & _MASK).astype(np.float64)
+    n3 = ((g >> np.uint64(_FIELD)) & _MASK).astype(np.float64)
+    nr = (g >> np.uint64(2 * _FIELD)).astype(np.intp)
+    n1 = f - n2 - n3 - nr
     wt = ev.rise * rw
-    # nearest block boundary (left or right): the fine part is at most g / 2 pixels
-    b = np.minimum((ev.col + g // 2) // g, ncb)
-    bc = np.minimum(b * g, w)
-    key = ev.row * (ncb + 1) + b
-    # events come grouped by piece: build the sparse (piece x boundary) matrix directly
-    indptr = np.zeros(n_pieces + 1, dtype=np.intp)
-    np.cumsum(np.bincount(ev.piece, minlength=n_pieces), out=indptr[1:])
-    if np.all(ev.piece[1:] >= ev.piece[:-1]):
-        mat = sparse.csr_matrix((wt, key, indptr), shape=(n_pieces, h * (ncb + 1)))
-    else:
-        mat = sparse.csr_matrix((wt, (ev.piece, key)), shape=(n_pieces, h * (ncb + 1)))
-    out += mat @ cp.reshape(-1, k).astype(np.float64)
-    # fine part: pixels between the boundary and the column, added (right of it) or removed
-    m = np.abs(ev.col - bc)
-    tot = int(m.sum())
-    if tot:
-        sel = np.repeat(np.arange(len(m)), m)
-        first = np.cumsum(m) - m
-        off = np.arange(tot) - np.repeat(first, m)
-        pos = (ev.row * w + np.minimum(ev.col, bc))[sel] + off
-        idx_parts.append(ev.piece[sel] * k + flat[pos])
-        w_parts.append(np.where(ev.col >= bc, wt, -wt)[sel])
-    if idx_parts:
-        out += np.bincount(
-            np.concatenate(idx_parts), weights=np.concatenate(w_parts), minlength=n_pieces * k
-        ).reshape(n_pieces, k)
+    for lab_id, n in ((top1, n1), (top2, n2), (top3, n3)):
+        if lab_id >= 0:
+            out[:, lab_id] += np.bincount(ev.piece, weights=wt * n, minlength=n_pieces)
+    if rare.any() and freq[rare].sum():
+        pos = np.flatnonzero(rare[flat])
+        table = np.zeros((len(pos) + 1, k))
+        table[np.arange(1, len(pos) + 1), flat[pos]] = 1.0
+        np.cumsum(table, axis=0, out=table)
+        indptr = np.zeros(n_pieces + 1, dtype=np.intp)
+        np.cumsum(np.bincount(ev.piece, minlength=n_pieces), out=indptr[1:])
+        shape = (n_pieces, len(pos) + 1)
+        if np.all(ev.piece[1:] >= ev.piece[:-1]):
+            mat = sparse.csr_matrix((wt, nr, indptr), shape=shape)
+        else:
+            mat = sparse.csr_matrix((wt, (ev.piece, nr)), shape=shape)
+        out += mat @ table
     return out
 
 

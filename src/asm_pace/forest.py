@@ -161,17 +161,26 @@ def _iter_chunks(
     key = np.stack([cr, cc], axis=1)
     starts = np.flatnonzero(np.r_[True, (np.diff(key, axis=0) != 0).any(axis=1)])
     ends = np.r_[starts[1:], len(z)]
+    zb = np.full((len(geoms_px), 4), np.nan)
+    zb[idx] = b
     for s, e in zip(starts, ends, strict=True):
         r0, c0 = int(cr[s]) * ch, int(cc[s]) * cw
         r1, c1 = r0 + ch, c0 + cw
         zones = z[s:e]
+        # only the part of the chunk the zones' bounding boxes cover is read and prepared
+        lo = np.floor(zb[zones, :2].min(axis=0))
+        hi = np.ceil(zb[zones, 2:].max(axis=0))
+        c0, r0 = max(c0, int(lo[0])), max(r0, int(lo[1]))
+        c1, r1 = min(c1, int(hi[0])), min(r1, int(hi[1]))
+        if c1 <= c0 or r1 <= r0:
+            continue
         pieces = shapely.clip_by_rect(geoms_px[zones], c0, r0, c1, r1)
         keep = ~shapely.is_empty(pieces)
         if not keep.any():
             continue
         zones, pieces = zones[keep], pieces[keep]
         local = shapely.transform(pieces, lambda xy, o=(c0, r0): xy - o)
-        shape = (ch, cw)
+        shape = (r1 - r0, c1 - c0)
         if coverage == "exact":
             ev = cov.exact_events(local, shape)
         else:
@@ -345,7 +354,7 @@ def forest_loss(
         ``forest_2000_ha``, ``loss_total_ha``, ``loss_pct`` (of forest 2000),
         ``loss_YYYY_ha`` for every year from 2001 to the product's last year
         (read from Hansen file names, e.g. ``GFC-2023``) or to the last year
-        present in the data read, ``gain_ha`` when ``gain`` is given, and
+        present in the pixels read (the zones' bounding boxes), ``gain_ha`` when ``gain`` is given, and
         ``data_coverage`` (share of the zone on pixels where every raster has
         data). Zones wholly without data get NaN statistics.
 
