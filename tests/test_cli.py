@@ -361,3 +361,15 @@ def test_classify_real_wdpa_teow_and_hansen(tmp_path, realdata):
         ("protected_areas", pa_file),
     ]:
         assert hashes[key] == hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_new_ids_reads_a_list_with_repeated_ids(tmp_path):
+    path = tmp_path / "dup.csv"
+    path.write_text("site_id,latitude,longitude\nA,-12.5,-70.1\nA,-12.6,-70.3\n", encoding="utf-8")
+    refused = run("validate", path)
+    assert refused.exit_code == 2
+    assert "--new-ids" in refused.output
+    assert run("validate", path, "--new-ids").exit_code == 0
+    both = run("validate", path, "--new-ids", "--id-column", "site_id")
+    assert both.exit_code == 2
+    assert "exclude each other" in both.output

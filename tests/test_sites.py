@@ -442,3 +442,12 @@ def test_realdata_guinea_3d_crs(realdata):
     codes = [f["properties"]["Code"] for f in json.loads(path.read_text("utf-8"))["features"]]
     assert all(code is not None for code in codes) and len(set(codes)) == len(codes)
     assert list(sites["site_id"]) == [str(code) for code in codes]
+
+
+def test_id_column_false_numbers_sites_with_repeated_ids(tmp_path):
+    path = write(tmp_path / "s.csv", "id,lat,lon\n7,-12.1,-70.1\n7,-12.2,-70.2\n9,-12.3,-70.3\n")
+    with pytest.raises(SiteValidationError, match=r"line 3.*used again.*id_column=False"):
+        read_sites(path)
+    sites = read_sites(path, id_column=False)
+    assert list(sites["site_id"]) == ["S0001", "S0002", "S0003"]
+    assert list(sites["id"]) == [7, 7, 9]  # the file's own column is kept as it is

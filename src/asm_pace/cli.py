@@ -187,6 +187,11 @@ def _site_options(func: Callable[..., Any]) -> Callable[..., Any]:
             click.option("--lat", metavar="COLUMN", help="Latitude (or northing) column."),
             click.option("--id-column", metavar="COLUMN", help="Column with the site ids."),
             click.option(
+                "--new-ids",
+                is_flag=True,
+                help="Ignore the file's site ids (e.g. repeated ones) and number the sites.",
+            ),
+            click.option(
                 "--sites-layer", metavar="NAME", help="Layer or sheet of a multi-layer site file."
             ),
             click.option(
@@ -200,8 +205,11 @@ def _site_options(func: Callable[..., Any]) -> Callable[..., Any]:
     return func
 
 
-def _site_kwargs(lon, lat, id_column, sites_layer, sites_crs) -> dict[str, Any]:
-    return {"lon": lon, "lat": lat, "id_column": id_column, "layer": sites_layer, "crs": sites_crs}
+def _site_kwargs(lon, lat, id_column, new_ids, sites_layer, sites_crs) -> dict[str, Any]:
+    if new_ids and id_column:
+        raise click.UsageError("--new-ids and --id-column exclude each other; give one")
+    ids = False if new_ids else id_column
+    return {"lon": lon, "lat": lat, "id_column": ids, "layer": sites_layer, "crs": sites_crs}
 
 
 @click.group(
@@ -311,6 +319,7 @@ def classify(
     lon: str | None,
     lat: str | None,
     id_column: str | None,
+    new_ids: bool,
     sites_layer: str | None,
     sites_crs: str | None,
     pa_layer: tuple[str, ...],
@@ -354,7 +363,7 @@ def classify(
         lossyear=lossyear,
         gain=gain,
         canopy=canopy,
-        site_options=_site_kwargs(lon, lat, id_column, sites_layer, sites_crs),
+        site_options=_site_kwargs(lon, lat, id_column, new_ids, sites_layer, sites_crs),
         pa_options=pa_options,
         command="classify",
     )
@@ -535,6 +544,7 @@ def validate(
     lon: str | None,
     lat: str | None,
     id_column: str | None,
+    new_ids: bool,
     sites_layer: str | None,
     sites_crs: str | None,
 ) -> int:
@@ -550,7 +560,7 @@ def validate(
     """
     from .sites import read_sites, validate_sites
 
-    kwargs = _site_kwargs(lon, lat, id_column, sites_layer, sites_crs)
+    kwargs = _site_kwargs(lon, lat, id_column, new_ids, sites_layer, sites_crs)
     kwargs = {k: v for k, v in kwargs.items() if v is not None}
     problems = validate_sites(sites, **kwargs)
     if problems:

@@ -21,7 +21,7 @@ import unicodedata
 import warnings
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import geopandas as gpd
 import numpy as np
@@ -172,7 +172,7 @@ def read_sites(
     *,
     lon: str | None = None,
     lat: str | None = None,
-    id_column: str | None = None,
+    id_column: str | Literal[False] | None = None,
     layer: str | int | None = None,
     crs: Any = None,
 ) -> gpd.GeoDataFrame:
@@ -189,9 +189,11 @@ def read_sites(
         The coordinate columns of a table; detected by name when not given (see
         ``docs/loading.md``). Values may be decimal degrees (point or comma) or
         degrees-minutes-seconds with hemisphere letters (``5°39'00"N``, ``70 12 30 O``).
-    id_column : str, optional
+    id_column : str or False, optional
         The column holding the site identifiers; detected when not given (:data:`ID_COLUMNS`,
-        then :data:`NAME_COLUMNS`), else ids ``S0001``, ``S0002``... are generated.
+        then :data:`NAME_COLUMNS`), else ids ``S0001``, ``S0002``... are generated. ``False``
+        ignores the file's identifiers (e.g. a list with repeated ids) and numbers the sites
+        ``S0001``, ``S0002``... in file order; the file's columns are kept as they are.
     layer : str or int, optional
         The layer of a multi-layer file (GeoPackage layer, KML folder, Excel sheet). A KML/KMZ
         read without ``layer`` gives the points and polygons of every folder, with a ``layer``
@@ -236,7 +238,7 @@ def validate_sites(
     *,
     lon: str | None = None,
     lat: str | None = None,
-    id_column: str | None = None,
+    id_column: str | Literal[False] | None = None,
     layer: str | int | None = None,
     crs: Any = None,
 ) -> list[SiteProblem]:
@@ -1022,7 +1024,9 @@ def _site_ids(
     problems: list[SiteProblem] = []
     column = None
     strict = True
-    if id_column is not None:
+    if id_column is False:
+        pass
+    elif id_column is not None:
         if id_column in df.columns:
             column = id_column
         else:
@@ -1082,7 +1086,8 @@ def _site_ids(
                     str(column),
                     text,
                     f"site id {text!r} is used again; it is also on line {first_seen[text]}",
-                    "give every site its own id",
+                    "give every site its own id, or pass id_column=False (--new-ids on the "
+                    "command line) to number the sites afresh",
                 )
             )
         else:
