@@ -80,32 +80,34 @@ def _edges(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 def _cuts(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Cut each interval a -> b at the integers it crosses, in travel order.
 
-    Returns, per piece: the parent index, the integer cell ``floor`` it lies in,
-    and its start and end parameters ``t`` along the parent (0..1). Cells are
-    exact integers (no rounding of midpoints), so pieces never leave their cell.
+    Returns the number of pieces of each interval (``np.repeat`` maps parents to
+    pieces), and per piece the integer cell it lies in and its start and end
+    parameters ``t`` along the parent (0..1). Cells are exact integers (no
+    rounding of midpoints), so pieces never leave their cell.
     """
     fa = np.floor(a)
     n = np.abs(np.floor(b) - fa).astype(np.intp)
     d = b - a
     up = d > 0
     step = np.where(up, 1.0, -1.0)
-    safe = np.where(d == 0.0, 1.0, d)
-    # crossing i (1..n) is at fa + i going up, fa + 1 - i going down: t_i = alpha + beta * i
-    alpha = (np.where(up, fa, fa + 1.0) - a) / safe
-    beta = step / safe
+    with np.errstate(divide="ignore", invalid="ignore"):
+        # crossing i (1..n) is at fa + i going up, fa + 1 - i going down: t_i = alpha + beta i
+        beta = step / d
+        alpha = (np.where(up, fa, fa + 1.0) - a) * np.abs(beta)  # (x - a) / d, d's sign in step
+    alpha = np.where(d == 0.0, 0.0, alpha * step)
+    beta = np.where(d == 0.0, 0.0, beta)
     npieces = n + 1
-    parent = np.repeat(np.arange(len(a)), npieces)
-    j = np.arange(len(parent), dtype=np.float64)
-    j -= np.repeat((np.cumsum(npieces) - npieces).astype(np.float64), npieces)
-    al, be = alpha[parent], beta[parent]
-    t0 = al + be * j
+    total = int(npieces.sum())
+    ends = np.cumsum(npieces)
+    first = ends - npieces
+    j = np.arange(total, dtype=np.float64) - np.repeat(first.astype(np.float64), npieces)
+    be = np.repeat(beta, npieces)
+    t0 = np.repeat(alpha, npieces) + be * j
     t1 = t0 + be
-    t0[j == 0] = 0.0
-    t1[j == n[parent]] = 1.0
-    np.clip(t0, 0.0, 1.0, out=t0)
-    np.clip(t1, 0.0, 1.0, out=t1)
-    cell = fa[parent] + step[parent] * j
-    return parent, cell, t0, t1
+    t0[first] = 0.0
+    t1[ends - 1] = 1.0
+    cell = np.repeat(fa, npieces) + np.repeat(step, npieces) * j
+    return npieces, cell, t0, t1
 
 
 def exact_events(geoms: np.ndarray, shape: tuple[int, int]) -> Events:
@@ -115,22 +117,32 @@ def exact_events(geoms: np.ndarray, shape: tuple[int, int]) -> Events:
     ua, wa = start[:, 0], start[:, 1]
     du, dw = end[:, 0] - ua, end[:, 1] - wa
     # rows first: pieces of each edge inside one pixel row
-    p1, row, t0, t1 = _cuts(wa, end[:, 1])
-    u0 = ua[p1] + t0 * du[p1]
-    u1 = ua[p1] + t1 * du[p1]
-    dw1 = (t1 - t0) * dw[p1]
+    n1, row, t0, t1 = _cuts(wa, end[:, 1])
+    ua1, du1 = np.repeat(ua, n1), np.repeat(du, n1)
+    u0 = ua1 + t0 * du1
+    u1 = ua1 + t1 * du1
+    dw1 = (t1 - t0) * np.repeat(dw, n1)
+    own1 = np.repeat(owner, n1)
     keep = dw1 != 0.0  # horizontal pieces add nothing
-    p1, row, u0, u1, dw1 = p1[keep], row[keep], u0[keep], u1[keep], dw1[keep]
-    # then columns
-    p2, col, s0, s1 = _cuts(u0, u1)
-    rise = (s1 - s0) * dw1[p2]
-    keep = rise != 0.0
-    p2, col, s0, s1, rise = p2[keep], col[keep], s0[keep], s1[keep], rise[keep]
-    mid_u = u0[p2] + 0.5 * (s0 + s1) * (u1 - u0)[p2]
-    col_i = np.clip(col.astype(np.intp), 0, w - 1)
+    row, u0, u1, dw1, own1 = row[keep], u0[keep], u1[keep], dw1[keep], own1[keep]
+    # then columns; most row pieces stay in one column (no cut needed)
+    fu0 = np.floor(u0)
+    one = fu0 == np.floor(u1)
+    cx = ~one
+    n2, col, s0, s1 = _cuts(u0[cx], u1[cx])
+    dw2 = dw1[cx]
+    rise = np.concatenate([dw1[one], (s1 - s0) * np.repeat(dw2, n2)])
+    u0c, duc = u0[cx], (u1 - u0)[cx]
+    mid_u = np.concatenate(
+        [0.5 * (u0[one] + u1[one]), np.repeat(u0c, n2) + 0.5 * (s0 + s1) * np.repeat(duc, n2)]
+    )
+    # a piece on the chunk's right edge (u == w) belongs to the last column
+    # (float round-off at exact grid lines can leave a sliver one cell outside: clip)
+    col_i = np.clip(np.concatenate([fu0[one], col]).astype(np.intp), 0, w - 1)
     own = (mid_u - col_i) * rise
-    row_i = np.clip(row[p2].astype(np.intp), 0, h - 1)
-    return Events(owner[p1[p2]], row_i, col_i, own, rise, shape)
+    row_i = np.clip(np.concatenate([row[one], np.repeat(row[cx], n2)]).astype(np.intp), 0, h - 1)
+    piece = np.concatenate([own1[one], np.repeat(own1[cx], n2)])
+    return Events(piece, row_i, col_i, own, rise, shape)
 
 
 def center_events(geoms: np.ndarray, shape: tuple[int, int]) -> Events:
@@ -233,13 +245,8 @@ def label_sums(
         table = np.zeros((len(pos) + 1, k))
         table[np.arange(1, len(pos) + 1), flat[pos]] = 1.0
         np.cumsum(table, axis=0, out=table)
-        indptr = np.zeros(n_pieces + 1, dtype=np.intp)
-        np.cumsum(np.bincount(ev.piece, minlength=n_pieces), out=indptr[1:])
-        shape = (n_pieces, len(pos) + 1)
-        if np.all(ev.piece[1:] >= ev.piece[:-1]):
-            mat = sparse.csr_matrix((wt, nr, indptr), shape=shape)
-        else:
-            mat = sparse.csr_matrix((wt, (ev.piece, nr)), shape=shape)
+        # (piece x rare-prefix) weights times the table; COO multiplies without sorting
+        mat = sparse.coo_matrix((wt, (ev.piece, nr)), shape=(n_pieces, len(pos) + 1))
         out += mat @ table
     return out
 
