@@ -39,7 +39,15 @@ import numpy as np
 import shapely
 from scipy import sparse
 
-__all__ = ["Events", "exact_events", "center_events", "label_sums", "field_sums", "dense_weights"]
+__all__ = [
+    "MAX_PIXELS",
+    "Events",
+    "exact_events",
+    "center_events",
+    "label_sums",
+    "field_sums",
+    "dense_weights",
+]
 
 
 @dataclass
@@ -179,6 +187,8 @@ def _group_sums(keys: np.ndarray, values: np.ndarray, n_groups: int) -> np.ndarr
 
 
 _FIELD = 21  # bits per packed count: chunks hold fewer than 2**21 pixels
+#: The largest chunk (in pixels) the packed prefix counts can hold.
+MAX_PIXELS = (1 << _FIELD) - 1
 _MASK = np.uint64((1 << _FIELD) - 1)
 
 
@@ -205,7 +215,7 @@ def label_sums(
     out = np.zeros((n_pieces, k))
     if len(ev.piece) == 0:
         return out
-    if h * w >= 1 << _FIELD:
+    if h * w > MAX_PIXELS:
         raise ValueError(f"chunk of {h} x {w} pixels is too large for packed counts")
     flat = labels.ravel()
     rw = row_weight[ev.row]

@@ -68,7 +68,7 @@ RASTER_STATS: dict[str, str] = {
 }
 
 _COVERAGE_TOL = 1e-6
-_CHUNK = 512
+_BAND = 256  # rows per band of windows
 
 
 # --------------------------------------------------------------------------- driver
@@ -117,14 +117,59 @@ def _prepare_zones(zones: gpd.GeoDataFrame, grid: Grid) -> np.ndarray:
     return shapely.transform(g, lambda xy: (xy - (x0, y0)) / (dx, dy))
 
 
-def _chunk_shape(layer: Layer) -> tuple[int, int]:
-    bh, bw = layer.block
-    th, tw = layer.tile_shape
-    if bw >= tw:  # stripped: whole rows decode at once, GDAL's block cache keeps them
-        return bh * max(1, 256 // bh) if bh < th else min(th, 256), 1024
-    ch = bh * max(1, _CHUNK // bh) if bh < th else _CHUNK
-    cw = bw * max(1, _CHUNK // bw)
-    return ch, cw
+def _band_height(layer: Layer) -> int:
+    """Rows per band: a whole number of the file's block rows, about 256."""
+    bh = layer.block[0]
+    th = layer.tile_shape[0]
+    if bh >= th:
+        return min(th, _BAND)
+    return bh * max(1, _BAND // bh)
+
+
+def _windows(
+    bounds: np.ndarray, band: int, max_px: int
+) -> Iterator[tuple[np.ndarray, int, int, int, int]]:
+    """Group zones into windows: bands of rows, and within a band, runs of overlapping columns.
+
+    ``bounds`` is (n, 5): zone position, xmin, ymin, xmax, ymax in pixels. A
+    window covers only the union of its zones' bounding boxes, so no pixel is
+    read or prepared for nothing; zones are cut only at band edges, where a
+    horizontal cut adds no boundary events. Windows wider than ``max_px / band``
+    columns are split.
+    """
+    zpos = bounds[:, 0].astype(np.intp)
+    c_lo = np.floor(bounds[:, 1]).astype(np.int64)
+    c_hi = np.ceil(bounds[:, 3]).astype(np.int64)
+    r_lo = np.floor(bounds[:, 2]).astype(np.int64)
+    r_hi = np.ceil(bounds[:, 4]).astype(np.int64)
+    c_hi = np.maximum(c_hi, c_lo + 1)
+    r_hi = np.maximum(r_hi, r_lo + 1)
+    b_lo = r_lo // band
+    b_hi = (r_hi - 1) // band
+    nb = b_hi - b_lo + 1
+    rep = np.repeat(np.arange(len(zpos)), nb)
+    bands = np.repeat(b_lo, nb) + (np.arange(len(rep)) - np.repeat(np.cumsum(nb) - nb, nb))
+    order = np.lexsort((c_lo[rep], bands))
+    rep, bands = rep[order], bands[order]
+    lo, hi = c_lo[rep], c_hi[rep]
+    # a new window starts where a band starts or a zone begins right of all before it
+    shift = hi.max() - min(lo.min(), 0) + 1
+    run_hi = np.maximum.accumulate(hi + bands * shift)
+    new = np.r_[True, (bands[1:] != bands[:-1]) | (lo[1:] + bands[1:] * shift >= run_hi[:-1])]
+    starts = np.flatnonzero(new)
+    ends = np.r_[starts[1:], len(rep)]
+    max_w = max(64, max_px // band)
+    for s, e in zip(starts, ends, strict=True):
+        zi = rep[s:e]
+        bnd = int(bands[s])
+        r0 = max(bnd * band, int(r_lo[zi].min()))
+        r1 = min((bnd + 1) * band, int(r_hi[zi].max()))
+        c0, c1 = int(c_lo[zi].min()), int(c_hi[zi].max())
+        for x0 in range(c0, c1, max_w):
+            x1 = min(c1, x0 + max_w)
+            sel = zi[(c_lo[zi] < x1) & (c_hi[zi] > x0)]
+            if sel.size:
+                yield zpos[sel], r0, r1, x0, x1
 
 
 def _iter_chunks(
@@ -133,47 +178,15 @@ def _iter_chunks(
     coverage: str,
     mask_nodata: Sequence[bool] | None = None,
 ) -> Iterator[_Chunk]:
-    """Read each chunk touched by a zone once; yield its data and the zones' events."""
+    """Read each window touched by zones once; yield its data and the zones' boundary events."""
     grid = layers[0].grid
-    ch, cw = _chunk_shape(layers[0])
     present = ~(shapely.is_missing(geoms_px) | shapely.is_empty(geoms_px))
     idx = np.flatnonzero(present)
     if idx.size == 0:
         return
     b = shapely.bounds(geoms_px[idx])
-    # pixel rows grow downwards when dy < 0: the bounds are in pixel units already
-    r_lo = np.floor(b[:, 1] / ch).astype(np.int64)
-    r_hi = np.floor(np.nextafter(b[:, 3], -np.inf) / ch).astype(np.int64)
-    c_lo = np.floor(b[:, 0] / cw).astype(np.int64)
-    c_hi = np.floor(np.nextafter(b[:, 2], -np.inf) / cw).astype(np.int64)
-    r_hi = np.maximum(r_hi, r_lo)
-    c_hi = np.maximum(c_hi, c_lo)
-    nr = r_hi - r_lo + 1
-    nc = c_hi - c_lo + 1
-    n = nr * nc
-    z = np.repeat(idx, n)
-    k = np.arange(int(n.sum())) - np.repeat(np.cumsum(n) - n, n)
-    ncz = np.repeat(nc, n)
-    cr = np.repeat(r_lo, n) + k // ncz
-    cc = np.repeat(c_lo, n) + k % ncz
-    order = np.lexsort((z, cc, cr))
-    z, cr, cc = z[order], cr[order], cc[order]
-    key = np.stack([cr, cc], axis=1)
-    starts = np.flatnonzero(np.r_[True, (np.diff(key, axis=0) != 0).any(axis=1)])
-    ends = np.r_[starts[1:], len(z)]
-    zb = np.full((len(geoms_px), 4), np.nan)
-    zb[idx] = b
-    for s, e in zip(starts, ends, strict=True):
-        r0, c0 = int(cr[s]) * ch, int(cc[s]) * cw
-        r1, c1 = r0 + ch, c0 + cw
-        zones = z[s:e]
-        # only the part of the chunk the zones' bounding boxes cover is read and prepared
-        lo = np.floor(zb[zones, :2].min(axis=0))
-        hi = np.ceil(zb[zones, 2:].max(axis=0))
-        c0, r0 = max(c0, int(lo[0])), max(r0, int(lo[1]))
-        c1, r1 = min(c1, int(hi[0])), min(r1, int(hi[1]))
-        if c1 <= c0 or r1 <= r0:
-            continue
+    bounds = np.column_stack([idx, b])
+    for zones, r0, r1, c0, c1 in _windows(bounds, _band_height(layers[0]), cov.MAX_PIXELS):
         pieces = shapely.clip_by_rect(geoms_px[zones], c0, r0, c1, r1)
         keep = ~shapely.is_empty(pieces)
         if not keep.any():
