@@ -219,12 +219,12 @@ def label_sums(
         raise ValueError(f"chunk of {h} x {w} pixels is too large for packed counts")
     flat = labels.ravel()
     rw = row_weight[ev.row]
-    # the pixel's own share
+    f = ev.row * w + ev.col  # row-major position; the exclusive prefix is taken there
+    # the pixel's own share (exact events always have col < w)
     if ev.own is not None:
-        lab = flat[ev.row * w + np.minimum(ev.col, w - 1)]
-        out += np.bincount(ev.piece * k + lab, weights=ev.own * rw, minlength=n_pieces * k).reshape(
-            n_pieces, k
-        )
+        out += np.bincount(
+            ev.piece * k + flat[f], weights=ev.own * rw, minlength=n_pieces * k
+        ).reshape(n_pieces, k)
     freq = np.bincount(flat, minlength=k)
     order = np.argsort(-freq, kind="stable")
     top1 = int(order[0])
@@ -240,7 +240,6 @@ def label_sums(
     lut[rare] = 1 << (2 * _FIELD)
     packed = np.zeros(h * w + 1, dtype=np.uint64)
     np.cumsum(lut[flat], out=packed[1:])
-    f = ev.row * w + ev.col  # exclusive prefix position (col may equal w)
     g = packed[f]
     n2 = (g & _MASK).astype(np.float64)
     n3 = ((g >> np.uint64(_FIELD)) & _MASK).astype(np.float64)
@@ -252,12 +251,15 @@ def label_sums(
             out[:, lab_id] += np.bincount(ev.piece, weights=wt * n, minlength=n_pieces)
     if rare.any() and freq[rare].sum():
         pos = np.flatnonzero(rare[flat])
-        table = np.zeros((len(pos) + 1, k))
-        table[np.arange(1, len(pos) + 1), flat[pos]] = 1.0
+        rare_ids = np.flatnonzero(rare)
+        compact = np.zeros(k, dtype=np.intp)
+        compact[rare_ids] = np.arange(len(rare_ids))
+        table = np.zeros((len(pos) + 1, len(rare_ids)))
+        table[np.arange(1, len(pos) + 1), compact[flat[pos]]] = 1.0
         np.cumsum(table, axis=0, out=table)
         # (piece x rare-prefix) weights times the table; COO multiplies without sorting
         mat = sparse.coo_matrix((wt, (ev.piece, nr)), shape=(n_pieces, len(pos) + 1))
-        out += mat @ table
+        out[:, rare_ids] += mat @ table
     return out
 
 
