@@ -9,8 +9,10 @@ import shutil
 import sqlite3
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
+import geopandas as gpd
 import pyogrio
 import pytest
 from click.testing import CliRunner
@@ -227,13 +229,13 @@ def test_classify_with_buffers(tmp_path):
     result = run(*_classify_args(out, "--buffers", "1,10", "--rings"))
     assert result.exit_code == 0, result.output
     layers = list(pyogrio.list_layers(out)[:, 0])
-    assert layers[:3] == ["sites", "buffers", "overlaps"]
+    assert layers[:4] == ["sites", "buffers", "clusters", "overlaps"]
     zones = pyogrio.read_dataframe(out, layer="buffers")
     assert len(zones) == 2 * _sample_rows()
     assert sorted(set(zones["radius_km"])) == [1.0, 10.0]
     with sqlite3.connect(out) as con:
         styled = {r[0] for r in con.execute("SELECT f_table_name FROM layer_styles")}
-    assert styled == {"sites", "buffers"}
+    assert styled == {"sites", "buffers", "clusters"}
 
 
 # --------------------------------------------------------------------------- demo
@@ -242,13 +244,36 @@ def test_demo(tmp_path):
     result = run("demo", "--output", out)
     assert result.exit_code == 0, result.output
     layers = list(pyogrio.list_layers(out)[:, 0])
-    assert layers == ["sites", "buffers", "overlaps", "forest_loss", "run_info", "layer_styles"]
+    assert layers == [
+        "sites",
+        "buffers",
+        "clusters",
+        "overlaps",
+        "forest_loss",
+        "run_info",
+        "layer_styles",
+    ]
     zones = pyogrio.read_dataframe(out, layer="buffers")
     assert {"forest_2000_ha", "loss_total_ha"} <= set(zones.columns)
     loss = pyogrio.read_dataframe(out, layer="forest_loss")
     assert {"zone_id", "year", "loss_ha"} <= set(loss.columns)
     # the long table holds the same totals as the wide columns
     assert loss["loss_ha"].sum() == pytest.approx(zones["loss_total_ha"].sum(), rel=1e-9)
+    # clusters count each hectare once: their 1 km total equals the loss inside the union of
+    # all 1 km buffers, measured here as one zone; the per-site buffers count overlaps twice
+    clusters = pyogrio.read_dataframe(out, layer="clusters")
+    one_km = zones[zones["radius_km"] == 1.0]
+    union = gpd.GeoDataFrame(geometry=[one_km.union_all()], crs=zones.crs)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", asm_pace.errors.CoverageWarning)
+        whole = asm_pace.forest_loss(
+            union,
+            treecover=SAMPLES / "treecover2000.tif",
+            lossyear=SAMPLES / "lossyear.tif",
+        )
+    in_clusters = clusters.loc[clusters["radius_km"] == 1.0, "loss_total_ha"].sum()
+    assert in_clusters == pytest.approx(whole["loss_total_ha"].iloc[0], rel=1e-6)
+    assert in_clusters < one_km["loss_total_ha"].sum()
     assert "Classified" in result.stdout and str(out) in result.stdout
 
 

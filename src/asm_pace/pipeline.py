@@ -45,7 +45,8 @@ class PipelineResult:
     ----------
     layers : dict
         Layer name -> GeoDataFrame / DataFrame, in writing order: ``sites``,
-        then ``buffers``, ``overlaps`` and ``forest_loss`` when computed.
+        then ``buffers``, ``clusters`` (touching buffers of one radius dissolved),
+        ``overlaps`` and ``forest_loss`` when computed.
     parameters : dict
         Every parameter of the run (for ``run_info``).
     inputs : dict
@@ -220,15 +221,20 @@ def run_pipeline(
         step("buffers")
         zones = asm_pace.buffers(site_gdf, radii_km=radii, rings=rings)
         step("overlaps")
-        result = asm_pace.overlaps(zones, pa_gdf, ecoregions=eco_gdf)
+        result = asm_pace.overlaps(zones, pa_gdf, ecoregions=eco_gdf, dissolve=True)
         zones = _join_columns(zones, result.zones)
+        clusters = result.clusters
         if forest:
             step("forest loss")
-            stats = asm_pace.forest_loss(
-                zones, treecover=treecover, lossyear=lossyear, gain=gain, canopy=canopy
-            )
+            rasters = {"treecover": treecover, "lossyear": lossyear, "gain": gain}
+            stats = asm_pace.forest_loss(zones, **rasters, canopy=canopy)
             zones = _join_columns(zones, stats)
+            # totals over touching buffers, each hectare once (the report's figures)
+            clusters = _join_columns(
+                clusters, asm_pace.forest_loss(clusters, **rasters, canopy=canopy)
+            )
         layers["buffers"] = zones
+        layers["clusters"] = clusters
         layers["overlaps"] = result.pairs
         if forest:
             layers["forest_loss"] = forest_loss_long(zones)

@@ -422,11 +422,20 @@ def _forest_section(forest: pd.DataFrame) -> str:
         digits={"zone_area_ha": 0, "forest_2000_ha": 0, "loss_total_ha": 1, "gain_ha": 1},
     )
     first, last = years[0][5:9], years[-1][5:9]
+    if "cluster_id" in frame.columns:
+        how = (
+            "over the buffers of each radius, with touching buffers of neighbouring sites "
+            "merged first, so each hectare counts once."
+        )
+    else:
+        how = (
+            "summed over the zones of each radius. Zones of neighbouring sites overlap, so "
+            "the same hectare can count in several zones."
+        )
     return (
         '<section id="forest"><h2>Forest loss</h2>'
         f"<p>Tree cover loss {first}-{last} on forest of 2000 (Hansen et al. 2013, Global "
-        "Forest Change), summed over the zones of each radius. Zones of neighbouring sites "
-        "overlap, so the same hectare can count in several zones.</p>"
+        f"Forest Change), {how}</p>"
         f"{table}{''.join(charts)}</section>"
     )
 
@@ -597,9 +606,13 @@ def write_pipeline_report(
     """
     layers = result.layers
     buffers = layers.get("buffers")
+    # clusters of touching buffers count each hectare once; buffers would count it per site
+    clusters = layers.get("clusters")
     forest = None
-    if buffers is not None and _loss_years(buffers):
-        forest = buffers
+    for candidate in (clusters, buffers):
+        if candidate is not None and _loss_years(candidate):
+            forest = candidate
+            break
     info: dict[str, object] = dict(result.parameters)
     for role, value in result.inputs.items():
         info[f"input: {role}"] = value
