@@ -25,10 +25,13 @@ is proportional to its perimeter in pixels, not its area. The centre rule
 one event per crossing of a row's centre line (``T = +-1`` at the first
 pixel whose centre lies right of the crossing).
 
-Prefix sums for many classes (loss years) are kept two-level: exact counts per
-run of ``g`` columns, cumulated, plus a direct count of the at most ``g - 1``
-pixels between the run start and the queried column. That keeps the
-preprocessing at ``O(pixels + pixels * K / g)`` for ``K`` classes.
+The row prefix ``V(r, c)`` may be replaced by the prefix over the whole chunk
+in row-major order, ``G(r * W + c)``: the two differ by a constant on each row
+and a closed boundary's rises sum to zero on every row. For many classes (loss
+years) the three most frequent labels share one cumulative sum of packed
+21-bit counts, and the rarer labels a cumulative one-hot table over the rare
+pixels only, so preparing a chunk costs a few passes over its pixels whatever
+the number of classes.
 """
 
 from __future__ import annotations
@@ -41,6 +44,7 @@ from scipy import sparse
 
 __all__ = [
     "MAX_PIXELS",
+    "Own",
     "Events",
     "exact_events",
     "center_events",
@@ -51,19 +55,29 @@ __all__ = [
 
 
 @dataclass
+class Own:
+    """Weights on the value of the pixel ``(row, col)`` itself, per piece."""
+
+    piece: np.ndarray
+    row: np.ndarray
+    col: np.ndarray
+    weight: np.ndarray
+
+
+@dataclass
 class Events:
     """Boundary events of polygon pieces on a chunk of ``shape`` pixels.
 
-    ``piece``, ``row``, ``col`` locate each event; ``own`` weighs the value of
-    the pixel ``(row, col)`` itself, ``rise`` weighs the exclusive row prefix at
-    ``col`` (``col`` may equal the chunk width for the centre rule).
+    ``piece``, ``row``, ``col`` locate each prefix event: ``rise`` weighs the
+    exclusive row prefix at ``col`` (``col`` may equal the chunk width for the
+    centre rule). ``own`` weighs pixel values directly (exact coverage only).
     """
 
     piece: np.ndarray
     row: np.ndarray
     col: np.ndarray
-    own: np.ndarray | None
     rise: np.ndarray
+    own: Own | None
     shape: tuple[int, int]
 
 
@@ -138,19 +152,29 @@ def exact_events(geoms: np.ndarray, shape: tuple[int, int]) -> Events:
     one = fu0 == np.floor(u1)
     cx = ~one
     n2, col, s0, s1 = _cuts(u0[cx], u1[cx])
-    dw2 = dw1[cx]
-    rise = np.concatenate([dw1[one], (s1 - s0) * np.repeat(dw2, n2)])
-    u0c, duc = u0[cx], (u1 - u0)[cx]
-    mid_u = np.concatenate(
-        [0.5 * (u0[one] + u1[one]), np.repeat(u0c, n2) + 0.5 * (s0 + s1) * np.repeat(duc, n2)]
-    )
-    # a piece on the chunk's right edge (u == w) belongs to the last column
+    dw2 = np.repeat(dw1[cx], n2)
+    rise = (s1 - s0) * dw2
+    mid = np.repeat(u0[cx], n2) + 0.5 * (s0 + s1) * np.repeat((u1 - u0)[cx], n2)
     # (float round-off at exact grid lines can leave a sliver one cell outside: clip)
-    col_i = np.clip(np.concatenate([fu0[one], col]).astype(np.intp), 0, w - 1)
-    own = (mid_u - col_i) * rise
-    row_i = np.clip(np.concatenate([row[one], np.repeat(row[cx], n2)]).astype(np.intp), 0, h - 1)
-    piece = np.concatenate([own1[one], np.repeat(own1[cx], n2)])
-    return Events(piece, row_i, col_i, own, rise, shape)
+    col = np.clip(col.astype(np.intp), 0, w - 1)
+    own = (mid - col) * rise
+    # A row piece crossing columns c0, c0 +- 1, ... needs the prefix only at its first
+    # cell: the prefix at the next cells adds the cells passed, whose weights are the
+    # rises still to come (left to right) or already done (right to left).
+    right = np.repeat((u1 > u0)[cx], n2)
+    first = np.cumsum(n2) - n2
+    later = np.where(right, (1.0 - s1) * dw2, -(1.0 - s0) * dw2)
+    later[first[~right[first]]] = 0.0
+    own += later
+    col1 = np.clip(fu0.astype(np.intp), 0, w - 1)
+    row1 = np.clip(row.astype(np.intp), 0, h - 1)
+    own_ev = Own(
+        np.concatenate([own1[one], np.repeat(own1[cx], n2)]),
+        np.concatenate([row1[one], np.repeat(row1[cx], n2)]),
+        np.concatenate([col1[one], col]),
+        np.concatenate([(0.5 * (u0[one] + u1[one]) - col1[one]) * dw1[one], own]),
+    )
+    return Events(own1, row1, col1, dw1, own_ev, shape)
 
 
 def center_events(geoms: np.ndarray, shape: tuple[int, int]) -> Events:
@@ -171,7 +195,7 @@ def center_events(geoms: np.ndarray, shape: tuple[int, int]) -> Events:
     col = np.clip(np.ceil(u - 0.5).astype(np.intp), 0, w)
     row = np.clip(k.astype(np.intp), 0, h - 1)
     rise = np.where(wb_i > wa_i, 1.0, -1.0)
-    return Events(owner[idx], row, col, None, rise, shape)
+    return Events(owner[idx], row, col, rise, None, shape)
 
 
 def _group_sums(keys: np.ndarray, values: np.ndarray, n_groups: int) -> np.ndarray:
@@ -218,14 +242,18 @@ def label_sums(
     if h * w > MAX_PIXELS:
         raise ValueError(f"chunk of {h} x {w} pixels is too large for packed counts")
     flat = labels.ravel()
+    # the pixels' own shares
+    if ev.own is not None:
+        o = ev.own
+        out += np.bincount(
+            o.piece * k + flat[o.row * w + o.col],
+            weights=o.weight * row_weight[o.row],
+            minlength=n_pieces * k,
+        ).reshape(n_pieces, k)
     rw = row_weight[ev.row]
     f = ev.row * w + ev.col  # row-major position; the exclusive prefix is taken there
-    # the pixel's own share (exact events always have col < w)
-    if ev.own is not None:
-        out += np.bincount(
-            ev.piece * k + flat[f], weights=ev.own * rw, minlength=n_pieces * k
-        ).reshape(n_pieces, k)
-    freq = np.bincount(flat, minlength=k)
+    # which labels are frequent only steers the speed: a sample of the pixels is enough
+    freq = np.bincount(flat[:: max(1, flat.size // 4096)], minlength=k)
     order = np.argsort(-freq, kind="stable")
     top1 = int(order[0])
     top2 = int(order[1]) if k > 1 else -1
@@ -249,8 +277,8 @@ def label_sums(
     for lab_id, n in ((top1, n1), (top2, n2), (top3, n3)):
         if lab_id >= 0:
             out[:, lab_id] += np.bincount(ev.piece, weights=wt * n, minlength=n_pieces)
-    if rare.any() and freq[rare].sum():
-        pos = np.flatnonzero(rare[flat])
+    pos = np.flatnonzero(rare[flat]) if rare.any() else np.empty(0, dtype=np.intp)
+    if pos.size:
         rare_ids = np.flatnonzero(rare)
         compact = np.zeros(k, dtype=np.intp)
         compact[rare_ids] = np.arange(len(rare_ids))
@@ -272,8 +300,9 @@ def field_sums(ev: Events, fields: np.ndarray, row_weight: np.ndarray, n_pieces:
     rw = row_weight[ev.row]
     flat = fields.reshape(f, -1)
     if ev.own is not None:
-        vals = flat[:, ev.row * w + np.minimum(ev.col, w - 1)].T
-        out += _group_sums(ev.piece, vals * (ev.own * rw)[:, None], n_pieces)
+        o = ev.own
+        vals = flat[:, o.row * w + o.col].T
+        out += _group_sums(o.piece, vals * (o.weight * row_weight[o.row])[:, None], n_pieces)
     prefix = np.zeros((f, h, w + 1))
     np.cumsum(fields, axis=2, out=prefix[:, :, 1:])
     vals = prefix.reshape(f, -1)[:, ev.row * (w + 1) + ev.col].T
@@ -293,12 +322,18 @@ def dense_weights(ev: Events, piece: int) -> tuple[np.ndarray, tuple[int, int]]:
     r = ev.row[sel]
     c = ev.col[sel]
     r0, r1 = int(r.min()), int(r.max()) + 1
-    c0, c1 = int(c.min()), min(int(c.max()) + 1, w)
-    c1 = max(c1, c0 + 1)
+    c0 = int(c.min())
+    if ev.own is not None:
+        osel = ev.own.piece == piece
+        orow, ocol = ev.own.row[osel], ev.own.col[osel]
+        c0 = min(c0, int(ocol.min()))
+    c1 = max(min(int(c.max()) + 1, w), c0 + 1)
+    if ev.own is not None:
+        c1 = max(c1, int(ocol.max()) + 1)
     cov = np.zeros((r1 - r0, c1 - c0 + 1))
     rise = np.zeros_like(cov)
     if ev.own is not None:
-        np.add.at(cov, (r - r0, np.minimum(c, w - 1) - c0), ev.own[sel])
+        np.add.at(cov, (orow - r0, ocol - c0), ev.own.weight[osel])
     np.add.at(rise, (r - r0, c - c0), ev.rise[sel])
     # weight of pixel c from rise events at columns > c: reverse exclusive cumsum
     suffix = np.cumsum(rise[:, ::-1], axis=1)[:, ::-1]
