@@ -136,17 +136,19 @@ def exact_events(geoms: np.ndarray, shape: tuple[int, int]) -> Events:
     """Events for exact coverage of polygons already clipped to ``[0, W] x [0, H]``."""
     start, end, owner = _edges(geoms)
     h, w = shape
-    ua, wa = start[:, 0], start[:, 1]
-    du, dw = end[:, 0] - ua, end[:, 1] - wa
-    # rows first: pieces of each edge inside one pixel row
-    n1, row, t0, t1 = _cuts(wa, end[:, 1])
+    # horizontal edges add nothing (clip edges along band borders are horizontal)
+    tilted = start[:, 1] != end[:, 1]
+    start, end, owner = start[tilted], end[tilted], owner[tilted]
+    ua, wa, wb = start[:, 0], start[:, 1], end[:, 1]
+    du, dw = end[:, 0] - ua, wb - wa
+    # rows first: pieces of each edge inside one pixel row (a zero-height sliver at an
+    # exact grid line adds zero weights, harmlessly)
+    n1, row, t0, t1 = _cuts(wa, wb)
     ua1, du1 = np.repeat(ua, n1), np.repeat(du, n1)
     u0 = ua1 + t0 * du1
     u1 = ua1 + t1 * du1
     dw1 = (t1 - t0) * np.repeat(dw, n1)
     own1 = np.repeat(owner, n1)
-    keep = dw1 != 0.0  # horizontal pieces add nothing
-    row, u0, u1, dw1, own1 = row[keep], u0[keep], u1[keep], dw1[keep], own1[keep]
     # then columns; most row pieces stay in one column (no cut needed)
     fu0 = np.floor(u0)
     one = fu0 == np.floor(u1)

@@ -101,8 +101,8 @@ def _prepare_zones(zones: gpd.GeoDataFrame, grid: Grid) -> np.ndarray:
     if bad.any():
         pos = int(np.flatnonzero(bad)[0])
         raise InputError(
-            f"zone {zones.index[pos]!r} is a {shapely.get_type_id(geoms[pos])} "
-            f"({geoms[pos].geom_type}); forest statistics need Polygon or MultiPolygon zones: "
+            f"zone {zones.index[pos]!r} is a {geoms[pos].geom_type}; zonal statistics "
+            "need Polygon or MultiPolygon zones: "
             f"buffer points first (asm_pace.buffers); {int(bad.sum())} zone(s) affected"
         )
     try:
