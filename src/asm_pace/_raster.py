@@ -115,7 +115,7 @@ class Layer:
         """
         h, w = r1 - r0, c1 - c0
         data = None
-        valid = np.zeros((h, w), dtype=bool)
+        valid = None
         covered = 0
         for t in self.tiles:
             tr0, tr1 = max(r0, t.row_off), min(r1, t.row_off + t.height)
@@ -128,8 +128,11 @@ class Layer:
                 arr = ds.read(1, window=win)
             except rasterio.errors.RasterioError as err:
                 raise ReadError(f"{t.path}: could not read window {win}: {err}") from err
+            if arr.shape == (h, w) and not mask_nodata:
+                return arr, None  # one tile holds the whole window
             if data is None:
                 data = np.zeros((h, w), dtype=arr.dtype)
+                valid = np.zeros((h, w), dtype=bool)
             sl = (slice(tr0 - r0, tr1 - r0), slice(tc0 - c0, tc1 - c0))
             data[sl] = arr
             covered += arr.size
@@ -144,6 +147,7 @@ class Layer:
             valid[sl] = ok
         if data is None:
             data = np.zeros((h, w), dtype=self.tiles[0].dtype)
+            valid = np.zeros((h, w), dtype=bool)
         if not mask_nodata and covered == h * w:
             return data, None
         return data, valid
