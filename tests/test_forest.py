@@ -225,8 +225,8 @@ def test_zone_off_the_raster_warns_and_reports_coverage(small):
     _, _, tcp, lyp = small
     half = shapely.box(X0 - 0.05, -12.1, X0 + 0.05, -12.0 - 0.0)  # west half off the raster
     away = shapely.box(10.0, 10.0, 10.01, 10.01)
-    zones = gpd.GeoDataFrame(geometry=[half, away], crs=4326)
-    with pytest.warns(CoverageWarning, match="2 zone"):
+    zones = gpd.GeoDataFrame({"zone_id": ["Z-half", "Z-away"]}, geometry=[half, away], crs=4326)
+    with pytest.warns(CoverageWarning, match=r"2 zone.*\(1 wholly\): Z-half, Z-away\."):
         out = forest_loss(zones, treecover=tcp, lossyear=lyp)
     assert out["data_coverage"].iloc[0] == pytest.approx(0.49, abs=1e-4)  # 49 of 100 cells
     assert out["data_coverage"].iloc[1] == 0.0

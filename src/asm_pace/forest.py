@@ -228,11 +228,19 @@ def _area_scale(zones: gpd.GeoDataFrame, grid: Grid) -> np.ndarray:
     return s
 
 
-def _warn_coverage(index: pd.Index, data_coverage: np.ndarray, what: str) -> None:
+def _zone_labels(zones: pd.DataFrame) -> pd.Index:
+    """What messages call each zone: its ``zone_id`` (or ``site_id``), else its index label."""
+    for column in ("zone_id", "cluster_id", "site_id"):
+        if column in zones.columns:
+            return pd.Index(zones[column].astype(str))
+    return zones.index
+
+
+def _warn_coverage(zones: pd.DataFrame, data_coverage: np.ndarray, what: str) -> None:
     low = np.flatnonzero(~(data_coverage >= 1.0 - _COVERAGE_TOL) & ~np.isnan(data_coverage))
     if low.size:
         off = int((data_coverage[low] <= 0).sum())
-        shown = ", ".join(repr(i) for i in index[low[:5]])
+        shown = ", ".join(str(i) for i in _zone_labels(zones)[low[:5]])
         more = "" if low.size <= 5 else f" and {low.size - 5} more"
         warnings.warn(
             f"{low.size} zone(s) lie partly or wholly outside the {what} or on nodata "
@@ -465,7 +473,7 @@ def forest_loss(
     out = pd.DataFrame(cols, index=zones.index)
     out.loc[nodata, out.columns[1:]] = np.nan
     out["data_coverage"] = data_cov
-    _warn_coverage(zones.index, data_cov, "forest rasters")
+    _warn_coverage(zones, data_cov, "forest rasters")
     return out
 
 
@@ -623,7 +631,7 @@ def raster_stats(
     for name, v in class_cols.items():
         out[name] = v
     out["data_coverage"] = data_cov
-    _warn_coverage(zones.index, data_cov, "raster")
+    _warn_coverage(zones, data_cov, "raster")
     return out
 
 
