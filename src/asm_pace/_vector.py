@@ -22,6 +22,7 @@ import pyogrio
 import shapely
 from pyproj import CRS
 
+from ._geometry import polygonal_parts
 from .errors import (
     CRSError,
     LayerNotFoundError,
@@ -369,7 +370,7 @@ def repair_polygons(gdf: gpd.GeoDataFrame, *, source: str | None = None) -> gpd.
     out = gdf.copy()
     if invalid.any():
         fixed = shapely.make_valid(geoms[invalid])
-        fixed = np.array([_polygonal_part(g) for g in fixed], dtype=object)
+        fixed = polygonal_parts(fixed)
         geoms = geoms.copy()
         geoms[invalid] = fixed
         out = out.set_geometry(gpd.GeoSeries(geoms, index=gdf.index, crs=gdf.crs))
@@ -383,15 +384,3 @@ def repair_polygons(gdf: gpd.GeoDataFrame, *, source: str | None = None) -> gpd.
     out = out[keep]
     out.attrs = dict(gdf.attrs)
     return out
-
-
-def _polygonal_part(geom: shapely.Geometry) -> shapely.Geometry:
-    """The polygonal part of a repaired geometry (GeometryCollections hold lines too)."""
-    if geom.geom_type in ("Polygon", "MultiPolygon"):
-        return geom
-    parts = shapely.get_parts(geom)
-    polys = [p for p in parts if p.geom_type in ("Polygon", "MultiPolygon")]
-    if not polys:
-        return shapely.MultiPolygon()
-    merged = shapely.union_all(polys)
-    return merged

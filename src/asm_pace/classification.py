@@ -23,6 +23,7 @@ import pandas as pd
 import shapely
 from pyproj import CRS
 
+from ._geometry import polygonal_parts
 from ._nearest import BoundaryIndex
 from .errors import CRSError, InputError, RepairedGeometryWarning, SchemaError
 from .geodesy import geodesic_area
@@ -396,7 +397,7 @@ def _repair(geoms: np.ndarray, layer: str, labels: np.ndarray) -> np.ndarray:
 
     geoms = geoms.copy()
     fixed = shapely.make_valid(geoms[invalid])
-    geoms[invalid] = [_polygonal_part(g) for g in fixed]
+    geoms[invalid] = polygonal_parts(fixed)
     shown = ", ".join(map(str, labels[invalid][:5]))
     more = f" and {int(invalid.sum()) - 5} more" if invalid.sum() > 5 else ""
     warnings.warn(
@@ -406,13 +407,6 @@ def _repair(geoms: np.ndarray, layer: str, labels: np.ndarray) -> np.ndarray:
         stacklevel=4,
     )
     return geoms
-
-
-def _polygonal_part(geom: shapely.Geometry) -> shapely.Geometry:
-    if geom.geom_type in ("Polygon", "MultiPolygon"):
-        return geom
-    polys = [p for p in shapely.get_parts(geom) if p.geom_type in ("Polygon", "MultiPolygon")]
-    return shapely.union_all(polys) if polys else shapely.Polygon()
 
 
 def _labels(gdf: gpd.GeoDataFrame) -> np.ndarray:

@@ -22,6 +22,7 @@ import shapely
 from pyproj import Geod
 from shapely.geometry.base import BaseGeometry
 
+from ._geometry import polygonal_parts
 from .errors import InputError
 
 __all__ = [
@@ -76,16 +77,9 @@ def split_antimeridian(geoms: np.ndarray) -> np.ndarray:
     merged = shapely.union(shapely.union(parts[0], parts[1]), parts[2])
     # keep areal parts only (cutting can leave slivers of lower dimension)
     merged = shapely.make_valid(merged)
-    merged = np.array([_polygonal(m) for m in merged], dtype=object)
+    merged = polygonal_parts(merged)
     out[cross] = merged
     return out
-
-
-def _polygonal(geom: BaseGeometry) -> BaseGeometry:
-    if geom.geom_type in ("Polygon", "MultiPolygon"):
-        return geom
-    polys = [p for p in getattr(geom, "geoms", []) if p.geom_type in ("Polygon", "MultiPolygon")]
-    return shapely.union_all(polys) if polys else shapely.Polygon()
 
 
 # -- fast direct geodesic problem (circles) -----------------------------------------------

@@ -30,7 +30,8 @@ import shapely
 from pyproj import CRS
 
 from ._coords import parse_coordinates
-from ._vector import _polygonal_part, list_layers, read_vector, source_name, to_wgs84
+from ._geometry import polygonal_parts
+from ._vector import list_layers, read_vector, source_name, to_wgs84
 from .errors import (
     CRSError,
     InputError,
@@ -695,7 +696,7 @@ def _from_vector(
     invalid = polygons & ~shapely.is_valid(geoms)
     if invalid.any():
         geoms = geoms.copy()
-        repaired = [_polygonal_part(g) for g in shapely.make_valid(geoms[invalid])]
+        repaired = polygonal_parts(shapely.make_valid(geoms[invalid]))
         for i, geom in zip(np.flatnonzero(invalid), repaired, strict=True):
             if geom.is_empty:
                 problems.append(
