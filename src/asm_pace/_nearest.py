@@ -34,7 +34,7 @@ from scipy.spatial import cKDTree
 
 from .geodesy import WGS84
 
-__all__ = ["BoundaryIndex", "ecef", "MAX_SEGMENT_DEG"]
+__all__ = ["BoundaryIndex", "ecef", "relevant_polygons", "MAX_SEGMENT_DEG"]
 
 #: Boundary edges longer than this (degrees) are densified before indexing.
 MAX_SEGMENT_DEG = 0.02
@@ -91,6 +91,10 @@ class BoundaryIndex:
     ----------
     polygons : numpy.ndarray of shapely Polygon / MultiPolygon, EPSG:4326
         Valid polygons; empty and missing ones are skipped.
+    subset : numpy.ndarray of int, optional
+        Index only these positions of ``polygons`` (owners returned by
+        :meth:`nearest` and :meth:`vertices` are still positions in
+        ``polygons``); default all.
 
     Examples
     --------
@@ -100,11 +104,13 @@ class BoundaryIndex:
     (110575, 0, 1.0)
     """
 
-    def __init__(self, polygons: np.ndarray) -> None:
+    def __init__(self, polygons: np.ndarray, subset: np.ndarray | None = None) -> None:
         geoms = np.asarray(polygons, dtype=object)
+        where = np.arange(len(geoms)) if subset is None else np.asarray(subset, dtype="int64")
+        geoms = geoms[where]
         ok = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
-        keep = np.flatnonzero(ok)
-        parts, part_owner = shapely.get_parts(shapely.boundary(geoms[keep]), return_index=True)
+        keep = where[ok]
+        parts, part_owner = shapely.get_parts(shapely.boundary(geoms[ok]), return_index=True)
         coords, line = shapely.get_coordinates(parts, return_index=True)
         # densify only the rings that have edges longer than MAX_SEGMENT_DEG
         step = np.abs(np.diff(coords, axis=0)).max(axis=1, initial=0.0)
@@ -229,7 +235,8 @@ class BoundaryIndex:
         p0 = self.coords[segs]
         p = p0 + t[:, None] * (self.coords[segs + 1] - p0)
         _, _, g = WGS84.inv(lon[rows], lat[rows], p[:, 0], p[:, 1])
-        order = np.lexsort((g, rows))
+        # ties (a vertex shared by two polygons) go to the first polygon in layer order
+        order = np.lexsort((segs, g, rows))
         rows, segs, g, p = rows[order], segs[order], g[order], p[order]
         first = np.ones(rows.size, dtype=bool)
         first[1:] = rows[1:] != rows[:-1]
@@ -239,3 +246,108 @@ class BoundaryIndex:
         out_lon[r] = p[first, 0]
         out_lat[r] = p[first, 1]
         return out_d, out_o, out_lon, out_lat
+
+
+def _widen(bounds: np.ndarray, dist: np.ndarray) -> np.ndarray:
+    """Lon/lat boxes holding every point within geodesic ``dist`` (m) of ``bounds``.
+
+    Along any path ``ds >= M dphi`` with the meridional radius ``M >= 110.57 km``
+    a degree, and ``ds >= N cos(phi) dlambda >= a cos(phi) dlambda`` (111.32 km a
+    degree times the cosine of the highest latitude reached); rounded down to
+    110 km for both. A box reaching a pole takes every longitude. Boxes may run
+    past +-180 degrees.
+    """
+    pad_lat = dist / 110_000.0
+    top = np.maximum(np.abs(bounds[:, 1]), np.abs(bounds[:, 3])) + pad_lat
+    cos = np.cos(np.radians(np.minimum(top, 90.0)))
+    polar = (top >= 89.999) | (cos * 360.0 * 110_000.0 <= dist)
+    pad_lon = np.where(polar, 0.0, pad_lat / np.where(polar, 1.0, cos))
+    out = np.c_[
+        bounds[:, 0] - pad_lon,
+        np.maximum(bounds[:, 1] - pad_lat, -90.0),
+        bounds[:, 2] + pad_lon,
+        np.minimum(bounds[:, 3] + pad_lat, 90.0),
+    ]
+    out[polar, 0] = -180.0
+    out[polar, 2] = 180.0
+    return out
+
+
+def _box_hits(tree: shapely.STRtree, boxes: np.ndarray) -> np.ndarray:
+    """Positions in ``tree`` of the geometries whose envelopes meet any box (wrapped)."""
+    hit = [tree.query(shapely.box(*boxes.T))[1]]
+    for shift, past in ((360.0, boxes[:, 0] < -180.0), (-360.0, boxes[:, 2] > 180.0)):
+        if past.any():
+            moved = boxes[past] + np.array([shift, 0.0, shift, 0.0])
+            hit.append(tree.query(shapely.box(*moved.T))[1])
+    return np.unique(np.concatenate(hit))
+
+
+def relevant_polygons(
+    polygons: np.ndarray,
+    bounds: np.ndarray,
+    lon: np.ndarray,
+    lat: np.ndarray,
+    *,
+    cell_deg: float = 0.5,
+    max_share: float = 0.5,
+) -> np.ndarray | None:
+    """Positions of the polygons that can hold the nearest boundary of some query.
+
+    Each query is a lon/lat box ``bounds`` (``xmin, ymin, xmax, ymax``; a point
+    has a zero-size box) containing the point ``lon, lat``; its nearest boundary
+    is at most as far as that point's. The method:
+
+    1. queries are grouped by ``cell_deg`` grid cell of their point; for one
+       point per cell, an upper bound on the distance to the nearest boundary
+       is the exact geodesic distance (:class:`BoundaryIndex`) to the boundaries
+       of the polygons whose envelopes are nearest in degrees (any polygon gives
+       an upper bound; these are cheap to find and usually close);
+    2. by the triangle inequality every query point's bound is its cell's bound
+       plus its geodesic distance to the cell's point;
+    3. a polygon can hold the nearest boundary only if its envelope meets a
+       query's box widened by that bound (:func:`_widen`, across +-180 too).
+
+    Returns the sorted positions, or None when they would hold more than
+    ``max_share`` of all the vertices (then the restriction does not pay, and
+    an index of every polygon is cheaper than the first pass).
+
+    Examples
+    --------
+    A site 0.4 degrees from the first box and 0.6 from the second: only the
+    first can hold its nearest boundary.
+
+    >>> polys = np.array([shapely.box(0, 0, 1, 1), shapely.box(2, 0, 3, 1),
+    ...     shapely.box(50, 0, 51, 1)])
+    >>> relevant_polygons(polys, np.array([[1.4, 0.5, 1.4, 0.5]]), np.array([1.4]),
+    ...     np.array([0.5]), max_share=1.0).tolist()
+    [0]
+    """
+    geoms = np.asarray(polygons, dtype=object)
+    lon = np.asarray(lon, dtype="float64")
+    lat = np.asarray(lat, dtype="float64")
+    env = shapely.bounds(geoms)
+    have = np.flatnonzero(np.isfinite(env).all(axis=1))
+    if have.size == 0 or lon.size == 0:
+        return None
+    nv = shapely.get_num_coordinates(geoms)
+    total = float(nv.sum())
+    tree = shapely.STRtree(shapely.box(*env[have].T))
+    # 1. one point per grid cell, and the polygons with the nearest envelopes
+    cell = np.floor(np.c_[lon, lat] / cell_deg).astype("int64")
+    _, rep, which = np.unique(cell, axis=0, return_index=True, return_inverse=True)
+    which = which.ravel()
+    _, near = tree.query_nearest(shapely.points(lon[rep], lat[rep]), all_matches=True)
+    cand = have[np.unique(near)]
+    if nv[cand].sum() > max_share * total:
+        return None
+    d_rep, _, _, _ = BoundaryIndex(geoms, subset=cand).nearest(lon[rep], lat[rep])
+    # 2. triangle inequality, with slack for rounding
+    _, _, hop = WGS84.inv(lon, lat, lon[rep][which], lat[rep][which])
+    upper = (d_rep[which] + hop) * (1.0 + 1e-9) + 1.0
+    # 3. envelopes within that bound of a query box
+    keep = have[_box_hits(tree, _widen(np.asarray(bounds, dtype="float64"), upper))]
+    keep = np.union1d(keep, cand)
+    if nv[keep].sum() > max_share * total:
+        return None
+    return keep

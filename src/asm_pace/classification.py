@@ -24,7 +24,7 @@ import shapely
 from pyproj import CRS
 
 from ._geometry import polygonal_parts
-from ._nearest import BoundaryIndex
+from ._nearest import BoundaryIndex, relevant_polygons
 from .errors import CRSError, InputError, RepairedGeometryWarning, SchemaError
 from .geodesy import geodesic_area
 
@@ -140,6 +140,23 @@ def classify(
     >>> round(float(out["nearest_pa_km"].iloc[1]), 2)
     11.06
     """
+    return _classify(sites, protected_areas, ecoregions, priority_landscapes)
+
+
+def _classify(
+    sites: gpd.GeoDataFrame,
+    protected_areas: gpd.GeoDataFrame,
+    ecoregions: gpd.GeoDataFrame,
+    priority_landscapes: gpd.GeoDataFrame | None,
+    *,
+    restrict: bool = True,
+) -> gpd.GeoDataFrame:
+    """:func:`classify`; ``restrict=False`` indexes every protected-area boundary.
+
+    With ``restrict`` (the default) only the protected areas that can hold the
+    nearest boundary of some site are indexed (:func:`_nearest.relevant_polygons`);
+    the results are the same, the switch exists for tests and benchmarks.
+    """
     sites_ll = _prepare(sites, "sites", ())
     pas = _prepare(protected_areas, "protected_areas", _PA_COLUMNS)
     eco = _prepare(ecoregions, "ecoregions", _ECO_COLUMNS)
@@ -168,9 +185,9 @@ def classify(
     if len(pas):
         out = np.flatnonzero(~in_pa)
         if out.size:
-            index = BoundaryIndex(pa_geoms)
             q_geoms = site_geoms[out]
             q_point = is_point[out]
+            index = _pa_index(pa_geoms, q_geoms, q_point, restrict=restrict)
             qx = shapely.get_x(q_geoms[q_point])
             qy = shapely.get_y(q_geoms[q_point])
             d, owner, _, _ = index.nearest(qx, qy)
@@ -468,6 +485,24 @@ def _pick_ecoregion(
     first = np.r_[True, si[1:] != si[:-1]]
     pick[si[first]] = ei[first]
     return pick
+
+
+def _pa_index(
+    pa_geoms: np.ndarray, q_geoms: np.ndarray, q_point: np.ndarray, *, restrict: bool
+) -> BoundaryIndex:
+    """The boundary index of the protected areas that can be nearest to the sites."""
+    subset = None
+    if restrict:
+        bounds = shapely.bounds(q_geoms)
+        # a point of each site: the point itself, a footprint's first vertex
+        x, y = bounds[:, 0].copy(), bounds[:, 1].copy()
+        feet = np.flatnonzero(~q_point)
+        if feet.size:
+            counts = shapely.get_num_coordinates(q_geoms[feet])
+            xy = shapely.get_coordinates(q_geoms[feet])[np.r_[0, np.cumsum(counts)[:-1]]]
+            x[feet], y[feet] = xy[:, 0], xy[:, 1]
+        subset = relevant_polygons(pa_geoms, bounds, x, y)
+    return BoundaryIndex(pa_geoms, subset=subset)
 
 
 def _footprint_distance(feet: np.ndarray, index: BoundaryIndex) -> tuple[np.ndarray, np.ndarray]:
