@@ -5,9 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import shapely
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pyproj import Geod
 
-from asm_pace._nearest import BoundaryIndex, ecef
+from asm_pace._nearest import BoundaryIndex, ecef, relevant_polygons
 
 GEOD = Geod(ellps="WGS84")
 
@@ -95,3 +97,119 @@ def test_across_the_pole_neighbourhood():
     d, _, _, _ = BoundaryIndex(polys).nearest(lon, lat)
     exp, _ = brute(lon, lat, polys, step=0.001)
     assert d[0] == pytest.approx(exp[0], rel=5e-3)
+
+
+# ----------------------------------------------------------------------------- restriction
+
+
+def scattered_polygons(rng, n, lon_range, lat_range, vertices=12):
+    """Many small star polygons scattered over a region (most of them irrelevant)."""
+    return star_polygons(rng, n, lon_range, lat_range, vertices=vertices)
+
+
+def restricted_equals_full(polys, lon, lat, bounds=None, max_share=0.5):
+    """The restricted index gives the same distances, owners and points as the full one."""
+    if bounds is None:
+        bounds = np.c_[lon, lat, lon, lat]
+    keep = relevant_polygons(polys, bounds, lon, lat, max_share=max_share)
+    assert keep is not None, "the restriction was not used"
+    full = BoundaryIndex(polys).nearest(lon, lat)
+    part = BoundaryIndex(polys, subset=keep).nearest(lon, lat)
+    for a, b in zip(full, part, strict=True):
+        np.testing.assert_array_equal(a, b)
+    return keep
+
+
+def test_restriction_keeps_the_nearest_far_away():
+    # 300 PAs on a "continent", sites 8-12 degrees east of all of them
+    rng = np.random.default_rng(3)
+    polys = scattered_polygons(rng, 300, (-70.0, -50.0), (-20.0, 0.0))
+    lon = rng.uniform(-42.0, -38.0, 40)
+    lat = rng.uniform(-12.0, -8.0, 40)
+    keep = restricted_equals_full(polys, lon, lat)
+    assert keep.size < 100  # most PAs are irrelevant
+    # the nearest polygon of each site by brute force is kept
+    _, owner = brute(lon[:5], lat[:5], polys, step=0.01)
+    assert set(owner) <= set(keep.tolist())
+
+
+def test_restriction_with_many_irrelevant_pas_around_clustered_sites():
+    rng = np.random.default_rng(5)
+    polys = scattered_polygons(rng, 2000, (-80.0, -40.0), (-30.0, 10.0))
+    lon = rng.normal(-60.0, 0.3, 200)
+    lat = rng.normal(-10.0, 0.3, 200)
+    keep = restricted_equals_full(polys, lon, lat)
+    assert keep.size < 200
+    exp, exp_owner = brute(lon[:5], lat[:5], polys, step=0.002)
+    d, owner, _, _ = BoundaryIndex(polys, subset=keep).nearest(lon[:5], lat[:5])
+    np.testing.assert_allclose(d, exp, rtol=5e-3, atol=30.0)
+    assert (owner == exp_owner).mean() >= 0.8
+
+
+@pytest.mark.parametrize("side", [1.0, -1.0])
+def test_restriction_across_the_antimeridian(side):
+    # sites just east (or west) of 180; the nearest PA is across the line
+    rng = np.random.default_rng(11)
+    near = star_polygons(rng, 3, (-179.8, -179.5) if side > 0 else (179.5, 179.8), (-17.0, -16.0))
+    far = scattered_polygons(rng, 300, (100.0, 170.0), (-40.0, 20.0))
+    polys = np.r_[near, far]
+    lon = side * rng.uniform(179.9, 179.99, 30)
+    lat = rng.uniform(-17.0, -16.0, 30)
+    keep = restricted_equals_full(polys, lon, lat)
+    _, owner, _, _ = BoundaryIndex(polys).nearest(lon, lat)
+    assert (owner < 3).all()  # the short way round
+    assert {0, 1, 2} <= set(keep.tolist()) and keep.size < 30
+
+
+def test_restriction_near_the_pole_takes_every_longitude():
+    rng = np.random.default_rng(2)
+    polys = np.r_[
+        np.array([shapely.box(-179.5, 88.0, -178.0, 88.5)]),
+        scattered_polygons(rng, 200, (-170.0, 170.0), (-60.0, 60.0)),
+    ]
+    lon, lat = np.array([1.0, 2.0]), np.array([89.5, 89.4])
+    keep = restricted_equals_full(polys, lon, lat)
+    assert 0 in keep
+
+
+def test_restriction_for_boxes_and_fallback():
+    rng = np.random.default_rng(9)
+    polys = scattered_polygons(rng, 400, (0.0, 20.0), (0.0, 20.0))
+    # footprint-like query boxes: their nearest boundary is no farther than their corner's
+    bx = rng.uniform(5.0, 6.0, 10)
+    by = rng.uniform(5.0, 6.0, 10)
+    bounds = np.c_[bx, by, bx + 0.3, by + 0.2]
+    keep = relevant_polygons(polys, bounds, bx, by)
+    assert keep is not None
+    # the PAs near any point of each box are kept: check on the box corners
+    for cx, cy in ((bx + 0.3, by + 0.2), (bx, by + 0.2), (bx + 0.3, by)):
+        _, owner, _, _ = BoundaryIndex(polys).nearest(cx, cy)
+        assert set(owner.tolist()) <= set(keep.tolist())
+    # sites spread over the whole layer: the restriction does not pay
+    lon = rng.uniform(0.0, 20.0, 500)
+    lat = rng.uniform(0.0, 20.0, 500)
+    assert relevant_polygons(polys, np.c_[lon, lat, lon, lat], lon, lat) is None
+    # empty layer
+    empty = np.array([shapely.Polygon()], dtype=object)
+    assert relevant_polygons(empty, np.c_[lon, lat, lon, lat], lon, lat) is None
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    seed=st.integers(0, 10_000),
+    lat0=st.floats(-75.0, 75.0),
+    lon0=st.floats(-180.0, 180.0),
+    gap=st.floats(0.0, 15.0),
+)
+def test_restriction_matches_full_index_property(seed, lat0, lon0, gap):
+    rng = np.random.default_rng(seed)
+    polys = scattered_polygons(rng, 150, (lon0 - 10.0, lon0 + 10.0), (lat0 - 8.0, lat0 + 8.0))
+    polys = shapely.clip_by_rect(shapely.make_valid(polys), -180, -90, 180, 90)  # on the globe
+    lon = ((lon0 + gap + rng.normal(0.0, 0.5, 20)) + 180.0) % 360.0 - 180.0
+    lat = np.clip(lat0 + rng.normal(0.0, 0.5, 20), -89.0, 89.0)
+    keep = relevant_polygons(polys, np.c_[lon, lat, lon, lat], lon, lat, max_share=1.0)
+    assert keep is not None
+    full = BoundaryIndex(polys).nearest(lon, lat)
+    part = BoundaryIndex(polys, subset=keep).nearest(lon, lat)
+    np.testing.assert_array_equal(full[0], part[0])
+    np.testing.assert_array_equal(full[1], part[1])

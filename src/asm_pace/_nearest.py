@@ -301,8 +301,9 @@ def relevant_polygons(
     1. queries are grouped by ``cell_deg`` grid cell of their point; for one
        point per cell, an upper bound on the distance to the nearest boundary
        is the exact geodesic distance (:class:`BoundaryIndex`) to the boundaries
-       of the polygons whose envelopes are nearest in degrees (any polygon gives
-       an upper bound; these are cheap to find and usually close);
+       of the polygons whose envelopes are nearest in degrees (also across
+       +-180 for points within 30 degrees of it; any polygon gives an upper
+       bound, these are cheap to find and usually close);
     2. by the triangle inequality every query point's bound is its cell's bound
        plus its geodesic distance to the cell's point;
     3. a polygon can hold the nearest boundary only if its envelope meets a
@@ -337,7 +338,13 @@ def relevant_polygons(
     cell = np.floor(np.c_[lon, lat] / cell_deg).astype("int64")
     _, rep, which = np.unique(cell, axis=0, return_index=True, return_inverse=True)
     which = which.ravel()
-    _, near = tree.query_nearest(shapely.points(lon[rep], lat[rep]), all_matches=True)
+    rx, ry = lon[rep], lat[rep]
+    _, near = tree.query_nearest(shapely.points(rx, ry), all_matches=True)
+    # near +-180 the nearest envelope in degrees may be across the line
+    wrap = np.abs(rx) > 150.0
+    if wrap.any():
+        moved = shapely.points(rx[wrap] - np.sign(rx[wrap]) * 360.0, ry[wrap])
+        near = np.r_[near, tree.query_nearest(moved, all_matches=True)[1]]
     cand = have[np.unique(near)]
     if nv[cand].sum() > max_share * total:
         return None
