@@ -660,3 +660,67 @@ def test_no_sites_and_a_repeated_index():
     assert list(out.index) == [4, 4]
     assert out["pace_class"].tolist() == ["protected_area", "not_eligible"]
     assert out["nearest_pa_km"].iloc[1] == pytest.approx(meridian_km(0.5, 1.5, 1.0), rel=1e-6)
+
+
+# ----------------------------------------------------------------------------- restricted index
+
+
+def many_pas(rng, n, lon_range, lat_range, first_id=1):
+    cx = rng.uniform(*lon_range, n)
+    cy = rng.uniform(*lat_range, n)
+    circles = shapely.buffer(shapely.points(cx, cy), rng.uniform(0.02, 0.2, n), quad_segs=4)
+    return [{"pa_id": str(first_id + i), "geometry": g} for i, g in enumerate(circles)]
+
+
+def assert_restricted_matches_full(sites, pas):
+    from asm_pace.classification import _classify, _pa_index
+
+    geoms = pas.geometry.to_numpy()
+    q = sites.geometry.to_numpy()
+    index = _pa_index(geoms, q, shapely.get_type_id(q) == 0, restrict=True)
+    used = np.unique(index.line_owner).size
+    assert used < len(pas) // 4, "the restriction was not used"
+    full = _classify(sites, pas, NO_ECO, None, restrict=False)
+    part = _classify(sites, pas, NO_ECO, None, restrict=True)
+    pd.testing.assert_frame_equal(part, full)
+    return full
+
+
+def test_restricted_index_far_nearest_and_footprints():
+    # 600 PAs over a continent; clustered sites 5-8 degrees east of all of them,
+    # points and footprints; the nearest PA is hundreds of km away
+    rng = np.random.default_rng(4)
+    pas = pa_layer(*many_pas(rng, 600, (-75.0, -45.0), (-25.0, 5.0)))
+    pts = shapely.points(rng.uniform(-40.0, -37.0, 30), rng.uniform(-12.0, -9.0, 30))
+    feet = shapely.buffer(shapely.points(rng.uniform(-40, -37, 5), rng.uniform(-12, -9, 5)), 0.05)
+    out = assert_restricted_matches_full(site_layer(*pts, *feet), pas)
+    assert (out["nearest_pa_km"] > 400).all()
+    # brute force for a few points: Geod over densified PA boundaries
+    xy, owner = shapely.get_coordinates(
+        shapely.segmentize(shapely.boundary(pas.geometry.to_numpy()), 0.002), return_index=True
+    )
+    for i in range(3):
+        x, y = shapely.get_x(pts[i]), shapely.get_y(pts[i])
+        d = GEOD.inv(np.full(len(xy), x), np.full(len(xy), y), xy[:, 0], xy[:, 1])[2]
+        assert out["nearest_pa_km"].iloc[i] == pytest.approx(d.min() / 1000, rel=5e-3)
+        assert out["nearest_pa_id"].iloc[i] == pas["pa_id"].iloc[owner[d.argmin()]]
+
+
+def test_restricted_index_clustered_sites_among_many_pas():
+    rng = np.random.default_rng(8)
+    pas = pa_layer(*many_pas(rng, 1500, (-80.0, -40.0), (-30.0, 10.0)))
+    pts = shapely.points(rng.normal(-60.0, 0.4, 150), rng.normal(-10.0, 0.4, 150))
+    out = assert_restricted_matches_full(site_layer(*pts), pas)
+    assert (out["pace_class"] == "protected_area").sum() < 150
+
+
+def test_restricted_index_across_the_antimeridian():
+    rng = np.random.default_rng(6)
+    rows = many_pas(rng, 400, (120.0, 175.0), (-40.0, 0.0), first_id=10)
+    rows.append({"pa_id": "1", "geometry": shapely.box(-179.9, -17.5, -179.5, -16.5)})
+    pas = pa_layer(*rows)
+    pts = shapely.points(rng.uniform(179.85, 179.99, 20), rng.uniform(-17.3, -16.7, 20))
+    out = assert_restricted_matches_full(site_layer(*pts), pas)
+    assert (out["nearest_pa_id"] == "1").all()
+    exp = GEOD.inv(shapely.get_x(pts), shapely.get_y(pts), np.full(20, -179.9), shapely.get_y(pts))
+    np.testing.assert_allclose(out["nearest_pa_km"], exp[2] / 1000, rtol=1e-6)
