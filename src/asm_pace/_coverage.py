@@ -70,7 +70,9 @@ class Events:
 
     ``piece``, ``row``, ``col`` locate each prefix event: ``rise`` weighs the
     exclusive row prefix at ``col`` (``col`` may equal the chunk width for the
-    centre rule). ``own`` weighs pixel values directly (exact coverage only).
+    centre rule). ``own`` weighs pixel values directly (exact coverage only),
+    and so does ``own_at``, aligned with the prefix events (the value of the
+    pixel at ``row``, ``col``).
     """
 
     piece: np.ndarray
@@ -79,6 +81,7 @@ class Events:
     rise: np.ndarray
     own: Own | None
     shape: tuple[int, int]
+    own_at: np.ndarray | None = None
 
 
 def _edges(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -149,34 +152,32 @@ def exact_events(geoms: np.ndarray, shape: tuple[int, int]) -> Events:
     u1 = ua1 + t1 * du1
     dw1 = (t1 - t0) * np.repeat(dw, n1)
     own1 = np.repeat(owner, n1)
-    # then columns; most row pieces stay in one column (no cut needed)
+    # then columns; most row pieces stay in one column (no cut needed): their own
+    # weight sits on the same pixel as their prefix event (``own_at``)
     fu0 = np.floor(u0)
-    one = fu0 == np.floor(u1)
-    cx = ~one
-    n2, col, s0, s1 = _cuts(u0[cx], u1[cx])
+    cx = fu0 != np.floor(u1)
+    col1 = np.clip(fu0.astype(np.intp), 0, w - 1)
+    row1 = np.clip(row.astype(np.intp), 0, h - 1)
+    own_at = (0.5 * (u0 + u1) - col1) * dw1
+    own_at[cx] = 0.0
+    ux0, ux1 = u0[cx], u1[cx]
+    n2, col, s0, s1 = _cuts(ux0, ux1)
     dw2 = np.repeat(dw1[cx], n2)
     rise = (s1 - s0) * dw2
-    mid = np.repeat(u0[cx], n2) + 0.5 * (s0 + s1) * np.repeat((u1 - u0)[cx], n2)
+    mid = np.repeat(ux0, n2) + 0.5 * (s0 + s1) * np.repeat(ux1 - ux0, n2)
     # (float round-off at exact grid lines can leave a sliver one cell outside: clip)
     col = np.clip(col.astype(np.intp), 0, w - 1)
     own = (mid - col) * rise
     # A row piece crossing columns c0, c0 +- 1, ... needs the prefix only at its first
     # cell: the prefix at the next cells adds the cells passed, whose weights are the
     # rises still to come (left to right) or already done (right to left).
-    right = np.repeat((u1 > u0)[cx], n2)
+    right = np.repeat(ux1 > ux0, n2)
     first = np.cumsum(n2) - n2
     later = np.where(right, (1.0 - s1) * dw2, -(1.0 - s0) * dw2)
     later[first[~right[first]]] = 0.0
     own += later
-    col1 = np.clip(fu0.astype(np.intp), 0, w - 1)
-    row1 = np.clip(row.astype(np.intp), 0, h - 1)
-    own_ev = Own(
-        np.concatenate([own1[one], np.repeat(own1[cx], n2)]),
-        np.concatenate([row1[one], np.repeat(row1[cx], n2)]),
-        np.concatenate([col1[one], col]),
-        np.concatenate([(0.5 * (u0[one] + u1[one]) - col1[one]) * dw1[one], own]),
-    )
-    return Events(own1, row1, col1, dw1, own_ev, shape)
+    own_ev = Own(np.repeat(own1[cx], n2), np.repeat(row1[cx], n2), col, own)
+    return Events(own1, row1, col1, dw1, own_ev, shape, own_at)
 
 
 def center_events(geoms: np.ndarray, shape: tuple[int, int]) -> Events:
@@ -244,7 +245,13 @@ def label_sums(
     if h * w > MAX_PIXELS:
         raise ValueError(f"chunk of {h} x {w} pixels is too large for packed counts")
     flat = labels.ravel()
+    rw = row_weight[ev.row]
+    f = ev.row * w + ev.col  # row-major position; the exclusive prefix is taken there
     # the pixels' own shares
+    if ev.own_at is not None:
+        out += np.bincount(
+            ev.piece * k + flat[f], weights=ev.own_at * rw, minlength=n_pieces * k
+        ).reshape(n_pieces, k)
     if ev.own is not None:
         o = ev.own
         out += np.bincount(
@@ -252,8 +259,6 @@ def label_sums(
             weights=o.weight * row_weight[o.row],
             minlength=n_pieces * k,
         ).reshape(n_pieces, k)
-    rw = row_weight[ev.row]
-    f = ev.row * w + ev.col  # row-major position; the exclusive prefix is taken there
     # which labels are frequent only steers the speed: a sample of the pixels is enough
     freq = np.bincount(flat[:: max(1, flat.size // 4096)], minlength=k)
     order = np.argsort(-freq, kind="stable")
@@ -269,7 +274,8 @@ def label_sums(
         lut[top3] = 1 << _FIELD
     lut[rare] = 1 << (2 * _FIELD)
     packed = np.zeros(h * w + 1, dtype=np.uint64)
-    np.cumsum(lut[flat], out=packed[1:])
+    coded = lut[flat]
+    np.cumsum(coded, out=packed[1:])
     g = packed[f]
     n2 = (g & _MASK).astype(np.float64)
     n3 = ((g >> np.uint64(_FIELD)) & _MASK).astype(np.float64)
@@ -279,8 +285,8 @@ def label_sums(
     for lab_id, n in ((top1, n1), (top2, n2), (top3, n3)):
         if lab_id >= 0:
             out[:, lab_id] += np.bincount(ev.piece, weights=wt * n, minlength=n_pieces)
-    pos = np.flatnonzero(rare[flat]) if rare.any() else np.empty(0, dtype=np.intp)
-    if pos.size:
+    if int(packed[-1] >> np.uint64(2 * _FIELD)):
+        pos = np.flatnonzero(coded >= np.uint64(1 << (2 * _FIELD)))
         rare_ids = np.flatnonzero(rare)
         compact = np.zeros(k, dtype=np.intp)
         compact[rare_ids] = np.arange(len(rare_ids))
@@ -305,6 +311,9 @@ def field_sums(ev: Events, fields: np.ndarray, row_weight: np.ndarray, n_pieces:
         o = ev.own
         vals = flat[:, o.row * w + o.col].T
         out += _group_sums(o.piece, vals * (o.weight * row_weight[o.row])[:, None], n_pieces)
+    if ev.own_at is not None:
+        vals = flat[:, ev.row * w + ev.col].T
+        out += _group_sums(ev.piece, vals * (ev.own_at * rw)[:, None], n_pieces)
     prefix = np.zeros((f, h, w + 1))
     np.cumsum(fields, axis=2, out=prefix[:, :, 1:])
     vals = prefix.reshape(f, -1)[:, ev.row * (w + 1) + ev.col].T
@@ -325,18 +334,23 @@ def dense_weights(ev: Events, piece: int) -> tuple[np.ndarray, tuple[int, int]]:
     c = ev.col[sel]
     r0, r1 = int(r.min()), int(r.max()) + 1
     c0 = int(c.min())
+    has_own = False
     if ev.own is not None:
         osel = ev.own.piece == piece
         orow, ocol = ev.own.row[osel], ev.own.col[osel]
-        c0 = min(c0, int(ocol.min()))
+        has_own = bool(osel.any())
+        if has_own:
+            c0 = min(c0, int(ocol.min()))
     c1 = max(min(int(c.max()) + 1, w), c0 + 1)
-    if ev.own is not None:
+    if has_own:
         c1 = max(c1, int(ocol.max()) + 1)
     cov = np.zeros((r1 - r0, c1 - c0 + 1))
     rise = np.zeros_like(cov)
-    if ev.own is not None:
+    if has_own:
         np.add.at(cov, (orow - r0, ocol - c0), ev.own.weight[osel])
     np.add.at(rise, (r - r0, c - c0), ev.rise[sel])
+    if ev.own_at is not None:
+        np.add.at(cov, (r - r0, c - c0), ev.own_at[sel])
     # weight of pixel c from rise events at columns > c: reverse exclusive cumsum
     suffix = np.cumsum(rise[:, ::-1], axis=1)[:, ::-1]
     cov[:, :-1] += suffix[:, 1:]
