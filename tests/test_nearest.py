@@ -213,3 +213,21 @@ def test_restriction_matches_full_index_property(seed, lat0, lon0, gap):
     part = BoundaryIndex(polys, subset=keep).nearest(lon, lat)
     np.testing.assert_array_equal(full[0], part[0])
     np.testing.assert_array_equal(full[1], part[1])
+
+
+def test_restriction_refines_a_loose_bound_with_exact_distances():
+    # the sites sit in the envelope of a huge C-shaped PA whose boundary is far:
+    # the farthest-corner bound keeps everything, the exact distance to the C's
+    # boundary (about 1 degree away) keeps only the PAs near the sites
+    outer = shapely.box(-70.0, -20.0, -50.0, 0.0)
+    c_shape = shapely.difference(outer, shapely.box(-69.0, -19.0, -50.0, -1.0))
+    rng = np.random.default_rng(12)
+    small = scattered_polygons(rng, 600, (-66.0, -52.0), (-18.0, -2.0))
+    polys = np.r_[np.array([c_shape]), small]
+    lon = rng.normal(-68.0, 0.1, 50)
+    lat = rng.normal(-10.0, 0.1, 50)
+    keep = restricted_equals_full(polys, lon, lat)
+    assert 0 in keep and keep.size < 60
+    # what the loose bound alone would reach: the C's whole envelope
+    near_c = shapely.intersects(shapely.box(-70.0, -20.0, -50.0, 0.0), small)
+    assert near_c.sum() > 500

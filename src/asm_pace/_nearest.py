@@ -283,6 +283,18 @@ def _box_hits(tree: shapely.STRtree, boxes: np.ndarray) -> np.ndarray:
     return np.unique(np.concatenate(hit))
 
 
+def _lpath_bound(lon: np.ndarray, lat: np.ndarray, box: np.ndarray) -> np.ndarray:
+    """Upper bound (m) on the geodesic distance from a point to every point of a box.
+
+    The path along the point's parallel, then along a meridian, is no shorter
+    than the geodesic: ``N cos(phi) dlambda + M dphi`` with ``N, M <= 6399.6 km``
+    (111.70 km a degree).
+    """
+    dlon = np.maximum(np.abs(lon - box[:, 0]), np.abs(lon - box[:, 2]))
+    dlat = np.maximum(np.abs(lat - box[:, 1]), np.abs(lat - box[:, 3]))
+    return 111_700.0 * (np.cos(np.radians(lat)) * dlon + dlat) + 1.0
+
+
 def relevant_polygons(
     polygons: np.ndarray,
     bounds: np.ndarray,
@@ -298,20 +310,24 @@ def relevant_polygons(
     has a zero-size box) containing the point ``lon, lat``; its nearest boundary
     is at most as far as that point's. The method:
 
-    1. queries are grouped by ``cell_deg`` grid cell of their point; for one
-       point per cell, an upper bound on the distance to the nearest boundary
-       is the exact geodesic distance (:class:`BoundaryIndex`) to the boundaries
-       of the polygons whose envelopes are nearest in degrees (also across
-       +-180 for points within 30 degrees of it; any polygon gives an upper
-       bound, these are cheap to find and usually close);
+    1. queries are grouped by ``cell_deg`` grid cell of their point. For one
+       point per cell, the polygons whose envelopes are nearest in degrees
+       (also across +-180 for points within 30 degrees of it) are found with an
+       STRtree of the envelopes; any polygon gives an upper bound ``U`` on the
+       distance to the nearest boundary: first the distance to the farthest
+       point of its envelope (:func:`_lpath_bound`), and when that keeps too
+       much, the exact geodesic distance to its boundary (:class:`BoundaryIndex`
+       of those few polygons);
     2. by the triangle inequality every query point's bound is its cell's bound
-       plus its geodesic distance to the cell's point;
-    3. a polygon can hold the nearest boundary only if its envelope meets a
-       query's box widened by that bound (:func:`_widen`, across +-180 too).
+       plus its distance to the cell's point (again bounded by a parallel and a
+       meridian path);
+    3. a polygon can hold the nearest boundary of a query only if its envelope
+       meets the query's box widened by that bound (:func:`_widen`, across
+       +-180 too); the boxes of one cell are merged into one.
 
     Returns the sorted positions, or None when they would hold more than
     ``max_share`` of all the vertices (then the restriction does not pay, and
-    an index of every polygon is cheaper than the first pass).
+    an index of every polygon is cheaper).
 
     Examples
     --------
@@ -327,34 +343,52 @@ def relevant_polygons(
     geoms = np.asarray(polygons, dtype=object)
     lon = np.asarray(lon, dtype="float64")
     lat = np.asarray(lat, dtype="float64")
+    bounds = np.asarray(bounds, dtype="float64")
     env = shapely.bounds(geoms)
     have = np.flatnonzero(np.isfinite(env).all(axis=1))
     if have.size == 0 or lon.size == 0:
         return None
     nv = shapely.get_num_coordinates(geoms)
     total = float(nv.sum())
+    limit = max_share * total
     tree = shapely.STRtree(shapely.box(*env[have].T))
     # 1. one point per grid cell, and the polygons with the nearest envelopes
-    cell = np.floor(np.c_[lon, lat] / cell_deg).astype("int64")
-    _, rep, which = np.unique(cell, axis=0, return_index=True, return_inverse=True)
+    ix = np.floor(lon / cell_deg).astype("int64")
+    iy = np.floor(lat / cell_deg).astype("int64")
+    _, rep, which = np.unique(ix * 1_000_000 + iy, return_index=True, return_inverse=True)
     which = which.ravel()
     rx, ry = lon[rep], lat[rep]
-    _, near = tree.query_nearest(shapely.points(rx, ry), all_matches=True)
+    q, near = tree.query_nearest(shapely.points(rx, ry), all_matches=True)
+    qx = rx[q]
     # near +-180 the nearest envelope in degrees may be across the line
-    wrap = np.abs(rx) > 150.0
-    if wrap.any():
-        moved = shapely.points(rx[wrap] - np.sign(rx[wrap]) * 360.0, ry[wrap])
-        near = np.r_[near, tree.query_nearest(moved, all_matches=True)[1]]
+    wrap = np.flatnonzero(np.abs(rx) > 150.0)
+    if wrap.size:
+        moved = rx[wrap] - np.sign(rx[wrap]) * 360.0
+        q2, near2 = tree.query_nearest(shapely.points(moved, ry[wrap]), all_matches=True)
+        q, near, qx = np.r_[q, wrap[q2]], np.r_[near, near2], np.r_[qx, moved[q2]]
+    loose = np.full(rep.size, np.inf)
+    np.minimum.at(loose, q, _lpath_bound(qx, ry[q], env[have[near]]))
+    # 2. every query's bound: its cell's, plus the hop to the cell's point
+    hop = 111_700.0 * (np.cos(np.radians(lat)) * np.abs(lon - rx[which]) + np.abs(lat - ry[which]))
+    ncell = rep.size
+    cell_box = np.empty((ncell, 4))
+    for col, ufunc in ((0, np.minimum), (1, np.minimum), (2, np.maximum), (3, np.maximum)):
+        cell_box[:, col] = bounds[rep, col]
+        ufunc.at(cell_box[:, col], which, bounds[:, col])
+    cell_hop = np.zeros(ncell)
+    np.maximum.at(cell_hop, which, hop)
+
+    def kept(u_rep: np.ndarray) -> np.ndarray:
+        upper = (u_rep + cell_hop) * (1.0 + 1e-9) + 1.0
+        return np.union1d(have[_box_hits(tree, _widen(cell_box, upper))], cand)
+
+    # 3. first with the loose bound; refine with exact distances when it keeps much
     cand = have[np.unique(near)]
-    if nv[cand].sum() > max_share * total:
-        return None
-    d_rep, _, _, _ = BoundaryIndex(geoms, subset=cand).nearest(lon[rep], lat[rep])
-    # 2. triangle inequality, with slack for rounding
-    _, _, hop = WGS84.inv(lon, lat, lon[rep][which], lat[rep][which])
-    upper = (d_rep[which] + hop) * (1.0 + 1e-9) + 1.0
-    # 3. envelopes within that bound of a query box
-    keep = have[_box_hits(tree, _widen(np.asarray(bounds, dtype="float64"), upper))]
-    keep = np.union1d(keep, cand)
-    if nv[keep].sum() > max_share * total:
-        return None
-    return keep
+    keep = kept(loose)
+    if nv[keep].sum() <= 0.1 * total:
+        return keep
+    if nv[cand].sum() > 0.5 * limit:
+        return None if nv[keep].sum() > limit else keep
+    exact, _, _, _ = BoundaryIndex(geoms, subset=cand).nearest(rx, ry)
+    keep = kept(np.fmin(exact, loose))
+    return None if nv[keep].sum() > limit else keep
