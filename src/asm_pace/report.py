@@ -422,7 +422,8 @@ def _forest_section(forest: pd.DataFrame) -> str:
         digits={"zone_area_ha": 0, "forest_2000_ha": 0, "loss_total_ha": 1, "gain_ha": 1},
     )
     first, last = years[0][5:9], years[-1][5:9]
-    if "cluster_id" in frame.columns:
+    # clusters carry cluster_id but no zone_id; buffers from dissolve=True carry both
+    if "cluster_id" in frame.columns and "zone_id" not in frame.columns:
         how = (
             "over the buffers of each radius, with touching buffers of neighbouring sites "
             "merged first, so each hectare counts once."
