@@ -6,6 +6,7 @@ import os
 import re
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import pytest
@@ -70,3 +71,38 @@ def test_mkdocs_build_strict(tmp_path):
     api = (site / "api" / "index.html").read_text(encoding="utf-8")
     for name, module in asm_pace._EXPORTS.items():
         assert f'id="asm_pace.{module}.{name}"' in api, f"{name} is missing from the API page"
+    # the docstrings' Sphinx roles are rendered as code (docs/hooks/sphinx_roles.py), not as text
+    for page in site.rglob("index.html"):
+        html = page.read_text(encoding="utf-8")
+        raw = re.findall(r":(?:func|class|data|meth|mod|attr|exc):<code>", html)
+        assert not raw, f"{page.relative_to(site)} shows raw Sphinx roles: {raw[:3]}"
+
+
+# pages whose python blocks are complete programs on the bundled samples
+RUNNABLE_PAGES = ["index.md", "getting-started.md", "classification.md"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("page", RUNNABLE_PAGES)
+def test_page_examples_run(page, tmp_path, monkeypatch):
+    pytest.importorskip("matplotlib")
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from asm_pace.errors import AsmPaceWarning
+
+    text = (DOCS / page).read_text(encoding="utf-8")
+    blocks = re.findall(r"```python\n(.*?)```", text, flags=re.DOTALL)
+    assert blocks, f"{page} has no python block"
+    monkeypatch.chdir(tmp_path)
+    namespace: dict = {}
+    try:
+        with warnings.catch_warnings():
+            # the samples are built to trigger asm_pace's warnings (dropped, repaired, coverage)
+            warnings.simplefilter("ignore", AsmPaceWarning)
+            for i, block in enumerate(blocks):
+                exec(compile(block, f"{page} python block {i + 1}", "exec"), namespace)
+    finally:
+        plt.close("all")
