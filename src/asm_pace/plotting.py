@@ -92,7 +92,8 @@ def _require(module: str) -> Any:
     except ImportError as err:
         raise MissingDependencyError(
             f"{module.split('.')[0]} is needed for asm_pace's maps and charts but is not "
-            'installed; install the plotting extra: pip install "asm-pace[plot]"'
+            'installed; install the plotting extra: pip install "asm-pace[plot]" (from a '
+            'source checkout: pip install -e ".[plot]")'
         ) from err
 
 

@@ -513,7 +513,7 @@ def _read_excel(path: Path, sheet: str | int | None) -> _Table:
     except ImportError as err:
         raise MissingDependencyError(
             f"{path}: reading Excel workbooks needs openpyxl: pip install 'asm-pace[excel]' "
-            "(or save the sheet as CSV)"
+            "(from a source checkout: pip install -e '.[excel]'), or save the sheet as CSV"
         ) from err
     name = str(path)
     try:
