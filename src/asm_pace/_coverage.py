@@ -46,8 +46,13 @@ __all__ = [
     "MAX_PIXELS",
     "Own",
     "Events",
+    "edges",
+    "band_edges",
     "exact_events",
+    "exact_edge_events",
     "center_events",
+    "center_edge_events",
+    "Workspace",
     "label_sums",
     "field_sums",
     "dense_weights",
@@ -84,7 +89,7 @@ class Events:
     own_at: np.ndarray | None = None
 
 
-def _edges(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def edges(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Directed edges (start, end, owner index) of counter-clockwise polygons."""
     geoms = shapely.orient_polygons(np.asarray(geoms, dtype=object))
     parts, pidx = shapely.get_parts(geoms, return_index=True)
@@ -135,9 +140,42 @@ def _cuts(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndar
     return npieces, cell, t0, t1
 
 
+def band_edges(
+    edges: tuple[np.ndarray, np.ndarray, np.ndarray], r0: float, r1: float, c0: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The parts of edges (start, end, owner) between rows ``r0`` and ``r1``, shifted by (c0, r0).
+
+    Equivalent, for the events, to clipping the polygons to the band and taking
+    their edges: the clip adds only horizontal edges, which add nothing.
+    """
+    start, end, owner = edges
+    wa, wb = start[:, 1], end[:, 1]
+    lo = np.minimum(wa, wb)
+    hi = np.maximum(wa, wb)
+    keep = (hi > r0) & (lo < r1) & (wa != wb)  # horizontal edges add nothing
+    start, end, owner = start[keep], end[keep], owner[keep]
+    wa, wb = start[:, 1], end[:, 1]
+    ua, ub = start[:, 0], end[:, 0]
+    slope = (ub - ua) / (wb - wa)  # no horizontal edge overlaps the band's interior
+    ws = np.clip(wa, r0, r1)
+    we = np.clip(wb, r0, r1)
+    us = np.where(ws == wa, ua, ua + (ws - wa) * slope)
+    ue = np.where(we == wb, ub, ua + (we - wa) * slope)
+    s = np.column_stack([us - c0, ws - r0])
+    e = np.column_stack([ue - c0, we - r0])
+    return s, e, owner
+
+
 def exact_events(geoms: np.ndarray, shape: tuple[int, int]) -> Events:
     """Events for exact coverage of polygons already clipped to ``[0, W] x [0, H]``."""
-    start, end, owner = _edges(geoms)
+    return exact_edge_events(edges(geoms), shape)
+
+
+def exact_edge_events(
+    edges: tuple[np.ndarray, np.ndarray, np.ndarray], shape: tuple[int, int]
+) -> Events:
+    """Events for exact coverage from the edges (start, end, owner) of polygons in the chunk."""
+    start, end, owner = edges
     h, w = shape
     # horizontal edges add nothing (clip edges along band borders are horizontal)
     tilted = start[:, 1] != end[:, 1]
@@ -182,7 +220,14 @@ def exact_events(geoms: np.ndarray, shape: tuple[int, int]) -> Events:
 
 def center_events(geoms: np.ndarray, shape: tuple[int, int]) -> Events:
     """Events for the centre rule: crossings of each row's centre line ``w = r + 0.5``."""
-    start, end, owner = _edges(geoms)
+    return center_edge_events(edges(geoms), shape)
+
+
+def center_edge_events(
+    edges: tuple[np.ndarray, np.ndarray, np.ndarray], shape: tuple[int, int]
+) -> Events:
+    """Centre-rule events from the edges (start, end, owner) of polygons in the chunk."""
+    start, end, owner = edges
     h, w = shape
     wa, wb = start[:, 1], end[:, 1]
     lo = np.minimum(wa, wb)
@@ -219,12 +264,34 @@ MAX_PIXELS = (1 << _FIELD) - 1
 _MASK = np.uint64((1 << _FIELD) - 1)
 
 
+class Workspace:
+    """Scratch buffers reused from chunk to chunk of one computation.
+
+    Fresh arrays of a few million pixels per chunk cost page faults (the
+    kernel zeroes every new page); reusing the memory avoids them.
+    """
+
+    def __init__(self) -> None:
+        self._bufs: dict[str, np.ndarray] = {}
+
+    def get(self, name: str, shape: int | tuple[int, ...], dtype) -> np.ndarray:
+        """An uninitialised array of ``shape`` backed by the buffer ``name``."""
+        dtype = np.dtype(dtype)
+        n = int(np.prod(shape))
+        buf = self._bufs.get(name)
+        if buf is None or buf.nbytes < n * dtype.itemsize:
+            buf = np.empty(max(n * dtype.itemsize, 1 << 16), dtype=np.uint8)
+            self._bufs[name] = buf
+        return buf[: n * dtype.itemsize].view(dtype).reshape(shape)
+
+
 def label_sums(
     ev: Events,
     labels: np.ndarray,
     n_labels: int,
     row_weight: np.ndarray,
     n_pieces: int,
+    work: Workspace | None = None,
 ) -> np.ndarray:
     """Coverage- and row-weighted area of each label value, per piece: (n_pieces, n_labels).
 
@@ -273,8 +340,10 @@ def label_sums(
     if top3 >= 0:
         lut[top3] = 1 << _FIELD
     lut[rare] = 1 << (2 * _FIELD)
-    packed = np.zeros(h * w + 1, dtype=np.uint64)
-    coded = lut[flat]
+    work = Workspace() if work is None else work
+    packed = work.get("packed", h * w + 1, np.uint64)
+    packed[0] = 0
+    coded = np.take(lut, flat, out=work.get("coded", h * w, np.uint64))
     np.cumsum(coded, out=packed[1:])
     g = packed[f]
     n2 = (g & _MASK).astype(np.float64)
@@ -290,7 +359,8 @@ def label_sums(
         rare_ids = np.flatnonzero(rare)
         compact = np.zeros(k, dtype=np.intp)
         compact[rare_ids] = np.arange(len(rare_ids))
-        table = np.zeros((len(pos) + 1, len(rare_ids)))
+        table = work.get("table", (len(pos) + 1, len(rare_ids)), np.float64)
+        table.fill(0.0)
         table[np.arange(1, len(pos) + 1), compact[flat[pos]]] = 1.0
         np.cumsum(table, axis=0, out=table)
         # (piece x rare-prefix) weights times the table; COO multiplies without sorting

@@ -128,14 +128,15 @@ def _band_height(layer: Layer) -> int:
 
 def _windows(
     bounds: np.ndarray, band: int, max_px: int
-) -> Iterator[tuple[np.ndarray, int, int, int, int]]:
+) -> Iterator[tuple[np.ndarray, int, int, int, int, bool]]:
     """Group zones into windows: bands of rows, and within a band, runs of overlapping columns.
 
     ``bounds`` is (n, 5): zone position, xmin, ymin, xmax, ymax in pixels. A
     window covers only the union of its zones' bounding boxes, so no pixel is
     read or prepared for nothing; zones are cut only at band edges, where a
     horizontal cut adds no boundary events. Windows wider than ``max_px / band``
-    columns are split.
+    columns are split; the last item yielded tells whether the window holds its
+    zones' whole column range (not split).
     """
     zpos = bounds[:, 0].astype(np.intp)
     c_lo = np.floor(bounds[:, 1]).astype(np.int64)
@@ -165,11 +166,14 @@ def _windows(
         r0 = max(bnd * band, int(r_lo[zi].min()))
         r1 = min((bnd + 1) * band, int(r_hi[zi].max()))
         c0, c1 = int(c_lo[zi].min()), int(c_hi[zi].max())
+        if c1 - c0 <= max_w:
+            yield zpos[zi], r0, r1, c0, c1, True
+            continue
         for x0 in range(c0, c1, max_w):
             x1 = min(c1, x0 + max_w)
             sel = zi[(c_lo[zi] < x1) & (c_hi[zi] > x0)]
             if sel.size:
-                yield zpos[sel], r0, r1, x0, x1
+                yield zpos[sel], r0, r1, x0, x1, False
 
 
 def _iter_chunks(
@@ -186,18 +190,29 @@ def _iter_chunks(
         return
     b = shapely.bounds(geoms_px[idx])
     bounds = np.column_stack([idx, b])
-    for zones, r0, r1, c0, c1 in _windows(bounds, _band_height(layers[0]), cov.MAX_PIXELS):
-        pieces = shapely.clip_by_rect(geoms_px[zones], c0, r0, c1, r1)
-        keep = ~shapely.is_empty(pieces)
-        if not keep.any():
-            continue
-        zones, pieces = zones[keep], pieces[keep]
-        local = shapely.transform(pieces, lambda xy, o=(c0, r0): xy - o)
+    # every zone's edges once, in global pixel coordinates, grouped by zone
+    start, end, owner = cov.edges(geoms_px)
+    first_edge = np.searchsorted(owner, np.arange(len(geoms_px) + 1))
+    events = cov.exact_edge_events if coverage == "exact" else cov.center_edge_events
+    for zones, r0, r1, c0, c1, whole in _windows(bounds, _band_height(layers[0]), cov.MAX_PIXELS):
         shape = (r1 - r0, c1 - c0)
-        if coverage == "exact":
-            ev = cov.exact_events(local, shape)
+        if whole:
+            # the window holds the zones' columns: only the band's rows cut them
+            e0, e1 = first_edge[zones], first_edge[zones + 1]
+            n = e1 - e0
+            sel = np.repeat(e0 - (np.cumsum(n) - n), n) + np.arange(int(n.sum()))
+            piece = np.repeat(np.arange(len(zones)), n)
+            edges = cov.band_edges((start[sel], end[sel], piece), r0, r1, c0)
+            if len(edges[2]) == 0:
+                continue
         else:
-            ev = cov.center_events(local, shape)
+            pieces = shapely.clip_by_rect(geoms_px[zones], c0, r0, c1, r1)
+            keep = ~shapely.is_empty(pieces)
+            if not keep.any():
+                continue
+            zones, pieces = zones[keep], pieces[keep]
+            edges = cov.edges(shapely.transform(pieces, lambda xy, o=(c0, r0): xy - o))
+        ev = events(edges, shape)
         data, valid = [], []
         for i, layer in enumerate(layers):
             d, v = layer.read(r0, r1, c0, c1, mask_nodata=mask_nodata is None or mask_nodata[i])
@@ -431,6 +446,7 @@ def forest_loss(
     acc = np.zeros((n, 3 + 255))
     gain_acc = np.zeros(n)
     coder = _ForestCoder(layers, canopy)
+    work = cov.Workspace()
     with ExitStack() as stack:
         for layer in layers:
             layer.open_all(stack)
@@ -439,10 +455,10 @@ def forest_loss(
             k = max(3, int(code.max()) + 1)
             piece_zone = chunk.zone
             npieces = len(piece_zone)
-            sums = cov.label_sums(chunk.events, code, k, chunk.row_area, npieces)
+            sums = cov.label_sums(chunk.events, code, k, chunk.row_area, npieces, work)
             np.add.at(acc[:, :k], piece_zone, sums)
             if gain_lab is not None:
-                gs = cov.label_sums(chunk.events, gain_lab, 2, chunk.row_area, npieces)
+                gs = cov.label_sums(chunk.events, gain_lab, 2, chunk.row_area, npieces, work)
                 np.add.at(gain_acc, piece_zone, gs[:, 1])
     vmax = coder.vmax
     year = hansen_year([t.path for t in ly.tiles])
