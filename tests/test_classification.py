@@ -724,3 +724,46 @@ def test_restricted_index_across_the_antimeridian():
     assert (out["nearest_pa_id"] == "1").all()
     exp = GEOD.inv(shapely.get_x(pts), shapely.get_y(pts), np.full(20, -179.9), shapely.get_y(pts))
     np.testing.assert_allclose(out["nearest_pa_km"], exp[2] / 1000, rtol=1e-6)
+
+
+def test_only_protected_areas_near_the_sites_are_repaired():
+    from asm_pace.classification import _classify
+
+    rng = np.random.default_rng(10)
+    rows = many_pas(rng, 400, (-75.0, -45.0), (-25.0, 5.0), first_id=10)
+    far_bow = shapely.Polygon([(-74, 4), (-73, 5), (-73, 4), (-74, 5)])  # 20 degrees away
+    near_bow = shapely.Polygon([(-56, -11), (-55, -10), (-55, -11), (-56, -10)])
+    rows += [{"pa_id": "1", "geometry": far_bow}, {"pa_id": "2", "geometry": near_bow}]
+    pas = pa_layer(*rows)
+    pts = shapely.points(rng.uniform(-54.5, -54.0, 20), rng.uniform(-10.8, -10.2, 20))
+    sites = site_layer(*pts)
+    with pytest.warns(RepairedGeometryWarning, match="1 invalid polygon") as caught:
+        part = _classify(sites, pas, NO_ECO, None, restrict=True)
+    assert "pa_id 2" in str(caught[0].message) and "pa_id 1" not in str(caught[0].message)
+    with pytest.warns(RepairedGeometryWarning, match="2 invalid polygon"):
+        full = _classify(sites, pas, NO_ECO, None, restrict=False)
+    pd.testing.assert_frame_equal(part, full)
+    # the repaired bow tie (two triangles meeting at (-55.5, -10.5)) is the nearest:
+    # its east edge is the meridian -55 between -11 and -10
+    assert (part["nearest_pa_id"] == "2").all()
+    exp = GEOD.inv(shapely.get_x(pts), shapely.get_y(pts), np.full(20, -55.0), shapely.get_y(pts))
+    np.testing.assert_allclose(part["nearest_pa_km"], exp[2] / 1000, rtol=1e-3)
+
+
+def test_a_nearby_protected_area_that_repairs_to_nothing():
+    from asm_pace.classification import _classify
+
+    rng = np.random.default_rng(13)
+    rows = many_pas(rng, 300, (-75.0, -45.0), (-25.0, 5.0), first_id=10)
+    # a zero-area sliver right next to the sites: make_valid leaves no polygon,
+    # so it cannot bound any distance (every area is then checked)
+    sliver = shapely.Polygon([(-54.0, -10.0), (-53.0, -10.0), (-53.5, -10.0)])
+    rows.append({"pa_id": "1", "geometry": sliver})
+    pas = pa_layer(*rows)
+    pts = shapely.points(rng.uniform(-54.2, -53.8, 15), rng.uniform(-10.3, -9.7, 15))
+    with pytest.warns(RepairedGeometryWarning):
+        part = _classify(site_layer(*pts), pas, NO_ECO, None, restrict=True)
+    with pytest.warns(RepairedGeometryWarning):
+        full = _classify(site_layer(*pts), pas, NO_ECO, None, restrict=False)
+    pd.testing.assert_frame_equal(part, full)
+    assert (part["nearest_pa_id"] != "1").all() and (part["nearest_pa_km"] > 5).all()

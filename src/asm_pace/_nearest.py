@@ -303,6 +303,7 @@ def relevant_polygons(
     *,
     cell_deg: float = 0.5,
     max_share: float = 0.5,
+    exact: bool = True,
 ) -> np.ndarray | None:
     """Positions of the polygons that can hold the nearest boundary of some query.
 
@@ -327,7 +328,9 @@ def relevant_polygons(
 
     Returns the sorted positions, or None when they would hold more than
     ``max_share`` of all the vertices (then the restriction does not pay, and
-    an index of every polygon is cheaper).
+    an index of every polygon is cheaper). With ``exact=False`` only envelopes
+    are used (the farthest-envelope bound, never refined): a superset, valid
+    for any polygons that lie within their envelopes and are not empty.
 
     Examples
     --------
@@ -385,8 +388,8 @@ def relevant_polygons(
     # 3. first with the loose bound; refine with exact distances when it keeps much
     cand = have[np.unique(near)]
     keep = kept(loose)
-    if nv[keep].sum() <= 0.1 * total:
-        return keep
+    if nv[keep].sum() <= 0.1 * total or not exact:
+        return None if nv[keep].sum() > limit else keep
     if nv[cand].sum() > 0.5 * limit:
         return None if nv[keep].sum() > limit else keep
     exact, _, _, _ = BoundaryIndex(geoms, subset=cand).nearest(rx, ry)

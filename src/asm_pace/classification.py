@@ -166,11 +166,16 @@ def _classify(
         else _prepare(priority_landscapes, "priority_landscapes", _PL_COLUMNS)
     )
     site_geoms = _site_geometries(sites_ll)
-    pa_geoms = _polygons(pas, "protected_areas")
     eco_geoms = _polygons(eco, "ecoregions")
     n = len(site_geoms)
     is_point = shapely.get_type_id(site_geoms) == 0
     tree = shapely.STRtree(site_geoms)
+    # only the protected areas near the sites are checked and repaired: no other
+    # one can contain a site or hold a nearest boundary (pa_near: their positions)
+    pa_geoms = _polygons(pas, "protected_areas", repair=not restrict)
+    pa_near = None
+    if restrict and len(pas):
+        pa_geoms, pa_near = _repair_near(pa_geoms, site_geoms, is_point, tree, _labels(pas))
 
     # --- protected areas -------------------------------------------------------
     pa_id = pas["pa_id"].astype("string").fillna("").to_numpy(dtype=object)
@@ -187,7 +192,7 @@ def _classify(
         if out.size:
             q_geoms = site_geoms[out]
             q_point = is_point[out]
-            index = _pa_index(pa_geoms, q_geoms, q_point, restrict=restrict)
+            index = _pa_index(pa_geoms, q_geoms, q_point, restrict=restrict, near=pa_near)
             qx = shapely.get_x(q_geoms[q_point])
             qy = shapely.get_y(q_geoms[q_point])
             d, owner, _, _ = index.nearest(qx, qy)
@@ -397,33 +402,75 @@ def _site_geometries(sites: gpd.GeoDataFrame) -> np.ndarray:
     return geoms
 
 
-def _polygons(gdf: gpd.GeoDataFrame, layer: str) -> np.ndarray:
+def _polygons(gdf: gpd.GeoDataFrame, layer: str, *, repair: bool = True) -> np.ndarray:
     """2-D valid polygonal geometries of a layer (missing ones become empty)."""
     geoms = gdf.geometry.to_numpy(dtype=object) if len(gdf) else np.array([], dtype=object)
     geoms = np.asarray(shapely.force_2d(geoms), dtype=object)
     missing = shapely.is_missing(geoms)
     geoms[missing] = shapely.Polygon()
-    return _repair(geoms, layer, _labels(gdf))
+    return _repair(geoms, layer, _labels(gdf)) if repair else geoms
+
+
+def _fix(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Valid polygonal geometries (a copy when any was invalid) and the invalid mask."""
+    invalid = ~shapely.is_valid(geoms)
+    if invalid.any():
+        geoms = geoms.copy()
+        geoms[invalid] = polygonal_parts(shapely.make_valid(geoms[invalid]))
+    return geoms, invalid
 
 
 def _repair(geoms: np.ndarray, layer: str, labels: np.ndarray) -> np.ndarray:
-    invalid = ~shapely.is_valid(geoms)
+    geoms, invalid = _fix(geoms)
+    _warn_repaired(invalid, layer, labels)
+    return geoms
+
+
+def _repair_near(
+    pa_geoms: np.ndarray,
+    site_geoms: np.ndarray,
+    is_point: np.ndarray,
+    tree: shapely.STRtree,
+    labels: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """Repair the protected areas near the sites; return them and their positions.
+
+    Near: the envelope meets a site's, or lies within the farthest-envelope bound
+    of :func:`_nearest.relevant_polygons` of a site. A repaired polygon stays in
+    its envelope, so the bound holds for it unless it vanished (then, and when
+    most areas are near, every one is repaired and the positions are None).
+    """
+    hit = tree.query(pa_geoms)[0]
+    bounds, x, y = _query_points(site_geoms, is_point)
+    loose = relevant_polygons(pa_geoms, bounds, x, y, exact=False)
+    if loose is not None:
+        near = np.union1d(hit, loose)
+        fixed, invalid = _fix(pa_geoms[near])
+        vanished = shapely.is_empty(fixed) & ~shapely.is_empty(pa_geoms[near])
+        if not vanished.any():
+            _warn_repaired(invalid, "protected_areas", labels[near], stacklevel=5)
+            out = pa_geoms.copy()
+            out[near] = fixed
+            return out, near
+    return _repair(pa_geoms, "protected_areas", labels), None
+
+
+def _warn_repaired(
+    invalid: np.ndarray, layer: str, labels: np.ndarray, stacklevel: int = 6
+) -> None:
+    """One RepairedGeometryWarning naming the repaired rows (stacklevel: the user's call)."""
     if not invalid.any():
-        return geoms
+        return
     import warnings
 
-    geoms = geoms.copy()
-    fixed = shapely.make_valid(geoms[invalid])
-    geoms[invalid] = polygonal_parts(fixed)
     shown = ", ".join(map(str, labels[invalid][:5]))
     more = f" and {int(invalid.sum()) - 5} more" if invalid.sum() > 5 else ""
     warnings.warn(
         f"{int(invalid.sum())} invalid polygon(s) in the {layer} layer ({shown}{more}) "
         "were repaired with shapely.make_valid before classifying",
         RepairedGeometryWarning,
-        stacklevel=4,
+        stacklevel=stacklevel,
     )
-    return geoms
 
 
 def _labels(gdf: gpd.GeoDataFrame) -> np.ndarray:
@@ -487,21 +534,40 @@ def _pick_ecoregion(
     return pick
 
 
+def _query_points(
+    q_geoms: np.ndarray, q_point: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Bounds of each site and a point of it (the point itself, a footprint's first vertex)."""
+    bounds = shapely.bounds(q_geoms)
+    x, y = bounds[:, 0].copy(), bounds[:, 1].copy()
+    feet = np.flatnonzero(~q_point)
+    if feet.size:
+        counts = shapely.get_num_coordinates(q_geoms[feet])
+        xy = shapely.get_coordinates(q_geoms[feet])[np.r_[0, np.cumsum(counts)[:-1]]]
+        x[feet], y[feet] = xy[:, 0], xy[:, 1]
+    return bounds, x, y
+
+
 def _pa_index(
-    pa_geoms: np.ndarray, q_geoms: np.ndarray, q_point: np.ndarray, *, restrict: bool
+    pa_geoms: np.ndarray,
+    q_geoms: np.ndarray,
+    q_point: np.ndarray,
+    *,
+    restrict: bool,
+    near: np.ndarray | None = None,
 ) -> BoundaryIndex:
-    """The boundary index of the protected areas that can be nearest to the sites."""
-    subset = None
+    """The boundary index of the protected areas that can be nearest to the sites.
+
+    ``near``: when given, only these positions are repaired (and can matter).
+    """
+    subset = near
     if restrict:
-        bounds = shapely.bounds(q_geoms)
-        # a point of each site: the point itself, a footprint's first vertex
-        x, y = bounds[:, 0].copy(), bounds[:, 1].copy()
-        feet = np.flatnonzero(~q_point)
-        if feet.size:
-            counts = shapely.get_num_coordinates(q_geoms[feet])
-            xy = shapely.get_coordinates(q_geoms[feet])[np.r_[0, np.cumsum(counts)[:-1]]]
-            x[feet], y[feet] = xy[:, 0], xy[:, 1]
-        subset = relevant_polygons(pa_geoms, bounds, x, y)
+        bounds, x, y = _query_points(q_geoms, q_point)
+        if near is None:
+            subset = relevant_polygons(pa_geoms, bounds, x, y)
+        else:
+            sub = relevant_polygons(pa_geoms[near], bounds, x, y)
+            subset = near if sub is None else near[sub]
     return BoundaryIndex(pa_geoms, subset=subset)
 
 
