@@ -86,7 +86,7 @@ class _Chunk:
 
 
 def _prepare_zones(zones: gpd.GeoDataFrame, grid: Grid) -> np.ndarray:
-    """Zone geometries in global pixel coordinates of ``grid``."""
+    """Zone geometries in the CRS of ``grid`` (:func:`_pixels` gives pixel coordinates)."""
     if not isinstance(zones, gpd.GeoDataFrame):
         raise InputError(f"zones must be a GeoDataFrame of polygons, got {type(zones).__name__}")
     if zones.crs is None:
@@ -112,9 +112,17 @@ def _prepare_zones(zones: gpd.GeoDataFrame, grid: Grid) -> np.ndarray:
             f"cannot reproject the zones from {zones.crs.to_string()} to the rasters' CRS "
             f"{grid.crs.to_string()}: {err}"
         ) from err
-    g = np.asarray(proj.values, dtype=object)
-    x0, y0, dx, dy = grid.x0, grid.y0, grid.dx, grid.dy
-    return shapely.transform(g, lambda xy: (xy - (x0, y0)) / (dx, dy))
+    return np.asarray(proj.values, dtype=object)
+
+
+def _to_pixels(xy: np.ndarray, grid: Grid) -> np.ndarray:
+    """Global pixel coordinates (column, row) of CRS coordinates (n, 2)."""
+    return (xy - (grid.x0, grid.y0)) / (grid.dx, grid.dy)
+
+
+def _pixels(geoms: np.ndarray, grid: Grid) -> np.ndarray:
+    """Geometries in global pixel coordinates of ``grid``."""
+    return shapely.transform(geoms, lambda xy: _to_pixels(xy, grid))
 
 
 def _band_height(layer: Layer) -> int:
@@ -177,23 +185,40 @@ def _windows(
 
 
 def _iter_chunks(
-    geoms_px: np.ndarray,
+    geoms: np.ndarray,
     layers: list[Layer],
     coverage: str,
     mask_nodata: Sequence[bool] | None = None,
 ) -> Iterator[_Chunk]:
-    """Read each window touched by zones once; yield its data and the zones' boundary events."""
+    """Read each window touched by zones once; yield its data and the zones' boundary events.
+
+    ``geoms`` are the zones in the rasters' CRS.
+    """
     grid = layers[0].grid
-    present = ~(shapely.is_missing(geoms_px) | shapely.is_empty(geoms_px))
-    idx = np.flatnonzero(present)
+    # every zone's edges once, in global pixel coordinates, grouped by zone (an affine
+    # map with a negative determinant, as north-up rasters have, reverses orientation)
+    start, end, owner = cov.edges(geoms)
+    start, end = _to_pixels(start, grid), _to_pixels(end, grid)
+    if grid.dx * grid.dy < 0:
+        start, end = end, start
+    first_edge = np.searchsorted(owner, np.arange(len(geoms) + 1))
+    present = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
+    idx = np.flatnonzero(present & (first_edge[1:] > first_edge[:-1]))
     if idx.size == 0:
         return
-    b = shapely.bounds(geoms_px[idx])
-    bounds = np.column_stack([idx, b])
-    # every zone's edges once, in global pixel coordinates, grouped by zone
-    start, end, owner = cov.edges(geoms_px)
-    first_edge = np.searchsorted(owner, np.arange(len(geoms_px) + 1))
+    # bounds in pixels: every vertex starts an edge of its closed ring
+    at = first_edge[idx]
+    bounds = np.column_stack(
+        [
+            idx,
+            np.minimum.reduceat(start[:, 0], at),
+            np.minimum.reduceat(start[:, 1], at),
+            np.maximum.reduceat(start[:, 0], at),
+            np.maximum.reduceat(start[:, 1], at),
+        ]
+    )
     events = cov.exact_edge_events if coverage == "exact" else cov.center_edge_events
+    geoms_px = None
     for zones, r0, r1, c0, c1, whole in _windows(bounds, _band_height(layers[0]), cov.MAX_PIXELS):
         shape = (r1 - r0, c1 - c0)
         if whole:
@@ -206,6 +231,8 @@ def _iter_chunks(
             if len(edges[2]) == 0:
                 continue
         else:
+            if geoms_px is None:
+                geoms_px = _pixels(geoms, grid)
             pieces = shapely.clip_by_rect(geoms_px[zones], c0, r0, c1, r1)
             keep = ~shapely.is_empty(pieces)
             if not keep.any():
@@ -441,7 +468,7 @@ def forest_loss(
     if gain is not None:
         layers.append(open_layer(gain, name="gain", keyword="gain", bounds=tb, grid=tc.grid))
     grid = tc.grid
-    geoms_px = _prepare_zones(zones, grid)
+    geoms = _prepare_zones(zones, grid)
     n = len(zones)
     acc = np.zeros((n, 3 + 255))
     gain_acc = np.zeros(n)
@@ -450,7 +477,7 @@ def forest_loss(
     with ExitStack() as stack:
         for layer in layers:
             layer.open_all(stack)
-        for chunk in _iter_chunks(geoms_px, layers, coverage, coder.mask_nodata):
+        for chunk in _iter_chunks(geoms, layers, coverage, coder.mask_nodata):
             code, gain_lab = coder(chunk)
             k = max(3, int(code.max()) + 1)
             piece_zone = chunk.zone
@@ -564,7 +591,7 @@ def raster_stats(
         raise InputError(f"{sorted(cat_only)} need categorical=True")
     layer = open_layer(raster, name="raster", keyword="", bounds=_zone_bounds_4326(zones))
     grid = layer.grid
-    geoms_px = _prepare_zones(zones, grid)
+    geoms = _prepare_zones(zones, grid)
     n = len(zones)
     acc = np.zeros((n, 5))  # total area, valid area, count, sum(v*area), sum(v^2*area)
     vsum = np.zeros(n)
@@ -574,7 +601,7 @@ def raster_stats(
     need_minmax = bool({"min", "max"} & set(stats))
     with ExitStack() as stack:
         layer.open_all(stack)
-        for chunk in _iter_chunks(geoms_px, [layer], coverage):
+        for chunk in _iter_chunks(geoms, [layer], coverage):
             data = chunk.data[0]
             valid = chunk.valid[0]
             vals = np.where(valid, data, 0).astype("float64")
