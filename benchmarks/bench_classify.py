@@ -136,7 +136,7 @@ def time_restriction(label: str, sites, pas, eco, pls=None, repeat: int = 2) -> 
         best[restrict] = min(best.get(restrict, np.inf), dt)
     same = outs[True].equals(outs[False])
     print(
-        f"{label}: every PA indexed {best[False]:6.2f} s, relevant PAs only "
+        f"{label}: every PA checked and indexed {best[False]:6.2f} s, PAs near the sites only "
         f"{best[True]:6.2f} s, speed-up {best[False] / best[True]:.1f}x, identical: {same}"
     )
 
