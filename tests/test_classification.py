@@ -767,3 +767,18 @@ def test_a_nearby_protected_area_that_repairs_to_nothing():
         full = _classify(site_layer(*pts), pas, NO_ECO, None, restrict=False)
     pd.testing.assert_frame_equal(part, full)
     assert (part["nearest_pa_id"] != "1").all() and (part["nearest_pa_km"] > 5).all()
+
+
+def test_three_dimensional_layers_give_the_same_answers():
+    pas2 = pa_layer(ALPHA, {"pa_id": "2", "geometry": shapely.box(2, 2, 3, 3)})
+    pas3 = pas2.set_geometry(shapely.force_3d(pas2.geometry.to_numpy(), z=250.0))
+    eco2 = eco_layer({"eco_id": 3, "geometry": shapely.box(-5, -5, 5, 5)})
+    eco3 = eco2.set_geometry(shapely.force_3d(eco2.geometry.to_numpy(), z=10.0))
+    sites = site_layer(shapely.Point(0.5, 0.5), shapely.Point(1.5, 1.6), shapely.Point(4, 0.5))
+    assert pas3.has_z.all() and eco3.has_z.all()
+    ref = classify(sites, pas2, eco2)
+    out = classify(sites, pas3, eco3)
+    pd.testing.assert_frame_equal(out, ref)
+    assert out["pace_class"].tolist() == ["protected_area", "not_eligible", "not_eligible"]
+    # the nearest boundary point of (4, 0.5) is the corner (3, 2) of the second park
+    assert out["nearest_pa_km"].iloc[2] == pytest.approx(GEOD.inv(4, 0.5, 3, 2)[2] / 1000, 1e-6)

@@ -207,12 +207,14 @@ def test_restriction_matches_full_index_property(seed, lat0, lon0, gap):
     polys = shapely.clip_by_rect(shapely.make_valid(polys), -180, -90, 180, 90)  # on the globe
     lon = ((lon0 + gap + rng.normal(0.0, 0.5, 20)) + 180.0) % 360.0 - 180.0
     lat = np.clip(lat0 + rng.normal(0.0, 0.5, 20), -89.0, 89.0)
-    keep = relevant_polygons(polys, np.c_[lon, lat, lon, lat], lon, lat, max_share=1.0)
-    assert keep is not None
     full = BoundaryIndex(polys).nearest(lon, lat)
-    part = BoundaryIndex(polys, subset=keep).nearest(lon, lat)
-    np.testing.assert_array_equal(full[0], part[0])
-    np.testing.assert_array_equal(full[1], part[1])
+    for exact in (True, False):  # the exact bound, and the envelope bound alone
+        bounds = np.c_[lon, lat, lon, lat]
+        keep = relevant_polygons(polys, bounds, lon, lat, max_share=1.0, exact=exact)
+        assert keep is not None
+        part = BoundaryIndex(polys, subset=keep).nearest(lon, lat)
+        np.testing.assert_array_equal(full[0], part[0])
+        np.testing.assert_array_equal(full[1], part[1])
 
 
 def test_restriction_refines_a_loose_bound_with_exact_distances():

@@ -405,7 +405,10 @@ def _site_geometries(sites: gpd.GeoDataFrame) -> np.ndarray:
 def _polygons(gdf: gpd.GeoDataFrame, layer: str, *, repair: bool = True) -> np.ndarray:
     """2-D valid polygonal geometries of a layer (missing ones become empty)."""
     geoms = gdf.geometry.to_numpy(dtype=object) if len(gdf) else np.array([], dtype=object)
-    geoms = np.asarray(shapely.force_2d(geoms), dtype=object)
+    geoms = np.array(geoms, dtype=object)  # a copy; only 3-D geometries are rewritten
+    has_z = shapely.has_z(geoms)
+    if has_z.any():
+        geoms[has_z] = shapely.force_2d(geoms[has_z])
     missing = shapely.is_missing(geoms)
     geoms[missing] = shapely.Polygon()
     return _repair(geoms, layer, _labels(gdf)) if repair else geoms
