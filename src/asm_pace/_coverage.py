@@ -179,7 +179,8 @@ def exact_edge_events(
     h, w = shape
     # horizontal edges add nothing (clip edges along band borders are horizontal)
     tilted = start[:, 1] != end[:, 1]
-    start, end, owner = start[tilted], end[tilted], owner[tilted]
+    if not tilted.all():
+        start, end, owner = start[tilted], end[tilted], owner[tilted]
     ua, wa, wb = start[:, 0], start[:, 1], end[:, 1]
     du, dw = end[:, 0] - ua, wb - wa
     # rows first: pieces of each edge inside one pixel row (a zero-height sliver at an
@@ -356,15 +357,22 @@ def label_sums(
             out[:, lab_id] += np.bincount(ev.piece, weights=wt * n, minlength=n_pieces)
     if int(packed[-1] >> np.uint64(2 * _FIELD)):
         pos = np.flatnonzero(coded >= np.uint64(1 << (2 * _FIELD)))
-        rare_ids = np.flatnonzero(rare)
+        rare_lab = flat[pos]
+        rare_ids = np.flatnonzero(np.bincount(rare_lab, minlength=k))  # the rare ones present
         compact = np.zeros(k, dtype=np.intp)
         compact[rare_ids] = np.arange(len(rare_ids))
         table = work.get("table", (len(pos) + 1, len(rare_ids)), np.float64)
         table.fill(0.0)
-        table[np.arange(1, len(pos) + 1), compact[flat[pos]]] = 1.0
+        table[np.arange(1, len(pos) + 1), compact[rare_lab]] = 1.0
         np.cumsum(table, axis=0, out=table)
-        # (piece x rare-prefix) weights times the table; COO multiplies without sorting
-        mat = sparse.coo_matrix((wt, (ev.piece, nr)), shape=(n_pieces, len(pos) + 1))
+        # (piece x rare-prefix) weights times the table
+        shape = (n_pieces, len(pos) + 1)
+        if n_pieces < 2 or bool((ev.piece[1:] >= ev.piece[:-1]).all()):
+            # events come grouped by piece (edge order): CSR without sorting
+            indptr = np.searchsorted(ev.piece, np.arange(n_pieces + 1))
+            mat = sparse.csr_matrix((wt, nr, indptr), shape=shape)
+        else:
+            mat = sparse.coo_matrix((wt, (ev.piece, nr)), shape=shape)
         out[:, rare_ids] += mat @ table
     return out
 
