@@ -42,6 +42,7 @@ _EXPORTS: dict[str, str] = {
     "PACE_CLASSES": "classification",
     "buffers": "buffering",
     "overlaps": "overlap",
+    "OverlapResult": "overlap",
     "forest_loss": "forest",
     "raster_stats": "forest",
     # geodesy
