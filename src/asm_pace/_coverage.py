@@ -100,10 +100,10 @@ def edges(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     if len(coords) < 2:
         empty = np.empty((0, 2))
         return empty, empty, np.empty(0, dtype=np.intp)
-    same = cidx[:-1] == cidx[1:]
-    start = coords[:-1][same]
-    end = coords[1:][same]
-    owner = pidx[ridx[cidx[:-1][same]]]
+    k = np.flatnonzero(cidx[:-1] == cidx[1:])  # consecutive vertices of one ring
+    start = coords[k]
+    end = coords[k + 1]
+    owner = pidx[ridx[cidx[k]]]
     return start, end, owner
 
 

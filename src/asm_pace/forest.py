@@ -106,7 +106,7 @@ def _prepare_zones(zones: gpd.GeoDataFrame, grid: Grid) -> np.ndarray:
             f"buffer points first (asm_pace.buffers); {int(bad.sum())} zone(s) affected"
         )
     try:
-        proj = zones.geometry.to_crs(grid.crs)
+        proj = zones.geometry if zones.crs == grid.crs else zones.geometry.to_crs(grid.crs)
     except Exception as err:  # pyproj errors vary by version
         raise CRSError(
             f"cannot reproject the zones from {zones.crs.to_string()} to the rasters' CRS "
@@ -524,7 +524,8 @@ def _zone_bounds_4326(zones) -> tuple[float, float, float, float] | None:
     if not isinstance(zones, gpd.GeoDataFrame) or zones.crs is None or zones.empty:
         return None
     try:
-        b = zones.geometry.to_crs("EPSG:4326").total_bounds
+        g = zones.geometry
+        b = (g if g.crs.equals("EPSG:4326") else g.to_crs("EPSG:4326")).total_bounds
     except Exception:  # reported properly by _prepare_zones
         return None
     return tuple(float(x) for x in b) if np.isfinite(b).all() else None
