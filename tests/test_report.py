@@ -353,3 +353,19 @@ def test_cli_demo_writes_the_report_and_refuses_to_overwrite(tmp_path):
     assert "Traceback" not in again.stderr
     assert report.read_bytes() == before
     assert not (tmp_path / "d2.gpkg").exists()
+
+
+@pytest.mark.parametrize(
+    ("extra", "counts_once"),
+    [
+        ({"cluster_id": "C0001_1km"}, True),  # the clusters layer: touching buffers merged
+        ({"cluster_id": "C0001_1km", "zone_id": "S0000_1km"}, False),  # buffers after dissolve
+        ({}, False),  # plain per-site buffers
+    ],
+)
+def test_forest_text_says_whether_hectares_count_once(tmp_path, extra, counts_once):
+    sites = make_sites()
+    forest = make_forest(make_buffers(sites)).assign(**extra)
+    text = (write_report(tmp_path / "r.html", sites, forest=forest)).read_text(encoding="utf-8")
+    assert ("each hectare counts once" in text) is counts_once
+    assert ("the same hectare can count in several zones" in text) is not counts_once
