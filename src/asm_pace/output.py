@@ -495,6 +495,21 @@ def atomic_output(path: Path, *, overwrite: bool, suffix: str) -> Iterator[Path]
     interrupt, the temporary file (and any SQLite journal beside it) is removed and the
     destination is left as it was; errors other than asm_pace's become
     :class:`~asm_pace.errors.OutputError` naming the file.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> out = Path(tempfile.mkdtemp()) / "table.csv"
+    >>> with atomic_output(out, overwrite=False, suffix=".csv") as temp:
+    ...     _ = temp.write_text("a,b")
+    >>> out.read_text()
+    'a,b'
+    >>> with atomic_output(out, overwrite=False, suffix=".csv") as temp:
+    ...     pass
+    Traceback (most recent call last):
+    asm_pace.errors.OutputExistsError: ... already exists; choose another name, or pass overwrite=True ...
+    >>> sorted(p.name for p in out.parent.iterdir())  # no temporary file left behind
+    ['table.csv']
     """
     check_destination(path, overwrite)
     temp = _temp_sibling(path, suffix)
