@@ -230,7 +230,7 @@ def read_sites(
     """
     sites, problems = _load(source, lon=lon, lat=lat, id_column=id_column, layer=layer, crs=crs)
     if problems or sites is None:
-        raise SiteValidationError(_name(source), problems)
+        raise SiteValidationError(source_name(source), problems)
     return sites
 
 
@@ -272,12 +272,6 @@ def validate_sites(
 # dispatch
 
 
-def _name(source: Any) -> str:
-    if isinstance(source, (str, Path)):
-        return str(source)
-    return source_name(source)
-
-
 def _load(
     source: Any, *, lon: Any, lat: Any, id_column: Any, layer: Any, crs: Any
 ) -> tuple[gpd.GeoDataFrame | None, list[SiteProblem]]:
@@ -306,14 +300,16 @@ def _load_any(
         gdf.attrs.setdefault("source", "<GeoDataFrame>")
         if gdf.geometry.isna().all() and len(gdf):
             table = _Table(
-                pd.DataFrame(gdf.drop(columns=gdf.geometry.name)), _count(len(gdf)), _name(gdf)
+                pd.DataFrame(gdf.drop(columns=gdf.geometry.name)),
+                _count(len(gdf)),
+                source_name(gdf),
             )
             return _from_table(table, **opts)
         return _from_vector(gdf, _count(len(gdf)), **opts)
     if isinstance(source, pd.DataFrame):
         df = source.copy()
         df.attrs = dict(source.attrs)
-        return _from_table(_Table(df, _count(len(df)), _name(source)), **opts)
+        return _from_table(_Table(df, _count(len(df)), source_name(source)), **opts)
     if not isinstance(source, (str, Path)):
         raise InputError(
             f"read_sites takes a file path or a (Geo)DataFrame, got {type(source).__name__}"
@@ -601,7 +597,7 @@ def _read_vector_sites(path: Path, layer: str | int | None) -> tuple[gpd.GeoData
 def _from_vector(
     gdf: gpd.GeoDataFrame, lines: np.ndarray, *, lon: Any, lat: Any, id_column: Any, crs: Any
 ) -> tuple[gpd.GeoDataFrame | None, list[SiteProblem]]:
-    name = _name(gdf)
+    name = source_name(gdf)
     problems: list[SiteProblem] = []
     if not len(gdf):
         problems.append(
