@@ -283,6 +283,19 @@ def _extent(layers: Sequence[gpd.GeoDataFrame]) -> tuple[float, float, float, fl
     return xmin, ymin, xmax, ymax
 
 
+def _map_layers(
+    result: gpd.GeoDataFrame, buffers: gpd.GeoDataFrame | None
+) -> tuple[gpd.GeoDataFrame, list[str], gpd.GeoDataFrame | None, tuple[float, float, float, float]]:
+    """Sites and buffers in EPSG:4326, the classes present and the map's extent."""
+    sites = _to_wgs84(result, "result")
+    classes = _classes_present(sites)
+    layers = [sites]
+    if buffers is not None:
+        buffers = _to_wgs84(buffers, "buffers")
+        layers.append(buffers)
+    return sites, classes, buffers, _extent(layers)
+
+
 def _map_figsize(box: tuple[float, float, float, float]) -> tuple[float, float]:
     """Figure size (inches) fitting a map of ``box`` plus a legend column on its right."""
     aspect = 1.0 / max(math.cos(math.radians((box[1] + box[3]) / 2)), 0.05)
@@ -399,13 +412,7 @@ def plot_sites(
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
 
-    sites = _to_wgs84(result, "result")
-    classes = _classes_present(sites)
-    layers = [sites]
-    if buffers is not None:
-        buffers = _to_wgs84(buffers, "buffers")
-        layers.append(buffers)
-    box = _extent(layers)
+    sites, classes, buffers, box = _map_layers(result, buffers)
 
     mid = math.radians((box[1] + box[3]) / 2)
     aspect = 1.0 / max(math.cos(mid), 0.05)
@@ -721,13 +728,7 @@ def explore_sites(
     _require("matplotlib")
     import folium
 
-    sites = _to_wgs84(result, "result")
-    classes = _classes_present(sites)
-    layers = [sites]
-    if buffers is not None:
-        buffers = _to_wgs84(buffers, "buffers")
-        layers.append(buffers)
-    box = _extent(layers)
+    sites, classes, buffers, box = _map_layers(result, buffers)
     m = folium.Map(tiles=tiles, control_scale=True)
     m.fit_bounds([[box[1], box[0]], [box[3], box[2]]])
 

@@ -230,10 +230,8 @@ def _summary_section(sites: gpd.GeoDataFrame) -> str:
 
 
 def _map_section(sites, protected_areas, ecoregions, priority_landscapes, buffers) -> str:
-    layers = [plotting._to_wgs84(sites, "sites_result")]
-    if buffers is not None and len(buffers):
-        layers.append(plotting._to_wgs84(buffers, "buffers"))
-    fig = _new_figure(plotting._map_figsize(plotting._extent(layers)))
+    sites, _classes, buffers, box = plotting._map_layers(sites, buffers)
+    fig = _new_figure(plotting._map_figsize(box))
     ax = fig.subplots()
     plotting.plot_sites(
         sites,
