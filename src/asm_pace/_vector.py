@@ -25,6 +25,7 @@ from pyproj import CRS
 from ._geometry import polygonal_parts
 from .errors import (
     CRSError,
+    InputError,
     LayerNotFoundError,
     NoCRSWarning,
     ReadError,
@@ -42,6 +43,8 @@ __all__ = [
     "list_layers",
     "read_vector",
     "repair_polygons",
+    "check_ids",
+    "row_list",
     "source_name",
     "to_wgs84",
 ]
@@ -61,6 +64,28 @@ def source_name(source: Any) -> str:
     if isinstance(source, pd.DataFrame):
         return source.attrs.get("source", "<DataFrame>")
     return str(source)
+
+
+def row_list(mask: np.ndarray | pd.Series) -> str:
+    """The positions where ``mask`` is true, for messages: the first ten and how many in all."""
+    rows = np.flatnonzero(np.asarray(mask))
+    shown = ", ".join(str(r) for r in rows[:10])
+    return shown + (f" ... ({rows.size} in all)" if rows.size > 10 else "")
+
+
+def check_ids(ids: pd.Series, *, source: str, column: str, what: str) -> None:
+    """Raise :class:`~asm_pace.errors.InputError` when ids are missing or repeated.
+
+    ``what`` names one feature in the message ("every site needs its own id").
+    """
+    if ids.isna().any():
+        raise InputError(f"{source}: {column} is empty in rows {row_list(ids.isna())}")
+    dup = ids.astype(str).duplicated(keep=False)
+    if dup.any():
+        raise InputError(
+            f"{source}: {column} is not unique (rows {row_list(dup)}: "
+            f"{sorted(set(ids[dup].astype(str)))[:5]}); every {what} needs its own id"
+        )
 
 
 def _check_exists(path: Path) -> None:

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from ._vector import to_wgs84
+from ._vector import check_ids, row_list, to_wgs84
 from .errors import InputError, SchemaError
 from .geodesy import (
     _check_circles,
@@ -173,28 +173,14 @@ def _check_sites(sites: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
             f"{name}: no 'site_id' column; columns are {list(sites.columns)}. Read the sites "
             "with asm_pace.read_sites, or add a unique 'site_id' column"
         )
-    ids = sites["site_id"]
-    if ids.isna().any():
-        raise InputError(f"{name}: site_id is empty in rows {_rows(ids.isna())}")
-    dup = ids.astype(str).duplicated(keep=False)
-    if dup.any():
-        raise InputError(
-            f"{name}: site_id is not unique (rows {_rows(dup)}: "
-            f"{sorted(set(ids[dup].astype(str)))[:5]}); every site needs its own id"
-        )
+    check_ids(sites["site_id"], source=name, column="site_id", what="site")
     geoms = np.asarray(sites.geometry.values, dtype=object)
     bad = shapely.is_missing(geoms) | shapely.is_empty(geoms)
     if bad.any():
         raise InputError(
-            f"{name}: sites in rows {_rows(bad)} have no geometry; drop them or give coordinates"
+            f"{name}: sites in rows {row_list(bad)} have no geometry; drop them or give coordinates"
         )
     return to_wgs84(sites, source=name)
-
-
-def _rows(mask: np.ndarray | pd.Series) -> str:
-    rows = np.flatnonzero(np.asarray(mask))
-    shown = ", ".join(str(r) for r in rows[:10])
-    return shown + (f" ... ({rows.size} in all)" if rows.size > 10 else "")
 
 
 def _point_buffers(

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from ._vector import repair_polygons, to_wgs84
+from ._vector import check_ids, repair_polygons, row_list, to_wgs84
 from .errors import InputError, SchemaError
 from .geodesy import geodesic_area
 
@@ -171,20 +171,13 @@ def _check_zones(zones: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, str]:
             f"{name}: zones need an id column, 'zone_id' (as made by asm_pace.buffers) or "
             f"'site_id'; columns are {list(zones.columns)}"
         )
-    ids = zones[id_col]
-    if ids.isna().any():
-        raise InputError(f"{name}: {id_col} is empty in rows {_rows(ids.isna())}")
-    dup = ids.astype(str).duplicated(keep=False)
-    if dup.any():
-        raise InputError(
-            f"{name}: {id_col} is not unique (rows {_rows(dup)}); each zone needs its own id"
-        )
+    check_ids(zones[id_col], source=name, column=id_col, what="zone")
     geoms = np.asarray(zones.geometry.values, dtype=object)
     types = shapely.get_type_id(geoms)
     bad = ~np.isin(types, (3, 6))  # Polygon, MultiPolygon
     if bad.any():
         raise InputError(
-            f"{name}: zones must be polygons; rows {_rows(bad)} are not (points need a buffer "
+            f"{name}: zones must be polygons; rows {row_list(bad)} are not (points need a buffer "
             "first: asm_pace.buffers)"
         )
     out = to_wgs84(zones, source=name)
@@ -192,7 +185,9 @@ def _check_zones(zones: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, str]:
     if invalid.any():
         out = repair_polygons(out, source=name)
         if len(out) != len(zones):
-            raise InputError(f"{name}: zones in rows {_rows(invalid)} have no area once repaired")
+            raise InputError(
+                f"{name}: zones in rows {row_list(invalid)} have no area once repaired"
+            )
     return out, id_col
 
 
@@ -214,12 +209,6 @@ def _check_layer(layer: gpd.GeoDataFrame, what: str, column: str, loader: str) -
     if (~shapely.is_valid(np.asarray(out.geometry.values, dtype=object))).any():
         out = repair_polygons(out, source=name)
     return out.reset_index(drop=True)
-
-
-def _rows(mask: np.ndarray | pd.Series) -> str:
-    rows = np.flatnonzero(np.asarray(mask))
-    shown = ", ".join(str(r) for r in rows[:10])
-    return shown + (f" ... ({rows.size} in all)" if rows.size > 10 else "")
 
 
 # -- computation ------------------------------------------------------------------------------
