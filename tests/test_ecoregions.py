@@ -176,3 +176,16 @@ def test_realdata_teow_attribute_table(realdata):
     assert int(quirk.sum()) == 772
     assert (eco.loc[quirk.to_numpy(), "g200_region"] == "").all()
     assert not eco.loc[quirk.to_numpy(), "is_g200"].any()
+
+
+def test_geodataframe_input_is_left_untouched():
+    bowtie = shapely.Polygon([(0, 0), (1e5, 1e5), (1e5, 0), (0, 1e5)])
+    gdf = gpd.GeoDataFrame({"ECO_ID": [1], "G200_NUM": [5]}, geometry=[bowtie], crs="EPSG:32719")
+    gdf.attrs["source"] = "memory"
+    before = gdf.copy()
+    with pytest.warns(RepairedGeometryWarning, match="memory: 1 invalid"):
+        eco = read_ecoregions(gdf)
+    assert eco.crs.to_epsg() == 4326 and eco.is_valid.all()
+    assert gdf.crs.to_epsg() == 32719 and gdf.attrs == {"source": "memory"}
+    assert shapely.equals_exact(gdf.geometry.values, before.geometry.values, tolerance=0).all()
+    assert not gdf.is_valid.any()

@@ -523,3 +523,17 @@ def test_realdata_mapme_single_records(realdata):
     out, caught = read(realdata / "mapme_wdpa_samples" / "wdpa_guy_shell_beach_41057.gpkg")
     assert list(out["pa_id"]) == ["41057"]
     assert of(caught, NoStatusFilterWarning)  # WDPAID, NAME, DESIG_ENG, ISO3 only
+
+
+def test_geodataframe_input_is_left_untouched():
+    polys, _ = wdpa_frames()
+    projected = polys.to_crs("EPSG:32719")
+    projected.attrs["source"] = "memory"
+    before = projected.copy()
+    out, _ = read(projected, countries="PER")
+    assert out.crs.to_epsg() == 4326 and len(out)
+    assert projected.crs.to_epsg() == 32719 and projected.attrs == {"source": "memory"}
+    assert list(projected.columns) == list(before.columns)
+    assert shapely.equals_exact(
+        projected.geometry.values, before.geometry.values, tolerance=0
+    ).all()

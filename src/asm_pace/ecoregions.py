@@ -258,8 +258,7 @@ def _read_polygons(
     """Read one polygon layer, in EPSG:4326, repaired, polygons only."""
     name = source_name(source)
     if isinstance(source, gpd.GeoDataFrame):
-        gdf = source.copy()
-        gdf.attrs = dict(source.attrs)
+        gdf = source  # to_wgs84 copies it (attrs included)
     else:
         if layer is None:
             layers = list_layers(source)
@@ -289,7 +288,4 @@ def _read_polygons(
             stacklevel=3,
         )
         gdf = gdf[polygonal]
-    attrs = dict(gdf.attrs)
-    gdf = repair_polygons(gdf, source=name) if len(gdf) else gdf
-    gdf.attrs = attrs
-    return gdf, name
+    return repair_polygons(gdf, source=name), name

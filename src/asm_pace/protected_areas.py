@@ -378,7 +378,7 @@ def read_protected_areas(
                 log["points_polar"] = n_polar
     # 7. repairs
     polys = gpd.GeoDataFrame(polys, geometry="geometry", crs="EPSG:4326")
-    polys = repair_polygons(polys, source=name) if len(polys) else polys
+    polys = repair_polygons(polys, source=name)
     out = pd.concat([polys, circles], ignore_index=True)
     out = gpd.GeoDataFrame(out, geometry="geometry", crs="EPSG:4326")
     if box is not None and len(out):
@@ -458,11 +458,9 @@ def _read_layers(
 ) -> Iterable[tuple[str, gpd.GeoDataFrame]]:
     """Yield ``(layer label, GeoDataFrame in EPSG:4326)`` for every layer to read."""
     if isinstance(source, gpd.GeoDataFrame):
-        gdf = source.copy()
-        gdf.attrs = dict(source.attrs)
         if codes is not None:
-            _iso3_field(list(gdf.columns), source_name(source))
-        yield "<GeoDataFrame>", to_wgs84(gdf, source=source_name(source))
+            _iso3_field(list(source.columns), source_name(source))
+        yield "<GeoDataFrame>", to_wgs84(source, source=source_name(source))  # a copy
         return
     layers = _find_layers(Path(source), layer)
     for lyr in layers:
