@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from ._geometry import polygonal_parts
 from ._vector import check_ids, row_list, to_wgs84
 from .errors import InputError, SchemaError
 from .geodesy import (
@@ -260,10 +261,6 @@ def _footprint_buffers(
     lon, lat = _forward_local(lon0[c], lat0[c], bxy[:, 0], bxy[:, 1])
     out = shapely.set_coordinates(buf.copy(), np.column_stack([lon, lat]))
     invalid = ~shapely.is_valid(out)
-    if invalid.any():
-        out[invalid] = shapely.make_valid(out[invalid])
-    bounds = shapely.bounds(out)
-    cross = (bounds[:, 0] < -180.0) | (bounds[:, 2] > 180.0)
-    if cross.any():
-        out[cross] = split_antimeridian(out[cross])
-    return out
+    if invalid.any():  # a zone is a polygon: drop the lines make_valid may leave
+        out[invalid] = polygonal_parts(shapely.make_valid(out[invalid]))
+    return split_antimeridian(out)
