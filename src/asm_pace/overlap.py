@@ -202,12 +202,8 @@ def _check_layer(layer: gpd.GeoDataFrame, what: str, column: str, loader: str) -
             f"{name}: {what} need a {column!r} column (the normalised schema made by {loader}); "
             f"columns are {list(layer.columns)}"
         )
-    out = to_wgs84(layer, source=name)
-    geoms = np.asarray(out.geometry.values, dtype=object)
-    keep = ~shapely.is_missing(geoms) & ~shapely.is_empty(geoms)
-    out = out[keep]
-    if (~shapely.is_valid(np.asarray(out.geometry.values, dtype=object))).any():
-        out = repair_polygons(out, source=name)
+    # repair_polygons repairs only the invalid ones and drops missing and empty geometries
+    out = repair_polygons(to_wgs84(layer, source=name), source=name)
     return out.reset_index(drop=True)
 
 
