@@ -20,7 +20,14 @@ import pandas as pd
 
 from .errors import InputError
 
-__all__ = ["PipelineResult", "run_pipeline", "write_outputs", "forest_loss_long", "STEPS"]
+__all__ = [
+    "PipelineResult",
+    "run_pipeline",
+    "write_outputs",
+    "forest_loss_long",
+    "loss_columns",
+    "STEPS",
+]
 
 #: Step names reported to ``progress``, in order.
 STEPS = (
@@ -254,6 +261,19 @@ def _join_columns(zones: gpd.GeoDataFrame, extra: pd.DataFrame | None) -> gpd.Ge
     return zones.join(pd.DataFrame(extra[new]))
 
 
+def loss_columns(frame: pd.DataFrame) -> list[tuple[int, str]]:
+    """The ``loss_YYYY_ha`` columns of ``frame`` as ``(year, column)`` pairs, by year.
+
+    Examples
+    --------
+    >>> loss_columns(pd.DataFrame(columns=["loss_2002_ha", "site_id", "loss_2001_ha"]))
+    [(2001, 'loss_2001_ha'), (2002, 'loss_2002_ha')]
+    """
+    return sorted(
+        (int(m.group(1)), str(c)) for c in frame.columns if (m := _LOSS_COLUMN.match(str(c)))
+    )
+
+
 def forest_loss_long(zones: pd.DataFrame) -> pd.DataFrame:
     """The ``loss_YYYY_ha`` columns as a long table: one row per zone and year.
 
@@ -270,7 +290,7 @@ def forest_loss_long(zones: pd.DataFrame) -> pd.DataFrame:
     0  A_1km       A        1.0  2001      0.5
     1  A_1km       A        1.0  2002      0.0
     """
-    years = {c: int(m.group(1)) for c in zones.columns if (m := _LOSS_COLUMN.match(str(c)))}
+    years = {c: year for year, c in loss_columns(zones)}
     keys = [c for c in ("site_id", "radius_km", "inner_km") if c in zones.columns]
     frame = pd.DataFrame(zones[keys + list(years)]).reset_index(drop=True)
     frame.insert(0, "zone_id", _zone_ids(frame))

@@ -33,7 +33,6 @@ Examples
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -50,6 +49,7 @@ from ._styles import (
 )
 from .errors import InputError, MissingDependencyError, SchemaError
 from .geodesy import WGS84
+from .pipeline import loss_columns
 
 if TYPE_CHECKING:  # pragma: no cover
     import folium
@@ -79,8 +79,6 @@ _PL_FACE, _PL_EDGE = "#fdd0a2", "#e6550d"
 _BUFFER_EDGE = "#3182bd"
 _LOSS_COLOUR = "#dc3c78"
 _SITE_EDGE = "#232323"
-
-_LOSS_COL = re.compile(r"^loss_(\d{4})_ha$")
 
 
 def _require(module: str) -> Any:
@@ -540,14 +538,14 @@ def plot_sites(
 
 
 def _loss_columns(table: pd.DataFrame) -> list[tuple[int, str]]:
-    cols = [(int(m.group(1)), c) for c in table.columns if (m := _LOSS_COL.match(str(c)))]
+    cols = loss_columns(table)
     if not cols:
         raise SchemaError(
             "the table has no loss_YYYY_ha columns (found: "
             + ", ".join(map(str, list(table.columns)[:12]))
             + "); pass the output of asm_pace.forest_loss"
         )
-    return sorted(cols)
+    return cols
 
 
 def plot_forest_loss(

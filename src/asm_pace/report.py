@@ -29,7 +29,6 @@ import html
 import io
 import math
 import os
-import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -42,10 +41,9 @@ from . import plotting
 from ._styles import PACE_CLASS_COLORS, PACE_CLASS_LABELS
 from .errors import InputError, SchemaError
 from .output import atomic_output, check_destination
+from .pipeline import loss_columns
 
 __all__ = ["write_report", "write_pipeline_report"]
-
-_LOSS_COL = re.compile(r"^loss_(\d{4})_ha$")
 
 #: What each class means, for the report's summary (precedence order).
 _CLASS_MEANING = {
@@ -172,8 +170,7 @@ def _new_figure(figsize: tuple[float, float]) -> Any:
 
 
 def _loss_years(frame: pd.DataFrame) -> list[str]:
-    cols = [(int(m.group(1)), c) for c in frame.columns if (m := _LOSS_COL.match(str(c)))]
-    return [c for _, c in sorted(cols)]
+    return [c for _, c in loss_columns(frame)]
 
 
 def _as_run_info(run_info: Mapping[str, object] | pd.DataFrame | None) -> list[tuple[str, str]]:
