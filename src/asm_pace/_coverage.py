@@ -48,9 +48,7 @@ __all__ = [
     "Events",
     "edges",
     "band_edges",
-    "exact_events",
     "exact_edge_events",
-    "center_events",
     "center_edge_events",
     "Workspace",
     "label_sums",
@@ -166,11 +164,6 @@ def band_edges(
     return s, e, owner
 
 
-def exact_events(geoms: np.ndarray, shape: tuple[int, int]) -> Events:
-    """Events for exact coverage of polygons already clipped to ``[0, W] x [0, H]``."""
-    return exact_edge_events(edges(geoms), shape)
-
-
 def exact_edge_events(
     edges: tuple[np.ndarray, np.ndarray, np.ndarray], shape: tuple[int, int]
 ) -> Events:
@@ -219,15 +212,13 @@ def exact_edge_events(
     return Events(own1, row1, col1, dw1, own_ev, shape, own_at)
 
 
-def center_events(geoms: np.ndarray, shape: tuple[int, int]) -> Events:
-    """Events for the centre rule: crossings of each row's centre line ``w = r + 0.5``."""
-    return center_edge_events(edges(geoms), shape)
-
-
 def center_edge_events(
     edges: tuple[np.ndarray, np.ndarray, np.ndarray], shape: tuple[int, int]
 ) -> Events:
-    """Centre-rule events from the edges (start, end, owner) of polygons in the chunk."""
+    """Centre-rule events from the edges (start, end, owner) of polygons in the chunk.
+
+    One event per crossing of a row's centre line ``w = r + 0.5``.
+    """
     start, end, owner = edges
     h, w = shape
     wa, wb = start[:, 1], end[:, 1]
