@@ -17,6 +17,8 @@ from asm_pace.errors import OutputError, OutputExistsError, SchemaError
 from asm_pace.report import write_report
 
 CLASSES = ["protected_area", "priority_landscape", "critical_ecosystem", "not_eligible"]
+#: The report's sections, in order, when every input is given.
+ALL_SECTIONS = ["summary", "map", "sites", "buffers", "overlaps", "forest", "provenance"]
 
 
 class Page(HTMLParser):
@@ -221,15 +223,7 @@ def test_buffers_overlaps_forest_and_provenance(tmp_path):
             protected_areas=pa,
         )
     )
-    assert page.sections == [
-        "summary",
-        "map",
-        "sites",
-        "buffers",
-        "overlaps",
-        "forest",
-        "provenance",
-    ]
+    assert page.sections == ALL_SECTIONS
     # buffers: one row per radius, zones touching a PA counted by hand
     rows = page.tables["buffers"]
     assert [r[0] for r in rows[1:]] == ["within 1 km", "within 10 km"]
@@ -327,15 +321,7 @@ def test_cli_demo_writes_the_report_and_refuses_to_overwrite(tmp_path):
     )
     assert run.returncode == 0, run.stderr
     page = read_page(report)
-    assert page.sections == [
-        "summary",
-        "map",
-        "sites",
-        "buffers",
-        "overlaps",
-        "forest",
-        "provenance",
-    ]
+    assert page.sections == ALL_SECTIONS
     prov = dict(tuple(r) for r in page.tables["provenance"][1:])
     assert prov["command"].startswith("asm-pace demo")
     assert prov["input: sites"].endswith("sites.csv")
