@@ -91,15 +91,6 @@ class Layer:
     def tile_shape(self) -> tuple[int, int]:
         return self.tiles[0].height, self.tiles[0].width
 
-    def bounds_px(self) -> tuple[int, int, int, int]:
-        """(row0, row1, col0, col1) of the union of the tiles on the global grid."""
-        return (
-            min(t.row_off for t in self.tiles),
-            max(t.row_off + t.height for t in self.tiles),
-            min(t.col_off for t in self.tiles),
-            max(t.col_off + t.width for t in self.tiles),
-        )
-
     def open_all(self, stack: ExitStack) -> None:
         for t in self.tiles:
             if t.path not in self._open:
@@ -211,14 +202,12 @@ def open_layer(
     name: str,
     keyword: str,
     bounds: tuple[float, float, float, float] | None = None,
-    bounds_crs: CRS | None = None,
     grid: Grid | None = None,
 ) -> Layer:
     """Open a raster layer from a file, a list of files or a folder.
 
-    ``bounds`` (in ``bounds_crs``, EPSG:4326 for Hansen names) pre-selects tiles
-    by their Hansen name before any file is opened; tiles whose header bounds
-    miss ``bounds`` are then dropped too (when the CRS is the tiles' own).
+    ``bounds`` (lon/lat, EPSG:4326) pre-selects tiles by their Hansen name
+    (``20N_080W``) before any file is opened; files without such a name are kept.
     """
     files = _candidates(spec, keyword, name)
     if bounds is not None and len(files) > 1:
