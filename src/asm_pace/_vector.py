@@ -36,6 +36,7 @@ __all__ = [
     "ENGINES",
     "LayerRef",
     "layer_refs",
+    "named_refs",
     "read_layer",
     "short_error",
     "PathLike",
@@ -234,7 +235,6 @@ def read_vector(
     """
     path = Path(source)
     refs = layer_refs(path)
-    names = [ref.name for ref in refs]
     if not refs:
         raise ReadError(f"{path}: the file holds no vector layer")
     if layer is None:
@@ -242,19 +242,27 @@ def read_vector(
     elif isinstance(layer, int):
         if not 0 <= layer < len(refs):
             raise LayerNotFoundError(
-                f"{path}: there is no layer number {layer}; its layers are: {', '.join(names)}"
+                f"{path}: there is no layer number {layer}; its layers are: "
+                f"{', '.join(r.name for r in refs)}"
             )
         ref = refs[layer]
     else:
-        matches = [r for r in refs if r.name == layer] or [
-            r for r in refs if r.name.lower() == str(layer).lower()
-        ]
-        if not matches:
-            raise LayerNotFoundError(
-                f"{path}: no layer named {layer!r}; its layers are: {', '.join(names)}"
-            )
-        ref = matches[0]
+        ref = named_refs(refs, layer, source=path)[0]
     return read_layer(ref, bbox=bbox, where=where, columns=columns, engine=engine)
+
+
+def named_refs(refs: list[LayerRef], layer: str, *, source: PathLike) -> list[LayerRef]:
+    """The layers of ``refs`` named ``layer``: exact matches, else matches ignoring case.
+
+    Raises :class:`~asm_pace.errors.LayerNotFoundError` (listing the layers) when none match.
+    """
+    matches = [r for r in refs if r.name == layer] or [
+        r for r in refs if r.name.casefold() == str(layer).casefold()
+    ]
+    if not matches:
+        names = ", ".join(dict.fromkeys(r.name for r in refs))
+        raise LayerNotFoundError(f"{source}: no layer named {layer!r}; its layers are: {names}")
+    return matches
 
 
 def read_layer(

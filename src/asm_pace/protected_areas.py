@@ -37,9 +37,11 @@ import shapely
 from pyproj import CRS, Transformer
 
 from ._vector import (
+    _PARQUET,
     ENGINES,
     LayerRef,
     layer_refs,
+    named_refs,
     read_layer,
     repair_polygons,
     short_error,
@@ -481,21 +483,11 @@ def _read_layers(
 
 def _find_layers(path: Path, layer: str | Sequence[str] | None) -> list[_Layer]:
     """The layers to read: the ones asked for, or every polygon and point layer."""
-    found = [_Layer(ref) for ref in layer_refs(path)]
-    names = sorted({lyr.name for lyr in found})
+    refs = layer_refs(path)
     if layer is not None:
         wanted = [layer] if isinstance(layer, str) else list(layer)
-        chosen = []
-        for w in wanted:
-            match = [lyr for lyr in found if lyr.name == w] or [
-                lyr for lyr in found if lyr.name.casefold() == str(w).casefold()
-            ]
-            if not match:
-                raise LayerNotFoundError(
-                    f"{path}: no layer named {w!r}; its layers are: {', '.join(names)}"
-                )
-            chosen += match
-        return chosen
+        return [_Layer(ref) for w in wanted for ref in named_refs(refs, w, source=path)]
+    found = [_Layer(ref) for ref in refs]
     chosen = [lyr for lyr in found if _polygon_or_point(lyr.geometry_type)]
     if not chosen:
         described = ", ".join(f"{lyr.name} ({lyr.geometry_type})" for lyr in found) or "none"
@@ -513,7 +505,7 @@ def _polygon_or_point(gtype: str) -> bool:
 
 def _layer_info(lyr: _Layer) -> None:
     """Fill in the layer's fields and CRS (GeoParquet: left empty, read whole)."""
-    if Path(lyr.ref.target).suffix.lower() in (".parquet", ".geoparquet"):
+    if Path(lyr.ref.target).suffix.lower() in _PARQUET:
         return
     target = lyr.ref.target
     try:
