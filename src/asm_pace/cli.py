@@ -455,7 +455,7 @@ def _run(
     **options: Any,
 ) -> int:
     from .output import check_destination
-    from .pipeline import STEPS, run_pipeline, write_outputs
+    from .pipeline import planned_steps, run_pipeline, write_outputs
 
     # refuse early, before any work, when an output exists
     option = "--overwrite"
@@ -469,11 +469,11 @@ def _run(
         check_destination(report_path, overwrite, option)
     new_files = [p for p in (output, csv_path) if p is not None and not p.exists()]
 
-    steps = [s for s in STEPS if s != "read priority landscapes" or options["priority_landscapes"]]
-    if not radii:
-        steps = [s for s in steps if s not in ("buffers", "overlaps", "forest loss")]
-    if options.get("treecover") is None:
-        steps = [s for s in steps if s != "forest loss"]
+    steps = planned_steps(
+        priority_landscapes=options["priority_landscapes"] is not None,
+        buffers=bool(radii),
+        forest=options["treecover"] is not None,
+    )
     steps.append("write")
     if report_path is not None:
         steps.append("report")

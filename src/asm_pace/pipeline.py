@@ -26,6 +26,7 @@ __all__ = [
     "write_outputs",
     "forest_loss_long",
     "loss_columns",
+    "planned_steps",
     "STEPS",
 ]
 
@@ -40,6 +41,25 @@ STEPS = (
     "overlaps",
     "forest loss",
 )
+
+
+def planned_steps(*, priority_landscapes: bool, buffers: bool, forest: bool) -> list[str]:
+    """The :data:`STEPS` a run with these inputs goes through, in order (for a progress bar).
+
+    Examples
+    --------
+    >>> planned_steps(priority_landscapes=False, buffers=True, forest=False)
+    ['read sites', 'read protected areas', 'read ecoregions', 'classify', 'buffers', 'overlaps']
+    """
+    skip = set()
+    if not priority_landscapes:
+        skip.add("read priority landscapes")
+    if not buffers:
+        skip.update(("buffers", "overlaps", "forest loss"))
+    if not forest:
+        skip.add("forest loss")
+    return [s for s in STEPS if s not in skip]
+
 
 _LOSS_COLUMN = re.compile(r"^loss_(\d{4})_ha$")
 
