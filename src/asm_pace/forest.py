@@ -257,11 +257,14 @@ def _check_coverage(coverage: str) -> str:
     return coverage
 
 
-def _area_scale(zones: gpd.GeoDataFrame, grid: Grid) -> np.ndarray:
-    """Per zone: ellipsoidal area / map area in the rasters' projected CRS (1 if geographic)."""
+def _area_scale(zones: gpd.GeoDataFrame, geoms: np.ndarray, grid: Grid) -> np.ndarray:
+    """Per zone: ellipsoidal area / map area in the rasters' projected CRS (1 if geographic).
+
+    ``geoms`` are the zones already in the rasters' CRS (:func:`_prepare_zones`).
+    """
     if grid.crs.is_geographic:
         return np.ones(len(zones))
-    planar = np.asarray(zones.geometry.to_crs(grid.crs).area, dtype="float64")
+    planar = shapely.area(geoms)
     unit = grid.crs.axis_info[0].unit_conversion_factor if grid.crs.axis_info else 1.0
     planar = planar * unit * unit
     geod = geodesic_area(np.asarray(zones.geometry.to_crs("EPSG:4326").values, dtype=object))
@@ -490,7 +493,7 @@ def forest_loss(
     vmax = coder.vmax
     year = hansen_year([t.path for t in ly.tiles])
     last = max(vmax, (year - 2000) if year else 0)
-    scale = _area_scale(zones, grid)[:, None] / 1e4  # m2 -> ha
+    scale = _area_scale(zones, geoms, grid)[:, None] / 1e4  # m2 -> ha
     acc = acc * scale
     # float cancellation in the prefix sums leaves ~1e-15 noise on absent classes
     acc[np.abs(acc) <= 1e-9 * np.abs(acc).sum(axis=1, keepdims=True)] = 0.0
@@ -635,7 +638,7 @@ def raster_stats(
                         zi = chunk.zone[p]
                         vmin[zi] = min(vmin[zi], float(data[sl][m].min()))
                         vmax[zi] = max(vmax[zi], float(data[sl][m].max()))
-    scale = _area_scale(zones, grid)
+    scale = _area_scale(zones, geoms, grid)
     total, valid_a, count, s1, s2 = (acc[:, i] for i in range(5))
     with np.errstate(invalid="ignore", divide="ignore"):
         data_cov = np.where(total > 0, valid_a / total, np.nan)
