@@ -390,8 +390,9 @@ def _read_text(path: Path) -> _Table:
     physical = text.splitlines()
     first_line = 1
     delimiter = None
-    if physical and re.fullmatch(r"\s*sep=(.)\s*", physical[0], flags=re.IGNORECASE):
-        delimiter = re.fullmatch(r"\s*sep=(.)\s*", physical[0], flags=re.IGNORECASE).group(1)
+    sep_line = physical and re.fullmatch(r"\s*sep=(.)\s*", physical[0], flags=re.IGNORECASE)
+    if sep_line:
+        delimiter = sep_line.group(1)
         first_line = 2
         text = text.split("\n", 1)[1] if "\n" in text else ""
     if delimiter is None:
@@ -607,14 +608,13 @@ def _from_vector(
     if crs is not None:
         if gdf.crs is None:
             gdf = gdf.set_crs(crs)
-        elif not CRS.from_user_input(gdf.crs).equals(crs):
+        elif not gdf.crs.equals(crs):
             problems.append(
                 SiteProblem(
                     None,
                     None,
                     str(crs.to_string()),
-                    f"crs= was given but the file already has its own CRS "
-                    f"({CRS.from_user_input(gdf.crs).to_string()})",
+                    f"crs= was given but the file already has its own CRS ({gdf.crs.to_string()})",
                     "drop crs= (it is only for files without a CRS)",
                 )
             )
@@ -751,8 +751,6 @@ def _coordinate_rank(label: Any, axis: str) -> int | None:
         return 1
     if norm.replace("_", "") in generic or (len(core) == 1 and core[0] in generic):
         return 2
-    if not core and norm in {"n", "s", "e", "w", "o"}:
-        return None
     return None
 
 
