@@ -34,7 +34,14 @@ from scipy.spatial import cKDTree
 
 from .geodesy import WGS84
 
-__all__ = ["BoundaryIndex", "ecef", "relevant_polygons", "MAX_SEGMENT_DEG"]
+__all__ = [
+    "BoundaryIndex",
+    "ecef",
+    "relevant_polygons",
+    "widen_boxes",
+    "box_hits",
+    "MAX_SEGMENT_DEG",
+]
 
 #: Boundary edges longer than this (degrees) are densified before indexing.
 MAX_SEGMENT_DEG = 0.02
@@ -248,7 +255,7 @@ class BoundaryIndex:
         return out_d, out_o, out_lon, out_lat
 
 
-def _widen(bounds: np.ndarray, dist: np.ndarray) -> np.ndarray:
+def widen_boxes(bounds: np.ndarray, dist: np.ndarray) -> np.ndarray:
     """Lon/lat boxes holding every point within geodesic ``dist`` (m) of ``bounds``.
 
     Along any path ``ds >= M dphi`` with the meridional radius ``M >= 110.57 km``
@@ -273,7 +280,7 @@ def _widen(bounds: np.ndarray, dist: np.ndarray) -> np.ndarray:
     return out
 
 
-def _box_hits(tree: shapely.STRtree, boxes: np.ndarray) -> np.ndarray:
+def box_hits(tree: shapely.STRtree, boxes: np.ndarray) -> np.ndarray:
     """Positions in ``tree`` of the geometries whose envelopes meet any box (wrapped)."""
     hit = [tree.query(shapely.box(*boxes.T))[1]]
     for shift, past in ((360.0, boxes[:, 0] < -180.0), (-360.0, boxes[:, 2] > 180.0)):
@@ -323,7 +330,7 @@ def relevant_polygons(
        plus its distance to the cell's point (again bounded by a parallel and a
        meridian path);
     3. a polygon can hold the nearest boundary of a query only if its envelope
-       meets the query's box widened by that bound (:func:`_widen`, across
+       meets the query's box widened by that bound (:func:`widen_boxes`, across
        +-180 too); the boxes of one cell are merged into one.
 
     Returns the sorted positions, or None when they would hold more than
@@ -383,7 +390,7 @@ def relevant_polygons(
 
     def kept(u_rep: np.ndarray) -> np.ndarray:
         upper = (u_rep + cell_hop) * (1.0 + 1e-9) + 1.0
-        return np.union1d(have[_box_hits(tree, _widen(cell_box, upper))], cand)
+        return np.union1d(have[box_hits(tree, widen_boxes(cell_box, upper))], cand)
 
     # 3. first with the loose bound; refine with exact distances when it keeps much
     cand = have[np.unique(near)]

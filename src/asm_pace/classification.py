@@ -24,7 +24,7 @@ import shapely
 from pyproj import CRS
 
 from ._geometry import polygonal_parts
-from ._nearest import BoundaryIndex, relevant_polygons
+from ._nearest import BoundaryIndex, box_hits, relevant_polygons, widen_boxes
 from .errors import CRSError, InputError, RepairedGeometryWarning, SchemaError
 from .geodesy import geodesic_area
 
@@ -589,21 +589,11 @@ def _footprint_distance(feet: np.ndarray, index: BoundaryIndex) -> tuple[np.ndar
     best_o = np.full(m, -1, dtype="int64")
     _take_min(best_d, best_o, which, d, owner)
     # PA vertices near each footprint -> the footprint outlines
-    pad_lat = best_d / 110_000.0  # a degree of latitude is >= 110.57 km
-    b = shapely.bounds(feet)
-    top = np.minimum(np.maximum(np.abs(b[:, 1]), np.abs(b[:, 3])) + pad_lat, 90.0)
-    cos = np.cos(np.radians(top))
-    pad_lon = np.where(cos > 1e-6, pad_lat / np.maximum(cos, 1e-6), 360.0)
-    boxes = shapely.box(b[:, 0] - pad_lon, b[:, 1] - pad_lat, b[:, 2] + pad_lon, b[:, 3] + pad_lat)
     vx, vy, vowner = index.vertices()
     near = np.zeros(len(vx), dtype=bool)
     if len(vx):
-        tree = shapely.STRtree(shapely.points(vx, vy))
-        near[tree.query(boxes, predicate="intersects")[1]] = True
-        # boxes past +-180: also the vertices on the other side
-        for shift in (-360.0, 360.0):
-            moved = shapely.transform(boxes, lambda c, s=shift: c + np.array([s, 0.0]))
-            near[tree.query(moved, predicate="intersects")[1]] = True
+        boxes = widen_boxes(shapely.bounds(feet), best_d)
+        near[box_hits(shapely.STRtree(shapely.points(vx, vy)), boxes)] = True
     if near.any():
         d2, foot, _, _ = BoundaryIndex(feet).nearest(vx[near], vy[near])
         ok = foot >= 0
