@@ -202,8 +202,7 @@ def _iter_chunks(
     if grid.dx * grid.dy < 0:
         start, end = end, start
     first_edge = np.searchsorted(owner, np.arange(len(geoms) + 1))
-    present = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
-    idx = np.flatnonzero(present & (first_edge[1:] > first_edge[:-1]))
+    idx = np.flatnonzero(first_edge[1:] > first_edge[:-1])  # missing or empty zones have no edge
     if idx.size == 0:
         return
     # bounds in pixels: every vertex starts an edge of its closed ring
