@@ -449,3 +449,20 @@ def test_id_column_false_numbers_sites_with_repeated_ids(tmp_path):
     sites = read_sites(path, id_column=False)
     assert list(sites["site_id"]) == ["S0001", "S0002", "S0003"]
     assert list(sites["id"]) == [7, 7, 9]  # the file's own column is kept as it is
+
+
+def test_geodataframe_source_is_left_untouched():
+    bowtie = shapely.Polygon([(0, 0), (1e3, 1e3), (1e3, 0), (0, 1e3)])
+    gdf = gpd.GeoDataFrame(
+        {"id": ["a", "b"]},
+        geometry=[shapely.Point(500000, 8600000), shapely.affinity.translate(bowtie, 5e5, 86e5)],
+        crs="EPSG:32719",
+    )
+    before = gdf.copy()
+    with pytest.warns(RepairedGeometryWarning, match="1 invalid"):
+        sites = read_sites(gdf)
+    assert sites.crs.to_epsg() == 4326 and list(sites["site_id"]) == ["a", "b"]
+    assert sites.attrs == {"source": "<GeoDataFrame>"}
+    assert gdf.attrs == {} and gdf.crs.to_epsg() == 32719
+    assert list(gdf.columns) == ["id", "geometry"]
+    assert shapely.equals_exact(gdf.geometry.values, before.geometry.values, tolerance=0).all()

@@ -295,9 +295,7 @@ def _load_any(
             ) from err
     opts = {"lon": lon, "lat": lat, "id_column": id_column, "crs": crs}
     if isinstance(source, gpd.GeoDataFrame):
-        gdf = source.copy()
-        gdf.attrs = dict(source.attrs)
-        gdf.attrs.setdefault("source", "<GeoDataFrame>")
+        gdf = source  # never modified: the steps below make new frames (to_wgs84 copies)
         if gdf.geometry.isna().all() and len(gdf):
             table = _Table(
                 pd.DataFrame(gdf.drop(columns=gdf.geometry.name)),
