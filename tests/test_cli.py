@@ -19,6 +19,7 @@ from click.testing import CliRunner
 
 import asm_pace
 from asm_pace.cli import cli
+from asm_pace.pipeline import planned_steps
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "data" / "samples"
@@ -181,6 +182,29 @@ def test_forest_rasters_go_together(tmp_path):
 
 
 # --------------------------------------------------------------------------- classify success
+def test_verbose_lists_the_steps_the_run_goes_through(tmp_path):
+    # no priority landscapes, buffers but no rasters: those steps are neither run nor listed
+    args = [a for a in _classify_args(tmp_path / "out.gpkg") if "priority" not in a]
+    args = [*args, "--buffers", "5", "-v"]
+    result = run(*args)
+    assert result.exit_code == 0, result.output
+    started = [ln[2:-4] for ln in result.stderr.splitlines() if ln.startswith("- ")]
+    assert started == [
+        "read sites",
+        "read protected areas",
+        "read ecoregions",
+        "classify",
+        "buffers",
+        "overlaps",
+        "write",
+    ]
+    timed = [ln.split(":")[0].strip() for ln in result.stderr.splitlines() if ln.endswith(" s")]
+    assert timed == started
+    # the progress bar's length comes from planned_steps: it must match the steps run
+    planned = planned_steps(priority_landscapes=False, buffers=True, forest=False)
+    assert planned == started[:-1]
+
+
 def test_classify_end_to_end(tmp_path):
     out, table = tmp_path / "out.gpkg", tmp_path / "sites.csv"
     result = run(*_classify_args(out, "--csv", str(table)))
