@@ -9,7 +9,14 @@ import geopandas as gpd
 import pytest
 import shapely
 
-from asm_pace._vector import layer_refs, list_layers, read_vector, repair_polygons, to_wgs84
+from asm_pace._vector import (
+    layer_refs,
+    list_layers,
+    named_refs,
+    read_vector,
+    repair_polygons,
+    to_wgs84,
+)
 from asm_pace.errors import (
     CRSError,
     LayerNotFoundError,
@@ -61,6 +68,10 @@ def test_zip_of_zips_lists_every_part(tmp_path: Path) -> None:
     assert [r.display.rsplit("!", 1)[1] for r in refs] == [f"WDPA_shp_{k}.zip" for k in range(3)]
     # read_vector takes the first part of the name; each part reads on its own via its ref
     assert len(read_vector(z, layer="WDPA_poly")) == 1
+    # named_refs gives every part of that name (case ignored) and lists names once when missing
+    assert named_refs(refs, "wdpa_POLY", source=z) == refs
+    with pytest.raises(LayerNotFoundError, match=r"its layers are: WDPA_poly$"):
+        named_refs(refs, "points", source=z)
 
 
 def test_zipped_file_geodatabase(tmp_path: Path) -> None:
