@@ -21,10 +21,10 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from pyproj import CRS
 
 from ._geometry import polygonal_parts
 from ._nearest import BoundaryIndex, box_hits, relevant_polygons, widen_boxes
+from ._vector import to_wgs84
 from .errors import CRSError, InputError, RepairedGeometryWarning, SchemaError
 from .geodesy import geodesic_area
 
@@ -49,7 +49,6 @@ _PA_COLUMNS = (
 )
 _ECO_COLUMNS = ("eco_id", "eco_name", "biome", "g200_region", "is_g200")
 _PL_COLUMNS = ("landscape_name",)
-_WGS84 = CRS.from_epsg(4326)
 _AREA_STEP_DEG = 0.001  # edges are densified to this for geodesic areas
 _TOUCH_MM = 1.0  # a site this close to a PA boundary touches it
 _MAX_NAMED = 3  # PAs named in full in a reason sentence
@@ -353,7 +352,7 @@ def _classify(
 
 
 def _prepare(gdf: object, layer: str, required: Sequence[str]) -> gpd.GeoDataFrame:
-    """Check a layer's type, columns and CRS; return it in EPSG:4326."""
+    """Check a layer's type, columns and CRS; return a 2-D EPSG:4326 copy."""
     if not isinstance(gdf, gpd.GeoDataFrame):
         raise InputError(
             f"{layer} must be a geopandas GeoDataFrame, got {type(gdf).__name__}; "
@@ -375,14 +374,11 @@ def _prepare(gdf: object, layer: str, required: Sequence[str]) -> gpd.GeoDataFra
             f"the {layer} layer has no CRS; set the right one with .set_crs(...) "
             "(asm_pace's loaders always return EPSG:4326)"
         )
-    if CRS.from_user_input(gdf.crs) != _WGS84:
-        gdf = gdf.to_crs(_WGS84)
-    return gdf
+    return to_wgs84(gdf, source=gdf.attrs.get("source", f"the {layer} layer"))
 
 
 def _site_geometries(sites: gpd.GeoDataFrame) -> np.ndarray:
-    geoms = sites.geometry.to_numpy(dtype=object) if len(sites) else np.array([], dtype=object)
-    geoms = np.asarray(shapely.force_2d(geoms), dtype=object)
+    geoms = np.array(sites.geometry.values, dtype=object)  # a copy: repairs are written in
     bad_missing = shapely.is_missing(geoms) | shapely.is_empty(geoms)
     kinds = shapely.get_type_id(geoms)
     bad_type = ~bad_missing & ~np.isin(kinds, (0, 3, 6))
@@ -403,12 +399,8 @@ def _site_geometries(sites: gpd.GeoDataFrame) -> np.ndarray:
 
 
 def _polygons(gdf: gpd.GeoDataFrame, layer: str, *, repair: bool = True) -> np.ndarray:
-    """2-D valid polygonal geometries of a layer (missing ones become empty)."""
-    geoms = gdf.geometry.to_numpy(dtype=object) if len(gdf) else np.array([], dtype=object)
-    geoms = np.array(geoms, dtype=object)  # a copy; only 3-D geometries are rewritten
-    has_z = shapely.has_z(geoms)
-    if has_z.any():
-        geoms[has_z] = shapely.force_2d(geoms[has_z])
+    """Valid polygonal geometries of a layer (missing ones become empty)."""
+    geoms = np.array(gdf.geometry.values, dtype=object)  # a copy: empties are written in
     missing = shapely.is_missing(geoms)
     geoms[missing] = shapely.Polygon()
     return _repair(geoms, layer, _labels(gdf)) if repair else geoms
