@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import json
 import os
@@ -350,6 +351,24 @@ def test_write_csv(tmp_path):
     with pytest.raises(OutputExistsError):
         write_csv(out, _sites())
     assert sorted(os.listdir(tmp_path)) == ["s.csv"]
+
+
+def test_write_csv_footprints_missing_and_empty_geometries(tmp_path):
+    footprints = gpd.GeoDataFrame(
+        {"site_id": ["A", "B", "C"]},
+        geometry=[shapely.box(0.125, 1.0, 0.5, 1.25), None, shapely.Polygon()],
+        crs=4326,
+    )
+    out = write_csv(tmp_path / "f.csv", footprints)
+    with open(out, newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    # polygons get no longitude/latitude columns; missing and empty geometries stay blank
+    assert list(rows[0]) == ["site_id", "geometry_wkt"]
+    assert [r["geometry_wkt"] for r in rows] == [
+        "POLYGON ((0.5 1, 0.5 1.25, 0.125 1.25, 0.125 1, 0.5 1))",
+        "",
+        "",
+    ]
 
 
 @pytest.mark.slow

