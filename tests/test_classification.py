@@ -677,7 +677,7 @@ def assert_restricted_matches_full(sites, pas):
 
     geoms = pas.geometry.to_numpy()
     q = sites.geometry.to_numpy()
-    index = _pa_index(geoms, q, shapely.get_type_id(q) == 0, restrict=True)
+    index = _pa_index(geoms, q, shapely.get_type_id(q) == 0, None)
     used = np.unique(index.line_owner).size
     assert used < len(pas) // 4, "the restriction was not used"
     full = _classify(sites, pas, NO_ECO, None, restrict=False)

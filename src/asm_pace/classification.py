@@ -191,7 +191,11 @@ def _classify(
         if out.size:
             q_geoms = site_geoms[out]
             q_point = is_point[out]
-            index = _pa_index(pa_geoms, q_geoms, q_point, restrict=restrict, near=pa_near)
+            index = (
+                _pa_index(pa_geoms, q_geoms, q_point, pa_near)
+                if restrict
+                else BoundaryIndex(pa_geoms)
+            )
             qx = shapely.get_x(q_geoms[q_point])
             qy = shapely.get_y(q_geoms[q_point])
             d, owner, _, _ = index.nearest(qx, qy)
@@ -544,26 +548,18 @@ def _query_points(
 
 
 def _pa_index(
-    pa_geoms: np.ndarray,
-    q_geoms: np.ndarray,
-    q_point: np.ndarray,
-    *,
-    restrict: bool,
-    near: np.ndarray | None = None,
+    pa_geoms: np.ndarray, q_geoms: np.ndarray, q_point: np.ndarray, near: np.ndarray | None
 ) -> BoundaryIndex:
     """The boundary index of the protected areas that can be nearest to the sites.
 
-    ``near``: when given, only these positions are repaired (and can matter).
+    ``near``: the positions :func:`_repair_near` repaired (no other can matter), or None
+    when every protected area was repaired.
     """
-    subset = near
-    if restrict:
-        bounds, x, y = _query_points(q_geoms, q_point)
-        if near is None:
-            subset = relevant_polygons(pa_geoms, bounds, x, y)
-        else:
-            sub = relevant_polygons(pa_geoms[near], bounds, x, y)
-            subset = near if sub is None else near[sub]
-    return BoundaryIndex(pa_geoms, subset=subset)
+    bounds, x, y = _query_points(q_geoms, q_point)
+    if near is None:
+        return BoundaryIndex(pa_geoms, subset=relevant_polygons(pa_geoms, bounds, x, y))
+    sub = relevant_polygons(pa_geoms[near], bounds, x, y)
+    return BoundaryIndex(pa_geoms, subset=near if sub is None else near[sub])
 
 
 def _footprint_distance(feet: np.ndarray, index: BoundaryIndex) -> tuple[np.ndarray, np.ndarray]:
