@@ -308,14 +308,14 @@ def input_fingerprint(path: str | os.PathLike[str]) -> tuple[int | None, str | N
     if p.is_file() and p.suffix.lower() != ".shp":
         return _hash_file(p)
     if p.is_file():
-        files = sorted(
+        files = [
             f
             for f in p.parent.iterdir()
             if f.is_file() and f.stem == p.stem and f.suffix.lower() in _SHAPEFILE_PARTS
-        )
+        ]
         base = p.parent
     elif p.is_dir():
-        files = sorted(f for f in p.rglob("*") if f.is_file())
+        files = [f for f in p.rglob("*") if f.is_file()]
         base = p
     else:
         return None, None

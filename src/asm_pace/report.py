@@ -155,8 +155,7 @@ def _table(
 def _png(fig: Any) -> str:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=110, bbox_inches="tight", facecolor="white")
-    data = base64.b64encode(buf.getvalue()).decode("ascii")
-    return data
+    return base64.b64encode(buf.getvalue()).decode("ascii")
 
 
 def _img(data: str, alt: str) -> str:
@@ -613,7 +612,7 @@ def write_pipeline_report(
     for role, value in result.inputs.items():
         info[f"input: {role}"] = value
     info.update(run_info or {})
-    context = getattr(result, "context", None) or {}
+    context = result.context
     return write_report(
         path,
         layers["sites"],
