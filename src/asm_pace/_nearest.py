@@ -32,7 +32,7 @@ import numpy as np
 import shapely
 from scipy.spatial import cKDTree
 
-from .geodesy import WGS84
+from .geodesy import _A, _E2, WGS84  # the WGS84 semi-major axis and e^2, defined once
 
 __all__ = [
     "BoundaryIndex",
@@ -46,9 +46,6 @@ __all__ = [
 #: Boundary edges longer than this (degrees) are densified before indexing.
 MAX_SEGMENT_DEG = 0.02
 
-_A = 6378137.0
-_F = 1.0 / 298.257223563
-_E2 = _F * (2.0 - _F)
 # slack added to every segment's half-length: the lon/lat-straight edge departs
 # from the ECEF chord between its ends by < 0.1 m for edges <= 0.02 degrees
 _H_SLACK_M = 1.0
