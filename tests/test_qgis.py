@@ -18,6 +18,7 @@ import pytest
 import shapely
 
 from asm_pace.output import write_geopackage
+from asm_pace.plotting import PACE_COLOURS
 
 pytestmark = pytest.mark.qgis
 
@@ -119,6 +120,8 @@ def test_qgis_opens_sites_and_buffers_styled(tmp_path, qgis):
     # every class drawn, each in its own colour
     assert set(s["colors"]) == set(CLASSES) and None not in s["colors"].values()
     assert len(set(s["colors"].values())) == 4
+    # QGIS draws each class in the colour of asm_pace's own maps (the two must agree)
+    assert s["colors"] == {c: PACE_COLOURS[c].lower() for c in CLASSES}
 
     b = result["buffers"]
     assert b["valid"] and b["count"] == 2 and b["style_loaded"]
