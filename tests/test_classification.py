@@ -782,3 +782,15 @@ def test_three_dimensional_layers_give_the_same_answers():
     assert out["pace_class"].tolist() == ["protected_area", "not_eligible", "not_eligible"]
     # the nearest boundary point of (4, 0.5) is the corner (3, 2) of the second park
     assert out["nearest_pa_km"].iloc[2] == pytest.approx(GEOD.inv(4, 0.5, 3, 2)[2] / 1000, 1e-6)
+
+
+def test_3d_layers_in_a_projected_crs_are_read_as_2d_lonlat():
+    # Z values are dropped and UTM is reprojected (the project's CRS policy, _vector.to_wgs84);
+    # the nearest distance is then pyproj.Geod's, from (0.5, 1.1) to the PA edge at lat 1
+    sites = site_layer(shapely.Point(0.5, 0.5, 120.0), shapely.Point(0.5, 1.1, 80.0), crs=32631)
+    pa = dict(ALPHA, geometry=shapely.force_3d(ALPHA["geometry"], 300.0))
+    out = classify(sites, pa_layer(pa), NO_ECO)
+    assert out["pace_class"].tolist() == ["protected_area", "not_eligible"]
+    assert out.crs.to_epsg() == 32631 and out.geometry.has_z.all()  # the input is returned as given
+    expected_km = Geod(ellps="WGS84").inv(0.5, 1.1, 0.5, 1.0)[2] / 1000.0
+    assert out["nearest_pa_km"].iloc[1] == pytest.approx(expected_km, rel=1e-3)
