@@ -253,13 +253,19 @@ def run_pipeline(
         clusters = result.clusters
         if forest:
             step("forest loss")
-            rasters = {"treecover": treecover, "lossyear": lossyear, "gain": gain}
-            stats = asm_pace.forest_loss(zones, **rasters, canopy=canopy)
-            zones = _join_columns(zones, stats)
-            # totals over touching buffers, each hectare once (the report's figures)
-            clusters = _join_columns(
-                clusters, asm_pace.forest_loss(clusters, **rasters, canopy=canopy)
+            # buffers and their clusters (touching buffers dissolved: each hectare once, the
+            # report's totals) in one call, so every raster block is read once for both
+            both = gpd.GeoDataFrame(
+                {"zone_id": [*zones["zone_id"], *clusters["cluster_id"]]},
+                geometry=[*zones.geometry, *clusters.geometry],
+                crs=zones.crs,
             )
+            stats = asm_pace.forest_loss(
+                both, treecover=treecover, lossyear=lossyear, gain=gain, canopy=canopy
+            ).drop(columns="zone_id", errors="ignore")
+            n = len(zones)
+            zones = _join_columns(zones, stats.iloc[:n].set_axis(zones.index))
+            clusters = _join_columns(clusters, stats.iloc[n:].set_axis(clusters.index))
         layers["buffers"] = zones
         layers["clusters"] = clusters
         layers["overlaps"] = result.pairs
