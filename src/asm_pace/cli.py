@@ -558,17 +558,18 @@ def validate(
       asm-pace validate sites.csv
       asm-pace validate survey.xlsx --sites-layer 2024 --lon X --lat Y
     """
-    from .sites import read_sites, validate_sites
+    from .errors import SiteValidationError
+    from .sites import read_sites
 
     kwargs = _site_kwargs(lon, lat, id_column, new_ids, sites_layer, sites_crs)
     kwargs = {k: v for k, v in kwargs.items() if v is not None}
-    problems = validate_sites(sites, **kwargs)
-    if problems:
-        click.echo(f"{sites}: {len(problems)} problem(s) in the site list:", err=True)
-        for problem in problems:
+    try:  # one reading: the error carries every problem
+        n = len(read_sites(sites, **kwargs))
+    except SiteValidationError as err:
+        click.echo(f"{sites}: {len(err.problems)} problem(s) in the site list:", err=True)
+        for problem in err.problems:
             click.echo(f"  - {problem}", err=True)
         return EXIT_BAD_INPUT
-    n = len(read_sites(sites, **kwargs))
     ctx.info(f"{sites}: {n} site(s), no problems found.")
     return EXIT_OK
 
