@@ -605,3 +605,50 @@ def test_tiled_and_stripped_layouts_agree(tmp_path):
         inside = ~geometry_mask([g], tc.shape, transform)
         forest = (inside & (tc > 30)) * areas[:, None]
         assert c["forest_2000_ha"].iloc[i] == pytest.approx(forest.sum() / 1e4, rel=1e-9)
+
+
+def test_window_wider_than_the_packed_limit_is_split(tmp_path):
+    """A band wider than MAX_PIXELS / band columns is read in vertical pieces (clipped zones)."""
+    from exactextract import exact_extract
+    from rasterio.features import geometry_mask
+
+    rng = np.random.default_rng(3)
+    h, w, res = 12, 9000, 0.001
+    tc = rng.integers(0, 101, (h, w)).astype("uint8")
+    ly = np.where(rng.random((h, w)) < 0.3, rng.integers(1, 24, (h, w)), 0).astype("uint8")
+    tcp = write_tif(tmp_path / "tc.tif", tc, x0=0.0, y0=0.0, res=res)
+    lyp = write_tif(tmp_path / "ly.tif", ly, x0=0.0, y0=0.0, res=res)
+    wide = shapely.Polygon(
+        [(0.0505, -0.0005), (8.95, -0.0021), (8.9, -0.0115), (0.1003, -0.0102)],
+        holes=[[(8.2, -0.0031), (8.25, -0.0083), (8.3, -0.0042)]],
+    )
+    # both zones straddle the split (8191 columns right of the window's first column)
+    small_zone = shapely.box(8.2304, -0.0087, 8.2506, -0.0021)
+    zones = gpd.GeoDataFrame(geometry=[wide, small_zone], crs=4326)
+    exact = forest_loss(zones, treecover=tcp, lossyear=lyp)
+    center = forest_loss(zones, treecover=tcp, lossyear=lyp, coverage="center")
+    transform = from_origin(0.0, 0.0, res, res)
+    areas = np.array([cell_area_geod(0.0, -r * res, res) for r in range(h)])
+    forest = tc > 30
+    loss = forest & (ly > 0)
+    ee = exact_extract(str(tcp), zones, ["cell_id", "coverage"], output="pandas")
+    for i, row in ee.iterrows():
+        cells = np.asarray(row["cell_id"], dtype=np.int64)
+        r, c = cells // w, cells % w
+        fa = np.asarray(row["coverage"]) * areas[r]  # (exactextract's fractions are float32)
+        assert exact["zone_area_ha"].iloc[i] == pytest.approx(fa.sum() / 1e4, rel=1e-6)
+        assert exact["forest_2000_ha"].iloc[i] == pytest.approx(
+            (fa * forest[r, c]).sum() / 1e4, rel=1e-6
+        )
+        assert exact["loss_total_ha"].iloc[i] == pytest.approx(
+            (fa * loss[r, c]).sum() / 1e4, rel=1e-6
+        )
+    for i, g in enumerate(zones.geometry):
+        inside = ~geometry_mask([g], tc.shape, transform) * areas[:, None]
+        assert center["zone_area_ha"].iloc[i] == pytest.approx(inside.sum() / 1e4, rel=1e-9)
+        assert center["forest_2000_ha"].iloc[i] == pytest.approx(
+            (inside * forest).sum() / 1e4, rel=1e-9
+        )
+        assert center["loss_total_ha"].iloc[i] == pytest.approx(
+            (inside * loss).sum() / 1e4, rel=1e-9
+        )

@@ -105,18 +105,26 @@ def edges(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return start, end, owner
 
 
+def _first_cell(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """The cell an interval a -> b starts in: ``floor(a)``, or ``ceil(a) - 1`` going down."""
+    return np.where(b < a, np.ceil(a) - 1.0, np.floor(a))
+
+
 def _cuts(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Cut each interval a -> b at the integers it crosses, in travel order.
 
     Returns the number of pieces of each interval (``np.repeat`` maps parents to
     pieces), and per piece the integer cell it lies in and its start and end
     parameters ``t`` along the parent (0..1). Cells are exact integers (no
-    rounding of midpoints), so pieces never leave their cell.
+    rounding of midpoints), so pieces never leave their cell. An interval going
+    down from an integer ``n`` starts in cell ``n - 1`` (:func:`_first_cell`), not
+    with an empty piece in cell ``n``: the first cell carries the prefix event, and
+    ``n`` may be the chunk width, outside the chunk.
     """
-    fa = np.floor(a)
-    n = np.abs(np.floor(b) - fa).astype(np.intp)
     d = b - a
     up = d > 0
+    fa = _first_cell(a, b)
+    n = np.abs(np.floor(b) - fa).astype(np.intp)
     step = np.where(up, 1.0, -1.0)
     with np.errstate(divide="ignore", invalid="ignore"):
         # crossing i (1..n) is at fa + i going up, fa + 1 - i going down: t_i = alpha + beta i
@@ -186,7 +194,7 @@ def exact_edge_events(
     own1 = np.repeat(owner, n1)
     # then columns; most row pieces stay in one column (no cut needed): their own
     # weight sits on the same pixel as their prefix event (``own_at``)
-    fu0 = np.floor(u0)
+    fu0 = _first_cell(u0, u1)
     cx = fu0 != np.floor(u1)
     col1 = np.clip(fu0.astype(np.intp), 0, w - 1)
     row1 = np.clip(row.astype(np.intp), 0, h - 1)
