@@ -107,7 +107,9 @@ def edges(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 def _first_cell(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """The cell an interval a -> b starts in: ``floor(a)``, or ``ceil(a) - 1`` going down."""
-    return np.where(b < a, np.ceil(a) - 1.0, np.floor(a))
+    cell = np.floor(a)
+    cell -= (b < a) & (cell == a)
+    return cell
 
 
 def _cuts(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
