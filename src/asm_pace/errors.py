@@ -35,6 +35,7 @@ __all__ = [
     "NoStatusFilterWarning",
     "RepairedGeometryWarning",
     "CoverageWarning",
+    "ExtentWarning",
 ]
 
 
@@ -158,3 +159,7 @@ class RepairedGeometryWarning(AsmPaceWarning):
 
 class CoverageWarning(AsmPaceWarning):
     """Zones lie partly or wholly outside the rasters (``data_coverage`` < 1)."""
+
+
+class ExtentWarning(AsmPaceWarning):
+    """Sites or zones lie outside a layer's extent: results there may be incomplete or wrong."""
