@@ -36,6 +36,7 @@ __all__ = [
     "RepairedGeometryWarning",
     "CoverageWarning",
     "ExtentWarning",
+    "LayerChoiceError",
 ]
 
 
@@ -163,3 +164,7 @@ class CoverageWarning(AsmPaceWarning):
 
 class ExtentWarning(AsmPaceWarning):
     """Sites or zones lie outside a layer's extent: results there may be incomplete or wrong."""
+
+
+class LayerChoiceError(InputError, LookupError):
+    """A file holds several layers (or sheets) that could be the one meant; pass ``layer=``."""
