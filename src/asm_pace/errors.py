@@ -37,6 +37,7 @@ __all__ = [
     "CoverageWarning",
     "ExtentWarning",
     "LayerChoiceError",
+    "UnreadableValueWarning",
 ]
 
 
@@ -168,3 +169,7 @@ class ExtentWarning(AsmPaceWarning):
 
 class LayerChoiceError(InputError, LookupError):
     """A file holds several layers (or sheets) that could be the one meant; pass ``layer=``."""
+
+
+class UnreadableValueWarning(AsmPaceWarning):
+    """A descriptive attribute value that cannot be read (a STATUS_YR of "n/a") was left empty."""
