@@ -495,9 +495,9 @@ def test_realdata_points_without_area(realdata):
     keep = raw["STATUS"].isin(["Designated", "Inscribed", "Established"]) & (
         raw["DESIG_ENG"] != "UNESCO-MAB Biosphere Reserve"
     )
-    out, caught = read(path)
-    assert len(out) == 0  # this copy has no REP_AREA at all
-    assert f"{int(keep.sum())} point record(s)" in of(caught, DroppedRecordsWarning)[0]
+    # this copy has no REP_AREA at all: nothing with an extent is left, which is refused
+    with pytest.raises(InputError, match=f"{int(keep.sum())} point record.s. have no reported"):
+        read(path)
 
 
 @pytest.mark.realdata

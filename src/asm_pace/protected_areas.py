@@ -44,6 +44,7 @@ from ._vector import (
     named_refs,
     read_layer,
     repair_polygons,
+    row_list,
     short_error,
     source_name,
     to_wgs84,
@@ -51,10 +52,12 @@ from ._vector import (
 from .errors import (
     DroppedRecordsWarning,
     InputError,
+    LayerChoiceError,
     LayerNotFoundError,
     NoStatusFilterWarning,
     ReadError,
     SchemaError,
+    UnreadableValueWarning,
 )
 from .geodesy import WGS84, circle_radius_for_area, geodesic_circles
 
@@ -102,6 +105,15 @@ PA_COLUMNS: tuple[str, ...] = (
     "origin",
     "geometry",
 )
+
+#: The largest area (km2) a point record's circle may have: more than any protected area on
+#: Earth (the largest, Marae Moana, reports about 1.98 million km2). A larger REP_AREA is an
+#: error in the data (or a unit mix-up), not a circle to draw.
+MAX_POINT_AREA_KM2 = 3_000_000.0
+
+# STATUS_YR values outside this range are not years (text, negative, 99999...): left empty
+# with a warning. 0 means "not reported" in the WDPA and is left empty silently.
+_YEAR_RANGE = (1000, 2100)
 
 # Point records are pre-filtered with the bbox widened by this many degrees, so a point just
 # outside the box whose circle reaches into it is still read (a 2-degree margin covers circles
@@ -285,28 +297,69 @@ def read_protected_areas(
 
     frames: list[pd.DataFrame] = []
     read_layers: list[str] = []
-    for lyr, gdf in _read_layers(source, layer=layer, box=box, codes=codes, engine=engine):
-        read_layers.append(lyr)
-        frames.append(_normalise(gdf, source=name, layer=lyr))
-    if frames:
-        data = pd.concat(frames, ignore_index=True)
-    else:  # pragma: no cover - _read_layers raises before this
-        data = _normalise(gpd.GeoDataFrame(geometry=[], crs="EPSG:4326"), source=name, layer="")
+    sources: list[_Layer] = []
+    for label, gdf, lyr in _read_layers(source, layer=layer, box=box, codes=codes, engine=engine):
+        read_layers.append(label)
+        frames.append(_normalise(gdf, source=name, layer=label))
+        if lyr is not None:
+            sources.append(lyr)
+    data = pd.concat(frames, ignore_index=True)
+    n_read = len(data)
     log: dict[str, int] = {}
 
-    # 1. countries (exact: GDAL's LIKE filter may match a code inside another word)
-    if codes is not None:
-        lists = data["iso3"].str.upper().str.split(";")
-        keep = lists.map(lambda cs: any(c.strip() in codes for c in cs)).astype(bool)
-        log["countries"] = int((~keep).sum())
-        data = data[keep]
+    def drop(frame: pd.DataFrame, keep: Any, step: str, why: Any) -> pd.DataFrame:
+        """Remove the records ``keep`` leaves out; refuse when none would be left."""
+        keep = np.asarray(keep, dtype=bool)
+        log[step] = int((~keep).sum())
+        if len(frame) and not keep.any():
+            raise InputError(f"{name}: {why(frame)}")
+        return frame[keep]
 
-    # 2. status
+    # 1. countries (exact: GDAL's LIKE filter may match a code inside another word); a code
+    # that matches nothing is refused: a typo would otherwise leave its sites unprotected
+    if codes is not None:
+        found = data["iso3"].str.upper().str.findall(r"[A-Z]+").map(set)
+        keep = found.map(lambda cs: bool(cs & codes)).to_numpy(dtype=bool)
+        unmatched = codes - set().union(set(), *found[keep])
+        if unmatched:
+            raise _unmatched_countries(name, unmatched, codes, box, sources, data)
+        data = drop(data, keep, "countries", None)
+    if not n_read:
+        if box is not None:
+            raise InputError(
+                f"{name}: no protected area intersects bbox {tuple(box.bounds)}; check the "
+                "box (min_lon, min_lat, max_lon, max_lat) covers your sites"
+            )
+        raise ReadError(
+            f"{name}: layer(s) {', '.join(read_layers)} hold no features; check that it is "
+            "the protected-area file and export it again"
+        )
+
+    # 2. status: values outside the WDPA's vocabulary make the rule undefined, so refused
     unfiltered = sorted(set(data.loc[~data["_has_status"], "_layer"]))
     if status_keep is not None:
-        keep = ~data["_has_status"] | data["status"].str.strip().str.casefold().isin(status_keep)
-        log["statuses"] = int((~keep).sum())
-        data = data[keep]
+        has = data["_has_status"].to_numpy(dtype=bool)
+        folded = data["status"].str.strip().str.casefold()
+        unknown = has & ~folded.isin({s.casefold() for s in WDPA_STATUSES}).to_numpy()
+        if unknown.any():
+            raise InputError(
+                f"{name}: STATUS of {int(unknown.sum())} feature(s) is not a WDPA status "
+                f"({_examples(data[unknown], 'status')}); the WDPA uses "
+                f"{', '.join(WDPA_STATUSES)}. Correct the values, or pass statuses=None "
+                "(--all-statuses) to count every feature as protected"
+            )
+        wanted = [s for s in WDPA_STATUSES if s.casefold() in status_keep]
+        data = drop(
+            data,
+            ~has | folded.isin(status_keep).to_numpy(),
+            "statuses",
+            lambda d: (
+                f"none of its {len(d)} protected area(s) has STATUS {', '.join(wanted)} "
+                f"(found: {_tally(d['status'])}), so none would count as protected; pass "
+                "statuses=None (--all-statuses) to keep every status, or use a file with "
+                "areas in force"
+            ),
+        )
     if unfiltered:
         warnings.warn(
             f"{name}: layer(s) {', '.join(unfiltered)} have no STATUS field, so no status "
@@ -318,26 +371,62 @@ def read_protected_areas(
 
     # 3. UNESCO-MAB Biosphere Reserves
     if exclude_mab:
-        keep = ~_is_mab(data["designation"])
-        log["exclude_mab"] = int((~keep).sum())
-        data = data[keep]
+        blind = sorted(set(data.loc[data["_has_status"] & ~data["_has_desig"], "_layer"]))
+        if blind:
+            warnings.warn(
+                f"{name}: layer(s) {', '.join(blind)} have no DESIG_ENG field, so UNESCO-MAB "
+                "Biosphere Reserves cannot be recognised and left out: any there count as "
+                "protected. Use a complete WDPA copy.",
+                NoStatusFilterWarning,
+                stacklevel=2,
+            )
+        data = drop(
+            data,
+            ~_is_mab(data["designation"], data["designation_type"]),
+            "exclude_mab",
+            lambda d: (
+                f"all {len(d)} protected area(s) left are UNESCO-MAB Biosphere Reserves, "
+                "which are left out (their buffer and transition zones are not protected); "
+                "pass exclude_mab=False to keep them"
+            ),
+        )
 
     # 4. OECMs
     if exclude_oecm:
-        keep = ~data["_oecm"]
-        log["exclude_oecm"] = int((~keep).sum())
-        data = data[keep]
+        data = drop(
+            data,
+            ~data["_oecm"],
+            "exclude_oecm",
+            lambda d: (
+                f"all {len(d)} area(s) left are OECMs (PA_DEF 0 / SITE_TYPE OECM), which are "
+                "not protected areas; pass exclude_oecm=False to keep them"
+            ),
+        )
 
-    # 5. marine
+    # 5. marine: a MARINE value that is not 0, 1 or 2 cannot be judged
     if exclude_marine:
-        keep = data["marine"] != "2"
-        log["exclude_marine"] = int((~keep).sum())
-        data = data[keep]
+        bad = ~data["marine"].isin(["0", "1", "2"]).to_numpy()
+        if bad.any():
+            raise InputError(
+                f"{name}: MARINE of {int(bad.sum())} feature(s) is not 0 (terrestrial), 1 "
+                f"(coastal) or 2 (marine) ({_examples(data[bad], 'marine')}), so marine areas "
+                "cannot be left out; correct the values (or the MARINE / REALM field), or pass "
+                "exclude_marine=False"
+            )
+        data = drop(
+            data,
+            (data["marine"] != "2").to_numpy(),
+            "exclude_marine",
+            lambda d: (
+                f"all {len(d)} protected area(s) left are marine (MARINE 2); pass "
+                "exclude_marine=False to keep them"
+            ),
+        )
 
     # 6. point records
     kind = data["_kind"]
-    if (kind == "other").any():
-        n_other = int((kind == "other").sum())
+    n_other = int((kind == "other").sum())
+    if n_other:
         warnings.warn(
             f"{name}: {n_other} feature(s) dropped because their geometry is missing, empty or "
             "neither polygonal nor a point (lines)",
@@ -347,24 +436,27 @@ def read_protected_areas(
         log["not_polygon_or_point"] = n_other
     polys = data[kind == "polygon"]
     pts = data[kind == "point"]
+    n_outside = 0
     if box is not None and len(pts):
         # points were read with a widened box; judge area-less ones by their own location
         inside = shapely.intersects(np.asarray(pts["geometry"].values, dtype=object), box)
         has_area = pts["rep_area_km2"].to_numpy(dtype="float64") > 0
+        n_outside = int((~(inside | has_area)).sum())
         pts = pts[inside | has_area]
     circles = pts.iloc[0:0]
     if len(pts):
         if points == "drop":
             log["points"] = len(pts)
         else:
+            _check_point_areas(pts, name)
             area = pts["rep_area_km2"].to_numpy(dtype="float64")
             with_area = np.isfinite(area) & (area > 0)
             n_without = int((~with_area).sum())
             if n_without:
                 warnings.warn(
                     f"{name}: {n_without} point record(s) without a reported area (REP_AREA) "
-                    "dropped: a point marks no extent. Pass points='drop' (--pa-points drop on the command line) to leave out every "
-                    "point record.",
+                    "dropped: a point marks no extent. Pass points='drop' (--pa-points drop "
+                    "on the command line) to leave out every point record.",
                     DroppedRecordsWarning,
                     stacklevel=2,
                 )
@@ -380,16 +472,119 @@ def read_protected_areas(
                 log["points_polar"] = n_polar
     # 7. repairs
     polys = gpd.GeoDataFrame(polys, geometry="geometry", crs="EPSG:4326")
+    geoms = np.asarray(polys.geometry.values, dtype=object)
+    invalid = pd.Series(~shapely.is_valid(geoms), index=polys.index)
     polys = repair_polygons(polys, source=name)
+    n_repaired = int(invalid[polys.index].sum())
+    log["empty_after_repair"] = int(invalid.sum()) - n_repaired
     out = pd.concat([polys, circles], ignore_index=True)
     out = gpd.GeoDataFrame(out, geometry="geometry", crs="EPSG:4326")
+    n_outside_box = n_outside
     if box is not None and len(out):
         keep = shapely.intersects(np.asarray(out.geometry.values, dtype=object), box)
-        log["bbox"] = int((~keep).sum())
+        n_outside_box += int((~keep).sum())
         out = out[keep]
+    if box is not None:
+        log["bbox"] = n_outside_box
+    if not len(out):
+        raise InputError(f"{name}: no protected area is left: {_nothing_left(log, len(data))}")
+    if log["empty_after_repair"]:
+        warnings.warn(
+            f"{name}: {log['empty_after_repair']} polygon(s) dropped: they have no area once "
+            "repaired (degenerate rings, every vertex on a line)",
+            DroppedRecordsWarning,
+            stacklevel=2,
+        )
     out = gpd.GeoDataFrame(out[list(PA_COLUMNS)].reset_index(drop=True), crs="EPSG:4326")
-    out.attrs = {"source": name, "layers": read_layers, "cleaning": log}
+    counts = {"read": n_read, "removed": dict(log), "repaired": n_repaired, "used": len(out)}
+    out.attrs = {"source": name, "layers": read_layers, "cleaning": log, "counts": counts}
+    if box is not None:
+        out.attrs["bbox"] = tuple(float(v) for v in box.bounds)
     return out
+
+
+def _examples(frame: pd.DataFrame, column: str, limit: int = 5) -> str:
+    """``pa_id 'value'`` pairs for messages: the first few, and how many in all."""
+    pairs = [f"{i} {v!r}" for i, v in zip(frame["pa_id"], frame[column], strict=True)]
+    more = f" ... ({len(pairs)} in all)" if len(pairs) > limit else ""
+    return "id " + ", ".join(pairs[:limit]) + more
+
+
+def _tally(values: pd.Series) -> str:
+    """``Proposed 3, Adopted 1``: each value and its count, most frequent first."""
+    counts = values.replace("", "(empty)").value_counts()
+    return ", ".join(f"{v} {n}" for v, n in counts.items())
+
+
+def _nothing_left(log: dict[str, int], n: int) -> str:
+    """Why the records left after the filters all went, step by step, with the fixes."""
+    hints = {
+        "not_polygon_or_point": "{} feature(s) are lines or have no geometry",
+        "points": "{} point record(s) left out by points='drop' (--pa-points drop); use "
+        "--pa-points circles for circles of their reported area",
+        "points_without_area": "{} point record(s) have no reported area (REP_AREA), so "
+        "they mark no extent; use the file's polygon layer",
+        "points_polar": "{} point record(s) would be circles containing a pole",
+        "empty_after_repair": "{} polygon(s) have no area once repaired (degenerate rings); "
+        "fix them in QGIS (Fix Geometries) or use a complete copy",
+        "bbox": "{} record(s) lie outside the bbox",
+    }
+    said = [h.format(log[k]) for k, h in hints.items() if log.get(k)]
+    return f"of the {n} record(s) left after the filters, " + "; ".join(said)
+
+
+def _check_point_areas(pts: pd.DataFrame, name: str) -> None:
+    """Refuse REP_AREA values that are not an area: text, negative, infinite, too large."""
+    area = pts["rep_area_km2"].to_numpy(dtype="float64")
+    bad = pts["_rep_bad"].to_numpy(dtype=bool) | (area > MAX_POINT_AREA_KM2)
+    if bad.any():
+        raise InputError(
+            f"{name}: REP_AREA of {int(bad.sum())} point record(s) is not an area in km2 "
+            f"({_examples(pts[bad], '_rep_raw')}; at most {MAX_POINT_AREA_KM2:,.0f}, more "
+            "than any protected area), and a point record becomes a circle of that area. "
+            "Correct the values, or pass points='drop' (--pa-points drop) to leave out every "
+            "point record"
+        )
+
+
+def _unmatched_countries(
+    name: str,
+    unmatched: set[str],
+    codes: set[str],
+    box: shapely.Polygon | None,
+    layers: list[_Layer],
+    data: pd.DataFrame,
+) -> InputError:
+    """The error for ``countries=`` codes that match no record, listing the file's codes."""
+    present = _codes_in_file(layers) if layers else set()
+    if not layers:  # a GeoDataFrame or GeoParquet: everything was read
+        present = set().union(set(), *data["iso3"].str.upper().str.findall(r"[A-Z]+").map(set))
+    shown = sorted(present)
+    listed = ", ".join(shown[:40]) + (f" ... ({len(shown)} in all)" if len(shown) > 40 else "")
+    where = " within the bbox" if box is not None else ""
+    return InputError(
+        f"{name}: no protected area{where} has ISO3 {', '.join(sorted(unmatched))} "
+        f"(asked for with countries= / --countries {','.join(sorted(codes))}); the file's "
+        f"ISO3 codes are: {listed or 'none'}. Correct or remove the code(s) in --countries"
+    )
+
+
+def _codes_in_file(layers: list[_Layer]) -> set[str]:
+    """Every ISO3 code in the layers (their ISO3 column only, no filter)."""
+    found: set[str] = set()
+    for lyr in layers:
+        iso = next((f for f in lyr.fields if f.casefold() == "iso3"), None)
+        if iso is None:
+            continue
+        try:
+            table = pyogrio.read_dataframe(
+                lyr.ref.target, layer=lyr.name, columns=[iso], read_geometry=False
+            )
+        except Exception:  # the list only helps the message; the error stands without it
+            continue
+        text = table[iso].dropna().astype(str).str.upper().str.findall(r"[A-Z]+")
+        found = found.union(*text.map(set))
+    return found
 
 
 # --------------------------------------------------------------------------- options
@@ -441,8 +636,8 @@ def _check_countries(countries: str | Iterable[str] | None) -> set[str] | None:
     bad = [c for c in codes if not re.fullmatch(r"[A-Z]{3}", c)]
     if bad or not codes:
         raise InputError(
-            f"countries must be ISO 3166-1 alpha-3 codes such as 'PER' or ['BRA', 'PER']; "
-            f"got {list(countries)!r}"
+            f"countries must be ISO 3166-1 alpha-3 codes such as 'PER' or ['BRA', 'PER'] "
+            f"(--countries PER,BRA); got {', '.join(map(repr, bad)) or 'none'}"
         )
     return set(codes)
 
@@ -457,16 +652,18 @@ def _read_layers(
     box: shapely.Polygon | None,
     codes: set[str] | None,
     engine: str | None,
-) -> Iterable[tuple[str, gpd.GeoDataFrame]]:
-    """Yield ``(layer label, GeoDataFrame in EPSG:4326)`` for every layer to read."""
+) -> Iterable[tuple[str, gpd.GeoDataFrame, _Layer | None]]:
+    """Yield ``(layer label, GeoDataFrame in EPSG:4326, layer)`` for every layer to read.
+
+    The layer is None for a GeoDataFrame or GeoParquet source (read whole, no field list).
+    """
     if isinstance(source, gpd.GeoDataFrame):
         if codes is not None:
             _iso3_field(list(source.columns), source_name(source))
-        yield "<GeoDataFrame>", to_wgs84(source, source=source_name(source))  # a copy
+        yield "<GeoDataFrame>", to_wgs84(source, source=source_name(source)), None  # a copy
         return
     layers = _find_layers(Path(source), layer)
     for lyr in layers:
-        _layer_info(lyr)
         where = None
         columns = _columns_to_read(lyr.fields)
         if codes is not None:
@@ -478,24 +675,54 @@ def _read_layers(
             native_box = _box_in_crs(box, lyr.crs, margin)
         gdf = read_layer(lyr.ref, bbox=native_box, where=where, columns=columns, engine=engine)
         label = lyr.name if lyr.display == str(source) else f"{lyr.display}:{lyr.name}"
-        yield label, to_wgs84(gdf, source=f"{lyr.display} layer {lyr.name!r}")
+        yield (
+            label,
+            to_wgs84(gdf, source=f"{lyr.display} layer {lyr.name!r}"),
+            lyr if lyr.fields else None,
+        )
 
 
 def _find_layers(path: Path, layer: str | Sequence[str] | None) -> list[_Layer]:
-    """The layers to read: the ones asked for, or every polygon and point layer."""
+    """The layers to read, with their fields and CRS.
+
+    The ones asked for; else the only polygon or point layer; else every polygon and point
+    layer when each looks like the WDPA (its fields: :func:`_looks_wdpa`), as the WDPA's
+    polygons and points do. Several layers that do not all look like the WDPA (``parks``
+    beside ``admin_boundaries``) are refused with their names: unioning an unrelated layer
+    into the protected areas would be a wrong answer.
+    """
     refs = layer_refs(path)
     if layer is not None:
         wanted = [layer] if isinstance(layer, str) else list(layer)
-        return [_Layer(ref) for w in wanted for ref in named_refs(refs, w, source=path)]
-    found = [_Layer(ref) for ref in refs]
-    chosen = [lyr for lyr in found if _polygon_or_point(lyr.geometry_type)]
-    if not chosen:
-        described = ", ".join(f"{lyr.name} ({lyr.geometry_type})" for lyr in found) or "none"
-        raise LayerNotFoundError(
-            f"{path}: no polygon or point layer found; its layers are: {described}. "
-            "Pass layer= to choose one."
+        chosen = [_Layer(ref) for w in wanted for ref in named_refs(refs, w, source=path)]
+    else:
+        found = [_Layer(ref) for ref in refs]
+        chosen = [lyr for lyr in found if _polygon_or_point(lyr.geometry_type)]
+        if not chosen:
+            described = ", ".join(f"{lyr.name} ({lyr.geometry_type})" for lyr in found)
+            raise LayerNotFoundError(
+                f"{path}: no polygon or point layer found; its layers are: "
+                f"{described or 'none'}. Choose one with layer= (--pa-layer)."
+            )
+    for lyr in chosen:
+        _layer_info(lyr)
+    if layer is None and len(chosen) > 1 and not all(_looks_wdpa(c.fields) for c in chosen):
+        described = ", ".join(
+            f"{c.name} ({c.geometry_type}{', WDPA fields' if _looks_wdpa(c.fields) else ''})"
+            for c in chosen
+        )
+        raise LayerChoiceError(
+            f"{path}: several layers could hold the protected areas ({described}) and not "
+            "all have WDPA fields, so which to read is unclear; choose with --pa-layer NAME "
+            "(repeat it for several; layer= in Python)"
         )
     return chosen
+
+
+def _looks_wdpa(fields: Iterable[str]) -> bool:
+    """Whether a layer's fields are the WDPA's (legacy or WDPCA), ignoring case."""
+    cols = {str(f).casefold() for f in fields}
+    return bool(cols & _WDPA_MARKERS) or {"status", "desig_eng"} <= cols
 
 
 def _polygon_or_point(gtype: str) -> bool:
@@ -523,8 +750,7 @@ def _columns_to_read(fields: list[str]) -> list[str] | None:
     """Only the WDPA fields asm_pace uses (faster on the global file); all for other layers."""
     if not fields:
         return None
-    folded = {f.casefold() for f in fields}
-    if not folded & _WDPA_MARKERS:
+    if not _looks_wdpa(fields):
         return None
     wanted = {
         "wdpaid",
@@ -637,7 +863,7 @@ def _find_like(df: pd.DataFrame, names: Sequence[str], *, text_only: bool = True
 def _normalise(gdf: gpd.GeoDataFrame, *, source: str, layer: str) -> pd.DataFrame:
     """One layer's records in the output schema, plus private helper columns."""
     cols = {str(c).casefold() for c in gdf.columns}
-    wdpa = bool(cols & _WDPA_MARKERS) or {"status", "desig_eng"} <= cols
+    wdpa = _looks_wdpa(cols)
     wdpca = bool(cols & _WDPCA_MARKERS)
     out = pd.DataFrame(index=gdf.index)
 
@@ -661,22 +887,18 @@ def _normalise(gdf: gpd.GeoDataFrame, *, source: str, layer: str) -> pd.DataFram
         out["orig_name"] = _text(gdf, _col(gdf, "ORIG_NAME"))
     desig = _col(gdf, "DESIG_ENG") if wdpa else _col(gdf, *_DESIGNATION_LIKE)
     out["designation"] = _text(gdf, desig)
+    out["_has_desig"] = desig is not None
     out["designation_type"] = _text(gdf, _col(gdf, "DESIG_TYPE"))
     out["iucn_category"] = _text(gdf, _col(gdf, "IUCN_CAT"))
     status_col = _col(gdf, "STATUS")
     out["status"] = _text(gdf, status_col)
-    yr_col = _col(gdf, "STATUS_YR")
-    if yr_col is None:
-        out["status_year"] = pd.Series(pd.NA, index=gdf.index, dtype="Int64")
-    else:
-        yr = pd.to_numeric(gdf[yr_col], errors="coerce")
-        yr = yr.where(yr > 0)
-        out["status_year"] = yr.round().astype("Int64")
-    area_col = _col(gdf, "REP_AREA")
-    if area_col is None:
-        out["rep_area_km2"] = np.nan
-    else:
-        out["rep_area_km2"] = pd.to_numeric(gdf[area_col], errors="coerce").astype("float64")
+    out["status_year"] = _status_years(gdf, _col(gdf, "STATUS_YR"), source=source, layer=layer)
+    area_raw = _text(gdf, _col(gdf, "REP_AREA")).str.strip()
+    area = pd.to_numeric(area_raw.where(area_raw != ""), errors="coerce").astype("float64")
+    out["rep_area_km2"] = area
+    out["_rep_raw"] = area_raw
+    # written but not a finite, non-negative number ("n/a", -5, inf): not an area
+    out["_rep_bad"] = ((area_raw != "") & ~(np.isfinite(area) & (area >= 0))).astype(bool)
     marine_col = _col(gdf, "MARINE")
     realm_col = _col(gdf, "REALM") if wdpca else None
     marine = marine_col if marine_col is not None else realm_col
@@ -710,11 +932,44 @@ def _normalise(gdf: gpd.GeoDataFrame, *, source: str, layer: str) -> pd.DataFram
     return out
 
 
-def _is_mab(designation: pd.Series) -> pd.Series:
+def _status_years(gdf: pd.DataFrame, column: str | None, *, source: str, layer: str) -> pd.Series:
+    """STATUS_YR as Int64: 0 or missing is ``<NA>`` (the WDPA's "not reported").
+
+    A value that is not a year (text, a fraction, outside 1000-2100) is left ``<NA>`` too,
+    with an :class:`~asm_pace.errors.UnreadableValueWarning` naming the features: the year is
+    only reported, no rule reads it.
+    """
+    if column is None:
+        return pd.Series(pd.NA, index=gdf.index, dtype="Int64")
+    raw = _text(gdf, column).str.strip()
+    year = pd.to_numeric(raw.where(raw != ""), errors="coerce")
+    ok = year.between(*_YEAR_RANGE) & (year == year.round())
+    bad = ((raw != "") & (year != 0) & ~ok).to_numpy()
+    if bad.any():
+        warnings.warn(
+            f"{source}: STATUS_YR of {int(bad.sum())} feature(s) of layer {layer} is not a "
+            f"year (rows {row_list(bad)}: {', '.join(map(repr, sorted(set(raw[bad]))[:5]))}); "
+            "left empty",
+            UnreadableValueWarning,
+            stacklevel=4,
+        )
+    return year.where(ok).round().astype("Int64")
+
+
+def _is_mab(designation: pd.Series, designation_type: pd.Series) -> pd.Series:
+    """UNESCO-MAB Biosphere Reserves: DESIG_ENG naming UNESCO or MAB and a biosphere reserve,
+    or a "Biosphere Reserve" whose DESIG_TYPE is International (national biosphere reserves,
+    e.g. Mexico's, are protected areas and kept)."""
     d = designation.str.strip().str.casefold()
+    biosphere = d.str.contains("biosphere", regex=False)
+    international = designation_type.str.strip().str.casefold() == "international"
     return (d == "unesco-mab biosphere reserve") | (
-        d.str.contains("biosphere", regex=False)
-        & (d.str.contains("unesco", regex=False) | d.str.contains("mab", regex=False))
+        biosphere
+        & (
+            d.str.contains("unesco", regex=False)
+            | d.str.contains("mab", regex=False)
+            | international
+        )
     )
 
 
