@@ -40,7 +40,7 @@ import pandas as pd
 import shapely
 
 from . import _coverage as cov
-from ._raster import Grid, Layer, hansen_year, open_layer, row_areas
+from ._raster import ROLES, Grid, Layer, check_distinct, hansen_year, open_layer, row_areas
 from .errors import CoverageWarning, CRSError, InputError, RasterError
 from .geodesy import geodesic_area
 
@@ -68,6 +68,7 @@ RASTER_STATS: dict[str, str] = {
 }
 
 _COVERAGE_TOL = 1e-6
+_OUT = np.iinfo(np.uint16).max  # the code of a pixel holding a value outside its domain
 _BAND = 256  # rows per band of windows
 
 
@@ -280,7 +281,13 @@ def _zone_labels(zones: pd.DataFrame) -> pd.Index:
     return zones.index
 
 
-def _warn_coverage(zones: pd.DataFrame, data_coverage: np.ndarray, what: str) -> None:
+def _warn_coverage(
+    zones: pd.DataFrame, data_coverage: np.ndarray, what: str, layers: list[Layer]
+) -> None:
+    """Warn about zones partly or wholly without data; refuse a run where no zone has any."""
+    measured = ~np.isnan(data_coverage)
+    if measured.any() and not (data_coverage[measured] > 0).any():
+        _refuse_no_data(zones, int(measured.sum()), what, layers)
     low = np.flatnonzero(~(data_coverage >= 1.0 - _COVERAGE_TOL) & ~np.isnan(data_coverage))
     if low.size:
         off = int((data_coverage[low] <= 0).sum())
@@ -296,14 +303,44 @@ def _warn_coverage(zones: pd.DataFrame, data_coverage: np.ndarray, what: str) ->
         )
 
 
+def _refuse_no_data(zones: pd.DataFrame, n: int, what: str, layers: list[Layer]) -> None:
+    """Every statistic would be NaN: say whether the zones lie off the rasters or on nodata."""
+    zb = _zone_bounds_4326(zones)
+    boxes = [layer.bounds_lonlat() for layer in layers]
+    rb = (
+        max(b[0] for b in boxes),
+        max(b[1] for b in boxes),
+        min(b[2] for b in boxes),
+        min(b[3] for b in boxes),
+    )
+    span = "lon {:.4f} to {:.4f}, lat {:.4f} to {:.4f}"
+    off = zb is None or zb[2] <= rb[0] or zb[0] >= rb[2] or zb[3] <= rb[1] or zb[1] >= rb[3]
+    where = f"the {what} span {span.format(rb[0], rb[2], rb[1], rb[3])}"
+    if zb is not None:
+        where += f", the zones {span.format(zb[0], zb[2], zb[1], zb[3])}"
+    options = " and ".join(layer.role.option for layer in layers)
+    if off:
+        reason = "lie outside them"
+        fix = f"give {options} rasters that cover the zones (for Hansen: the tiles of that region)"
+    else:
+        reason = "lie on nodata pixels only"
+        fix = f"check the nodata tags of {options} (gdal_edit.py -a_nodata) or give rasters with data there"
+    raise RasterError(
+        f"{layers[0].describe()}: none of the {n} zone(s) has data in the {what}: they "
+        f"{reason} ({where}); {fix}"
+    )
+
+
 # --------------------------------------------------------------------------- forest_loss
 
 
 class _ForestCoder:
     """Per-pixel class codes: 0 no data, 1 not forest, 2 forest kept, 2 + v forest lost in 2000 + v.
 
-    Hansen's uint8 rasters go through one 256 x 256 lookup table (nodata,
-    canopy test and loss year at once); other data types take the general path.
+    Hansen's uint8 rasters go through one 256 x 256 lookup table (nodata, canopy test,
+    loss year and each layer's value domain at once: a pair holding a value outside its
+    role's domain codes as ``_OUT``); other data types take the general path, which checks
+    the domains with :meth:`asm_pace._raster.Layer.check`.
     """
 
     def __init__(self, layers: list[Layer], canopy: float):
@@ -324,14 +361,17 @@ class _ForestCoder:
                 lut[int(tnd), :] = 0
             if lnd is not None:
                 lut[:, int(lnd)] = 0
-            self.lut = lut.astype(np.uint16).ravel()
+            out = (tc.role.domain.bad(t) & (t != tnd)) | (ly.role.domain.bad(v) & (v != lnd))
+            self.lut = np.where(out, _OUT, lut).astype(np.uint16).ravel()
             self.ly_nodata = None if lnd is None else int(lnd)
 
-    def __call__(self, chunk: _Chunk) -> tuple[np.ndarray, np.ndarray | None]:
+    def __call__(self, chunk: _Chunk) -> tuple[np.ndarray, np.ndarray | None, int]:
+        """Codes of the chunk's pixels, its gain labels and the number of codes used."""
         tcv, lyv = chunk.data[0], chunk.data[1]
         valid = _and(chunk.valid[0], chunk.valid[1])
         has_gain = len(chunk.data) > 2
         if has_gain:
+            self.layers[2].check(chunk.data[2], chunk.valid[2], chunk.rows[0], chunk.cols[0])
             valid = _and(valid, chunk.valid[2])
         if self.fast:
             code = self.lut[(tcv.astype(np.uint16) << 8) | lyv]
@@ -341,15 +381,27 @@ class _ForestCoder:
                 m = int(rest.max()) if rest.size else 0
             self.vmax = max(self.vmax, m)
         else:
-            code = self._general(tcv, lyv, valid)
+            code = self._general(chunk, valid)
         if valid is not None:
             code[~valid] = 0
+        top = int(code.max())
+        if self.fast and top == _OUT:
+            self._diagnose(chunk)
         gain_lab = None
         if has_gain:
             gain_lab = ((code > 0) & (chunk.data[2] > 0)).astype(np.uint8)
-        return code, gain_lab
+        return code, gain_lab, max(3, top + 1)
 
-    def _general(self, tcv: np.ndarray, lyv: np.ndarray, valid: np.ndarray | None) -> np.ndarray:
+    def _diagnose(self, chunk: _Chunk) -> None:
+        """Raise the domain error of a chunk the lookup table coded ``_OUT`` (nodata masked)."""
+        (r0, r1), (c0, c1) = chunk.rows, chunk.cols
+        for layer in self.layers[:2]:
+            layer.check(*layer.read(r0, r1, c0, c1), r0, c0)
+
+    def _general(self, chunk: _Chunk, valid: np.ndarray | None) -> np.ndarray:
+        tcv, lyv = chunk.data[0], chunk.data[1]
+        for i in (0, 1):
+            self.layers[i].check(chunk.data[i], chunk.valid[i], chunk.rows[0], chunk.cols[0])
         ok = np.ones(tcv.shape, dtype=bool) if valid is None else valid
         ok &= ~np.isnan(tcv) if tcv.dtype.kind == "f" else True
         if lyv.dtype.kind == "f":
@@ -359,13 +411,7 @@ class _ForestCoder:
         v = np.where(v > 2000, v - 2000, v)  # calendar years (2001, ...) accepted
         present = ok & (v != 0)
         if present.any():
-            lo, hi = int(v[present].min()), int(v[present].max())
-            if lo < 0 or hi > 253:
-                raise RasterError(
-                    f"{self.layers[1].tiles[0].path}: loss year values must be 0 (no loss), "
-                    f"1-253 (year 2000 + v) or calendar years; found {lo if lo < 0 else hi}"
-                )
-            self.vmax = max(self.vmax, hi)
+            self.vmax = max(self.vmax, int(v[present].max()))
         forest = ok & (tcv > self.canopy)
         code = np.where(ok, np.where(forest, np.where(v > 0, 2 + v, 2), 1), 0)
         return code.astype(np.uint16)
@@ -464,11 +510,12 @@ def forest_loss(
     if not 0.0 <= canopy < 100.0:
         raise InputError(f"canopy must be between 0 and 100 (exclusive of 100), got {canopy}")
     tb = _zone_bounds_4326(zones)
-    tc = open_layer(treecover, name="treecover", keyword="treecover2000", bounds=tb)
-    ly = open_layer(lossyear, name="lossyear", keyword="lossyear", bounds=tb, grid=tc.grid)
+    tc = open_layer(treecover, role=ROLES["treecover"], bounds=tb)
+    ly = open_layer(lossyear, role=ROLES["lossyear"], bounds=tb, grid=tc.grid)
     layers = [tc, ly]
     if gain is not None:
-        layers.append(open_layer(gain, name="gain", keyword="gain", bounds=tb, grid=tc.grid))
+        layers.append(open_layer(gain, role=ROLES["gain"], bounds=tb, grid=tc.grid))
+    check_distinct(layers)
     grid = tc.grid
     geoms = _prepare_zones(zones, grid)
     n = len(zones)
@@ -480,8 +527,7 @@ def forest_loss(
         for layer in layers:
             layer.open_all(stack)
         for chunk in _iter_chunks(geoms, layers, coverage, coder.mask_nodata):
-            code, gain_lab = coder(chunk)
-            k = max(3, int(code.max()) + 1)
+            code, gain_lab, k = coder(chunk)
             piece_zone = chunk.zone
             npieces = len(piece_zone)
             sums = cov.label_sums(chunk.events, code, k, chunk.row_area, npieces, work)
@@ -489,6 +535,8 @@ def forest_loss(
             if gain_lab is not None:
                 gs = cov.label_sums(chunk.events, gain_lab, 2, chunk.row_area, npieces, work)
                 np.add.at(gain_acc, piece_zone, gs[:, 1])
+    for layer in layers:
+        layer.finish()
     vmax = coder.vmax
     year = hansen_year([t.path for t in ly.tiles])
     last = max(vmax, (year - 2000) if year else 0)
@@ -518,7 +566,7 @@ def forest_loss(
     out = pd.DataFrame(cols, index=zones.index)
     out.loc[nodata, out.columns[1:]] = np.nan
     out["data_coverage"] = data_cov
-    _warn_coverage(zones, data_cov, "forest rasters")
+    _warn_coverage(zones, data_cov, "forest rasters", layers)
     return out
 
 
@@ -592,7 +640,7 @@ def raster_stats(
     cat_only = {"majority", "minority"} & set(stats)
     if cat_only and not categorical:
         raise InputError(f"{sorted(cat_only)} need categorical=True")
-    layer = open_layer(raster, name="raster", keyword="", bounds=_zone_bounds_4326(zones))
+    layer = open_layer(raster, bounds=_zone_bounds_4326(zones))
     grid = layer.grid
     geoms = _prepare_zones(zones, grid)
     n = len(zones)
@@ -677,7 +725,7 @@ def raster_stats(
     for name, v in class_cols.items():
         out[name] = v
     out["data_coverage"] = data_cov
-    _warn_coverage(zones, data_cov, "raster")
+    _warn_coverage(zones, data_cov, "raster", [layer])
     return out
 
 
