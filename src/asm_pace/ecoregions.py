@@ -1,8 +1,19 @@
 """Ecoregions (WWF TEOW with its Global 200 fields) and WWF priority landscapes.
 
-Global 200 membership follows the TEOW attribute ``G200_NUM > 0`` (Olson & Dinerstein 2002):
-some distributed copies of TEOW fill ``G200_REGIO`` on polygons whose ``G200_NUM`` is 0, so the
-region name alone is not trusted.
+The Global 200 rule (Olson & Dinerstein 2002), one per layer, by the fields it has:
+
+1. ``G200_NUM`` (TEOW): Global 200 when ``G200_NUM > 0``;
+2. else ``G200_BIOME`` (TEOW copies without ``G200_NUM``): when ``G200_BIOME > 0``;
+3. else ``G200_REGIO`` in a Global 200 layer (no ``ECO_ID``): when the region is not empty;
+4. else (also a TEOW layer, with ``ECO_ID``, that has only ``G200_REGIO``): a
+   :class:`~asm_pace.errors.SchemaError` naming the fields expected. Some distributed copies of
+   TEOW fill ``G200_REGIO`` on polygons whose ``G200_NUM`` is 0, so in TEOW the region name
+   alone is not trusted.
+
+A ``G200_NUM`` / ``G200_BIOME`` value that is not a number of that field (``"n/a"``, ``-1``,
+``3.5``, beyond the largest) is an :class:`~asm_pace.errors.InputError` naming the file, the
+feature, the field and the value; missing values count as not Global 200, and TEOW's
+``-9999`` / ``-9998`` (rock and ice, lakes) too.
 
 Examples
 --------
@@ -16,15 +27,28 @@ Examples
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyogrio
 import shapely
 
-from ._vector import list_layers, read_vector, repair_polygons, source_name, to_wgs84
-from .errors import DroppedRecordsWarning, InputError, LayerNotFoundError, SchemaError
+from ._vector import (
+    LayerRef,
+    choose_layer,
+    layer_refs,
+    named_refs,
+    read_layer,
+    repair_polygons,
+    row_list,
+    source_name,
+    to_wgs84,
+)
+from .errors import DroppedRecordsWarning, InputError, ReadError, SchemaError
 from .protected_areas import _col, _text
 
 __all__ = [
@@ -91,6 +115,11 @@ LANDSCAPE_NAME_COLUMNS: tuple[str, ...] = (
 _G200_FIELDS = (
     "G200_NUM (TEOW), G200_BIOME (TEOW), or G200_REGIO without ECO_ID (a Global 200 layer)"
 )
+# The largest valid value of each Global 200 number field: 238 Global 200 ecoregions
+# (terrestrial, freshwater and marine), 14 TEOW biomes.
+_G200_MAX = {"G200_NUM": 238, "G200_BIOME": 14}
+# TEOW's codes for its rock-and-ice and lake polygons (also in G200_NUM): not Global 200.
+_TEOW_NODATA = (-9999, -9998)
 
 
 def read_ecoregions(
@@ -105,28 +134,36 @@ def read_ecoregions(
       ``G200_NUM``, ``G200_BIOME``, ``G200_STAT``): Global 200 membership is
       ``G200_NUM > 0`` (``G200_BIOME > 0`` when a copy lacks ``G200_NUM``);
       ``g200_region`` is emptied where the polygon is not Global 200, because some copies fill
-      ``G200_REGIO`` there;
-    - a Global 200 layer (``G200_REGIO`` and no ``ECO_ID``): every feature is Global 200.
+      ``G200_REGIO`` there; a TEOW layer with ``G200_REGIO`` only is refused for that reason;
+    - a Global 200 layer (``G200_REGIO`` and no ``ECO_ID``): the features whose region is not
+      empty are Global 200.
+
+    Values that are not numbers of their field are refused (module docstring). A layer left
+    with no polygon (empty, all points or lines, all empty after repair) is refused.
 
     Parameters
     ----------
     source : path or GeoDataFrame
         Any vector format asm_pace reads (shapefile, zip, GeoPackage, .gdb, GeoJSON...).
     layer : str, optional
-        The layer; by default the only polygon layer.
+        The layer; by default the only polygon layer, or the only one with Global 200 fields
+        (several: a :class:`~asm_pace.errors.LayerChoiceError` listing them).
     engine : {"pyogrio", "fiona"}, optional
 
     Returns
     -------
     geopandas.GeoDataFrame
         The columns of :data:`ECOREGION_COLUMNS`, EPSG:4326, valid (Multi)Polygons, a fresh
-        RangeIndex.
+        RangeIndex. ``attrs``: ``source``, ``layer`` and ``counts`` (``read``, ``removed`` by
+        step, ``repaired``, ``used``).
 
     Raises
     ------
     SchemaError
         A layer with no way to tell Global 200 membership (the message lists the fields
         expected and the fields found).
+    InputError
+        A Global 200 number that cannot be read; a layer with no polygon left.
 
     References
     ----------
@@ -141,7 +178,9 @@ def read_ecoregions(
     >>> bool(((eco["g200_num"] > 0) == eco["is_g200"]).all())
     True
     """
-    gdf, name = _read_polygons(source, layer=layer, engine=engine)
+    gdf, name = _read_polygons(
+        source, layer=layer, engine=engine, what="ecoregions", prefer=_has_g200_fields
+    )
     cols = {str(c).casefold() for c in gdf.columns}
     num_col = _col(gdf, "G200_NUM")
     biome200_col = _col(gdf, "G200_BIOME")
@@ -152,20 +191,27 @@ def read_ecoregions(
     out["biome"] = _int(gdf, _col(gdf, "BIOME"))
     out["biome_name"] = out["biome"].map(TEOW_BIOMES).astype("object").fillna("")
     out["realm"] = _text(gdf, _col(gdf, "REALM")).str.strip()
-    g200_num = _int(gdf, num_col)
-    g200_biome = _int(gdf, biome200_col)
+    g200_num = _g200_numbers(gdf, num_col, name)
+    g200_biome = _g200_numbers(gdf, biome200_col, name)
     region = _text(gdf, region_col).str.strip()
     if num_col is not None:
         is_g200 = (g200_num > 0).fillna(False)
     elif biome200_col is not None:
         is_g200 = (g200_biome > 0).fillna(False)
     elif region_col is not None and "eco_id" not in cols:
-        is_g200 = pd.Series(True, index=gdf.index)
+        is_g200 = region != ""
     else:
         found = [str(c) for c in gdf.columns if c != gdf.geometry.name]
+        teow = (
+            " (G200_REGIO alone is not trusted in TEOW: some copies fill it where the "
+            "ecoregion is not Global 200)"
+            if region_col is not None
+            else ""
+        )
         raise SchemaError(
             f"{name}: cannot tell which features are Global 200 ecoregions; expected "
-            f"{_G200_FIELDS}. The layer has: {', '.join(found) or 'no attribute fields'}. "
+            f"{_G200_FIELDS}{teow}. The layer has: "
+            f"{', '.join(found) or 'no attribute fields'}. "
             "Use WWF's TEOW (wwf_terr_ecos) or the Global 200 layer."
         )
     is_g200 = is_g200.astype(bool)
@@ -176,7 +222,7 @@ def read_ecoregions(
     out["is_g200"] = is_g200
     out["geometry"] = gdf.geometry.values
     res = gpd.GeoDataFrame(out, geometry="geometry", crs="EPSG:4326").reset_index(drop=True)
-    res.attrs = {"source": name, "layer": gdf.attrs.get("layer", "")}
+    res.attrs = {"source": name, "layer": gdf.attrs.get("layer", ""), **_counts(gdf)}
     return res
 
 
@@ -196,19 +242,23 @@ def read_priority_landscapes(
         The column holding the landscape names; detected by name when not given (see
         :data:`LANDSCAPE_NAME_COLUMNS`).
     layer : str, optional
-        The layer; by default the only polygon layer.
+        The layer; by default the only polygon layer (several: a
+        :class:`~asm_pace.errors.LayerChoiceError` listing them).
     engine : {"pyogrio", "fiona"}, optional
 
     Returns
     -------
     geopandas.GeoDataFrame
         ``landscape_name`` (str), ``geometry`` (valid (Multi)Polygons), EPSG:4326.
+        ``attrs``: ``source``, ``layer`` and ``counts``.
 
     Raises
     ------
     SchemaError
         No name column found, or ``name_column`` not in the layer (the message lists the
         columns).
+    InputError
+        A layer with no polygon left (empty, all points or lines, all empty after repair).
 
     Examples
     --------
@@ -217,7 +267,7 @@ def read_priority_landscapes(
     >>> list(pl.columns)
     ['landscape_name', 'geometry']
     """
-    gdf, name = _read_polygons(source, layer=layer, engine=engine)
+    gdf, name = _read_polygons(source, layer=layer, engine=engine, what="priority landscapes")
     found = [str(c) for c in gdf.columns if c != gdf.geometry.name]
     if name_column is not None:
         col = _col(gdf, name_column)
@@ -241,7 +291,7 @@ def read_priority_landscapes(
         geometry=gdf.geometry.values,
         crs="EPSG:4326",
     )
-    out.attrs = {"source": name, "layer": gdf.attrs.get("layer", "")}
+    out.attrs = {"source": name, "layer": gdf.attrs.get("layer", ""), **_counts(gdf)}
     return out
 
 
@@ -252,40 +302,146 @@ def _int(df: pd.DataFrame, column: str | None) -> pd.Series:
     return num.round().astype("Int64")
 
 
+def _g200_numbers(df: pd.DataFrame, column: str | None, name: str) -> pd.Series:
+    """A Global 200 number field (G200_NUM, G200_BIOME) as Int64, refusing unreadable values.
+
+    Missing values stay ``<NA>`` (not Global 200); valid values are 0, 1 to the field's
+    largest, and TEOW's -9999 / -9998.
+    """
+    if column is None:
+        return pd.Series(pd.NA, index=df.index, dtype="Int64")
+    raw = _text(df, column).str.strip()
+    num = pd.to_numeric(raw.where(raw != ""), errors="coerce")
+    top = _G200_MAX.get(str(column).upper(), 238)
+    ok = (num.between(0, top) & (num == num.round())) | num.isin(_TEOW_NODATA)
+    bad = ((raw != "") & ~ok).to_numpy()
+    if bad.any():
+        eco = _col(df, "ECO_ID")
+        where = f"rows {row_list(bad)}"
+        if eco is not None:
+            where += f", ECO_ID {', '.join(_text(df, eco)[bad].iloc[:5])}"
+        raise InputError(
+            f"{name}: {column} of {int(bad.sum())} feature(s) ({where}) is not a Global 200 "
+            f"number: {', '.join(map(repr, list(dict.fromkeys(raw[bad]))[:5]))}; expected 0 "
+            f"(not Global 200), 1 to {top}, or TEOW's -9999 / -9998. Correct the values "
+            "(or use WWF's TEOW as distributed)"
+        )
+    return num.round().astype("Int64")
+
+
+def _has_g200_fields(fields: list[str]) -> bool:
+    folded = {f.casefold() for f in fields}
+    return bool(folded & {"g200_num", "g200_biome", "g200_regio", "g200_region"})
+
+
+def _counts(gdf: gpd.GeoDataFrame) -> dict[str, dict[str, Any]]:
+    """The ``counts`` attrs entry :func:`_read_polygons` left on the layer."""
+    return {"counts": dict(gdf.attrs.get("counts", {}))}
+
+
 def _read_polygons(
-    source: str | Path | gpd.GeoDataFrame, *, layer: str | None, engine: str | None
+    source: str | Path | gpd.GeoDataFrame,
+    *,
+    layer: str | None,
+    engine: str | None,
+    what: str,
+    prefer: Callable[[list[str]], bool] | None = None,
 ) -> tuple[gpd.GeoDataFrame, str]:
-    """Read one polygon layer, in EPSG:4326, repaired, polygons only."""
+    """Read one polygon layer, in EPSG:4326, repaired, polygons only.
+
+    The layer: ``layer``, else the only polygon layer (else the only one whose fields
+    ``prefer`` accepts), else a :class:`~asm_pace.errors.LayerChoiceError`. Refuses a layer
+    left with no polygon. ``attrs["counts"]`` holds what was read, removed and repaired.
+    """
     name = source_name(source)
     if isinstance(source, gpd.GeoDataFrame):
         gdf = source  # to_wgs84 copies it (attrs included)
     else:
-        if layer is None:
-            layers = list_layers(source)
-            polys = [n for n, t in layers if "polygon" in t.lower()]
-            if len(polys) > 1:
-                raise InputError(
-                    f"{name}: several polygon layers ({', '.join(polys)}); pass layer="
-                )
-            if not polys:
-                unknown = [n for n, t in layers if t.lower() in ("unknown", "geometry")]
-                if not unknown:
-                    described = ", ".join(f"{n} ({t})" for n, t in layers) or "none"
-                    raise LayerNotFoundError(
-                        f"{name}: no polygon layer; its layers are: {described}. Pass layer="
-                    )
-                polys = unknown[:1]
-            layer = polys[0]
-        gdf = read_vector(source, layer=layer, engine=engine)
+        refs = layer_refs(source)
+        if not refs:
+            raise ReadError(f"{name}: the file holds no vector layer")
+        if layer is not None:
+            ref = named_refs(refs, layer, source=name)[0]
+        else:
+            polys = [r for r in refs if "polygon" in r.geometry_type.lower()]
+            if len(polys) > 1 and prefer is not None:
+                liked = [r for r in polys if prefer(_fields(r))]
+                polys = liked if len(liked) == 1 else polys
+            ref = choose_layer(
+                polys or refs,
+                source=name,
+                usable=lambda r: (
+                    r.geometry_type.lower() in ("unknown", "geometry")
+                    or "polygon" in r.geometry_type.lower()
+                ),
+                what=what,
+                option=f"layer= ({_LAYER_OPTIONS[what]})",
+            )
+        gdf = read_layer(ref, engine=engine)
     gdf = to_wgs84(gdf, source=name)
+    n_read = len(gdf)
+    if not n_read:
+        raise ReadError(
+            f"{name}: layer {gdf.attrs.get('layer', '')!r} holds no features; check that it "
+            f"is the {what} file and export it again"
+        )
     geoms = np.asarray(gdf.geometry.values, dtype=object)
-    polygonal = np.isin(shapely.get_type_id(geoms), (3, 6))
+    polygonal = np.isin(shapely.get_type_id(geoms), (3, 6)) & ~shapely.is_empty(geoms)
+    if not polygonal.any():
+        kinds = pd.Series(shapely.get_type_id(geoms)).map(_TYPE_NAMES).fillna("other")
+        raise InputError(
+            f"{name}: none of its {n_read} feature(s) is a polygon "
+            f"({', '.join(f'{k} {n}' for k, n in kinds.value_counts().items())}); the "
+            f"{what} must be areas: check the file{_choose_hint(what)}"
+        )
     if not polygonal.all():
         warnings.warn(
             f"{name}: {int((~polygonal).sum())} feature(s) that are not polygons (missing, "
-            "points or lines) dropped",
+            "empty, points or lines) dropped",
             DroppedRecordsWarning,
             stacklevel=3,
         )
         gdf = gdf[polygonal]
-    return repair_polygons(gdf, source=name), name
+    invalid = pd.Series(~shapely.is_valid(np.asarray(gdf.geometry.values)), index=gdf.index)
+    out = repair_polygons(gdf, source=name)
+    repaired = int(invalid[out.index].sum())
+    emptied = len(gdf) - len(out)
+    if not len(out):
+        raise InputError(
+            f"{name}: none of its {len(gdf)} polygon(s) has an area once repaired (degenerate "
+            "rings, every vertex on a line): nothing usable is left; fix the geometries in "
+            "QGIS (Fix Geometries) or use a complete copy"
+        )
+    if emptied:
+        warnings.warn(
+            f"{name}: {emptied} polygon(s) dropped: they have no area once repaired "
+            "(degenerate rings, every vertex on a line)",
+            DroppedRecordsWarning,
+            stacklevel=3,
+        )
+    removed = {"not_polygon": int((~polygonal).sum()), "empty_after_repair": emptied}
+    out.attrs["counts"] = {
+        "read": n_read,
+        "removed": removed,
+        "repaired": repaired,
+        "used": len(out),
+    }
+    return out, name
+
+
+# The command-line option that names each reader's layer (cli.py).
+_LAYER_OPTIONS = {"ecoregions": "--ecoregions-layer", "priority landscapes": "--landscapes-layer"}
+_TYPE_NAMES = {-1: "missing", 0: "Point", 1: "LineString", 2: "LinearRing", 4: "MultiPoint",
+               5: "MultiLineString", 7: "GeometryCollection"}  # fmt: skip
+
+
+def _choose_hint(what: str) -> str:
+    return f" or choose its polygon layer with layer= ({_LAYER_OPTIONS[what]})"
+
+
+def _fields(ref: LayerRef) -> list[str]:
+    """A layer's field names (empty when GDAL cannot tell)."""
+    try:
+        return [str(f) for f in pyogrio.read_info(ref.target, layer=ref.name)["fields"]]
+    except Exception:  # the choice then falls back to asking
+        return []
