@@ -3,14 +3,18 @@
 Commands: ``classify`` (the whole pipeline on your files), ``demo`` (the same on
 the bundled samples) and ``validate`` (check a site list). Exit status 0 on
 success, 2 on bad input or usage (a short message, no traceback; ``--debug``
-shows one), 1 on an unexpected failure. No partial output is ever left behind.
+shows one), 1 on an unexpected failure, 130 on Ctrl-C and 143 on SIGTERM. Every output
+is checked before any work (:func:`asm_pace.pipeline.plan_run_outputs`) and all of a
+run's outputs are replaced together or not at all: no partial output is ever left behind.
 """
 
 from __future__ import annotations
 
 import functools
 import os
+import signal
 import sys
+import threading
 import time
 import traceback
 import warnings
@@ -35,6 +39,13 @@ class _Ctx:
         self.quiet = quiet
         self.verbose = 0 if quiet else verbose
         self.debug = debug
+        #: The files this invocation has written (for a truthful message on a late failure).
+        self.written: list[Path] = []
+
+    def nothing_or_written(self) -> str:
+        if not self.written:
+            return "nothing was written"
+        return "already written: " + ", ".join(str(p) for p in self.written)
 
     def info(self, message: str) -> None:
         if not self.quiet:
@@ -69,7 +80,7 @@ def _guarded(ctx: _Ctx, func: Callable[..., Any], *args: Any, **kwargs: Any) -> 
     from .errors import AsmPaceError
 
     try:
-        with _show_warnings(ctx):
+        with _signals_as_interrupt(), _show_warnings(ctx):
             code = func(*args, **kwargs)
         return EXIT_OK if code is None else int(code)
     except AsmPaceError as err:
@@ -77,9 +88,11 @@ def _guarded(ctx: _Ctx, func: Callable[..., Any], *args: Any, **kwargs: Any) -> 
             traceback.print_exc()
         click.echo(f"Error: {err}", err=True)
         return EXIT_BAD_INPUT
-    except KeyboardInterrupt:
-        click.echo("Interrupted; nothing was written.", err=True)
-        return 130
+    except KeyboardInterrupt as err:
+        signum = err.signum if isinstance(err, _Terminated) else signal.SIGINT
+        name = signal.Signals(signum).name
+        click.echo(f"Interrupted ({name}); {ctx.nothing_or_written()}.", err=True)
+        return 128 + int(signum)
     except click.exceptions.Exit:
         raise
     except click.ClickException:
@@ -90,11 +103,42 @@ def _guarded(ctx: _Ctx, func: Callable[..., Any], *args: Any, **kwargs: Any) -> 
         else:
             click.echo(
                 f"Error: unexpected {type(err).__name__}: {err}\n"
-                "Nothing was written. Run again with --debug for the details and please "
-                "report it with that output.",
+                f"{ctx.nothing_or_written().capitalize()}. Run again with --debug for the "
+                "details and please report it with that output.",
                 err=True,
             )
         return EXIT_FAILURE
+
+
+class _Terminated(KeyboardInterrupt):
+    """A termination signal (SIGTERM, SIGHUP), raised like Ctrl-C so every cleanup runs."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _raise_terminated(signum: int, frame: object) -> None:
+    raise _Terminated(signum)
+
+
+@contextmanager
+def _signals_as_interrupt() -> Iterator[None]:
+    """Turn SIGTERM and SIGHUP into :class:`_Terminated` while a command runs (main thread).
+
+    Python's default for these signals ends the process at once, leaving temporary files
+    behind; raised as an exception, they remove them like Ctrl-C does.
+    """
+    names = [n for n in ("SIGTERM", "SIGHUP") if hasattr(signal, n)]
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    old = {n: signal.signal(getattr(signal, n), _raise_terminated) for n in names}
+    try:
+        yield
+    finally:
+        for n, handler in old.items():
+            signal.signal(getattr(signal, n), handler)
 
 
 @contextmanager
@@ -152,6 +196,35 @@ class _Progress:
         self.last = None
         if self.bar is not None:
             self.bar.close()
+
+
+class _OnceCommand(click.Command):
+    """A command that refuses an option taking one value given more than once.
+
+    click keeps the last value of a repeated option and drops the others silently (``-p
+    a.gpkg -p b.gpkg`` would read only ``b.gpkg``); this refuses the run instead.
+    """
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if not ctx.resilient_parsing:
+            _, _, order = self.make_parser(ctx).parse_args(args=list(args))
+            seen: dict[str, int] = {}
+            for param in order:
+                single = isinstance(param, click.Option) and not (
+                    param.multiple or param.count or param.is_flag
+                )
+                if single and param.name:
+                    seen[param.name] = seen.get(param.name, 0) + 1
+            for param in self.get_params(ctx):
+                n = seen.get(param.name or "", 0)
+                if n > 1:
+                    names = "/".join(param.opts)
+                    raise click.UsageError(
+                        f"{names} was given {n} times; it takes one value and the others "
+                        f"would be ignored (several files are not combined): give {names} once",
+                        ctx=ctx,
+                    )
+        return super().parse_args(ctx, args)
 
 
 def _parse_radii(ctx: click.Context, param: click.Parameter, value: str | None):
@@ -212,7 +285,12 @@ def _site_kwargs(lon, lat, id_column, new_ids, sites_layer, sites_crs) -> dict[s
     return {"lon": lon, "lat": lat, "id_column": ids, "layer": sites_layer, "crs": sites_crs}
 
 
+class _Group(click.Group):
+    command_class = _OnceCommand
+
+
 @click.group(
+    cls=_Group,
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
     epilog="Run 'asm-pace COMMAND --help' for a command's options and examples.",
 )
@@ -247,8 +325,12 @@ def cli() -> None:
     required=True,
     help="WWF terrestrial ecoregions with Global 200 fields.",
 )
+@click.option("--ecoregions-layer", metavar="NAME", help="Layer of a multi-layer ecoregions file.")
 @click.option(
     "--priority-landscapes", "-l", type=_existing, help="WWF priority landscape polygons."
+)
+@click.option(
+    "--landscapes-layer", metavar="NAME", help="Layer of a multi-layer priority landscapes file."
 )
 @click.option(
     "--output", "-o", type=_new_file, required=True, help="The GeoPackage to write (.gpkg)."
@@ -305,7 +387,9 @@ def classify(
     sites: Path,
     protected_areas: Path,
     ecoregions: Path,
+    ecoregions_layer: str | None,
     priority_landscapes: Path | None,
+    landscapes_layer: str | None,
     output: Path,
     overwrite: bool,
     csv_path: Path | None,
@@ -365,6 +449,8 @@ def classify(
         canopy=canopy,
         site_options=_site_kwargs(lon, lat, id_column, new_ids, sites_layer, sites_crs),
         pa_options=pa_options,
+        ecoregion_options={"layer": ecoregions_layer},
+        landscape_options={"layer": landscapes_layer},
         command="classify",
     )
 
@@ -454,20 +540,21 @@ def _run(
     report_path: Path | None = None,
     **options: Any,
 ) -> int:
-    from .output import check_destination
-    from .pipeline import planned_steps, run_pipeline, write_outputs
+    from .pipeline import (
+        INPUT_OPTIONS,
+        plan_run_outputs,
+        planned_steps,
+        run_pipeline,
+        write_outputs,
+    )
 
-    # refuse early, before any work, when an output exists
-    option = "--overwrite"
-    check_destination(output, overwrite, option)
-    if csv_path is not None:
-        check_destination(csv_path, overwrite, option)
+    # every output checked before any work: names, folders, inputs, each other, existing
+    inputs = {role: options[role] for role in INPUT_OPTIONS if options.get(role) is not None}
+    plan_run_outputs(output, csv=csv_path, report=report_path, inputs=inputs, overwrite=overwrite)
     if report_path is not None:
         from .plotting import _require
 
         _require("matplotlib")
-        check_destination(report_path, overwrite, option)
-    new_files = [p for p in (output, csv_path) if p is not None and not p.exists()]
 
     steps = planned_steps(
         priority_landscapes=options["priority_landscapes"] is not None,
@@ -475,8 +562,6 @@ def _run(
         forest=options["treecover"] is not None,
     )
     steps.append("write")
-    if report_path is not None:
-        steps.append("report")
     progress = _Progress(ctx, steps)
     try:
         result = run_pipeline(radii_km=radii, progress=progress, **options)
@@ -485,30 +570,36 @@ def _run(
             result,
             output,
             csv=csv_path,
+            report=report_path,
             overwrite=overwrite,
             extra_parameters={"command": _command_line(command)},
+            report_info={"command": _command_line(command)},
         )
-        if report_path is not None:
-            from .report import write_pipeline_report
-
-            progress("report")
-            try:
-                write_pipeline_report(
-                    report_path,
-                    result,
-                    run_info={"command": _command_line(command), "output": str(path)},
-                    overwrite=overwrite,
-                )
-            except BaseException:
-                for new in new_files:  # no partial output: this run's files go too
-                    new.unlink(missing_ok=True)
-                raise
+        ctx.written = [p for p in (path, csv_path, report_path) if p is not None]
     finally:
         progress.close()
+    for role, counts in result.counts.items():
+        ctx.info(_counts_line(role, counts))
     _summary(ctx, result, path, csv_path)
     if report_path is not None:
         ctx.info(f"Wrote {report_path}")
     return EXIT_OK
+
+
+def _counts_line(role: str, counts: dict[str, Any]) -> str:
+    """``protected areas (wdpa.gpkg): 1,204 read, 1,100 removed (countries 1,000; ...``."""
+    parts = []
+    if counts.get("read") is not None:
+        parts.append(f"{counts['read']:,} read")
+        removed = counts.get("removed") or {}
+        steps = "; ".join(f"{k.replace('_', ' ')} {n:,}" for k, n in removed.items() if n)
+        total = sum(removed.values())
+        parts.append(f"{total:,} removed" + (f" ({steps})" if steps else ""))
+    if counts.get("repaired") is not None:
+        parts.append(f"{counts['repaired']:,} repaired")
+    parts.append(f"{counts['used']:,} used")
+    source = f" ({Path(counts['source']).name})" if counts.get("source") else ""
+    return f"{role.replace('_', ' ')}{source}: {', '.join(parts)}"
 
 
 def _command_line(command: str) -> str:

@@ -1,5 +1,10 @@
 """Atomic GeoPackage (and CSV) output with provenance and default QGIS styles.
 
+Every output of a run is checked at once, before any work (:func:`plan_outputs`: the
+name's ending, the folder, not an input, not another output, not an existing file unless
+``overwrite``), and the outputs are replaced together or not at all
+(:meth:`OutputPlan.transaction`).
+
 :func:`write_geopackage` writes several layers into one GeoPackage in one go:
 
 - atomically: everything is written to a temporary file in the destination
@@ -20,6 +25,7 @@ The layout is described in ``docs/geopackage.md``.
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import datetime as _dt
 import hashlib
 import json
@@ -27,10 +33,15 @@ import os
 import platform
 import re
 import secrets
+import shutil
+import signal
 import sqlite3
+import threading
+import time
 import unicodedata
 import warnings
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +56,10 @@ from .errors import AsmPaceError, InputError, OutputError, OutputExistsError
 __all__ = [
     "write_geopackage",
     "write_csv",
+    "Destination",
+    "OutputPlan",
+    "plan_outputs",
+    "clean_stale_temporaries",
     "prepare_frame",
     "safe_name",
     "input_fingerprint",
@@ -343,6 +358,7 @@ def _run_info_table(
     inputs: Mapping[str, object],
     layers: Mapping[str, pd.DataFrame],
     renamed: Mapping[str, Mapping[str, str]],
+    counts: Mapping[str, Mapping[str, object]] | None = None,
 ) -> pd.DataFrame:
     from . import __version__
 
@@ -388,6 +404,9 @@ def _run_info_table(
             p = Path(os.fspath(item))  # type: ignore[arg-type]
             size, sha = input_fingerprint(p)
             add("input", key, os.fspath(item), p.name, size, sha)  # type: ignore[arg-type]
+    for role, numbers in (counts or {}).items():
+        if numbers:
+            add("counts", f"counts_{role}", _param_text(dict(numbers)))
     for name, frame in layers.items():
         add("layer", name, str(len(frame)))
         for new, old in renamed.get(name, {}).items():
@@ -460,42 +479,321 @@ def _styles_table(layers: Mapping[str, pd.DataFrame], now: _dt.datetime) -> pd.D
     return pd.DataFrame(rows)
 
 
-# --------------------------------------------------------------------------- writing
-def _temp_sibling(path: Path, suffix: str) -> Path:
-    return path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp{suffix}")
-
-
-def _remove_quietly(path: Path) -> None:
-    for p in (path, *(Path(f"{path}{s}") for s in ("-journal", "-wal", "-shm"))):
-        with contextlib.suppress(OSError):
-            p.unlink()
-
+# --------------------------------------------------------------------------- destinations
+#: The file-name endings each kind of output must have.
+OUTPUT_SUFFIXES: dict[str, tuple[str, ...]] = {
+    "gpkg": (".gpkg",),
+    "csv": (".csv",),
+    "html": (".html", ".htm"),
+}
+_KIND_NAMES = {"gpkg": "a GeoPackage", "csv": "a CSV table", "html": "an HTML report"}
 
 _OVERWRITE_HINT = "overwrite=True (--overwrite on the command line)"
 
+#: Temporaries are named ``.<destination name>.<pid>-<8 hex>.tmp<suffix>`` (older versions:
+#: no pid), plus the SQLite journals GDAL may leave beside a GeoPackage.
+_TEMP_NAME = re.compile(
+    r"^\.(?P<dest>.+)\.(?:(?P<pid>\d+)-)?[0-9a-f]{8}\.tmp(?:\.[A-Za-z0-9]+)?(?:-journal|-wal|-shm)?$"
+)
+#: A temporary whose process is alive is left alone unless untouched this long (seconds).
+STALE_AFTER = 3600.0
 
-def check_destination(path: Path, overwrite: bool, option: str = _OVERWRITE_HINT) -> None:
-    """Refuse a destination that is a folder, in a missing folder, or exists without overwrite."""
+
+@dataclass(frozen=True)
+class Destination:
+    """One output of a run: the file, what it holds and how the user named it.
+
+    Attributes
+    ----------
+    path : pathlib.Path
+        The file to write.
+    kind : str or None
+        ``"gpkg"``, ``"csv"`` or ``"html"`` (the name must end as :data:`OUTPUT_SUFFIXES`
+        says), or ``None`` for no check of the ending.
+    option : str or None
+        How messages name it (e.g. ``"--csv"``).
+    """
+
+    path: Path
+    kind: str | None = None
+    option: str | None = None
+
+    def label(self) -> str:
+        return f"{self.path} ({self.option})" if self.option else str(self.path)
+
+
+def _input_paths(inputs: Mapping[str, object] | Iterable[object]) -> list[tuple[str, Path]]:
+    """``(role, path)`` for every path among the inputs (lists flattened, frames skipped)."""
+    pairs = inputs.items() if isinstance(inputs, Mapping) else ((None, v) for v in inputs)
+    out: list[tuple[str, Path]] = []
+    for role, value in pairs:
+        values = (
+            value if isinstance(value, Sequence) and not isinstance(value, str | bytes) else [value]
+        )
+        for item in values:
+            if isinstance(item, str | os.PathLike):
+                out.append((str(role or "input"), Path(os.fspath(item))))
+    return out
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+def _resolved(path: Path) -> Path:
+    return Path(os.path.normcase(path.resolve()))
+
+
+class OutputPlan:
+    """Every output of one run, checked together before any work and written together.
+
+    Made by :func:`plan_outputs`. :meth:`transaction` gives each destination a temporary
+    file beside it and moves them all into place only when all are written; on any
+    failure (or interrupt) every temporary is removed and every existing file is left as
+    it was. :func:`atomic_output` (used by :func:`write_geopackage`, :func:`write_csv`
+    and :func:`asm_pace.write_report`) writes into the open transaction's temporary when
+    its path is one of the plan's, so library writers join the run's transaction.
+    """
+
+    def __init__(self, destinations: Sequence[Destination], *, overwrite: bool, hint: str) -> None:
+        self.destinations = tuple(destinations)
+        self.overwrite = overwrite
+        self.hint = hint
+        self._temps: dict[Path, Path] = {}
+
+    def __repr__(self) -> str:
+        names = ", ".join(str(d.path) for d in self.destinations)
+        return f"OutputPlan([{names}], overwrite={self.overwrite})"
+
+    @property
+    def paths(self) -> list[Path]:
+        """The destinations' paths, in order."""
+        return [d.path for d in self.destinations]
+
+    def temp_for(self, path: Path) -> Path | None:
+        """The temporary of ``path`` while the transaction is open (else ``None``)."""
+        return self._temps.get(_resolved(Path(path)))
+
+    def check_existing(self) -> None:
+        """Refuse a destination that exists (unless ``overwrite``) or became a folder."""
+        for dest in self.destinations:
+            if dest.path.is_dir():
+                raise OutputError(f"{dest.label()} is a folder; give a file name for the output")
+            if dest.path.exists() and not self.overwrite:
+                raise OutputExistsError(
+                    f"{dest.label()} already exists; choose another name, or pass "
+                    f"{self.hint} to replace it"
+                )
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[dict[Path, Path]]:
+        """Yield destination -> temporary; commit them all when the block succeeds.
+
+        Stale temporaries of earlier killed runs in the destinations' folders are removed
+        first (:func:`clean_stale_temporaries`). Errors other than asm_pace's become
+        :class:`~asm_pace.errors.OutputError` naming the file.
+        """
+        if self._temps:
+            raise RuntimeError("this plan's transaction is already open")
+        for folder in {d.path.parent for d in self.destinations}:
+            clean_stale_temporaries(folder)
+        temps = {d.path: _temp_sibling(d.path, _temp_suffix(d)) for d in self.destinations}
+        self._temps = {_resolved(p): t for p, t in temps.items()}
+        token = _ACTIVE.set(self)
+        try:
+            yield dict(temps)
+            self._commit(temps)
+        except AsmPaceError:
+            raise
+        except Exception as err:
+            raise OutputError(
+                f"could not write {', '.join(str(p) for p in temps)}: {err}. Nothing was "
+                "written; check the folder is writable and has space"
+            ) from err
+        finally:
+            _ACTIVE.reset(token)
+            self._temps = {}
+            for temp in temps.values():
+                _remove_quietly(temp)
+
+    def _commit(self, temps: Mapping[Path, Path]) -> None:
+        """Move every temporary into place, or (on failure) put every old file back."""
+        for dest, temp in temps.items():
+            if not temp.exists():
+                raise OutputError(f"{dest}: nothing was written to it; nothing was replaced")
+        for dest in temps:
+            if dest.exists() and not self.overwrite:
+                raise OutputExistsError(
+                    f"{dest} appeared while the outputs were being written; nothing was replaced"
+                )
+        with _signals_deferred():
+            backups: dict[Path, Path] = {}
+            done: list[Path] = []
+            try:
+                if len(temps) > 1:
+                    for dest in temps:
+                        if dest.exists():
+                            backups[dest] = _keep_copy(dest)
+                for dest, temp in temps.items():
+                    os.replace(temp, dest)
+                    done.append(dest)
+            except BaseException:
+                for dest in done:
+                    if dest in backups:
+                        os.replace(backups.pop(dest), dest)
+                    else:
+                        dest.unlink(missing_ok=True)
+                raise
+            finally:
+                for backup in backups.values():
+                    _remove_quietly(backup)
+
+
+_ACTIVE: contextvars.ContextVar[OutputPlan | None] = contextvars.ContextVar(
+    "asm_pace_output_plan", default=None
+)
+
+
+def plan_outputs(
+    destinations: Iterable[Destination | None],
+    *,
+    inputs: Mapping[str, object] | Iterable[object] = (),
+    overwrite: bool = False,
+    hint: str = _OVERWRITE_HINT,
+) -> OutputPlan:
+    """Check every output of a run at once, before any work; return the plan to write them.
+
+    Each destination must: end as its kind requires (``.gpkg``, ``.csv``, ``.html``); not
+    be a folder; be in a folder that exists and can be written to; not be an input
+    (same path after resolving links, the same file by :func:`os.path.samefile`, or a file
+    inside an input folder); not be another output of the same run; and not exist unless
+    ``overwrite`` is true.
+
+    Parameters
+    ----------
+    destinations : iterable of Destination
+        The outputs (``None`` entries are skipped).
+    inputs : mapping of role to path (or list of paths), or iterable of paths
+        The run's input files and folders; frames and other non-paths are ignored.
+    overwrite : bool
+        Replace existing outputs.
+    hint : str
+        How messages name the overwrite option.
+
+    Returns
+    -------
+    OutputPlan
+
+    Raises
+    ------
+    OutputExistsError
+        A destination exists and ``overwrite`` is false.
+    OutputError
+        Any other check fails; the message names the file and what to do.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> (folder / "sites.csv").write_text("site_id,lat,lon")
+    15
+    >>> plan_outputs([Destination(folder / "sites.csv", "csv", "--csv")],
+    ...              inputs={"sites": folder / "sites.csv"}, overwrite=True)
+    Traceback (most recent call last):
+    asm_pace.errors.OutputError: .../sites.csv (--csv) is an input of this run (sites); ...
+    >>> plan = plan_outputs([Destination(folder / "out.csv", "csv")])
+    >>> with plan.transaction() as temps:
+    ...     _ = temps[folder / "out.csv"].write_text("a,b")
+    >>> sorted(p.name for p in folder.iterdir())
+    ['out.csv', 'sites.csv']
+    """
+    dests = [Destination(Path(os.fspath(d.path)), d.kind, d.option) for d in destinations if d]
+    sources = [(role, path, _resolved(path)) for role, path in _input_paths(inputs)]
+    seen: dict[Path, Destination] = {}
+    for dest in dests:
+        _check_one(dest, sources)
+        where = _resolved(dest.path)
+        other = seen.get(where) or next(
+            (d for d in seen.values() if _same_file(d.path, dest.path)), None
+        )
+        if other is not None:
+            raise OutputError(
+                f"{dest.label()} is the same file as {other.label()}; give each output its "
+                "own file name"
+            )
+        seen[where] = dest
+    plan = OutputPlan(dests, overwrite=overwrite, hint=hint)
+    plan.check_existing()
+    return plan
+
+
+def _check_one(dest: Destination, sources: list[tuple[str, Path, Path]]) -> None:
+    path = dest.path
+    if dest.kind is not None:
+        allowed = OUTPUT_SUFFIXES[dest.kind]
+        if path.suffix.lower() not in allowed:
+            raise OutputError(
+                f"{dest.label()}: {_KIND_NAMES[dest.kind]} file name must end in "
+                f"{' or '.join(allowed)}; e.g. {path.stem or 'out'}{allowed[0]}"
+            )
     if path.is_dir():
-        raise OutputError(f"{path} is a folder; give a file name for the output")
-    if not path.parent.is_dir():
+        raise OutputError(f"{dest.label()} is a folder; give a file name for the output")
+    folder = path.parent
+    if not folder.is_dir():
+        what = "is not a folder" if folder.exists() else "does not exist"
         raise OutputError(
-            f"cannot write {path}: the folder {path.parent} does not exist; create it first"
+            f"cannot write {dest.label()}: the folder {folder} {what}; create it first or "
+            "choose another folder"
         )
-    if path.exists() and not overwrite:
-        raise OutputExistsError(
-            f"{path} already exists; choose another name, or pass {option} to replace it"
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise OutputError(
+            f"cannot write {dest.label()}: no permission to write in the folder {folder}; "
+            "choose a folder you can write to"
         )
+    where = _resolved(path)
+    for role, source, resolved in sources:
+        inside = source.is_dir() and where.is_relative_to(resolved)
+        if where == resolved or inside or _same_file(path, source):
+            what = f"inside the input folder {source}" if inside else "an input of this run"
+            raise OutputError(
+                f"{dest.label()} is {what} ({role}); writing it would damage the input: "
+                f"choose another file name{f' for {dest.option}' if dest.option else ''}"
+            )
+
+
+def check_destination(
+    path: str | os.PathLike[str],
+    overwrite: bool,
+    option: str = _OVERWRITE_HINT,
+    *,
+    kind: str | None = None,
+) -> None:
+    """Refuse a destination that is a folder, in a missing folder, or exists without overwrite.
+
+    The checks of :func:`plan_outputs` for one output (``kind`` as in :class:`Destination`);
+    nothing is checked again for a path of the open transaction
+    (:meth:`OutputPlan.transaction`), which its plan checked.
+    """
+    path = Path(os.fspath(path))
+    active = _ACTIVE.get()
+    if active is not None and active.temp_for(path) is not None:
+        return
+    plan_outputs([Destination(path, kind)], overwrite=overwrite, hint=option)
 
 
 @contextlib.contextmanager
 def atomic_output(path: Path, *, overwrite: bool, suffix: str) -> Iterator[Path]:
     """Yield a temporary file beside ``path``; move it into place when the block succeeds.
 
-    The destination is checked first (:func:`check_destination`). On any error, or an
-    interrupt, the temporary file (and any SQLite journal beside it) is removed and the
-    destination is left as it was; errors other than asm_pace's become
-    :class:`~asm_pace.errors.OutputError` naming the file.
+    The destination is checked first (:func:`plan_outputs`, with the kind that ``suffix``
+    names). On any error, or an interrupt, the temporary file (and any SQLite journal
+    beside it) is removed and the destination is left as it was; errors other than
+    asm_pace's become :class:`~asm_pace.errors.OutputError` naming the file. Inside an
+    open :meth:`OutputPlan.transaction` whose plan holds ``path``, the block writes that
+    plan's temporary and the transaction moves it into place with the run's other outputs.
 
     Examples
     --------
@@ -512,28 +810,121 @@ def atomic_output(path: Path, *, overwrite: bool, suffix: str) -> Iterator[Path]
     >>> sorted(p.name for p in out.parent.iterdir())  # no temporary file left behind
     ['table.csv']
     """
-    check_destination(path, overwrite)
-    temp = _temp_sibling(path, suffix)
-    try:
+    path = Path(os.fspath(path))
+    active = _ACTIVE.get()
+    temp = active.temp_for(path) if active is not None else None
+    if temp is not None:
         yield temp
-        if path.exists() and not overwrite:
-            raise OutputExistsError(
-                f"{path} appeared while it was being written; nothing was replaced"
-            )
-        os.replace(temp, path)
-    except AsmPaceError:
-        _remove_quietly(temp)
-        raise
-    except BaseException as err:
-        _remove_quietly(temp)
-        if not isinstance(err, Exception):
-            raise
-        raise OutputError(
-            f"could not write {path}: {err}. Nothing was written; check the folder is "
-            "writable and has space"
-        ) from err
+        return
+    kind = next((k for k, ends in OUTPUT_SUFFIXES.items() if suffix.lower() in ends), None)
+    plan = plan_outputs([Destination(path, kind)], overwrite=overwrite)
+    with plan.transaction() as temps:
+        yield temps[path]
 
 
+def _temp_suffix(dest: Destination) -> str:
+    if dest.kind is not None:
+        return OUTPUT_SUFFIXES[dest.kind][0]
+    return dest.path.suffix
+
+
+def _temp_sibling(path: Path, suffix: str) -> Path:
+    return path.with_name(f".{path.name}.{os.getpid()}-{secrets.token_hex(4)}.tmp{suffix}")
+
+
+def _remove_quietly(path: Path) -> None:
+    for p in (path, *(Path(f"{path}{s}") for s in ("-journal", "-wal", "-shm"))):
+        with contextlib.suppress(OSError):
+            p.unlink()
+
+
+def _keep_copy(dest: Path) -> Path:
+    """A second name for ``dest``'s current content (a hard link, else a copy), to restore."""
+    backup = _temp_sibling(dest, dest.suffix)
+    try:
+        os.link(dest, backup)
+    except OSError:
+        shutil.copy2(dest, backup)
+    return backup
+
+
+@contextlib.contextmanager
+def _signals_deferred() -> Iterator[None]:
+    """Hold SIGINT/SIGTERM/SIGHUP (main thread, POSIX) so a commit is never cut in half."""
+    held = {getattr(signal, n) for n in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, n)}
+    usable = hasattr(signal, "pthread_sigmask") and (
+        threading.current_thread() is threading.main_thread()
+    )
+    if not usable:
+        yield
+        return
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+
+
+def _pid_alive(pid: int) -> bool:
+    if os.name != "posix":  # os.kill(pid, 0) would end the process on Windows
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # e.g. another user's process
+        return True
+    return True
+
+
+def clean_stale_temporaries(
+    folder: str | os.PathLike[str], *, older_than: float = STALE_AFTER
+) -> list[Path]:
+    """Remove asm_pace's temporaries left in ``folder`` by runs that were killed.
+
+    A temporary (``.<name>.<pid>-<hex>.tmp<suffix>``, with any ``-journal``/``-wal``/``-shm``)
+    is stale when the process that made it is gone, or when it has not changed for
+    ``older_than`` seconds (also for names without a pid). Other files are never touched.
+
+    Returns
+    -------
+    list of pathlib.Path
+        The files removed.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> _ = (folder / ".out.gpkg.999999999-0123abcd.tmp.gpkg").write_text("half")
+    >>> _ = (folder / "out.gpkg").write_text("kept")
+    >>> [p.name for p in clean_stale_temporaries(folder)]
+    ['.out.gpkg.999999999-0123abcd.tmp.gpkg']
+    """
+    removed: list[Path] = []
+    now = time.time()
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return removed
+    for entry in entries:
+        match = _TEMP_NAME.match(entry.name)
+        if match is None or not entry.is_file(follow_symlinks=False):
+            continue
+        pid = match.group("pid")
+        if pid is not None and int(pid) == os.getpid():
+            continue
+        try:
+            age = now - entry.stat(follow_symlinks=False).st_mtime
+        except OSError:
+            continue
+        if (pid is not None and not _pid_alive(int(pid))) or age > older_than:
+            with contextlib.suppress(OSError):
+                os.unlink(entry.path)
+                removed.append(Path(entry.path))
+    return removed
+
+
+# --------------------------------------------------------------------------- writing
 def write_geopackage(
     path: str | os.PathLike[str],
     layers: Mapping[str, pd.DataFrame],
@@ -541,6 +932,7 @@ def write_geopackage(
     overwrite: bool = False,
     run_info: Mapping[str, object] | None = None,
     inputs: Mapping[str, object] | None = None,
+    counts: Mapping[str, Mapping[str, object]] | None = None,
     styles: bool = True,
 ) -> Path:
     """Write layers (and provenance, and QGIS styles) to one GeoPackage, atomically.
@@ -566,6 +958,10 @@ def write_geopackage(
         Input role -> path (or list of paths) of each input file; each is
         recorded in ``run_info`` with its name, size and SHA-256
         (:func:`input_fingerprint`).
+    counts : mapping, optional
+        Input role -> the reader's record counts (``attrs["counts"]``: read, removed by
+        step, repaired, used), stored in ``run_info`` as section ``counts``, key
+        ``counts_<role>``, value JSON.
     styles : bool
         Store default styles in ``layer_styles`` (QGIS opens the layers
         styled): by ``pace_class`` for layers that have it, by ``radius_km``
@@ -601,9 +997,7 @@ def write_geopackage(
     import pyogrio
 
     path = Path(os.fspath(path))
-    if path.suffix.lower() != ".gpkg":
-        raise OutputError(f"{path}: a GeoPackage file name must end in .gpkg")
-    check_destination(path, overwrite)
+    check_destination(path, overwrite, kind="gpkg")
     if not isinstance(layers, Mapping) or not layers:
         raise InputError("write_geopackage needs at least one layer: {'sites': sites, ...}")
 
@@ -623,7 +1017,7 @@ def write_geopackage(
 
     now = _dt.datetime.now(_dt.UTC)
     extra: dict[str, pd.DataFrame] = {
-        "run_info": _run_info_table(run_info or {}, inputs or {}, prepared, renamed)
+        "run_info": _run_info_table(run_info or {}, inputs or {}, prepared, renamed, counts)
     }
     if styles:
         table = _styles_table(prepared, now)
@@ -691,6 +1085,7 @@ def write_csv(
     'S1,POINT (1 2),1.0,2.0'
     """
     path = Path(os.fspath(path))
+    check_destination(path, overwrite, kind="csv")
     data = pd.DataFrame(frame, copy=True)
     if isinstance(frame, gpd.GeoDataFrame) and frame._geometry_column_name in frame:
         geom = frame.geometry

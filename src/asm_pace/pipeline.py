@@ -3,7 +3,8 @@
 :func:`run_pipeline` loads the inputs, classifies the sites and, when asked,
 builds buffers, measures overlaps and computes forest loss; it returns the
 layers to write and the run's parameters and inputs (for the ``run_info``
-provenance table). :func:`write_outputs` writes them (GeoPackage, optional CSV).
+provenance table) and each reader's record counts. :func:`write_outputs` writes them
+(GeoPackage, optional CSV and HTML report) together or not at all.
 """
 
 from __future__ import annotations
@@ -13,17 +14,22 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import pandas as pd
 
 from .errors import InputError
 
+if TYPE_CHECKING:
+    from .output import OutputPlan
+
 __all__ = [
     "PipelineResult",
     "run_pipeline",
     "write_outputs",
+    "plan_run_outputs",
+    "layer_counts",
     "forest_loss_long",
     "loss_columns",
     "planned_steps",
@@ -85,6 +91,9 @@ class PipelineResult:
     inputs: dict[str, object] = field(default_factory=dict)
     #: The layers read (protected_areas, ecoregions, priority_landscapes), for maps.
     context: dict[str, gpd.GeoDataFrame | None] = field(default_factory=dict)
+    #: Input role -> the reader's record counts (``source``, ``read``, ``removed`` by step,
+    #: ``repaired``, ``used``; see :func:`layer_counts`), for each layer read.
+    counts: dict[str, dict[str, object]] = field(default_factory=dict)
 
     @property
     def sites(self) -> gpd.GeoDataFrame:
@@ -135,6 +144,8 @@ def run_pipeline(
     canopy: float = 30,
     site_options: Mapping[str, Any] | None = None,
     pa_options: Mapping[str, Any] | None = None,
+    ecoregion_options: Mapping[str, Any] | None = None,
+    landscape_options: Mapping[str, Any] | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> PipelineResult:
     """Load, classify and (optionally) buffer, overlap and measure forest loss.
@@ -162,6 +173,9 @@ def run_pipeline(
         Extra keywords for :func:`asm_pace.read_sites` (``lon``, ``lat``, ``id_column``...).
     pa_options : mapping, optional
         Extra keywords for :func:`asm_pace.read_protected_areas` (``layer``, ``countries``...).
+    ecoregion_options, landscape_options : mapping, optional
+        Extra keywords for :func:`asm_pace.read_ecoregions` and
+        :func:`asm_pace.read_priority_landscapes` (``layer``). ``None`` values are left out.
     progress : callable, optional
         Called with each step's name (from :data:`STEPS`) before it starts.
 
@@ -201,6 +215,8 @@ def run_pipeline(
         raise InputError(f"canopy threshold {canopy} must be a percentage from 0 to 99")
     site_options = {k: v for k, v in (site_options or {}).items() if v is not None}
     pa_options = {k: v for k, v in (pa_options or {}).items() if v is not None}
+    eco_options = {k: v for k, v in (ecoregion_options or {}).items() if v is not None}
+    land_options = {k: v for k, v in (landscape_options or {}).items() if v is not None}
 
     def step(name: str) -> None:
         if progress is not None:
@@ -227,6 +243,8 @@ def run_pipeline(
         "canopy_pct": float(canopy) if forest else None,
         **{f"sites_{k}": v for k, v in site_options.items()},
         **{f"protected_areas_{k}": v for k, v in pa_options.items()},
+        **{f"ecoregions_{k}": v for k, v in eco_options.items()},
+        **{f"priority_landscapes_{k}": v for k, v in land_options.items()},
     }
     parameters = {k: v for k, v in parameters.items() if v is not None}
 
@@ -235,11 +253,11 @@ def run_pipeline(
     step("read protected areas")
     pa_gdf = asm_pace.read_protected_areas(protected_areas, **pa_options)
     step("read ecoregions")
-    eco_gdf = asm_pace.read_ecoregions(ecoregions)
+    eco_gdf = asm_pace.read_ecoregions(ecoregions, **eco_options)
     landscapes = None
     if priority_landscapes is not None:
         step("read priority landscapes")
-        landscapes = asm_pace.read_priority_landscapes(priority_landscapes)
+        landscapes = asm_pace.read_priority_landscapes(priority_landscapes, **land_options)
     step("classify")
     classified = asm_pace.classify(site_gdf, pa_gdf, eco_gdf, priority_landscapes=landscapes)
     layers: dict[str, pd.DataFrame] = {"sites": classified}
@@ -272,7 +290,39 @@ def run_pipeline(
         if forest:
             layers["forest_loss"] = forest_loss_long(zones)
     context = {"protected_areas": pa_gdf, "ecoregions": eco_gdf, "priority_landscapes": landscapes}
-    return PipelineResult(layers=layers, parameters=parameters, inputs=inputs, context=context)
+    read = {"sites": site_gdf, **context}
+    counts = {role: layer_counts(gdf) for role, gdf in read.items() if gdf is not None}
+    return PipelineResult(
+        layers=layers, parameters=parameters, inputs=inputs, context=context, counts=counts
+    )
+
+
+def layer_counts(gdf: pd.DataFrame) -> dict[str, object]:
+    """A reader's record counts (``attrs["counts"]``) with the layer's ``source``.
+
+    Keys: ``source`` (file name), ``read`` (features read), ``removed`` (step -> records
+    left out), ``repaired`` (geometries repaired but kept) and ``used`` (rows returned:
+    always the layer's length). Counts a reader did not set are left out.
+
+    Examples
+    --------
+    >>> frame = pd.DataFrame({"a": [1, 2]})
+    >>> frame.attrs = {"source": "pas.gpkg",
+    ...                "counts": {"read": 5, "removed": {"statuses": 3}, "repaired": 1}}
+    >>> layer_counts(frame)
+    {'source': 'pas.gpkg', 'read': 5, 'removed': {'statuses': 3}, 'repaired': 1, 'used': 2}
+    """
+    found = gdf.attrs.get("counts") or {}
+    out: dict[str, object] = {"source": str(gdf.attrs.get("source", ""))}
+    if found.get("read") is not None:
+        out["read"] = int(found["read"])
+    removed = found.get("removed") or {}
+    if removed:
+        out["removed"] = {str(k): int(v) for k, v in removed.items()}
+    if found.get("repaired") is not None:
+        out["repaired"] = int(found["repaired"])
+    out["used"] = len(gdf)
+    return out
 
 
 def _join_columns(zones: gpd.GeoDataFrame, extra: pd.DataFrame | None) -> gpd.GeoDataFrame:
@@ -338,37 +388,117 @@ def _zone_ids(frame: pd.DataFrame) -> pd.Series:
     return frame["site_id"].astype(str) + "_" + radius
 
 
+#: How messages name each output and input (the command line's options).
+OUTPUT_OPTIONS = {"gpkg": "-o/--output", "csv": "--csv", "html": "--report"}
+INPUT_OPTIONS = {
+    "sites": "SITES",
+    "protected_areas": "-p/--protected-areas",
+    "ecoregions": "-e/--ecoregions",
+    "priority_landscapes": "-l/--priority-landscapes",
+    "treecover": "--treecover",
+    "lossyear": "--lossyear",
+    "gain": "--gain",
+}
+_OVERWRITE = "--overwrite (overwrite=True)"
+
+
+def plan_run_outputs(
+    output: str | os.PathLike[str],
+    *,
+    csv: str | os.PathLike[str] | None = None,
+    report: str | os.PathLike[str] | None = None,
+    inputs: Mapping[str, object] | None = None,
+    overwrite: bool = False,
+) -> OutputPlan:
+    """The destination plan of a run: every output checked against the others and the inputs.
+
+    Made before any work (the command line calls it before reading an input) and again by
+    :func:`write_outputs`; see :func:`asm_pace.output.plan_outputs` for the checks.
+
+    Examples
+    --------
+    >>> plan_run_outputs("out.csv")
+    Traceback (most recent call last):
+    asm_pace.errors.OutputError: out.csv (-o/--output): a GeoPackage file name must end in .gpkg; ...
+    """
+    from .output import Destination, plan_outputs
+
+    roles = {INPUT_OPTIONS.get(str(k), str(k)): v for k, v in (inputs or {}).items()}
+    destinations = [
+        Destination(Path(os.fspath(path)), kind, OUTPUT_OPTIONS[kind])
+        for kind, path in (("gpkg", output), ("csv", csv), ("html", report))
+        if path is not None
+    ]
+    return plan_outputs(destinations, inputs=roles, overwrite=overwrite, hint=_OVERWRITE)
+
+
 def write_outputs(
     result: PipelineResult,
     output: str | os.PathLike[str],
     *,
     csv: str | os.PathLike[str] | None = None,
+    report: str | os.PathLike[str] | None = None,
     overwrite: bool = False,
     extra_parameters: Mapping[str, object] | None = None,
+    report_info: Mapping[str, object] | None = None,
 ) -> Path:
-    """Write a :class:`PipelineResult` to a GeoPackage (and the sites to CSV).
+    """Write a :class:`PipelineResult`: the GeoPackage, and the sites as CSV, and the report.
 
-    Both destinations are checked before anything is written; if the CSV
-    cannot be written the new GeoPackage is removed again.
+    Every destination is checked before anything is written (:func:`plan_run_outputs`:
+    none may be an input of the run or another output); all are written to temporaries and
+    moved into place together only when all are written, so on any failure no output is
+    replaced or left behind.
+
+    Parameters
+    ----------
+    result : PipelineResult
+    output : path
+        The GeoPackage (``.gpkg``).
+    csv : path, optional
+        The sites table (``.csv``).
+    report : path, optional
+        The HTML report (``.html``; needs ``asm-pace[plot]``).
+    overwrite : bool
+        Replace existing outputs.
+    extra_parameters : mapping, optional
+        More ``run_info`` parameters (e.g. the command line).
+    report_info : mapping, optional
+        More provenance items for the report.
+
+    Returns
+    -------
+    pathlib.Path
+        The GeoPackage written.
     """
-    from .output import check_destination, write_csv, write_geopackage
+    from .output import write_csv, write_geopackage
 
     output = Path(os.fspath(output))
-    option = "--overwrite (overwrite=True)"
-    check_destination(output, overwrite, option)
-    if csv is not None:
-        csv = Path(os.fspath(csv))
-        check_destination(csv, overwrite, option)
-    parameters = {**result.parameters, **(extra_parameters or {})}
-    existed = output.exists()
-    path = write_geopackage(
-        output, result.layers, overwrite=overwrite, run_info=parameters, inputs=result.inputs
+    if report is not None:
+        from .plotting import _require
+
+        _require("matplotlib")
+    plan = plan_run_outputs(
+        output, csv=csv, report=report, inputs=result.inputs, overwrite=overwrite
     )
-    if csv is not None:
-        try:
+    parameters = {**result.parameters, **(extra_parameters or {})}
+    with plan.transaction():
+        write_geopackage(
+            output,
+            result.layers,
+            overwrite=overwrite,
+            run_info=parameters,
+            inputs=result.inputs,
+            counts={role: _stored_counts(c) for role, c in result.counts.items()},
+        )
+        if csv is not None:
             write_csv(csv, result.sites, overwrite=overwrite)
-        except BaseException:
-            if not existed:
-                output.unlink(missing_ok=True)
-            raise
-    return path
+        if report is not None:
+            from .report import write_pipeline_report
+
+            info = {**(report_info or {}), "output": str(output)}
+            write_pipeline_report(report, result, run_info=info, overwrite=overwrite)
+    return output
+
+
+def _stored_counts(counts: Mapping[str, object]) -> dict[str, object]:
+    return {k: v for k, v in counts.items() if k != "source"}
