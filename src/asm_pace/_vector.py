@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import warnings
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,7 @@ from ._geometry import polygonal_parts
 from .errors import (
     CRSError,
     InputError,
+    LayerChoiceError,
     LayerNotFoundError,
     NoCRSWarning,
     ReadError,
@@ -37,6 +39,8 @@ __all__ = [
     "LayerRef",
     "layer_refs",
     "named_refs",
+    "choose_layer",
+    "geometry_family",
     "read_layer",
     "short_error",
     "PathLike",
@@ -263,6 +267,68 @@ def named_refs(refs: list[LayerRef], layer: str, *, source: PathLike) -> list[La
         names = ", ".join(dict.fromkeys(r.name for r in refs))
         raise LayerNotFoundError(f"{source}: no layer named {layer!r}; its layers are: {names}")
     return matches
+
+
+def geometry_family(geometry_type: str | None) -> str:
+    """The 2-D geometry type of a GDAL layer type: ``"Point Z"``, ``"3D Point"`` -> ``"Point"``.
+
+    ``"None"`` (a table without geometry) and ``"Unknown"`` (mixed types) stay as they are.
+
+    Examples
+    --------
+    >>> geometry_family("3D Multi Polygon"), geometry_family("Point ZM"), geometry_family(None)
+    ('MultiPolygon', 'Point', 'None')
+    """
+    text = str(geometry_type).replace("3D ", "").replace("Multi ", "Multi")
+    for suffix in (" ZM", " Z", " M"):
+        text = text.removesuffix(suffix)
+    return text
+
+
+def choose_layer(
+    refs: list[LayerRef],
+    *,
+    source: PathLike,
+    usable: Callable[[LayerRef], bool],
+    preferred: Callable[[str], bool] | None = None,
+    what: str = "data",
+    noun: str = "layers",
+    option: str = "layer=",
+) -> LayerRef:
+    """The one layer of a multi-layer file meant when none was named, else an error.
+
+    The rule: the only layer; else the only ``usable`` one (e.g. the only layer of points or
+    polygons of a GeoPackage that also holds roads); else the only ``preferred`` one among the
+    usable ones (e.g. the only one named like "sites"); else
+    :class:`~asm_pace.errors.LayerChoiceError`, listing the candidates (name and geometry type)
+    and ``option`` (``noun`` names them in the message, e.g. "sheets"). When no layer is
+    usable, every layer is a candidate.
+
+    Examples
+    --------
+    >>> refs = [LayerRef("f.gpkg", "f.gpkg", n, t) for n, t in [("roads", "LineString"),
+    ...         ("mines", "Point")]]
+    >>> choose_layer(refs, source="f.gpkg", usable=lambda r: r.geometry_type == "Point").name
+    'mines'
+    """
+    if len(refs) == 1:
+        return refs[0]
+    candidates = [r for r in refs if usable(r)] or list(refs)
+    if len(candidates) == 1:
+        return candidates[0]
+    if preferred is not None:
+        named = [r for r in candidates if preferred(r.name)]
+        if len(named) == 1:
+            return named[0]
+    listed = ", ".join(
+        dict.fromkeys(
+            r.name + (f" ({r.geometry_type})" if r.geometry_type else "") for r in candidates
+        )
+    )
+    raise LayerChoiceError(
+        f"{source}: {len(candidates)} {noun} could hold the {what}: {listed}; "
+        f"pass {option} to say which one"
+    )
 
 
 def read_layer(
