@@ -18,7 +18,13 @@ from hypothesis import strategies as st
 from pyproj import Geod
 
 from asm_pace import PACE_CLASSES, classify
-from asm_pace.errors import CRSError, InputError, RepairedGeometryWarning, SchemaError
+from asm_pace.errors import (
+    CRSError,
+    ExtentWarning,
+    InputError,
+    RepairedGeometryWarning,
+    SchemaError,
+)
 from asm_pace.geodesy import geodesic_circles
 
 GEOD = Geod(ellps="WGS84")
@@ -89,7 +95,8 @@ def meridian_km(lon: float, lat1: float, lat2: float) -> float:
     return GEOD.inv(lon, lat1, lon, lat2)[2] / 1000.0
 
 
-NO_ECO = eco_layer({"eco_id": 1, "geometry": shapely.box(100, 50, 101, 51)})
+# ecoregions that change no class: one plain (not Global 200) ecoregion over the whole world
+NO_ECO = eco_layer({"eco_id": 1, "geometry": shapely.box(-180, -90, 180, 90)})
 ALPHA = {
     "pa_id": "900001",
     "name": "Alpha National Park",
@@ -187,9 +194,11 @@ def test_without_landscapes_the_reason_does_not_mention_them():
 
 def test_result_keeps_index_order_columns_and_crs():
     sites = site_layer(
-        shapely.Point(0.5, 0.5), shapely.Point(5, 5), shapely.Point(0.2, 0.2), index=[30, 10, 20]
+        shapely.Point(0.5, 0.5), shapely.Point(2, 2), shapely.Point(0.2, 0.2), index=[30, 10, 20]
     ).to_crs(32631)
-    out = classify(sites, pa_layer(ALPHA), NO_ECO)
+    far_eco = eco_layer({"eco_id": 1, "geometry": shapely.box(100, 50, 101, 51)})
+    with pytest.warns(ExtentWarning, match=r"3 of 3 site\(s\) \(100%\) lie in no ecoregion"):
+        out = classify(sites, pa_layer(ALPHA), far_eco)
     assert list(out.index) == [30, 10, 20]
     assert out["site_id"].tolist() == ["S1", "S2", "S3"]
     assert out["note"].tolist() == ["own column"] * 3
@@ -606,8 +615,7 @@ def test_amazon_mining_watch_footprints_against_wdpa(realdata):
         feet = asm_pace.read_sites(
             realdata / "amw_peru_amazon" / "mining_202400_simplified.geojson"
         )
-    no_eco = eco_layer({"eco_id": 1, "geometry": shapely.box(100, 50, 101, 51)})
-    out = classify(feet, pas, no_eco)
+    out = classify(feet, pas, NO_ECO)
     geoms = feet.geometry.values
     pa_geoms = shapely.make_valid(pas.geometry.values)
     # classes: a footprint is protected iff it intersects a protected area
@@ -693,7 +701,8 @@ def test_restricted_index_far_nearest_and_footprints():
     pas = pa_layer(*many_pas(rng, 600, (-75.0, -45.0), (-25.0, 5.0)))
     pts = shapely.points(rng.uniform(-40.0, -37.0, 30), rng.uniform(-12.0, -9.0, 30))
     feet = shapely.buffer(shapely.points(rng.uniform(-40, -37, 5), rng.uniform(-12, -9, 5)), 0.05)
-    out = assert_restricted_matches_full(site_layer(*pts, *feet), pas)
+    with pytest.warns(ExtentWarning, match="more than 500 km from every protected area"):
+        out = assert_restricted_matches_full(site_layer(*pts, *feet), pas)
     assert (out["nearest_pa_km"] > 400).all()
     # brute force for a few points: Geod over densified PA boundaries
     xy, owner = shapely.get_coordinates(

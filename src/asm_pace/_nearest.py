@@ -32,7 +32,8 @@ import numpy as np
 import shapely
 from scipy.spatial import cKDTree
 
-from .geodesy import _A, _E2, WGS84  # the WGS84 semi-major axis and e^2, defined once
+from .errors import InputError
+from .geodesy import _A, _E2, WGS84, _meridian_arc  # WGS84 constants, defined once
 
 __all__ = [
     "BoundaryIndex",
@@ -40,6 +41,8 @@ __all__ = [
     "relevant_polygons",
     "widen_boxes",
     "box_hits",
+    "layer_box",
+    "box_edge_distance",
     "MAX_SEGMENT_DEG",
 ]
 
@@ -399,3 +402,72 @@ def relevant_polygons(
     exact, _, _, _ = BoundaryIndex(geoms, subset=cand).nearest(rx, ry)
     keep = kept(np.fmin(exact, loose))
     return None if nv[keep].sum() > limit else keep
+
+
+def layer_box(layer: object, what: str) -> tuple[float, float, float, float] | None:
+    """The lon/lat box a layer was read for (``attrs["bbox"]``), or None for the whole file.
+
+    :func:`asm_pace.read_protected_areas` (``bbox=``) sets it: every feature
+    meeting the box is in the layer, so a feature missing from it lies wholly
+    outside the box.
+
+    Examples
+    --------
+    >>> import geopandas as gpd
+    >>> pas = gpd.GeoDataFrame(geometry=[shapely.box(0, 0, 1, 1)], crs=4326)
+    >>> layer_box(pas, "protected areas") is None
+    True
+    >>> pas.attrs["bbox"] = (-1, -1, 2, 2)
+    >>> layer_box(pas, "protected areas")
+    (-1.0, -1.0, 2.0, 2.0)
+    """
+    attrs = getattr(layer, "attrs", None) or {}
+    box = attrs.get("bbox")
+    if box is None:
+        return None
+    try:
+        minx, miny, maxx, maxy = (float(v) for v in box)
+    except (TypeError, ValueError):
+        minx = miny = maxx = maxy = float("nan")
+    if not (-180.0 <= minx < maxx <= 180.0 and -90.0 <= miny < maxy <= 90.0):
+        raise InputError(
+            f"{attrs.get('source', 'the ' + what + ' layer')}: attrs['bbox'] is {box!r}, not "
+            "(min_lon, min_lat, max_lon, max_lat) in degrees; it must be the box the layer "
+            "was read for (read_protected_areas(bbox=...) sets it): fix it or delete it"
+        )
+    return minx, miny, maxx, maxy
+
+
+def box_edge_distance(
+    lon: np.ndarray, lat: np.ndarray, box: tuple[float, float, float, float]
+) -> np.ndarray:
+    """Geodesic distance (m) from points inside a lon/lat box to the outside; 0 for others.
+
+    A feature missing from a layer read for ``box`` lies wholly outside it, so
+    it is at least this far from the point. Parallels (edges at ``miny`` and
+    ``maxy``, unless at a pole) are at the meridian arc between the latitudes
+    (every path between two latitudes is at least that long, and the meridian
+    is that long); meridian edges (``minx``, ``maxx``, unless the box goes all
+    the way round) are measured with :class:`BoundaryIndex` (a boundary point's
+    geodesic distance, within a metre of the minimum).
+
+    Examples
+    --------
+    >>> d = box_edge_distance(np.array([0.5, 5.0]), np.array([0.0, 0.0]), (-1, -1, 1, 1))
+    >>> round(float(d[0])), float(d[1])
+    (55660, 0.0)
+    """
+    lon = np.asarray(lon, dtype="float64")
+    lat = np.asarray(lat, dtype="float64")
+    minx, miny, maxx, maxy = box
+    d = np.full(lon.shape, np.inf)
+    arc = _meridian_arc(np.radians(lat))
+    if miny > -90.0:
+        d = np.minimum(d, arc - _meridian_arc(np.radians(miny)))
+    if maxy < 90.0:
+        d = np.minimum(d, _meridian_arc(np.radians(maxy)) - arc)
+    if (minx > -180.0 or maxx < 180.0) and lon.size:
+        edges = BoundaryIndex(np.array([shapely.box(minx, miny, maxx, maxy)]))
+        d = np.minimum(d, edges.nearest(lon, lat)[0])
+    inside = (lon >= minx) & (lon <= maxx) & (lat >= miny) & (lat <= maxy)
+    return np.where(inside, np.maximum(d, 0.0), 0.0)

@@ -23,9 +23,16 @@ import pandas as pd
 import shapely
 
 from ._geometry import polygonal_parts
-from ._nearest import BoundaryIndex, box_hits, relevant_polygons, widen_boxes
-from ._vector import to_wgs84
-from .errors import CRSError, InputError, RepairedGeometryWarning, SchemaError
+from ._nearest import (
+    BoundaryIndex,
+    box_edge_distance,
+    box_hits,
+    layer_box,
+    relevant_polygons,
+    widen_boxes,
+)
+from ._vector import source_name, to_wgs84
+from .errors import CRSError, ExtentWarning, InputError, RepairedGeometryWarning, SchemaError
 from .geodesy import geodesic_area
 
 __all__ = ["classify", "PACE_CLASSES"]
@@ -53,6 +60,10 @@ _AREA_STEP_DEG = 0.001  # edges are densified to this for geodesic areas
 _TOUCH_MM = 1.0  # a site this close to a PA boundary touches it
 _MAX_NAMED = 3  # PAs named in full in a reason sentence
 _IUCN_SILENT = {"", "not reported", "not applicable", "not assigned"}
+#: A site farther than this (km) from every protected area is outside the layer's extent.
+EXTENT_KM = 500.0
+_EDGE_SLACK_M = 1.0  # distances to a boundary point are within a metre of the minimum
+_SHOWN = 3  # sites named in an extent message
 
 
 def classify(
@@ -165,6 +176,11 @@ def _classify(
         else _prepare(priority_landscapes, "priority_landscapes", _PL_COLUMNS)
     )
     site_geoms = _site_geometries(sites_ll)
+    pa_box = layer_box(protected_areas, "protected areas")
+    _refuse_outside_box(sites, site_geoms, pa_box, protected_areas, "protected areas")
+    _refuse_outside_box(
+        sites, site_geoms, layer_box(ecoregions, "ecoregions"), ecoregions, "ecoregions"
+    )
     eco_geoms = _polygons(eco, "ecoregions")
     n = len(site_geoms)
     is_point = shapely.get_type_id(site_geoms) == 0
@@ -223,6 +239,14 @@ def _classify(
         near_km[site_i] = 0.0
         near_pa[site_i[first]] = pa_i[first]  # inside: the first PA in pa_id order
     in_pa[site_i] = True
+    # a nearer protected area may lie outside the box the layer was read for
+    edge_km = np.full(n, np.nan)
+    beyond = np.zeros(n, dtype=bool)
+    if pa_box is not None and len(pas):
+        far = np.flatnonzero(~in_pa & (near_km > 0))
+        edge_km[far] = _box_edge_m(site_geoms[far], pa_box) / 1000.0
+        beyond[far] = near_km[far] * 1000.0 > edge_km[far] * 1000.0 - _EDGE_SLACK_M
+        _warn_beyond(sites, protected_areas, pa_box, beyond, near_km)
     has_near = near_pa >= 0
     near_id = np.full(n, "", dtype=object)
     near_name = np.full(n, "", dtype=object)
@@ -280,6 +304,16 @@ def _classify(
     eco_name = eco_values("eco_name", "string").fillna("").to_numpy(dtype=object)
     g200 = eco_values("g200_region", "string").fillna("").to_numpy(dtype=object)
     g200[~in_g200] = ""
+    _check_extent(
+        sites,
+        protected_areas if len(pas) else None,
+        ecoregions if len(eco) else None,
+        site_geoms=site_geoms,
+        is_point=is_point,
+        in_pa=in_pa,
+        near_km=near_km,
+        has_eco=has_eco,
+    )
 
     # --- priority landscapes -----------------------------------------------------
     landscape = np.full(n, "", dtype=object)
@@ -318,6 +352,9 @@ def _classify(
         have_pas=len(pas) > 0,
         near_km=near_km,
         near_name=near_name,
+        near_word=_nearest_word(protected_areas),
+        beyond=beyond,
+        edge_km=edge_km,
         landscape=landscape,
         have_landscapes=pls is not None,
         eco_id=eco_id,
@@ -339,6 +376,7 @@ def _classify(
         "nearest_pa_km": near_km,
         "nearest_pa_id": near_id,
         "nearest_pa_name": near_name,
+        "nearest_pa_beyond_extent": beyond,
         "eco_id": eco_id,
         "eco_name": eco_name,
         "biome": biome,
@@ -638,6 +676,9 @@ def _reasons(
     have_pas: bool,
     near_km: np.ndarray,
     near_name: np.ndarray,
+    near_word: str,
+    beyond: np.ndarray,
+    edge_km: np.ndarray,
     landscape: np.ndarray,
     have_landscapes: bool,
     eco_id: pd.array,
@@ -675,7 +716,13 @@ def _reasons(
         if not have_pas:
             near = " (no protected areas given)"
         else:
-            near = f" (nearest: {near_name[s]}, {_fmt_km(near_km[s])})"
+            near = f" ({near_word}: {near_name[s]}, {_fmt_km(near_km[s])}"
+            if beyond[s]:
+                near += (
+                    "; one outside the box the protected areas were read for may be "
+                    f"nearer, but at least {_fmt_km(edge_km[s])} away"
+                )
+            near += ")"
         if cls[s] == PACE_CLASSES[1]:
             names = landscape[s].split(";")
             noun = "priority landscapes" if len(names) > 1 else "priority landscape"
@@ -699,3 +746,166 @@ def _reasons(
             )
             out[s] = f"{subject} {what}; {where}"
     return out
+
+
+# ---------------------------------------------------------------------------------
+# extents: sites where the layers were not read, or far from them
+
+
+def _name(layer: gpd.GeoDataFrame | None, default: str) -> str:
+    """The layer's file (``_vector.source_name``), or ``default`` for one built in memory."""
+    name = source_name(layer)
+    return default if name.startswith("<") else name
+
+
+def _box_text(box: tuple[float, float, float, float]) -> str:
+    return "(" + ", ".join(f"{v:g}" for v in box) + ")"
+
+
+def _examples(sites: gpd.GeoDataFrame, site_geoms: np.ndarray, mask: np.ndarray) -> str:
+    """The first few sites of ``mask`` with a point of each, for messages."""
+    rows = np.flatnonzero(mask)[:_SHOWN]
+    _, x, y = _query_points(site_geoms[rows], shapely.get_type_id(site_geoms[rows]) == 0)
+    labels = _labels(sites)[rows]
+    text = ", ".join(
+        f"{lab} at lon {lon:.4f}, lat {lat:.4f}" for lab, lon, lat in zip(labels, x, y, strict=True)
+    )
+    more = int(mask.sum()) - rows.size
+    return text + (f" and {more} more" if more > 0 else "")
+
+
+def _refuse_outside_box(
+    sites: gpd.GeoDataFrame,
+    site_geoms: np.ndarray,
+    box: tuple[float, float, float, float] | None,
+    layer: gpd.GeoDataFrame,
+    what: str,
+) -> None:
+    """InputError for sites not inside the box a layer was read for (their class is unknown)."""
+    if box is None or not len(site_geoms):
+        return
+    outside = ~shapely.covered_by(site_geoms, shapely.box(*box))
+    if outside.any():
+        src = _name(sites, "the sites")
+        layer_name = _name(layer, f"the {what} layer")
+        raise InputError(
+            f"{src}: {int(outside.sum())} of {len(site_geoms)} site(s) lie outside the box "
+            f"{_box_text(box)} the {what} of {layer_name} were read for "
+            f"({_examples(sites, site_geoms, outside)}), so which {what} they are in is "
+            f"unknown; read the {what} with a box that holds every site plus a margin (or "
+            "without bbox=), or check the sites' coordinates"
+        )
+
+
+def _box_edge_m(geoms: np.ndarray, box: tuple[float, float, float, float]) -> np.ndarray:
+    """Geodesic distance (m) from each site inside ``box`` to the outside of the box.
+
+    A footprint's is its nearest vertex's: along a lon/lat-straight edge the
+    distance to a parallel is linear in latitude and the distance to a meridian
+    (``asin(sin dlon cos lat)`` on the sphere, a product of positive concave
+    functions, hence quasi-concave) has no minimum inside the edge.
+    """
+    xy, which = shapely.get_coordinates(geoms, return_index=True)
+    d = box_edge_distance(xy[:, 0], xy[:, 1], box)
+    out = np.full(len(geoms), np.inf)
+    np.minimum.at(out, which, d)
+    return out
+
+
+def _warn_beyond(
+    sites: gpd.GeoDataFrame,
+    layer: gpd.GeoDataFrame,
+    box: tuple[float, float, float, float],
+    beyond: np.ndarray,
+    near_km: np.ndarray,
+) -> None:
+    """One ExtentWarning counting the sites whose nearest protected area may lie outside the box."""
+    if not beyond.any():
+        return
+    import warnings
+
+    src = _name(sites, "the sites")
+    layer_name = _name(layer, "the protected-area layer")
+    margin = _fmt_km(float(np.nanmax(near_km[beyond])))
+    warnings.warn(
+        f"{src}: for {int(beyond.sum())} of {beyond.size} site(s) the nearest protected area "
+        f"of {layer_name} is farther than the edge of the box {_box_text(box)} it was read "
+        "for, so one outside the box may be nearer (column nearest_pa_beyond_extent); read "
+        f"the protected areas with a margin of at least {margin} around the sites, or "
+        "without bbox=",
+        ExtentWarning,
+        stacklevel=4,
+    )
+
+
+def _check_extent(
+    sites: gpd.GeoDataFrame,
+    protected_areas: gpd.GeoDataFrame | None,
+    ecoregions: gpd.GeoDataFrame | None,
+    *,
+    site_geoms: np.ndarray,
+    is_point: np.ndarray,
+    in_pa: np.ndarray,
+    near_km: np.ndarray,
+    has_eco: np.ndarray,
+) -> None:
+    """The one extent check: are the sites where the layers are?
+
+    A site is outside the ecoregion layer when it lies in none of its polygons
+    (TEOW covers all land: at sea, or a clipped file), and outside the
+    protected-area layer when it is more than :data:`EXTENT_KM` from every
+    protected area. Either warns (ExtentWarning) with the count and the first
+    sites; no site inside either non-empty layer raises InputError: swapped
+    coordinates, a wrong CRS or layers of another region, not a result.
+    """
+    import warnings
+
+    n = len(site_geoms)
+    if n == 0:
+        return
+    no_eco = ~has_eco if ecoregions is not None else np.zeros(n, dtype=bool)
+    far = ~in_pa & ~(near_km <= EXTENT_KM) if protected_areas is not None else no_eco & False
+    src = _name(sites, "the sites")
+    eco_name = _name(ecoregions, "the ecoregion layer")
+    pa_name = _name(protected_areas, "the protected-area layer")
+    causes = "latitude and longitude swapped (--lat/--lon)? a wrong --sites-crs?"
+    if ecoregions is not None and no_eco.all() and (protected_areas is None or far.all()):
+        pas = f" or within {EXTENT_KM:g} km of a protected area of {pa_name}"
+        raise InputError(
+            f"{src}: none of the {n} site(s) lies in an ecoregion of {eco_name}"
+            f"{pas if protected_areas is not None else ''} "
+            f"({_examples(sites, site_geoms, no_eco)}): the sites are not where the layers "
+            f"are. Check the coordinates ({causes}) and that the layers cover the sites' "
+            "region (--countries)"
+        )
+    if no_eco.any():
+        warnings.warn(
+            f"{src}: {int(no_eco.sum())} of {n} site(s) ({no_eco.mean():.0%}) lie in no "
+            f"ecoregion of {eco_name} ({_examples(sites, site_geoms, no_eco)}): at sea, or "
+            "outside a clipped ecoregion file, so they cannot be critical_ecosystem (eco_id "
+            f"is empty). Check their coordinates ({causes}) or use the whole TEOW layer",
+            ExtentWarning,
+            stacklevel=4,
+        )
+    if far.any():
+        warnings.warn(
+            f"{src}: {int(far.sum())} of {n} site(s) ({far.mean():.0%}) lie more than "
+            f"{EXTENT_KM:g} km from every protected area of {pa_name} "
+            f"({_examples(sites, site_geoms, far)}): outside the layer's extent. Check their "
+            f"coordinates ({causes}) and the protected areas read (--countries)",
+            ExtentWarning,
+            stacklevel=4,
+        )
+
+
+def _nearest_word(protected_areas: gpd.GeoDataFrame) -> str:
+    """How a reason names the nearest protected area: of the countries read, if filtered."""
+    attrs = protected_areas.attrs
+    codes = attrs.get("countries")
+    if codes:
+        codes = [codes] if isinstance(codes, str) else list(codes)
+        return f"nearest {'/'.join(map(str, codes))} protected area"
+    removed = (attrs.get("counts") or {}).get("removed") or attrs.get("cleaning") or {}
+    if "countries" in removed:
+        return "nearest protected area of the countries read"
+    return "nearest"
