@@ -22,7 +22,7 @@ import shapely
 from pyproj import Geod
 from shapely.geometry.base import BaseGeometry
 
-from ._geometry import polygonal_parts
+from ._geometry import flatten_polygons, polygonal_parts
 from .errors import InputError
 
 __all__ = [
@@ -43,17 +43,25 @@ def split_antimeridian(geoms: np.ndarray) -> np.ndarray:
     """Split polygons whose longitudes run past +-180 into parts inside [-180, 180].
 
     Polygons built with continuous longitudes (e.g. a circle centred at 179.9
-    degrees east reaching 180.2) are cut at the antimeridian and the part
-    beyond it is shifted by 360 degrees, giving a valid MultiPolygon as GIS
-    tools expect. Geometries already inside [-180, 180] are returned as they are.
+    degrees east reaching 180.2, or a layer in the 0..360 convention) are cut at
+    the antimeridian and the part beyond it is shifted by 360 degrees, giving a
+    valid MultiPolygon as GIS tools expect; a polygon wholly beyond +-180 is only
+    shifted. Invalid polygons are repaired (``make_valid``) before cutting.
+    Geometries already inside [-180, 180] are returned as they are.
 
     Parameters
     ----------
     geoms : numpy.ndarray of shapely geometries
+        Longitudes within [-540, 540].
 
     Returns
     -------
     numpy.ndarray of shapely geometries
+
+    Raises
+    ------
+    InputError
+        For longitudes beyond +-540 (not one turn away from [-180, 180]).
 
     Examples
     --------
@@ -65,10 +73,30 @@ def split_antimeridian(geoms: np.ndarray) -> np.ndarray:
     geoms = np.asarray(geoms, dtype=object)
     out = geoms.copy()
     bounds = shapely.bounds(geoms)
-    cross = (bounds[:, 0] < -180.0) | (bounds[:, 2] > 180.0)
+    west, east = bounds[:, 0] < -180.0, bounds[:, 2] > 180.0
+    if not (west | east).any():
+        return out
+    if (bounds[:, 0] < -540.0).any() or (bounds[:, 2] > 540.0).any():
+        bad = int(np.flatnonzero((bounds[:, 0] < -540.0) | (bounds[:, 2] > 540.0))[0])
+        raise InputError(
+            f"geometry {bad} has longitudes beyond +-540 (bounds {bounds[bad].round(6).tolist()}); "
+            "longitudes must be within one turn of -180..180"
+        )
+    # wholly beyond +-180 (e.g. 0..360 layers): one shift, no cutting
+    for side, shift in (
+        (east & (bounds[:, 0] >= 180.0), -360.0),
+        (west & (bounds[:, 2] <= -180.0), 360.0),
+    ):
+        if side.any():
+            out[side] = shapely.transform(geoms[side], lambda c, s=shift: c + np.array([s, 0.0]))
+    cross = (west & (bounds[:, 2] > -180.0)) | (east & (bounds[:, 0] < 180.0))
     if not cross.any():
         return out
     g = geoms[cross]
+    invalid = ~shapely.is_valid(g)
+    if invalid.any():  # GEOS cannot cut an invalid polygon
+        g = g.copy()
+        g[invalid] = polygonal_parts(shapely.make_valid(g[invalid]))
     parts = [shapely.intersection(g, _WORLD)]
     for shift in (-360.0, 360.0):
         window = shapely.box(-180.0 - shift, -90.0, 180.0 - shift, 90.0)
@@ -412,23 +440,6 @@ _QP = (1.0 - _E2) * (
 _RQ2 = _A * _A * _QP / 2.0
 
 
-def _flatten_polygons(arr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Polygon parts of each geometry (multi-parts and collections opened) and their index."""
-    idx = np.arange(arr.size)
-    ok = ~shapely.is_missing(arr)
-    geoms, idx = arr[ok], idx[ok]
-    while True:
-        types = shapely.get_type_id(geoms)
-        multi = types >= 4  # Multi* and GeometryCollection
-        if not multi.any():
-            break
-        parts, pidx = shapely.get_parts(geoms[multi], return_index=True)
-        geoms = np.concatenate([geoms[~multi], parts])
-        idx = np.concatenate([idx[~multi], idx[multi][pidx]])
-    keep = (shapely.get_type_id(geoms) == 3) & ~shapely.is_empty(geoms)
-    return geoms[keep], idx[keep]
-
-
 def geodesic_area(geoms: np.ndarray | BaseGeometry) -> np.ndarray:
     """Area of each geometry on the WGS84 ellipsoid, in square metres.
 
@@ -477,7 +488,7 @@ _AREA_BLOCK = 65536
 
 def _area_block(arr: np.ndarray) -> np.ndarray:
     out = np.zeros(arr.size, dtype="float64")
-    polys, pidx = _flatten_polygons(arr)
+    polys, pidx = flatten_polygons(arr)
     if polys.size == 0:
         return out
     rings, ridx = shapely.get_rings(polys, return_index=True)
