@@ -21,9 +21,9 @@ import numpy as np
 import pandas as pd
 import pyogrio
 import shapely
-from pyproj import CRS
+from pyproj import CRS, Transformer
 
-from ._geometry import polygonal_parts
+from ._geometry import polygonal_parts, polygons_from_rings, ring_coordinates, unwrap_rings
 from .errors import (
     CRSError,
     InputError,
@@ -379,25 +379,40 @@ def read_layer(
     return gdf
 
 
+#: longitudes a lon/lat layer may hold: -180..180, and 0..360 (shifted by -360 where past 180)
+_LON_MIN, _LON_MAX = -180.0, 360.0
+_TOL = 1e-9
+#: in lon/lat, an edge spanning 180..270 degrees of longitude could be meant either way round
+_AMBIGUOUS_DLON = 270.0
+
+
 def _fits_lonlat(gdf: gpd.GeoDataFrame) -> bool:
     if gdf.geometry.is_empty.all() or gdf.geometry.isna().all():
         return True
     minx, miny, maxx, maxy = gdf.total_bounds
     return bool(
-        minx >= -180.0 - 1e-9
-        and maxx <= 180.0 + 1e-9
-        and miny >= -90.0 - 1e-9
-        and maxy <= 90.0 + 1e-9
+        minx >= _LON_MIN - _TOL
+        and maxx <= _LON_MAX + _TOL
+        and miny >= -90.0 - _TOL
+        and maxy <= 90.0 + _TOL
     )
 
 
 def to_wgs84(gdf: gpd.GeoDataFrame, *, source: str | None = None) -> gpd.GeoDataFrame:
-    """Apply asm_pace's CRS policy and return a 2-D EPSG:4326 copy.
+    """Apply asm_pace's CRS policy and return a 2-D EPSG:4326 copy, split at +-180.
 
     - no CRS: a :class:`~asm_pace.errors.NoCRSWarning` and EPSG:4326 when every coordinate
       fits longitude/latitude ranges, else a :class:`~asm_pace.errors.CRSError`;
     - any other CRS (3-D ones such as EPSG:4979, compound, custom PROJ strings): reprojected;
-    - Z (and M) values are dropped.
+    - Z (and M) values are dropped;
+    - polygons crossing the antimeridian come back split at +-180 into a MultiPolygon (see
+      :func:`_wrap_polygons` for how a crossing is recognised); polygons in the 0..360
+      longitude convention are shifted into -180..180;
+    - refused (:class:`~asm_pace.errors.CRSError`, naming the rows): latitudes outside
+      -90..90, points at longitudes outside -180..180, longitudes outside -180..360, and
+      coordinates that cannot be reprojected (infinite); refused
+      (:class:`~asm_pace.errors.InputError`): a polygon that can be read either way round
+      the globe, or that goes round a pole.
 
     Examples
     --------
@@ -406,9 +421,13 @@ def to_wgs84(gdf: gpd.GeoDataFrame, *, source: str | None = None) -> gpd.GeoData
     >>> out = to_wgs84(g)
     >>> out.crs.to_epsg(), round(float(out.geometry.x.iloc[0]), 4)
     (4326, -69.0)
+    >>> fiji = gpd.GeoDataFrame(geometry=[shapely.box(177, -19, -178, -16)], crs="EPSG:4326")
+    >>> [round(v) for v in to_wgs84(fiji).geometry.iloc[0].bounds]  # two parts, 5 degrees wide
+    [-180, -19, 180, -16]
     """
     name = source or gdf.attrs.get("source", "<layer>")
     out = gdf.copy()
+    crs = None
     if out.crs is None:
         if not _fits_lonlat(out):
             bounds = ", ".join(f"{v:.6g}" for v in out.total_bounds)
@@ -437,11 +456,220 @@ def to_wgs84(gdf: gpd.GeoDataFrame, *, source: str | None = None) -> gpd.GeoData
                 raise CRSError(
                     f"{name}: cannot reproject from {crs.name} to EPSG:4326 ({short_error(err)})"
                 ) from err
-    geoms = out.geometry.values
-    if np.any(shapely.has_z(np.asarray(geoms, dtype=object))):
-        out = out.set_geometry(shapely.force_2d(np.asarray(geoms, dtype=object)), crs="EPSG:4326")
+        else:
+            crs = None
+    geoms = np.asarray(out.geometry.values, dtype=object)
+    flat = shapely.force_2d(geoms) if np.any(shapely.has_z(geoms)) else geoms
+    src = np.asarray(gdf.geometry.values, dtype=object)
+    wrapped = _wrap_polygons(flat, src, crs, name)
+    if wrapped is not geoms:
+        out = out.set_geometry(gpd.GeoSeries(wrapped, index=out.index, crs="EPSG:4326"))
     out = out.set_crs("EPSG:4326", allow_override=True)
     out.attrs = dict(gdf.attrs)
+    return out
+
+
+def _rows(mask: np.ndarray, geoms: np.ndarray) -> str:
+    """``row 3 (bounds ...)`` / ``rows 3, 7 (first: bounds ...)`` for messages."""
+    first = int(np.flatnonzero(mask)[0])
+    bounds = ", ".join(f"{v:.6g}" for v in shapely.bounds(geoms[first]))
+    many = int(np.count_nonzero(mask)) > 1
+    return f"row{'s' if many else ''} {row_list(mask)} ({'first: ' if many else ''}bounds {bounds})"
+
+
+def _central_meridian(crs: CRS) -> float:
+    """Greenwich longitude (degrees) of a projected CRS's central meridian; 0 if it has none.
+
+    A projection is continuous in longitude from ``lon_0 - 180`` to ``lon_0 + 180``
+    (EPSG:3832, PDC Mercator, centred on 150 degrees E, runs from -30 to 330).
+    """
+    try:
+        while crs.is_bound:
+            crs = crs.source_crs
+        if crs.is_compound:
+            crs = crs.sub_crs_list[0]
+        for p in crs.coordinate_operation.params:
+            if p.name.startswith("Longitude of"):
+                pm = crs.prime_meridian
+                return float(
+                    np.degrees(
+                        p.value * p.unit_conversion_factor
+                        + pm.longitude * pm.unit_conversion_factor
+                    )
+                )
+    except Exception:  # no coordinate operation, unusual CRS: the midpoint test still applies
+        pass
+    return 0.0
+
+
+def _wrap_polygons(geoms: np.ndarray, src: np.ndarray, crs: CRS | None, name: str) -> np.ndarray:
+    """Longitude/latitude geometries checked and made whole: polygons split at +-180.
+
+    ``geoms`` are in EPSG:4326; ``src`` are the same geometries before reprojection from
+    ``crs`` (``None``: they were longitude/latitude already, EPSG:4326 or no CRS).
+
+    How an edge crossing the antimeridian is recognised:
+
+    - geometries read in longitude/latitude: an edge whose ends differ by more than 180
+      degrees of longitude crosses +-180 (the short way round, as in RFC 7946), unless both
+      ends lie on +-180 or at the same pole (an edge along the map's frame, as in a
+      whole-world box or Antarctica's outline). An edge of 180..270 degrees is refused as
+      ambiguous (its other reading is not much shorter); so is a ring that, read this way,
+      goes round a pole;
+    - geometries reprojected from a projected CRS: longitudes are first taken in the
+      projection's own continuous range (central meridian +-180), so a polygon is the
+      shape it has in the projection; an edge still spanning more than 180 degrees crosses
+      +-180 when its midpoint in the projection lies the short way round.
+
+    The rings are then made continuous and the polygons split with
+    :func:`asm_pace.geodesy.split_antimeridian`. Only the few geometries whose bounds are
+    wider than 180 degrees or past +-180 are looked at ring by ring.
+    """
+    from .geodesy import split_antimeridian  # geodesy imports _geometry, like this module
+
+    out = geoms
+    bounds = shapely.bounds(geoms)
+    kinds = shapely.get_type_id(geoms)
+    present = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
+    finite = np.isfinite(bounds).all(axis=1)
+    points = np.isin(kinds, (0, 4))
+    lost = present & ~finite & ~points  # (sites report their own points, by line)
+    if lost.any():
+        raise CRSError(
+            f"{name}: {_rows(lost, src)} cannot be reprojected to "
+            f"longitude/latitude from {crs.name if crs is not None else 'EPSG:4326'} (infinite "
+            "coordinates: outside the area the CRS covers); check the layer's CRS"
+        )
+    ok = present & finite
+    lat = ok & ((bounds[:, 1] < -90.0 - _TOL) | (bounds[:, 3] > 90.0 + _TOL))
+    if lat.any():
+        raise CRSError(
+            f"{name}: {_rows(lat, geoms)} latitude outside -90..90: the coordinates are not "
+            "longitude/latitude (or x and y are swapped); set the layer's right CRS in QGIS"
+        )
+    far = ok & points & ((bounds[:, 0] < -180.0 - _TOL) | (bounds[:, 2] > 180.0 + _TOL))
+    if far.any():
+        raise CRSError(
+            f"{name}: {_rows(far, geoms)} point longitude outside -180..180; fix the "
+            "coordinates (a layer in the 0..360 convention: subtract 360 from longitudes "
+            "above 180) or set the layer's right CRS"
+        )
+    polys = ok & np.isin(kinds, (3, 6))
+    if crs is None or crs.is_geographic:
+        beyond = polys & ((bounds[:, 0] < _LON_MIN - _TOL) | (bounds[:, 2] > _LON_MAX + _TOL))
+        if beyond.any():
+            raise CRSError(
+                f"{name}: {_rows(beyond, geoms)} longitude outside -180..360: the coordinates "
+                "are not longitude/latitude; set the layer's right CRS in QGIS"
+            )
+    elif polys.any():  # projected: longitudes in the projection's continuous range
+        out = _projection_range(out, src, polys, crs)
+        bounds = shapely.bounds(out) if out is not geoms else bounds
+    wide = polys & (bounds[:, 2] - bounds[:, 0] > 180.0)
+    if wide.any():
+        out = _unwrap(out, src, wide, crs, name)
+        bounds = shapely.bounds(out)
+    past = polys & ((bounds[:, 0] < -180.0) | (bounds[:, 2] > 180.0))
+    if past.any():
+        out = out.copy() if out is geoms else out
+        out[past] = split_antimeridian(out[past])
+    return out
+
+
+def _projection_range(geoms: np.ndarray, src: np.ndarray, rows: np.ndarray, crs: CRS) -> np.ndarray:
+    """``geoms[rows]`` with longitudes in ``crs``'s continuous range, central meridian +-180.
+
+    A vertex on the range's edge (the meridian opposite the central one, where PROJ gives one
+    longitude for both sides) goes to the side its projected ``x`` is on.
+    """
+    lon0 = _central_meridian(crs)
+    west = lon0 - 180.0
+    if min(lon0 % 360.0, -lon0 % 360.0) <= _TOL:  # -180..180 already
+        return geoms
+    xy = shapely.get_coordinates(geoms[rows])
+    x = (xy[:, 0] - west) % 360.0 + west
+    edge = np.flatnonzero((x - west <= 1e-7) | (x - west >= 360.0 - 1e-7))
+    if edge.size:
+        try:
+            centre, _ = Transformer.from_crs("EPSG:4326", crs, always_xy=True).transform(
+                np.full(edge.size, lon0), xy[edge, 1]
+            )
+            east = shapely.get_coordinates(src[rows])[edge, 0] > centre
+            x[edge] = np.where(east, west + 360.0, west)
+        except Exception:  # pragma: no cover - an unusual CRS: the midpoint test decides
+            pass
+    out = geoms.copy()
+    out[rows] = shapely.set_coordinates(shapely.force_2d(geoms[rows]), np.c_[x, xy[:, 1]])
+    return out
+
+
+def _unwrap(
+    geoms: np.ndarray, src: np.ndarray, rows: np.ndarray, crs: CRS | None, name: str
+) -> np.ndarray:
+    """``geoms`` with the rings of ``rows`` made continuous across their crossing edges."""
+    idx = np.flatnonzero(rows)
+    xy, ring, part, geom = ring_coordinates(geoms[idx])
+    x = xy[:, 0]
+    dx = np.diff(x)
+    jump = (ring[1:] == ring[:-1]) & (np.abs(dx) > 180.0)
+    if not jump.any():
+        return geoms
+    k = np.flatnonzero(jump)
+    if crs is None or crs.is_geographic:
+        y = xy[:, 1]
+        frame = (np.abs(np.abs(x[k]) - 180.0) <= _TOL) & (np.abs(np.abs(x[k + 1]) - 180.0) <= _TOL)
+        pole = (np.abs(y[k]) >= 90.0 - _TOL) & (y[k] == y[k + 1])
+        crossing = ~(frame | pole)
+        ambiguous = crossing & (np.abs(dx[k]) < _AMBIGUOUS_DLON)
+        if ambiguous.any():
+            bad = np.isin(np.arange(idx.size), geom[part[ring[k[ambiguous]]]])
+            mask = np.zeros(geoms.size, dtype=bool)
+            mask[idx[bad]] = True
+            j = k[ambiguous][0]
+            raise InputError(
+                f"{name}: {_rows(mask, geoms)} has an edge from longitude {x[j]:.6g} to "
+                f"{x[j + 1]:.6g}, which could run either way round the globe "
+                f"({abs(dx[j]):.6g} or {360 - abs(dx[j]):.6g} degrees); add vertices so no edge "
+                "spans more than 180 degrees of longitude, or split the polygon at +-180"
+            )
+    else:  # the midpoint in the projection says which way the edge runs
+        sxy = ring_coordinates(src[idx])[0]
+        mid = 0.5 * (sxy[k] + sxy[k + 1])
+        lon, _ = Transformer.from_crs(crs, "EPSG:4326", always_xy=True).transform(
+            mid[:, 0], mid[:, 1]
+        )
+        lo, hi = np.minimum(x[k], x[k + 1]), np.maximum(x[k], x[k + 1])
+        crossing = ~(((lon - lo) % 360.0) <= hi - lo)  # outside the planar reading
+    mark = np.zeros(dx.size, dtype=bool)
+    mark[k[crossing]] = True
+    if not mark.any():
+        return geoms
+    x = x + unwrap_rings(x, ring, mark)
+    starts = np.flatnonzero(np.r_[True, ring[1:] != ring[:-1]])  # each ring's first coordinate
+    ends = np.r_[starts[1:], x.size] - 1
+    turned = x[ends] != x[starts]
+    if turned.any():
+        mask = np.zeros(geoms.size, dtype=bool)
+        mask[idx[geom[part[turned]]]] = True
+        raise InputError(
+            f"{name}: {_rows(mask, geoms)} goes round a pole when its edges spanning more than "
+            "180 degrees of longitude are read as crossing +-180; asm_pace does not handle "
+            "polygons containing a pole: cut it into parts that do not"
+        )
+    # each hole moves by whole turns to lie beside its shell (rings were unwrapped apart)
+    centre = 0.5 * (np.minimum.reduceat(x, starts) + np.maximum.reduceat(x, starts))
+    shell = np.flatnonzero(np.r_[True, part[1:] != part[:-1]])[part]
+    turns = np.round((centre - centre[shell]) / 360.0)
+    x = x - 360.0 * np.repeat(turns, np.diff(np.r_[starts, x.size]))
+    # then each geometry starts in -180..180, so split_antimeridian's one turn is enough
+    owner = geom[part[ring]]
+    first = np.flatnonzero(np.r_[True, owner[1:] != owner[:-1]])
+    west = np.minimum.reduceat(x, first)
+    x = x - 360.0 * np.repeat(np.floor((west + 180.0) / 360.0), np.diff(np.r_[first, x.size]))
+    changed = np.unique(geom[part[ring[k[crossing]]]])
+    rebuilt = polygons_from_rings(np.c_[x, xy[:, 1]], ring, part, geom, idx.size)
+    out = geoms.copy()
+    out[idx[changed]] = rebuilt[changed]
     return out
 
 
