@@ -218,10 +218,15 @@ class _OnceCommand(click.Command):
             for param in self.get_params(ctx):
                 n = seen.get(param.name or "", 0)
                 if n > 1:
-                    names = "/".join(param.opts)
+                    names = "/".join(sorted(param.opts, key=len))
+                    why = (
+                        "several files cannot be combined yet"
+                        if isinstance(param.type, click.Path)
+                        else "only the last would be used"
+                    )
                     raise click.UsageError(
-                        f"{names} was given {n} times; it takes one value and the others "
-                        f"would be ignored (several files are not combined): give {names} once",
+                        f"{names} was given {n} times; it takes one value ({why}): "
+                        f"give {names} once",
                         ctx=ctx,
                     )
         return super().parse_args(ctx, args)
@@ -250,7 +255,8 @@ def _parse_list(ctx: click.Context, param: click.Parameter, value: str | None):
 
 
 _existing = click.Path(exists=True, dir_okay=True, path_type=Path)
-_new_file = click.Path(dir_okay=False, path_type=Path)
+# outputs are checked by the destination plan (pipeline.plan_run_outputs), folders included
+_new_file = click.Path(path_type=Path)
 
 
 def _site_options(func: Callable[..., Any]) -> Callable[..., Any]:

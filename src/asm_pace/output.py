@@ -743,7 +743,7 @@ def _check_one(dest: Destination, sources: list[tuple[str, Path, Path]]) -> None
         raise OutputError(f"{dest.label()} is a folder; give a file name for the output")
     folder = path.parent
     if not folder.is_dir():
-        what = "is not a folder" if folder.exists() else "does not exist"
+        what = "is a file, not a folder" if folder.exists() else "does not exist"
         raise OutputError(
             f"cannot write {dest.label()}: the folder {folder} {what}; create it first or "
             "choose another folder"
@@ -770,18 +770,19 @@ def check_destination(
     option: str = _OVERWRITE_HINT,
     *,
     kind: str | None = None,
+    inputs: Mapping[str, object] | Iterable[object] = (),
 ) -> None:
     """Refuse a destination that is a folder, in a missing folder, or exists without overwrite.
 
-    The checks of :func:`plan_outputs` for one output (``kind`` as in :class:`Destination`);
-    nothing is checked again for a path of the open transaction
-    (:meth:`OutputPlan.transaction`), which its plan checked.
+    The checks of :func:`plan_outputs` for one output (``kind`` as in :class:`Destination`,
+    ``inputs`` the files it must not be); nothing is checked again for a path of the open
+    transaction (:meth:`OutputPlan.transaction`), which its plan checked.
     """
     path = Path(os.fspath(path))
     active = _ACTIVE.get()
     if active is not None and active.temp_for(path) is not None:
         return
-    plan_outputs([Destination(path, kind)], overwrite=overwrite, hint=option)
+    plan_outputs([Destination(path, kind)], inputs=inputs, overwrite=overwrite, hint=option)
 
 
 @contextlib.contextmanager
@@ -829,7 +830,8 @@ def _temp_suffix(dest: Destination) -> str:
 
 
 def _temp_sibling(path: Path, suffix: str) -> Path:
-    return path.with_name(f".{path.name}.{os.getpid()}-{secrets.token_hex(4)}.tmp{suffix}")
+    # the name is cut so a destination name near the 255-byte limit still has a temporary
+    return path.with_name(f".{path.name[:80]}.{os.getpid()}-{secrets.token_hex(4)}.tmp{suffix}")
 
 
 def _remove_quietly(path: Path) -> None:
@@ -977,8 +979,9 @@ def write_geopackage(
     OutputExistsError
         ``path`` exists and ``overwrite`` is false.
     OutputError
-        The folder does not exist, a layer cannot be written, or the file
-        cannot be moved into place. Nothing is left behind.
+        ``path`` does not end in ``.gpkg`` or is one of ``inputs``, the folder does not
+        exist, a layer cannot be written, or the file cannot be moved into place. Nothing
+        is left behind.
     InputError
         ``layers`` is empty, holds something other than a DataFrame, or uses a
         reserved name (``run_info``, ``layer_styles``).
@@ -997,7 +1000,7 @@ def write_geopackage(
     import pyogrio
 
     path = Path(os.fspath(path))
-    check_destination(path, overwrite, kind="gpkg")
+    check_destination(path, overwrite, kind="gpkg", inputs=inputs or {})
     if not isinstance(layers, Mapping) or not layers:
         raise InputError("write_geopackage needs at least one layer: {'sites': sites, ...}")
 
