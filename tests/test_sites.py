@@ -462,7 +462,10 @@ def test_geodataframe_source_is_left_untouched():
     with pytest.warns(RepairedGeometryWarning, match="1 invalid"):
         sites = read_sites(gdf)
     assert sites.crs.to_epsg() == 4326 and list(sites["site_id"]) == ["a", "b"]
-    assert sites.attrs == {"source": "<GeoDataFrame>"}
+    assert sites.attrs == {
+        "source": "<GeoDataFrame>",
+        "counts": {"read": 2, "removed": {}, "repaired": 1, "used": 2},
+    }
     assert gdf.attrs == {} and gdf.crs.to_epsg() == 32719
     assert list(gdf.columns) == ["id", "geometry"]
     assert shapely.equals_exact(gdf.geometry.values, before.geometry.values, tolerance=0).all()

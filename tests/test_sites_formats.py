@@ -18,7 +18,7 @@ import shapely
 from pyproj import Transformer
 
 from asm_pace import read_sites
-from asm_pace.errors import LayerNotFoundError, SiteValidationError
+from asm_pace.errors import LayerChoiceError, LayerNotFoundError, SiteValidationError
 
 # id, name, lat, lon: names with the accents that break encodings
 SITES = [
@@ -198,8 +198,9 @@ def test_xlsx(tmp_path):
     assert_sites(sites, ["1", "2"], [-(70 + 12 / 60 + 30 / 3600), -69.0], [5.65, -12.5])
     with pytest.raises(LayerNotFoundError, match="Minas"):
         read_sites(path, layer="Sheet9")
+    assert_sites(read_unchanged(path))  # Minas and DMS have coordinates; Minas is named so
     with pytest.raises(SiteValidationError, match="no longitude and no latitude column"):
-        read_sites(path)  # first sheet: notes only
+        read_sites(path, layer="Notas")
     # Excel row numbers in the problems
     dms.append([3, 95, 120])  # lon beyond 90: not a swap, just a bad latitude
     book.save(path)
@@ -232,10 +233,12 @@ def test_geopackage_layers_and_crs(tmp_path):
     path = tmp_path / "sites.gpkg"
     sites_gdf().to_file(path, layer="first", driver="GPKG")
     sites_gdf("EPSG:32718").to_file(path, layer="utm", driver="GPKG")
-    assert_sites(read_unchanged(path))
+    assert_sites(read_unchanged(path, layer="first"))
     assert_sites(read_unchanged(path, layer="utm"), tol=1e-7)
     with pytest.raises(LayerNotFoundError, match="first, utm"):
         read_sites(path, layer="nope")
+    with pytest.raises(LayerChoiceError, match=r"first \(Point\), utm \(Point\); pass layer="):
+        read_sites(path)
 
 
 def test_geopackage_3d_crs_and_z(tmp_path):

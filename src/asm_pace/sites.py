@@ -17,8 +17,11 @@ from __future__ import annotations
 import csv
 import io
 import re
+import sys
 import unicodedata
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
@@ -26,12 +29,24 @@ from typing import Any, Literal
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyogrio
 import shapely
 from pyproj import CRS
 
 from ._coords import parse_coordinates
 from ._geometry import polygonal_parts
-from ._vector import list_layers, read_vector, source_name, to_wgs84
+from ._vector import (
+    LayerRef,
+    choose_layer,
+    geometry_family,
+    layer_refs,
+    list_layers,
+    read_layer,
+    read_vector,
+    short_error,
+    source_name,
+    to_wgs84,
+)
 from .errors import (
     CRSError,
     InputError,
@@ -162,6 +177,8 @@ class _Table:
     lines: np.ndarray
     name: str
     problems: list[SiteProblem] = field(default_factory=list)
+    #: column names the header repeats (the later ones renamed ``lat.1``...), with positions
+    repeated: dict[Any, list[int]] = field(default_factory=dict)
 
 
 # --------------------------------------------------------------------------------------------
@@ -321,44 +338,122 @@ def _load_any(
             raise LayerNotFoundError(f"{path}: a text table has no layers; drop layer=")
         return _from_table(_read_text(path), **opts)
     if suffix in _EXCEL_SUFFIXES:
-        return _from_table(_read_excel(path, layer), **opts)
+        return _from_table(_read_excel(path, layer, lon, lat), **opts)
     if suffix == ".xls":
         raise ReadError(
             f"{path}: the old Excel .xls format is not supported; "
             "open it in Excel or LibreOffice and save it as .xlsx or .csv"
         )
-    gdf, lines = _read_vector_sites(path, layer)
+    gdf, lines, removed = _read_vector_sites(path, layer, lon, lat)
     if len(gdf) and gdf.geometry.isna().all():
         # a table without geometry (GeoPackage attribute table, GeoJSON with null geometries)
         table = _Table(pd.DataFrame(gdf.drop(columns=gdf.geometry.name)), lines, str(path))
         return _from_table(table, **opts)
-    return _from_vector(gdf, lines, **opts)
+    return _from_vector(gdf, lines, removed=removed, **opts)
 
 
 def _count(n: int) -> np.ndarray:
     return np.arange(1, n + 1, dtype=np.int64)
 
 
+def _source_problems(
+    gdf: gpd.GeoDataFrame, lines: np.ndarray, problems: list[SiteProblem], where: Any
+) -> np.ndarray:
+    """Features whose coordinates in the file are unusable: NaN or infinite; and, in a
+    longitude/latitude layer, a latitude beyond +-90 or a point's longitude beyond +-180.
+    Appends a problem for each to ``problems``; returns the mask.
+    """
+    geoms = np.asarray(gdf.geometry.values, dtype=object)
+    column = gdf.geometry.name
+    present = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
+    nonfinite = present & _nonfinite(geoms)
+    bounds = shapely.bounds(geoms)
+    # a layer without CRS: to_wgs84 decides whether it is longitude/latitude at all
+    checked = present & ~nonfinite & (gdf.crs is not None and gdf.crs.is_geographic)
+    lat_out = checked & ((bounds[:, 1] < -90) | (bounds[:, 3] > 90))
+    points = np.isin(shapely.get_type_id(geoms), [0, 4])
+    lon_out = checked & ~lat_out & points & ((bounds[:, 0] < -180) | (bounds[:, 2] > 180))
+    for mask, what in (
+        (nonfinite, "a coordinate is not a number (NaN or infinite)"),
+        (lat_out, "latitude is outside -90..90"),
+        (lon_out, "longitude is outside -180..180"),
+    ):
+        for i in np.flatnonzero(mask):
+            problems.append(
+                SiteProblem(
+                    int(lines[i]),
+                    column,
+                    geoms[i].wkt[:80],
+                    f"{what}{where(i)}",
+                    "fix the coordinates in the file (a failed export or formula?) or remove the "
+                    "feature"
+                    if mask is nonfinite
+                    else "check the coordinates and the file's CRS",
+                )
+            )
+    return nonfinite | lat_out | lon_out
+
+
+def _nonfinite(geoms: np.ndarray) -> np.ndarray:
+    """Whether each geometry has a NaN or infinite x or y (GDAL reads ``[NaN, -12]`` as is)."""
+    coords, index = shapely.get_coordinates(geoms, return_index=True)
+    bad = np.zeros(len(geoms), dtype=bool)
+    bad[index[~np.isfinite(coords).all(axis=1)]] = True
+    return bad
+
+
 # --------------------------------------------------------------------------------------------
 # text tables
 
 
+_EXPORT_FIX = "export the site list again as CSV (UTF-8) from Excel, LibreOffice or QGIS"
+# C0 control characters that never occur in a text table (tab, line ends, form feed and the
+# DOS end-of-file mark ^Z excepted)
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x19\x1b-\x1f]")
+
+
+def _utf16_without_bom(head: bytes) -> str | None:
+    """``"utf-16-le"``/``"utf-16-be"`` when every other byte is NUL (UTF-16 text without BOM)."""
+    even, odd = head[0::2], head[1::2]
+    if len(head) < 4 or not odd:
+        return None
+    if odd.count(0) > 0.4 * len(odd) and even.count(0) < 0.05 * len(even):
+        return "utf-16-le"
+    if even.count(0) > 0.4 * len(even) and odd.count(0) < 0.05 * len(odd):
+        return "utf-16-be"
+    return None
+
+
 def _decode(path: Path, raw: bytes) -> str:
     if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return raw.decode("utf-16")
+        return _decode_as(path, raw, "utf-16")
     if raw.startswith(b"PK\x03\x04"):
         raise ReadError(
             f"{path}: this is a zip archive (an Excel workbook?), not a text table; "
             "give it its real extension (.xlsx, .zip, .kmz)"
         )
-    if b"\x00" in raw[:4096]:
-        raise ReadError(f"{path}: this is a binary file, not a CSV/TSV text table")
+    utf16 = _utf16_without_bom(raw[:4096])
+    if utf16 is not None:
+        return _decode_as(path, raw, utf16)
+    head = raw[:4096].decode("latin-1")
+    if len(_CONTROL.findall(head)) > max(2, len(head) // 100):
+        raise ReadError(f"{path}: this is a binary file, not a CSV/TSV text table; {_EXPORT_FIX}")
     for encoding in ("utf-8-sig", "cp1252"):
         try:
             return raw.decode(encoding)
         except UnicodeDecodeError:
             continue
     return raw.decode("latin-1")
+
+
+def _decode_as(path: Path, raw: bytes, encoding: str) -> str:
+    try:
+        return raw.decode(encoding)
+    except UnicodeDecodeError as err:
+        raise ReadError(
+            f"{path}: byte {err.start} is not valid {encoding.upper()} text (a damaged or "
+            f"truncated file); {_EXPORT_FIX}"
+        ) from err
 
 
 def _sniff(lines: list[str]) -> str:
@@ -385,7 +480,7 @@ def _read_text(path: Path) -> _Table:
     except OSError as err:
         raise ReadError(f"{path}: cannot read it ({err.strerror or err})") from err
     text = _decode(path, raw)
-    physical = text.splitlines()
+    physical = re.split(r"\r\n|\r|\n", text)  # the line ends csv counts
     first_line = 1
     delimiter = None
     sep_line = physical and re.fullmatch(r"\s*sep=(.)\s*", physical[0], flags=re.IGNORECASE)
@@ -393,23 +488,39 @@ def _read_text(path: Path) -> _Table:
         delimiter = sep_line.group(1)
         first_line = 2
         text = text.split("\n", 1)[1] if "\n" in text else ""
-    if delimiter is None:
-        delimiter = _sniff(physical[:60])
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     records: list[list[str]] = []
     starts: list[int] = []
+    ends: list[int] = []
     previous = 0
-    try:
-        for row in reader:
-            start = previous + 1
-            previous = reader.line_num
-            if not any(cell.strip() for cell in row):
-                continue
-            records.append([cell.strip() for cell in row])
-            starts.append(start + first_line - 1)
-    except csv.Error as err:
-        raise ReadError(f"{path}: line {reader.line_num + first_line - 1}: {err}") from err
-    problems: list[SiteProblem] = []
+    with _field_limit(len(text) + 1):  # a long description is no reason to fail (128 KB default)
+        if delimiter is None:
+            delimiter = _sniff(physical[:60])
+        reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+        try:
+            for row in reader:
+                start = previous + 1
+                previous = reader.line_num
+                if not any(cell.strip() for cell in row):
+                    continue
+                records.append([cell.strip() for cell in row])
+                starts.append(start + first_line - 1)
+                ends.append(previous + first_line - 1)
+        except csv.Error as err:
+            raise ReadError(
+                f"{path}: line {reader.line_num + first_line - 1}: {err}; check the quotes on "
+                f"that line, or {_EXPORT_FIX}"
+            ) from err
+    problems: list[SiteProblem] = [
+        SiteProblem(
+            number,
+            None,
+            None,
+            "the line holds a NUL byte (a damaged file or a binary export)",
+            f"remove it, or {_EXPORT_FIX}",
+        )
+        for number, line in enumerate(physical, start=1)
+        if "\x00" in line
+    ]
     if not records:
         problems.append(
             SiteProblem(None, None, None, "the file is empty", "export the site list again")
@@ -418,8 +529,9 @@ def _read_text(path: Path) -> _Table:
     header, body, lines = records[0], records[1:], np.array(starts[1:], dtype=np.int64)
     while header and not header[-1] and all(len(r) < len(header) or not r[-1] for r in body):
         header = header[:-1]  # trailing empty columns (";;" at the end of every line)
-    header = _unique_names(header)
+    header, repeated = _unique_names(header)
     width = len(header)
+    problems += _swallowed_lines(body, lines, np.array(ends[1:]), delimiter, width)
     rows = []
     for row, line in zip(body, lines, strict=True):
         if len(row) > width:
@@ -448,21 +560,66 @@ def _read_text(path: Path) -> _Table:
     decimal_comma = delimiter != ","
     for column in df.columns:
         df[column] = _infer(df[column], decimal_comma=decimal_comma)
-    return _Table(df, lines, name, problems)
+    return _Table(df, lines, name, problems, repeated)
 
 
-def _unique_names(header: list[str]) -> list[str]:
-    seen: dict[str, int] = {}
+@contextmanager
+def _field_limit(size: int) -> Iterator[None]:
+    """Let the csv module read fields of up to ``size`` characters, then restore its limit."""
+    old = csv.field_size_limit()
+    csv.field_size_limit(max(old, min(size, sys.maxsize)))
+    try:
+        yield
+    finally:
+        csv.field_size_limit(old)
+
+
+def _swallowed_lines(
+    body: list[list[str]], lines: np.ndarray, ends: np.ndarray, delimiter: str, width: int
+) -> list[SiteProblem]:
+    """A quote left open that makes whole lines (each a full row) part of one value."""
+    problems = []
+    for row, line, end in zip(body, lines, ends, strict=True):
+        if end == line:
+            continue
+        inner = [part for cell in row if "\n" in cell for part in cell.splitlines()[1:]]
+        if any(len(next(csv.reader([part], delimiter=delimiter), [])) >= width for part in inner):
+            problems.append(
+                SiteProblem(
+                    int(line),
+                    None,
+                    None,
+                    f'a quote (") opened on this line is closed only on line {end}, so lines '
+                    f"{line + 1}-{end} are read as part of one value, not as sites",
+                    f'close the quote or remove the stray " on line {line}',
+                )
+            )
+    return problems
+
+
+def _unique_names(header: list[Any]) -> tuple[list[Any], dict[Any, list[int]]]:
+    """Column names made unique, and the repeated ones with their 1-based positions.
+
+    A blank name becomes ``column_<n>``; the second ``lat`` becomes ``lat.1`` (``lat.2``...).
+    """
+    labels = [
+        f"column_{i + 1}" if isinstance(raw, str) and not raw else raw
+        for i, raw in enumerate(header)
+    ]
+    positions: dict[Any, list[int]] = {}
+    for i, label in enumerate(labels, start=1):
+        positions.setdefault(label, []).append(i)
+    taken = set(labels)
     out = []
-    for i, raw in enumerate(header):
-        label = raw or f"column_{i + 1}"
-        if label in seen:
-            seen[label] += 1
-            label = f"{label}.{seen[label]}"
-        else:
-            seen[label] = 0
+    for i, label in enumerate(labels, start=1):
+        if positions[label][0] != i:
+            k = positions[label].index(i)
+            while f"{label}.{k}" in taken:
+                k += 1
+            taken.add(f"{label}.{k}")
+            label = f"{label}.{k}"
         out.append(label)
-    return out
+    return out, {label: pos for label, pos in positions.items() if len(pos) > 1}
 
 
 _INT = re.compile(r"^[+-]?\d+$")
@@ -502,7 +659,38 @@ def _infer(column: pd.Series, *, decimal_comma: bool) -> pd.Series:
 # Excel
 
 
-def _read_excel(path: Path, sheet: str | int | None) -> _Table:
+_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # a compound file: an old .xls, or encrypted
+
+
+def _check_workbook_file(path: Path) -> None:
+    """Refuse a file that is no .xlsx (a zip archive), saying what it is instead."""
+    try:
+        with path.open("rb") as stream:
+            head = stream.read(4096)
+    except OSError as err:
+        raise ReadError(f"{path}: cannot read it ({err.strerror or err})") from err
+    if head.startswith(b"PK\x03\x04"):
+        return
+    if not head:
+        raise ReadError(f"{path}: the file is empty (0 bytes); export the site list again")
+    if head.startswith(_OLE_MAGIC):
+        raise ReadError(
+            f"{path}: this is a password-protected (encrypted) workbook or an old .xls file "
+            "renamed .xlsx; open it in Excel or LibreOffice, remove the password and save it "
+            "as .xlsx or CSV"
+        )
+    if not _CONTROL.search(head.decode("latin-1")):
+        raise ReadError(
+            f"{path}: this is a text file (a CSV?), not an Excel workbook; give it its real "
+            "extension (.csv)"
+        )
+    raise ReadError(
+        f"{path}: not an Excel .xlsx workbook (not a zip archive); check it opens in Excel or "
+        "LibreOffice and save it as .xlsx or CSV"
+    )
+
+
+def _read_excel(path: Path, sheet: str | int | None, lon: Any, lat: Any) -> _Table:
     try:
         import openpyxl
     except ImportError as err:
@@ -511,39 +699,21 @@ def _read_excel(path: Path, sheet: str | int | None) -> _Table:
             "(from a source checkout: pip install -e '.[excel]'), or save the sheet as CSV"
         ) from err
     name = str(path)
+    _check_workbook_file(path)
     try:
         book = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except Exception as err:
         raise ReadError(
-            f"{path}: cannot open it as an Excel .xlsx workbook ({err}); "
+            f"{path}: cannot open it as an Excel .xlsx workbook ({short_error(err)}); "
             "check it opens in Excel or LibreOffice"
         ) from err
     try:
-        names = list(book.sheetnames)
-        if sheet is None:
-            sheet_name = names[0]
-        elif isinstance(sheet, int):
-            if not 0 <= sheet < len(names):
-                raise LayerNotFoundError(
-                    f"{path}: there is no sheet number {sheet}; its sheets are: {', '.join(names)}"
-                )
-            sheet_name = names[sheet]
-        else:
-            if sheet not in names:
-                raise LayerNotFoundError(
-                    f"{path}: no sheet named {sheet!r}; its sheets are: {', '.join(names)}"
-                )
-            sheet_name = sheet
-        rows = [
-            (number, list(values))
-            for number, values in enumerate(
-                book[sheet_name].iter_rows(min_row=1, values_only=True), start=1
-            )
-        ]
+        sheet_name = _choose_sheet(path, book, sheet, lon, lat)
+        rows = list(enumerate(_sheet_rows(path, book, sheet_name), start=1))
     finally:
         book.close()
     rows = [(n, [v.strip() if isinstance(v, str) else v for v in r]) for n, r in rows]
-    rows = [(n, r) for n, r in rows if any(v is not None and v != "" for v in r)]
+    rows = [(n, r) for n, r in rows if any(_filled(v) for v in r)]
     if not rows:
         problem = SiteProblem(
             None, None, None, f"sheet {sheet_name!r} is empty", "check the sheet holds the sites"
@@ -552,36 +722,138 @@ def _read_excel(path: Path, sheet: str | int | None) -> _Table:
     header = ["" if v is None else str(v).strip() for v in rows[0][1]]
     while header and not header[-1]:
         header = header[:-1]
-    header = _unique_names(header)
+    header, repeated = _unique_names(header)
     width = len(header)
     body = [(r + [None] * width)[:width] for _, r in rows[1:]]
     lines = np.array([n for n, _ in rows[1:]], dtype=np.int64)
     df = pd.DataFrame(body, columns=header, dtype=object)
     df = df.replace("", None)
     df = df.infer_objects()
-    return _Table(df, lines, name)
+    return _Table(df, lines, name, [], repeated)
+
+
+def _sheet_rows(path: Path, book: Any, sheet_name: str, limit: int | None = None) -> list[list]:
+    """The cell values of a worksheet, row by row (up to ``limit`` rows)."""
+    try:
+        sheet = book[sheet_name]
+        return [list(r) for r in sheet.iter_rows(min_row=1, max_row=limit, values_only=True)]
+    except Exception as err:  # a damaged sheet: XML or zip errors of many kinds
+        raise ReadError(
+            f"{path}: sheet {sheet_name!r} cannot be read ({short_error(err)}); the workbook is "
+            "damaged: open it in Excel or LibreOffice and save it again, or save the sheet as CSV"
+        ) from err
+
+
+def _choose_sheet(path: Path, book: Any, sheet: str | int | None, lon: Any, lat: Any) -> str:
+    """The sheet asked for, else the one sheet of sites (the rule of :func:`choose_layer`)."""
+    names = list(book.sheetnames)
+    worksheets = [ws.title for ws in book.worksheets]  # chart sheets hold no cells
+    if isinstance(sheet, int):
+        if not 0 <= sheet < len(names):
+            raise LayerNotFoundError(
+                f"{path}: there is no sheet number {sheet}; its sheets are: {', '.join(names)}"
+            )
+        sheet = names[sheet]
+    if sheet is not None and sheet not in names:
+        raise LayerNotFoundError(
+            f"{path}: no sheet named {sheet!r}; its sheets are: {', '.join(names)}"
+        )
+    if sheet is not None and sheet not in worksheets:
+        raise LayerNotFoundError(
+            f"{path}: sheet {sheet!r} is a chart, it holds no cells; its worksheets are: "
+            f"{', '.join(worksheets) or 'none'}"
+        )
+    if sheet is not None:
+        return sheet
+    if not worksheets:
+        raise ReadError(f"{path}: the workbook has only charts, no worksheet with the sites")
+
+    def usable(ref: LayerRef) -> bool:
+        head = [r for r in _sheet_rows(path, book, ref.name, 20) if any(_filled(v) for v in r)]
+        return bool(head) and _has_coordinate_columns(
+            ["" if v is None else str(v).strip() for v in head[0]], lon, lat
+        )
+
+    refs = [LayerRef(str(path), str(path), title, "") for title in worksheets]
+    return choose_layer(
+        refs,
+        source=path,
+        usable=usable,
+        preferred=_site_like_name,
+        what="sites (sheets with longitude and latitude columns)",
+        noun="sheets",
+        option=_LAYER_OPTION,
+    ).name
+
+
+def _filled(value: Any) -> bool:
+    return value is not None and value != "" and not (isinstance(value, str) and not value.strip())
 
 
 # --------------------------------------------------------------------------------------------
 # vector files
 
 
-def _read_vector_sites(path: Path, layer: str | int | None) -> tuple[gpd.GeoDataFrame, np.ndarray]:
+#: Layer (and sheet) names that mark the site list among several candidates: one of these words
+#: in the name (``sites``, ``ASM sites 2024``, ``Minas``), after :func:`_norm`.
+SITE_LAYER_WORDS = frozenset(
+    ["site", "sites", "sitio", "sitios", "mine", "mines", "mina", "minas", "asm", "garimpos"]
+)
+#: The geometry types a layer of sites may have (GDAL's names, Z/M dropped); ``Unknown`` is a
+#: layer of mixed types.
+_SITE_GEOMETRIES = frozenset(["Point", "MultiPoint", "Polygon", "MultiPolygon", "Unknown"])
+_LAYER_OPTION = "layer= (--sites-layer on the command line)"
+
+
+def _site_like_name(name: str) -> bool:
+    return bool(SITE_LAYER_WORDS & set(_norm(name).split("_")))
+
+
+def _has_coordinate_columns(columns: list[Any], lon: Any, lat: Any) -> bool:
+    """Whether a table with these columns has a longitude and a latitude column."""
+    frame = pd.DataFrame(columns=columns)
+    found = [_find_column(frame, given, axis) for given, axis in ((lon, "lon"), (lat, "lat"))]
+    return all(col is not None and problem is None for col, problem in found)
+
+
+def _choose_vector_layer(path: Path, lon: Any, lat: Any) -> LayerRef:
+    """The layer of sites of a multi-layer file (see ``docs/loading.md``, "Several layers")."""
+    refs = layer_refs(path)
+    if not refs:
+        raise ReadError(f"{path}: the file holds no vector layer; check the file")
+
+    def usable(ref: LayerRef) -> bool:
+        family = geometry_family(ref.geometry_type)
+        if family in _SITE_GEOMETRIES:
+            return True
+        if family != "None":
+            return False
+        try:  # a table without geometry: usable when it has coordinate columns
+            fields = pyogrio.read_info(ref.target, layer=ref.name)["fields"]
+        except Exception:  # unreadable here: read_layer reports it if it is chosen
+            return False
+        return _has_coordinate_columns(list(fields), lon, lat)
+
+    return choose_layer(
+        refs,
+        source=path,
+        usable=usable,
+        preferred=_site_like_name,
+        what="sites (points, polygons or a table of coordinates)",
+        option=_LAYER_OPTION,
+    )
+
+
+def _read_vector_sites(
+    path: Path, layer: str | int | None, lon: Any, lat: Any
+) -> tuple[gpd.GeoDataFrame, np.ndarray, dict[str, int]]:
+    """The layer of sites, the feature numbers, and the features left out by step."""
     suffix = path.suffix.lower()
+    removed: dict[str, int] = {}
     if suffix in _KML_SUFFIXES and layer is None:
-        names = [name for name, _ in list_layers(path)]
-        if len(names) > 1:
-            parts = []
-            for name in names:
-                part = read_vector(path, layer=name)
-                part.insert(0, "layer", name)
-                parts.append(part)
-            parts = [p for p in parts if len(p)] or parts[:1]
-            gdf = pd.concat(parts, ignore_index=True)
-            gdf = gpd.GeoDataFrame(gdf, geometry=parts[0].geometry.name, crs=parts[0].crs)
-            gdf.attrs.update(source=str(path), layer=None)
-        else:
-            gdf = read_vector(path)
+        gdf, removed = _read_kml_folders(path)
+    elif layer is None:
+        gdf = read_layer(_choose_vector_layer(path, lon, lat))
     else:
         gdf = read_vector(path, layer=layer)
     if suffix in _KML_SUFFIXES:
@@ -590,11 +862,43 @@ def _read_vector_sites(path: Path, layer: str | int | None) -> tuple[gpd.GeoData
         if "id" in gdf.columns and gdf["id"].isna().all():  # LIBKML's empty Placemark id
             drop.append("id")
         gdf = gdf.drop(columns=drop)
-    return gdf, _count(len(gdf))
+    return gdf, _count(len(gdf)), removed
+
+
+def _read_kml_folders(path: Path) -> tuple[gpd.GeoDataFrame, dict[str, int]]:
+    """Every folder of a KML with points or polygons, with a ``layer`` column naming the folder.
+
+    Folders holding only other geometries (tracks, lines) are left out, as a GeoPackage's
+    roads layer is beside its sites; ``{"other_layers": n}`` counts their features.
+    """
+    names = [name for name, _ in list_layers(path)]
+    if len(names) == 1:
+        return read_vector(path), {}
+    parts = []
+    for name in names:
+        part = read_vector(path, layer=name)
+        part.insert(0, "layer", name)
+        parts.append(part)
+    kinds = [shapely.get_type_id(np.asarray(p.geometry.values, dtype=object)) for p in parts]
+    sites_like = [bool(np.isin(k, [0, 3, 4, 6]).any()) for k in kinds]
+    kept = [p for p, keep in zip(parts, sites_like, strict=True) if keep and len(p)]
+    kept = kept or [p for p in parts if len(p)] or parts[:1]
+    other = sum(len(p) for p in parts) - sum(len(p) for p in kept)
+    gdf = pd.concat(kept, ignore_index=True)
+    gdf = gpd.GeoDataFrame(gdf, geometry=kept[0].geometry.name, crs=kept[0].crs)
+    gdf.attrs.update(source=str(path), layer=None)
+    return gdf, ({"other_layers": other} if other else {})
 
 
 def _from_vector(
-    gdf: gpd.GeoDataFrame, lines: np.ndarray, *, lon: Any, lat: Any, id_column: Any, crs: Any
+    gdf: gpd.GeoDataFrame,
+    lines: np.ndarray,
+    *,
+    lon: Any,
+    lat: Any,
+    id_column: Any,
+    crs: Any,
+    removed: dict[str, int] | None = None,
 ) -> tuple[gpd.GeoDataFrame | None, list[SiteProblem]]:
     name = source_name(gdf)
     problems: list[SiteProblem] = []
@@ -617,20 +921,29 @@ def _from_vector(
                 )
             )
             return None, problems
-    try:
-        gdf = to_wgs84(gdf, source=name)
-    except CRSError as err:
-        problems.append(SiteProblem(None, None, None, str(err), "pass crs= with the right code"))
-        return None, problems
-    geoms = np.asarray(gdf.geometry.values, dtype=object)
     geom_col = gdf.geometry.name
     layer_of = gdf["layer"].to_numpy() if "layer" in gdf.columns and lines.size else None
 
     def where(i: int) -> str:
         return f" (layer {layer_of[i]!r})" if layer_of is not None else ""
 
-    missing = shapely.is_missing(geoms) | shapely.is_empty(geoms)
-    for i in np.flatnonzero(missing):
+    # the file's own coordinates first, feature by feature (reprojection refuses a whole layer)
+    unusable = _source_problems(gdf, lines, problems, where)
+    if unusable.any():
+        gdf = gdf.copy()
+        gdf[geom_col] = gpd.GeoSeries(
+            np.where(unusable, None, np.asarray(gdf.geometry.values, dtype=object)),
+            index=gdf.index,
+            crs=gdf.crs,
+        )
+    try:
+        gdf = to_wgs84(gdf, source=name)
+    except CRSError as err:
+        problems.append(SiteProblem(None, None, None, str(err), "pass crs= with the right code"))
+        return None, problems
+    geoms = np.asarray(gdf.geometry.values, dtype=object)
+    missing = shapely.is_missing(geoms) | shapely.is_empty(geoms) | _nonfinite(geoms)
+    for i in np.flatnonzero(missing & ~unusable):
         problems.append(
             SiteProblem(
                 int(lines[i]),
@@ -710,7 +1023,7 @@ def _from_vector(
             stacklevel=4,
         )
     table = pd.DataFrame(gdf.drop(columns=geom_col))
-    ids, id_problems = _site_ids(table, lines, id_column)
+    ids, id_problems, _ = _site_ids(table, lines, id_column)
     problems += id_problems
     if lon is not None or lat is not None:
         problems.append(
@@ -724,7 +1037,11 @@ def _from_vector(
         )
     if problems:
         return None, problems
-    out = _finish(table, ids, geoms, name)
+    out = _finish(table, ids, geoms, name, layer=gdf.attrs.get("layer"))
+    removed = dict(removed or {})
+    out.attrs["counts"].update(
+        read=len(out) + sum(removed.values()), removed=removed, repaired=int(invalid.sum())
+    )
     return out, []
 
 
@@ -760,6 +1077,15 @@ def _find_column(df: pd.DataFrame, given: Any, axis: str) -> tuple[Any, SiteProb
         matches = [c for c in df.columns if _norm(c) == _norm(given)]
         if len(matches) == 1:
             return matches[0], None
+        if matches:
+            return None, SiteProblem(
+                None,
+                str(given),
+                None,
+                f"several columns match the {label} column {given!r} given as {axis}=: "
+                f"{', '.join(map(str, matches))}",
+                f"pass the exact name of one of them as {axis}= (--{axis} on the command line)",
+            )
         return None, SiteProblem(
             None,
             str(given),
@@ -786,8 +1112,11 @@ def _find_column(df: pd.DataFrame, given: Any, axis: str) -> tuple[Any, SiteProb
 def _from_table(
     table: _Table, *, lon: Any, lat: Any, id_column: Any, crs: CRS | None
 ) -> tuple[gpd.GeoDataFrame | None, list[SiteProblem]]:
-    df, lines, name = table.df, table.lines, table.name
+    df, lines, name, repeated = table.df, table.lines, table.name, dict(table.repeated)
     problems = list(table.problems)
+    if df.columns.duplicated().any():  # a DataFrame with repeated column names
+        names, repeated = _unique_names(list(df.columns))
+        df = df.set_axis(names, axis=1)
     if any(p.line is None and "empty" in p.problem for p in problems):
         return None, problems
     if not len(df):
@@ -873,13 +1202,21 @@ def _from_table(
     geoms = np.full(len(df), None, dtype=object)
     geoms[ok] = shapely.points(xs[ok], ys[ok])
     if crs is not None and not (crs.is_geographic and crs.to_epsg() == 4326):
-        layer = gpd.GeoDataFrame(geometry=gpd.GeoSeries(geoms), crs=crs)
-        try:
-            layer = to_wgs84(layer, source=name)
-        except CRSError as err:
-            problems.append(SiteProblem(None, None, None, str(err), "check crs="))
+        try:  # points: a plain transformation, checked row by row below
+            moved = gpd.GeoSeries(geoms, crs=crs).to_crs("EPSG:4326")
+        except Exception as err:  # pyproj has no transformation between them
+            problems.append(
+                SiteProblem(
+                    None,
+                    None,
+                    None,
+                    f"the coordinates cannot be transformed from {crs.name} to "
+                    f"longitude/latitude ({short_error(err)})",
+                    "check crs=",
+                )
+            )
             return None, problems
-        geoms = np.asarray(layer.geometry.values, dtype=object)
+        geoms = np.asarray(moved.values, dtype=object)
         out_xy = np.full((len(df), 2), np.nan)
         if ok.any():
             out_xy[ok] = shapely.get_coordinates(geoms[ok])
@@ -902,11 +1239,32 @@ def _from_table(
         if not geographic:
             for i in np.flatnonzero(ok & ~outside & (out_xy[:, 0] == 0) & (out_xy[:, 1] == 0)):
                 problems.append(_null_island(int(lines[i]), f"{lon_col}, {lat_col}"))
-    ids, id_problems = _site_ids(df, lines, id_column)
+    ids, id_problems, id_col = _site_ids(df, lines, id_column)
     problems += id_problems
+    given = {lon_col: lon, lat_col: lat, id_col: id_column}
+    for col, axis in ((lon_col, "lon"), (lat_col, "lat"), (id_col, "id-column")):
+        if col in repeated:
+            problems.append(_repeated_column(col, repeated[col], given[col], axis))
     if problems:
         return None, problems
     return _finish(df, ids, geoms, name), []
+
+
+def _repeated_column(column: Any, positions: list[int], given: Any, option: str) -> SiteProblem:
+    """The header names the column used for the longitude, latitude or ids more than once."""
+    shown = ", ".join(map(str, positions))
+    keyword = option.replace("-", "_")
+    what = {"lon": "longitude", "lat": "latitude", "id-column": "site id"}[option]
+    how = "given as" if given is not None else "found as"
+    return SiteProblem(
+        None,
+        str(column),
+        None,
+        f"the header has {len(positions)} columns named {column!r} (columns {shown}), "
+        f"{how} the {what} column: which one is meant is unclear",
+        f"rename all but one; or pass {keyword}='{column}.1' (--{option} {column}.1 on the "
+        "command line) for the second one",
+    )
 
 
 def _plain(value: Any) -> Any:
@@ -1012,8 +1370,11 @@ def _id_text(value: Any) -> str | None:
 
 def _site_ids(
     df: pd.DataFrame, lines: np.ndarray, id_column: Any
-) -> tuple[pd.Series | None, list[SiteProblem]]:
-    """The site ids (text), from ``id_column``, an id-like column, a name-like column, or made."""
+) -> tuple[pd.Series | None, list[SiteProblem], Any]:
+    """The site ids (text), the problems, and the column they came from (``None``: made).
+
+    From ``id_column``, an id-like column, a name-like column, or made ``S0001``...
+    """
     problems: list[SiteProblem] = []
     column = None
     strict = True
@@ -1032,7 +1393,7 @@ def _site_ids(
                     f"pick one of the columns: {', '.join(map(str, df.columns))}",
                 )
             )
-            return None, problems
+            return None, problems, None
     else:
         by_norm: dict[str, Any] = {}
         for c in df.columns:
@@ -1055,7 +1416,7 @@ def _site_ids(
                     break
     if column is None:
         width = max(4, len(str(len(df))))
-        return pd.Series([f"S{i:0{width}d}" for i in range(1, len(df) + 1)]), problems
+        return pd.Series([f"S{i:0{width}d}" for i in range(1, len(df) + 1)]), problems, None
     texts = [_id_text(v) for v in df[column].to_numpy(dtype=object)]
     first_seen: dict[str, int] = {}
     for i, text in enumerate(texts):
@@ -1085,10 +1446,13 @@ def _site_ids(
             )
         else:
             first_seen[text] = int(lines[i])
-    return pd.Series(texts), problems
+    return pd.Series(texts), problems, column
 
 
-def _finish(df: pd.DataFrame, ids: pd.Series, geoms: np.ndarray, name: str) -> gpd.GeoDataFrame:
+def _finish(
+    df: pd.DataFrame, ids: pd.Series, geoms: np.ndarray, name: str, *, layer: Any = None
+) -> gpd.GeoDataFrame:
+    """The Sites layer; ``attrs``: ``source``, ``layer`` (when read from one), ``counts``."""
     table = df.reset_index(drop=True)
     ids = pd.Series(ids.to_numpy(dtype=object), dtype=object).infer_objects()
     if "site_id" in table.columns:
@@ -1100,4 +1464,7 @@ def _finish(df: pd.DataFrame, ids: pd.Series, geoms: np.ndarray, name: str) -> g
         table = table.rename(columns={"geometry": "geometry_source"})
     out = gpd.GeoDataFrame(table, geometry=geometry, crs="EPSG:4326")
     out.attrs = {"source": name}
+    if layer is not None:
+        out.attrs["layer"] = layer
+    out.attrs["counts"] = {"read": len(out), "removed": {}, "repaired": 0, "used": len(out)}
     return out
