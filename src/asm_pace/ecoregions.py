@@ -366,7 +366,7 @@ def _read_polygons(
             polys = [r for r in refs if "polygon" in r.geometry_type.lower()]
             if len(polys) > 1 and prefer is not None:
                 liked = [r for r in polys if prefer(_fields(r))]
-                polys = liked if len(liked) == 1 else polys
+                polys = liked or polys
             ref = choose_layer(
                 polys or refs,
                 source=name,
