@@ -868,14 +868,14 @@ def _check_extent(
     src = _name(sites, "the sites")
     eco_name = _name(ecoregions, "the ecoregion layer")
     pa_name = _name(protected_areas, "the protected-area layer")
-    causes = "latitude and longitude swapped (--lat/--lon)? a wrong --sites-crs?"
+    causes = "swapped latitude and longitude (--lat/--lon) or a wrong --sites-crs"
     if ecoregions is not None and no_eco.all() and (protected_areas is None or far.all()):
         pas = f" or within {EXTENT_KM:g} km of a protected area of {pa_name}"
         raise InputError(
             f"{src}: none of the {n} site(s) lies in an ecoregion of {eco_name}"
             f"{pas if protected_areas is not None else ''} "
             f"({_examples(sites, site_geoms, no_eco)}): the sites are not where the layers "
-            f"are. Check the coordinates ({causes}) and that the layers cover the sites' "
+            f"are. Check the coordinates for {causes}, and that the layers cover the sites' "
             "region (--countries)"
         )
     if no_eco.any():
@@ -883,7 +883,7 @@ def _check_extent(
             f"{src}: {int(no_eco.sum())} of {n} site(s) ({no_eco.mean():.0%}) lie in no "
             f"ecoregion of {eco_name} ({_examples(sites, site_geoms, no_eco)}): at sea, or "
             "outside a clipped ecoregion file, so they cannot be critical_ecosystem (eco_id "
-            f"is empty). Check their coordinates ({causes}) or use the whole TEOW layer",
+            f"is empty). Check their coordinates for {causes}, or use the whole TEOW layer",
             ExtentWarning,
             stacklevel=4,
         )
@@ -892,7 +892,7 @@ def _check_extent(
             f"{src}: {int(far.sum())} of {n} site(s) ({far.mean():.0%}) lie more than "
             f"{EXTENT_KM:g} km from every protected area of {pa_name} "
             f"({_examples(sites, site_geoms, far)}): outside the layer's extent. Check their "
-            f"coordinates ({causes}) and the protected areas read (--countries)",
+            f"coordinates for {causes}, and the protected areas read (--countries)",
             ExtentWarning,
             stacklevel=4,
         )

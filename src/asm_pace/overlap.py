@@ -16,8 +16,9 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from ._nearest import layer_box
 from ._vector import check_ids, repair_polygons, row_list, to_wgs84
-from .errors import InputError, SchemaError
+from .errors import ExtentWarning, InputError, SchemaError
 from .geodesy import geodesic_area
 
 __all__ = ["overlaps", "OverlapResult", "PAIR_COLUMNS"]
@@ -33,9 +34,12 @@ class OverlapResult(NamedTuple):
     ----------
     zones : geopandas.GeoDataFrame
         The input zones (same index, order and columns) plus ``zone_area_km2``,
-        ``pa_area_km2``, ``pa_share``, ``n_pas`` and, with ecoregions,
-        ``g200_area_km2`` and ``g200_share``; with ``dissolve=True`` also
-        ``cluster_id``. This is the ``buffers`` layer of the GeoPackage.
+        ``pa_area_km2``, ``pa_share``, ``n_pas``, ``pa_beyond_extent`` and, with
+        ecoregions, ``g200_area_km2``, ``g200_share`` and ``g200_beyond_extent``;
+        with ``dissolve=True`` also ``cluster_id``. This is the ``buffers`` layer
+        of the GeoPackage. ``*_beyond_extent`` is True for a zone that reaches
+        outside the box the layer was read for (``attrs["bbox"]``, set by
+        ``read_protected_areas(bbox=...)``): its overlap is then a lower bound.
     pairs : pandas.DataFrame
         One row per zone and protected area with a positive overlap: the zone
         id column (``zone_id`` or ``site_id``, as in ``zones``), ``pa_id``,
@@ -46,8 +50,8 @@ class OverlapResult(NamedTuple):
         With ``dissolve=True``: one row per cluster of touching zones of the
         same radius (``cluster_id``, ``radius_km`` / ``inner_km`` when the
         zones have them, ``n_zones``, ``zone_ids``, ``cluster_area_km2``,
-        ``pa_area_km2``, ``pa_share``, ``n_pas``, ``g200_*``, geometry = the
-        dissolved zones). ``None`` otherwise.
+        ``pa_area_km2``, ``pa_share``, ``n_pas``, ``pa_beyond_extent``, ``g200_*``,
+        geometry = the dissolved zones). ``None`` otherwise.
     """
 
     zones: gpd.GeoDataFrame
@@ -103,6 +107,14 @@ def overlaps(
     InputError
         For null or duplicated zone ids, or zones that are not polygons.
 
+    Warns
+    -----
+    ExtentWarning
+        When zones reach outside the box a layer was read for (``attrs["bbox"]``):
+        a protected area or ecoregion outside the box was not read, so their
+        overlaps may be too small (flagged in ``pa_beyond_extent`` /
+        ``g200_beyond_extent``).
+
     Examples
     --------
     >>> import geopandas as gpd, shapely
@@ -126,16 +138,23 @@ def overlaps(
     zone_ids = zones_4326[id_col].astype(str).to_numpy(dtype=object)
 
     stats, pairs = _pa_stats(zgeoms, pas)
+    pa_box = layer_box(protected_areas, "protected areas")
     out = zones.copy()
     for col, values in stats.items():
         out[col] = values
-    eco = None
+    out["pa_beyond_extent"] = _beyond(zgeoms, pa_box)
+    eco = eco_box = None
     if ecoregions is not None:
         eco = _check_layer(ecoregions, "ecoregions", "is_g200", "asm_pace.read_ecoregions")
         eco = eco[eco["is_g200"].fillna(False).astype(bool).to_numpy()]
+        eco_box = layer_box(ecoregions, "ecoregions")
         g200 = _union_area(zgeoms, np.asarray(eco.geometry.values, dtype=object))
         out["g200_area_km2"] = g200
         out["g200_share"] = _share(g200, stats["zone_area_km2"])
+        out["g200_beyond_extent"] = _beyond(zgeoms, eco_box)
+    _warn_beyond(zones, protected_areas, out["pa_beyond_extent"].to_numpy(), "pa")
+    if ecoregions is not None:
+        _warn_beyond(zones, ecoregions, out["g200_beyond_extent"].to_numpy(), "g200")
 
     table = _pairs_table(pairs, zone_ids, pas, stats["zone_area_km2"], id_col)
 
@@ -148,10 +167,12 @@ def overlaps(
         clusters["cluster_area_km2"] = cstats.pop("zone_area_km2")
         for col, values in cstats.items():
             clusters[col] = values
+        clusters["pa_beyond_extent"] = _beyond(cgeoms, pa_box)
         if eco is not None:
             g200 = _union_area(cgeoms, np.asarray(eco.geometry.values, dtype=object))
             clusters["g200_area_km2"] = g200
             clusters["g200_share"] = _share(g200, clusters["cluster_area_km2"].to_numpy())
+            clusters["g200_beyond_extent"] = _beyond(cgeoms, eco_box)
         clusters = clusters.set_geometry("geometry")
     return OverlapResult(out, table, clusters)
 
@@ -205,6 +226,38 @@ def _check_layer(layer: gpd.GeoDataFrame, what: str, column: str, loader: str) -
     # repair_polygons repairs only the invalid ones and drops missing and empty geometries
     out = repair_polygons(to_wgs84(layer, source=name), source=name)
     return out.reset_index(drop=True)
+
+
+# -- extents --------------------------------------------------------------------------------
+
+
+def _beyond(geoms: np.ndarray, box: tuple[float, float, float, float] | None) -> np.ndarray:
+    """Zones not inside the box a layer was read for (all False without a box)."""
+    if box is None or geoms.size == 0:
+        return np.zeros(geoms.size, dtype=bool)
+    return ~shapely.covered_by(geoms, shapely.box(*box))
+
+
+def _warn_beyond(
+    zones: gpd.GeoDataFrame, layer: gpd.GeoDataFrame, beyond: np.ndarray, what: str
+) -> None:
+    """One ExtentWarning counting the zones whose overlap with ``layer`` may be incomplete."""
+    if not beyond.any():
+        return
+    import warnings
+
+    box = "(" + ", ".join(f"{v:g}" for v in layer.attrs["bbox"]) + ")"
+    noun = "protected areas" if what == "pa" else "ecoregions"
+    warnings.warn(
+        f"{zones.attrs.get('source', 'the zones')}: {int(beyond.sum())} of {beyond.size} "
+        f"zone(s) reach outside the box {box} the {noun} of "
+        f"{layer.attrs.get('source', 'the ' + noun + ' layer')} were read for, so {noun} outside it "
+        f"are missing and {what}_area_km2 is a lower bound for them (column "
+        f"{what}_beyond_extent); read the layer with a box wider than the buffers, or "
+        "without bbox=",
+        ExtentWarning,
+        stacklevel=3,
+    )
 
 
 # -- computation ------------------------------------------------------------------------------
