@@ -1,0 +1,229 @@
+"""Geometry that wraps the globe (issue 9, class 2): every layer comes back from
+``_vector.to_wgs84`` in -180..180, split at the antimeridian, with its true shape.
+
+Expected values are independent of asm_pace: areas by :meth:`pyproj.Geod.geometry_area_perimeter`
+on the polygon written with continuous longitudes (Geod does not care about +-180), and
+containment of hand-picked points.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+
+import geopandas as gpd
+import numpy as np
+import pytest
+import shapely
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from pyproj import Geod, Transformer
+
+from asm_pace._vector import to_wgs84
+from asm_pace.errors import CRSError, InputError, NoCRSWarning
+from asm_pace.geodesy import split_antimeridian
+
+GEOD = Geod(ellps="WGS84")
+
+
+def geod_area(geom) -> float:
+    return abs(GEOD.geometry_area_perimeter(geom)[0])
+
+
+def fiji_box(west=177.0, east=183.0, south=-19.0, north=-16.0):
+    """A box with continuous longitudes, densified so its edges follow the parallels."""
+    return shapely.segmentize(shapely.box(west, south, east, north), 0.05)
+
+
+def wrap_lon(geom):
+    """The same polygon written naively: every longitude folded into -180..180."""
+    return shapely.transform(geom, lambda c: np.c_[(c[:, 0] + 180.0) % 360.0 - 180.0, c[:, 1]])
+
+
+def layer(geom, crs="EPSG:4326", name="pas.gpkg"):
+    g = gpd.GeoDataFrame({"n": range(np.size(geom))}, geometry=list(np.atleast_1d(geom)), crs=crs)
+    g.attrs["source"] = name
+    return g
+
+
+def project(geom, crs):
+    tr = Transformer.from_crs("EPSG:4326", crs, always_xy=True)
+    return shapely.transform(geom, lambda c: np.c_[tr.transform(c[:, 0], c[:, 1])])
+
+
+def one(gdf):
+    out = to_wgs84(gdf)
+    assert out.crs.to_epsg() == 4326
+    return out.geometry.iloc[0]
+
+
+def assert_whole_fiji(geom, truth):
+    minx, _, maxx, _ = geom.bounds
+    assert minx >= -180.0 and maxx <= 180.0 and geom.is_valid
+    assert geod_area(geom) == pytest.approx(geod_area(truth), rel=1e-6)
+    assert geom.contains(shapely.Point(179.5, -17.0))
+    assert geom.contains(shapely.Point(-178.0, -17.0))  # 182 E, the far side of the line
+    assert not geom.contains(shapely.Point(-70.0, -12.0))  # Peru, inside the inverted band
+    assert not geom.contains(shapely.Point(0.0, -17.5))
+
+
+# --------------------------------------------------------------------------- polygons
+
+
+@pytest.mark.parametrize("crs", ["EPSG:3832", "EPSG:3460", "EPSG:32601", "EPSG:3857"])
+def test_projected_polygon_across_the_antimeridian(crs):
+    # PDC Mercator (lon_0 150), Fiji Map Grid (178.75), UTM 1N (-177), Web Mercator (0): in
+    # every projection the box is one piece; back in lon/lat it must be split, not inverted
+    truth = fiji_box()
+    projected = project(truth, crs)
+    if crs == "EPSG:3857":  # past the frame of the map: x runs on beyond 20,037,508 m
+        projected = shapely.transform(
+            projected,
+            lambda c: np.c_[
+                np.where(c[:, 0] < 0, c[:, 0] + 2 * 20037508.342789244, c[:, 0]), c[:, 1]
+            ],
+        )
+    assert_whole_fiji(one(layer(projected, crs)), truth)
+
+
+def test_naively_wrapped_lonlat_polygon_and_the_0_360_convention():
+    truth = fiji_box()
+    assert_whole_fiji(one(layer(wrap_lon(truth))), truth)  # 177 ... 180, -180 ... -177
+    assert_whole_fiji(one(layer(truth)), truth)  # 177 ... 183 (continuous)
+    peru = one(layer(shapely.box(289.0, -13.0, 291.0, -11.0)))  # 0..360: -71..-69
+    assert peru.equals(shapely.box(-71.0, -13.0, -69.0, -11.0))
+
+
+def test_a_hole_on_the_other_side_of_the_line_stays_a_hole():
+    shell = fiji_box()
+    hole = shapely.box(-179.5, -18.0, -178.5, -17.0)  # east of the line, like its shell's end
+    naive = shapely.Polygon(wrap_lon(shell).exterior, [hole.exterior])
+    truth = shapely.Polygon(shell.exterior, [shapely.affinity.translate(hole, 360.0).exterior])
+    truth = shapely.geometry.polygon.orient(truth)  # Geod subtracts a hole only if clockwise
+    out = one(layer(naive))
+    assert out.is_valid
+    assert geod_area(out) == pytest.approx(geod_area(truth), rel=1e-6)
+    assert not out.contains(shapely.Point(-179.0, -17.5))  # in the hole
+    assert out.contains(shapely.Point(-177.5, -17.5)) and out.contains(shapely.Point(178.0, -17.5))
+
+
+def test_the_projection_decides_long_edges():
+    # a Pacific box 100 E .. 60 W drawn in PDC Mercator: its edges span 200 degrees of
+    # longitude; the short-way rule would invert it, the projection says it is the Pacific
+    pacific = project(shapely.box(100.0, -10.0, 300.0, 10.0), "EPSG:3832")  # corners only
+    out = one(layer(pacific, "EPSG:3832"))
+    assert out.contains(shapely.Point(-170.0, 0.0)) and out.contains(shapely.Point(120.0, 0.0))
+    assert not out.contains(shapely.Point(0.0, 0.0))
+    # the Mercator frame's edge (150 - 180 = -30 degrees) is one longitude for both sides
+    world = one(layer(shapely.box(-20037508.342789244, -2e7, 20037508.342789244, 2e7), "EPSG:3832"))
+    assert world.bounds == pytest.approx((-180.0, -85.0551, 180.0, 85.0551), abs=1e-4)
+    for lon in (-179.9, -30.5, -29.5, 0.0, 150.0, 179.9):
+        assert world.contains(shapely.Point(lon, 0.0)), lon
+    web = one(layer(shapely.box(-20037508.342789244, -2e7, 20037508.342789244, 2e7), "EPSG:3857"))
+    assert web.contains(shapely.Point(0.0, 0.0)) and web.bounds[2] - web.bounds[0] == 360.0
+
+
+def test_frame_edges_and_split_layers_are_left_as_they_are():
+    antarctica = shapely.Polygon([(-180, -90), (-180, -70), (0, -65), (180, -70), (180, -90)])
+    world = shapely.box(-180.0, -90.0, 180.0, 90.0)
+    fiji = shapely.MultiPolygon(
+        [shapely.box(177, -19, 180, -16), shapely.box(-180, -19, -177, -16)]
+    )
+    g = layer([antarctica, world, fiji])
+    out = to_wgs84(g)
+    assert all(a.equals_exact(b, 0) for a, b in zip(out.geometry, g.geometry, strict=True))
+
+
+def test_no_crs_0_360_layer_is_read_as_lonlat_and_shifted():
+    g = gpd.GeoDataFrame(geometry=[shapely.box(289.0, -13.0, 291.0, -11.0)])
+    with pytest.warns(NoCRSWarning, match="read as EPSG:4326"):
+        out = to_wgs84(g, source="x.shp")
+    assert out.geometry.iloc[0].equals(shapely.box(-71.0, -13.0, -69.0, -11.0))
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    west=st.floats(170.0, 179.95),
+    width=st.floats(0.1, 9.0),
+    south=st.floats(-70.0, 60.0),
+    height=st.floats(0.1, 10.0),
+    naive=st.booleans(),
+    clockwise=st.booleans(),
+    shift=st.sampled_from([-360.0, 0.0]),
+)
+def test_boxes_straddling_the_antimeridian(west, width, south, height, naive, clockwise, shift):
+    truth = shapely.segmentize(shapely.box(west, south, west + width, south + height), 0.25)
+    if clockwise:
+        truth = truth.reverse()
+    written = wrap_lon(truth) if naive else shapely.affinity.translate(truth, shift)
+    out = one(layer(written))
+    minx, _, maxx, _ = out.bounds
+    assert minx >= -180.0 and maxx <= 180.0 and out.is_valid
+    assert geod_area(out) == pytest.approx(geod_area(truth), rel=1e-6)
+
+
+# --------------------------------------------------------------------------- refusals
+
+
+@pytest.mark.parametrize(
+    "geom, error, words",
+    [
+        (shapely.Point(190.0, -17.0), CRSError, "row 1 .*point longitude outside -180..180.*360"),
+        (shapely.box(-70.0, 85.0, -69.0, 95.0), CRSError, "row 1 .*latitude outside -90..90"),
+        (shapely.box(400.0, 0.0, 401.0, 1.0), CRSError, "row 1 .*longitude outside -360..360"),
+        (
+            shapely.Polygon([(-90, 0), (100, 0), (100, 10), (-90, 10)]),
+            InputError,
+            "row 1 .*from longitude -90 to 100.*190 or 170 degrees.*add vertices",
+        ),
+        (
+            shapely.Polygon([(-170, 80), (-90, 80), (0, 80), (90, 80), (170, 80)]),
+            InputError,
+            "row 1 .*goes round a pole.*cut it",
+        ),
+    ],
+)
+def test_refused_with_the_file_and_row(geom, error, words):
+    with pytest.raises(error, match=r"^pas\.gpkg: " + words):
+        to_wgs84(layer([shapely.box(0, 0, 1, 1), geom]))
+
+
+def test_polygon_that_cannot_be_reprojected_is_refused():
+    g = layer([shapely.box(500000, 8600000, 501000, 8601000), shapely.box(0, 0, 1e30, 1e30)])
+    g = g.set_crs("EPSG:32719", allow_override=True)
+    with pytest.raises(CRSError, match=r"pas\.gpkg: row 1 .*cannot be reprojected.*CRS"):
+        to_wgs84(g)
+
+
+# --------------------------------------------------------------------------- split_antimeridian
+
+
+def test_split_antimeridian_shifts_repairs_and_refuses():
+    east = shapely.box(190.0, 0.0, 191.0, 1.0)
+    bowtie = shapely.Polygon([(179, 0), (181, 1), (181, 0), (179, 1)])  # invalid across 180
+    out = split_antimeridian(np.array([east, bowtie]))
+    assert out[0].equals(shapely.box(-170.0, 0.0, -169.0, 1.0))
+    assert out[1].is_valid
+    assert geod_area(out[1]) == pytest.approx(
+        2 * geod_area(shapely.Polygon([(179, 0), (180, 0.5), (179, 1)])), rel=1e-3
+    )
+    with pytest.raises(InputError, match="beyond"):
+        split_antimeridian(np.array([shapely.box(600.0, 0.0, 601.0, 1.0)]))
+
+
+# --------------------------------------------------------------------------- real data, cost
+
+
+@pytest.mark.realdata
+def test_south_american_wdpa_unchanged_and_cheap(realdata):
+    path = (
+        realdata / "wdpa_south_america_2019" / "wdpa_feb2019_south_america_polygons_simplified.gpkg"
+    )
+    g = gpd.read_file(path)
+    start = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out = to_wgs84(g)
+    took = time.perf_counter() - start
+    assert all(a is b for a, b in zip(out.geometry.values, g.geometry.values, strict=True))
+    assert took < 0.5, took  # 3,440 polygons; the check is a bounds test on all of them
