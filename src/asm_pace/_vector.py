@@ -379,8 +379,9 @@ def read_layer(
     return gdf
 
 
-#: longitudes a lon/lat layer may hold: -180..180, and 0..360 (shifted by -360 where past 180)
-_LON_MIN, _LON_MAX = -180.0, 360.0
+#: longitudes a lon/lat polygon may hold: one turn either way (0..360, or -185..-175 written
+#: continuously across the antimeridian); the parts past +-180 are shifted back
+_LON_MIN, _LON_MAX = -360.0, 360.0
 _TOL = 1e-9
 #: in lon/lat, an edge spanning 180..270 degrees of longitude could be meant either way round
 _AMBIGUOUS_DLON = 270.0
@@ -409,7 +410,7 @@ def to_wgs84(gdf: gpd.GeoDataFrame, *, source: str | None = None) -> gpd.GeoData
       :func:`_wrap_polygons` for how a crossing is recognised); polygons in the 0..360
       longitude convention are shifted into -180..180;
     - refused (:class:`~asm_pace.errors.CRSError`, naming the rows): latitudes outside
-      -90..90, points at longitudes outside -180..180, longitudes outside -180..360, and
+      -90..90, points at longitudes outside -180..180, polygon longitudes outside -360..360, and
       coordinates that cannot be reprojected (infinite); refused
       (:class:`~asm_pace.errors.InputError`): a polygon that can be read either way round
       the globe, or that goes round a pole.
@@ -559,7 +560,7 @@ def _wrap_polygons(geoms: np.ndarray, src: np.ndarray, crs: CRS | None, name: st
         beyond = polys & ((bounds[:, 0] < _LON_MIN - _TOL) | (bounds[:, 2] > _LON_MAX + _TOL))
         if beyond.any():
             raise CRSError(
-                f"{name}: {_rows(beyond, geoms)} longitude outside -180..360: the coordinates "
+                f"{name}: {_rows(beyond, geoms)} longitude outside -360..360: the coordinates "
                 "are not longitude/latitude; set the layer's right CRS in QGIS"
             )
     elif polys.any():  # projected: longitudes in the projection's continuous range
