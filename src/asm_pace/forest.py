@@ -11,6 +11,9 @@ Rules (see ``docs/forest.md``):
 - forest in 2000 is tree cover *strictly greater* than ``canopy`` percent, as
   Global Forest Watch counts it; loss is counted only on 2000 forest;
 - loss year value ``v`` (1, 2, ...) is the year ``2000 + v``;
+- every valid pixel read must lie in its layer's domain (``asm_pace._raster.ROLES``):
+  a value outside it stops the run with the file, the value and the likely cause,
+  never a silent wrong number;
 - areas come from the exact area of each pixel on the raster CRS's ellipsoid
   (row by row for latitude/longitude grids), never from a mean pixel size;
 - ``coverage="exact"`` weights each pixel by the fraction of it inside the
@@ -442,14 +445,16 @@ def forest_loss(
         Polygon or MultiPolygon zones in any CRS (reprojected to the rasters').
     treecover : path, list of paths or folder
         Tree canopy cover in 2000, percent 0-100 (Hansen ``treecover2000``). A
-        folder is searched for files whose name holds ``treecover2000`` (all
-        GeoTIFF/VRT files if none does); Hansen tiles are picked by the
-        ``20N_080W`` part of their name. A VRT mosaic works as a single file.
+        folder gives the files whose name holds ``treecover2000`` (any case) and
+        no other; Hansen tiles are picked by the ``20N_080W`` part of their name.
+        A VRT mosaic works as a single file. A floating-point raster whose
+        values all lie in 0-1 (fractions) is refused.
     lossyear : path, list of paths or folder
-        Year of gross forest loss: 0 no loss, ``v`` = year ``2000 + v``
-        (calendar years such as 2013 are accepted too). Folders: ``lossyear``.
+        Year of gross forest loss: 0 no loss, ``v`` = year ``2000 + v`` up to the
+        current year (calendar years such as 2013 are accepted too). Folders:
+        ``lossyear``.
     gain : path, list of paths or folder, optional
-        Forest gain 2000-2012 (1 = gain). Folders: ``gain``.
+        Forest gain 2000-2012 (1 = gain, 0 = none). Folders: ``gain``.
     canopy : float, default 30
         Forest in 2000 is tree cover strictly greater than ``canopy`` percent
         (as Global Forest Watch: ``canopy=30`` counts 31 % and up).
@@ -472,7 +477,12 @@ def forest_loss(
     Raises
     ------
     RasterError
-        Rasters on different grids, rotated rasters, or unusable values.
+        Rasters on different grids, rotated rasters; a file named for another
+        layer (``lossyear`` given as ``treecover``), one file for two layers, a
+        folder without a file of the layer's name, overlapping tiles or tiles of
+        different data types; a value outside the layer's domain (tree cover
+        0-100, loss year 0 to the current year, gain 0/1) or a nodata tag inside
+        it; no zone with any data.
     CRSError
         Zones without a CRS.
 
