@@ -127,6 +127,21 @@ def test_unmatched_country_lists_the_codes_of_every_layer(tmp_path):
         quiet(read_protected_areas, path, bbox=(0, 0, 1, 1))
 
 
+@pytest.mark.parametrize("name", ["lower.shp", "lower.gpkg"])  # OGR SQL and SQLite filters
+def test_countries_match_ignoring_case(tmp_path, name):
+    gdf = gpd.GeoDataFrame(
+        {"WDPAID": [1, 2], "STATUS": ["Designated"] * 2, "ISO3": ["per", "Bra;Per"]},
+        geometry=[shapely.box(0, 0, 1, 1), shapely.box(1, 0, 2, 1)],
+        crs="EPSG:4326",
+    )
+    pyogrio.write_dataframe(gdf, tmp_path / name)
+    assert list(quiet(read_protected_areas, tmp_path / name, countries="PER")["pa_id"]) == [
+        "1",
+        "2",
+    ]
+    assert list(quiet(read_protected_areas, tmp_path / name, countries="bra")["pa_id"]) == ["2"]
+
+
 def test_marine_rule_needs_readable_values(tmp_path):
     path = write_gpkg(tmp_path)
     polys = pyogrio.read_dataframe(path, layer="polygons")

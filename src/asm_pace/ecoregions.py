@@ -349,9 +349,10 @@ def _read_polygons(
 ) -> tuple[gpd.GeoDataFrame, str]:
     """Read one polygon layer, in EPSG:4326, repaired, polygons only.
 
-    The layer: ``layer``, else the only polygon layer (else the only one whose fields
-    ``prefer`` accepts), else a :class:`~asm_pace.errors.LayerChoiceError`. Refuses a layer
-    left with no polygon. ``attrs["counts"]`` holds what was read, removed and repaired.
+    The layer: ``layer``; else the only polygon layer; else, of several, the only one whose
+    fields ``prefer`` accepts (Global 200 fields beside an admin layer); else a
+    :class:`~asm_pace.errors.LayerChoiceError` listing the candidates. Refuses a layer left
+    with no polygon. ``attrs["counts"]`` holds what was read, removed and repaired.
     """
     name = source_name(source)
     if isinstance(source, gpd.GeoDataFrame):
@@ -381,9 +382,10 @@ def _read_polygons(
     gdf = to_wgs84(gdf, source=name)
     n_read = len(gdf)
     if not n_read:
+        label = f" layer {gdf.attrs['layer']!r}" if gdf.attrs.get("layer") else ""
         raise ReadError(
-            f"{name}: layer {gdf.attrs.get('layer', '')!r} holds no features; check that it "
-            f"is the {what} file and export it again"
+            f"{name}:{label} holds no features; check that it is the {what} file and export "
+            "it again"
         )
     geoms = np.asarray(gdf.geometry.values, dtype=object)
     polygonal = np.isin(shapely.get_type_id(geoms), (3, 6)) & ~shapely.is_empty(geoms)

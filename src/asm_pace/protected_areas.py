@@ -519,7 +519,8 @@ def _tally(values: pd.Series) -> str:
 def _nothing_left(log: dict[str, int], n: int) -> str:
     """Why the records left after the filters all went, step by step, with the fixes."""
     hints = {
-        "not_polygon_or_point": "{} feature(s) are lines or have no geometry",
+        "not_polygon_or_point": "{} feature(s) are lines or have no geometry (choose the "
+        "polygon layer with --pa-layer)",
         "points": "{} point record(s) left out by points='drop' (--pa-points drop); use "
         "--pa-points circles for circles of their reported area",
         "points_without_area": "{} point record(s) have no reported area (REP_AREA), so "
@@ -597,6 +598,11 @@ def _check_statuses(statuses: Iterable[str] | None) -> set[str] | None:
         statuses = [statuses]
     valid = {s.casefold(): s for s in WDPA_STATUSES}
     chosen = [str(s).strip() for s in statuses]
+    if not chosen:
+        raise InputError(
+            "statuses= is empty, which would keep no protected area; pass the STATUS values "
+            f"to keep ({', '.join(WDPA_STATUSES)}) or None to keep every status"
+        )
     bad = [s for s in chosen if s.casefold() not in valid]
     if bad:
         raise InputError(
@@ -668,12 +674,20 @@ def _read_layers(
         columns = _columns_to_read(lyr.fields)
         if codes is not None:
             iso = _iso3_field(lyr.fields, f"{lyr.display} layer {lyr.name!r}")
-            where = " OR ".join(f"{iso} LIKE '%{c}%'" for c in sorted(codes))
+            # ignoring case ("per", "Bra;Per"): ILIKE in OGR SQL (whose LIKE minds case),
+            # LIKE where SQLite reads the filter (GeoPackage), which has no ILIKE
+            where = " OR ".join(f"{iso} ILIKE '%{c}%'" for c in sorted(codes))
         native_box = None
         if box is not None and lyr.fields:  # GeoParquet (no field list): filtered afterwards
             margin = _POINT_BBOX_MARGIN_DEG if "point" in lyr.geometry_type.lower() else 0.0
             native_box = _box_in_crs(box, lyr.crs, margin)
-        gdf = read_layer(lyr.ref, bbox=native_box, where=where, columns=columns, engine=engine)
+        try:
+            gdf = read_layer(lyr.ref, bbox=native_box, where=where, columns=columns, engine=engine)
+        except ReadError:
+            if where is None:
+                raise
+            where = where.replace(" ILIKE ", " LIKE ")
+            gdf = read_layer(lyr.ref, bbox=native_box, where=where, columns=columns, engine=engine)
         label = lyr.name if lyr.display == str(source) else f"{lyr.display}:{lyr.name}"
         yield (
             label,
@@ -780,8 +794,9 @@ def _iso3_field(fields: list[str], where: str) -> str:
         if f.casefold() == "iso3":
             return f
     raise SchemaError(
-        f"{where}: countries= needs an ISO3 field, and the layer has only: "
-        f"{', '.join(fields)}. Use bbox= instead, or pass the layer without countries=."
+        f"{where}: countries= (--countries) needs an ISO3 field, and the layer has only: "
+        f"{', '.join(fields) or 'no attribute fields'}. Use bbox= instead, or leave out "
+        "--countries."
     )
 
 
