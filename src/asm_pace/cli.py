@@ -39,13 +39,14 @@ class _Ctx:
         self.quiet = quiet
         self.verbose = 0 if quiet else verbose
         self.debug = debug
-        #: The files this invocation has written (for a truthful message on a late failure).
-        self.written: list[Path] = []
+        #: The run's destination plan (its ``committed`` says whether the outputs are written).
+        self.plan: Any = None
 
     def nothing_or_written(self) -> str:
-        if not self.written:
+        """What a failure or an interrupt leaves: nothing, or the outputs already in place."""
+        if self.plan is None or not self.plan.committed:
             return "nothing was written"
-        return "already written: " + ", ".join(str(p) for p in self.written)
+        return "already written: " + ", ".join(str(p) for p in self.plan.paths)
 
     def info(self, message: str) -> None:
         if not self.quiet:
@@ -556,7 +557,9 @@ def _run(
 
     # every output checked before any work: names, folders, inputs, each other, existing
     inputs = {role: options[role] for role in INPUT_OPTIONS if options.get(role) is not None}
-    plan_run_outputs(output, csv=csv_path, report=report_path, inputs=inputs, overwrite=overwrite)
+    ctx.plan = plan_run_outputs(
+        output, csv=csv_path, report=report_path, inputs=inputs, overwrite=overwrite
+    )
     if report_path is not None:
         from .plotting import _require
 
@@ -580,8 +583,8 @@ def _run(
             overwrite=overwrite,
             extra_parameters={"command": _command_line(command)},
             report_info={"command": _command_line(command)},
+            plan=ctx.plan,
         )
-        ctx.written = [p for p in (path, csv_path, report_path) if p is not None]
     finally:
         progress.close()
     for role, counts in result.counts.items():

@@ -562,6 +562,8 @@ class OutputPlan:
         self.destinations = tuple(destinations)
         self.overwrite = overwrite
         self.hint = hint
+        #: True once every output has been moved into place.
+        self.committed = False
         self._temps: dict[Path, Path] = {}
 
     def __repr__(self) -> str:
@@ -640,6 +642,7 @@ class OutputPlan:
                 for dest, temp in temps.items():
                     os.replace(temp, dest)
                     done.append(dest)
+                self.committed = True
             except BaseException:
                 for dest in done:
                     if dest in backups:

@@ -441,6 +441,7 @@ def write_outputs(
     overwrite: bool = False,
     extra_parameters: Mapping[str, object] | None = None,
     report_info: Mapping[str, object] | None = None,
+    plan: OutputPlan | None = None,
 ) -> Path:
     """Write a :class:`PipelineResult`: the GeoPackage, and the sites as CSV, and the report.
 
@@ -464,6 +465,10 @@ def write_outputs(
         More ``run_info`` parameters (e.g. the command line).
     report_info : mapping, optional
         More provenance items for the report.
+    plan : OutputPlan, optional
+        The plan :func:`plan_run_outputs` made for these outputs before the run (its
+        ``committed`` tells afterwards whether they were written); existing files are
+        checked again. By default a new plan is made.
 
     Returns
     -------
@@ -477,9 +482,15 @@ def write_outputs(
         from .plotting import _require
 
         _require("matplotlib")
-    plan = plan_run_outputs(
-        output, csv=csv, report=report, inputs=result.inputs, overwrite=overwrite
-    )
+    wanted = [Path(os.fspath(p)) for p in (output, csv, report) if p is not None]
+    if plan is None:
+        plan = plan_run_outputs(
+            output, csv=csv, report=report, inputs=result.inputs, overwrite=overwrite
+        )
+    elif plan.paths != wanted:
+        raise InputError(f"the plan {plan!r} is not for these outputs ({wanted})")
+    else:
+        plan.check_existing()
     parameters = {**result.parameters, **(extra_parameters or {})}
     with plan.transaction():
         write_geopackage(
