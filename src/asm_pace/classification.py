@@ -83,7 +83,10 @@ def classify(
     protected_areas : geopandas.GeoDataFrame
         The normalised protected-area layer of :func:`asm_pace.read_protected_areas`
         (needs ``pa_id``, ``name``, ``designation``, ``iucn_category``,
-        ``status_year``, ``world_heritage``, ``ramsar``); may be empty.
+        ``status_year``, ``world_heritage``, ``ramsar``); may be empty. When it
+        was read for a box (``attrs["bbox"]``, set by ``bbox=``), every site
+        must lie in the box, and nearest distances that may reach past it are
+        flagged.
     ecoregions : geopandas.GeoDataFrame
         The normalised ecoregion layer of :func:`asm_pace.read_ecoregions`
         (needs ``eco_id``, ``eco_name``, ``biome``, ``g200_region``, ``is_g200``).
@@ -101,8 +104,11 @@ def classify(
         none), ``world_heritage``, ``ramsar`` (bool), ``pa_share`` (share of a
         footprint's geodesic area inside protected areas; NaN for points),
         ``nearest_pa_km`` (geodesic, 0 inside), ``nearest_pa_id``,
-        ``nearest_pa_name``, ``eco_id``, ``eco_name``, ``biome``,
-        ``g200_region``, ``priority_landscape`` and ``reason``.
+        ``nearest_pa_name``, ``nearest_pa_beyond_extent`` (bool: the layer was
+        read for a box and the site is nearer to the box's edge than to the
+        nearest protected area read, so one outside the box may be nearer),
+        ``eco_id``, ``eco_name``, ``biome`` (``<NA>`` / empty for a site in no
+        ecoregion), ``g200_region``, ``priority_landscape`` and ``reason``.
 
     Raises
     ------
@@ -111,12 +117,19 @@ def classify(
     CRSError
         When a layer has no CRS.
     InputError
-        When an argument is not a GeoDataFrame or a site has no usable geometry.
+        When an argument is not a GeoDataFrame or a site has no usable geometry;
+        when no site lies in an ecoregion nor within :data:`EXTENT_KM` of a
+        protected area (swapped latitude and longitude, a wrong CRS, layers of
+        another region); when a site lies outside the box a layer was read for.
 
     Warns
     -----
     RepairedGeometryWarning
         When invalid polygons were repaired with :func:`shapely.make_valid`.
+    ExtentWarning
+        When sites lie in no ecoregion (at sea, or a clipped ecoregion file) or
+        more than :data:`EXTENT_KM` from every protected area (the count and
+        the first sites), and when ``nearest_pa_beyond_extent`` is set.
 
     Notes
     -----
@@ -128,6 +141,14 @@ def classify(
     above the minimum (tested to 0.5 % at latitudes up to 80 degrees and across
     the antimeridian; millimetres in practice). A site within 1 mm of a boundary
     touches it. Footprints are measured from their outlines.
+
+    A protected-area layer read for a box holds every area meeting the box, so
+    an area missing from it lies wholly outside: the distance found is the true
+    nearest one when it is no larger than the site's geodesic distance to the
+    box's edge; otherwise ``nearest_pa_beyond_extent`` is set and the reason
+    gives both (the true distance lies between them). A layer filtered by
+    country (``countries=``) is named in the reason ("nearest protected area
+    of the countries read"): a protected area across a border may be nearer.
 
     Examples
     --------
