@@ -200,7 +200,8 @@ def parse_coordinates(values: pd.Series, *, axis: str) -> tuple[np.ndarray, list
     ([1.5, -2.5, nan], [None, None, 'missing'])
     """
     series = pd.Series(values).reset_index(drop=True)
-    if pd.api.types.is_numeric_dtype(series.dtype) and not pd.api.types.is_bool_dtype(series.dtype):
+    numeric = pd.api.types.is_numeric_dtype(series.dtype)
+    if numeric and not pd.api.types.is_bool_dtype(series.dtype) and series.dtype.kind != "c":
         out = series.to_numpy(dtype=float, na_value=np.nan)
         errors: list[str | None] = [None] * len(out)
         for i in np.flatnonzero(~np.isfinite(out)):

@@ -479,7 +479,7 @@ def _read_text(path: Path) -> _Table:
         raw = path.read_bytes()
     except OSError as err:
         raise ReadError(f"{path}: cannot read it ({err.strerror or err})") from err
-    text = _decode(path, raw)
+    text = _decode(path, raw).rstrip("\x1a")  # ^Z: the DOS end-of-file mark
     physical = re.split(r"\r\n|\r|\n", text)  # the line ends csv counts
     first_line = 1
     delimiter = None
@@ -490,7 +490,6 @@ def _read_text(path: Path) -> _Table:
         text = text.split("\n", 1)[1] if "\n" in text else ""
     records: list[list[str]] = []
     starts: list[int] = []
-    ends: list[int] = []
     previous = 0
     with _field_limit(len(text) + 1):  # a long description is no reason to fail (128 KB default)
         if delimiter is None:
@@ -504,13 +503,13 @@ def _read_text(path: Path) -> _Table:
                     continue
                 records.append([cell.strip() for cell in row])
                 starts.append(start + first_line - 1)
-                ends.append(previous + first_line - 1)
         except csv.Error as err:
             raise ReadError(
                 f"{path}: line {reader.line_num + first_line - 1}: {err}; check the quotes on "
                 f"that line, or {_EXPORT_FIX}"
             ) from err
-    problems: list[SiteProblem] = [
+        quotes = _quote_problem(text, delimiter, first_line)
+    problems: list[SiteProblem] = quotes + [
         SiteProblem(
             number,
             None,
@@ -531,7 +530,6 @@ def _read_text(path: Path) -> _Table:
         header = header[:-1]  # trailing empty columns (";;" at the end of every line)
     header, repeated = _unique_names(header)
     width = len(header)
-    problems += _swallowed_lines(body, lines, np.array(ends[1:]), delimiter, width)
     rows = []
     for row, line in zip(body, lines, strict=True):
         if len(row) > width:
@@ -574,27 +572,35 @@ def _field_limit(size: int) -> Iterator[None]:
         csv.field_size_limit(old)
 
 
-def _swallowed_lines(
-    body: list[list[str]], lines: np.ndarray, ends: np.ndarray, delimiter: str, width: int
-) -> list[SiteProblem]:
-    """A quote left open that makes whole lines (each a full row) part of one value."""
-    problems = []
-    for row, line, end in zip(body, lines, ends, strict=True):
-        if end == line:
-            continue
-        inner = [part for cell in row if "\n" in cell for part in cell.splitlines()[1:]]
-        if any(len(next(csv.reader([part], delimiter=delimiter), [])) >= width for part in inner):
-            problems.append(
-                SiteProblem(
-                    int(line),
-                    None,
-                    None,
-                    f'a quote (") opened on this line is closed only on line {end}, so lines '
-                    f"{line + 1}-{end} are read as part of one value, not as sites",
-                    f'close the quote or remove the stray " on line {line}',
-                )
+def _quote_problem(text: str, delimiter: str, first_line: int) -> list[SiteProblem]:
+    """Quotes that do not pair up across lines: read leniently, later lines become one value.
+
+    The lenient reading (Excel's) is kept for the table; a strict one finds the line. A quoted
+    value may hold line breaks; it is its quotes' pairing that is checked.
+    """
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    start = 1
+    try:
+        for _ in reader:
+            start = reader.line_num + 1
+    except csv.Error as err:
+        line = start + first_line - 1
+        end = reader.line_num + first_line - 1
+        if end == line and "end of data" not in str(err):
+            return []  # '"Mina" grande' on one line: read as Excel does, nothing is lost
+        where = f"lines {line}-{end} are" if end > line else "the line is"
+        return [
+            SiteProblem(
+                line,
+                None,
+                None,
+                f'the quotes (") do not pair up ({err}): {where} read as one value, and the '
+                "sites on them may be lost",
+                "remove the stray quote or close it (a quote inside a quoted value is written "
+                'twice: "")',
             )
-    return problems
+        ]
+    return []
 
 
 def _unique_names(header: list[Any]) -> tuple[list[Any], dict[Any, list[int]]]:
@@ -922,6 +928,7 @@ def _from_vector(
             )
             return None, problems
     geom_col = gdf.geometry.name
+    problems += _width_problems(gdf.shape[1] - 1)
     layer_of = gdf["layer"].to_numpy() if "layer" in gdf.columns and lines.size else None
 
     def where(i: int) -> str:
@@ -1117,6 +1124,7 @@ def _from_table(
     if df.columns.duplicated().any():  # a DataFrame with repeated column names
         names, repeated = _unique_names(list(df.columns))
         df = df.set_axis(names, axis=1)
+    problems += _width_problems(df.shape[1])
     if any(p.line is None and "empty" in p.problem for p in problems):
         return None, problems
     if not len(df):
@@ -1248,6 +1256,26 @@ def _from_table(
     if problems:
         return None, problems
     return _finish(df, ids, geoms, name), []
+
+
+#: The most columns of a site list asm_pace can carry into its GeoPackage output: SQLite holds
+#: 2000 per table, and the sites layer adds its id, geometry and about 25 result columns.
+MAX_COLUMNS = 1900
+
+
+def _width_problems(width: int) -> list[SiteProblem]:
+    if width <= MAX_COLUMNS:
+        return []
+    return [
+        SiteProblem(
+            None,
+            None,
+            None,
+            f"the list has {width} columns; the GeoPackage output can carry at most "
+            f"{MAX_COLUMNS} of a site list's columns",
+            "keep only the columns you need (the coordinates, the id and a few attributes)",
+        )
+    ]
 
 
 def _repeated_column(column: Any, positions: list[int], given: Any, option: str) -> SiteProblem:
