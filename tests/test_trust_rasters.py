@@ -269,3 +269,24 @@ def test_open_layer_picks_by_name_case_insensitively(tmp_path):
     assert [os.path.basename(t.path) for t in layer.tiles] == ["HANSEN_TreeCover2000_x.tif"]
     with pytest.raises(ReadError, match="no gain raster"):
         open_layer(tmp_path, role=ROLES["gain"])
+
+
+def test_damaged_or_mislabelled_files(tmp_path):
+    tc = tif(tmp_path / "tc.tif", full(80))
+    rng = np.random.default_rng(0)
+    whole = tif(tmp_path / "whole.tif", rng.integers(0, 24, (20, 20)).astype("uint8")).read_bytes()
+    (tmp_path / "cut.tif").write_bytes(whole[: len(whole) * 3 // 4])
+    with pytest.raises(ReadError, match=r"cut\.tif: could not read .* damaged or truncated"):
+        forest_loss(zone(), treecover=tc, lossyear=tmp_path / "cut.tif")
+    (tmp_path / "empty.tif").write_bytes(b"")
+    with pytest.raises(ReadError, match=r"empty\.tif: cannot open it as a raster"):
+        forest_loss(zone(), treecover=tc, lossyear=tmp_path / "empty.tif")
+    with pytest.raises(ReadError, match=r"gone\.vrt: the VRT's source .*missing\.tif does not"):
+        forest_loss(zone(), treecover=tc, lossyear=vrt(tmp_path / "gone.vrt", "missing.tif"))
+    cplx = tif(tmp_path / "c.tif", full(5, "complex64"))
+    with pytest.raises(RasterError, match=r"c\.tif: the loss-year raster holds complex64"):
+        forest_loss(zone(), treecover=tc, lossyear=cplx)
+    # named for the 10-degree tile 00N_010E, but it lies at lon -70: it would be skipped
+    wrong = tif(tmp_path / "Hansen_GFC-2024-v1.12_lossyear_00N_010E.tif", full(5))
+    with pytest.raises(RasterError, match=r"says Hansen tile 00N_010E .* rename the file"):
+        forest_loss(zone(), treecover=tc, lossyear=wrong)

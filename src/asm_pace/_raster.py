@@ -353,7 +353,13 @@ class Layer:
             try:
                 arr = ds.read(1, window=win)
             except rasterio.errors.RasterioError as err:
-                raise ReadError(f"{t.path}: could not read window {win}: {err}") from err
+                cause = err.__cause__ or err.__context__ or err
+                raise ReadError(
+                    f"{t.path}: could not read rows {win.row_off}-{win.row_off + win.height}, "
+                    f"columns {win.col_off}-{win.col_off + win.width} (GDAL: "
+                    f"{' '.join(str(cause).split())}): the file is damaged or truncated; "
+                    "download or rebuild it"
+                ) from err
             if arr.shape == (h, w) and not mask_nodata:
                 return arr, None  # one tile holds the whole window
             if data is None:
@@ -382,8 +388,11 @@ class Layer:
 def _open(path: str) -> rasterio.DatasetReader:
     try:
         return rasterio.open(path)
-    except rasterio.errors.RasterioIOError as err:
-        raise ReadError(f"{path}: cannot open the raster ({err}); check the path") from err
+    except rasterio.errors.RasterioError as err:
+        raise ReadError(
+            f"{path}: cannot open it as a raster (GDAL: {' '.join(str(err).split())}); give a "
+            "GeoTIFF or VRT, whole and undamaged (download it again if it was cut short)"
+        ) from err
 
 
 def hansen_year(paths: list[str]) -> int | None:
@@ -412,7 +421,7 @@ def _vrt_sources(path: str) -> list[str]:
     out = []
     for el in root.iter("SourceFilename"):
         src = (el.text or "").strip()
-        if src and not src.startswith("/vsi"):
+        if src and not src.startswith("/vsi") and "://" not in src:
             rel = el.get("relativeToVRT", "0") == "1"
             out.append(str(Path(path).parent / src) if rel else src)
     return out
@@ -513,6 +522,13 @@ def open_layer(
     ('lossyear', 1, 'uint8')
     """
     files = _candidates(spec, role)
+    for f in files:
+        gone = [src for src in _vrt_sources(f) if not Path(src).exists()]
+        if gone:
+            raise ReadError(
+                f"{f}: the VRT's source {gone[0]} does not exist ({len(gone)} missing); fix "
+                "its path in the VRT or rebuild the VRT (gdalbuildvrt)"
+            )
     if bounds is not None and len(files) > 1:
         bx0, by0, bx1, by1 = bounds
         keep = []
@@ -525,7 +541,10 @@ def open_layer(
     for f in files:
         with _open(f) as ds:
             if ds.crs is None:
-                raise RasterError(f"{f}: the raster has no CRS; assign one (e.g. gdal_edit -a_srs)")
+                raise RasterError(
+                    f"{f}: the raster has no CRS (or a damaged header); assign one "
+                    f"(gdal_edit.py -a_srs EPSG:4326 {Path(f).name}) or download it again"
+                )
             t = ds.transform
             if t.b != 0 or t.d != 0:
                 raise RasterError(
@@ -554,6 +573,7 @@ def open_layer(
                 block=tuple(ds.block_shapes[0]),
             )
             _check_tile(tile, ds.count, role, tiles[0] if tiles else None)
+            _check_hansen_name(tile, g)
             tiles.append(tile)
     _check_overlaps(tiles, role)
     return Layer(role=role, grid=grid, tiles=tiles)
@@ -562,6 +582,11 @@ def open_layer(
 def _check_tile(tile: Tile, bands: int, role: Role, first: Tile | None) -> None:
     """Refuse a tile unlike the layer's first, or unfit for the role's domain."""
     f, dom = tile.path, role.domain
+    if np.dtype(tile.dtype).kind not in "uif":
+        raise RasterError(
+            f"{f}: the {role.what} raster holds {tile.dtype} values; asm_pace reads integer "
+            "or floating-point rasters (convert it with gdal_translate -ot Float32)"
+        )
     if first is not None and tile.dtype != first.dtype:
         raise RasterError(
             f"{f}: {role.what} tiles must share one data type: this one is {tile.dtype}, "
@@ -580,6 +605,27 @@ def _check_tile(tile: Tile, bands: int, role: Role, first: Tile | None) -> None:
             f"{f}: the nodata tag {tile.nodata:g} is a {role.what} value ({dom.text}), so "
             f"those pixels would be left out as missing data; for {role.option} remove the tag "
             f"(gdal_edit.py -unsetnodata {Path(f).name})"
+        )
+
+
+def _check_hansen_name(tile: Tile, g: Grid) -> None:
+    """Refuse a lon/lat tile lying outside the 10-degree tile its name gives (``20N_080W``).
+
+    Tiles are chosen by that name before they are opened, so a wrong name would drop the
+    tile that covers the zones (clipped tiles inside their 10 degrees are fine).
+    """
+    hb = _hansen_bounds(Path(tile.path).name)
+    if hb is None or not g.crs.is_geographic:
+        return
+    xs = sorted((g.x0, g.x0 + tile.width * g.dx))  # g: the tile's own grid
+    ys = sorted((g.y0, g.y0 + tile.height * g.dy))
+    tol = max(abs(g.dx), abs(g.dy))
+    if xs[0] < hb[0] - tol or xs[1] > hb[2] + tol or ys[0] < hb[1] - tol or ys[1] > hb[3] + tol:
+        tag = _HANSEN_TILE.search(Path(tile.path).name).group(0)[1:].split(".")[0]
+        raise RasterError(
+            f"{tile.path}: the name says Hansen tile {tag} (lon {hb[0]:g} to {hb[2]:g}, lat "
+            f"{hb[1]:g} to {hb[3]:g}) but the raster covers lon {xs[0]:.4f} to {xs[1]:.4f}, lat "
+            f"{ys[0]:.4f} to {ys[1]:.4f}; tiles are chosen by that name: rename the file"
         )
 
 
