@@ -142,7 +142,7 @@ def test_countries_match_ignoring_case(tmp_path, name):
     assert list(quiet(read_protected_areas, tmp_path / name, countries="bra")["pa_id"]) == ["2"]
 
 
-def test_marine_rule_needs_readable_values(tmp_path):
+def test_marine_and_oecm_rules_need_readable_values(tmp_path):
     path = write_gpkg(tmp_path)
     polys = pyogrio.read_dataframe(path, layer="polygons")
     polys["MARINE"] = ["0", "x", "0", "1", "0", "0", "2"]
@@ -151,6 +151,13 @@ def test_marine_rule_needs_readable_values(tmp_path):
         quiet(read_protected_areas, tmp_path / "m.gpkg", statuses=None, exclude_marine=True)
     out = quiet(read_protected_areas, tmp_path / "m.gpkg", statuses=None)  # rule not used
     assert "2" in set(out["pa_id"])
+    polys["MARINE"] = "0"
+    polys["PA_DEF"] = ["1", "1", "1", "", "1", "0", "1"]
+    pyogrio.write_dataframe(polys, tmp_path / "o.gpkg", layer="polygons")
+    with pytest.raises(InputError, match=r"o\.gpkg: PA_DEF of 1 feature\(s\) .*id 4 ''"):
+        quiet(read_protected_areas, tmp_path / "o.gpkg")
+    out = quiet(read_protected_areas, tmp_path / "o.gpkg", exclude_oecm=False)
+    assert {"4", "6"} <= set(out["pa_id"])
 
 
 def test_wdpa_layer_without_designation_warns_that_mab_is_unknown(tmp_path):
@@ -209,8 +216,11 @@ def test_g200_rule_by_region_only_when_no_number(tmp_path):
 
 def test_g200_num_values_read(tmp_path):
     values = ["37", "0", "", None, "-9999", "-9998", "238"]
-    eco = read_ecoregions(_eco(tmp_path, ECO_ID=list(range(1, 8)), G200_NUM=values))
+    with pytest.warns(UnreadableValueWarning, match=r"G200_NUM is empty in 2 .*rows 2, 3"):
+        eco = read_ecoregions(_eco(tmp_path, ECO_ID=list(range(1, 8)), G200_NUM=values))
     assert list(eco["is_g200"]) == [True, False, False, False, False, False, True]
+    with pytest.raises(InputError, match=r"G200_NUM is empty in every feature"):
+        read_ecoregions(_eco(tmp_path, ECO_ID=[1, 2], G200_NUM=[None, ""]))
 
 
 @pytest.mark.parametrize("bad", ["x", "3.5", "239"])  # "n/a" and -1: tests/corpus/attributes

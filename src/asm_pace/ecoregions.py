@@ -12,8 +12,10 @@ The Global 200 rule (Olson & Dinerstein 2002), one per layer, by the fields it h
 
 A ``G200_NUM`` / ``G200_BIOME`` value that is not a number of that field (``"n/a"``, ``-1``,
 ``3.5``, beyond the largest) is an :class:`~asm_pace.errors.InputError` naming the file, the
-feature, the field and the value; missing values count as not Global 200, and TEOW's
-``-9999`` / ``-9998`` (rock and ice, lakes) too.
+feature, the field and the value. TEOW's ``-9999`` / ``-9998`` (rock and ice, lakes) are not
+Global 200. Missing values count as not Global 200 with an
+:class:`~asm_pace.errors.UnreadableValueWarning` naming the rows; a field missing in every
+feature is refused.
 
 Examples
 --------
@@ -48,7 +50,13 @@ from ._vector import (
     source_name,
     to_wgs84,
 )
-from .errors import DroppedRecordsWarning, InputError, ReadError, SchemaError
+from .errors import (
+    DroppedRecordsWarning,
+    InputError,
+    ReadError,
+    SchemaError,
+    UnreadableValueWarning,
+)
 from .protected_areas import _col, _text
 
 __all__ = [
@@ -315,6 +323,19 @@ def _g200_numbers(df: pd.DataFrame, column: str | None, name: str) -> pd.Series:
     top = _G200_MAX.get(str(column).upper(), 238)
     ok = (num.between(0, top) & (num == num.round())) | num.isin(_TEOW_NODATA)
     bad = ((raw != "") & ~ok).to_numpy()
+    missing = (raw == "").to_numpy()
+    if missing.all():
+        raise InputError(
+            f"{name}: {column} is empty in every feature, so no ecoregion can be told Global "
+            "200; use a complete copy of WWF's TEOW"
+        )
+    if missing.any():
+        warnings.warn(
+            f"{name}: {column} is empty in {int(missing.sum())} feature(s) (rows "
+            f"{row_list(missing)}): counted as not Global 200",
+            UnreadableValueWarning,
+            stacklevel=4,
+        )
     if bad.any():
         eco = _col(df, "ECO_ID")
         where = f"rows {row_list(bad)}"

@@ -215,24 +215,38 @@ def read_protected_areas(
 
     1. ``bbox`` / ``countries``: only the areas in a lon/lat box or in some countries, filtered
        by GDAL while reading (a country out of the 300,000-feature global file in seconds);
-       ``ISO3`` may hold several codes (``"BRA;PER"``), any of them matches.
+       ``ISO3`` may hold several codes (``"BRA;PER"``, ``"BRA, PER"``), any of them matches,
+       ignoring case. A code that matches no record is refused (the message lists the
+       file's codes): a typo would otherwise leave its sites outside every protected area.
     2. ``statuses``: keep STATUS Designated, Inscribed, Established (areas in force;
        ``None`` keeps all). A layer without a STATUS field cannot be filtered: every polygon
-       counts as protected, with a :class:`~asm_pace.errors.NoStatusFilterWarning`.
+       counts as protected, with a :class:`~asm_pace.errors.NoStatusFilterWarning`. A STATUS
+       outside :data:`WDPA_STATUSES` (ignoring case) is refused unless ``statuses=None``.
     3. ``exclude_mab``: drop UNESCO-MAB Biosphere Reserves, whose buffer and transition zones
-       are not protected (Coetzer et al. 2014; wdpar).
+       are not protected (Coetzer et al. 2014; wdpar): ``DESIG_ENG`` naming UNESCO or MAB and
+       a biosphere reserve, or a "Biosphere Reserve" whose ``DESIG_TYPE`` is International.
+       A WDPA layer without ``DESIG_ENG`` gets a warning (they cannot be told).
     4. ``exclude_oecm``: drop OECMs (``PA_DEF`` 0, or WDPCA ``SITE_TYPE`` "OECM"): they do not
-       meet the IUCN protected-area definition.
+       meet the IUCN protected-area definition. A ``PA_DEF`` other than 0 or 1 is refused.
     5. ``exclude_marine``: drop wholly marine areas (``MARINE`` "2" / ``REALM`` "Marine");
-       kept by default, as Protected Planet and wdpar keep them.
+       kept by default, as Protected Planet and wdpar keep them. A ``MARINE`` other than 0,
+       1, 2 (or no such field) is refused.
     6. ``points``: ``"circles"`` turns each point record with a reported area (``REP_AREA`` >
        0 km2) into a geodesic circle of that area (``origin`` "point_circle"; as wdpar does,
        Visconti et al. 2013) and drops point records without one, with a
        :class:`~asm_pace.errors.DroppedRecordsWarning` that says how many; ``"drop"`` drops
-       every point record.
+       every point record. A REP_AREA that is not an area (text, negative, more than
+       :data:`MAX_POINT_AREA_KM2`) is refused.
     7. Invalid polygons are repaired (``shapely.make_valid``, a
-       :class:`~asm_pace.errors.RepairedGeometryWarning` with the count); multipolygons split
-       at the antimeridian keep all their parts.
+       :class:`~asm_pace.errors.RepairedGeometryWarning` with the count); polygons with no
+       area once repaired are dropped with a warning; multipolygons split at the antimeridian
+       keep all their parts.
+
+    Whenever a step leaves no protected area, the reader refuses (an
+    :class:`~asm_pace.errors.InputError` naming the step, what the file holds and the option
+    to change) rather than return an empty layer that would make every site "not eligible".
+    ``STATUS_YR`` is only reported: a value that is not a year is left empty with an
+    :class:`~asm_pace.errors.UnreadableValueWarning`.
 
     Parameters
     ----------
@@ -241,7 +255,10 @@ def read_protected_areas(
         shapefiles, or Protected Planet's zip of zips), GeoJSON, TopoJSON, KML, FlatGeobuf,
         GeoParquet, or a GeoDataFrame.
     layer : str or list of str, optional
-        The layer(s) to read; by default every polygon and point layer.
+        The layer(s) to read; by default the only polygon or point layer, or every polygon and
+        point layer when each has WDPA fields (the WDPA's polygons and points). Several layers
+        that are not all WDPA (``parks`` beside ``admin_boundaries``) raise a
+        :class:`~asm_pace.errors.LayerChoiceError` listing them.
     bbox : (min_lon, min_lat, max_lon, max_lat), optional
         Keep areas intersecting this box (EPSG:4326 degrees, whatever the file's CRS).
     countries : str or list of str, optional
@@ -259,15 +276,22 @@ def read_protected_areas(
     -------
     geopandas.GeoDataFrame
         The columns of :data:`PA_COLUMNS` (docs/design.md), EPSG:4326, valid
-        (Multi)Polygons, a fresh RangeIndex. ``attrs`` holds ``source``, ``layers`` and
-        ``cleaning`` (records removed by each step).
+        (Multi)Polygons, a fresh RangeIndex. ``attrs`` holds ``source``, ``layers``,
+        ``cleaning`` (records removed by each step), ``counts`` (``read``: features read,
+        after GDAL's filters; ``removed``: by step; ``repaired``: repaired and kept;
+        ``used``: rows returned; read = sum(removed) + used) and, with ``bbox``, ``bbox``
+        (the lon/lat box within which the layer is complete).
 
     Raises
     ------
     ReadError, LayerNotFoundError
         Missing, empty or corrupt file; a layer that is not there (the message lists them).
+    LayerChoiceError
+        Several candidate layers that are not all WDPA (the message lists them).
     InputError
-        An option outside its vocabulary (the message lists the valid values).
+        An option outside its vocabulary (the message lists the valid values); a country
+        code that matches nothing; a rule field value that cannot be read; no protected area
+        left after a step.
     SchemaError
         ``countries=`` on a layer without an ISO3 field.
 
@@ -391,8 +415,15 @@ def read_protected_areas(
             ),
         )
 
-    # 4. OECMs
+    # 4. OECMs: a PA_DEF that is neither 1 nor 0 cannot be judged
     if exclude_oecm:
+        bad = data["_pa_def_bad"].to_numpy(dtype=bool)
+        if bad.any():
+            raise InputError(
+                f"{name}: PA_DEF of {int(bad.sum())} feature(s) is not 1 (protected area) or 0 "
+                f"(OECM) ({_examples(data[bad], '_pa_def')}), so OECMs cannot be left out; "
+                "correct the values, or pass exclude_oecm=False"
+            )
         data = drop(
             data,
             ~data["_oecm"],
@@ -938,8 +969,13 @@ def _normalise(gdf: gpd.GeoDataFrame, *, source: str, layer: str) -> pd.DataFram
     pa_def = _col(gdf, "PA_DEF")
     site_type = _col(gdf, "SITE_TYPE")
     oecm = pd.Series(False, index=gdf.index)
+    out["_pa_def"] = ""
+    out["_pa_def_bad"] = False  # PA_DEF written but neither 1 (PA) nor 0 (OECM)
     if pa_def is not None:
-        oecm |= _text(gdf, pa_def).str.strip() == "0"
+        flag = _text(gdf, pa_def).str.strip()
+        oecm |= flag == "0"
+        out["_pa_def"] = flag
+        out["_pa_def_bad"] = ~flag.isin(["0", "1"])
     if site_type is not None:
         oecm |= _text(gdf, site_type).str.strip().str.casefold() == "oecm"
     out["_oecm"] = oecm.astype(bool)
