@@ -80,6 +80,8 @@ def test_real_data_notebook_falls_back_to_the_samples(tmp_path, monkeypatch):
     nb = run_notebook(ROOT / "notebooks" / "02_real_data.ipynb", tmp_path)
     text = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs)
     assert "falling back to the bundled samples" in text
+    # the box read around the sites holds every nearest protected area
+    assert "0 site(s) whose nearest protected area may lie outside the box" in text
     assert (tmp_path / "asm_pace_PER.gpkg").is_file()
     assert (tmp_path / "asm_pace_PER.html").is_file()
 
@@ -109,6 +111,7 @@ def test_real_data_notebook_on_real_files(tmp_path, monkeypatch, realdata):
     nb = run_notebook(ROOT / "notebooks" / "02_real_data.ipynb", tmp_path)
     text = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs)
     assert "Using your data" in text
+    assert "0 site(s) whose nearest protected area may lie outside the box" in text
     import geopandas as gpd
 
     out = gpd.read_file(tmp_path / "asm_pace_DOM.gpkg", layer="sites")
