@@ -558,7 +558,12 @@ def _run(
     # every output checked before any work: names, folders, inputs, each other, existing
     inputs = {role: options[role] for role in INPUT_OPTIONS if options.get(role) is not None}
     ctx.plan = plan_run_outputs(
-        output, csv=csv_path, report=report_path, inputs=inputs, overwrite=overwrite
+        output,
+        csv=csv_path,
+        report=report_path,
+        inputs=inputs,
+        overwrite=overwrite,
+        hint="--overwrite",
     )
     if report_path is not None:
         from .plotting import _require

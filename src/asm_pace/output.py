@@ -580,15 +580,30 @@ class OutputPlan:
         return self._temps.get(_resolved(Path(path)))
 
     def check_existing(self) -> None:
-        """Refuse a destination that exists (unless ``overwrite``) or became a folder."""
+        """Refuse a destination that exists (unless ``overwrite``), is a folder, or is open.
+
+        A link counts as existing even when broken. A file with an SQLite ``-wal`` or
+        ``-journal`` beside it is open in another program (QGIS) or was left mid-write:
+        replaced, the old journal would be applied to the new file and damage it.
+        """
         for dest in self.destinations:
             if dest.path.is_dir():
                 raise OutputError(f"{dest.label()} is a folder; give a file name for the output")
-            if dest.path.exists() and not self.overwrite:
+            if not os.path.lexists(dest.path):
+                continue
+            if not self.overwrite:
                 raise OutputExistsError(
                     f"{dest.label()} already exists; choose another name, or pass "
                     f"{self.hint} to replace it"
                 )
+            for end in ("-wal", "-journal"):
+                journal = Path(f"{dest.path}{end}")
+                if journal.exists():
+                    raise OutputError(
+                        f"{dest.label()} is open in another program or was left mid-write "
+                        f"({journal.name} is beside it): close it (e.g. in QGIS) and run "
+                        "again, or choose another name"
+                    )
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[dict[Path, Path]]:
@@ -627,10 +642,11 @@ class OutputPlan:
             if not temp.exists():
                 raise OutputError(f"{dest}: nothing was written to it; nothing was replaced")
         for dest in temps:
-            if dest.exists() and not self.overwrite:
+            if os.path.lexists(dest) and not self.overwrite:
                 raise OutputExistsError(
                     f"{dest} appeared while the outputs were being written; nothing was replaced"
                 )
+        self.check_existing()  # e.g. opened in QGIS meanwhile
         with _signals_deferred():
             backups: dict[Path, Path] = {}
             done: list[Path] = []

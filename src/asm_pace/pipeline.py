@@ -409,11 +409,13 @@ def plan_run_outputs(
     report: str | os.PathLike[str] | None = None,
     inputs: Mapping[str, object] | None = None,
     overwrite: bool = False,
+    hint: str = _OVERWRITE,
 ) -> OutputPlan:
     """The destination plan of a run: every output checked against the others and the inputs.
 
     Made before any work (the command line calls it before reading an input) and again by
-    :func:`write_outputs`; see :func:`asm_pace.output.plan_outputs` for the checks.
+    :func:`write_outputs`; see :func:`asm_pace.output.plan_outputs` for the checks. Messages
+    name the command line's options; ``hint`` is how they name the overwrite option.
 
     Examples
     --------
@@ -429,7 +431,7 @@ def plan_run_outputs(
         for kind, path in (("gpkg", output), ("csv", csv), ("html", report))
         if path is not None
     ]
-    return plan_outputs(destinations, inputs=roles, overwrite=overwrite, hint=_OVERWRITE)
+    return plan_outputs(destinations, inputs=roles, overwrite=overwrite, hint=hint)
 
 
 def write_outputs(

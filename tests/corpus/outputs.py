@@ -135,6 +135,24 @@ def _csv_folder_with_overwrite(folder: Path) -> list[str]:
     return classify_args(tiny_inputs(folder), folder / "out.gpkg", *args)
 
 
+def _output_open_elsewhere(folder: Path) -> list[str]:
+    """An earlier output open in QGIS: SQLite keeps its changes in ``out.gpkg-wal``."""
+    import shutil
+    import sqlite3
+
+    out = folder / "out.gpkg"
+    _old_geopackage(out)
+    con = sqlite3.connect(out)
+    con.execute("PRAGMA journal_mode=WAL")
+    con.execute("CREATE TABLE notes (text TEXT)")
+    con.execute("INSERT INTO notes VALUES ('edited in QGIS')")
+    con.commit()
+    shutil.copy(folder / "out.gpkg-wal", folder / "wal.keep")  # the open program's journal
+    con.close()  # a clean close folds the journal in and removes it: put it back
+    (folder / "wal.keep").replace(folder / "out.gpkg-wal")
+    return classify_args(tiny_inputs(folder), out, "--overwrite")
+
+
 # --------------------------------------------------------------------------- accepted
 def _overwrite_both(folder: Path) -> list[str]:
     _old_geopackage(folder / "out.gpkg")
@@ -306,6 +324,12 @@ CASES = [
         "outputs/csv_is_a_folder_with_overwrite",
         _csv_folder_with_overwrite,
         words=("out.csv", "--csv", "is a folder", "file name"),
+        outputs=(),
+    ),
+    Case(
+        "outputs/output_open_in_another_program",
+        _output_open_elsewhere,
+        words=("out.gpkg", "open in another program", "out.gpkg-wal", "close it"),
         outputs=(),
     ),
     Case(
