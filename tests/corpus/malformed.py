@@ -1,0 +1,314 @@
+"""Malformed site lists and files with several layers (issue 9, class 6 and the site part of 3).
+
+Each refused case must exit 2 naming the file (the first ``Error:`` line of a site-validation
+error names the file and the count; ``tests/test_trust_sites.py`` checks each problem's line,
+column and value); each accepted one must classify the three sites of the clean world as
+worked out by hand (:func:`_expected`).
+"""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+from . import SITES_CSV, Case, classify_args, tiny_inputs
+
+# the three sites of tiny_inputs, (id, lon, lat)
+SITES = [("S1", -70.0, -12.0), ("S2", -69.0, -12.0), ("S3", -71.5, -12.0)]
+
+
+def _expected(lon: float, lat: float) -> str:
+    """The class by hand: inside the PA square, else inside the Global 200 ecoregion, else not."""
+    if -70.5 < lon < -69.5 and -12.5 < lat < -11.5:
+        return "protected_area"
+    if -70.5 < lon < -68 and -13 < lat < -11:
+        return "critical_ecosystem"
+    return "not_eligible"
+
+
+def _check_classes(folder: Path, text: str) -> None:
+    import geopandas as gpd
+
+    out = gpd.read_file(folder / "out.gpkg", layer="sites")
+    assert list(out["site_id"]) == [s[0] for s in SITES]
+    assert list(out["pace_class"]) == [_expected(lon, lat) for _, lon, lat in SITES]
+
+
+def _check_read(name: str, id_column: str = "site_id"):
+    """For ``validate`` cases: three sites reported, and read at the coordinates written."""
+
+    def check(folder: Path, text: str) -> None:
+        from asm_pace import read_sites
+
+        assert f"{folder / name}: 3 site(s), no problems found" in text
+        sites = read_sites(folder / name)
+        assert list(sites[id_column]) == [s[0] for s in SITES]
+        assert [(p.x, p.y) for p in sites.geometry] == [(lon, lat) for _, lon, lat in SITES]
+
+    return check
+
+
+def _classify(folder: Path, name: str, write) -> list[str]:
+    """Classify the clean world with its site list replaced by ``write(path)``'s file."""
+    paths = tiny_inputs(folder)
+    paths["sites"].unlink()
+    paths["sites"] = folder / name
+    write(paths["sites"])
+    return classify_args(paths, folder / "out.gpkg")
+
+
+def _validate(folder: Path, name: str, write) -> list[str]:
+    path = folder / name
+    write(path)
+    return ["validate", str(path)]
+
+
+def _feature_collection(coordinates: list[str]) -> str:
+    features = ",".join(
+        f'{{"type":"Feature","properties":{{"site_id":"{sid}"}},'
+        f'"geometry":{{"type":"Point","coordinates":[{xy}]}}}}'
+        for (sid, _, _), xy in zip(SITES, coordinates, strict=True)
+    )
+    return f'{{"type":"FeatureCollection","features":[{features}]}}'
+
+
+def _points(**columns):
+    import geopandas as gpd
+    import shapely
+
+    return gpd.GeoDataFrame(
+        {"site_id": [s[0] for s in SITES], **columns},
+        geometry=[shapely.Point(lon, lat) for _, lon, lat in SITES],
+        crs="EPSG:4326",
+    )
+
+
+# ------------------------------------------------------------------------ non-finite coordinates
+
+
+def _geojson_nan(folder):
+    # GDAL reads the NaN literal as is; S2's longitude is not a number
+    text = _feature_collection(["-70,-12", "NaN,-12", "-71.5,-12"])
+    return _classify(folder, "sites.geojson", lambda p: p.write_text(text, encoding="utf-8"))
+
+
+def _gpkg_nan(folder):
+    import geopandas as gpd
+    import shapely
+
+    def write(path):
+        gdf = _points()
+        gdf.geometry = gpd.GeoSeries(
+            [shapely.Point(-70, -12), shapely.Point(-69, float("nan")), shapely.Point(-71.5, -12)],
+            crs="EPSG:4326",
+        )
+        gdf.to_file(path, layer="sites", driver="GPKG")
+
+    return _classify(folder, "sites.gpkg", write)
+
+
+def _csv_nan_inf(folder):
+    text = "site_id,latitude,longitude\nS1,-12.0,nan\nS2,-12.0,-69.0\nS3,inf,-71.5\n"
+    return _classify(folder, "sites.csv", lambda p: p.write_text(text, encoding="utf-8"))
+
+
+# ------------------------------------------------------------------------ text that is hard to read
+
+
+def _csv_long_field(folder):
+    # a 200 000-character description: over the csv module's 128 KB default field limit
+    lines = SITES_CSV.splitlines()
+    rows = [lines[0] + ",notes"] + [f"{line},short" for line in lines[1:]]
+    rows[1] = rows[1].replace(",short", "," + "x" * 200_000)
+    text = "\n".join(rows) + "\n"
+    return _classify(folder, "sites.csv", lambda p: p.write_text(text, encoding="utf-8"))
+
+
+def _check_long_field(folder, text):
+    import geopandas as gpd
+
+    _check_classes(folder, text)
+    notes = gpd.read_file(folder / "out.gpkg", layer="sites")["notes"]
+    assert [len(n) for n in notes] == [200_000, 5, 5]
+
+
+def _csv_utf16_without_bom(folder):
+    data = SITES_CSV.encode("utf-16-le")  # no byte-order mark
+    return _validate(folder, "sites.csv", lambda p: p.write_bytes(data))
+
+
+def _csv_binary(folder):
+    data = bytes(range(1, 256)) * 8  # no NUL byte, but nothing like text
+    return _validate(folder, "sites.csv", lambda p: p.write_bytes(data))
+
+
+def _csv_unpaired_quote(folder):
+    # S2's name opens a quote that only S3's name closes: S3 would vanish into S2's name and
+    # S2 take S3's coordinates
+    text = (
+        'site_id,name,latitude,longitude\nS1,a,-12.0,-70.0\nS2,"b,-12.0,-69.0\nS3,"c",-12.0,-71.5\n'
+    )
+    return _classify(folder, "sites.csv", lambda p: p.write_text(text, encoding="utf-8"))
+
+
+def _csv_repeated_lat(folder):
+    text = "site_id,latitude,longitude,latitude\nS1,-12.0,-70.0,5\nS2,-12.0,-69.0,5\n"
+    return _classify(folder, "sites.csv", lambda p: p.write_text(text, encoding="utf-8"))
+
+
+# ------------------------------------------------------------------------ workbooks
+
+
+def _workbook(path: Path, sheets: dict[str, list[list]], *, chart_first: bool = False) -> None:
+    import openpyxl
+    from openpyxl.chart import BarChart, Reference
+
+    book = openpyxl.Workbook()
+    book.remove(book.active)
+    for title, rows in sheets.items():
+        sheet = book.create_sheet(title)
+        for row in rows:
+            sheet.append(row)
+    if chart_first:
+        first = book[next(iter(sheets))]
+        chart = BarChart()
+        chart.add_data(Reference(first, min_col=2, min_row=1, max_row=len(SITES) + 1))
+        book.create_chartsheet("Chart", 0).add_chart(chart)
+    book.save(path)
+
+
+_ROWS = [["site_id", "latitude", "longitude"]] + [[s, lat, lon] for s, lon, lat in SITES]
+
+
+def _xlsx_damaged(folder):
+    def write(path):
+        _workbook(path, {"sites": _ROWS})
+        with zipfile.ZipFile(path) as zf:
+            parts = {n: zf.read(n) for n in zf.namelist()}
+        parts["xl/worksheets/sheet1.xml"] = parts["xl/worksheets/sheet1.xml"][:300]  # cut short
+        with zipfile.ZipFile(path, "w") as zf:
+            for name, data in parts.items():
+                zf.writestr(name, data)
+
+    return _validate(folder, "sites.xlsx", write)
+
+
+def _xlsx_renamed_csv(folder):
+    return _validate(folder, "sites.xlsx", lambda p: p.write_text(SITES_CSV, encoding="utf-8"))
+
+
+def _xlsx_chart_then_sites(folder):
+    def write(path):
+        _workbook(path, {"Notes": [["read me"]], "Data": _ROWS}, chart_first=True)
+
+    return _validate(folder, "sites.xlsx", write)
+
+
+def _xlsx_two_data_sheets(folder):
+    def write(path):
+        _workbook(path, {"2019": _ROWS, "2020": _ROWS}, chart_first=True)
+
+    return _validate(folder, "sites.xlsx", write)
+
+
+# ------------------------------------------------------------------------ several layers
+
+
+def _gpkg_sites_and_roads(folder):
+    import geopandas as gpd
+    import shapely
+
+    def write(path):
+        road = shapely.LineString([(-72, -12.2), (-68, -12.2)])
+        gpd.GeoDataFrame({"name": ["road"]}, geometry=[road], crs="EPSG:4326").to_file(
+            path, layer="roads", driver="GPKG"
+        )  # first in the file
+        _points().to_file(path, layer="visited", driver="GPKG")
+
+    return _validate(folder, "sites.gpkg", write)
+
+
+def _gpkg_two_point_layers(folder):
+    def write(path):
+        _points().to_file(path, layer="camps", driver="GPKG")
+        _points().to_file(path, layer="visits", driver="GPKG")
+
+    return _validate(folder, "sites.gpkg", write)
+
+
+_KML = """<?xml version="1.0" encoding="UTF-8"?>
+<kml xmlns="http://www.opengis.net/kml/2.2"><Document><name>Minas</name>
+<Folder><name>Rivers</name><Placemark><name>Rio</name><LineString>
+<coordinates>-72,-12.2 -68,-12.2</coordinates></LineString></Placemark></Folder>
+<Folder><name>Puntos</name>{points}</Folder>
+</Document></kml>
+"""
+
+
+def _kml_points_and_rivers(folder):
+    points = "".join(
+        f"<Placemark><name>{sid}</name><Point><coordinates>{lon},{lat}</coordinates></Point>"
+        "</Placemark>"
+        for sid, lon, lat in SITES
+    )
+    text = _KML.format(points=points)
+    return _validate(folder, "sites.kml", lambda p: p.write_text(text, encoding="utf-8"))
+
+
+_SITES_WORDS = ("problem(s) in the site list",)
+
+CASES = [
+    Case("malformed/geojson_nan_longitude", _geojson_nan, words=("sites.geojson", *_SITES_WORDS)),
+    Case("malformed/geopackage_nan_latitude", _gpkg_nan, words=("sites.gpkg", *_SITES_WORDS)),
+    Case("malformed/csv_nan_and_inf", _csv_nan_inf, words=("sites.csv", "2 problem(s)")),
+    Case("malformed/csv_field_over_128kb", _csv_long_field, exit_code=0, check=_check_long_field),
+    Case(
+        "malformed/csv_utf16_without_bom",
+        _csv_utf16_without_bom,
+        0,
+        check=_check_read("sites.csv"),
+        outputs=(),
+    ),
+    Case("malformed/csv_binary_garbage", _csv_binary, words=("sites.csv", "binary", "export")),
+    Case("malformed/csv_unpaired_quote", _csv_unpaired_quote, words=("sites.csv", *_SITES_WORDS)),
+    Case("malformed/csv_repeated_latitude", _csv_repeated_lat, words=("sites.csv", *_SITES_WORDS)),
+    Case(
+        "malformed/xlsx_damaged_sheet",
+        _xlsx_damaged,
+        words=("sites.xlsx", "sheet 'sites'", "damaged", "save it again"),
+    ),
+    Case(
+        "malformed/xlsx_renamed_csv", _xlsx_renamed_csv, words=("sites.xlsx", "text file", ".csv")
+    ),
+    Case(
+        "malformed/xlsx_chart_then_sites",
+        _xlsx_chart_then_sites,
+        0,
+        check=_check_read("sites.xlsx"),
+        outputs=(),
+    ),
+    Case(
+        "malformed/xlsx_two_data_sheets",
+        _xlsx_two_data_sheets,
+        words=("sites.xlsx", "2 sheets", "2019, 2020", "--sites-layer"),
+    ),
+    Case(
+        "malformed/gpkg_sites_and_roads",
+        _gpkg_sites_and_roads,
+        0,
+        check=_check_read("sites.gpkg"),
+        outputs=(),
+    ),
+    Case(
+        "malformed/gpkg_two_point_layers",
+        _gpkg_two_point_layers,
+        words=("sites.gpkg", "camps (Point), visits (Point)", "--sites-layer"),
+    ),
+    Case(
+        "malformed/kml_points_and_rivers",
+        _kml_points_and_rivers,
+        0,
+        check=_check_read("sites.kml", id_column="Name"),
+        outputs=(),
+    ),
+]
