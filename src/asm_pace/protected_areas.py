@@ -342,18 +342,19 @@ def read_protected_areas(
     # 1. countries (exact: GDAL's LIKE filter may match a code inside another word); a code
     # that matches nothing is refused: a typo would otherwise leave its sites unprotected
     if codes is not None:
-        found = data["iso3"].str.upper().str.findall(r"[A-Z]+").map(set)
+        found = data["iso3"].str.upper().str.findall(r"[A-Z]+").map(set)  # as _codes_in
         keep = found.map(lambda cs: bool(cs & codes)).to_numpy(dtype=bool)
         unmatched = codes - set().union(set(), *found[keep])
         if unmatched:
-            raise _unmatched_countries(name, unmatched, codes, box, sources, data)
-        data = drop(data, keep, "countries", None)
+            # in the file but outside the bbox is fine (a box around sites near a border)
+            present = _codes_in_file(sources) if sources else _codes_in(data["iso3"])
+            if unmatched - present or box is None:
+                missing = (unmatched - present) or unmatched
+                raise _unmatched_countries(name, missing, codes, box, present)
+        data = drop(data, keep, "countries", lambda d: _in_box(codes, box))
     if not n_read:
         if box is not None:
-            raise InputError(
-                f"{name}: no protected area intersects bbox {tuple(box.bounds)}; check the "
-                "box (min_lon, min_lat, max_lon, max_lat) covers your sites"
-            )
+            raise InputError(f"{name}: {_in_box(codes, box)}")
         raise ReadError(
             f"{name}: layer(s) {', '.join(read_layers)} hold no features; check that it is "
             "the protected-area file and export it again"
@@ -579,26 +580,32 @@ def _check_point_areas(pts: pd.DataFrame, name: str) -> None:
         )
 
 
+def _in_box(codes: set[str] | None, box: shapely.Polygon | None) -> str:
+    """The message for a bbox (and countries) that nothing meets."""
+    of = f" of {', '.join(sorted(codes))}" if codes else ""
+    return (
+        f"no protected area{of} intersects bbox {tuple(box.bounds) if box else ''}; check the "
+        "box (min_lon, min_lat, max_lon, max_lat) covers your sites"
+    )
+
+
 def _unmatched_countries(
-    name: str,
-    unmatched: set[str],
-    codes: set[str],
-    box: shapely.Polygon | None,
-    layers: list[_Layer],
-    data: pd.DataFrame,
+    name: str, unmatched: set[str], codes: set[str], box: Any, present: set[str]
 ) -> InputError:
     """The error for ``countries=`` codes that match no record, listing the file's codes."""
-    present = _codes_in_file(layers) if layers else set()
-    if not layers:  # a GeoDataFrame or GeoParquet: everything was read
-        present = set().union(set(), *data["iso3"].str.upper().str.findall(r"[A-Z]+").map(set))
     shown = sorted(present)
     listed = ", ".join(shown[:40]) + (f" ... ({len(shown)} in all)" if len(shown) > 40 else "")
-    where = " within the bbox" if box is not None else ""
     return InputError(
-        f"{name}: no protected area{where} has ISO3 {', '.join(sorted(unmatched))} "
+        f"{name}: no protected area has ISO3 {', '.join(sorted(unmatched))} "
         f"(asked for with countries= / --countries {','.join(sorted(codes))}); the file's "
         f"ISO3 codes are: {listed or 'none'}. Correct or remove the code(s) in --countries"
     )
+
+
+def _codes_in(iso3: pd.Series) -> set[str]:
+    """The ISO3 codes in a column of ``;``- (or otherwise) separated codes, upper case."""
+    text = iso3.dropna().astype(str).str.upper().str.findall(r"[A-Z]+")
+    return set().union(set(), *text.map(set))
 
 
 def _codes_in_file(layers: list[_Layer]) -> set[str]:
@@ -614,8 +621,7 @@ def _codes_in_file(layers: list[_Layer]) -> set[str]:
             )
         except Exception:  # the list only helps the message; the error stands without it
             continue
-        text = table[iso].dropna().astype(str).str.upper().str.findall(r"[A-Z]+")
-        found = found.union(*text.map(set))
+        found |= _codes_in(table[iso])
     return found
 
 
