@@ -80,6 +80,9 @@ def brute_force(role_arrays):
     seen = [x.item() for x in tc.ravel() if not missing(x.item(), tc_nodata)]
     if tc.dtype.kind == "f" and seen and 0 < max(seen) <= 1:
         return False, None  # fractions given for percent
+    ly = role_arrays[1][1]
+    if tc.dtype == ly.dtype and np.array_equal(tc, ly) and tc.any():
+        return False, None  # the same values in every pixel: one raster given twice
     if not valid.any():
         return False, None  # no data anywhere: refused, not NaN
     return True, valid
@@ -290,3 +293,18 @@ def test_damaged_or_mislabelled_files(tmp_path):
     wrong = tif(tmp_path / "Hansen_GFC-2024-v1.12_lossyear_00N_010E.tif", full(5))
     with pytest.raises(RasterError, match=r"says Hansen tile 00N_010E .* rename the file"):
         forest_loss(zone(), treecover=tc, lossyear=wrong)
+
+
+def test_a_copy_of_the_loss_years_given_as_tree_cover(tmp_path):
+    """Loss years 0-24 are valid percents: only the identical pixels give the copy away."""
+    ly = np.random.default_rng(1).integers(0, 25, (20, 20)).astype("uint8")
+    lyp = tif(tmp_path / "ly.tif", ly)
+    with pytest.raises(RasterError, match=r"ly\.tif: the loss-year raster .* exactly the values"):
+        forest_loss(zone(), treecover=tif(tmp_path / "ly_copy.tif", ly), lossyear=lyp)
+    # all zero in both (no trees, no loss) is a true answer, not a copy
+    zero = forest_loss(
+        zone(),
+        treecover=tif(tmp_path / "tc0.tif", full(0)),
+        lossyear=tif(tmp_path / "ly0.tif", full(0)),
+    )
+    assert zero["forest_2000_ha"].iloc[0] == 0 and zero["data_coverage"].iloc[0] == 1

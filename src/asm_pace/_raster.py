@@ -315,7 +315,8 @@ class Layer:
             raise RasterError(
                 f"{self.describe()}: the {self.role.what} raster holds values from {lo:g} to "
                 f"{hi:g} only: fractions, not percent? {self.role.option} needs percent 0-100; "
-                "multiply it by 100 (gdal_calc.py -A file.tif --calc=A*100 --outfile=pct.tif)"
+                "multiply it by 100 (gdal_calc.py -A file.tif --calc=A*100 --outfile=pct.tif), "
+                "or, if it is percent already, store it as integers (gdal_translate -ot Byte)"
             )
 
     @property
@@ -440,19 +441,15 @@ def _check_name(path: str, role: Role) -> None:
     """Refuse a file whose name (or, for a neutral VRT, its sources' names) says another role."""
     if not role.keyword:
         return
-    names = [Path(path).name]
-    found = [r for r in ROLES.values() if r.named(names[0])]
+    where = "the file name says"
+    found = [r for r in ROLES.values() if r.named(Path(path).name)]
     if not found:
+        where = "the VRT's sources say"
         names = [Path(s).name for s in _vrt_sources(path)]
         found = [r for r in ROLES.values() if any(r.named(n) for n in names)]
     if found and role not in found:
         other = found[0]
-        where = (
-            "the file name says"
-            if len(names) == 1 and names[0] == Path(path).name
-            else ("the VRT's sources say")
-        )
-        fix = f"give it to {other.option} and" if other.option else "it is not a layer for"
+        fix = f"give it to {other.option}, and" if other.option else "that layer is not used;"
         raise RasterError(
             f"{path}: {where} '{other.keyword}' but it is given as {role.option}; {fix} give "
             f"the {role.what} raster (Hansen {role.keyword}) to {role.option}"

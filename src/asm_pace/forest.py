@@ -36,6 +36,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
 from os import PathLike
+from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
@@ -355,6 +356,9 @@ class _ForestCoder:
             len({t.nodata for t in tc.tiles}) == 1 and len({t.nodata for t in ly.tiles}) == 1
         )
         self.mask_nodata = [not self.fast, not self.fast] + [True] * (len(layers) - 2)
+        # tree cover and loss year equal in every pixel read (not all zero): one raster twice
+        self.same = tc.tiles[0].dtype == ly.tiles[0].dtype
+        self.nonzero = False
         if self.fast:
             tnd, lnd = tc.tiles[0].nodata, ly.tiles[0].nodata
             t = np.arange(256)[:, None]
@@ -371,6 +375,9 @@ class _ForestCoder:
     def __call__(self, chunk: _Chunk) -> tuple[np.ndarray, np.ndarray | None, int]:
         """Codes of the chunk's pixels, its gain labels and the number of codes used."""
         tcv, lyv = chunk.data[0], chunk.data[1]
+        if self.same:
+            self.same = np.array_equal(tcv, lyv)
+            self.nonzero = self.nonzero or (self.same and bool(tcv.any()))
         valid = _and(chunk.valid[0], chunk.valid[1])
         has_gain = len(chunk.data) > 2
         if has_gain:
@@ -400,6 +407,22 @@ class _ForestCoder:
         (r0, r1), (c0, c1) = chunk.rows, chunk.cols
         for layer in self.layers[:2]:
             layer.check(*layer.read(r0, r1, c0, c1), r0, c0)
+        raise RasterError(  # not reached: the table and the domains agree
+            f"{self.layers[0].describe()}: a value outside its domain near pixel row {r0}"
+        )
+
+    def finish(self) -> None:
+        """Layer-wide rules once every chunk is coded."""
+        if self.same and self.nonzero:
+            tc, ly = self.layers[0], self.layers[1]
+            raise RasterError(
+                f"{ly.describe()}: the loss-year raster (--lossyear) holds exactly the values of "
+                f"the tree-cover raster {Path(tc.tiles[0].path).name} (--treecover) in every "
+                "pixel read: one raster given twice? give the Hansen treecover2000 and lossyear "
+                "rasters"
+            )
+        for layer in self.layers:
+            layer.finish()
 
     def _general(self, chunk: _Chunk, valid: np.ndarray | None) -> np.ndarray:
         tcv, lyv = chunk.data[0], chunk.data[1]
@@ -545,8 +568,7 @@ def forest_loss(
             if gain_lab is not None:
                 gs = cov.label_sums(chunk.events, gain_lab, 2, chunk.row_area, npieces, work)
                 np.add.at(gain_acc, piece_zone, gs[:, 1])
-    for layer in layers:
-        layer.finish()
+    coder.finish()
     vmax = coder.vmax
     year = hansen_year([t.path for t in ly.tiles])
     last = max(vmax, (year - 2000) if year else 0)
