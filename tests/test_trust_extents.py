@@ -78,11 +78,11 @@ def quiet_classify(sites, pas, eco=WORLD):
 
 
 def brute_edge_m(lon: float, lat: float, box) -> float:
-    """pyproj.Geod to the box's real edges every 0.002 degree (parallels at the poles and
-    meridians of a box going all the way round are no edge)."""
+    """pyproj.Geod to 20,001 points along each of the box's real edges (parallels at the
+    poles and meridians of a box going all the way round are no edge)."""
     minx, miny, maxx, maxy = box
-    ys = np.arange(miny, maxy + 1e-9, 0.002)
-    xs = np.arange(minx, maxx + 1e-9, 0.002)
+    ys = np.linspace(miny, maxy, 20_001)
+    xs = np.linspace(minx, maxx, 20_001)
     edges = []
     if minx > -180 or maxx < 180:
         edges += [(np.full(ys.size, minx), ys), (np.full(ys.size, maxx), ys)]

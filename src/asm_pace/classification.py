@@ -779,6 +779,16 @@ def _name(layer: gpd.GeoDataFrame | None, default: str) -> str:
     return default if name.startswith("<") else name
 
 
+def _share(mask: np.ndarray) -> str:
+    """A mask's share in percent for messages, never rounded to 0 % or 100 %."""
+    share = float(mask.mean())
+    if 0.0 < share < 0.01:
+        return "<1%"
+    if 0.99 < share < 1.0:
+        return ">99%"
+    return f"{share:.0%}"
+
+
 def _box_text(box: tuple[float, float, float, float]) -> str:
     return "(" + ", ".join(f"{v:g}" for v in box) + ")"
 
@@ -901,7 +911,7 @@ def _check_extent(
         )
     if no_eco.any():
         warnings.warn(
-            f"{src}: {int(no_eco.sum())} of {n} site(s) ({no_eco.mean():.0%}) lie in no "
+            f"{src}: {int(no_eco.sum())} of {n} site(s) ({_share(no_eco)}) lie in no "
             f"ecoregion of {eco_name} ({_examples(sites, site_geoms, no_eco)}): at sea, or "
             "outside a clipped ecoregion file, so they cannot be critical_ecosystem (eco_id "
             f"is empty). Check their coordinates for {causes}, or use the whole TEOW layer",
@@ -910,7 +920,7 @@ def _check_extent(
         )
     if far.any():
         warnings.warn(
-            f"{src}: {int(far.sum())} of {n} site(s) ({far.mean():.0%}) lie more than "
+            f"{src}: {int(far.sum())} of {n} site(s) ({_share(far)}) lie more than "
             f"{EXTENT_KM:g} km from every protected area of {pa_name} "
             f"({_examples(sites, site_geoms, far)}): outside the layer's extent. Check their "
             f"coordinates for {causes}, and the protected areas read (--countries)",
