@@ -555,7 +555,7 @@ def _wrap_polygons(geoms: np.ndarray, src: np.ndarray, crs: CRS | None, name: st
             "coordinates (a layer in the 0..360 convention: subtract 360 from longitudes "
             "above 180) or set the layer's right CRS"
         )
-    polys = ok & np.isin(kinds, (3, 6))
+    polys = ok & np.isin(kinds, (3, 6, 7))  # (collections: their polygons)
     if crs is None or crs.is_geographic:
         beyond = polys & ((bounds[:, 0] < _LON_MIN - _TOL) | (bounds[:, 2] > _LON_MAX + _TOL))
         if beyond.any():
@@ -564,7 +564,7 @@ def _wrap_polygons(geoms: np.ndarray, src: np.ndarray, crs: CRS | None, name: st
                 "are not longitude/latitude; set the layer's right CRS in QGIS"
             )
     elif polys.any():  # projected: longitudes in the projection's continuous range
-        out = _projection_range(out, src, polys, crs)
+        out = _projection_range(out, src, polys, bounds, crs)
         bounds = shapely.bounds(out) if out is not geoms else bounds
     wide = polys & (bounds[:, 2] - bounds[:, 0] > 180.0)
     if wide.any():
@@ -577,15 +577,23 @@ def _wrap_polygons(geoms: np.ndarray, src: np.ndarray, crs: CRS | None, name: st
     return out
 
 
-def _projection_range(geoms: np.ndarray, src: np.ndarray, rows: np.ndarray, crs: CRS) -> np.ndarray:
+def _projection_range(
+    geoms: np.ndarray, src: np.ndarray, rows: np.ndarray, bounds: np.ndarray, crs: CRS
+) -> np.ndarray:
     """``geoms[rows]`` with longitudes in ``crs``'s continuous range, central meridian +-180.
 
-    A vertex on the range's edge (the meridian opposite the central one, where PROJ gives one
-    longitude for both sides) goes to the side its projected ``x`` is on.
+    Only geometries reaching both sides of the range's edge (the meridian opposite the
+    central one) change: one wholly on the far side would be shifted by 360 degrees and
+    back again. A vertex on the edge, where PROJ gives one longitude for both sides, goes
+    to the side its projected ``x`` is on.
     """
     lon0 = _central_meridian(crs)
     west = lon0 - 180.0
+    cut = (west + 180.0) % 360.0 - 180.0  # the range's edge in -180..180
     if min(lon0 % 360.0, -lon0 % 360.0) <= _TOL:  # -180..180 already
+        return geoms
+    rows = rows & (bounds[:, 0] <= cut + 1e-7) & (bounds[:, 2] >= cut - 1e-7)
+    if not rows.any():
         return geoms
     xy = shapely.get_coordinates(geoms[rows])
     x = (xy[:, 0] - west) % 360.0 + west
@@ -600,7 +608,7 @@ def _projection_range(geoms: np.ndarray, src: np.ndarray, rows: np.ndarray, crs:
         except Exception:  # pragma: no cover - an unusual CRS: the midpoint test decides
             pass
     out = geoms.copy()
-    out[rows] = shapely.set_coordinates(shapely.force_2d(geoms[rows]), np.c_[x, xy[:, 1]])
+    out[rows] = shapely.set_coordinates(geoms[rows], np.c_[x, xy[:, 1]])
     return out
 
 
