@@ -228,3 +228,23 @@ def test_counts_line_by_hand():
     frame = _sites()
     frame.attrs = {"source": "s.gpkg"}
     assert _counts_line("sites", layer_counts(frame)) == "sites (s.gpkg): 2 used"
+
+
+@pytest.mark.parametrize(
+    ("extra", "words"),
+    [
+        (["--landscapes-layer", "x"], ["--landscapes-layer", "-l/--priority-landscapes"]),
+        (["--rings"], ["--rings", "--buffers"]),
+        (["--canopy", "50"], ["--canopy", "--treecover"]),
+        (["--countries", ",,"], ["--countries", "names nothing"]),
+        (["--buffers", "nan"], ["nan", "finite", "--buffers"]),
+        (["--buffers", "1e400"], ["inf", "finite", "--buffers"]),
+    ],
+)
+def test_options_that_would_be_ignored_or_meaningless_are_refused(tmp_path, extra, words):
+    paths = tiny_inputs(tmp_path)
+    result = _run(*classify_args(paths, tmp_path / "out.gpkg", *extra))
+    assert result.exit_code == 2
+    line = next(ln for ln in result.stderr.splitlines() if ln.startswith("Error:"))
+    assert all(w in line for w in words), line
+    assert not (tmp_path / "out.gpkg").exists()

@@ -243,16 +243,18 @@ def _parse_radii(ctx: click.Context, param: click.Parameter, value: str | None):
         raise click.BadParameter(
             f"{value!r} is not a list of distances in km; write e.g. --buffers 1,10,50"
         ) from None
-    if not radii or any(r <= 0 for r in radii):
-        raise click.BadParameter(f"{value!r}: every radius must be a number of km above 0")
-    return radii
+    if not radii:
+        raise click.BadParameter(f"{value!r} holds no distance; write e.g. --buffers 1,10,50")
+    return radii  # their domain (finite, above 0) is checked by run_pipeline
 
 
 def _parse_list(ctx: click.Context, param: click.Parameter, value: str | None):
     if value is None:
         return None
     items = [p.strip() for p in value.replace(";", ",").split(",") if p.strip()]
-    return items or None
+    if not items:  # an empty filter would silently keep everything
+        raise click.BadParameter(f"{value!r} names nothing; write e.g. --countries PER,BOL")
+    return items
 
 
 _existing = click.Path(exists=True, dir_okay=True, path_type=Path)
@@ -283,6 +285,12 @@ def _site_options(func: Callable[..., Any]) -> Callable[..., Any]:
     ):
         func = decorator(func)
     return func
+
+
+def _given(name: str) -> bool:
+    """Whether the option ``name`` was given (not left to its default)."""
+    source = click.get_current_context().get_parameter_source(name)
+    return source not in (None, click.core.ParameterSource.DEFAULT)
 
 
 def _site_kwargs(lon, lat, id_column, new_ids, sites_layer, sites_crs) -> dict[str, Any]:
@@ -453,7 +461,7 @@ def classify(
         treecover=treecover,
         lossyear=lossyear,
         gain=gain,
-        canopy=canopy,
+        canopy=canopy if _given("canopy") else None,
         site_options=_site_kwargs(lon, lat, id_column, new_ids, sites_layer, sites_crs),
         pa_options=pa_options,
         ecoregion_options={"layer": ecoregions_layer},
@@ -529,7 +537,7 @@ def demo(
         treecover=None if no_forest else sample_path("treecover2000.tif"),
         lossyear=None if no_forest else sample_path("lossyear.tif"),
         gain=None,
-        canopy=30,
+        canopy=None,
         site_options={},
         pa_options={},
         command="demo",

@@ -9,6 +9,7 @@ provenance table) and each reader's record counts. :func:`write_outputs` writes 
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from collections.abc import Callable, Mapping, Sequence
@@ -67,6 +68,9 @@ def planned_steps(*, priority_landscapes: bool, buffers: bool, forest: bool) -> 
     return [s for s in STEPS if s not in skip]
 
 
+#: Tree cover (percent) above which a pixel is forest, when no threshold is given.
+DEFAULT_CANOPY = 30
+
 _LOSS_COLUMN = re.compile(r"^loss_(\d{4})_ha$")
 
 
@@ -124,8 +128,11 @@ def _radii(radii_km: float | Sequence[float] | None) -> tuple[float, ...] | None
             r = float(r)
         except (TypeError, ValueError) as err:
             raise InputError(f"buffer radius {r!r} is not a number of km, e.g. 1,10,50") from err
-        if not r > 0:
-            raise InputError(f"buffer radius {r:g} km must be greater than 0")
+        if not (math.isfinite(r) and r > 0):
+            raise InputError(
+                f"buffer radius {r:g} km: every radius must be a finite number of km above 0, "
+                "e.g. --buffers 1,10,50"
+            )
         out.append(r)
     return tuple(sorted(set(out)))
 
@@ -141,7 +148,7 @@ def run_pipeline(
     treecover: Any = None,
     lossyear: Any = None,
     gain: Any = None,
-    canopy: float = 30,
+    canopy: float | None = None,
     site_options: Mapping[str, Any] | None = None,
     pa_options: Mapping[str, Any] | None = None,
     ecoregion_options: Mapping[str, Any] | None = None,
@@ -167,8 +174,9 @@ def run_pipeline(
         Forest-change rasters (Hansen GFC); with ``radii_km``, adds forest
         columns to ``buffers`` and a long ``forest_loss`` table
         (:func:`asm_pace.forest_loss`). ``treecover`` and ``lossyear`` go together.
-    canopy : float
-        Tree-cover threshold in percent (forest is canopy > threshold).
+    canopy : float, optional
+        Tree-cover threshold in percent (forest is canopy > threshold); 30 by default.
+        Only with the forest rasters.
     site_options : mapping, optional
         Extra keywords for :func:`asm_pace.read_sites` (``lon``, ``lat``, ``id_column``...).
     pa_options : mapping, optional
@@ -206,11 +214,30 @@ def run_pipeline(
         )
     if gain is not None and treecover is None:
         raise InputError("a gain raster (--gain) needs --treecover and --lossyear too")
+    if rings and radii is None:
+        raise InputError(
+            "rings are made of the buffer radii: give radii too (--buffers 1,10,50 --rings), "
+            "or drop rings (--rings)"
+        )
+    if priority_landscapes is None and any(
+        v is not None for v in (landscape_options or {}).values()
+    ):
+        raise InputError(
+            f"options for priority landscapes ({', '.join(landscape_options or {})}; "
+            "--landscapes-layer) were given without priority landscapes: give the file too "
+            "(-l/--priority-landscapes), or drop them"
+        )
     forest = treecover is not None
     if forest and radii is None:
         raise InputError(
             "forest loss is measured in buffers around the sites: give radii too (--buffers 1,10)"
         )
+    if canopy is not None and treecover is None:
+        raise InputError(
+            f"a canopy threshold ({canopy}; --canopy) applies to forest loss only: give the "
+            "forest rasters too (--treecover, --lossyear), or drop it"
+        )
+    canopy = DEFAULT_CANOPY if canopy is None else canopy
     if not 0 <= float(canopy) < 100:
         raise InputError(f"canopy threshold {canopy} must be a percentage from 0 to 99")
     site_options = {k: v for k, v in (site_options or {}).items() if v is not None}
