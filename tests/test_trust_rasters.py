@@ -243,15 +243,16 @@ def test_vrt_sources_count_as_the_files_they_read(tmp_path):
 
 
 def test_no_zone_with_data_is_refused_and_says_why(tmp_path):
-    tc = full(80)
-    tc[:, :] = 255
-    tcp = tif(tmp_path / "tc.tif", tc, nodata=255)
+    tcp = tif(tmp_path / "tc.tif", full(255), nodata=255)
     ly = tif(tmp_path / "ly.tif", full(5))
-    with pytest.raises(
-        RasterError, match=r"tc\.tif: none of the 1 zone\(s\) .* nodata pixels only"
-    ):
+    with pytest.raises(RasterError, match=r"tc\.tif: none of the 1 zone\(s\) .*\(nodata, or off"):
         forest_loss(zone(), treecover=tcp, lossyear=ly)
-    with pytest.raises(RasterError, match=r"none of the 1 zone\(s\) .*lie outside them"):
+    far = tif(tmp_path / "far_ly.tif", full(5), x0=10.0)
+    with pytest.raises(
+        RasterError, match=r"far_ly\.tif: .*outside the loss-year raster .*--lossyear"
+    ):
+        forest_loss(zone(), treecover=tif(tmp_path / "tc80.tif", full(80)), lossyear=far)
+    with pytest.raises(RasterError, match=r"none of the 1 zone\(s\) .*outside the input raster"):
         raster_stats(zone(x0=5.0), ly)
 
 

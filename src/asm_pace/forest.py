@@ -308,30 +308,25 @@ def _warn_coverage(
 
 
 def _refuse_no_data(zones: pd.DataFrame, n: int, what: str, layers: list[Layer]) -> None:
-    """Every statistic would be NaN: say whether the zones lie off the rasters or on nodata."""
+    """Every statistic would be NaN: say which raster the zones lie off, or that they lie on nodata."""
     zb = _zone_bounds_4326(zones)
-    boxes = [layer.bounds_lonlat() for layer in layers]
-    rb = (
-        max(b[0] for b in boxes),
-        max(b[1] for b in boxes),
-        min(b[2] for b in boxes),
-        min(b[3] for b in boxes),
-    )
     span = "lon {:.4f} to {:.4f}, lat {:.4f} to {:.4f}"
-    off = zb is None or zb[2] <= rb[0] or zb[0] >= rb[2] or zb[3] <= rb[1] or zb[1] >= rb[3]
-    where = f"the {what} span {span.format(rb[0], rb[2], rb[1], rb[3])}"
-    if zb is not None:
-        where += f", the zones {span.format(zb[0], zb[2], zb[1], zb[3])}"
+    zones_at = "" if zb is None else f"; the zones span {span.format(zb[0], zb[2], zb[1], zb[3])}"
+    for layer in layers:
+        b = layer.bounds_lonlat()
+        if zb is None or zb[2] <= b[0] or zb[0] >= b[2] or zb[3] <= b[1] or zb[1] >= b[3]:
+            raise RasterError(
+                f"{layer.describe()}: none of the {n} zone(s) has data in the {what}: they lie "
+                f"outside the {layer.role.what} raster (it spans "
+                f"{span.format(b[0], b[2], b[1], b[3])}{zones_at}); give rasters that cover the "
+                f"zones to {layer.role.option} (for Hansen: the tiles of that region)"
+            )
     options = " and ".join(layer.role.option for layer in layers)
-    if off:
-        reason = "lie outside them"
-        fix = f"give {options} rasters that cover the zones (for Hansen: the tiles of that region)"
-    else:
-        reason = "lie on nodata pixels only"
-        fix = f"check the nodata tags of {options} (gdal_edit.py -a_nodata) or give rasters with data there"
     raise RasterError(
-        f"{layers[0].describe()}: none of the {n} zone(s) has data in the {what}: they "
-        f"{reason} ({where}); {fix}"
+        f"{layers[0].describe()}: none of the {n} zone(s) has data in the {what}: they lie "
+        f"on pixels where not every raster has data (nodata, or off one of them{zones_at}); "
+        f"check the nodata tags of {options} (gdal_edit.py -a_nodata) or give rasters with "
+        "data there"
     )
 
 
