@@ -871,7 +871,8 @@ def _is_wgs84(crs: CRS) -> bool:
 
 def _col(df: pd.DataFrame, *names: str) -> str | None:
     """The first column of ``df`` matching one of ``names``, ignoring case."""
-    lookup = {str(c).casefold(): c for c in df.columns if c != df.geometry.name}
+    geometry = df.geometry.name  # once: each .geometry access costs a lookup
+    lookup = {str(c).casefold(): c for c in df.columns if c != geometry}
     for n in names:
         if n.casefold() in lookup:
             return lookup[n.casefold()]
