@@ -238,6 +238,8 @@ def test_vrt_sources_count_as_the_files_they_read(tmp_path):
     loss_vrt = vrt(tmp_path / "lossyear.vrt", tc.name)  # named for its role, reads the tree cover
     with pytest.raises(RasterError, match="same raster is given as --treecover and --lossyear"):
         forest_loss(zone(), treecover=tc, lossyear=loss_vrt)
+    with pytest.raises(RasterError, match=r"mosaic\.vrt: the VRT reads .*_lossyear_x\.tif, which"):
+        forest_loss(zone(), treecover=tc, lossyear=[ly, mosaic])
     ok = forest_loss(zone(), treecover=tc, lossyear=vrt(tmp_path / "ly.vrt", ly.name))
     assert ok["loss_2005_ha"].iloc[0] == pytest.approx(ok["zone_area_ha"].iloc[0], rel=1e-12)
 

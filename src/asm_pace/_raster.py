@@ -646,6 +646,12 @@ def _check_overlaps(tiles: list[Tile], role: Role) -> None:
     a, b = tiles[pairs[0, 0]], tiles[pairs[0, 1]]
     if _identity(a.path) == _identity(b.path):
         raise RasterError(f"{a.path}: the file is listed twice for {role.option}; give it once")
+    for vrt, tile in ((a, b), (b, a)):
+        if _identity(tile.path) in {_identity(s) for s in _vrt_sources(vrt.path)}:
+            raise RasterError(
+                f"{vrt.path}: the VRT reads {Path(tile.path).name}, which is given for "
+                f"{role.option} too; give the VRT or its tiles, not both"
+            )
     raise RasterError(
         f"{a.path} and {Path(b.path).name}: two {role.what} tiles for {role.option} overlap "
         f"({len(pairs)} overlapping pair(s)); a layer's tiles must not overlap (two versions or "
