@@ -216,6 +216,8 @@ def test_g200_rule_by_region_only_when_no_number(tmp_path):
     eco = read_ecoregions(path)
     assert list(eco["is_g200"]) == [True, False, False, False]
     assert list(eco["g200_region"]) == ["Napo Moist Forests", "", "", ""]
+    with pytest.raises(InputError, match=r"G200_REGIO is empty in every feature"):
+        read_ecoregions(_eco(tmp_path, G200_REGIO=["", None]))
 
 
 def test_g200_num_values_read(tmp_path):

@@ -208,6 +208,11 @@ def read_ecoregions(
         is_g200 = (g200_biome > 0).fillna(False)
     elif region_col is not None and "eco_id" not in cols:
         is_g200 = region != ""
+        if not is_g200.any():
+            raise InputError(
+                f"{name}: {region_col} is empty in every feature, so no ecoregion can be told "
+                "Global 200; use the Global 200 layer as distributed, or WWF's TEOW"
+            )
     else:
         found = [str(c) for c in gdf.columns if c != gdf.geometry.name]
         teow = (
