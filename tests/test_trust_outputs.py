@@ -77,22 +77,6 @@ def test_interrupt_inside_the_transaction_removes_every_temporary(tmp_path):
     assert _state(tmp_path) == before
 
 
-def test_every_output_replaced_together(tmp_path):
-    _old_outputs(tmp_path)
-    out = write_outputs(
-        PipelineResult(layers={"sites": _sites()}),
-        tmp_path / "out.gpkg",
-        csv=tmp_path / "out.csv",
-        report=tmp_path / "out.html",
-        overwrite=True,
-    )
-    assert out == tmp_path / "out.gpkg"
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.csv", "out.gpkg", "out.html"]
-    assert (tmp_path / "out.csv").read_text(encoding="utf-8").splitlines()[1].startswith("S1,")
-    assert "<html" in (tmp_path / "out.html").read_text(encoding="utf-8")
-    assert gpd.read_file(tmp_path / "out.gpkg", layer="sites")["site_id"].tolist() == ["S1", "S2"]
-
-
 def test_library_writers_refuse_their_inputs_and_wrong_endings(tmp_path):
     source = tmp_path / "sites.gpkg"
     _sites().to_file(source, driver="GPKG")
@@ -191,13 +175,6 @@ def test_repeated_single_value_options_refused(tmp_path, option, value):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["eco.gpkg", "pas.gpkg", "sites.csv"]
 
 
-def test_repeated_flags_and_multiple_options_are_fine(tmp_path):
-    paths = tiny_inputs(tmp_path)
-    args = classify_args(paths, tmp_path / "out.gpkg", "--pa-layer", "polygons")
-    result = _run(*args, "--pa-layer", "polygons", "-q", "-q", "--overwrite", "--overwrite")
-    assert result.exit_code == 0, result.output
-
-
 def test_report_without_matplotlib_is_refused_before_any_work(tmp_path, monkeypatch):
     paths = tiny_inputs(tmp_path)
     monkeypatch.setitem(sys.modules, "matplotlib", None)  # as if not installed
@@ -248,3 +225,15 @@ def test_options_that_would_be_ignored_or_meaningless_are_refused(tmp_path, extr
     line = next(ln for ln in result.stderr.splitlines() if ln.startswith("Error:"))
     assert all(w in line for w in words), line
     assert not (tmp_path / "out.gpkg").exists()
+
+
+def test_demo_never_writes_over_its_sample_files(tmp_path):
+    from asm_pace.datasets import sample_path
+
+    sample = sample_path("sites.csv")
+    before = sample.read_bytes()
+    result = _run("demo", "-o", tmp_path / "d.gpkg", "--csv", sample, "--overwrite")
+    assert result.exit_code == 2
+    line = next(ln for ln in result.stderr.splitlines() if ln.startswith("Error:"))
+    assert "sites.csv (--csv) is an input of this run (SITES)" in line
+    assert sample.read_bytes() == before and list(tmp_path.iterdir()) == []

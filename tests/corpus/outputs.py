@@ -158,6 +158,8 @@ def _overwrite_both(folder: Path) -> list[str]:
     _old_geopackage(folder / "out.gpkg")
     (folder / "out.csv").write_text("old,table\n", encoding="utf-8")
     args = ["--csv", str(folder / "out.csv"), "--overwrite"]
+    # a repeated flag and a repeated multi-value option are not refused
+    args += ["--overwrite", "--pa-layer", "polygons", "--pa-layer", "polygons"]
     return classify_args(tiny_inputs(folder), folder / "out.gpkg", *args)
 
 
