@@ -36,7 +36,6 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import pyogrio
 import shapely
 
 from ._vector import (
@@ -57,7 +56,7 @@ from .errors import (
     SchemaError,
     UnreadableValueWarning,
 )
-from .protected_areas import _col, _text
+from .protected_areas import _col, _Layer, _layer_info, _text
 
 __all__ = [
     "read_ecoregions",
@@ -468,8 +467,7 @@ def _choose_hint(what: str) -> str:
 
 
 def _fields(ref: LayerRef) -> list[str]:
-    """A layer's field names (empty when GDAL cannot tell)."""
-    try:
-        return [str(f) for f in pyogrio.read_info(ref.target, layer=ref.name)["fields"]]
-    except Exception:  # the choice then falls back to asking
-        return []
+    """A layer's field names (empty for GeoParquet, read whole)."""
+    lyr = _Layer(ref)
+    _layer_info(lyr)
+    return lyr.fields
