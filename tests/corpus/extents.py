@@ -111,6 +111,12 @@ def _utm_sites(folder, crs):
     return classify_args(paths, folder / "out.gpkg", "--lon", "x", "--lat", "y", "--sites-crs", crs)
 
 
+def _degrees_with_projected_crs(folder):
+    # lon/lat degrees declared as UTM metres: -70 m east, -12 m north of the zone's false
+    # origin, i.e. every site near the South Pole
+    return classify_args(tiny_inputs(folder), folder / "out.gpkg", "--sites-crs", "EPSG:32719")
+
+
 def _check_right_crs(folder, text):
     s = _sites(folder)
     assert list(s["pace_class"]) == ["protected_area", "critical_ecosystem", "not_eligible"]
@@ -221,6 +227,11 @@ CASES = [
         "extents/utm_north_for_south",
         lambda folder: _utm_sites(folder, "EPSG:32619"),
         words=("sites.csv", "pas.gpkg", *_CAUSES),
+    ),
+    Case(
+        "extents/degrees_given_a_projected_sites_crs",
+        _degrees_with_projected_crs,
+        words=("sites.csv", "--sites-crs"),
     ),
     Case(
         "extents/utm_right_crs",
