@@ -110,7 +110,7 @@ def layer_case(draw, role):
     return arr.reshape(3, 3), nodata
 
 
-@settings(max_examples=45, deadline=None)
+@settings(max_examples=30, deadline=None)
 @given(
     tc=layer_case("treecover"),
     ly=layer_case("lossyear"),
@@ -264,8 +264,13 @@ def test_raster_stats_takes_any_raster_of_a_folder(tmp_path):
     out = raster_stats(zone(), tmp_path / "r", stats=("min", "max"))
     assert (out["min"].iloc[0], out["max"].iloc[0]) == (3, 5)
     (tmp_path / "empty").mkdir()
-    with pytest.raises(ReadError, match="no GeoTIFF or VRT at all"):
+    with pytest.raises(
+        ReadError, match=r"empty: the folder holds no input raster \(it holds nothing"
+    ):
         raster_stats(zone(), tmp_path / "empty")
+    (tmp_path / "empty" / "lossyear.tif.gz").write_bytes(b"")
+    with pytest.raises(ReadError, match=r"holds lossyear\.tif\.gz; only \.tif, \.tiff and \.vrt"):
+        open_layer(tmp_path / "empty", role=ROLES["lossyear"])
 
 
 def test_open_layer_picks_by_name_case_insensitively(tmp_path):

@@ -463,8 +463,11 @@ def _candidates(spec, role: Role) -> list[str]:
             files = sorted(str(f) for f in p.iterdir() if f.suffix.lower() in RASTER_SUFFIXES)
             named = [f for f in files if role.named(Path(f).name)] if role.keyword else files
             if not named:
-                held = ", ".join(Path(f).name for f in files[:6]) or "no GeoTIFF or VRT at all"
-                held += f" and {len(files) - 6} more" if len(files) > 6 else ""
+                shown = files or sorted(f.name for f in p.iterdir())
+                held = ", ".join(Path(f).name for f in shown[:6]) or "nothing"
+                held += f" and {len(shown) - 6} more" if len(shown) > 6 else ""
+                if not files:
+                    held += "; only .tif, .tiff and .vrt files are read"
                 word = f"; no file name holds '{role.keyword}'" if role.keyword else ""
                 raise ReadError(
                     f"{p}: the folder holds no {role.what} raster{word} (it holds {held}); "
