@@ -42,6 +42,7 @@ __all__ = [
     "widen_boxes",
     "box_hits",
     "layer_box",
+    "box_text",
     "box_edge_distance",
     "MAX_SEGMENT_DEG",
 ]
@@ -436,6 +437,17 @@ def layer_box(layer: object, what: str) -> tuple[float, float, float, float] | N
             "was read for (read_protected_areas(bbox=...) sets it): fix it or delete it"
         )
     return minx, miny, maxx, maxy
+
+
+def box_text(box: tuple[float, float, float, float]) -> str:
+    """A box for messages: ``(min_lon, min_lat, max_lon, max_lat)`` without float noise.
+
+    Examples
+    --------
+    >>> box_text((-70.5, -13.0, -68.25, 0.1 + 0.2))
+    '(-70.5, -13, -68.25, 0.3)'
+    """
+    return "(" + ", ".join(f"{v:g}" for v in box) + ")"
 
 
 def box_edge_distance(

@@ -27,6 +27,7 @@ from ._nearest import (
     BoundaryIndex,
     box_edge_distance,
     box_hits,
+    box_text,
     layer_box,
     relevant_polygons,
     widen_boxes,
@@ -789,10 +790,6 @@ def _share(mask: np.ndarray) -> str:
     return f"{share:.0%}"
 
 
-def _box_text(box: tuple[float, float, float, float]) -> str:
-    return "(" + ", ".join(f"{v:g}" for v in box) + ")"
-
-
 def _examples(sites: gpd.GeoDataFrame, site_geoms: np.ndarray, mask: np.ndarray) -> str:
     """The first few sites of ``mask`` with a point of each, for messages."""
     rows = np.flatnonzero(mask)[:_SHOWN]
@@ -821,7 +818,7 @@ def _refuse_outside_box(
         layer_name = _name(layer, f"the {what} layer")
         raise InputError(
             f"{src}: {int(outside.sum())} of {len(site_geoms)} site(s) lie outside the box "
-            f"{_box_text(box)} the {what} of {layer_name} were read for "
+            f"{box_text(box)} the {what} of {layer_name} were read for "
             f"({_examples(sites, site_geoms, outside)}), so which {what} they are in is "
             f"unknown; read the {what} with a box that holds every site plus a margin (or "
             "without bbox=), or check the sites' coordinates"
@@ -860,7 +857,7 @@ def _warn_beyond(
     margin = _fmt_km(float(np.nanmax(near_km[beyond])))
     warnings.warn(
         f"{src}: for {int(beyond.sum())} of {beyond.size} site(s) the nearest protected area "
-        f"of {layer_name} is farther than the edge of the box {_box_text(box)} it was read "
+        f"of {layer_name} is farther than the edge of the box {box_text(box)} it was read "
         "for, so one outside the box may be nearer (column nearest_pa_beyond_extent); read "
         f"the protected areas with a margin of at least {margin} around the sites, or "
         "without bbox=",

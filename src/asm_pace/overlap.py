@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from ._nearest import layer_box
+from ._nearest import box_text, layer_box
 from ._vector import check_ids, repair_polygons, row_list, to_wgs84
 from .errors import ExtentWarning, InputError, SchemaError
 from .geodesy import geodesic_area
@@ -246,8 +246,8 @@ def _warn_beyond(
         return
     import warnings
 
-    box = "(" + ", ".join(f"{v:g}" for v in layer.attrs["bbox"]) + ")"
     noun = "protected areas" if what == "pa" else "ecoregions"
+    box = box_text(layer_box(layer, noun))
     warnings.warn(
         f"{zones.attrs.get('source', 'the zones')}: {int(beyond.sum())} of {beyond.size} "
         f"zone(s) reach outside the box {box} the {noun} of "
