@@ -316,3 +316,29 @@ def test_a_copy_of_the_loss_years_given_as_tree_cover(tmp_path):
         lossyear=tif(tmp_path / "ly0.tif", full(0)),
     )
     assert zero["forest_2000_ha"].iloc[0] == 0 and zero["data_coverage"].iloc[0] == 1
+
+
+@pytest.mark.realdata
+def test_realdata_uint16_clip_passes_the_domains_as_uint8_does(realdata, tmp_path):
+    """mapme's uint16 GFC clip (nodata tag 65535) takes the general path; as uint8 (nodata
+    tag 255) the lookup table: both accept it and agree. Swapped, the names refuse it."""
+    import pandas as pd
+    import rasterio
+
+    folder = realdata / "mapme_vnm_wdpa_gfc"
+    zones = gpd.read_file(folder / "aoi_polys.gpkg")
+    tc, ly = folder / "gfc_treecover2000_clip.tif", folder / "gfc_lossyear_clip.tif"
+    out = forest_loss(zones, treecover=tc, lossyear=ly)
+    as_uint8 = {}
+    for role, path in (("treecover2000", tc), ("lossyear", ly)):
+        with rasterio.open(path) as ds:
+            arr, profile = ds.read(1), ds.profile
+        profile.update(dtype="uint8", nodata=255)
+        as_uint8[role] = tmp_path / f"{role}_u8.tif"
+        with rasterio.open(as_uint8[role], "w", **profile) as dst:
+            dst.write(np.where(arr == 65535, 255, arr).astype("uint8"), 1)
+    ref = forest_loss(zones, treecover=as_uint8["treecover2000"], lossyear=as_uint8["lossyear"])
+    pd.testing.assert_frame_equal(out, ref, rtol=1e-12)
+    assert out["loss_total_ha"].gt(0).all() and np.allclose(out["data_coverage"], 1.0)
+    with pytest.raises(RasterError, match=r"gfc_lossyear_clip\.tif: the file name says 'lossyear'"):
+        forest_loss(zones, treecover=ly, lossyear=tc)
