@@ -297,7 +297,12 @@ def _site_kwargs(lon, lat, id_column, new_ids, sites_layer, sites_crs) -> dict[s
     if new_ids and id_column:
         raise click.UsageError("--new-ids and --id-column exclude each other; give one")
     ids = False if new_ids else id_column
-    return {"lon": lon, "lat": lat, "id_column": ids, "layer": sites_layer, "crs": sites_crs}
+    return _without_none(lon=lon, lat=lat, id_column=ids, layer=sites_layer, crs=sites_crs)
+
+
+def _without_none(**options: Any) -> dict[str, Any]:
+    """The options given (``None``: not given, the reader's default applies)."""
+    return {k: v for k, v in options.items() if v is not None}
 
 
 class _Group(click.Group):
@@ -439,13 +444,12 @@ def classify(
       asm-pace classify pits.gpkg -p wdpa.zip -e teow.gpkg --buffers 5 \\
           --treecover treecover2000.tif --lossyear lossyear.tif -o pits.gpkg
     """
-    pa_options: dict[str, Any] = {
-        "layer": list(pa_layer) or None,
-        "countries": countries,
-        "points": None if pa_points == "circles" else pa_points,
-    }
+    # only the options given: run_pipeline passes each on as it is (None included)
+    pa_options = _without_none(layer=list(pa_layer) or None, countries=countries)
+    if pa_points != "circles":
+        pa_options["points"] = pa_points
     if all_statuses:
-        pa_options["statuses"] = None
+        pa_options["statuses"] = None  # every status
     return _run(
         ctx,
         sites=sites,
@@ -464,8 +468,8 @@ def classify(
         canopy=canopy if _given("canopy") else None,
         site_options=_site_kwargs(lon, lat, id_column, new_ids, sites_layer, sites_crs),
         pa_options=pa_options,
-        ecoregion_options={"layer": ecoregions_layer},
-        landscape_options={"layer": landscapes_layer},
+        ecoregion_options=_without_none(layer=ecoregions_layer),
+        landscape_options=_without_none(layer=landscapes_layer),
         command="classify",
     )
 
@@ -675,7 +679,6 @@ def validate(
     from .sites import read_sites
 
     kwargs = _site_kwargs(lon, lat, id_column, new_ids, sites_layer, sites_crs)
-    kwargs = {k: v for k, v in kwargs.items() if v is not None}
     try:  # one reading: the error carries every problem
         n = len(read_sites(sites, **kwargs))
     except SiteValidationError as err:

@@ -183,7 +183,10 @@ def run_pipeline(
         Extra keywords for :func:`asm_pace.read_protected_areas` (``layer``, ``countries``...).
     ecoregion_options, landscape_options : mapping, optional
         Extra keywords for :func:`asm_pace.read_ecoregions` and
-        :func:`asm_pace.read_priority_landscapes` (``layer``). ``None`` values are left out.
+        :func:`asm_pace.read_priority_landscapes` (``layer``).
+
+    Every option is passed on as given (``None`` too: ``pa_options={"statuses": None}``
+    keeps every status) and recorded in ``parameters``.
     progress : callable, optional
         Called with each step's name (from :data:`STEPS`) before it starts.
 
@@ -219,9 +222,7 @@ def run_pipeline(
             "rings are made of the buffer radii: give radii too (--buffers 1,10,50 --rings), "
             "or drop rings (--rings)"
         )
-    if priority_landscapes is None and any(
-        v is not None for v in (landscape_options or {}).values()
-    ):
+    if priority_landscapes is None and landscape_options:
         raise InputError(
             f"options for priority landscapes ({', '.join(landscape_options or {})}; "
             "--landscapes-layer) were given without priority landscapes: give the file too "
@@ -240,10 +241,12 @@ def run_pipeline(
     canopy = DEFAULT_CANOPY if canopy is None else canopy
     if not 0 <= float(canopy) < 100:
         raise InputError(f"canopy threshold {canopy} must be a percentage from 0 to 99")
-    site_options = {k: v for k, v in (site_options or {}).items() if v is not None}
-    pa_options = {k: v for k, v in (pa_options or {}).items() if v is not None}
-    eco_options = {k: v for k, v in (ecoregion_options or {}).items() if v is not None}
-    land_options = {k: v for k, v in (landscape_options or {}).items() if v is not None}
+    # options are passed on as given: an explicit None means what the reader says it means
+    # (statuses=None: every status), so None is never dropped
+    site_options = dict(site_options or {})
+    pa_options = dict(pa_options or {})
+    eco_options = dict(ecoregion_options or {})
+    land_options = dict(landscape_options or {})
 
     def step(name: str) -> None:
         if progress is not None:
@@ -268,12 +271,15 @@ def run_pipeline(
         "buffers_km": list(radii) if radii else None,
         "rings": rings if radii else None,
         "canopy_pct": float(canopy) if forest else None,
-        **{f"sites_{k}": v for k, v in site_options.items()},
-        **{f"protected_areas_{k}": v for k, v in pa_options.items()},
-        **{f"ecoregions_{k}": v for k, v in eco_options.items()},
-        **{f"priority_landscapes_{k}": v for k, v in land_options.items()},
     }
     parameters = {k: v for k, v in parameters.items() if v is not None}
+    for prefix, given in (
+        ("sites", site_options),
+        ("protected_areas", pa_options),
+        ("ecoregions", eco_options),
+        ("priority_landscapes", land_options),
+    ):
+        parameters.update({f"{prefix}_{k}": "None" if v is None else v for k, v in given.items()})
 
     step("read sites")
     site_gdf = asm_pace.read_sites(sites, **site_options)
