@@ -12,10 +12,12 @@ mask, or the anonymous ``raster`` of ``raster_stats``). A role says how its
 files are recognised by name (``*treecover2000*``, ``*lossyear*``, ``*gain*``,
 ``*datamask*``, case-insensitive) and which values it may hold (its
 :class:`Domain`). A folder gives the files whose name holds the role's word and
-nothing else; a file whose name holds another role's word is refused; tiles of
-one layer must not overlap and must share a data type; a nodata tag must lie
-outside the domain; and every valid pixel read must lie in it
-(:meth:`Layer.check`, on the blocks read, no extra pass).
+nothing else; a file whose name holds another role's word is refused, and so is
+one file (or a VRT's source) in two roles (:func:`check_distinct`); tiles of one
+layer must not overlap, must share a data type and lie inside the Hansen tile
+their name gives; a nodata tag must lie outside the domain; and every valid
+pixel read must lie in it (:meth:`Layer.check` on the blocks read, no extra
+pass; ``forest`` folds the check into its uint8 lookup table).
 """
 
 from __future__ import annotations
