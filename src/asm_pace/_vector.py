@@ -512,10 +512,11 @@ def _wrap_polygons(geoms: np.ndarray, src: np.ndarray, crs: CRS | None, name: st
     How an edge crossing the antimeridian is recognised:
 
     - geometries read in longitude/latitude: an edge whose ends differ by more than 180
-      degrees of longitude crosses +-180 (the short way round, as in RFC 7946), unless both
-      ends lie on +-180 or at the same pole (an edge along the map's frame, as in a
-      whole-world box or Antarctica's outline). An edge of 180..270 degrees is refused as
-      ambiguous (its other reading is not much shorter); so is a ring that, read this way,
+      degrees of longitude crosses +-180 (the short way round, as GIS tools draw it), unless
+      it runs along a pole (latitude +-90 at both ends, as in Antarctica's outline) or its
+      ring, read that way, would have no width (a ring drawn on the map's frame from -180
+      to 180, such as a whole-world box). An edge of 180..270 degrees is refused as
+      ambiguous (its other reading is not much longer); so is a ring that, read this way,
       goes round a pole;
     - geometries reprojected from a projected CRS: longitudes are first taken in the
       projection's own continuous range (central meridian +-180), so a polygon is the
@@ -626,9 +627,7 @@ def _unwrap(
     k = np.flatnonzero(jump)
     if crs is None or crs.is_geographic:
         y = xy[:, 1]
-        frame = (np.abs(np.abs(x[k]) - 180.0) <= _TOL) & (np.abs(np.abs(x[k + 1]) - 180.0) <= _TOL)
-        pole = (np.abs(y[k]) >= 90.0 - _TOL) & (y[k] == y[k + 1])
-        crossing = ~(frame | pole)
+        crossing = ~((np.abs(y[k]) >= 90.0 - _TOL) & (y[k] == y[k + 1]))  # not along a pole
         ambiguous = crossing & (np.abs(dx[k]) < _AMBIGUOUS_DLON)
         if ambiguous.any():
             bad = np.isin(np.arange(idx.size), geom[part[ring[k[ambiguous]]]])
@@ -651,10 +650,19 @@ def _unwrap(
         crossing = ~(((lon - lo) % 360.0) <= hi - lo)  # outside the planar reading
     mark = np.zeros(dx.size, dtype=bool)
     mark[k[crossing]] = True
+    new = x + unwrap_rings(x, ring, mark)
+    starts = np.flatnonzero(np.r_[True, ring[1:] != ring[:-1]])  # each ring's first coordinate
+    sizes = np.diff(np.r_[starts, x.size])
+    # a ring drawn on the map's frame (-180 .. 180, e.g. a whole-world box to 85 degrees)
+    # would have no width read across the line: it is read as drawn
+    flat = np.maximum.reduceat(new, starts) - np.minimum.reduceat(new, starts) <= _TOL
+    if flat.any():
+        as_drawn = np.repeat(flat, sizes)
+        new[as_drawn] = x[as_drawn]
+        mark &= ~as_drawn[:-1]
     if not mark.any():
         return geoms
-    x = x + unwrap_rings(x, ring, mark)
-    starts = np.flatnonzero(np.r_[True, ring[1:] != ring[:-1]])  # each ring's first coordinate
+    x = new
     ends = np.r_[starts[1:], x.size] - 1
     turned = x[ends] != x[starts]
     if turned.any():
@@ -669,13 +677,13 @@ def _unwrap(
     centre = 0.5 * (np.minimum.reduceat(x, starts) + np.maximum.reduceat(x, starts))
     shell = np.flatnonzero(np.r_[True, part[1:] != part[:-1]])[part]
     turns = np.round((centre - centre[shell]) / 360.0)
-    x = x - 360.0 * np.repeat(turns, np.diff(np.r_[starts, x.size]))
+    x = x - 360.0 * np.repeat(turns, sizes)
     # then each geometry starts in -180..180, so split_antimeridian's one turn is enough
     owner = geom[part[ring]]
     first = np.flatnonzero(np.r_[True, owner[1:] != owner[:-1]])
     west = np.minimum.reduceat(x, first)
     x = x - 360.0 * np.repeat(np.floor((west + 180.0) / 360.0), np.diff(np.r_[first, x.size]))
-    changed = np.unique(geom[part[ring[k[crossing]]]])
+    changed = np.unique(geom[part[ring[np.flatnonzero(mark)]]])
     rebuilt = polygons_from_rings(np.c_[x, xy[:, 1]], ring, part, geom, idx.size)
     out = geoms.copy()
     out[idx[changed]] = rebuilt[changed]
