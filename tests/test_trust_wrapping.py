@@ -145,7 +145,7 @@ def test_no_crs_0_360_layer_is_read_as_lonlat_and_shifted():
 @given(
     west=st.floats(170.0, 179.95),
     width=st.floats(0.1, 9.0),
-    south=st.floats(-70.0, 60.0),
+    south=st.floats(-70.0, 60.0, allow_subnormal=False),
     height=st.floats(0.1, 10.0),
     naive=st.booleans(),
     clockwise=st.booleans(),
@@ -227,3 +227,28 @@ def test_south_american_wdpa_unchanged_and_cheap(realdata):
     took = time.perf_counter() - start
     assert all(a is b for a, b in zip(out.geometry.values, g.geometry.values, strict=True))
     assert took < 0.5, took  # 3,440 polygons; the check is a bounds test on all of them
+
+
+def test_points_on_the_line_in_a_naive_ring_and_a_world_box_to_85_degrees():
+    # a naive ring with vertices on the line itself (180 then -180 at the same latitude)
+    slit = shapely.Polygon(
+        [
+            (179, -18),
+            (180, -18),
+            (-180, -18),
+            (-179, -18),
+            (-179, -16),
+            (-180, -16),
+            (180, -16),
+            (179, -16),
+        ]
+    )
+    out = one(layer(slit))
+    truth = shapely.Polygon(
+        [(179, -18), (180, -18), (181, -18), (181, -16), (180, -16), (179, -16)]
+    )
+    assert geod_area(out) == pytest.approx(geod_area(truth), rel=1e-9)
+    assert not out.contains(shapely.Point(0.0, -17.0))
+    # drawn on the frame: read as drawn, the whole world between +-85
+    world = shapely.box(-180.0, -85.0, 180.0, 85.0)
+    assert one(layer(world)).equals(world)
