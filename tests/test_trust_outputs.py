@@ -201,6 +201,11 @@ def test_counts_line_by_hand():
         "protected areas (wdpa.gpkg): 1,204 read, 1,100 removed "
         "(countries 1,000; statuses 100), 3 repaired, 104 used"
     )
+    # steps that do not add up are shown, not hidden
+    short = {**counts, "used": 100}
+    assert "1,100 removed (countries 1,000; statuses 100), 4 not accounted for, 3 repaired" in (
+        _counts_line("protected_areas", short)
+    )
     # a reader that sets no counts: only what the layer itself tells
     frame = _sites()
     frame.attrs = {"source": "s.gpkg"}

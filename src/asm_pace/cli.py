@@ -621,6 +621,9 @@ def _counts_line(role: str, counts: dict[str, Any]) -> str:
         steps = "; ".join(f"{k.replace('_', ' ')} {n:,}" for k, n in removed.items() if n)
         total = sum(removed.values())
         parts.append(f"{total:,} removed" + (f" ({steps})" if steps else ""))
+        gap = counts["read"] - total - counts["used"]
+        if gap:  # a reader's steps do not add up: show it rather than hide it
+            parts.append(f"{gap:,} not accounted for")
     if counts.get("repaired") is not None:
         parts.append(f"{counts['repaired']:,} repaired")
     parts.append(f"{counts['used']:,} used")
