@@ -355,7 +355,11 @@ def cli() -> None:
 @click.option(
     "--output", "-o", type=_new_file, required=True, help="The GeoPackage to write (.gpkg)."
 )
-@click.option("--overwrite", is_flag=True, help="Replace the output files if they exist.")
+@click.option(
+    "--overwrite",
+    is_flag=True,
+    help="Replace existing output files (all together, once every one is written).",
+)
 @click.option("--csv", "csv_path", type=_new_file, help="Also write the sites table as CSV.")
 @click.option(
     "--report",
@@ -436,6 +440,14 @@ def classify(
     SITES is a CSV/TSV/Excel table with coordinate columns, or a GeoJSON,
     GeoPackage, shapefile, KML or GeoParquet of points or mining footprints.
 
+    Every output (-o, --csv, --report) is checked before any work: its name
+    must end in .gpkg, .csv or .html, its folder must exist, and it may not
+    be an input, a file inside an input folder, or another output; an existing
+    file is replaced only with --overwrite. The outputs are written together:
+    either all are replaced or none is. An option taking one value may be
+    given once. After the run, one line per layer read gives its counts
+    (read, removed by step, repaired, used); they are also in run_info.
+
     \b
     Examples:
       asm-pace classify sites.csv -p WDPA.gdb -e wwf_terr_ecos.shp -o out.gpkg
@@ -483,7 +495,11 @@ def classify(
     show_default=True,
     help="The GeoPackage to write.",
 )
-@click.option("--overwrite", is_flag=True, help="Replace the output file if it exists.")
+@click.option(
+    "--overwrite",
+    is_flag=True,
+    help="Replace existing output files (all together, once every one is written).",
+)
 @click.option("--csv", "csv_path", type=_new_file, help="Also write the sites table as CSV.")
 @click.option(
     "--report",
