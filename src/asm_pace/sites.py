@@ -65,6 +65,8 @@ __all__ = [
     "LAT_NAMES",
     "ID_COLUMNS",
     "NAME_COLUMNS",
+    "SITE_LAYER_WORDS",
+    "MAX_COLUMNS",
 ]
 
 #: Longitude column names recognised (after lower-casing and removing accents, spaces and
@@ -213,9 +215,14 @@ def read_sites(
         ignores the file's identifiers (e.g. a list with repeated ids) and numbers the sites
         ``S0001``, ``S0002``... in file order; the file's columns are kept as they are.
     layer : str or int, optional
-        The layer of a multi-layer file (GeoPackage layer, KML folder, Excel sheet). A KML/KMZ
-        read without ``layer`` gives the points and polygons of every folder, with a ``layer``
-        column naming the folder.
+        The layer of a multi-layer file (GeoPackage layer, KML folder, Excel sheet). Without
+        it: the only layer; else the only one that can hold sites (points or polygons, or a
+        table or sheet with longitude and latitude columns; chart sheets never); else the only
+        one of those named like sites (:data:`SITE_LAYER_WORDS`, e.g. ``sites``,
+        ``Minas 2024``); else :class:`~asm_pace.errors.LayerChoiceError` listing them. A
+        KML/KMZ read without ``layer`` gives the points and polygons of every folder, with a
+        ``layer`` column naming the folder (folders of lines only are left out and counted in
+        ``attrs["counts"]["removed"]["other_layers"]``).
     crs : optional
         The CRS of a table's coordinates when they are not longitude/latitude (e.g.
         ``"EPSG:32719"`` for UTM zone 19S eastings/northings), or of a vector file that has none.
@@ -224,15 +231,19 @@ def read_sites(
     -------
     geopandas.GeoDataFrame
         ``site_id`` (unique text), the source's own columns, ``geometry`` (Point, or
-        Polygon/MultiPolygon footprints), EPSG:4326, a fresh RangeIndex, ``attrs["source"]``.
+        Polygon/MultiPolygon footprints), EPSG:4326, a fresh RangeIndex, ``attrs["source"]``,
+        ``attrs["layer"]`` (a vector layer's name) and ``attrs["counts"]`` (``read``,
+        ``removed`` by step, ``repaired`` footprints, ``used``).
 
     Raises
     ------
     SiteValidationError
         Every problem in the list at once (each a :class:`~asm_pace.errors.SiteProblem`).
     ReadError
-        A missing, unreadable or corrupt file; :class:`~asm_pace.errors.LayerNotFoundError`
-        for a missing layer or sheet.
+        A missing, unreadable, damaged or encrypted file, or one that is not what its name
+        says; :class:`~asm_pace.errors.LayerNotFoundError` for a missing layer or sheet.
+    LayerChoiceError
+        Several layers or sheets could hold the sites and none was named.
 
     Examples
     --------
@@ -945,8 +956,13 @@ def _from_vector(
         )
     try:
         gdf = to_wgs84(gdf, source=name)
-    except CRSError as err:
-        problems.append(SiteProblem(None, None, None, str(err), "pass crs= with the right code"))
+    except InputError as err:  # the CRS policy refuses the layer (CRS, or an ambiguous polygon)
+        fix = (
+            "pass crs= with the right code (--sites-crs on the command line)"
+            if isinstance(err, CRSError)
+            else "fix that feature in the file"
+        )
+        problems.append(SiteProblem(None, None, None, str(err), fix))
         return None, problems
     geoms = np.asarray(gdf.geometry.values, dtype=object)
     missing = shapely.is_missing(geoms) | shapely.is_empty(geoms) | _nonfinite(geoms)
