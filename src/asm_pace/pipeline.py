@@ -183,10 +183,9 @@ def run_pipeline(
         Extra keywords for :func:`asm_pace.read_protected_areas` (``layer``, ``countries``...).
     ecoregion_options, landscape_options : mapping, optional
         Extra keywords for :func:`asm_pace.read_ecoregions` and
-        :func:`asm_pace.read_priority_landscapes` (``layer``).
-
-    Every option is passed on as given (``None`` too: ``pa_options={"statuses": None}``
-    keeps every status) and recorded in ``parameters``.
+        :func:`asm_pace.read_priority_landscapes` (``layer``). Every option of these
+        four mappings is passed on as given (``None`` too: ``{"statuses": None}`` keeps
+        every status) and recorded in ``parameters``.
     progress : callable, optional
         Called with each step's name (from :data:`STEPS`) before it starts.
 
