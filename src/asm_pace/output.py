@@ -394,11 +394,7 @@ def _run_info_table(
     for role, value in inputs.items():
         if value is None:
             continue
-        paths = (
-            list(value)
-            if isinstance(value, Sequence) and not isinstance(value, str | bytes)
-            else [value]
-        )
+        paths = _as_list(value)
         for i, item in enumerate(paths):
             key = str(role) if len(paths) == 1 else f"{role}_{i + 1}"
             p = Path(os.fspath(item))  # type: ignore[arg-type]
@@ -522,15 +518,19 @@ class Destination:
         return f"{self.path} ({self.option})" if self.option else str(self.path)
 
 
+def _as_list(value: object) -> list[object]:
+    """A list of inputs as it is; anything else (a path, a frame) as a list of one."""
+    if isinstance(value, Sequence) and not isinstance(value, str | bytes):
+        return list(value)
+    return [value]
+
+
 def _input_paths(inputs: Mapping[str, object] | Iterable[object]) -> list[tuple[str, Path]]:
     """``(role, path)`` for every path among the inputs (lists flattened, frames skipped)."""
     pairs = inputs.items() if isinstance(inputs, Mapping) else ((None, v) for v in inputs)
     out: list[tuple[str, Path]] = []
     for role, value in pairs:
-        values = (
-            value if isinstance(value, Sequence) and not isinstance(value, str | bytes) else [value]
-        )
-        for item in values:
+        for item in _as_list(value):
             if isinstance(item, str | os.PathLike):
                 out.append((str(role or "input"), Path(os.fspath(item))))
     return out
