@@ -185,6 +185,11 @@ def test_a_site_outside_the_box_is_refused():
     with pytest.raises(InputError, match=r"sites.csv: 1 of 2 site\(s\) lie outside the box") as e:
         classify(sites, read, WORLD)
     assert "pas.gpkg" in str(e.value) and "site_id S2 at lon 3.0000" in str(e.value)
+    # the same for an ecoregion layer read for a box
+    eco = WORLD.copy()
+    eco.attrs.update(source="teow.zip", bbox=(-1, -1, 2, 2))
+    with pytest.raises(InputError, match=r"outside the box .* the ecoregions of teow\.zip"):
+        classify(sites, pas_layer([shapely.box(0, 0, 1, 1)]), eco)
     bad = pas_layer([shapely.box(0, 0, 1, 1)])
     bad.attrs["bbox"] = (2, 2, 1, 1)
     with pytest.raises(InputError, match=r"pas.gpkg: attrs\['bbox'\] is \(2, 2, 1, 1\)"):
@@ -239,6 +244,12 @@ def test_buffers_past_the_box_are_flagged_and_their_overlap_a_lower_bound():
     np.testing.assert_allclose(a[~flagged], b[~flagged], rtol=1e-12)
     assert (a[flagged] < b[flagged]).all()  # the park outside the box was not read
     assert part.clusters["pa_beyond_extent"].tolist() == [False, True, False, True]
+    # a Global 200 layer read for a smaller box: S1's 50 km buffer reaches past lon -0.5
+    g200 = WORLD.assign(is_g200=[True])
+    g200.attrs["bbox"] = (-0.5, -1.0, 1.5, 1.0)
+    with pytest.warns(ExtentWarning, match=r"1 of 4 zone\(s\) .* g200_beyond_extent"):
+        eco = overlaps(zones, pas_layer(parks), ecoregions=g200)
+    assert eco.zones["g200_beyond_extent"].tolist() == [False, True, False, False]
 
 
 @pytest.mark.realdata
