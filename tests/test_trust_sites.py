@@ -229,6 +229,10 @@ def test_sheet_rule(tmp_path):
         read_sites(path, layer=0)
     named = workbook(tmp_path / "n.xlsx", {"2019": ROWS, "Sitios 2020": ROWS, "x": [["y"]]})
     assert_three(read_sites(named))  # the one named like sites
+    book = openpyxl.load_workbook(path)
+    book["2019"].sheet_state = "hidden"
+    book.save(path)
+    assert_three(read_sites(path))  # 2020: the only visible sheet with coordinates
     custom = workbook(tmp_path / "c.xlsx", {"a": [["E", "N", "id"], [1, 2, 3]], "b": ROWS})
     assert list(read_sites(custom)["site_id"]) == ["S1", "S2", "S3"]  # only 'b' has lat/lon
     odd = read_sites(custom, lon="E", lat="N")  # lon=/lat= name the columns: only 'a' has them
@@ -283,7 +287,10 @@ def test_vector_layer_rule(tmp_path):
     points().to_file(path, layer="camps")
     with pytest.raises(LayerChoiceError, match=r"found \(Point\), camps \(Point\); pass layer="):
         read_sites(path)
-    points().to_file(path, layer="asm_sites")
+    points().iloc[:0].to_file(path, layer="asm_sites")
+    with pytest.raises(LayerChoiceError, match="found .*, camps"):
+        read_sites(path)  # an empty layer holds no sites, whatever its name
+    points().to_file(path, layer="asm_sites", mode="w")
     assert_three(read_sites(path))  # the one named like sites
     assert_three(read_sites(path, layer="camps"))
     table = tmp_path / "t.gpkg"

@@ -217,11 +217,12 @@ def read_sites(
     layer : str or int, optional
         The layer of a multi-layer file (GeoPackage layer, KML folder, Excel sheet). Without
         it: the only layer; else the only one that can hold sites (points or polygons, or a
-        table or sheet with longitude and latitude columns; chart sheets never); else the only
-        one of those named like sites (:data:`SITE_LAYER_WORDS`, e.g. ``sites``,
-        ``Minas 2024``); else :class:`~asm_pace.errors.LayerChoiceError` listing them. A
-        KML/KMZ read without ``layer`` gives the points and polygons of every folder, with a
-        ``layer`` column naming the folder (folders of lines only are left out and counted in
+        table or sheet with longitude and latitude columns; never an empty layer, a hidden or
+        a chart sheet); else the only one of those named like sites
+        (:data:`SITE_LAYER_WORDS`, e.g. ``sites``, ``Minas 2024``); else
+        :class:`~asm_pace.errors.LayerChoiceError` listing them. A KML/KMZ read without
+        ``layer`` gives the points and polygons of every folder, with a ``layer`` column
+        naming the folder (folders of lines only are left out and counted in
         ``attrs["counts"]["removed"]["other_layers"]``).
     crs : optional
         The CRS of a table's coordinates when they are not longitude/latitude (e.g.
@@ -346,7 +347,9 @@ def _load_any(
     suffix = path.suffix.lower()
     if suffix in _TEXT_SUFFIXES:
         if layer is not None:
-            raise LayerNotFoundError(f"{path}: a text table has no layers; drop layer=")
+            raise LayerNotFoundError(
+                f"{path}: a text table has no layers or sheets; drop layer= (--sites-layer)"
+            )
         return _from_table(_read_text(path), **opts)
     if suffix in _EXCEL_SUFFIXES:
         return _from_table(_read_excel(path, layer, lon, lat), **opts)
@@ -786,6 +789,8 @@ def _choose_sheet(path: Path, book: Any, sheet: str | int | None, lon: Any, lat:
         raise ReadError(f"{path}: the workbook has only charts, no worksheet with the sites")
 
     def usable(ref: LayerRef) -> bool:
+        if book[ref.name].sheet_state != "visible":  # hidden sheets: lookups, not the list
+            return False
         head = [r for r in _sheet_rows(path, book, ref.name, 20) if any(_filled(v) for v in r)]
         return bool(head) and _has_coordinate_columns(
             ["" if v is None else str(v).strip() for v in head[0]], lon, lat
@@ -841,15 +846,16 @@ def _choose_vector_layer(path: Path, lon: Any, lat: Any) -> LayerRef:
 
     def usable(ref: LayerRef) -> bool:
         family = geometry_family(ref.geometry_type)
-        if family in _SITE_GEOMETRIES:
-            return True
-        if family != "None":
+        if family not in _SITE_GEOMETRIES and family != "None":
             return False
-        try:  # a table without geometry: usable when it has coordinate columns
-            fields = pyogrio.read_info(ref.target, layer=ref.name)["fields"]
+        try:
+            info = pyogrio.read_info(ref.target, layer=ref.name)
         except Exception:  # unreadable here: read_layer reports it if it is chosen
             return False
-        return _has_coordinate_columns(list(fields), lon, lat)
+        if info["features"] == 0:  # an empty layer holds no sites (-1: count unknown)
+            return False
+        # a table without geometry: usable when it has coordinate columns
+        return family != "None" or _has_coordinate_columns(list(info["fields"]), lon, lat)
 
     return choose_layer(
         refs,
