@@ -86,6 +86,11 @@ def test_library_writers_refuse_their_inputs_and_wrong_endings(tmp_path):
     with pytest.raises(OutputError, match=r"must end in \.csv"):
         write_csv(tmp_path / "sites.gpkg", _sites(), overwrite=True)
     assert source.read_bytes() == before
+    # inside a run's transaction, a writer of another kind cannot take an output's place
+    plan = plan_outputs([Destination(tmp_path / "out.gpkg", "gpkg")])
+    with pytest.raises(OutputError, match="planned as a GeoPackage"), plan.transaction():
+        write_csv(tmp_path / "out.gpkg", _sites())
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["sites.gpkg"]
 
 
 # --------------------------------------------------------------------------- stale temporaries

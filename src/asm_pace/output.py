@@ -798,10 +798,29 @@ def check_destination(
     transaction (:meth:`OutputPlan.transaction`), which its plan checked.
     """
     path = Path(os.fspath(path))
-    active = _ACTIVE.get()
-    if active is not None and active.temp_for(path) is not None:
+    if _joined(path, kind) is not None:
         return
     plan_outputs([Destination(path, kind)], inputs=inputs, overwrite=overwrite, hint=option)
+
+
+def _joined(path: Path, kind: str | None) -> Path | None:
+    """The open transaction's temporary for ``path`` (``None`` when it has none).
+
+    A writer of another kind than the plan's for that path (a CSV into the GeoPackage's
+    temporary) is refused.
+    """
+    active = _ACTIVE.get()
+    temp = active.temp_for(path) if active is not None else None
+    if temp is None or active is None:
+        return None
+    where = _resolved(path)
+    planned = next(d for d in active.destinations if _resolved(d.path) == where)
+    if kind is not None and planned.kind is not None and kind != planned.kind:
+        raise OutputError(
+            f"{planned.label()} is planned as {_KIND_NAMES[planned.kind]}; "
+            f"{_KIND_NAMES[kind]} cannot be written to it: give it its own file name"
+        )
+    return temp
 
 
 @contextlib.contextmanager
@@ -831,12 +850,11 @@ def atomic_output(path: Path, *, overwrite: bool, suffix: str) -> Iterator[Path]
     ['table.csv']
     """
     path = Path(os.fspath(path))
-    active = _ACTIVE.get()
-    temp = active.temp_for(path) if active is not None else None
+    kind = next((k for k, ends in OUTPUT_SUFFIXES.items() if suffix.lower() in ends), None)
+    temp = _joined(path, kind)
     if temp is not None:
         yield temp
         return
-    kind = next((k for k, ends in OUTPUT_SUFFIXES.items() if suffix.lower() in ends), None)
     plan = plan_outputs([Destination(path, kind)], overwrite=overwrite)
     with plan.transaction() as temps:
         yield temps[path]
