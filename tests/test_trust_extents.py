@@ -233,7 +233,7 @@ def test_buffers_past_the_box_are_flagged_and_their_overlap_a_lower_bound():
     read = pas_layer(parks, box=box)
     sites = sites_layer(shapely.Point(-0.3, 0.0), shapely.Point(0.95, 0.0))
     zones = buffers(sites, (10, 50))
-    with pytest.warns(ExtentWarning, match=r"2 of 4 zone\(s\) reach outside the box"):
+    with pytest.warns(ExtentWarning, match=r"^sites.csv: 2 of 4 zone\(s\) reach outside the box"):
         part = overlaps(zones, read, dissolve=True)
     whole = overlaps(zones, pas_layer(parks), dissolve=True)
     # S1's buffers (10 and 50 km, 0.45 degree) stay in the box; S2's reach past lon 1

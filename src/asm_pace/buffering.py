@@ -88,6 +88,7 @@ def buffers(
         - ``geometry``: Polygon, or MultiPolygon when split at the antimeridian.
 
         The sites' other columns are not repeated; join on ``site_id``.
+        ``attrs["source"]`` is the sites' file, when known.
 
     Raises
     ------
@@ -144,7 +145,10 @@ def buffers(
     data["zone_id"] = zone_col
     frame = pd.DataFrame(data)
     frame["site_id"] = frame["site_id"].astype(str)
-    return gpd.GeoDataFrame(frame, geometry=out, crs="EPSG:4326")
+    zones = gpd.GeoDataFrame(frame, geometry=out, crs="EPSG:4326")
+    if "source" in sites.attrs:  # messages about the zones name the site file
+        zones.attrs["source"] = sites.attrs["source"]
+    return zones
 
 
 def _check_radii(radii_km: float | Iterable[float]) -> np.ndarray:
