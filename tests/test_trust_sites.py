@@ -102,6 +102,13 @@ def test_complex_numbers_are_not_coordinates():
     assert where(validate_sites(df)) == [(2 - 1, "lat")]
 
 
+def test_an_absurd_number_is_not_taken_for_projected_metres():
+    problems = validate_sites(pd.DataFrame({"id": ["a"], "lat": [1e308], "lon": [-70.0]}))
+    assert where(problems) == [(1, "lat")] and problems[0].fix == "Check the value"
+    utm = validate_sites(pd.DataFrame({"id": ["a"], "lat": [8.6e6], "lon": [5e5]}))
+    assert all("--sites-crs" in p.fix for p in utm) and len(utm) == 2
+
+
 # ------------------------------------------------------------------------ text tables
 
 

@@ -1352,9 +1352,8 @@ def _range_problems(
         and finite_x.size
         and np.all(np.abs(finite_x) <= 90)
     )
-    projected = bool(
-        np.any(np.abs(xs[np.isfinite(xs)]) > 1000) or np.any(np.abs(ys[np.isfinite(ys)]) > 1000)
-    )
+    metres = np.abs(np.r_[xs[np.isfinite(xs)], ys[np.isfinite(ys)]])
+    projected = bool(np.any((metres > 1000) & (metres < 1e8)))  # eastings, northings in metres
     if swapped:
         problems.append(
             SiteProblem(
