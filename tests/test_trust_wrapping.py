@@ -21,7 +21,7 @@ from pyproj import Geod, Transformer
 
 from asm_pace._vector import to_wgs84
 from asm_pace.errors import CRSError, InputError, NoCRSWarning
-from asm_pace.geodesy import split_antimeridian
+from asm_pace.geodesy import geodesic_area, split_antimeridian
 
 GEOD = Geod(ellps="WGS84")
 
@@ -252,3 +252,22 @@ def test_points_on_the_line_in_a_naive_ring_and_a_world_box_to_85_degrees():
     # drawn on the frame: read as drawn, the whole world between +-85
     world = shapely.box(-180.0, -85.0, 180.0, 85.0)
     assert one(layer(world)).equals(world)
+
+
+def _zone_area(lat: float) -> float:
+    """Ellipsoid area between the equator and ``lat`` all round (closed form, Snyder 1987)."""
+    a, f = 6378137.0, 1 / 298.257223563
+    b, e = a * (1 - f), np.sqrt(f * (2 - f))
+    s = np.sin(np.radians(lat))
+    return np.pi * b * b * (s / (1 - e * e * s * s) + np.log((1 + e * s) / (1 - e * s)) / (2 * e))
+
+
+def test_geodesic_area_of_rings_drawn_on_the_frame_and_along_a_pole():
+    world = shapely.box(-180.0, -90.0, 180.0, 90.0)
+    band = shapely.box(-180.0, -85.0, 180.0, 85.0)
+    coast = shapely.segmentize(shapely.LineString([(-180, -70), (180, -70)]), 0.05).coords
+    cap = shapely.Polygon([(-180, -90), *coast, (180, -90)])  # Antarctica-like, to the pole
+    areas = geodesic_area(np.array([world, band, cap]))
+    assert areas[0] == pytest.approx(2 * _zone_area(90.0), rel=1e-12)  # 510,065,621.7 km2
+    assert areas[1] == pytest.approx(2 * _zone_area(85.0), rel=1e-6)
+    assert areas[2] == pytest.approx(_zone_area(90.0) - _zone_area(70.0), rel=1e-6)
