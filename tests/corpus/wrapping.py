@@ -200,6 +200,37 @@ def _check_footprint(folder, text):
     assert abs(s["pa_share"].iloc[0] - 0.5) < 1e-6
 
 
+def _buffers_3832(folder):
+    paths = _world(folder, [_fiji("EPSG:3832")], "EPSG:3832")
+    # F1 on the park's north edge (half its buffer inside), F2 well inside
+    paths["sites"].write_text(
+        "site_id,latitude,longitude\nF1,-16.0,179.99\nF2,-17.5,-179.9\n", encoding="utf-8"
+    )
+    return classify_args(paths, folder / "out.gpkg", "--buffers", "10")
+
+
+def _check_buffers(folder, text):
+    import geopandas as gpd
+    import numpy as np
+    import shapely
+    from pyproj import Geod
+
+    geod = Geod(ellps="WGS84")
+    park = shapely.box(*FIJI)  # continuous longitudes: the truth, no +-180 anywhere
+    expected = []
+    for lon, lat in ((179.99, -16.0), (180.1, -17.5)):
+        az = np.linspace(0.0, 360.0, 721)[:-1]
+        x, y, _ = geod.fwd(np.full(az.size, lon), np.full(az.size, lat), az, np.full(az.size, 1e4))
+        x = lon + (x - lon + 180.0) % 360.0 - 180.0  # continuous round the centre
+        piece = shapely.Polygon(np.c_[x, y]).intersection(park)
+        expected.append(abs(geod.geometry_area_perimeter(piece)[0]) / 1e6)
+    o = gpd.read_file(folder / "out.gpkg", layer="overlaps").set_index("zone_id")
+    got = o.loc[["F1_10km", "F2_10km"], "overlap_km2"].to_numpy()
+    # asm_pace's buffers are 64-gons: 0.16 % short of the true circle
+    assert np.allclose(got, expected, rtol=3e-3), (got, expected)
+    assert abs(o.loc["F2_10km", "overlap_share"] - 1.0) < 1e-9
+
+
 # --------------------------------------------------------------------------- sites
 
 
@@ -247,6 +278,7 @@ CASES = [
             "priority_landscape", "priority_landscape", "protected_area", "not_eligible"
         ),
     ),
+    Case("wrapping/buffers_across_antimeridian", _buffers_3832, exit_code=0, check=_check_buffers),
     Case(
         "wrapping/footprint_across_antimeridian",
         _footprint_naive,
