@@ -574,7 +574,13 @@ def _wrap_polygons(geoms: np.ndarray, src: np.ndarray, crs: CRS | None, name: st
     past = polys & ((bounds[:, 0] < -180.0) | (bounds[:, 2] > 180.0))
     if past.any():
         out = out.copy() if out is geoms else out
-        out[past] = split_antimeridian(out[past])
+        # past +-180 by rounding only (e.g. 180.00000000001 from PROJ): moved onto the line
+        noise = past & (bounds[:, 0] >= -180.0 - _TOL) & (bounds[:, 2] <= 180.0 + _TOL)
+        if noise.any():
+            out[noise] = shapely.transform(
+                out[noise], lambda c: np.c_[np.clip(c[:, 0], -180.0, 180.0), c[:, 1]]
+            )
+        out[past & ~noise] = split_antimeridian(out[past & ~noise])
     return out
 
 
