@@ -271,3 +271,9 @@ def test_geodesic_area_of_rings_drawn_on_the_frame_and_along_a_pole():
     assert areas[0] == pytest.approx(2 * _zone_area(90.0), rel=1e-12)  # 510,065,621.7 km2
     assert areas[1] == pytest.approx(2 * _zone_area(85.0), rel=1e-6)
     assert areas[2] == pytest.approx(_zone_area(90.0) - _zone_area(70.0), rel=1e-6)
+
+
+def test_rounding_past_the_line_is_moved_onto_it_not_split_off():
+    edge = shapely.box(179.0, -18.0, 180.0 + 1e-12, -17.0)
+    out = one(layer(edge))
+    assert out.geom_type == "Polygon" and out.bounds == (179.0, -18.0, 180.0, -17.0)
