@@ -141,22 +141,29 @@ def test_no_crs_0_360_layer_is_read_as_lonlat_and_shifted():
     assert out.geometry.iloc[0].equals(shapely.box(-71.0, -13.0, -69.0, -11.0))
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=50, deadline=None)
 @given(
     west=st.floats(170.0, 179.95),
     width=st.floats(0.1, 9.0),
     south=st.floats(-70.0, 60.0, allow_subnormal=False),
     height=st.floats(0.1, 10.0),
-    naive=st.booleans(),
+    written=st.sampled_from(["naive", "continuous", "minus 360", "EPSG:3832", "EPSG:32601"]),
     clockwise=st.booleans(),
-    shift=st.sampled_from([-360.0, 0.0]),
 )
-def test_boxes_straddling_the_antimeridian(west, width, south, height, naive, clockwise, shift):
+def test_boxes_straddling_the_antimeridian(west, width, south, height, written, clockwise):
     truth = shapely.segmentize(shapely.box(west, south, west + width, south + height), 0.25)
     if clockwise:
         truth = truth.reverse()
-    written = wrap_lon(truth) if naive else shapely.affinity.translate(truth, shift)
-    out = one(layer(written))
+    crs = "EPSG:4326"
+    if written == "naive":
+        geom = wrap_lon(truth)
+    elif written == "continuous":
+        geom = truth
+    elif written == "minus 360":  # -190 .. -181: continuous from the west
+        geom = shapely.affinity.translate(truth, -360.0)
+    else:
+        geom, crs = project(truth, written), written
+    out = one(layer(geom, crs))
     minx, _, maxx, _ = out.bounds
     assert minx >= -180.0 and maxx <= 180.0 and out.is_valid
     assert geod_area(out) == pytest.approx(geod_area(truth), rel=1e-6)
