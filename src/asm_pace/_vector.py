@@ -513,9 +513,10 @@ def _wrap_polygons(geoms: np.ndarray, src: np.ndarray, crs: CRS | None, name: st
 
     - geometries read in longitude/latitude: an edge whose ends differ by more than 180
       degrees of longitude crosses +-180 (the short way round, as GIS tools draw it), unless
-      it runs along a pole (latitude +-90 at both ends, as in Antarctica's outline) or its
-      ring, read that way, would have no width (a ring drawn on the map's frame from -180
-      to 180, such as a whole-world box). An edge of 180..270 degrees is refused as
+      it runs along a pole (latitude +-90 at both ends, as in Antarctica's outline), or it
+      runs from -180 to 180 and its ring, read across, would have no width or go round a
+      pole (a ring drawn on the map's frame: a whole-world box, a cap such as -180..180 x
+      -90..-60). An edge of 180..270 degrees is refused as
       ambiguous (its other reading is not much longer); so is a ring that, read this way,
       goes round a pole;
     - geometries reprojected from a projected CRS: longitudes are first taken in the
@@ -658,18 +659,22 @@ def _unwrap(
     mark[k[crossing]] = True
     new = x + unwrap_rings(x, ring, mark)
     starts = np.flatnonzero(np.r_[True, ring[1:] != ring[:-1]])  # each ring's first coordinate
+    ends = np.r_[starts[1:], x.size] - 1
     sizes = np.diff(np.r_[starts, x.size])
-    # a ring drawn on the map's frame (-180 .. 180, e.g. a whole-world box to 85 degrees)
-    # would have no width read across the line: it is read as drawn
-    flat = np.maximum.reduceat(new, starts) - np.minimum.reduceat(new, starts) <= _TOL
-    if flat.any():
-        as_drawn = np.repeat(flat, sizes)
-        new[as_drawn] = x[as_drawn]
-        mark &= ~as_drawn[:-1]
+    # an edge from -180 to 180 (both ends on the line) may be drawn along the map's frame:
+    # where reading it across the line leaves its ring with no width (a whole-world box)
+    # or going round a pole (a cap such as -180..180 x -90..-60), it is read as drawn
+    on_line = np.abs(np.abs(x) - 180.0) <= _TOL
+    frame = mark & on_line[:-1] & on_line[1:]
+    width = np.maximum.reduceat(new, starts) - np.minimum.reduceat(new, starts)
+    odd = (width <= _TOL) | (new[ends] != new[starts])
+    redo = np.repeat(odd & (np.bincount(ring[:-1][frame], minlength=starts.size) > 0), sizes)
+    if redo.any():
+        mark &= ~(frame & redo[:-1])
+        new = x + unwrap_rings(x, ring, mark)
     if not mark.any():
         return geoms
     x = new
-    ends = np.r_[starts[1:], x.size] - 1
     turned = x[ends] != x[starts]
     if turned.any():
         mask = np.zeros(geoms.size, dtype=bool)
