@@ -295,7 +295,7 @@ def test_vector_layer_rule(tmp_path):
     with pytest.raises(LayerChoiceError, match=r"found \(Point\), camps \(Point\); pass layer="):
         read_sites(path)
     points().iloc[:0].to_file(path, layer="asm_sites")
-    with pytest.raises(LayerChoiceError, match="found .*, camps"):
+    with pytest.raises(LayerChoiceError, match=r"found .*, camps"):
         read_sites(path)  # an empty layer holds no sites, whatever its name
     points().to_file(path, layer="asm_sites", mode="w")
     assert_three(read_sites(path))  # the one named like sites

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from pyproj import Geod, Transformer
 
 from asm_pace._vector import to_wgs84
-from asm_pace.errors import CRSError, InputError, NoCRSWarning
+from asm_pace.errors import CoverageWarning, CRSError, InputError, NoCRSWarning
 from asm_pace.geodesy import geodesic_area, split_antimeridian
 
 GEOD = Geod(ellps="WGS84")
@@ -286,3 +286,42 @@ def test_rounding_past_the_line_is_moved_onto_it_not_split_off():
     edge = shapely.box(179.0, -18.0, 180.0 + 1e-12, -17.0)
     out = one(layer(edge))
     assert out.geom_type == "Polygon" and out.bounds == (179.0, -18.0, 180.0, -17.0)
+
+
+def test_forest_zone_in_a_projected_crs_across_the_antimeridian(tmp_path):
+    """A 3832 zone across +-180 over a raster on 179..180: forest = the western half's Geod area.
+
+    Before zones went through ``to_wgs84``, forest reprojected them itself and the zone came
+    back inverted (84.5 M ha, coverage 0 instead of about 94,000 ha and coverage 0.5).
+    """
+    import rasterio
+    from rasterio.transform import from_origin
+
+    from asm_pace.forest import forest_loss
+
+    profile = {
+        "driver": "GTiff",
+        "width": 100,
+        "height": 100,
+        "count": 1,
+        "dtype": "uint8",
+        "crs": "EPSG:4326",
+        "transform": from_origin(179.0, -16.5, 0.01, 0.01),
+        "compress": "lzw",
+    }
+    paths = {}
+    for name, value in (("treecover2000", 100), ("lossyear", 0)):
+        paths[name] = tmp_path / f"{name}.tif"
+        with rasterio.open(paths[name], "w", **profile) as dst:
+            dst.write(np.full((1, 100, 100), value, dtype="uint8"))
+    zone = shapely.segmentize(shapely.box(179.8, -17.05, 180.2, -16.95), 0.01)
+    to_3832 = Transformer.from_crs(4326, 3832, always_xy=True)
+    projected = shapely.transform(zone, lambda c: np.c_[to_3832.transform(c[:, 0], c[:, 1])])
+    zones = gpd.GeoDataFrame({"zone_id": ["Z"]}, geometry=[projected], crs="EPSG:3832")
+    with pytest.warns(CoverageWarning, match="1 zone"):
+        out = forest_loss(zones, treecover=paths["treecover2000"], lossyear=paths["lossyear"])
+    west = geod_area(shapely.box(179.8, -17.05, 180.0, -16.95)) / 1e4
+    whole = geod_area(zone) / 1e4
+    assert out["forest_2000_ha"].iloc[0] == pytest.approx(west, rel=1e-5)
+    assert out["zone_area_ha"].iloc[0] == pytest.approx(whole, rel=1e-4)
+    assert out["data_coverage"].iloc[0] == pytest.approx(west / whole, rel=1e-4)

@@ -45,6 +45,7 @@ import shapely
 
 from . import _coverage as cov
 from ._raster import ROLES, Grid, Layer, check_distinct, hansen_year, open_layer, row_areas
+from ._vector import to_wgs84
 from .errors import CoverageWarning, CRSError, InputError, RasterError
 from .geodesy import geodesic_area
 
@@ -90,8 +91,13 @@ class _Chunk:
     cols: tuple[int, int]
 
 
-def _prepare_zones(zones: gpd.GeoDataFrame, grid: Grid) -> np.ndarray:
-    """Zone geometries in the CRS of ``grid`` (:func:`_pixels` gives pixel coordinates)."""
+def _lonlat_zones(zones: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Check the zones and bring them to EPSG:4326 by the project's CRS policy.
+
+    :func:`asm_pace._vector.to_wgs84` splits zones crossing +-180 (a projected zone across
+    the antimeridian would otherwise come back inverted into a band round the globe), so
+    every later step (raster bounds, pixel cutting, areas) starts from the same lon/lat shapes.
+    """
     if not isinstance(zones, gpd.GeoDataFrame):
         raise InputError(f"zones must be a GeoDataFrame of polygons, got {type(zones).__name__}")
     if zones.crs is None:
@@ -110,6 +116,11 @@ def _prepare_zones(zones: gpd.GeoDataFrame, grid: Grid) -> np.ndarray:
             "need Polygon or MultiPolygon zones: "
             f"buffer points first (asm_pace.buffers); {int(bad.sum())} zone(s) affected"
         )
+    return to_wgs84(zones)
+
+
+def _prepare_zones(zones: gpd.GeoDataFrame, grid: Grid) -> np.ndarray:
+    """Zone geometries (lon/lat, from :func:`_lonlat_zones`) in the CRS of ``grid``."""
     try:
         proj = zones.geometry if zones.crs == grid.crs else zones.geometry.to_crs(grid.crs)
     except Exception as err:  # pyproj errors vary by version
@@ -271,7 +282,7 @@ def _area_scale(zones: gpd.GeoDataFrame, geoms: np.ndarray, grid: Grid) -> np.nd
     planar = shapely.area(geoms)
     unit = grid.crs.axis_info[0].unit_conversion_factor if grid.crs.axis_info else 1.0
     planar = planar * unit * unit
-    geod = geodesic_area(np.asarray(zones.geometry.to_crs("EPSG:4326").values, dtype=object))
+    geod = geodesic_area(np.asarray(zones.geometry.values, dtype=object))  # zones in lon/lat
     with np.errstate(invalid="ignore", divide="ignore"):
         s = np.where(planar > 0, geod / planar, 1.0)
     return s
@@ -537,6 +548,7 @@ def forest_loss(
         raise InputError(f"canopy must be a number of percent (0-100), got {canopy!r}") from err
     if not 0.0 <= canopy < 100.0:
         raise InputError(f"canopy must be between 0 and 100 (exclusive of 100), got {canopy}")
+    zones = _lonlat_zones(zones)
     tb = _zone_bounds_4326(zones)
     tc = open_layer(treecover, role=ROLES["treecover"], bounds=tb)
     ly = open_layer(lossyear, role=ROLES["lossyear"], bounds=tb, grid=tc.grid)
@@ -597,14 +609,11 @@ def forest_loss(
     return out
 
 
-def _zone_bounds_4326(zones) -> tuple[float, float, float, float] | None:
-    if not isinstance(zones, gpd.GeoDataFrame) or zones.crs is None or zones.empty:
+def _zone_bounds_4326(zones: gpd.GeoDataFrame) -> tuple[float, float, float, float] | None:
+    """Bounds of zones already in lon/lat (:func:`_lonlat_zones`), or None when empty."""
+    if zones.empty:
         return None
-    try:
-        g = zones.geometry
-        b = (g if g.crs.equals("EPSG:4326") else g.to_crs("EPSG:4326")).total_bounds
-    except Exception:  # reported properly by _prepare_zones
-        return None
+    b = zones.geometry.total_bounds
     return tuple(float(x) for x in b) if np.isfinite(b).all() else None
 
 
@@ -667,6 +676,7 @@ def raster_stats(
     cat_only = {"majority", "minority"} & set(stats)
     if cat_only and not categorical:
         raise InputError(f"{sorted(cat_only)} need categorical=True")
+    zones = _lonlat_zones(zones)
     layer = open_layer(raster, bounds=_zone_bounds_4326(zones))
     grid = layer.grid
     geoms = _prepare_zones(zones, grid)
