@@ -324,3 +324,21 @@ def test_missing_plot_extra_names_the_extra(monkeypatch):
         explore_sites(make_sites(["not_eligible"]))
     assert isinstance(info.value, ImportError)
     assert plotting.PACE_COLOURS == EXPECTED_COLOURS
+
+
+def test_map_layers_in_a_projected_crs_across_the_antimeridian_keep_their_shape():
+    """A plain ``to_crs`` drew a 3832 park across +-180 as a band round the rest of the world."""
+    from pyproj import Transformer
+
+    from asm_pace.plotting import _to_wgs84
+
+    park = shapely.segmentize(shapely.box(177.0, -19.0, 183.0, -16.0), 0.05)
+    to_3832 = Transformer.from_crs(4326, 3832, always_xy=True)
+    projected = shapely.transform(park, lambda c: np.c_[to_3832.transform(c[:, 0], c[:, 1])])
+    layer = gpd.GeoDataFrame(geometry=[projected], crs="EPSG:3832")
+    drawn = _to_wgs84(layer, "protected_areas").geometry.iloc[0]
+    geod = Geod(ellps="WGS84")
+    expected = abs(geod.geometry_area_perimeter(park)[0])
+    assert abs(geod.geometry_area_perimeter(drawn)[0]) == pytest.approx(expected, rel=1e-6)
+    assert drawn.contains(shapely.Point(179.5, -17)) and drawn.contains(shapely.Point(-179.5, -17))
+    assert not drawn.contains(shapely.Point(0, -17))

@@ -47,6 +47,7 @@ from ._styles import (
     categories_for_zones,
     format_category_value,
 )
+from ._vector import to_wgs84
 from .errors import InputError, MissingDependencyError, SchemaError
 from .geodesy import WGS84
 from .pipeline import loss_columns
@@ -101,11 +102,9 @@ def _to_wgs84(gdf: gpd.GeoDataFrame, what: str) -> gpd.GeoDataFrame:
             f"{what} must be a GeoDataFrame, got {type(gdf).__name__}; "
             "read it with asm_pace's loaders or geopandas.read_file"
         )
-    if gdf.crs is None:
-        return gdf.set_crs(4326)
-    if gdf.crs.to_epsg() != 4326:
-        return gdf.to_crs(4326)
-    return gdf
+    # the project's CRS policy: no CRS warns, polygons across +-180 are split (a plain
+    # to_crs draws a projected layer crossing the antimeridian as a band round the world)
+    return to_wgs84(gdf, source=what)
 
 
 def _classes_present(result: gpd.GeoDataFrame) -> list[str]:
