@@ -701,9 +701,10 @@ def validate(
     try:  # one reading: the error carries every problem
         n = len(read_sites(sites, **kwargs))
     except SiteValidationError as err:
-        click.echo(f"{sites}: {len(err.problems)} problem(s) in the site list:", err=True)
-        for problem in err.problems:
-            click.echo(f"  - {problem}", err=True)
+        first, *rest = err.lines()  # every problem, not only the first 50
+        click.echo(f"Error: {first}", err=True)
+        for line in rest:
+            click.echo(line, err=True)
         return EXIT_BAD_INPUT
     ctx.info(f"{sites}: {n} site(s), no problems found.")
     return EXIT_OK

@@ -131,12 +131,27 @@ class SiteValidationError(InputError):
     def __init__(self, source: str, problems: list[SiteProblem], *, limit: int = 50):
         self.source = str(source)
         self.problems = list(problems)
-        shown = self.problems[:limit]
+        super().__init__("\n".join(self.lines(limit=limit)))
+
+    def lines(self, *, limit: int | None = None) -> list[str]:
+        """The message's lines: one problem on one line; several under a count, ``limit`` shown.
+
+        Examples
+        --------
+        >>> p = SiteProblem(3, "latitude", "-95", "latitude outside -90..90", "Fix it.")
+        >>> SiteValidationError("a.csv", [p]).lines()
+        ["a.csv: line 3, column 'latitude': latitude outside -90..90 (value '-95'). Fix it."]
+        >>> len(SiteValidationError("a.csv", [p, p, p]).lines(limit=2))
+        4
+        """
+        if len(self.problems) == 1:
+            return [f"{self.source}: {self.problems[0]}"]
+        shown = self.problems if limit is None else self.problems[:limit]
         lines = [f"{self.source}: {len(self.problems)} problem(s) in the site list:"]
         lines += [f"  - {p}" for p in shown]
-        if len(self.problems) > limit:
-            lines.append(f"  ... and {len(self.problems) - limit} more")
-        super().__init__("\n".join(lines))
+        if len(shown) < len(self.problems):
+            lines.append(f"  ... and {len(self.problems) - len(shown)} more")
+        return lines
 
 
 class AsmPaceWarning(UserWarning):

@@ -1391,7 +1391,7 @@ def _range_problems(
                 str(lon_col),
                 _plain(raw_x[i]),
                 "longitude is outside -180..180",
-                hint,
+                hint if projected else "check the value (0..360 longitudes: subtract 360)",
             )
         )
     for i in np.flatnonzero((xs == 0) & (ys == 0)):

@@ -255,11 +255,17 @@ def _kml_points_and_rivers(folder):
     return _validate(folder, "sites.kml", lambda p: p.write_text(text, encoding="utf-8"))
 
 
-_SITES_WORDS = ("problem(s) in the site list",)
-
 CASES = [
-    Case("malformed/geojson_nan_longitude", _geojson_nan, words=("sites.geojson", *_SITES_WORDS)),
-    Case("malformed/geopackage_nan_latitude", _gpkg_nan, words=("sites.gpkg", *_SITES_WORDS)),
+    Case(
+        "malformed/geojson_nan_longitude",
+        _geojson_nan,
+        words=("sites.geojson", "line 2", "geometry", "not a number", "remove the feature"),
+    ),
+    Case(
+        "malformed/geopackage_nan_latitude",
+        _gpkg_nan,
+        words=("sites.gpkg", "line 2", "NaN", "not a number", "remove the feature"),
+    ),
     Case("malformed/csv_nan_and_inf", _csv_nan_inf, words=("sites.csv", "2 problem(s)")),
     Case("malformed/csv_field_over_128kb", _csv_long_field, exit_code=0, check=_check_long_field),
     Case(
@@ -270,8 +276,16 @@ CASES = [
         outputs=(),
     ),
     Case("malformed/csv_binary_garbage", _csv_binary, words=("sites.csv", "binary", "export")),
-    Case("malformed/csv_unpaired_quote", _csv_unpaired_quote, words=("sites.csv", *_SITES_WORDS)),
-    Case("malformed/csv_repeated_latitude", _csv_repeated_lat, words=("sites.csv", *_SITES_WORDS)),
+    Case(
+        "malformed/csv_unpaired_quote",
+        _csv_unpaired_quote,
+        words=("sites.csv", "line 3", "quotes", "do not pair up", "remove the stray quote"),
+    ),
+    Case(
+        "malformed/csv_repeated_latitude",
+        _csv_repeated_lat,
+        words=("sites.csv", "column 'latitude'", "2 columns named", "--lat latitude.1"),
+    ),
     Case(
         "malformed/xlsx_damaged_sheet",
         _xlsx_damaged,

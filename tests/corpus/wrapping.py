@@ -302,11 +302,11 @@ CASES = [
     Case(
         "wrapping/site_lon_190_csv",
         _site_lon_190_csv,
-        words=("sites.csv", "1 problem"),
+        words=("sites.csv", "line 6", "longitude", "outside -180..180", "190"),
     ),
     Case(
         "wrapping/site_lon_190_gpkg",
         _site_lon_190_gpkg,
-        words=("sites.gpkg", "1 problem"),
+        words=("sites.gpkg", "line 2", "longitude", "outside -180..180", "file's CRS"),
     ),
 ]
