@@ -138,3 +138,28 @@ def test_repair_warns_with_the_count() -> None:
     assert out.is_valid.all()
     # the bow-tie's two triangles each have area 0.25 (hand-worked)
     assert out.geometry.iloc[0].area == pytest.approx(0.5)
+
+
+@pytest.mark.parametrize("missing", [".dbf", ".shx"])
+@pytest.mark.parametrize("zipped", [False, True])
+def test_a_shapefile_without_its_dbf_or_shx_is_refused(tmp_path, missing, zipped):
+    """GDAL reads a .shp without its .dbf as bare shapes: ids and WDPA fields silently lost."""
+    from asm_pace import read_sites
+
+    folder = tmp_path / "shp"
+    folder.mkdir()
+    gpd.GeoDataFrame(
+        {"site_id": ["A", "B"]},
+        geometry=[shapely.Point(-70, -12), shapely.Point(-69, -12)],
+        crs="EPSG:4326",
+    ).to_file(folder / "sites.shp")
+    assert read_sites(folder / "sites.shp")["site_id"].tolist() == ["A", "B"]
+    (folder / f"sites{missing}").unlink()
+    source = folder / "sites.shp"
+    if zipped:
+        source = tmp_path / "sites.zip"
+        with zipfile.ZipFile(source, "w") as zf:
+            for part in folder.iterdir():
+                zf.write(part, part.name)
+    with pytest.raises(ReadError, match=rf"sites{missing} \(.*\) is missing"):
+        read_sites(source)

@@ -98,6 +98,25 @@ def _check_exists(path: Path) -> None:
         raise ReadError(f"{path}: no such file or folder; check the path")
     if path.is_file() and path.stat().st_size == 0:
         raise ReadError(f"{path}: the file is empty (0 bytes); export it again")
+    if path.suffix.lower() == ".shp":
+        siblings = {p.name.lower() for p in path.parent.iterdir()}
+        _check_shapefile_parts(path.name, siblings, where=str(path))
+
+
+#: The parts of a shapefile without which it reads wrongly or not at all: GDAL reads a .shp
+#: without its .dbf as geometries with no attributes (no ids, no WDPA status: wrong answers).
+_SHAPEFILE_PARTS = {".shx": "the index of its shapes", ".dbf": "the attribute table"}
+
+
+def _check_shapefile_parts(name: str, names: set[str], *, where: str) -> None:
+    """Refuse a shapefile whose .shx or .dbf is missing (``names``: lower-case file names)."""
+    stem = name[: -len(".shp")]
+    for ext, what in _SHAPEFILE_PARTS.items():
+        if f"{stem}{ext}".lower() not in names:
+            raise ReadError(
+                f"{where}: its {stem}{ext} ({what}) is missing; a shapefile is several files "
+                "(.shp, .shx, .dbf, .prj): copy them all together, or zip them together"
+            )
 
 
 @dataclass(frozen=True)
@@ -130,6 +149,10 @@ def _zip_targets(path: Path) -> list[tuple[str, str]]:
         return [(f"/vsizip/{path}/{g}", f"{path}!{g}") for g in gdbs]
     vector_ext = (".shp", ".gpkg", ".geojson", ".json", ".kml", ".fgb")
     vectors = [n for n in names if n.lower().endswith(vector_ext)]
+    lower = {n.lower() for n in names}
+    for n in vectors:
+        if n.lower().endswith(".shp"):
+            _check_shapefile_parts(n, lower, where=f"{path}!{n}")
     inner = sorted(n for n in names if n.lower().endswith(".zip"))
     if inner and not vectors:
         return [(f"/vsizip//vsizip/{path.resolve()}/{n}", f"{path}!{n}") for n in inner]
