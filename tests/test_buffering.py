@@ -235,3 +235,13 @@ def test_refusals() -> None:
         asm_pace.buffers(polar, 50)
     with pytest.raises(InputError, match="GeoDataFrame"):
         asm_pace.buffers(pd.DataFrame({"site_id": ["a"]}))
+
+
+def test_sites_with_a_nan_coordinate_are_refused_with_their_rows():
+    sites = gpd.GeoDataFrame(
+        {"site_id": ["A", "B"]},
+        geometry=[shapely.Point(-70, -12), shapely.Point(-70, np.nan)],
+        crs="EPSG:4326",
+    )
+    with pytest.raises(InputError, match=r"rows 1 have a NaN or infinite coordinate"):
+        asm_pace.buffers(sites, radii_km=[1])

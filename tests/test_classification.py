@@ -803,3 +803,11 @@ def test_3d_layers_in_a_projected_crs_are_read_as_2d_lonlat():
     assert out.crs.to_epsg() == 32631 and out.geometry.has_z.all()  # the input is returned as given
     expected_km = Geod(ellps="WGS84").inv(0.5, 1.1, 0.5, 1.0)[2] / 1000.0
     assert out["nearest_pa_km"].iloc[1] == pytest.approx(expected_km, rel=1e-3)
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_sites_with_a_nan_or_infinite_coordinate_are_refused_by_name(bad):
+    """A GeoDataFrame given straight to classify (not through read_sites) gets the same check."""
+    sites = site_layer(shapely.Point(0.5, 0.5), shapely.Point(bad, 0.5))
+    with pytest.raises(InputError, match=r"site_id S2: a coordinate is NaN or infinite"):
+        classify(sites, pa_layer(ALPHA), NO_ECO)

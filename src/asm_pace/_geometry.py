@@ -7,6 +7,7 @@ import shapely
 
 __all__ = [
     "flatten_polygons",
+    "nonfinite",
     "polygonal_parts",
     "polygons_from_rings",
     "ring_coordinates",
@@ -14,6 +15,21 @@ __all__ = [
 ]
 
 _POLYGONAL = (shapely.GeometryType.POLYGON, shapely.GeometryType.MULTIPOLYGON)
+
+
+def nonfinite(geoms: np.ndarray) -> np.ndarray:
+    """Whether each geometry has a NaN or infinite x or y (GDAL reads ``[NaN, -12]`` as is).
+
+    Examples
+    --------
+    >>> import shapely, numpy as np
+    >>> nonfinite(np.array([shapely.Point(1, 2), shapely.Point(np.nan, 2), None])).tolist()
+    [False, True, False]
+    """
+    coords, index = shapely.get_coordinates(geoms, return_index=True)
+    bad = np.zeros(len(geoms), dtype=bool)
+    bad[index[~np.isfinite(coords).all(axis=1)]] = True
+    return bad
 
 
 def polygonal_parts(geoms: np.ndarray) -> np.ndarray:

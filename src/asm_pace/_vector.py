@@ -591,7 +591,8 @@ def _wrap_polygons(geoms: np.ndarray, src: np.ndarray, crs: CRS | None, name: st
     elif polys.any():  # projected: longitudes in the projection's continuous range
         out = _projection_range(out, src, polys, bounds, crs)
         bounds = shapely.bounds(out) if out is not geoms else bounds
-    wide = polys & (bounds[:, 2] - bounds[:, 0] > 180.0)
+    with np.errstate(invalid="ignore"):  # inf - inf of an infinite point: not a polygon
+        wide = polys & (bounds[:, 2] - bounds[:, 0] > 180.0)
     if wide.any():
         out = _unwrap(out, src, wide, crs, name)
         bounds = shapely.bounds(out)

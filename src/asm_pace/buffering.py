@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from ._geometry import polygonal_parts
+from ._geometry import nonfinite, polygonal_parts
 from ._vector import check_ids, row_list, to_wgs84
 from .errors import InputError, SchemaError
 from .geodesy import (
@@ -184,6 +184,12 @@ def _check_sites(sites: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     if bad.any():
         raise InputError(
             f"{name}: sites in rows {row_list(bad)} have no geometry; drop them or give coordinates"
+        )
+    bad = nonfinite(geoms)
+    if bad.any():
+        raise InputError(
+            f"{name}: sites in rows {row_list(bad)} have a NaN or infinite coordinate; fix or "
+            "drop them (asm_pace.validate_sites lists every problem)"
         )
     return to_wgs84(sites, source=name)
 

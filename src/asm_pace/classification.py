@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from ._geometry import polygonal_parts
+from ._geometry import nonfinite, polygonal_parts
 from ._nearest import (
     BoundaryIndex,
     box_edge_distance,
@@ -446,13 +446,18 @@ def _site_geometries(sites: gpd.GeoDataFrame) -> np.ndarray:
     bad_missing = shapely.is_missing(geoms) | shapely.is_empty(geoms)
     kinds = shapely.get_type_id(geoms)
     bad_type = ~bad_missing & ~np.isin(kinds, (0, 3, 6))
-    if bad_missing.any() or bad_type.any():
+    bad_coords = ~bad_missing & nonfinite(geoms)
+    if bad_missing.any() or bad_type.any() or bad_coords.any():
         labels = _labels(sites)
         problems = [f"{labels[i]}: no geometry" for i in np.flatnonzero(bad_missing)[:10]]
         problems += [f"{labels[i]}: a {geoms[i].geom_type}" for i in np.flatnonzero(bad_type)[:10]]
+        problems += [
+            f"{labels[i]}: a coordinate is NaN or infinite" for i in np.flatnonzero(bad_coords)[:10]
+        ]
         raise InputError(
-            "sites must be Points or Polygon/MultiPolygon footprints; "
-            f"{int(bad_missing.sum() + bad_type.sum())} site(s) are not: "
+            f"{source_name(sites)}: sites must be Points or Polygon/MultiPolygon footprints with "
+            f"finite coordinates; {int(bad_missing.sum() + bad_type.sum() + bad_coords.sum())} "
+            "site(s) are not: "
             + "; ".join(problems)
             + ". Fix or drop them (asm_pace.validate_sites lists every problem)"
         )

@@ -34,7 +34,7 @@ import shapely
 from pyproj import CRS
 
 from ._coords import parse_coordinates
-from ._geometry import polygonal_parts
+from ._geometry import nonfinite, polygonal_parts
 from ._vector import (
     LayerRef,
     choose_layer,
@@ -380,15 +380,15 @@ def _source_problems(
     geoms = np.asarray(gdf.geometry.values, dtype=object)
     column = gdf.geometry.name
     present = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
-    nonfinite = present & _nonfinite(geoms)
+    not_finite = present & nonfinite(geoms)
     bounds = shapely.bounds(geoms)
     # a layer without CRS: to_wgs84 decides whether it is longitude/latitude at all
-    checked = present & ~nonfinite & (gdf.crs is not None and gdf.crs.is_geographic)
+    checked = present & ~not_finite & (gdf.crs is not None and gdf.crs.is_geographic)
     lat_out = checked & ((bounds[:, 1] < -90) | (bounds[:, 3] > 90))
     points = np.isin(shapely.get_type_id(geoms), [0, 4])
     lon_out = checked & ~lat_out & points & ((bounds[:, 0] < -180) | (bounds[:, 2] > 180))
     for mask, what in (
-        (nonfinite, "a coordinate is not a number (NaN or infinite)"),
+        (not_finite, "a coordinate is not a number (NaN or infinite)"),
         (lat_out, "latitude is outside -90..90"),
         (lon_out, "longitude is outside -180..180"),
     ):
@@ -401,19 +401,11 @@ def _source_problems(
                     f"{what}{where(i)}",
                     "fix the coordinates in the file (a failed export or formula?) or remove the "
                     "feature"
-                    if mask is nonfinite
+                    if mask is not_finite
                     else "check the coordinates and the file's CRS",
                 )
             )
-    return nonfinite | lat_out | lon_out
-
-
-def _nonfinite(geoms: np.ndarray) -> np.ndarray:
-    """Whether each geometry has a NaN or infinite x or y (GDAL reads ``[NaN, -12]`` as is)."""
-    coords, index = shapely.get_coordinates(geoms, return_index=True)
-    bad = np.zeros(len(geoms), dtype=bool)
-    bad[index[~np.isfinite(coords).all(axis=1)]] = True
-    return bad
+    return not_finite | lat_out | lon_out
 
 
 # --------------------------------------------------------------------------------------------
@@ -971,7 +963,7 @@ def _from_vector(
         problems.append(SiteProblem(None, None, None, str(err), fix))
         return None, problems
     geoms = np.asarray(gdf.geometry.values, dtype=object)
-    missing = shapely.is_missing(geoms) | shapely.is_empty(geoms) | _nonfinite(geoms)
+    missing = shapely.is_missing(geoms) | shapely.is_empty(geoms) | nonfinite(geoms)
     for i in np.flatnonzero(missing & ~unusable):
         problems.append(
             SiteProblem(
