@@ -207,3 +207,22 @@ def test_local_plane_round_trip_and_distances(
     e2, n2 = _inverse_local(np.array([lon0]), np.array([lat0]), lon, lat)
     assert e2[0] == pytest.approx(east, abs=1e-4)
     assert n2[0] == pytest.approx(north, abs=1e-4)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    lon=st.floats(-179.0, 179.0),
+    lat=st.floats(-85.0, 85.0),
+    margin=st.floats(0.0, 500.0),
+    azimuth=st.floats(0.0, 360.0),
+)
+def test_box_around_holds_every_point_within_the_margin(lon, lat, margin, azimuth):
+    """Any point at distance <= margin (pyproj.Geod.fwd from a corner) lies in the box."""
+    from asm_pace.geodesy import box_around
+
+    box = box_around((lon, lat, lon, lat), margin)
+    x, y, _ = GEOD.fwd(lon, lat, azimuth, margin * 1000.0)
+    x = (x + 180.0) % 360.0 - 180.0
+    eps = 1e-9  # Geod.fwd's own rounding at a distance of 0
+    assert box[1] - eps <= y <= box[3] + eps
+    assert box[0] - eps <= x <= box[2] + eps

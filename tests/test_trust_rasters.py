@@ -342,3 +342,26 @@ def test_realdata_uint16_clip_passes_the_domains_as_uint8_does(realdata, tmp_pat
     assert out["loss_total_ha"].gt(0).all() and np.allclose(out["data_coverage"], 1.0)
     with pytest.raises(RasterError, match=r"gfc_lossyear_clip\.tif: the file name says 'lossyear'"):
         forest_loss(zones, treecover=ly, lossyear=tc)
+
+
+def test_the_pipeline_refuses_a_wrong_raster_before_the_long_steps(tmp_path):
+    """Who the rasters are is checked right after reading the sites, before classify."""
+    from asm_pace.pipeline import run_pipeline
+    from corpus import tiny_inputs
+
+    inputs = tiny_inputs(tmp_path)
+    # the file names say lossyear / treecover2000, but they are given the other way round
+    lossyear = tif(tmp_path / "Hansen_GFC-2024-v1.12_lossyear_10S_080W.tif", full(3))
+    treecover = tif(tmp_path / "Hansen_GFC-2024-v1.12_treecover2000_10S_080W.tif", full(80))
+    steps: list[str] = []
+    with pytest.raises(RasterError, match=r"lossyear.*--treecover"):
+        run_pipeline(
+            inputs["sites"],
+            protected_areas=inputs["protected_areas"],
+            ecoregions=inputs["ecoregions"],
+            radii_km=[1],
+            treecover=lossyear,
+            lossyear=treecover,
+            progress=steps.append,
+        )
+    assert steps == ["read sites"]

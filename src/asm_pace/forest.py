@@ -91,6 +91,36 @@ class _Chunk:
     cols: tuple[int, int]
 
 
+def open_forest_layers(
+    treecover: RasterInput,
+    lossyear: RasterInput,
+    gain: RasterInput | None = None,
+    *,
+    bounds: tuple[float, float, float, float] | None = None,
+) -> list[Layer]:
+    """Open the forest rasters and check who they are, before any pixel is read.
+
+    Each is chosen by its name or given as a file (never guessed), on one grid, with no
+    overlapping tiles, and no file plays two roles; ``bounds`` (lon/lat) pre-selects tiles
+    by their Hansen name. The value domains are checked later, on the blocks
+    :func:`forest_loss` reads. The pipeline calls this right after reading the sites, so a
+    wrong raster is refused before the long steps.
+
+    Examples
+    --------
+    >>> from asm_pace.datasets import sample_path
+    >>> [layer.name for layer in open_forest_layers(
+    ...     sample_path("treecover2000.tif"), sample_path("lossyear.tif"))]
+    ['treecover', 'lossyear']
+    """
+    tc = open_layer(treecover, role=ROLES["treecover"], bounds=bounds)
+    layers = [tc, open_layer(lossyear, role=ROLES["lossyear"], bounds=bounds, grid=tc.grid)]
+    if gain is not None:
+        layers.append(open_layer(gain, role=ROLES["gain"], bounds=bounds, grid=tc.grid))
+    check_distinct(layers)
+    return layers
+
+
 def _lonlat_zones(zones: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     """Check the zones and bring them to EPSG:4326 by the project's CRS policy.
 
@@ -550,13 +580,8 @@ def forest_loss(
         raise InputError(f"canopy must be between 0 and 100 (exclusive of 100), got {canopy}")
     zones = _lonlat_zones(zones)
     tb = _zone_bounds_4326(zones)
-    tc = open_layer(treecover, role=ROLES["treecover"], bounds=tb)
-    ly = open_layer(lossyear, role=ROLES["lossyear"], bounds=tb, grid=tc.grid)
-    layers = [tc, ly]
-    if gain is not None:
-        layers.append(open_layer(gain, role=ROLES["gain"], bounds=tb, grid=tc.grid))
-    check_distinct(layers)
-    grid = tc.grid
+    layers = open_forest_layers(treecover, lossyear, gain, bounds=tb)
+    grid = layers[0].grid
     geoms = _prepare_zones(zones, grid)
     n = len(zones)
     acc = np.zeros((n, 3 + 255))
@@ -577,7 +602,7 @@ def forest_loss(
                 np.add.at(gain_acc, piece_zone, gs[:, 1])
     coder.finish()
     vmax = coder.vmax
-    year = hansen_year([t.path for t in ly.tiles])
+    year = hansen_year([t.path for t in layers[1].tiles])
     last = max(vmax, (year - 2000) if year else 0)
     scale = _area_scale(zones, geoms, grid)[:, None] / 1e4  # m2 -> ha
     acc = acc * scale

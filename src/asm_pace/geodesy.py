@@ -16,6 +16,7 @@ Examples
 from __future__ import annotations
 
 import itertools
+import math
 
 import numpy as np
 import shapely
@@ -31,6 +32,7 @@ __all__ = [
     "geodesic_area",
     "split_antimeridian",
     "circle_radius_for_area",
+    "box_around",
 ]
 
 #: The WGS84 ellipsoid, shared by every geodesic computation in asm_pace.
@@ -534,3 +536,49 @@ def _area_block(arr: np.ndarray) -> np.ndarray:
     )
     out += np.bincount(pidx, weights=poly_area, minlength=arr.size) * _RQ2
     return out
+
+
+def box_around(
+    bounds: tuple[float, float, float, float], margin_km: float
+) -> tuple[float, float, float, float]:
+    """A lon/lat box holding every point within ``margin_km`` of the box ``bounds``.
+
+    A safe (never too small) box for reading protected areas or choosing raster tiles
+    around sites: a degree of latitude is at least 110.57 km and a degree of longitude at
+    least 111.32 km x cos(latitude) on WGS84, so the margin is ``margin_km / 110`` degrees of
+    latitude and ``margin_km / (110 cos(lat))`` degrees of longitude at the box's highest
+    latitude. A box that would reach a pole or past +-180 spans every longitude.
+
+    Parameters
+    ----------
+    bounds : (west, south, east, north)
+        Degrees, e.g. ``sites.total_bounds``.
+    margin_km : float
+        The distance to add on every side, in km (>= 0).
+
+    Returns
+    -------
+    (west, south, east, north)
+
+    Examples
+    --------
+    >>> [round(v, 3) for v in box_around((-70.0, -12.0, -69.0, -11.0), 11.0)]
+    [-70.102, -12.1, -68.898, -10.9]
+    >>> box_around((179.0, -17.0, 179.5, -16.0), 100.0)[::2]  # past 180: every longitude
+    (-180.0, 180.0)
+    """
+    west, south, east, north = (float(v) for v in bounds)
+    margin = float(margin_km)
+    if not (np.isfinite([west, south, east, north, margin]).all() and margin >= 0):
+        raise InputError(
+            f"box_around needs finite bounds and a margin >= 0 km; got {bounds}, {margin_km}"
+        )
+    dlat = margin / 110.0
+    south, north = max(south - dlat, -90.0), min(north + dlat, 90.0)
+    top = max(abs(south), abs(north))
+    if top >= 89.9:
+        return (-180.0, south, 180.0, north)
+    dlon = margin / (110.0 * math.cos(math.radians(top)))
+    if west - dlon < -180.0 or east + dlon > 180.0:
+        return (-180.0, south, 180.0, north)
+    return (west - dlon, south, east + dlon, north)

@@ -282,6 +282,12 @@ def run_pipeline(
 
     step("read sites")
     site_gdf = asm_pace.read_sites(sites, **site_options)
+    if forest:  # who the rasters are is checked now, not after the long steps
+        from .forest import open_forest_layers
+        from .geodesy import box_around
+
+        near = box_around(tuple(site_gdf.total_bounds), max(radii or (0.0,)))
+        open_forest_layers(treecover, lossyear, gain, bounds=near)
     step("read protected areas")
     pa_gdf = asm_pace.read_protected_areas(protected_areas, **pa_options)
     step("read ecoregions")
