@@ -532,6 +532,8 @@ def read_protected_areas(
     out.attrs = {"source": name, "layers": read_layers, "cleaning": log, "counts": counts}
     if box is not None:
         out.attrs["bbox"] = tuple(float(v) for v in box.bounds)
+    if codes is not None:  # reasons then say "nearest PER protected area"
+        out.attrs["countries"] = sorted(codes)
     return out
 
 

@@ -186,7 +186,7 @@ def _check_far_countries(folder, text):
     for i, lon in enumerate((-70.0, -69.0, -71.5)):
         best = min(geod.inv([lon] * len(lats), [-12.0] * len(lats), [-47.0] * len(lats), lats)[2])
         assert abs(s["nearest_pa_km"].iloc[i] - best / 1000) < 0.01
-    assert all("countries" in r for r in s["reason"])
+    assert all("(nearest BRA protected area: " in r for r in s["reason"]), list(s["reason"])
 
 
 # --------------------------------------------------------------------------- buffers
