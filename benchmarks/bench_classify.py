@@ -105,8 +105,9 @@ def make_inputs(
     kx = rng.uniform(lon0, lon1, n_clusters)
     ky = rng.uniform(lat0, lat1, n_clusters)
     which = rng.integers(0, n_clusters, n_sites)
-    sx = kx[which] + rng.normal(0, 0.3, n_sites)
-    sy = ky[which] + rng.normal(0, 0.3, n_sites)
+    # kept on the ecoregion grid: a site off every ecoregion is (rightly) an ExtentWarning
+    sx = np.clip(kx[which] + rng.normal(0, 0.3, n_sites), lon0 + 1e-6, lon1 - 1e-6)
+    sy = np.clip(ky[which] + rng.normal(0, 0.3, n_sites), lat0 + 1e-6, lat1 - 1e-6)
     sites = gpd.GeoDataFrame(
         {"site_id": [f"S{i:06d}" for i in range(n_sites)]},
         geometry=shapely.points(sx, sy),
