@@ -247,3 +247,24 @@ def test_demo_never_writes_over_its_sample_files(tmp_path):
     line = next(ln for ln in result.stderr.splitlines() if ln.startswith("Error:"))
     assert "sites.csv (--csv) is an input of this run (SITES)" in line
     assert sample.read_bytes() == before and list(tmp_path.iterdir()) == []
+
+
+def test_a_reader_gone_from_stdout_changes_nothing(tmp_path, monkeypatch):
+    """``asm-pace classify ... | head -1``: the run still writes its outputs and exits 0."""
+    paths = tiny_inputs(tmp_path)
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # the reader is gone before the first line
+    stream = os.fdopen(write_end, "w")
+    monkeypatch.setattr(sys, "stdout", stream)
+    try:
+        with pytest.raises(SystemExit) as exit_:
+            cli.main(classify_args(paths, tmp_path / "out.gpkg"), standalone_mode=False)
+        assert os.path.samestat(os.fstat(write_end), os.stat(os.devnull))
+    finally:
+        stream.close()
+    assert exit_.value.code == 0
+    assert list(gpd.read_file(tmp_path / "out.gpkg", layer="sites")["pace_class"]) == [
+        "protected_area",
+        "critical_ecosystem",
+        "not_eligible",
+    ]

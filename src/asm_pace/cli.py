@@ -32,6 +32,24 @@ EXIT_FAILURE = 1
 EXIT_BAD_INPUT = 2
 
 
+def _echo(message: str, err: bool = False) -> None:
+    """``click.echo`` that survives a reader gone (``asm-pace demo ... | head -1``).
+
+    The rest of that stream goes to the null device and the run carries on: its outputs
+    and its exit status are the same as with the reader there (Python ignores SIGPIPE, so
+    the write raises ``BrokenPipeError`` instead of ending the process).
+    """
+    try:
+        click.echo(message, err=err)
+    except BrokenPipeError:
+        stream = sys.stderr if err else sys.stdout
+        null = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(null, stream.fileno())
+        finally:
+            os.close(null)
+
+
 class _Ctx:
     """Output settings of one invocation (verbosity, debug, progress)."""
 
@@ -50,11 +68,11 @@ class _Ctx:
 
     def info(self, message: str) -> None:
         if not self.quiet:
-            click.echo(message)
+            _echo(message)
 
     def detail(self, message: str) -> None:
         if self.verbose:
-            click.echo(message, err=True)
+            _echo(message, err=True)
 
     def progress_enabled(self) -> bool:
         return not self.quiet and not self.verbose and sys.stderr.isatty()
@@ -87,12 +105,12 @@ def _guarded(ctx: _Ctx, func: Callable[..., Any], *args: Any, **kwargs: Any) -> 
     except AsmPaceError as err:
         if ctx.debug:
             traceback.print_exc()
-        click.echo(f"Error: {err}", err=True)
+        _echo(f"Error: {err}", err=True)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt as err:
         signum = err.signum if isinstance(err, _Terminated) else signal.SIGINT
         name = signal.Signals(signum).name
-        click.echo(f"Interrupted ({name}); {ctx.nothing_or_written()}.", err=True)
+        _echo(f"Interrupted ({name}); {ctx.nothing_or_written()}.", err=True)
         return 128 + int(signum)
     except click.exceptions.Exit:
         raise
@@ -102,7 +120,7 @@ def _guarded(ctx: _Ctx, func: Callable[..., Any], *args: Any, **kwargs: Any) -> 
         if ctx.debug:
             traceback.print_exc()
         else:
-            click.echo(
+            _echo(
                 f"Error: unexpected {type(err).__name__}: {err}\n"
                 f"{ctx.nothing_or_written().capitalize()}. Run again with --debug for the "
                 "details and please report it with that output.",
@@ -161,7 +179,7 @@ def _show_warnings(ctx: _Ctx) -> Iterator[None]:
                 if ctx.quiet:
                     continue
                 if issubclass(w.category, AsmPaceWarning) or ctx.verbose or ctx.debug:
-                    click.echo(f"Warning: {text}", err=True)
+                    _echo(f"Warning: {text}", err=True)
 
 
 class _Progress:
@@ -702,9 +720,9 @@ def validate(
         n = len(read_sites(sites, **kwargs))
     except SiteValidationError as err:
         first, *rest = err.lines()  # every problem, not only the first 50
-        click.echo(f"Error: {first}", err=True)
+        _echo(f"Error: {first}", err=True)
         for line in rest:
-            click.echo(line, err=True)
+            _echo(line, err=True)
         return EXIT_BAD_INPUT
     ctx.info(f"{sites}: {n} site(s), no problems found.")
     return EXIT_OK
