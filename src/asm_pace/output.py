@@ -731,6 +731,8 @@ def plan_outputs(
     """
     dests = [Destination(Path(os.fspath(d.path)), d.kind, d.option) for d in destinations if d]
     sources = [(role, path, _resolved(path)) for role, path in _input_paths(inputs)]
+    for role, path, _ in sources:
+        _check_name(path, f"{path} ({role})", InputError, "rename the file or its folder")
     seen: dict[Path, Destination] = {}
     for dest in dests:
         _check_one(dest, sources)
@@ -749,8 +751,30 @@ def plan_outputs(
     return plan
 
 
+def _check_name(path: Path, label: str, error: type[AsmPaceError], fix: str) -> None:
+    """Refuse a name GDAL cannot take (not UTF-8) or the file system cannot hold (too long).
+
+    GDAL opens and writes files by UTF-8 names, and a run records its inputs' names in the
+    GeoPackage; a name with bytes that are not UTF-8 (``sites\\xff.csv``) would fail there.
+    """
+    try:
+        os.fspath(path).encode("utf-8")
+    except UnicodeEncodeError:
+        raise error(
+            f"{label}: the file name is not valid UTF-8 text, which GDAL and the "
+            f"GeoPackage's run_info need; {fix}"
+        ) from None
+    try:
+        path.exists()
+    except OSError as err:
+        raise error(f"{label}: the file system refuses the name ({err.strerror}); {fix}") from None
+
+
 def _check_one(dest: Destination, sources: list[tuple[str, Path, Path]]) -> None:
     path = dest.path
+    _check_name(
+        path, dest.label(), OutputError, "choose a shorter name in plain letters or another folder"
+    )
     if dest.kind is not None:
         allowed = OUTPUT_SUFFIXES[dest.kind]
         if path.suffix.lower() not in allowed:

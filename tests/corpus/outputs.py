@@ -52,6 +52,17 @@ def _no_temporaries(folder: Path) -> None:
 
 
 # --------------------------------------------------------------------------- refusals
+def _site_name_not_utf8(folder: Path) -> list[str]:
+    paths = tiny_inputs(folder)
+    named = Path(os.fsdecode(os.path.join(os.fsencode(folder), b"sites\xff.csv")))
+    paths["sites"] = paths["sites"].rename(named)
+    return classify_args(paths, folder / "out.gpkg")
+
+
+def _output_name_too_long(folder: Path) -> list[str]:
+    return classify_args(tiny_inputs(folder), folder / ("o" * 300 + ".gpkg"))
+
+
 def _output_is_input(folder: Path) -> list[str]:
     paths = tiny_inputs(folder)
     return classify_args(paths, paths["protected_areas"], "--overwrite")
@@ -265,6 +276,16 @@ def _check_stale(folder: Path, text: str) -> None:
 
 
 CASES = [
+    Case(
+        "outputs/site_file_name_not_utf8",
+        _site_name_not_utf8,
+        words=("sites", "(SITES)", "not valid UTF-8", "rename the file"),
+    ),
+    Case(
+        "outputs/output_name_too_long",
+        _output_name_too_long,
+        words=("ooooo.gpkg (-o/--output)", "file name too long", "choose a shorter name"),
+    ),
     Case(
         "outputs/output_is_an_input_with_overwrite",
         _output_is_input,
