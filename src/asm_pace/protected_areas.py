@@ -126,6 +126,9 @@ _PID_FIELDS = ("WDPA_PID", "SITE_PID")
 _WDPA_MARKERS = {"wdpaid", "site_id", "wdpa_pid", "site_pid", "iucn_cat", "pa_def", "site_type"}
 # WDPCA marks its new schema by these fields; NAME then holds the original-language name.
 _WDPCA_MARKERS = {"site_id", "site_pid", "name_eng", "realm", "site_type"}
+# WWF's ecoregion layers (TEOW, Global 200): given as protected areas, every site inside an
+# ecoregion would count as protected.
+_ECOREGION_MARKERS = {"g200_num", "g200_biome", "g200_regio", "g200_stat", "eco_id"}
 # REALM (WDPCA) and the words some cleaned copies (wdpar) write into MARINE, as MARINE codes
 _REALM_CODES = {
     "0": "0",
@@ -920,6 +923,14 @@ def _normalise(gdf: gpd.GeoDataFrame, *, source: str, layer: str) -> pd.DataFram
     cols = {str(c).casefold() for c in gdf.columns}
     wdpa = _looks_wdpa(cols)
     wdpca = bool(cols & _WDPCA_MARKERS)
+    eco = sorted(c.upper() for c in cols & _ECOREGION_MARKERS)
+    if eco and not wdpa:
+        raise SchemaError(
+            f"{source}: layer {layer!r} has the fields of WWF's ecoregions ({', '.join(eco)}) "
+            "and none of the WDPA's, so it is not a protected-area layer (every site in an "
+            "ecoregion would count as protected); give it to --ecoregions (-e) and the "
+            "protected areas to --protected-areas (-p)"
+        )
     out = pd.DataFrame(index=gdf.index)
 
     id_col = _col(gdf, *_ID_FIELDS)

@@ -6,7 +6,7 @@ written in a legitimate but unusual way gives the class worked out by hand.
 
 from __future__ import annotations
 
-from . import Case
+from . import Case, classify_args, tiny_inputs
 from .emptiness import CLEAN, box, classes, points_only, with_values, world
 
 
@@ -47,7 +47,19 @@ def biosphere_reserves(gdf):
     return pd.concat([gdf, extra], ignore_index=True)
 
 
+def ecoregions_as_protected_areas(folder):
+    """The TEOW layer given to -p too: every site would be in a "protected area"."""
+    paths = tiny_inputs(folder)
+    paths["protected_areas"] = paths["ecoregions"]
+    return classify_args(paths, folder / "out.gpkg")
+
+
 CASES = [
+    Case(
+        "attributes/ecoregions_given_as_protected_areas",
+        ecoregions_as_protected_areas,
+        words=("eco.gpkg", "ecoregions", "G200_NUM", "--ecoregions", "--protected-areas"),
+    ),
     Case(
         "attributes/g200_regio_only_layer",
         lambda f: world(f, eco=regio_only),
