@@ -226,6 +226,7 @@ def test_counts_line_by_hand():
         (["--countries", ",,"], ["--countries", "names nothing"]),
         (["--buffers", "nan"], ["nan", "finite", "--buffers"]),
         (["--buffers", "1e400"], ["inf", "finite", "--buffers"]),
+        (["--buffers", "1,20000"], ["sites.csv", "20000 km", "site 'S1'", "pole", "--buffers"]),
     ],
 )
 def test_options_that_would_be_ignored_or_meaningless_are_refused(tmp_path, extra, words):

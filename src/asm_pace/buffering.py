@@ -112,6 +112,7 @@ def buffers(
     n = int(n_vertices)
     if n < 8:
         raise InputError(f"n_vertices must be at least 8, got {n}")
+    name = sites.attrs.get("source", "<sites>") if isinstance(sites, gpd.GeoDataFrame) else ""
     sites = _check_sites(sites)
     ids = sites["site_id"].to_numpy(dtype=object)
     geoms = np.asarray(sites.geometry.values, dtype=object)
@@ -123,12 +124,15 @@ def buffers(
     if is_point.any():
         pos = np.flatnonzero(is_point)
         out_pos = (pos[:, None] * k + np.arange(k)).ravel()
-        out[out_pos] = _point_buffers(geoms[pos], radii * 1000.0, inner * 1000.0, n, rings=rings)
+        outer_m = radii * 1000.0
+        xy = shapely.get_coordinates(geoms[pos])
+        _refuse_polar(name, ids[pos], outer_m.max() >= _distance_to_pole(xy[:, 1]), radii[-1])
+        out[out_pos] = _point_buffers(geoms[pos], outer_m, inner * 1000.0, n, rings=rings)
     if (~is_point).any():
         pos = np.flatnonzero(~is_point)
         out_pos = (pos[:, None] * k + np.arange(k)).ravel()
         out[out_pos] = _footprint_buffers(
-            geoms[pos], ids[pos], radii * 1000.0, inner * 1000.0, n, rings=rings
+            geoms[pos], ids[pos], radii * 1000.0, inner * 1000.0, n, rings=rings, source=name
         )
 
     site_col = np.repeat(ids, k)
@@ -194,6 +198,17 @@ def _check_sites(sites: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     return to_wgs84(sites, source=name)
 
 
+def _refuse_polar(source: str, ids: np.ndarray, too_far: np.ndarray, km: float) -> None:
+    """Refuse buffers that would contain a pole, naming the file, the site and the option."""
+    if too_far.any():
+        bad = int(np.argmax(too_far))
+        raise InputError(
+            f"{source}: the {km:g} km buffer around site {ids[bad]!r} would contain a pole, "
+            "and asm_pace does not build polar buffers; give smaller radii to --buffers "
+            "(radii_km=)"
+        )
+
+
 def _point_buffers(
     points: np.ndarray, outer_m: np.ndarray, inner_m: np.ndarray, n: int, *, rings: bool
 ) -> np.ndarray:
@@ -233,6 +248,7 @@ def _footprint_buffers(
     n: int,
     *,
     rings: bool,
+    source: str,
 ) -> np.ndarray:
     """Outward buffers of footprints in local azimuthal equidistant planes."""
     k = outer_m.size
@@ -249,13 +265,9 @@ def _footprint_buffers(
         planar[invalid] = shapely.make_valid(planar[invalid])
     reach = np.zeros(geoms.size)
     np.maximum.at(reach, idx, np.hypot(east, north))
-    too_far = reach + outer_m.max() >= _distance_to_pole(lat0)
-    if too_far.any():
-        bad = int(np.argmax(too_far))
-        raise InputError(
-            f"the buffer of {outer_m.max() / 1000:g} km around site {ids[bad]!r} would contain "
-            "a pole; asm_pace does not build polar buffers"
-        )
+    _refuse_polar(
+        source, ids, reach + outer_m.max() >= _distance_to_pole(lat0), outer_m.max() / 1000
+    )
     quad = max(2, n // 4)
     rep = np.repeat(planar, k)
     buf = shapely.buffer(rep, np.tile(outer_m, geoms.size), quad_segs=quad)
