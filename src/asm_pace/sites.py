@@ -319,9 +319,15 @@ def _load_any(
             crs = CRS.from_user_input(crs)
         except Exception as err:
             raise CRSError(
-                f"crs={crs!r} is not a coordinate reference system pyproj knows; "
-                "pass an EPSG code such as 'EPSG:32719'"
+                f"{source_name(source)}: crs={crs!r} (--sites-crs) is not a coordinate "
+                "reference system pyproj knows; pass an EPSG code such as 'EPSG:32719'"
             ) from err
+        if not (crs.is_geographic or crs.is_projected):
+            raise CRSError(
+                f"{source_name(source)}: crs {crs.name!r} (--sites-crs) is a {crs.type_name}, "
+                "which does not place points on a map; pass the horizontal CRS of the "
+                "coordinates, e.g. 'EPSG:4326' (lon/lat) or 'EPSG:32719' (UTM 19S)"
+            )
     opts = {"lon": lon, "lat": lat, "id_column": id_column, "crs": crs}
     if isinstance(source, gpd.GeoDataFrame):
         gdf = source  # never modified: the steps below make new frames (to_wgs84 copies)
@@ -1234,7 +1240,7 @@ def _from_table(
                     None,
                     f"the coordinates cannot be transformed from {crs.name} to "
                     f"longitude/latitude ({short_error(err)})",
-                    "check crs=",
+                    "check crs= (--sites-crs)",
                 )
             )
             return None, problems
@@ -1255,7 +1261,7 @@ def _from_table(
                     (_plain(raw_x[i]), _plain(raw_y[i])),
                     f"the coordinates cannot be transformed from {crs.to_string()} to "
                     "longitude/latitude",
-                    "check crs= and the columns",
+                    "check crs= (--sites-crs) and the columns",
                 )
             )
         if not geographic:

@@ -255,7 +255,24 @@ def _kml_points_and_rivers(folder):
     return _validate(folder, "sites.kml", lambda p: p.write_text(text, encoding="utf-8"))
 
 
+def _sites_crs(crs: str):
+    def build(folder: Path) -> list[str]:
+        return classify_args(tiny_inputs(folder), folder / "out.gpkg", "--sites-crs", crs)
+
+    return build
+
+
 CASES = [
+    Case(
+        "malformed/sites_crs_unknown",
+        _sites_crs("EPSG:99999"),
+        words=("sites.csv", "EPSG:99999", "not a coordinate reference system", "--sites-crs"),
+    ),
+    Case(
+        "malformed/sites_crs_vertical",
+        _sites_crs("EPSG:5703"),
+        words=("sites.csv", "NAVD88 height", "Vertical CRS", "--sites-crs", "horizontal"),
+    ),
     Case(
         "malformed/geojson_nan_longitude",
         _geojson_nan,
