@@ -40,6 +40,7 @@ __all__ = [
     "layer_refs",
     "named_refs",
     "choose_layer",
+    "refuse_tables",
     "geometry_family",
     "read_layer",
     "short_error",
@@ -352,6 +353,28 @@ def choose_layer(
         f"{source}: {len(candidates)} {noun} could hold the {what}: {listed}; "
         f"pass {option} to say which one"
     )
+
+
+def refuse_tables(refs: list[LayerRef], *, source: PathLike, what: str, option: str) -> None:
+    """Refuse a file whose every layer is a table without geometry (e.g. a CSV of attributes).
+
+    ``what`` names the polygons the reader wants ("protected areas"), ``option`` the command
+    line option that takes the file. A table has no areas to test sites against, and its
+    rows are not the features of any polygon layer.
+
+    Examples
+    --------
+    >>> refuse_tables([LayerRef("t.csv", "t.csv", "t", "None")], source="t.csv",
+    ...               what="ecoregions", option="--ecoregions")
+    Traceback (most recent call last):
+    asm_pace.errors.InputError: t.csv: a table without geometry (layer t), not the ...
+    """
+    if refs and all(geometry_family(r.geometry_type) == "None" for r in refs):
+        names = ", ".join(dict.fromkeys(r.name for r in refs))
+        raise InputError(
+            f"{source}: a table without geometry (layer {names}), not the {what}' polygons; "
+            f"give {option} the polygon file (GeoPackage, shapefile, File Geodatabase or zip)"
+        )
 
 
 def read_layer(

@@ -44,6 +44,7 @@ from ._vector import (
     layer_refs,
     named_refs,
     read_layer,
+    refuse_tables,
     repair_polygons,
     row_list,
     source_name,
@@ -386,6 +387,7 @@ def _read_polygons(
         refs = layer_refs(source)
         if not refs:
             raise ReadError(f"{name}: the file holds no vector layer")
+        refuse_tables(refs, source=name, what=what, option=_FILE_OPTIONS[what])
         if layer is not None:
             ref = named_refs(refs, layer, source=name)[0]
         else:
@@ -458,6 +460,10 @@ def _read_polygons(
 
 # The command-line option that names each reader's layer (cli.py).
 _LAYER_OPTIONS = {"ecoregions": "--ecoregions-layer", "priority landscapes": "--landscapes-layer"}
+_FILE_OPTIONS = {
+    "ecoregions": "--ecoregions (-e)",
+    "priority landscapes": "--priority-landscapes (-l)",
+}
 _TYPE_NAMES = {-1: "missing", 0: "Point", 1: "LineString", 2: "LinearRing", 4: "MultiPoint",
                5: "MultiLineString", 7: "GeometryCollection"}  # fmt: skip
 

@@ -43,6 +43,7 @@ from ._vector import (
     layer_refs,
     named_refs,
     read_layer,
+    refuse_tables,
     repair_polygons,
     row_list,
     short_error,
@@ -748,6 +749,7 @@ def _find_layers(path: Path, layer: str | Sequence[str] | None) -> list[_Layer]:
     into the protected areas would be a wrong answer.
     """
     refs = layer_refs(path)
+    refuse_tables(refs, source=path, what="protected areas", option="--protected-areas (-p)")
     if layer is not None:
         wanted = [layer] if isinstance(layer, str) else list(layer)
         chosen = [_Layer(ref) for w in wanted for ref in named_refs(refs, w, source=path)]

@@ -144,7 +144,30 @@ def empty_landscapes(folder: Path) -> Path:
     return path
 
 
+def table_as(role: str) -> Callable[[Path], list[str]]:
+    """A CSV attribute table (the TEOW's, no geometry) given as the ``role`` layer."""
+
+    def build(folder: Path) -> list[str]:
+        paths = tiny_inputs(folder)
+        table = folder / "teow_attributes.csv"
+        table.write_text("ECO_ID,ECO_NAME,G200_NUM\n1,Wet forest,30\n2,Dry forest,0\n")
+        paths[role] = table
+        return classify_args(paths, folder / "out.gpkg")
+
+    return build
+
+
 CASES = [
+    Case(
+        "emptiness/protected_areas_a_table_without_geometry",
+        table_as("protected_areas"),
+        words=("teow_attributes.csv", "table without geometry", "--protected-areas"),
+    ),
+    Case(
+        "emptiness/ecoregions_a_table_without_geometry",
+        table_as("ecoregions"),
+        words=("teow_attributes.csv", "table without geometry", "--ecoregions"),
+    ),
     Case(
         "emptiness/countries_typo",
         lambda f: world(f, "--countries", "PRE"),
