@@ -57,7 +57,7 @@ from .errors import (
     SchemaError,
     UnreadableValueWarning,
 )
-from .protected_areas import _col, _Layer, _layer_info, _text
+from .protected_areas import _ECOREGION_MARKERS, _col, _Layer, _layer_info, _looks_wdpa, _text
 
 __all__ = [
     "read_ecoregions",
@@ -282,6 +282,19 @@ def read_priority_landscapes(
     """
     gdf, name = _read_polygons(source, layer=layer, engine=engine, what="priority landscapes")
     found = [str(c) for c in gdf.columns if c != gdf.geometry.name]
+    cols = {c.casefold() for c in found}
+    if _looks_wdpa(cols) or cols & _ECOREGION_MARKERS:
+        kind, option = (
+            ("the WDPA's fields", "--protected-areas (-p)")
+            if _looks_wdpa(cols)
+            else ("WWF's ecoregion fields", "--ecoregions (-e)")
+        )
+        raise SchemaError(
+            f"{name}: the layer has {kind} ({', '.join(found)}), so it "
+            "is not a priority-landscape layer (every site in it would count as in a priority "
+            f"landscape); give it to {option} and WWF's priority landscapes to "
+            "--priority-landscapes (-l)"
+        )
     if name_column is not None:
         col = _col(gdf, name_column)
         if col is None:

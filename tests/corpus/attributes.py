@@ -54,7 +54,23 @@ def ecoregions_as_protected_areas(folder):
     return classify_args(paths, folder / "out.gpkg")
 
 
+def as_landscapes(role):
+    """The ``role`` file given to -l too: every site in it would be "in a priority landscape"."""
+
+    def build(folder):
+        paths = tiny_inputs(folder)
+        args = classify_args(paths, folder / "out.gpkg")
+        return [*args, "--priority-landscapes", str(paths[role])]
+
+    return build
+
+
 CASES = [
+    Case(
+        "attributes/protected_areas_given_as_landscapes",
+        as_landscapes("protected_areas"),
+        words=("pas.gpkg", "WDPA's fields", "--protected-areas", "--priority-landscapes"),
+    ),
     Case(
         "attributes/ecoregions_given_as_protected_areas",
         ecoregions_as_protected_areas,
