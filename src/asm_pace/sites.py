@@ -1475,8 +1475,9 @@ def _site_ids(
                         str(column),
                         None,
                         "the site id is missing",
-                        f"fill in {column!r} on every line (or pass id_column= to use another "
-                        "column)",
+                        f"fill in {column!r} on every line, or pass id_column= (--id-column) "
+                        "to use another column or id_column=False (--new-ids) to number the "
+                        "sites afresh",
                     )
                 )
             continue

@@ -255,6 +255,11 @@ def _kml_points_and_rivers(folder):
     return _validate(folder, "sites.kml", lambda p: p.write_text(text, encoding="utf-8"))
 
 
+def _csv_id_missing(folder):
+    text = "site_id,latitude,longitude\nS1,-12.0,-70.0\n,-12.0,-69.0\nS3,-12.0,-71.5\n"
+    return _classify(folder, "sites.csv", lambda p: p.write_text(text, encoding="utf-8"))
+
+
 def _sites_crs(crs: str):
     def build(folder: Path) -> list[str]:
         return classify_args(tiny_inputs(folder), folder / "out.gpkg", "--sites-crs", crs)
@@ -263,6 +268,11 @@ def _sites_crs(crs: str):
 
 
 CASES = [
+    Case(
+        "malformed/csv_one_id_missing",
+        _csv_id_missing,
+        words=("sites.csv", "line 3", "site id is missing", "--id-column", "--new-ids"),
+    ),
     Case(
         "malformed/sites_crs_unknown",
         _sites_crs("EPSG:99999"),
