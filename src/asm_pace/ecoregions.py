@@ -310,7 +310,8 @@ def read_priority_landscapes(
             raise SchemaError(
                 f"{name}: cannot tell which column holds the landscape names (looked for "
                 f"{', '.join(LANDSCAPE_NAME_COLUMNS[:6])} ...); the layer has: "
-                f"{', '.join(found) or 'no attribute fields'}. Pass name_column=."
+                f"{', '.join(found) or 'no attribute fields'}. Pass name_column= in Python, or "
+                "rename the column of names to landscape_name (e.g. in QGIS)"
             )
     out = gpd.GeoDataFrame(
         {"landscape_name": _text(gdf, col).str.strip().values},
