@@ -130,6 +130,10 @@ class LayerRef:
     geometry_type: str
 
 
+#: the vector files a zip may hold that asm_pace looks for inside it
+_VECTOR_EXT = (".shp", ".gpkg", ".geojson", ".json", ".kml", ".fgb")
+
+
 def _zip_targets(path: Path) -> list[tuple[str, str]]:
     """``(GDAL target, display name)`` for each data set inside a zip archive.
 
@@ -148,8 +152,7 @@ def _zip_targets(path: Path) -> list[tuple[str, str]]:
     gdbs = sorted({n.split(".gdb/")[0] + ".gdb" for n in names if ".gdb/" in n})
     if gdbs:
         return [(f"/vsizip/{path}/{g}", f"{path}!{g}") for g in gdbs]
-    vector_ext = (".shp", ".gpkg", ".geojson", ".json", ".kml", ".fgb")
-    vectors = [n for n in names if n.lower().endswith(vector_ext)]
+    vectors = [n for n in names if n.lower().endswith(_VECTOR_EXT)]
     lower = {n.lower() for n in names}
     for n in vectors:
         if n.lower().endswith(".shp"):
@@ -192,16 +195,45 @@ def layer_refs(source: PathLike) -> list[LayerRef]:
         try:
             layers = pyogrio.list_layers(target)
         except Exception as err:  # GDAL raises many kinds; all mean "cannot open"
-            raise ReadError(
-                f"{display}: GDAL cannot open it as a vector data set ({short_error(err)}); "
-                "check that it is a GeoPackage, shapefile, File Geodatabase, GeoJSON, KML/KMZ or "
-                "GeoParquet file and not damaged"
-            ) from err
+            raise ReadError(f"{display}: {_unopenable(path, err)}") from err
         refs += [
             LayerRef(target, display, str(name), str(gtype) if gtype is not None else "None")
             for name, gtype in layers
         ]
     return refs
+
+
+def _unopenable(path: Path, err: Exception) -> str:
+    """Why GDAL cannot open ``path`` as vector data, and what to do (for a message).
+
+    A folder that is not a data set and an archive without a vector file in it (a KMZ
+    without its ``.kml``) say what they hold; anything else gives GDAL's reason.
+    """
+    if path.is_dir():
+        held = sorted(p.name for p in path.iterdir())
+        return (
+            f"a folder that is not a data set GDAL reads (it holds: {_few(held)}); give the "
+            "file inside it (a File Geodatabase is a folder ending in .gdb)"
+        )
+    if zipfile.is_zipfile(path):
+        with zipfile.ZipFile(path) as zf:
+            held = [n for n in zf.namelist() if not n.endswith("/")]
+        if not any(n.lower().endswith((*_VECTOR_EXT, ".zip")) for n in held):
+            return (
+                f"the archive holds no vector file (it holds: {_few(held)}); a KMZ needs its "
+                ".kml, a zip a shapefile, GeoPackage, GeoJSON or File Geodatabase: export it again"
+            )
+    reason = short_error(err).split("; It might help")[0]  # GDAL's '<DRIVER>:' advice
+    return (
+        f"GDAL cannot open it as a vector data set ({reason}); check that it is a GeoPackage, "
+        "shapefile, File Geodatabase, GeoJSON, KML/KMZ or GeoParquet file and not damaged"
+    )
+
+
+def _few(names: list[str]) -> str:
+    """Up to eight names for a message, and how many more."""
+    shown = ", ".join(names[:8]) or "nothing"
+    return shown + (f" and {len(names) - 8} more" if len(names) > 8 else "")
 
 
 def list_layers(source: PathLike) -> list[tuple[str, str]]:

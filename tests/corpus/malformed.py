@@ -255,6 +255,17 @@ def _kml_points_and_rivers(folder):
     return _validate(folder, "sites.kml", lambda p: p.write_text(text, encoding="utf-8"))
 
 
+def _kmz_without_kml(path: Path) -> None:
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr("images/photo.jpg", b"\xff\xd8\xff")
+
+
+def _folder_of_notes(path: Path) -> None:
+    path.mkdir()
+    (path / "notes.txt").write_text("survey notes\n", encoding="utf-8")
+    (path / "photo.jpg").write_bytes(b"\xff\xd8\xff")
+
+
 def _csv_id_missing(folder):
     text = "site_id,latitude,longitude\nS1,-12.0,-70.0\n,-12.0,-69.0\nS3,-12.0,-71.5\n"
     return _classify(folder, "sites.csv", lambda p: p.write_text(text, encoding="utf-8"))
@@ -268,6 +279,16 @@ def _sites_crs(crs: str):
 
 
 CASES = [
+    Case(
+        "malformed/kmz_without_kml",
+        lambda f: _classify(f, "sites.kmz", _kmz_without_kml),
+        words=("sites.kmz", "no vector file", "images/photo.jpg", "needs its .kml"),
+    ),
+    Case(
+        "malformed/site_file_is_a_folder",
+        lambda f: _classify(f, "survey", _folder_of_notes),
+        words=("survey", "a folder", "it holds: notes.txt, photo.jpg", "give the file inside"),
+    ),
     Case(
         "malformed/csv_one_id_missing",
         _csv_id_missing,
