@@ -1058,8 +1058,8 @@ def _from_vector(
                 None,
                 None,
                 None,
-                "lon=/lat= were given but this file has geometries",
-                "drop lon=/lat= (they are for tables of coordinates)",
+                "lon=/lat= (--lon/--lat) were given but this file has geometries",
+                "drop lon=/lat= (--lon/--lat): they are for tables of coordinates",
             )
         )
     if problems:
@@ -1117,7 +1117,7 @@ def _find_column(df: pd.DataFrame, given: Any, axis: str) -> tuple[Any, SiteProb
             None,
             str(given),
             None,
-            f"the {label} column {given!r} given as {axis}= is not in the table",
+            f"the {label} column {given!r} given as {axis}= (--{axis}) is not in the table",
             f"pick one of the columns: {', '.join(map(str, df.columns))}",
         )
     ranked = [(r, c) for c in df.columns if (r := _coordinate_rank(c, axis)) is not None]
@@ -1185,7 +1185,7 @@ def _from_table(
                 str(lon_col),
                 None,
                 "the same column is given for lon and lat",
-                "fix lon=/lat=",
+                "fix lon=/lat= (--lon/--lat)",
             )
         )
         return None, problems
@@ -1436,7 +1436,8 @@ def _site_ids(
                     None,
                     str(id_column),
                     None,
-                    f"the id column {id_column!r} given as id_column= is not in the table",
+                    f"the id column {id_column!r} given as id_column= (--id-column) is not in "
+                    "the table",
                     f"pick one of the columns: {', '.join(map(str, df.columns))}",
                 )
             )

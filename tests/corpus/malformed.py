@@ -280,6 +280,11 @@ def _sites_crs(crs: str):
 
 CASES = [
     Case(
+        "malformed/lon_column_not_in_table",
+        lambda f: [*classify_args(tiny_inputs(f), f / "out.gpkg"), "--lon", "x_coord"],
+        words=("sites.csv", "'x_coord'", "--lon", "pick one of the columns: site_id"),
+    ),
+    Case(
         "malformed/kmz_without_kml",
         lambda f: _classify(f, "sites.kmz", _kmz_without_kml),
         words=("sites.kmz", "no vector file", "images/photo.jpg", "needs its .kml"),
