@@ -269,3 +269,11 @@ def test_a_reader_gone_from_stdout_changes_nothing(tmp_path, monkeypatch):
         "critical_ecosystem",
         "not_eligible",
     ]
+
+
+def test_write_geopackage_refuses_a_layer_without_crs(tmp_path):
+    """Written without a CRS, a layer's geometries would be placed by guess in QGIS."""
+    naive = gpd.GeoDataFrame({"site_id": ["S1"]}, geometry=shapely.points([-70.0], -12.0))
+    with pytest.raises(InputError, match=r"layer 'sites' has no coordinate reference system"):
+        write_geopackage(tmp_path / "out.gpkg", {"sites": naive})
+    assert list(tmp_path.iterdir()) == []

@@ -1044,8 +1044,8 @@ def write_geopackage(
         exist, a layer cannot be written, or the file cannot be moved into place. Nothing
         is left behind.
     InputError
-        ``layers`` is empty, holds something other than a DataFrame, or uses a
-        reserved name (``run_info``, ``layer_styles``).
+        ``layers`` is empty, holds something other than a DataFrame or a GeoDataFrame
+        without CRS, or uses a reserved name (``run_info``, ``layer_styles``).
 
     Examples
     --------
@@ -1076,6 +1076,13 @@ def write_geopackage(
         if lname.lower() in RESERVED_LAYERS:
             raise InputError(
                 f"layer name {name!r} is reserved for asm_pace's own table; rename the layer"
+            )
+        geo = isinstance(frame, gpd.GeoDataFrame) and frame.active_geometry_name is not None
+        if geo and frame.crs is None and len(frame):
+            raise InputError(
+                f"layer {name!r} has no coordinate reference system, so the GeoPackage could "
+                "not say where its geometries are; set it with .set_crs(...) (asm_pace's "
+                "readers return EPSG:4326)"
             )
         prepared[lname], renamed[lname] = prepare_frame(frame)
 
