@@ -226,6 +226,7 @@ def test_counts_line_by_hand():
         (["--countries", ",,"], ["--countries", "names nothing"]),
         (["--buffers", "nan"], ["nan", "finite", "--buffers"]),
         (["--buffers", "1e400"], ["inf", "finite", "--buffers"]),
+        (["--buffers", "1e-300"], ["[1e-300]", "below 0.001 km", "--buffers"]),
         (["--buffers", "1,20000"], ["sites.csv", "20000 km", "site 'S1'", "pole", "--buffers"]),
     ],
 )

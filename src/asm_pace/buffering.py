@@ -33,6 +33,10 @@ from .geodesy import (
 
 __all__ = ["buffers"]
 
+#: The smallest buffer radius (km): 1 m. Circles much smaller lose their area to rounding
+#: of longitude/latitude coordinates.
+MIN_RADIUS_KM = 0.001
+
 #: footprint edges longer than this (degrees) are densified before buffering
 _MAX_EDGE_DEG = 0.01
 
@@ -166,6 +170,12 @@ def _check_radii(radii_km: float | Iterable[float]) -> np.ndarray:
         raise InputError("radii_km is empty; give at least one radius in kilometres")
     if not (np.isfinite(values).all() and (values > 0).all()):
         raise InputError(f"radii_km must be positive finite kilometres, got {values.tolist()}")
+    if (values < MIN_RADIUS_KM).any():
+        raise InputError(
+            f"radii_km {values[values < MIN_RADIUS_KM].tolist()} are below {MIN_RADIUS_KM:g} "
+            "km (1 m), too small for a buffer to have an area in floating point; give radii "
+            f"of at least {MIN_RADIUS_KM:g} km to --buffers (radii_km=)"
+        )
     if np.unique(values).size != values.size:
         raise InputError(f"radii_km has repeated values: {values.tolist()}")
     return np.sort(values)
