@@ -278,3 +278,14 @@ def test_write_geopackage_refuses_a_layer_without_crs(tmp_path):
     with pytest.raises(InputError, match=r"layer 'sites' has no coordinate reference system"):
         write_geopackage(tmp_path / "out.gpkg", {"sites": naive})
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_refusal_with_stderr_closed_still_exits_2(tmp_path, monkeypatch):
+    """``asm-pace ... 2>&-``: Python's sys.stderr is None; the refusal keeps its status."""
+    paths = tiny_inputs(tmp_path)
+    paths["protected_areas"] = paths["ecoregions"]
+    monkeypatch.setattr(sys, "stderr", None)
+    with pytest.raises(SystemExit) as exit_:
+        cli.main(classify_args(paths, tmp_path / "out.gpkg"), standalone_mode=False)
+    assert exit_.value.code == 2
+    assert not (tmp_path / "out.gpkg").exists()

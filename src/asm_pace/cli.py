@@ -33,15 +33,16 @@ EXIT_BAD_INPUT = 2
 
 
 def _echo(message: str, err: bool = False) -> None:
-    """``click.echo`` that survives a reader gone (``asm-pace demo ... | head -1``).
+    """``click.echo`` that survives a stream that cannot be written.
 
-    The rest of that stream goes to the null device and the run carries on: its outputs
-    and its exit status are the same as with the reader there (Python ignores SIGPIPE, so
-    the write raises ``BrokenPipeError`` instead of ending the process).
+    A reader gone (``asm-pace demo ... | head -1``; Python ignores SIGPIPE, so the write
+    raises ``BrokenPipeError`` instead of ending the process) or a full device
+    (``> /dev/full``): the rest of that stream goes to the null device and the run carries
+    on, so its outputs and its exit status are the same as with the stream there.
     """
     try:
         click.echo(message, err=err)
-    except BrokenPipeError:
+    except OSError:
         stream = sys.stderr if err else sys.stdout
         null = os.open(os.devnull, os.O_WRONLY)
         try:
@@ -75,7 +76,8 @@ class _Ctx:
             _echo(message, err=True)
 
     def progress_enabled(self) -> bool:
-        return not self.quiet and not self.verbose and sys.stderr.isatty()
+        stderr = sys.stderr  # None when the command runs with stderr closed (2>&-)
+        return not self.quiet and not self.verbose and stderr is not None and stderr.isatty()
 
 
 def _common(func: Callable[..., Any]) -> Callable[..., Any]:
