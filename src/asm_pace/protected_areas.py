@@ -752,7 +752,9 @@ def _find_layers(path: Path, layer: str | Sequence[str] | None) -> list[_Layer]:
     refuse_tables(refs, source=path, what="protected areas", option="--protected-areas (-p)")
     if layer is not None:
         wanted = [layer] if isinstance(layer, str) else list(layer)
-        chosen = [_Layer(ref) for w in wanted for ref in named_refs(refs, w, source=path)]
+        # a layer named twice (polygons, POLYGONS) is read once: twice would count its areas twice
+        picked = dict.fromkeys(ref for w in wanted for ref in named_refs(refs, w, source=path))
+        chosen = [_Layer(ref) for ref in picked]
     else:
         found = [_Layer(ref) for ref in refs]
         chosen = [lyr for lyr in found if _polygon_or_point(lyr.geometry_type)]

@@ -52,6 +52,15 @@ def _no_temporaries(folder: Path) -> None:
 
 
 # --------------------------------------------------------------------------- refusals
+def _pa_layer_twice(folder: Path) -> list[str]:
+    args = classify_args(tiny_inputs(folder), folder / "out.gpkg")
+    return [*args, "--pa-layer", "polygons", "--pa-layer", "POLYGONS"]
+
+
+def _check_classes(folder: Path, text: str) -> None:
+    assert _classes(folder / "out.gpkg") == CLASSES, text
+
+
 def _site_name_not_utf8(folder: Path) -> list[str]:
     paths = tiny_inputs(folder)
     named = Path(os.fsdecode(os.path.join(os.fsencode(folder), b"sites\xff.csv")))
@@ -276,6 +285,13 @@ def _check_stale(folder: Path, text: str) -> None:
 
 
 CASES = [
+    Case(
+        "outputs/pa_layer_named_twice_is_read_once",
+        _pa_layer_twice,
+        exit_code=0,
+        words=("protected areas (pas.gpkg): 1 read, 0 removed, 0 repaired, 1 used",),
+        check=_check_classes,
+    ),
     Case(
         "outputs/site_file_name_not_utf8",
         _site_name_not_utf8,
