@@ -406,6 +406,13 @@ def _classify(
         "priority_landscape": landscape,
         "reason": reasons,
     }
+    # a site column named like an output one is replaced by it, also when only its case
+    # differs (Pa_Ids): a GeoPackage's field names ignore case, so the output's would be
+    # renamed (pa_ids_2) and readers would find the site file's values under its name
+    folded = {name.casefold() for name in cols}
+    result = result.drop(
+        columns=[c for c in result.columns if isinstance(c, str) and c.casefold() in folded]
+    )
     for name, values in cols.items():
         result[name] = pd.Series(values, index=result.index)
     return result

@@ -61,6 +61,28 @@ def _check_classes(folder: Path, text: str) -> None:
     assert _classes(folder / "out.gpkg") == CLASSES, text
 
 
+def _site_columns_like_outputs(folder: Path) -> list[str]:
+    """Site columns named like output ones, one in another case (GeoPackage ignores case)."""
+    paths = tiny_inputs(folder)
+    rows = ["site_id,latitude,longitude,Pa_Ids,PACE_CLASS,note"]
+    rows += [f"{s},{y},{x},old,not_eligible,n{s}" for s, x, y in (
+        ("S1", -70.0, -12.0), ("S2", -69.0, -12.0), ("S3", -71.5, -12.0))]  # fmt: skip
+    paths["sites"].write_text("\n".join(rows) + "\n", encoding="utf-8")
+    return classify_args(paths, folder / "out.gpkg")
+
+
+def _check_output_columns_win(folder: Path, text: str) -> None:
+    import pyogrio
+
+    sites = pyogrio.read_dataframe(folder / "out.gpkg", layer="sites")
+    folded = [str(c).casefold() for c in sites.columns]
+    assert folded.count("pa_ids") == 1 and folded.count("pace_class") == 1, list(sites.columns)
+    assert not any(c.startswith(("pa_ids_", "pace_class_")) for c in folded), folded
+    assert list(sites["pa_ids"]) == ["900001", "", ""]
+    assert list(sites["pace_class"]) == CLASSES
+    assert list(sites["note"]) == ["nS1", "nS2", "nS3"]
+
+
 def _site_name_not_utf8(folder: Path) -> list[str]:
     paths = tiny_inputs(folder)
     named = Path(os.fsdecode(os.path.join(os.fsencode(folder), b"sites\xff.csv")))
@@ -285,6 +307,12 @@ def _check_stale(folder: Path, text: str) -> None:
 
 
 CASES = [
+    Case(
+        "outputs/site_columns_named_like_outputs_in_another_case",
+        _site_columns_like_outputs,
+        exit_code=0,
+        check=_check_output_columns_win,
+    ),
     Case(
         "outputs/pa_layer_named_twice_is_read_once",
         _pa_layer_twice,
