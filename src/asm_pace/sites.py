@@ -937,8 +937,9 @@ def _from_vector(
                     None,
                     None,
                     str(crs.to_string()),
-                    f"crs= was given but the file already has its own CRS ({gdf.crs.to_string()})",
-                    "drop crs= (it is only for files without a CRS)",
+                    f"crs= (--sites-crs) was given but the file already has its own CRS "
+                    f"({gdf.crs.to_string()})",
+                    "drop crs= (--sites-crs): it is only for files without a CRS",
                 )
             )
             return None, problems

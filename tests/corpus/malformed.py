@@ -271,6 +271,39 @@ def _csv_id_missing(folder):
     return _classify(folder, "sites.csv", lambda p: p.write_text(text, encoding="utf-8"))
 
 
+def _utm_geojson(path: Path) -> None:
+    """S1 in UTM 19S metres, the CRS named by the GeoJSON's ``crs`` member."""
+    import json
+
+    path.write_text(
+        json.dumps(
+            {
+                "type": "FeatureCollection",
+                "crs": {"type": "name", "properties": {"name": "urn:ogc:def:crs:EPSG::32719"}},
+                "features": [
+                    {
+                        "type": "Feature",
+                        "properties": {"site_id": "S1"},
+                        "geometry": {"type": "Point", "coordinates": [445000, 8673000]},
+                    }
+                ],
+            }
+        ),
+        encoding="utf-8",
+    )
+
+
+def _check_utm_geojson(folder: Path, text: str) -> None:
+    import geopandas as gpd
+    from pyproj import Transformer
+
+    lon, lat = Transformer.from_crs(32719, 4326, always_xy=True).transform(445000, 8673000)
+    out = gpd.read_file(folder / "out.gpkg", layer="sites")
+    assert abs(out.geometry.x[0] - lon) < 1e-9 and abs(out.geometry.y[0] - lat) < 1e-9
+    # 550 m inside the park's east edge (lon -69.5)
+    assert list(out["pace_class"]) == [_expected(lon, lat)] == ["protected_area"]
+
+
 def _sites_crs(crs: str):
     def build(folder: Path) -> list[str]:
         return classify_args(tiny_inputs(folder), folder / "out.gpkg", "--sites-crs", crs)
@@ -303,6 +336,17 @@ CASES = [
         "malformed/sites_crs_unknown",
         _sites_crs("EPSG:99999"),
         words=("sites.csv", "EPSG:99999", "not a coordinate reference system", "--sites-crs"),
+    ),
+    Case(
+        "malformed/geojson_crs_member_utm",
+        lambda f: _classify(f, "sites.geojson", _utm_geojson),
+        exit_code=0,
+        check=_check_utm_geojson,
+    ),
+    Case(
+        "malformed/sites_crs_for_a_file_with_its_own",
+        lambda f: [*_classify(f, "sites.geojson", _utm_geojson), "--sites-crs", "EPSG:32718"],
+        words=("sites.geojson", "EPSG:32719", "own CRS", "drop crs= (--sites-crs)"),
     ),
     Case(
         "malformed/sites_crs_vertical",
