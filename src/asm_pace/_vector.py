@@ -215,6 +215,11 @@ def _unopenable(path: Path, err: Exception) -> str:
             f"a folder that is not a data set GDAL reads (it holds: {_few(held)}); give the "
             "file inside it (a File Geodatabase is a folder ending in .gdb)"
         )
+    if path.suffix.lower() in (".tif", ".tiff", ".vrt", ".img", ".jp2"):
+        return (
+            "a raster, not vector data (points or polygons); rasters go to --treecover, "
+            "--lossyear or --gain: give a vector file (GeoPackage, shapefile, GeoJSON...) in its place"
+        )
     if zipfile.is_zipfile(path):
         with zipfile.ZipFile(path) as zf:
             held = [n for n in zf.namelist() if not n.endswith("/")]

@@ -266,6 +266,19 @@ def _folder_of_notes(path: Path) -> None:
     (path / "photo.jpg").write_bytes(b"\xff\xd8\xff")
 
 
+def _geotiff(path: Path) -> None:
+    """A 10 x 10 LZW GeoTIFF of tree cover, around the sites."""
+    import numpy as np
+    import rasterio
+    from rasterio.transform import from_origin
+
+    profile = dict(driver="GTiff", width=10, height=10, count=1, dtype="uint8", crs="EPSG:4326")
+    with rasterio.open(
+        path, "w", transform=from_origin(-72, -11, 0.4, 0.2), compress="lzw", **profile
+    ) as dst:
+        dst.write(np.full((1, 10, 10), 50, dtype="uint8"))
+
+
 def _csv_id_missing(folder):
     text = "site_id,latitude,longitude\nS1,-12.0,-70.0\n,-12.0,-69.0\nS3,-12.0,-71.5\n"
     return _classify(folder, "sites.csv", lambda p: p.write_text(text, encoding="utf-8"))
@@ -312,6 +325,11 @@ def _sites_crs(crs: str):
 
 
 CASES = [
+    Case(
+        "malformed/raster_given_as_sites",
+        lambda f: _classify(f, "sites.tif", _geotiff),
+        words=("sites.tif", "a raster, not vector data", "--treecover", "give a vector file"),
+    ),
     Case(
         "malformed/lon_column_not_in_table",
         lambda f: [*classify_args(tiny_inputs(f), f / "out.gpkg"), "--lon", "x_coord"],
