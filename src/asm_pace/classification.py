@@ -694,6 +694,10 @@ def _and_list(items: list[str]) -> str:
     return ", ".join(items[:-1]) + " and " + items[-1]
 
 
+#: how a reason names a protected area whose layer gives it no name
+_UNNAMED = "an unnamed protected area"
+
+
 def _reasons(
     *,
     n: int,
@@ -729,13 +733,14 @@ def _reasons(
             named = []
             for p in pas[:_MAX_NAMED]:
                 label = _pa_label(pa_id[p], pa_iucn[p], pa_year[p], origin[p])
+                name = pa_names[p] or _UNNAMED
                 if len(pas) == 1:
-                    text = f"{pa_names[p]} ({label})"
+                    text = f"{name} ({label})"
                     if pa_year[p]:
                         text += f", designated {pa_year[p]}"
                 else:
                     year = f", designated {pa_year[p]}" if pa_year[p] else ""
-                    text = f"{pa_names[p]} ({label}{year})"
+                    text = f"{name} ({label}{year})"
                 named.append(text)
             if len(pas) > _MAX_NAMED:
                 named.append(f"{len(pas) - _MAX_NAMED} more")
@@ -750,7 +755,7 @@ def _reasons(
         if not have_pas:
             near = " (no protected areas given)"
         else:
-            near = f" ({near_word}: {near_name[s]}, {_fmt_km(near_km[s])}"
+            near = f" ({near_word}: {near_name[s] or _UNNAMED}, {_fmt_km(near_km[s])}"
             if beyond[s]:
                 near += (
                     "; one outside the box the protected areas were read for may be "

@@ -65,7 +65,29 @@ def as_landscapes(role):
     return build
 
 
+def unnamed(gdf):
+    """A WDPA copy whose NAME fields were left empty."""
+    return with_values(NAME="", ORIG_NAME="")(gdf)
+
+
+def check_unnamed(folder, text):
+    import geopandas as gpd
+    from pyproj import Geod
+
+    reasons = list(gpd.read_file(folder / "out.gpkg", layer="sites")["reason"])
+    assert reasons[0] == "Inside an unnamed protected area (WDPA 900001, IUCN II), designated 1990"
+    # S2 (-69, -12): nearest point of the park is on its east edge, lon -69.5
+    km = Geod(ellps="WGS84").inv(-69.0, -12.0, -69.5, -12.0)[2] / 1000
+    assert f"(nearest: an unnamed protected area, {km:.1f} km)" in reasons[1], reasons[1]
+
+
 CASES = [
+    Case(
+        "attributes/protected_area_without_a_name",
+        lambda f: world(f, pa=unnamed),
+        exit_code=0,
+        check=check_unnamed,
+    ),
     Case(
         "attributes/protected_areas_given_as_landscapes",
         as_landscapes("protected_areas"),
