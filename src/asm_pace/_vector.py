@@ -142,6 +142,8 @@ def _zip_targets(path: Path) -> list[tuple[str, str]]:
       ``..._shp_2.zip``): ``/vsizip//vsizip/file.zip/inner.zip``, one each;
     - shapefiles in sub-folders (WWF's TEOW zip has ``official/wwf_terr_ecos.shp``): one
       target per folder;
+    - no shapefile and no table: each GeoPackage, GeoJSON, KML or FlatGeobuf file,
+      ``/vsizip/file.zip/name.gpkg`` (a ``.json`` only when nothing else is there);
     - anything else: ``/vsizip/file.zip``, a folder GDAL lists layer by layer.
     """
     try:
@@ -160,6 +162,12 @@ def _zip_targets(path: Path) -> list[tuple[str, str]]:
     inner = sorted(n for n in names if n.lower().endswith(".zip"))
     if inner and not vectors:
         return [(f"/vsizip//vsizip/{path.resolve()}/{n}", f"{path}!{n}") for n in inner]
+    tables = [n for n in names if n.lower().endswith((".csv", ".tsv", ".xlsx", ".xls", ".ods"))]
+    if vectors and not tables and not any(n.lower().endswith(".shp") for n in vectors):
+        # single-file data sets (a zipped GeoPackage): GDAL opens each by its own path, not
+        # the zip as a folder; a .json beside them is taken for metadata
+        files = [n for n in vectors if not n.lower().endswith(".json")] or vectors
+        return [(f"/vsizip/{path}/{n}", f"{path}!{n}") for n in sorted(files)]
     folders = sorted({n.rsplit("/", 1)[0] if "/" in n else "" for n in vectors})
     if folders and "" not in folders:
         return [(f"/vsizip/{path}/{f}", f"{path}!{f}") for f in folders]

@@ -279,6 +279,17 @@ def _geotiff(path: Path) -> None:
         dst.write(np.full((1, 10, 10), 50, dtype="uint8"))
 
 
+def _zipped_geopackage(path: Path) -> None:
+    """sites.gpkg zipped in a folder, beside a readme and a metadata .json."""
+    gpkg = path.with_name("inner.gpkg")
+    _points().to_file(gpkg, layer="sites", driver="GPKG")
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.write(gpkg, "survey/sites.gpkg")
+        zf.writestr("readme.txt", "2024 survey")
+        zf.writestr("meta.json", "{}")
+    gpkg.unlink()
+
+
 def _csv_id_missing(folder):
     text = "site_id,latitude,longitude\nS1,-12.0,-70.0\n,-12.0,-69.0\nS3,-12.0,-71.5\n"
     return _classify(folder, "sites.csv", lambda p: p.write_text(text, encoding="utf-8"))
@@ -325,6 +336,12 @@ def _sites_crs(crs: str):
 
 
 CASES = [
+    Case(
+        "malformed/zipped_geopackage",
+        lambda f: _classify(f, "sites.zip", _zipped_geopackage),
+        exit_code=0,
+        check=_check_classes,
+    ),
     Case(
         "malformed/raster_given_as_sites",
         lambda f: _classify(f, "sites.tif", _geotiff),
