@@ -236,6 +236,10 @@ def _unopenable(path: Path, err: Exception) -> str:
                 f"the archive holds no vector file (it holds: {_few(held)}); a KMZ needs its "
                 ".kml, a zip a shapefile, GeoPackage, GeoJSON or File Geodatabase: export it again"
             )
+        return (
+            f"GDAL cannot open the archive as one data set (it holds: {_few(held)}); unzip it "
+            "and give the file meant, or zip one data set alone"
+        )
     reason = short_error(err).split("; It might help")[0]  # GDAL's '<DRIVER>:' advice
     return (
         f"GDAL cannot open it as a vector data set ({reason}); check that it is a GeoPackage, "

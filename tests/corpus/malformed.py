@@ -290,6 +290,16 @@ def _zipped_geopackage(path: Path) -> None:
     gpkg.unlink()
 
 
+def _zipped_geopackage_and_table(path: Path) -> None:
+    """A zip of a GeoPackage beside a CSV table: which one is meant is unclear."""
+    gpkg = path.with_name("inner.gpkg")
+    _points().to_file(gpkg, layer="sites", driver="GPKG")
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.write(gpkg, "sites.gpkg")
+        zf.writestr("sites.csv", SITES_CSV)
+    gpkg.unlink()
+
+
 def _csv_id_missing(folder):
     text = "site_id,latitude,longitude\nS1,-12.0,-70.0\n,-12.0,-69.0\nS3,-12.0,-71.5\n"
     return _classify(folder, "sites.csv", lambda p: p.write_text(text, encoding="utf-8"))
@@ -336,6 +346,11 @@ def _sites_crs(crs: str):
 
 
 CASES = [
+    Case(
+        "malformed/zipped_geopackage_beside_a_table",
+        lambda f: _classify(f, "sites.zip", _zipped_geopackage_and_table),
+        words=("sites.zip", "it holds: sites.gpkg, sites.csv", "unzip it and give the file"),
+    ),
     Case(
         "malformed/zipped_geopackage",
         lambda f: _classify(f, "sites.zip", _zipped_geopackage),
