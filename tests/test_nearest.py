@@ -15,15 +15,38 @@ GEOD = Geod(ellps="WGS84")
 
 
 def brute(lon: np.ndarray, lat: np.ndarray, polys: np.ndarray, step: float = 0.0005):
-    xy, owner = shapely.get_coordinates(
-        shapely.segmentize(shapely.boundary(polys), step), return_index=True
-    )
+    """Geodesic distance (Geod.inv) to every boundary point, sampled every ``step`` degrees.
+
+    Only polygons that can hold the nearest point are sampled: the vertices of the polygon
+    nearest in degrees give an upper bound ``u`` (metres) of the distance, and a point within
+    ``u`` lies within ``u / 110,574`` degrees of latitude (a degree of latitude is at least
+    110,574 m) and ``u / (111,320 cos(lat))`` of longitude (a degree of longitude is at least
+    that) at the band's highest latitude.
+    """
     dist = np.empty(len(lon))
     who = np.empty(len(lon), dtype=int)
+    boxes = shapely.bounds(polys)
     for i in range(len(lon)):
+        first = polys[int(np.argmin(shapely.distance(shapely.Point(lon[i], lat[i]), polys)))]
+        v = shapely.get_coordinates(first)
+        u = GEOD.inv(np.full(len(v), lon[i]), np.full(len(v), lat[i]), v[:, 0], v[:, 1])[2].min()
+        dlat = u / 110_574.0
+        top = min(abs(lat[i]) + dlat, 90.0)
+        dlon = 360.0 if top >= 89.9 else u / (111_320.0 * np.cos(np.radians(top)))
+        if abs(lon[i]) + dlon > 180.0:  # the band crosses +-180: every longitude
+            dlon = 360.0
+        near = (
+            (boxes[:, 1] <= lat[i] + dlat)
+            & (boxes[:, 3] >= lat[i] - dlat)
+            & (((boxes[:, 0] <= lon[i] + dlon) & (boxes[:, 2] >= lon[i] - dlon)) | (dlon >= 180))
+        )
+        idx = np.flatnonzero(near)
+        xy, owner = shapely.get_coordinates(
+            shapely.segmentize(shapely.boundary(polys[idx]), step), return_index=True
+        )
         _, _, d = GEOD.inv(np.full(len(xy), lon[i]), np.full(len(xy), lat[i]), xy[:, 0], xy[:, 1])
         j = int(d.argmin())
-        dist[i], who[i] = d[j], owner[j]
+        dist[i], who[i] = d[j], idx[owner[j]]
     return dist, who
 
 
