@@ -30,6 +30,7 @@ from asm_pace.errors import (
     SiteValidationError,
 )
 from corpus import classify_args, tiny_inputs
+from corpus.malformed import workbook
 
 openpyxl = pytest.importorskip("openpyxl")
 
@@ -198,24 +199,6 @@ def test_more_columns_than_the_output_holds(tmp_path, monkeypatch):
 
 
 # ------------------------------------------------------------------------ workbooks
-
-
-def workbook(path, sheets, *, chart_first=False):
-    from openpyxl.chart import BarChart, Reference
-
-    book = openpyxl.Workbook()
-    book.remove(book.active)
-    for title, rows in sheets.items():
-        sheet = book.create_sheet(title)
-        for row in rows:
-            sheet.append(row)
-    if chart_first:
-        first = book[next(iter(sheets))]
-        chart = BarChart()
-        chart.add_data(Reference(first, min_col=1, min_row=1, max_row=2))
-        book.create_chartsheet("Chart", 0).add_chart(chart)
-    book.save(path)
-    return path
 
 
 ROWS = [["id", "lat", "lon"]] + [[s, lat, lon] for s, lon, lat in SITES]

@@ -999,28 +999,9 @@ def _from_vector(
                 "convert it to a point or a polygon, or remove it",
             )
         )
+    # latitudes past 90 and point longitudes past 180 were refused before reprojection (in
+    # the file's own lon/lat) or by to_wgs84, which also splits polygons at +-180
     ok = ~missing & ~bad_kind
-    bounds = shapely.bounds(geoms)
-    for i in np.flatnonzero(ok & ((bounds[:, 1] < -90) | (bounds[:, 3] > 90))):
-        problems.append(
-            SiteProblem(
-                int(lines[i]),
-                geom_col,
-                geoms[i].wkt[:80],
-                f"latitude is outside -90..90{where(i)}",
-                "check the coordinates and the file's CRS",
-            )
-        )
-    for i in np.flatnonzero(ok & ((bounds[:, 0] < -180) | (bounds[:, 2] > 180))):
-        problems.append(
-            SiteProblem(
-                int(lines[i]),
-                geom_col,
-                geoms[i].wkt[:80],
-                f"longitude is outside -180..180{where(i)}",
-                "check the coordinates and the file's CRS",
-            )
-        )
     points = ok & (kinds == 0)
     xy = np.full((len(geoms), 2), np.nan)
     if points.any():

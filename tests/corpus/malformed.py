@@ -159,7 +159,8 @@ def _csv_repeated_lat(folder):
 # ------------------------------------------------------------------------ workbooks
 
 
-def _workbook(path: Path, sheets: dict[str, list[list]], *, chart_first: bool = False) -> None:
+def workbook(path: Path, sheets: dict[str, list[list]], *, chart_first: bool = False) -> Path:
+    """Write an .xlsx with these sheets (title -> rows), a chart sheet first if asked."""
     import openpyxl
     from openpyxl.chart import BarChart, Reference
 
@@ -172,9 +173,10 @@ def _workbook(path: Path, sheets: dict[str, list[list]], *, chart_first: bool = 
     if chart_first:
         first = book[next(iter(sheets))]
         chart = BarChart()
-        chart.add_data(Reference(first, min_col=2, min_row=1, max_row=len(SITES) + 1))
+        chart.add_data(Reference(first, min_col=1, min_row=1, max_row=2))
         book.create_chartsheet("Chart", 0).add_chart(chart)
     book.save(path)
+    return path
 
 
 _ROWS = [["site_id", "latitude", "longitude"]] + [[s, lat, lon] for s, lon, lat in SITES]
@@ -182,7 +184,7 @@ _ROWS = [["site_id", "latitude", "longitude"]] + [[s, lat, lon] for s, lon, lat 
 
 def _xlsx_damaged(folder):
     def write(path):
-        _workbook(path, {"sites": _ROWS})
+        workbook(path, {"sites": _ROWS})
         with zipfile.ZipFile(path) as zf:
             parts = {n: zf.read(n) for n in zf.namelist()}
         parts["xl/worksheets/sheet1.xml"] = parts["xl/worksheets/sheet1.xml"][:300]  # cut short
@@ -199,14 +201,14 @@ def _xlsx_renamed_csv(folder):
 
 def _xlsx_chart_then_sites(folder):
     def write(path):
-        _workbook(path, {"Notes": [["read me"]], "Data": _ROWS}, chart_first=True)
+        workbook(path, {"Notes": [["read me"]], "Data": _ROWS}, chart_first=True)
 
     return _validate(folder, "sites.xlsx", write)
 
 
 def _xlsx_two_data_sheets(folder):
     def write(path):
-        _workbook(path, {"2019": _ROWS, "2020": _ROWS}, chart_first=True)
+        workbook(path, {"2019": _ROWS, "2020": _ROWS}, chart_first=True)
 
     return _validate(folder, "sites.xlsx", write)
 
