@@ -211,6 +211,7 @@ def test_buffers_overlaps_forest_and_provenance(tmp_path):
         geometry=[shapely.box(-70.0, -12.0, -69.8, -11.8)],
         crs=4326,
     )
+    pa.attrs["source_label"] = "WDPA"  # as read_protected_areas labels a WDPA-schema layer
     info = pd.DataFrame({"key": ["command", "canopy_pct"], "value": ["asm-pace demo", "30"]})
     page = read_page(
         write_report(

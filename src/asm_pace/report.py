@@ -43,11 +43,18 @@ from .errors import InputError, SchemaError
 from .output import atomic_output, check_destination
 from .pipeline import loss_columns
 
-__all__ = ["write_report", "write_pipeline_report"]
+__all__ = [
+    "write_report",
+    "write_pipeline_report",
+    "forest_summary",
+    "pa_source_label",
+    "PER_BUFFER",
+    "CLUSTERS",
+]
 
 #: What each class means, for the report's summary (precedence order).
 _CLASS_MEANING = {
-    "protected_area": "inside or touching a protected area (WDPA)",
+    "protected_area": "inside or touching a protected area",
     "priority_landscape": "outside protected areas, inside a WWF priority landscape",
     "critical_ecosystem": "outside both, inside a Global 200 ecoregion",
     "not_eligible": "none of the above",
@@ -88,7 +95,33 @@ img{max-width:100%;height:auto}
 .note{color:#666;font-size:.85em}
 table.counts{width:auto;min-width:50%}
 footer{color:#777;font-size:.8em;text-align:center;padding:1em}
+.caveat{background:#fff4e5;border-left:4px solid #e6550d;padding:.4em .8em;margin:.6em 0}
+td.low{color:#b35806;font-weight:600}
+.how{color:#555;font-style:italic}
+@media print{
+@page{size:A4;margin:12mm 11mm}
+body{background:#fff;font-size:9.5pt;line-height:1.3}
+header{background:none;color:#000;padding:0 0 .4em;border-bottom:2px solid #1b4332}
+header p{opacity:1}
+main{max-width:none;margin:0;padding:0}
+section{border:none;border-radius:0;padding:0;margin:0 0 1.2em}
+h2{break-after:avoid;page-break-after:avoid}
+.scroll{max-height:none;overflow:visible;border:none}
+table{font-size:8pt;page-break-inside:auto}
+thead{display:table-header-group}
+tfoot{display:table-footer-group}
+tr,img,.caveat{break-inside:avoid;page-break-inside:avoid}
+th{position:static}
+td{overflow-wrap:anywhere}
+img{max-width:100%;max-height:170mm;width:auto}
+#map img{max-height:200mm}
+th,.swatch,.caveat{-webkit-print-color-adjust:exact;print-color-adjust:exact}
+}
 """
+
+#: How a table or chart counts the hectares of overlapping zones (each says which it shows).
+PER_BUFFER = "per buffer, overlapping buffers counted once each"
+CLUSTERS = "clusters: each hectare once"
 
 
 def _esc(value: object) -> str:
@@ -124,9 +157,12 @@ def _table(
     *,
     css: str = "",
     digits: Mapping[str, int] | None = None,
+    low: Mapping[str, float] | None = None,
 ) -> str:
+    """An HTML table; ``low`` marks the numbers of a column below its threshold (``td.low``)."""
     headers = headers or {c: c for c in frame.columns}
     digits = digits or {}
+    low = low or {}
     cols = [c for c in headers if c in frame.columns]
     head = "".join(
         f'<th class="num">{_esc(headers[c])}</th>'
@@ -144,7 +180,8 @@ def _table(
                     f"</span>{_esc(PACE_CLASS_LABELS[v])}</td>"
                 )
             elif _is_num(v):
-                cells.append(f'<td class="num">{_fmt(v, digits=digits.get(c, 2))}</td>')
+                css_cell = "num low" if c in low and v < low[c] else "num"
+                cells.append(f'<td class="{css_cell}">{_fmt(v, digits=digits.get(c, 2))}</td>')
             else:
                 cells.append(f"<td>{_fmt(v)}</td>")
         rows.append("<tr>" + "".join(cells) + "</tr>")
@@ -201,13 +238,16 @@ def _as_run_info(run_info: Mapping[str, object] | pd.DataFrame | None) -> list[t
     return out
 
 
-def _summary_section(sites: gpd.GeoDataFrame) -> str:
+def _summary_section(sites: gpd.GeoDataFrame, pa_label: str | None) -> str:
     counts = sites["pace_class"].value_counts()
     total = len(sites)
+    meaning = dict(_CLASS_MEANING)
+    if pa_label:
+        meaning["protected_area"] += f" ({pa_label})"
     frame = pd.DataFrame(
         {
             "pace_class": list(PACE_CLASS_COLORS),
-            "meaning": [_CLASS_MEANING[c] for c in PACE_CLASS_COLORS],
+            "meaning": [meaning[c] for c in PACE_CLASS_COLORS],
             "n": [int(counts.get(c, 0)) for c in PACE_CLASS_COLORS],
         }
     )
@@ -302,14 +342,16 @@ def _buffers_section(buffers: gpd.GeoDataFrame) -> str:
         summary["touching"] = summary["touching"].astype("int64")
     return (
         '<section id="buffers"><h2>Buffers</h2>'
-        "<p>Geodesic buffers around each site (WGS84 ellipsoid).</p>"
+        f'<p class="how">Shown: {PER_BUFFER}.</p>'
+        "<p>Geodesic buffers around each site (WGS84 ellipsoid). Buffers of neighbouring "
+        "sites overlap, so summed areas can count a hectare several times.</p>"
         f"{_table(summary, headers, digits={'mean_share': 1, 'g200': 1, 'pa_km2': 1})}"
         "</section>"
     )
 
 
 def _overlaps_section(
-    overlaps: pd.DataFrame, buffers: gpd.GeoDataFrame | None, limit: int = 50
+    overlaps: pd.DataFrame, buffers: gpd.GeoDataFrame | None, label: str | None, limit: int = 50
 ) -> str:
     """One row per protected area: how many sites lie within each radius of it."""
     frame = pd.DataFrame(overlaps)
@@ -335,7 +377,8 @@ def _overlaps_section(
     desc = [c for c in ("name", "designation", "iucn_category") if c in frame.columns]
     out = frame.groupby("pa_id", sort=False)[desc].first() if desc else None
     out = pd.DataFrame(index=pd.Index(frame["pa_id"].unique(), name="pa_id")).join(out)
-    headers = {"pa_id": "WDPA id", "name": "Name", "designation": "Designation"}
+    headers = {"pa_id": f"{label} id" if label else "Protected area id", "name": "Name"}
+    headers["designation"] = "Designation"
     headers["iucn_category"] = "IUCN"
     count_cols: list[str] = []
     if {"radius_km", "site_id"} <= set(frame.columns):
@@ -365,9 +408,100 @@ def _overlaps_section(
     if len(out) > limit:
         note = f" The {limit} with most sites nearby are listed."
     return (
-        head + f"<p>{len(out):,} protected area(s) overlap the buffers.{_esc(note)}</p>"
+        head + f'<p class="how">Shown: {PER_BUFFER}.</p>'
+        f"<p>{len(out):,} protected area(s) overlap the buffers.{_esc(note)}</p>"
         f'<div class="scroll">{_table(out.head(limit), headers)}</div></section>'
     )
+
+
+def _counts_once(frame: pd.DataFrame) -> bool:
+    """Whether ``frame`` is the clusters layer (touching buffers merged: each hectare once).
+
+    Clusters carry ``cluster_id`` but no ``zone_id``; buffers from ``dissolve=True`` carry both.
+    """
+    return "cluster_id" in frame.columns and "zone_id" not in frame.columns
+
+
+def _covered_ha(frame: pd.DataFrame) -> pd.Series | None:
+    """Area of each zone on pixels where every raster has data (ha); None when unknown.
+
+    ``data_coverage`` is NaN for a zone with no area on the grid: it covers nothing.
+    """
+    if "data_coverage" not in frame.columns or "zone_area_ha" not in frame.columns:
+        return None
+    area = frame["zone_area_ha"].astype(float).fillna(0.0)
+    return area * frame["data_coverage"].astype(float).fillna(0.0)
+
+
+def _coverage_pct(covered: float, area: float) -> float:
+    """Area-weighted coverage in percent, rounded down to 0.1 so a sliver never reads 100.0."""
+    if not area > 0:
+        return float("nan")
+    return math.floor(1000.0 * min(covered / area, 1.0) + 1e-9) / 10.0
+
+
+#: Below this share a row of the forest table gets a caveat (float noise aside).
+_FULL_COVERAGE = 1.0 - 1e-9
+
+
+def forest_summary(forest: pd.DataFrame) -> pd.DataFrame:
+    """The report's forest table: one row per radius, with the rasters' data coverage.
+
+    Sums each radius' zones: ``zone_area_ha`` (all of it, on and off the rasters),
+    ``covered_ha`` (the part on pixels where every raster has data: zone area x
+    ``data_coverage``), ``coverage_pct`` (covered / zone area, area-weighted, rounded
+    down to 0.1 %), ``forest_2000_ha``, ``loss_total_ha``, ``loss_pct`` (of forest
+    2000) and ``gain_ha``. Forest, loss and gain count only covered pixels, so they
+    describe the covered part: read them with ``coverage_pct``. Radii are not summed
+    into one total: the zones of one site are nested (or, as rings, overlap the zones
+    of its neighbours), so a sum across radii would count hectares several times.
+
+    Parameters
+    ----------
+    forest : pandas.DataFrame
+        Zones with the columns of :func:`asm_pace.forest_loss` (the ``clusters`` or
+        ``buffers`` layer of a run), grouped by ``radius_km`` (and ``inner_km``) when present.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``zone``, ``zones``, then the sums above (those whose inputs are present).
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"radius_km": [1.0, 1.0], "zone_area_ha": [300.0, 100.0],
+    ...     "data_coverage": [1.0, 0.5], "forest_2000_ha": [200.0, 40.0],
+    ...     "loss_total_ha": [10.0, 2.0], "loss_2001_ha": [10.0, 2.0]})
+    >>> row = forest_summary(t).iloc[0]
+    >>> row["zone"], float(row["covered_ha"]), float(row["coverage_pct"]), float(row["loss_pct"])
+    ('within 1 km', 350.0, 87.5, 5.0)
+    """
+    frame = pd.DataFrame(forest)
+    if isinstance(forest, gpd.GeoDataFrame):
+        frame = frame.drop(columns=forest.geometry.name)
+    covered = _covered_ha(frame)
+    if covered is not None:
+        frame["covered_ha"] = covered
+    if "radius_km" in frame.columns:
+        keys = _zone_key(frame)
+        groups = [
+            (_zone_label(dict(zip(keys, key, strict=True))), sub)
+            for key, sub in frame.groupby(keys, sort=True, dropna=False)
+        ]
+    else:
+        groups = [("all zones", frame)]
+    rows = []
+    for label, sub in groups:
+        row: dict[str, object] = {"zone": label, "zones": len(sub)}
+        for col in ("zone_area_ha", "covered_ha", "forest_2000_ha", "loss_total_ha", "gain_ha"):
+            if col in sub.columns:
+                row[col] = float(sub[col].sum())  # NaN (zones without data) count as nothing
+        if "covered_ha" in row:
+            row["coverage_pct"] = _coverage_pct(row["covered_ha"], row["zone_area_ha"])  # type: ignore[arg-type]
+        if "forest_2000_ha" in row and "loss_total_ha" in row and row["forest_2000_ha"]:
+            row["loss_pct"] = 100.0 * row["loss_total_ha"] / row["forest_2000_ha"]  # type: ignore[operator]
+        rows.append(row)
+    return pd.DataFrame(rows)
 
 
 def _forest_section(forest: pd.DataFrame) -> str:
@@ -380,44 +514,45 @@ def _forest_section(forest: pd.DataFrame) -> str:
     frame = pd.DataFrame(forest)
     if isinstance(forest, gpd.GeoDataFrame):
         frame = frame.drop(columns=forest.geometry.name)
-    groups: list[tuple[str, pd.DataFrame]]
+    once = _counts_once(frame)
+    unit = CLUSTERS if once else PER_BUFFER
+    summary = forest_summary(frame)
     if "radius_km" in frame.columns:
-        groups = [
-            (_zone_label(dict(zip(_zone_key(frame), key, strict=True))), sub)
-            for key, sub in frame.groupby(_zone_key(frame), sort=True, dropna=False)
-        ]
+        keys = _zone_key(frame)
+        subs = [sub for _, sub in frame.groupby(keys, sort=True, dropna=False)]
     else:
-        groups = [("all zones", frame)]
-    rows = []
+        subs = [frame]
     charts = []
-    for label, sub in groups:
-        row: dict[str, object] = {"zone": label, "zones": len(sub)}
-        for col in ("zone_area_ha", "forest_2000_ha", "loss_total_ha", "gain_ha"):
-            if col in sub.columns:
-                row[col] = float(sub[col].sum())
-        if "forest_2000_ha" in row and "loss_total_ha" in row and row["forest_2000_ha"]:
-            row["loss_pct"] = 100.0 * row["loss_total_ha"] / row["forest_2000_ha"]  # type: ignore[operator]
-        rows.append(row)
-        fig = _new_figure((7.5, 3.2))
+    for label, sub in zip(summary["zone"], subs, strict=True):
+        fig = _new_figure((7.5, 3.4))
         ax = fig.subplots()
-        plotting.plot_forest_loss(sub, ax=ax, title=f"Tree cover loss, {label}")
-        charts.append(_img(_png(fig), f"Tree cover loss by year, {label}"))
+        plotting.plot_forest_loss(sub, ax=ax, title=f"Tree cover loss, {label} ({unit})")
+        charts.append(_img(_png(fig), f"Tree cover loss by year, {label} ({unit})"))
     table = _table(
-        pd.DataFrame(rows),
+        summary,
         {
             "zone": "Zone",
-            "zones": "Zones",
+            "zones": "Clusters" if once else "Buffers",
             "zone_area_ha": "Zone area (ha)",
+            "covered_ha": "Area with raster data (ha)",
+            "coverage_pct": "Data coverage (%)",
             "forest_2000_ha": "Forest 2000 (ha)",
             "loss_total_ha": "Loss (ha)",
             "loss_pct": "Loss (% of 2000 forest)",
             "gain_ha": "Gain (ha)",
         },
-        digits={"zone_area_ha": 0, "forest_2000_ha": 0, "loss_total_ha": 1, "gain_ha": 1},
+        digits={
+            "zone_area_ha": 0,
+            "covered_ha": 0,
+            "coverage_pct": 1,
+            "forest_2000_ha": 0,
+            "loss_total_ha": 1,
+            "gain_ha": 1,
+        },
+        low={"coverage_pct": 100.0},
     )
     first, last = years[0][5:9], years[-1][5:9]
-    # clusters carry cluster_id but no zone_id; buffers from dissolve=True carry both
-    if "cluster_id" in frame.columns and "zone_id" not in frame.columns:
+    if once:
         how = (
             "over the buffers of each radius, with touching buffers of neighbouring sites "
             "merged first, so each hectare counts once."
@@ -427,12 +562,166 @@ def _forest_section(forest: pd.DataFrame) -> str:
             "summed over the zones of each radius. Zones of neighbouring sites overlap, so "
             "the same hectare can count in several zones."
         )
+    caveats = []
+    if "coverage_pct" in summary.columns:
+        for rec in summary.to_dict("records"):
+            covered, area = rec["covered_ha"], rec["zone_area_ha"]
+            if area > 0 and covered < _FULL_COVERAGE * area:
+                caveats.append(
+                    f'<p class="caveat">{_esc(rec["zone"])}: the forest rasters cover '
+                    f"{_fmt(rec['coverage_pct'], digits=1)} % of the zone area "
+                    f"({_fmt(covered, digits=0)} of {_fmt(area, digits=0)} ha). Forest, loss "
+                    "and gain count only the covered part (the rest lies off the rasters or "
+                    "on nodata), so they understate the zone: give rasters (tiles) that "
+                    "cover it.</p>"
+                )
+    else:
+        caveats.append(
+            '<p class="caveat">The table has no <code>data_coverage</code> column: how much of '
+            "each zone the rasters cover is unknown, and forest counts only covered "
+            "pixels.</p>"
+        )
     return (
         '<section id="forest"><h2>Forest loss</h2>'
+        f'<p class="how">Shown: {unit}.</p>'
         f"<p>Tree cover loss {first}-{last} on forest of 2000 (Hansen et al. 2013, Global "
-        f"Forest Change), {how}</p>"
-        f"{table}{''.join(charts)}</section>"
+        f"Forest Change), {how} Data coverage is the share of the zone area on pixels "
+        "where every raster has data (area-weighted over the zones of a row).</p>"
+        f"{table}{''.join(caveats)}{''.join(charts)}</section>"
     )
+
+
+#: Role of each input layer -> its name in the cleaning table, in order.
+_ROLES = {
+    "sites": "Sites",
+    "protected_areas": "Protected areas",
+    "ecoregions": "Ecoregions",
+    "priority_landscapes": "Priority landscapes",
+}
+
+#: What each reader's removal step left out (``attrs["counts"]["removed"]``).
+_STEPS = {
+    "countries": "outside the countries asked for",
+    "bbox": "outside the bounding box",
+    "statuses": "status not kept (e.g. Proposed)",
+    "exclude_mab": "UNESCO-MAB Biosphere Reserves",
+    "exclude_oecm": "OECMs",
+    "exclude_marine": "marine",
+    "not_polygon_or_point": "neither polygon nor point",
+    "not_polygon": "not polygons",
+    "points": "point records (points left out)",
+    "points_without_area": "point records without a reported area",
+    "points_polar": "point circles containing a pole",
+    "empty_after_repair": "no area once repaired",
+    "other_layers": "in other layers",
+}
+
+
+def _removed_text(removed: Mapping[str, object]) -> str:
+    said = [f"{_STEPS.get(k, k)}: {int(v):,}" for k, v in removed.items() if int(v)]  # type: ignore[call-overload]
+    return "; ".join(said) or "none"
+
+
+def _cleaning_section(counts: Mapping[str, Mapping[str, Any]], circles: int | None) -> str:
+    """What each reader read, left out (by step), repaired and used."""
+    rows = []
+    for role, found in sorted(
+        counts.items(), key=lambda kv: list(_ROLES).index(kv[0]) if kv[0] in _ROLES else 99
+    ):
+        removed = dict(found.get("removed") or {})
+        row: dict[str, object] = {
+            "layer": _ROLES.get(role, role),
+            "source": found.get("source", ""),
+            "read": found.get("read"),
+            "left_out": sum(int(v) for v in removed.values()) if removed else 0,
+            "steps": _removed_text(removed),
+            "repaired": found.get("repaired"),
+            "used": found.get("used"),
+        }
+        rows.append(row)
+    if not rows:
+        return ""
+    frame = pd.DataFrame(rows)
+    for col in ("read", "left_out", "repaired", "used"):
+        frame[col] = pd.array(frame[col], dtype="Int64")
+    table = _table(
+        frame,
+        {
+            "layer": "Layer",
+            "source": "File",
+            "read": "Read",
+            "left_out": "Left out",
+            "steps": "Left out, by step",
+            "repaired": "Repaired (kept)",
+            "used": "Used",
+        },
+        css="counts",
+    )
+    note = ""
+    if circles:
+        note = (
+            f'<p class="note">{circles:,} protected-area point record(s) were turned into '
+            "circles of their reported area (kept, and counted in Used).</p>"
+        )
+    return (
+        '<section id="cleaning"><h2>What was read and cleaned</h2>'
+        "<p>Records read from each input, left out by each cleaning step (see the "
+        "documentation on protected areas), repaired and used.</p>"
+        f"{table}{note}</section>"
+    )
+
+
+def _layer_counts(layers: Mapping[str, pd.DataFrame | None]) -> dict[str, dict[str, object]]:
+    """The readers' counts of the layers given that carry them (``attrs["counts"]``)."""
+    from .pipeline import layer_counts
+
+    return {
+        role: layer_counts(gdf)
+        for role, gdf in layers.items()
+        if gdf is not None and gdf.attrs.get("counts")
+    }
+
+
+def pa_source_label(protected_areas: pd.DataFrame | None) -> str | None:
+    """How the report names the protected-area source: its label, else its file name.
+
+    ``read_protected_areas`` sets ``attrs["source_label"]`` (``"WDPA"`` for layers of the
+    WDPA schema, else the file's own name or ``--pa-source-name``); without it the file
+    name (``attrs["source"]``) is used; None when neither is known.
+
+    Examples
+    --------
+    >>> pas = pd.DataFrame({"pa_id": ["100"]})
+    >>> pas.attrs = {"source": "snap_2024.shp"}
+    >>> pa_source_label(pas), pa_source_label(None)
+    ('snap_2024.shp', None)
+    """
+    if protected_areas is None:
+        return None
+    label = protected_areas.attrs.get("source_label") or protected_areas.attrs.get("source")
+    return str(label) if label else None
+
+
+def _credits(
+    pa_label: str | None, *, ecoregions: bool, landscapes: str | None, forest: bool
+) -> str:
+    """The footer: credit each data source the run used, and no other."""
+    parts = []
+    if pa_label == "WDPA":
+        parts.append("protected areas: WDPA (UNEP-WCMC and IUCN, Protected Planet)")
+    elif pa_label:
+        parts.append(f"protected areas: {_esc(pa_label)}")
+    if ecoregions:
+        parts.append(
+            "ecoregions: WWF Terrestrial Ecoregions of the World and Global 200 "
+            "(Olson et al. 2001, Olson and Dinerstein 2002)"
+        )
+    if landscapes:
+        parts.append(f"priority landscapes: {_esc(landscapes)}")
+    if forest:
+        parts.append("forest change: Hansen et al. 2013 (Global Forest Change)")
+    data = f" Data: {'; '.join(parts)}." if parts else ""
+    return f"<footer>Made with asm_pace.{data}</footer>"
 
 
 def _provenance_section(run_info: list[tuple[str, str]]) -> str:
@@ -454,6 +743,8 @@ def write_report(
     protected_areas: gpd.GeoDataFrame | None = None,
     ecoregions: gpd.GeoDataFrame | None = None,
     priority_landscapes: gpd.GeoDataFrame | None = None,
+    counts: Mapping[str, Mapping[str, Any]] | None = None,
+    pa_source: str | None = None,
     title: str = "ASM-PACE screening report",
     max_rows: int = 5000,
     overwrite: bool = False,
@@ -464,7 +755,12 @@ def write_report(
     images, no scripts. Sections: sites by class (counts and shares), the map,
     the per-site table (class, reason, nearest protected area, ecoregion),
     buffers and their protected-area overlaps, forest loss by year and the
-    run's provenance (each given only when its input is). The file is written
+    run's provenance (each given only when its input is), what each reader read,
+    left out and repaired. The forest table gives each row's data coverage (with a
+    caveat below 100 %); every table and chart says whether overlapping buffers
+    count once each or each hectare once (clusters). A print stylesheet lays it out
+    on A4 (whole tables, headers repeated on each page). The footer credits only the
+    sources used. The file is written
     to a temporary file in the same folder and then renamed, so an
     interrupted run never leaves half a report.
 
@@ -481,13 +777,23 @@ def write_report(
         The long zone / protected-area table from :func:`asm_pace.overlaps`.
     forest : pandas.DataFrame, optional
         The output of :func:`asm_pace.forest_loss` (``loss_YYYY_ha`` columns),
-        or the buffers with those columns joined (grouped by ``radius_km``).
+        or the buffers with those columns joined (grouped by ``radius_km``); the
+        ``clusters`` layer of a run counts each hectare once, buffers may count
+        it several times. ``data_coverage`` gives the coverage column.
     run_info : dict or pandas.DataFrame, optional
         Provenance: parameters, input files and checksums (a dict, or a
         ``key``/``value`` table such as the GeoPackage's ``run_info``). The
         asm_pace version and the report's time are always added.
     protected_areas, ecoregions, priority_landscapes : geopandas.GeoDataFrame, optional
-        Drawn under the sites on the map.
+        Drawn under the sites on the map; their ``attrs["counts"]`` fill the
+        cleaning table when ``counts`` is not given.
+    counts : dict, optional
+        Input role (``sites``, ``protected_areas``, ``ecoregions``,
+        ``priority_landscapes``) -> the reader's counts (``source``, ``read``,
+        ``removed`` by step, ``repaired``, ``used``), as in ``PipelineResult.counts``.
+    pa_source : str, optional
+        How to name the protected-area source (table header, footer credit); by
+        default ``protected_areas.attrs["source_label"]``, else its file name.
     title : str
         The report's heading.
     max_rows : int
@@ -539,18 +845,39 @@ def write_report(
     if "source" in sites.attrs:
         provenance.append(("sites file", str(sites.attrs["source"])))
 
+    pa_label = pa_source or pa_source_label(protected_areas)
+    if counts is None:
+        counts = _layer_counts(
+            {
+                "sites": sites_result,
+                "protected_areas": protected_areas,
+                "ecoregions": ecoregions,
+                "priority_landscapes": priority_landscapes,
+            }
+        )
+    circles = None
+    if protected_areas is not None and "origin" in protected_areas.columns:
+        circles = int((protected_areas["origin"] == "point_circle").sum())
+    used_forest = forest is not None and len(forest) > 0
     parts: list[str] = [
-        _summary_section(sites),
+        _summary_section(sites, pa_label),
         _map_section(sites, protected_areas, ecoregions, priority_landscapes, buffers),
         _sites_section(sites, max_rows),
     ]
     if buffers is not None and len(buffers):
         parts.append(_buffers_section(buffers))
     if overlaps is not None:
-        parts.append(_overlaps_section(overlaps, buffers))
-    if forest is not None and len(forest):
-        parts.append(_forest_section(forest))
+        parts.append(_overlaps_section(overlaps, buffers, pa_label))
+    if used_forest:
+        parts.append(_forest_section(forest))  # type: ignore[arg-type]
+    parts.append(_cleaning_section(counts, circles))
     parts.append(_provenance_section(provenance))
+    uses_eco = ecoregions is not None or bool(
+        {"eco_name", "g200_region", "is_g200"} & set(sites.columns)
+    )
+    landscapes = None
+    if priority_landscapes is not None:
+        landscapes = str(priority_landscapes.attrs.get("source") or "given layer")
 
     body = "".join(parts)
     doc = (
@@ -562,10 +889,8 @@ def write_report(
         "ASM-PACE definition (WWF / Estelle Levin Ltd) with asm_pace "
         f"{_esc(asm_pace.__version__)}.</p></header>"
         f"<main>{body}</main>"
-        "<footer>Made with asm_pace. Protected areas: WDPA (UNEP-WCMC and IUCN, Protected "
-        "Planet); ecoregions: WWF Terrestrial Ecoregions of the World and Global 200 "
-        "(Olson et al. 2001, Olson and Dinerstein 2002); forest change: Hansen et al. 2013."
-        "</footer></body></html>\n"
+        + _credits(pa_label, ecoregions=uses_eco, landscapes=landscapes, forest=used_forest)
+        + "</body></html>\n"
     )
     with atomic_output(path, overwrite=overwrite, suffix=".html") as temp:
         temp.write_text(doc, encoding="utf-8")
@@ -623,5 +948,6 @@ def write_pipeline_report(
         protected_areas=context.get("protected_areas"),
         ecoregions=context.get("ecoregions"),
         priority_landscapes=context.get("priority_landscapes"),
+        counts=result.counts,
         overwrite=overwrite,
     )
