@@ -49,7 +49,9 @@ def pa_layer(*rows: dict, crs: object = 4326) -> GeoDataFrame:
     df = pd.DataFrame(recs)
     df["status_year"] = pd.array(df["status_year"], dtype="Int64")
     geoms = df.pop("geometry").to_numpy(dtype=object)
-    return GeoDataFrame(df, geometry=list(geoms), crs=4326).to_crs(crs)
+    gdf = GeoDataFrame(df, geometry=list(geoms), crs=4326).to_crs(crs)
+    gdf.attrs["source_label"] = "WDPA"  # as read_protected_areas sets it for the WDPA
+    return gdf
 
 
 def empty_pa_layer() -> GeoDataFrame:

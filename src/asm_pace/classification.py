@@ -219,6 +219,7 @@ def _classify(
     pa_rank = _natural_rank(pa_id)
     pa_i, site_i = tree.query(pa_geoms, predicate="intersects")
     pa_names = pas["name"].astype("string").fillna("").to_numpy(dtype=object)
+    pa_labels = _id_labels(protected_areas, pas, pa_id)
     # --- nearest protected-area boundary ---------------------------------------
     near_km = np.full(n, np.nan)
     near_pa = np.full(n, -1, dtype="int64")
@@ -272,8 +273,10 @@ def _classify(
     has_near = near_pa >= 0
     near_id = np.full(n, "", dtype=object)
     near_name = np.full(n, "", dtype=object)
+    near_label = np.full(n, "", dtype=object)
     near_id[has_near] = pa_id[near_pa[has_near]]
     near_name[has_near] = pa_names[near_pa[has_near]]
+    near_label[has_near] = pa_labels[near_pa[has_near]]
 
     def joined(values: np.ndarray) -> np.ndarray:
         return _join_by_site(site_i, values[pa_i], n)
@@ -340,17 +343,22 @@ def _classify(
     # --- priority landscapes -----------------------------------------------------
     landscape = np.full(n, "", dtype=object)
     in_pl = np.zeros(n, dtype=bool)
+    pl_unnamed = np.zeros(n, dtype="int64")  # landscapes without a name, per site
     if pls is not None and len(pls):
         pl_geoms = _polygons(pls, "priority_landscapes")
-        pl_names = pls["landscape_name"].astype("string").fillna("").to_numpy(dtype=object)
+        pl_names = pls["landscape_name"].astype("string").fillna("").str.strip()
+        pl_names = pl_names.to_numpy(dtype=object)
         li, si = tree.query(pl_geoms, predicate="intersects")
+        in_pl[si] = True
+        nameless = pl_names[li] == ""
+        np.add.at(pl_unnamed, si[nameless], 1)
+        li, si = li[~nameless], si[~nameless]
         order = np.lexsort((pl_names[li], si))
         li, si = li[order], si[order]
-        if si.size:
+        if si.size:  # several parts of one named landscape count once
             dup = np.zeros(si.size, dtype=bool)
             dup[1:] = (si[1:] == si[:-1]) & (pl_names[li[1:]] == pl_names[li[:-1]])
             li, si = li[~dup], si[~dup]
-        in_pl[si] = True
         landscape = _join_by_site(si, pl_names[li], n)
 
     # --- classes and reasons -------------------------------------------------------
@@ -365,7 +373,7 @@ def _classify(
         is_point=is_point,
         site_i=site_i,
         pa_i=pa_i,
-        pa_id=pa_id,
+        pa_labels=pa_labels,
         pa_names=pa_names,
         pa_iucn=pa_iucn,
         pa_year=pa_year,
@@ -374,11 +382,14 @@ def _classify(
         have_pas=len(pas) > 0,
         near_km=near_km,
         near_name=near_name,
+        near_label=near_label,
         near_word=_nearest_word(protected_areas),
         beyond=beyond,
         edge_km=edge_km,
         landscape=landscape,
+        pl_unnamed=pl_unnamed,
         have_landscapes=pls is not None,
+        has_eco=has_eco,
         eco_id=eco_id,
         eco_name=eco_name,
         g200=g200,
@@ -679,8 +690,45 @@ def _fmt_km(km: float) -> str:
     return f"{km:,.1f} km" if km < 100 else f"{km:,.0f} km"
 
 
-def _pa_label(pid: str, iucn: str, year: str, origin: str) -> str:
-    bits = [f"WDPA {pid}" if pid.isdigit() else f"id {pid}"]
+def _id_labels(
+    protected_areas: gpd.GeoDataFrame, pas: gpd.GeoDataFrame, pa_id: np.ndarray
+) -> np.ndarray:
+    """How reasons name each protected area's id: its source and id.
+
+    The source is the layer's ``attrs["source_label"]`` (set by
+    :func:`asm_pace.read_protected_areas`: "WDPA", or the file's own name, or
+    ``source_label=``): "WDPA 478140", "ANP_Definitivas 100". A WDPA row whose id
+    is not a WDPAID (generated: ``PA3``) is "id PA3". A layer built in memory
+    without the attribute says "WDPA" only for rows whose ``wdpa_pid`` is a parcel
+    of their numeric ``pa_id`` (``478140`` or ``478140_A``), else "id 100".
+    """
+    label = protected_areas.attrs.get("source_label")
+    label = label.strip() if isinstance(label, str) else ""
+    digits = np.array([p.isdigit() for p in pa_id], dtype=bool)
+    if label and label != "WDPA":
+        src = np.full(len(pa_id), label, dtype=object)
+    else:
+        if label == "WDPA":
+            wdpa = digits
+        else:
+            pid = (
+                pas["wdpa_pid"].astype("string").fillna("").str.strip().to_numpy(dtype=object)
+                if "wdpa_pid" in pas.columns
+                else np.full(len(pa_id), "", dtype=object)
+            )
+            wdpa = digits & np.array(
+                [q == p or q.startswith(p + "_") for p, q in zip(pa_id, pid, strict=True)],
+                dtype=bool,
+            )
+        src = np.where(wdpa, "WDPA", "id").astype(object)
+    return np.array(
+        [f"{s} {p}" if p.strip() else f"{s}, no id" for s, p in zip(src, pa_id, strict=True)],
+        dtype=object,
+    )
+
+
+def _pa_label(id_label: str, iucn: str, origin: str) -> str:
+    bits = [id_label]
     if iucn.strip().lower() not in _IUCN_SILENT:
         bits.append(f"IUCN {iucn}")
     if origin == "point_circle":
@@ -698,6 +746,55 @@ def _and_list(items: list[str]) -> str:
 _UNNAMED = "an unnamed protected area"
 
 
+def _nearest_text(word: str, name: str, id_label: str, km: float) -> str:
+    """``nearest: Alpha National Park, 6.0 km``; an area without a name by its id.
+
+    >>> _nearest_text("nearest", " ", "WDPA 478140", 6.04)
+    'nearest: an unnamed protected area, WDPA 478140, 6.0 km'
+    >>> _nearest_text("nearest PER protected area", "", "WDPA 478140", 6.04)
+    'nearest PER protected area: an unnamed one, WDPA 478140, 6.0 km'
+    """
+    if name.strip():
+        return f"{word}: {name.strip()}, {_fmt_km(km)}"
+    one = "an unnamed one" if "protected area" in word else _UNNAMED
+    return f"{word}: {one}, {id_label}, {_fmt_km(km)}"
+
+
+def _landscape_text(names: list[str], unnamed: int) -> str:
+    """``the A and B priority landscapes``; landscapes without a name counted as such.
+
+    >>> _landscape_text(["Madre de Dios"], 0)
+    'the Madre de Dios priority landscape'
+    >>> _landscape_text([], 1), _landscape_text(["A"], 2)
+    ('an unnamed priority landscape', 'the A priority landscape and 2 unnamed ones')
+    """
+    noun = "priority landscapes" if len(names) > 1 else "priority landscape"
+    if not names:
+        return "an unnamed priority landscape" if unnamed == 1 else f"{unnamed} unnamed {noun}s"
+    text = f"the {_and_list(names)} {noun}"
+    if unnamed:
+        text += " and an unnamed one" if unnamed == 1 else f" and {unnamed} unnamed ones"
+    return text
+
+
+def _ecoregion_text(eco_name: str, eco_id: str, *, g200: bool = False) -> str:
+    """The ecoregion in a reason: ``ecoregion: Dry forests (ECO_ID 7)``, or for a Global
+    200 one its parenthesis ``(Dry forests, ECO_ID 7)``; a missing name or id left out.
+
+    >>> _ecoregion_text(" ", "7"), _ecoregion_text("Dry forests", "")
+    ('ecoregion: ECO_ID 7 (no name)', 'ecoregion: Dry forests')
+    >>> _ecoregion_text("", "", g200=True), _ecoregion_text("", "7", g200=True)
+    ('', ' (ECO_ID 7)')
+    """
+    name = eco_name.strip()
+    if g200:
+        bits = [b for b in (name, f"ECO_ID {eco_id}" if eco_id else "") if b]
+        return f" ({', '.join(bits)})" if bits else ""
+    if name:
+        return f"ecoregion: {name} (ECO_ID {eco_id})" if eco_id else f"ecoregion: {name}"
+    return f"ecoregion: ECO_ID {eco_id} (no name)" if eco_id else "in an ecoregion without a name"
+
+
 def _reasons(
     *,
     n: int,
@@ -705,7 +802,7 @@ def _reasons(
     is_point: np.ndarray,
     site_i: np.ndarray,
     pa_i: np.ndarray,
-    pa_id: np.ndarray,
+    pa_labels: np.ndarray,
     pa_names: np.ndarray,
     pa_iucn: np.ndarray,
     pa_year: np.ndarray,
@@ -714,16 +811,25 @@ def _reasons(
     have_pas: bool,
     near_km: np.ndarray,
     near_name: np.ndarray,
+    near_label: np.ndarray,
     near_word: str,
     beyond: np.ndarray,
     edge_km: np.ndarray,
     landscape: np.ndarray,
+    pl_unnamed: np.ndarray,
     have_landscapes: bool,
+    has_eco: np.ndarray,
     eco_id: pd.array,
     eco_name: np.ndarray,
     g200: np.ndarray,
 ) -> np.ndarray:
-    """One plain sentence per site saying why it has its class."""
+    """One plain sentence per site saying why it has its class.
+
+    Names that are empty or blank never leave a gap: a protected area is "an
+    unnamed protected area" (with its id), a landscape "an unnamed priority
+    landscape", an ecoregion "an unnamed ecoregion", a Global 200 ecoregion
+    without a region name "a Global 200 ecoregion".
+    """
     out = np.full(n, "", dtype=object)
     # protected areas: name them all, or the first few and "N more"
     if site_i.size:
@@ -732,8 +838,8 @@ def _reasons(
             verb = "Inside" if is_point[s] else "Overlaps"
             named = []
             for p in pas[:_MAX_NAMED]:
-                label = _pa_label(pa_id[p], pa_iucn[p], pa_year[p], origin[p])
-                name = pa_names[p] or _UNNAMED
+                label = _pa_label(pa_labels[p], pa_iucn[p], origin[p])
+                name = pa_names[p].strip() or _UNNAMED
                 if len(pas) == 1:
                     text = f"{name} ({label})"
                     if pa_year[p]:
@@ -755,7 +861,7 @@ def _reasons(
         if not have_pas:
             near = " (no protected areas given)"
         else:
-            near = f" ({near_word}: {near_name[s] or _UNNAMED}, {_fmt_km(near_km[s])}"
+            near = " (" + _nearest_text(near_word, near_name[s], near_label[s], near_km[s])
             if beyond[s]:
                 near += (
                     "; one outside the box the protected areas were read for may be "
@@ -763,15 +869,20 @@ def _reasons(
                 )
             near += ")"
         if cls[s] == PACE_CLASSES[1]:
-            names = landscape[s].split(";")
-            noun = "priority landscapes" if len(names) > 1 else "priority landscape"
-            out[s] = f"{subject} a protected area{near}; inside the {_and_list(names)} {noun}"
+            names = landscape[s].split(";") if landscape[s] else []
+            out[s] = (
+                f"{subject} a protected area{near}; inside "
+                f"{_landscape_text(names, int(pl_unnamed[s]))}"
+            )
         elif cls[s] == PACE_CLASSES[2]:
             pl = " or a priority landscape" if have_landscapes else ""
-            out[s] = (
-                f"{subject} a protected area{near}{pl}; in the Global 200 ecoregion "
-                f"{g200[s]} ({eco_name[s]}, ECO_ID {eco_id_txt[s]})"
+            region = (
+                f"the Global 200 ecoregion {g200[s].strip()}"
+                if g200[s].strip()
+                else ("a Global 200 ecoregion")
             )
+            eco = _ecoregion_text(eco_name[s], eco_id_txt[s], g200=True)
+            out[s] = f"{subject} a protected area{near}{pl}; in {region}{eco}"
         else:
             what = (
                 "a protected area{near}, priority landscape or Global 200 ecoregion"
@@ -779,8 +890,8 @@ def _reasons(
                 else "a protected area{near} or a Global 200 ecoregion"
             ).format(near=near)
             where = (
-                f"ecoregion: {eco_name[s]} (ECO_ID {eco_id_txt[s]})"
-                if eco_id_txt[s] or eco_name[s]
+                _ecoregion_text(eco_name[s], eco_id_txt[s])
+                if has_eco[s]
                 else "in no ecoregion (e.g. at sea)"
             )
             out[s] = f"{subject} {what}; {where}"

@@ -212,6 +212,7 @@ def read_protected_areas(
     exclude_marine: bool = False,
     points: str = "circles",
     engine: str | None = None,
+    source_label: str | None = None,
 ) -> gpd.GeoDataFrame:
     """Read protected areas (WDPA or any polygon layer) into the normalised schema.
 
@@ -275,6 +276,12 @@ def read_protected_areas(
     points : {"circles", "drop"}, default "circles"
     engine : {"pyogrio", "fiona"}, optional
         The I/O engine (default pyogrio).
+    source_label : str, optional
+        What the source is called in reasons and reports (``--pa-source-name`` on the
+        command line): by default ``"WDPA"`` when every layer read has the WDPA's id field
+        (``WDPAID`` / ``SITE_ID``), else the file's own name without its extensions
+        (``ANP_Definitivas`` for ``ANP_Definitivas.shp``): a national layer's ``Code`` 100
+        is "ANP_Definitivas 100", never "WDPA 100".
 
     Returns
     -------
@@ -283,8 +290,9 @@ def read_protected_areas(
         (Multi)Polygons, a fresh RangeIndex. ``attrs`` holds ``source``, ``layers``,
         ``cleaning`` (records removed by each step), ``counts`` (``read``: features read,
         after GDAL's filters; ``removed``: by step; ``repaired``: repaired and kept;
-        ``used``: rows returned; read = sum(removed) + used) and, with ``bbox``, ``bbox``
-        (the lon/lat box within which the layer is complete).
+        ``used``: rows returned; read = sum(removed) + used), ``source_label`` (what the
+        source is called, see ``source_label``) and, with ``bbox``, ``bbox`` (the lon/lat
+        box within which the layer is complete).
 
     Raises
     ------
@@ -321,6 +329,7 @@ def read_protected_areas(
         raise InputError(f"engine must be one of {', '.join(ENGINES)}; got {engine!r}")
     box = _check_bbox(bbox)
     codes = _check_countries(countries)
+    pa_label = _check_source_label(source_label)
     name = source_name(source)
 
     frames: list[pd.DataFrame] = []
@@ -332,6 +341,9 @@ def read_protected_areas(
         if lyr is not None:
             sources.append(lyr)
     data = pd.concat(frames, ignore_index=True)
+    if pa_label is None:
+        wdpa_ids = all(f["_wdpa_ids"].all() for f in frames)
+        pa_label = "WDPA" if wdpa_ids else _file_label(source)
     n_read = len(data)
     log: dict[str, int] = {}
 
@@ -533,7 +545,13 @@ def read_protected_areas(
         )
     out = gpd.GeoDataFrame(out[list(PA_COLUMNS)].reset_index(drop=True), crs="EPSG:4326")
     counts = {"read": n_read, "removed": dict(log), "repaired": n_repaired, "used": len(out)}
-    out.attrs = {"source": name, "layers": read_layers, "cleaning": log, "counts": counts}
+    out.attrs = {
+        "source": name,
+        "layers": read_layers,
+        "cleaning": log,
+        "counts": counts,
+        "source_label": pa_label,
+    }
     if box is not None:
         out.attrs["bbox"] = tuple(float(v) for v in box.bounds)
     if codes is not None:  # reasons then say "nearest PER protected area"
@@ -653,6 +671,32 @@ def _check_statuses(statuses: Iterable[str] | None) -> set[str] | None:
             "(or pass statuses=None to keep all)"
         )
     return {s.casefold() for s in chosen}
+
+
+def _check_source_label(label: str | None) -> str | None:
+    """The stripped label, or None; an empty or multi-line label is refused."""
+    if label is None:
+        return None
+    text = label.strip() if isinstance(label, str) else ""
+    if not text or "\n" in text or "\r" in text:
+        raise InputError(
+            f"source_label= (--pa-source-name on the command line) must be a short one-line "
+            f"name such as 'WDPA' or 'SERNANP'; got {label!r}"
+        )
+    return text
+
+
+def _file_label(source: str | Path | gpd.GeoDataFrame) -> str:
+    """A file's own name without its extensions (``ANP_Definitivas.shp.zip`` ->
+    ``ANP_Definitivas``); a GeoDataFrame's ``attrs["source"]`` likewise, else ``"id"``."""
+    name = source_name(source)
+    if name.startswith("<"):
+        return "id"
+    path = Path(name.split("!")[0].rstrip("/\\"))
+    stem = path.name
+    while (suffix := Path(stem).suffix) and suffix[1:].isalpha() and Path(stem).stem:
+        stem = Path(stem).stem
+    return stem or "id"
 
 
 def _check_bbox(bbox: Sequence[float] | None) -> shapely.Polygon | None:
@@ -943,6 +987,12 @@ def _normalise(gdf: gpd.GeoDataFrame, *, source: str, layer: str) -> pd.DataFram
         if cand is not None and gdf[cand].notna().all() and gdf[cand].is_unique:
             id_col = cand
     ids = _ids(gdf, id_col)
+    # ids are WDPA ids when read from WDPAID, or from SITE_ID beside other WDPCA fields
+    # (a national layer may call its own ids site_id)
+    out["_wdpa_ids"] = id_col is not None and (
+        str(id_col).casefold() == "wdpaid"
+        or (str(id_col).casefold() == "site_id" and bool(cols & _WDPCA_MARKERS - {"site_id"}))
+    )
     missing = ids == ""
     if missing.any():
         gen = pd.Series([f"PA{i + 1}" for i in range(len(gdf))], index=gdf.index)
