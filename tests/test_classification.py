@@ -813,3 +813,103 @@ def test_sites_with_a_nan_or_infinite_coordinate_are_refused_by_name(bad):
     sites = site_layer(shapely.Point(0.5, 0.5), shapely.Point(bad, 0.5))
     with pytest.raises(InputError, match=r"site_id S2: a coordinate is NaN or infinite"):
         classify(sites, pa_layer(ALPHA), NO_ECO)
+
+
+# ----------------------------------------------------------------------------- names and labels
+
+
+def east_edge_km(lon: float, lat: float, edge_lon: float) -> float:
+    """Brute force: the least Geod distance to the meridian edge edge_lon, lat 0..1."""
+    lats = np.linspace(0.0, 1.0, 20001)
+    return float(GEOD.inv(np.full_like(lats, lon), np.full_like(lats, lat),
+                          np.full_like(lats, edge_lon), lats)[2].min()) / 1000.0  # fmt: skip
+
+
+@pytest.mark.parametrize("missing", ["", None, "   "], ids=["empty", "none", "blank"])
+def test_every_reason_reads_well_without_names(missing):
+    pas = pa_layer(
+        {"pa_id": "478140", "name": missing, "status_year": 1990, "geometry": shapely.box(0, 0, 1, 1)},
+        {"pa_id": "9", "name": missing, "geometry": shapely.box(2, 0, 3, 1)},
+        {"pa_id": "12", "name": "Twelve", "geometry": shapely.box(2.2, 0.2, 2.8, 0.8)},
+        {"pa_id": "13", "name": missing, "geometry": shapely.box(2.2, 0.2, 2.8, 0.8)},
+        {"pa_id": "14", "name": missing, "geometry": shapely.box(2.2, 0.2, 2.8, 0.8)},
+    )  # fmt: skip
+    eco = eco_layer(
+        {"eco_id": 1, "eco_name": "Plain", "geometry": shapely.box(-1, -1, 3.5, 2)},
+        {"eco_id": 7, "eco_name": missing, "g200_region": missing, "is_g200": True,
+         "geometry": shapely.box(3.5, -1, 4.5, 2)},
+        {"eco_id": 8, "eco_name": missing, "geometry": shapely.box(4.5, -1, 6, 2)},
+        {"eco_id": None, "eco_name": missing, "g200_region": missing, "is_g200": True,
+         "geometry": shapely.box(6, -1, 6.5, 2)},
+        {"eco_id": None, "eco_name": missing, "geometry": shapely.box(6.5, -1, 7, 2)},
+    )  # fmt: skip
+    pls = landscapes(
+        (missing, shapely.box(5.25, -1, 6, 2)),
+        ("Madre", shapely.box(5.75, -1, 6, 2)),
+        (missing, shapely.box(5.75, -1, 6, 2)),
+    )
+    sites = site_layer(
+        shapely.Point(0.5, 0.5),  # one unnamed park
+        shapely.Point(2.5, 0.5),  # four parks, three unnamed
+        shapely.Point(4.0, 0.5),  # Global 200, no region name, no ecoregion name
+        shapely.Point(5.0, 0.5),  # not eligible: an ecoregion without a name
+        shapely.Point(5.5, 0.5),  # an unnamed landscape
+        shapely.Point(5.9, 0.5),  # Madre and two unnamed landscapes
+        shapely.Point(6.25, 0.5),  # Global 200 without region, name or id
+        shapely.Point(6.75, 0.5),  # an ecoregion without name or id
+    )
+    out = classify(sites, pas, eco, priority_landscapes=pls)
+    km = [east_edge_km(lon, 0.5, 3.0) for lon in (4.0, 5.0, 5.5, 5.9, 6.25, 6.75)]
+    assert [round(k) for k in km] == [111, 223, 278, 323, 362, 417]  # Geod, about 111.3 / degree
+    near = [f"(nearest: an unnamed protected area, WDPA 9, {k:.0f} km)" for k in km]
+    assert out["reason"].tolist() == [
+        "Inside an unnamed protected area (WDPA 478140, IUCN II), designated 1990",
+        "Inside 4 protected areas: an unnamed protected area (WDPA 9, IUCN II), "
+        "Twelve (WDPA 12, IUCN II), an unnamed protected area (WDPA 13, IUCN II) and 1 more",
+        f"Not in a protected area {near[0]} or a priority landscape; "
+        "in a Global 200 ecoregion (ECO_ID 7)",
+        f"Not in a protected area {near[1]}, priority landscape or Global 200 ecoregion; "
+        "ecoregion: ECO_ID 8 (no name)",
+        f"Not in a protected area {near[2]}; inside an unnamed priority landscape",
+        f"Not in a protected area {near[3]}; inside the Madre priority landscape and 2 unnamed "
+        "ones",
+        f"Not in a protected area {near[4]} or a priority landscape; in a Global 200 ecoregion",
+        f"Not in a protected area {near[5]}, priority landscape or Global 200 ecoregion; "
+        "in an ecoregion without a name",
+    ]
+    assert out["pace_class"].tolist() == [
+        "protected_area", "protected_area", "critical_ecosystem", "not_eligible",
+        "priority_landscape", "priority_landscape", "critical_ecosystem", "not_eligible",
+    ]  # fmt: skip
+    assert out["priority_landscape"].tolist()[4:6] == ["", "Madre"]
+    # filtered by country: "the nearest PER protected area: an unnamed one"
+    pas.attrs["countries"] = ["PER"]
+    reason = classify(sites.iloc[[3]], pas, eco)["reason"].iloc[0]
+    assert f"(nearest PER protected area: an unnamed one, WDPA 9, {km[1]:.0f} km)" in reason
+
+
+def test_footprint_over_an_unnamed_park():
+    pas = pa_layer({"pa_id": "5", "name": " ", "geometry": shapely.box(0, 0, 1, 1)})
+    out = classify(site_layer(shapely.box(0.5, 0.25, 1.5, 0.75)), pas, NO_ECO)
+    # the footprint's west half: the same span of latitude on both sides of lon 1
+    assert out["reason"].iloc[0] == (
+        "Overlaps an unnamed protected area (WDPA 5, IUCN II); 50.0 % of the footprint is protected"
+    )
+
+
+def test_ids_are_labelled_by_their_source():
+    row = {"pa_id": "100", "name": "Reserva Y", "iucn_category": "", "geometry": ALPHA["geometry"]}
+    site = site_layer(shapely.Point(0.5, 0.5))
+    pas = pa_layer(row)
+    pas.attrs["source_label"] = "ANP_Definitivas"  # read_protected_areas: the file's name
+    assert classify(site, pas, NO_ECO)["reason"].iloc[0] == "Inside Reserva Y (ANP_Definitivas 100)"
+    # built in memory, no label: WDPA only for a WDPA parcel id of its own pa_id
+    cases = [("100", "", "id 100"), ("100", "100_A", "WDPA 100"), ("100", "1000", "id 100"),
+             ("PA3", "PA3", "id PA3")]  # fmt: skip
+    for pid, parcel, said in cases:
+        pas = pa_layer({**row, "pa_id": pid, "wdpa_pid": parcel})
+        pas.attrs = {}
+        assert classify(site, pas, NO_ECO)["reason"].iloc[0] == f"Inside Reserva Y ({said})"
+    # a WDPA layer's generated id (a record without WDPAID) is no WDPA id
+    pas = pa_layer({**row, "pa_id": "PA3"})
+    assert classify(site, pas, NO_ECO)["reason"].iloc[0] == "Inside Reserva Y (id PA3)"

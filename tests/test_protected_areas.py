@@ -537,3 +537,89 @@ def test_geodataframe_input_is_left_untouched():
     assert shapely.equals_exact(
         projected.geometry.values, before.geometry.values, tolerance=0
     ).all()
+
+
+# ------------------------------------------------------------------ what the source is called
+
+
+@pytest.mark.parametrize("fmt", ["gpkg", "gdb_zip"])
+def test_the_wdpa_is_labelled_wdpa(tmp_path, fmt):
+    out, _ = read(WRITERS[fmt](tmp_path, "wdpca"))  # SITE_ID beside the WDPCA's fields
+    assert out.attrs["source_label"] == "WDPA"
+    (tmp_path / "again").mkdir()
+    out, _ = read(WRITERS[fmt](tmp_path / "again", "legacy"), source_label=" WCMC copy ")
+    assert out.attrs["source_label"] == "WCMC copy"  # the given label wins, trimmed
+
+
+def test_a_national_layer_is_labelled_by_its_file_and_classify_says_so(tmp_path):
+    from asm_pace import classify
+
+    parks = gpd.GeoDataFrame(
+        {"Code": [100, 7], "Nombre": ["Reserva Y", "  "]},
+        geometry=[shapely.box(-70, -12, -69, -11), shapely.box(-72, -14, -71, -13)],
+        crs="EPSG:4326",
+    )
+    path = tmp_path / "ANP_Definitivas.shp"
+    parks.to_file(path)
+    zipped = tmp_path / "ANP_Definitivas.shp.zip"
+    with zipfile.ZipFile(zipped, "w") as zf:
+        for part in tmp_path.glob("ANP_Definitivas.*"):
+            if part != zipped:
+                zf.write(part, part.name)
+    eco = gpd.GeoDataFrame(
+        {"eco_id": pd.array([1], dtype="Int64"), "eco_name": ["Wet forest"],
+         "biome": pd.array([1], dtype="Int64"), "g200_region": [""], "is_g200": [False]},
+        geometry=[shapely.box(-75, -15, -65, -10)], crs="EPSG:4326",
+    )  # fmt: skip
+    sites = gpd.GeoDataFrame(
+        {"site_id": ["S1", "S2"]},
+        geometry=[shapely.Point(-69.5, -11.5), shapely.Point(-71.5, -13.5)],
+        crs="EPSG:4326",
+    )
+    for source in (path, zipped):
+        out, _ = read(source)
+        assert out.attrs["source_label"] == "ANP_Definitivas"
+        assert list(out["pa_id"]) == ["100", "7"]
+        reasons = classify(sites, out, eco)["reason"].tolist()
+        assert reasons == [
+            "Inside Reserva Y (ANP_Definitivas 100)",
+            "Inside an unnamed protected area (ANP_Definitivas 7)",
+        ]
+    # a national layer's own site_id column is not the WDPCA's SITE_ID (no WDPCA field beside)
+    parks.assign(site_id=["x", "y"]).to_file(tmp_path / "parks.gpkg")
+    out, _ = read(tmp_path / "parks.gpkg")
+    assert (out.attrs["source_label"], out["pa_id"].iloc[0]) == ("parks", "x")
+    out, _ = read(path, source_label="SERNANP")
+    assert classify(sites, out, eco)["reason"].iloc[0] == "Inside Reserva Y (SERNANP 100)"
+    # a GeoDataFrame: its attrs["source"] names it, else its ids are plain ids
+    parks.attrs["source"] = "parks.geojson"
+    assert read(parks)[0].attrs["source_label"] == "parks"
+    parks.attrs = {}
+    assert read(parks)[0].attrs["source_label"] == "id"
+
+
+@pytest.mark.parametrize("label", ["", "  ", "two\nlines", 5])
+def test_a_source_label_that_is_no_name_is_refused(tmp_path, label):
+    with pytest.raises(InputError, match="--pa-source-name") as err:
+        read_protected_areas(write_gpkg(tmp_path), source_label=label)
+    assert "\n" not in str(err.value)
+
+
+@pytest.mark.realdata
+def test_realdata_sernanp_reasons_name_the_file_not_the_wdpa(realdata):
+    from asm_pace import classify
+
+    path = realdata / "peru_sernanp_anp" / "peru_anp_sernanp.gpkg"
+    out, _ = read(path, bbox=(-70.0, -13.5, -69.0, -12.5))  # around Tambopata
+    assert out.attrs["source_label"] == "peru_anp_sernanp"
+    tamb = out[out["name"] == "Tambopata"].iloc[0]
+    site = tamb.geometry.representative_point()
+    eco = gpd.GeoDataFrame(
+        {"eco_id": pd.array([1], dtype="Int64"), "eco_name": ["Wet forest"],
+         "biome": pd.array([1], dtype="Int64"), "g200_region": [""], "is_g200": [False]},
+        geometry=[shapely.box(-71, -14, -68, -12)], crs="EPSG:4326",
+    )  # fmt: skip
+    sites = gpd.GeoDataFrame({"site_id": ["S1"]}, geometry=[site], crs="EPSG:4326")
+    reason = classify(sites, out, eco)["reason"].iloc[0]
+    assert reason.startswith("Inside ") and "WDPA" not in reason
+    assert f"Tambopata (peru_anp_sernanp {tamb['pa_id']})" in reason, reason
