@@ -29,7 +29,7 @@ import html
 import io
 import math
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -100,6 +100,9 @@ td.low{color:#b35806;font-weight:600}
 .how{color:#555;font-style:italic}
 @media print{
 @page{size:A4;margin:12mm 11mm}
+@page wide{size:A4 landscape;margin:10mm 11mm}
+#sites{page:wide}
+td.wide{min-width:22em}
 body{background:#fff;font-size:9.5pt;line-height:1.3}
 header{background:none;color:#000;padding:0 0 .4em;border-bottom:2px solid #1b4332}
 header p{opacity:1}
@@ -112,7 +115,8 @@ thead{display:table-header-group}
 tfoot{display:table-footer-group}
 tr,img,.caveat{break-inside:avoid;page-break-inside:avoid}
 th{position:static}
-td{overflow-wrap:anywhere}
+td{overflow-wrap:break-word}
+td:first-child{white-space:nowrap}
 img{max-width:100%;max-height:170mm;width:auto}
 #map img{max-height:200mm}
 th,.swatch,.caveat{-webkit-print-color-adjust:exact;print-color-adjust:exact}
@@ -158,8 +162,13 @@ def _table(
     css: str = "",
     digits: Mapping[str, int] | None = None,
     low: Mapping[str, float] | None = None,
+    wide: Sequence[str] = (),
 ) -> str:
-    """An HTML table; ``low`` marks the numbers of a column below its threshold (``td.low``)."""
+    """An HTML table.
+
+    ``low`` marks the numbers of a column below its threshold (``td.low``); the cells of
+    the ``wide`` columns (long text) get ``class="wide"``, kept readable when printed.
+    """
     headers = headers or {c: c for c in frame.columns}
     digits = digits or {}
     low = low or {}
@@ -182,6 +191,8 @@ def _table(
             elif _is_num(v):
                 css_cell = "num low" if c in low and v < low[c] else "num"
                 cells.append(f'<td class="{css_cell}">{_fmt(v, digits=digits.get(c, 2))}</td>')
+            elif c in wide:
+                cells.append(f'<td class="wide">{_fmt(v)}</td>')
             else:
                 cells.append(f"<td>{_fmt(v)}</td>")
         rows.append("<tr>" + "".join(cells) + "</tr>")
@@ -299,7 +310,9 @@ def _sites_section(sites: gpd.GeoDataFrame, max_rows: int) -> str:
             f'<p class="note">The first {max_rows:,} of {len(frame):,} sites; the full table '
             "is in the GeoPackage (layer <code>sites</code>) or the CSV.</p>"
         )
-    table = _table(shown, _SITE_COLUMNS, digits={"nearest_pa_km": 2, "pa_share": 3})
+    table = _table(
+        shown, _SITE_COLUMNS, digits={"nearest_pa_km": 2, "pa_share": 3}, wide=("reason",)
+    )
     return f'<section id="sites"><h2>Sites</h2>{note}<div class="scroll">{table}</div></section>'
 
 
@@ -631,7 +644,7 @@ def _cleaning_section(counts: Mapping[str, Mapping[str, Any]], circles: int | No
         removed = dict(found.get("removed") or {})
         row: dict[str, object] = {
             "layer": _ROLES.get(role, role),
-            "source": found.get("source", ""),
+            "source": Path(str(found.get("source", ""))).name,
             "read": found.get("read"),
             "left_out": sum(int(v) for v in removed.values()) if removed else 0,
             "steps": _removed_text(removed),
