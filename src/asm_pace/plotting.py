@@ -33,7 +33,7 @@ Examples
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
@@ -62,6 +62,7 @@ __all__ = [
     "plot_sites",
     "plot_forest_loss",
     "explore_sites",
+    "OFFLINE_TILES_NOTE",
     "scale_bar",
     "nice_length",
 ]
@@ -681,12 +682,89 @@ def _popup_frame(gdf: gpd.GeoDataFrame, columns: Sequence[str]) -> gpd.GeoDataFr
     return out
 
 
+#: The note an offline map shows when it has background tiles (they come from the internet).
+OFFLINE_TILES_NOTE = (
+    "Background tiles need an internet connection; the sites, protected areas and buffers "
+    "are in this file and show without one."
+)
+
+
+def _offline_assets() -> Mapping[str, str]:
+    """URL -> text of the scripts and stylesheets folium links to, from folium-offline.
+
+    folium's templates link Leaflet, jQuery, Bootstrap and Font Awesome on CDNs; the
+    ``folium-offline`` package (Sandia National Laboratories, released with each folium
+    version) ships the same files, keyed by the same URLs.
+    """
+    try:
+        from offlinefolium.elements import _res
+    except ImportError as err:
+        raise MissingDependencyError(
+            "an offline map needs the folium-offline package (the scripts and styles folium "
+            "would fetch from the internet): pip install folium-offline, or pass "
+            "offline=False for a map that loads them online"
+        ) from err
+    return _res
+
+
+def _walk(element: Any) -> Any:
+    yield element
+    for child in list(getattr(element, "_children", {}).values()):
+        yield from _walk(child)
+
+
+def _inline_assets(m: folium.Map) -> None:
+    """Put every script and stylesheet a map links to inside its page (nothing to fetch).
+
+    Each element's ``default_js`` / ``default_css`` links (added to the page's header
+    when it renders) become ``<script>`` / ``<style>`` elements in the header under the
+    same names, in the same order; a link without a local copy is refused.
+    """
+    import folium
+
+    assets = _offline_assets()
+    root = m.get_root()
+    for element in _walk(m):
+        for attr, tag in (("default_js", "script"), ("default_css", "style")):
+            links = getattr(element, attr, None)
+            if not links:
+                continue
+            for name, url in links:
+                if url not in assets:
+                    raise MissingDependencyError(
+                        f"no local copy of {url} (needed by {type(element).__name__}) in the "
+                        "installed folium-offline; install the folium-offline release of your "
+                        f"folium version ({folium.__version__}), or pass offline=False"
+                    )
+                root.header.add_child(
+                    folium.Element(f"<{tag}>{assets[url]}</{tag}>"), name=f"inline_{name}"
+                )
+            setattr(element, attr, [])  # this instance links nothing any more
+
+
+def _legend_html(classes: Sequence[str]) -> str:
+    """A static legend of the classes shown (HTML and CSS only: no script to fetch)."""
+    rows = "".join(
+        f'<div><span style="display:inline-block;width:12px;height:12px;border-radius:6px;'
+        f'border:1px solid {_SITE_EDGE};background:{PACE_COLOURS[c]};margin-right:6px"></span>'
+        f"{PACE_LABELS[c]}</div>"
+        for c in classes
+    )
+    return (
+        '<div class="asm-pace-legend" style="position:absolute;bottom:28px;right:10px;'
+        "z-index:1000;background:rgba(255,255,255,.9);padding:6px 10px;border-radius:4px;"
+        'font:12px sans-serif;box-shadow:0 0 4px rgba(0,0,0,.3)"><b>ASM-PACE class</b>'
+        f"{rows}</div>"
+    )
+
+
 def explore_sites(
     result: gpd.GeoDataFrame,
     *,
     protected_areas: gpd.GeoDataFrame | None = None,
     buffers: gpd.GeoDataFrame | None = None,
-    tiles: str = "OpenStreetMap",
+    tiles: str | None = "OpenStreetMap",
+    offline: bool = True,
 ) -> folium.Map:
     """Interactive map for notebooks: sites by class, protected areas and buffers.
 
@@ -696,6 +774,13 @@ def explore_sites(
     Protected areas show their name and designation; buffers their site and
     radius. Protected areas are limited to those overlapping the map extent.
 
+    With ``offline=True`` (the default) the page holds every script and style it
+    needs (Leaflet, jQuery, Bootstrap, Font Awesome, from the ``folium-offline``
+    package): saved with ``m.save("map.html")`` it shows the sites, protected areas
+    and buffers on a machine without internet (about 1.7 MB more than an online
+    map). Background ``tiles`` always come from the internet; offline they stay
+    blank, as a note on the map says (``tiles=None``: no background, no note).
+
     Parameters
     ----------
     result : geopandas.GeoDataFrame
@@ -703,13 +788,23 @@ def explore_sites(
     protected_areas : geopandas.GeoDataFrame, optional
     buffers : geopandas.GeoDataFrame, optional
         From :func:`asm_pace.buffers`.
-    tiles : str
-        Background tiles (a folium / xyzservices name).
+    tiles : str or None
+        Background tiles (a folium / xyzservices name); None for none.
+    offline : bool
+        Put the map's scripts and styles inside the page (needs ``folium-offline``);
+        ``False`` links them on the internet as folium does (a smaller page that shows
+        nothing offline).
 
     Returns
     -------
     folium.Map
         Displayed inline in Jupyter; ``m.save("map.html")`` writes a web page.
+
+    Raises
+    ------
+    MissingDependencyError
+        folium or matplotlib is not installed; with ``offline=True``, folium-offline
+        is not installed or lacks a file the map needs.
 
     Examples
     --------
@@ -772,8 +867,7 @@ def explore_sites(
         column="pace_class",
         categories=classes,
         cmap=[PACE_COLOURS[c] for c in classes],
-        legend=True,
-        legend_kwds={"caption": "ASM-PACE class", "labels": [PACE_LABELS[c] for c in classes]},
+        legend=False,  # geopandas' legend fetches jQuery UI; this one is plain HTML
         marker_kwds={"radius": 6},
         style_kwds={"color": _SITE_EDGE, "weight": 1, "fillOpacity": 0.9},
         tooltip=[c for c in ("site_id", "pace_class") if c in frame.columns],
@@ -781,4 +875,16 @@ def explore_sites(
         name="ASM sites",
     )
     folium.LayerControl(collapsed=False).add_to(m)
+    m.get_root().html.add_child(folium.Element(_legend_html(classes)), name="asm_pace_legend")
+    if offline:
+        if tiles is not None:
+            m.get_root().html.add_child(
+                folium.Element(
+                    '<div class="asm-pace-offline-note" style="position:absolute;bottom:28px;'
+                    "left:10px;z-index:1000;max-width:45%;background:rgba(255,255,255,.85);"
+                    f'padding:4px 8px;font:11px sans-serif">{OFFLINE_TILES_NOTE}</div>'
+                ),
+                name="asm_pace_offline_note",
+            )
+        _inline_assets(m)
     return m
