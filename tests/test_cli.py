@@ -211,7 +211,15 @@ def test_classify_end_to_end(tmp_path):
     assert result.exit_code == 0, result.output
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.gpkg", "sites.csv"]
     layers = list(pyogrio.list_layers(out)[:, 0])
-    assert layers == ["sites", "run_info", "layer_styles"]
+    # the sites first (QGIS's default layer), then the layers read, clipped to the sites' area
+    assert layers == [
+        "sites",
+        "protected_areas",
+        "ecoregions",
+        "priority_landscapes",
+        "run_info",
+        "layer_styles",
+    ]
     sites = pyogrio.read_dataframe(out, layer="sites")
     assert len(sites) == _sample_rows()
     assert set(sites["pace_class"]) <= set(CLASSES)
@@ -253,13 +261,29 @@ def test_classify_with_buffers(tmp_path):
     result = run(*_classify_args(out, "--buffers", "1,10", "--rings"))
     assert result.exit_code == 0, result.output
     layers = list(pyogrio.list_layers(out)[:, 0])
-    assert layers[:4] == ["sites", "buffers", "clusters", "overlaps"]
+    # GDAL lists the feature layers first (written in order), then the tables
+    assert layers[:7] == [
+        "sites",
+        "buffers",
+        "clusters",
+        "protected_areas",
+        "ecoregions",
+        "priority_landscapes",
+        "overlaps",
+    ]
     zones = pyogrio.read_dataframe(out, layer="buffers")
     assert len(zones) == 2 * _sample_rows()
     assert sorted(set(zones["radius_km"])) == [1.0, 10.0]
     with sqlite3.connect(out) as con:
         styled = {r[0] for r in con.execute("SELECT f_table_name FROM layer_styles")}
-    assert styled == {"sites", "buffers", "clusters"}
+    assert styled == {
+        "sites",
+        "buffers",
+        "clusters",
+        "protected_areas",
+        "ecoregions",
+        "priority_landscapes",
+    }
 
 
 # --------------------------------------------------------------------------- demo
@@ -272,6 +296,9 @@ def test_demo(tmp_path):
         "sites",
         "buffers",
         "clusters",
+        "protected_areas",
+        "ecoregions",
+        "priority_landscapes",
         "overlaps",
         "forest_loss",
         "run_info",
@@ -403,7 +430,8 @@ def test_classify_real_wdpa_teow_and_hansen(tmp_path, realdata):
     assert sorted(set(loss["year"])) == list(range(2001, 2024))
     assert zones.loc["IN1_1km", "forest_2000_ha"] > 0
     info = pyogrio.read_dataframe(out, layer="run_info")
-    hashes = dict(zip(info["key"], info["sha256"], strict=True))
+    inputs = info[info["section"] == "input"]  # "protected_areas" is also a layer's key
+    hashes = dict(zip(inputs["key"], inputs["sha256"], strict=True))
     for key, path in [
         ("treecover", treecover),
         ("lossyear", lossyear),

@@ -388,6 +388,12 @@ def cli() -> None:
     help="Also write a self-contained HTML report (map, counts, tables; needs asm-pace[plot]).",
 )
 @click.option(
+    "--qgis-project",
+    is_flag=True,
+    help="Also write a QGIS project beside the GeoPackage (same name, .qgz): every layer "
+    "styled, sites on top.",
+)
+@click.option(
     "--buffers",
     "radii",
     metavar="KM,KM,...",
@@ -425,6 +431,12 @@ def cli() -> None:
     show_default=True,
     help="WDPA point records: circles of their reported area, or drop them.",
 )
+@click.option(
+    "--pa-source-name",
+    metavar="NAME",
+    help="What to call the protected-area source in reasons and the report "
+    "(e.g. 'SINANPE 2024'; default: WDPA for a WDPA file, else the file's name).",
+)
 @_common
 def classify(
     ctx: _Ctx,
@@ -438,6 +450,7 @@ def classify(
     overwrite: bool,
     csv_path: Path | None,
     report_path: Path | None,
+    qgis_project: bool,
     radii: list[float] | None,
     rings: bool,
     treecover: Path | None,
@@ -454,6 +467,7 @@ def classify(
     countries: list[str] | None,
     all_statuses: bool,
     pa_points: str,
+    pa_source_name: str | None,
 ) -> int:
     """Classify the sites in SITES and write one GeoPackage.
 
@@ -482,6 +496,13 @@ def classify(
         pa_options["points"] = pa_points
     if all_statuses:
         pa_options["statuses"] = None  # every status
+    if pa_source_name is not None:
+        if not pa_source_name.strip():
+            raise click.BadParameter(
+                "is empty; give a name, e.g. --pa-source-name 'SINANPE 2024'",
+                param_hint="--pa-source-name",
+            )
+        pa_options["source_label"] = pa_source_name.strip()
     return _run(
         ctx,
         sites=sites,
@@ -492,6 +513,7 @@ def classify(
         overwrite=overwrite,
         csv_path=csv_path,
         report_path=report_path,
+        qgis_project=qgis_project,
         radii=radii,
         rings=rings,
         treecover=treecover,
@@ -528,6 +550,12 @@ def classify(
     help="Also write a self-contained HTML report (map, counts, tables; needs asm-pace[plot]).",
 )
 @click.option(
+    "--qgis-project",
+    is_flag=True,
+    help="Also write a QGIS project beside the GeoPackage (same name, .qgz): every layer "
+    "styled, sites on top.",
+)
+@click.option(
     "--buffers",
     "radii",
     metavar="KM,KM,...",
@@ -544,6 +572,7 @@ def demo(
     overwrite: bool,
     csv_path: Path | None,
     report_path: Path | None,
+    qgis_project: bool,
     radii: list[float],
     no_forest: bool,
 ) -> int:
@@ -572,6 +601,7 @@ def demo(
         overwrite=overwrite,
         csv_path=csv_path,
         report_path=report_path,
+        qgis_project=qgis_project,
         radii=radii,
         rings=False,
         treecover=None if no_forest else sample_path("treecover2000.tif"),
@@ -593,6 +623,7 @@ def _run(
     radii: list[float] | None,
     command: str,
     report_path: Path | None = None,
+    qgis_project: bool = False,
     **options: Any,
 ) -> int:
     from .pipeline import (
@@ -609,6 +640,7 @@ def _run(
         output,
         csv=csv_path,
         report=report_path,
+        qgis_project=qgis_project,
         inputs=inputs,
         overwrite=overwrite,
         hint="--overwrite",
@@ -633,6 +665,7 @@ def _run(
             output,
             csv=csv_path,
             report=report_path,
+            qgis_project=qgis_project,
             overwrite=overwrite,
             extra_parameters={"command": _command_line(command)},
             report_info={"command": _command_line(command)},
@@ -645,6 +678,12 @@ def _run(
     _summary(ctx, result, path, csv_path)
     if report_path is not None:
         ctx.info(f"Wrote {report_path}")
+    if qgis_project:
+        from .pipeline import qgis_project_path
+
+        ctx.info(
+            f"Wrote {qgis_project_path(path)} (QGIS project: every layer of {path.name}, styled)"
+        )
     return EXIT_OK
 
 
@@ -684,7 +723,8 @@ def _summary(ctx: _Ctx, result: Any, path: Path, csv_path: Path | None) -> None:
     for key, n in counts.items():
         share = f"{100 * n / total:5.1f} %" if total else ""
         ctx.info(f"  {PACE_CLASS_LABELS.get(key, key):<{width}}  {n:>6}  {share}")
-    layers = ", ".join(f"{name} ({len(frame)})" for name, frame in result.layers.items())
+    written = {**result.layers, **result.map_layers()}
+    layers = ", ".join(f"{name} ({len(frame)})" for name, frame in written.items())
     ctx.info(f"Wrote {path} (layers: {layers}; run_info; styled for QGIS)")
     if csv_path is not None:
         ctx.info(f"Wrote {csv_path}")

@@ -56,6 +56,8 @@ from .errors import AsmPaceError, InputError, OutputError, OutputExistsError
 __all__ = [
     "write_geopackage",
     "write_csv",
+    "write_qgis_project",
+    "layer_style",
     "Destination",
     "OutputPlan",
     "plan_outputs",
@@ -425,32 +427,59 @@ def _geometry_kind(frame: gpd.GeoDataFrame) -> str:
     return "polygon"
 
 
+def layer_style(frame: pd.DataFrame, name: str) -> _styles.Style | None:
+    """The default style of a layer asm_pace writes, chosen by its columns (``None``: none).
+
+    ``pace_class``: the sites, by class (footprints with a centre marker when zoomed out);
+    ``radius_km``: buffers (outlines, a dash per radius), or clusters (with ``cluster_id``
+    and no ``zone_id``: hatched); ``pa_id`` with ``designation_type``: protected areas;
+    ``is_g200``: ecoregions; ``landscape_name``: priority landscapes.
+
+    Examples
+    --------
+    >>> g = gpd.GeoDataFrame({"landscape_name": ["A"]}, geometry=[shapely.box(0, 0, 1, 1)],
+    ...                      crs=4326)
+    >>> layer_style(g, "priority_landscapes").description
+    'asm_pace default style: priority landscapes'
+    """
+    if not isinstance(frame, gpd.GeoDataFrame) or frame.active_geometry_name is None:
+        return None
+    kind = _geometry_kind(frame)
+    columns = set(frame.columns)
+    if "pace_class" in columns:
+        return _styles.style_sites(kind, name)
+    if "radius_km" in columns:
+        radii = pd.to_numeric(frame["radius_km"], errors="coerce")
+        inner = None
+        if "inner_km" in columns:
+            pairs = (
+                pd.DataFrame({"r": radii, "i": pd.to_numeric(frame["inner_km"], errors="coerce")})
+                .dropna()
+                .drop_duplicates("r")
+            )
+            radii, inner = pairs["r"], pairs["i"].tolist()
+        else:
+            radii = pd.Series(sorted(radii.dropna().unique().tolist()), dtype=float)
+        if radii.empty:
+            return None
+        hatched = "cluster_id" in columns and "zone_id" not in columns
+        return _styles.style_zones(name, radii.tolist(), inner, hatched=hatched, geometry=kind)
+    if kind != "polygon":
+        return None
+    if {"pa_id", "designation_type"} <= columns:
+        return _styles.style_protected_areas(name)
+    if "is_g200" in columns:
+        return _styles.style_ecoregions(name)
+    if "landscape_name" in columns:
+        return _styles.style_landscapes(name)
+    return None
+
+
 def _styles_table(layers: Mapping[str, pd.DataFrame], now: _dt.datetime) -> pd.DataFrame | None:
     rows = []
     for name, frame in layers.items():
-        if not isinstance(frame, gpd.GeoDataFrame):
-            continue
-        kind = _geometry_kind(frame)
-        if "pace_class" in frame.columns:
-            cats = _styles.categories_for_pace_class()
-            attr, alpha, what = "pace_class", 255, "ASM-PACE class"
-        elif "radius_km" in frame.columns:
-            radii = pd.to_numeric(frame["radius_km"], errors="coerce")
-            if "inner_km" in frame.columns:
-                pairs = (
-                    pd.DataFrame(
-                        {"r": radii, "i": pd.to_numeric(frame["inner_km"], errors="coerce")}
-                    )
-                    .dropna()
-                    .drop_duplicates("r")
-                )
-                cats = _styles.categories_for_zones(pairs["r"].tolist(), pairs["i"].tolist())
-            else:
-                cats = _styles.categories_for_zones(sorted(radii.dropna().unique().tolist()))
-            attr, alpha, what = "radius_km", 60, "buffer radius"
-            if not cats:
-                continue
-        else:
+        style = layer_style(frame, name)
+        if style is None:
             continue
         rows.append(
             {
@@ -459,12 +488,10 @@ def _styles_table(layers: Mapping[str, pd.DataFrame], now: _dt.datetime) -> pd.D
                 "f_table_name": name,
                 "f_geometry_column": _GEOM,
                 "styleName": name,
-                "styleQML": _styles.qml_categorized(attr, cats, geometry=kind, fill_alpha=alpha),
-                "styleSLD": _styles.sld_categorized(
-                    name, attr, cats, geometry=kind, fill_opacity=alpha / 255
-                ),
+                "styleQML": style.qml,
+                "styleSLD": style.sld,
                 "useAsDefault": True,
-                "description": f"asm_pace default style: {what}",
+                "description": style.description,
                 "owner": "",
                 "ui": None,
                 "update_time": pd.Timestamp(now),
@@ -481,8 +508,14 @@ OUTPUT_SUFFIXES: dict[str, tuple[str, ...]] = {
     "gpkg": (".gpkg",),
     "csv": (".csv",),
     "html": (".html", ".htm"),
+    "qgz": (".qgz",),
 }
-_KIND_NAMES = {"gpkg": "a GeoPackage", "csv": "a CSV table", "html": "an HTML report"}
+_KIND_NAMES = {
+    "gpkg": "a GeoPackage",
+    "csv": "a CSV table",
+    "html": "an HTML report",
+    "qgz": "a QGIS project",
+}
 
 _OVERWRITE_HINT = "overwrite=True (--overwrite on the command line)"
 
@@ -1172,4 +1205,143 @@ def write_csv(
             data[col] = [_to_text(v) for v in data[col]]
     with atomic_output(path, overwrite=overwrite, suffix=".csv") as temp:
         data.to_csv(temp, index=False, encoding="utf-8")
+    return path
+
+
+# --------------------------------------------------------------------------- QGIS project
+def _wkb_type(frame: gpd.GeoDataFrame) -> str:
+    """The geometry type QGIS reads from the GeoPackage layer (mixed single/multi: multi)."""
+    types = set(frame.geometry.geom_type.dropna())
+    if len(types) == 1:
+        return types.pop()
+    kind = _geometry_kind(frame)
+    return {"point": "MultiPoint", "line": "MultiLineString"}.get(kind, "MultiPolygon")
+
+
+def _view_extent(bounds: Sequence[float]) -> tuple[float, float, float, float]:
+    """``bounds`` with a margin: a tenth of the span on each side, at least 0.05 degrees."""
+    west, south, east, north = (float(v) for v in bounds)
+    dx = max((east - west) / 10, 0.05)
+    dy = max((north - south) / 10, 0.05)
+    return (
+        max(west - dx, -180.0),
+        max(south - dy, -90.0),
+        min(east + dx, 180.0),
+        min(north + dy, 90.0),
+    )
+
+
+def write_qgis_project(
+    path: str | os.PathLike[str],
+    geopackage: str | os.PathLike[str],
+    layers: Mapping[str, pd.DataFrame],
+    *,
+    extent: Sequence[float] | None = None,
+    overwrite: bool = False,
+) -> Path:
+    """Write a QGIS project (``.qgz``) that opens the GeoPackage's layers, styled.
+
+    Written without QGIS: a zip holding one ``.qgs`` XML document. Each layer is read
+    from the GeoPackage by a path relative to the project (``./out.gpkg|layername=sites``),
+    so the project must sit in the GeoPackage's folder and the two can be moved together.
+    Every feature layer carries its default style (:func:`layer_style`, the one in the
+    GeoPackage's ``layer_styles``); tables without geometry are listed too. The first layer
+    of ``layers`` is drawn on top; the project's CRS is the first layer's, and it opens at
+    ``extent`` (by default the first layer's extent with a margin).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The ``.qgz`` file to write.
+    geopackage : str or os.PathLike
+        The GeoPackage the layers are in (written by :func:`write_geopackage`, in the
+        same folder as ``path``).
+    layers : mapping of str to GeoDataFrame or DataFrame
+        The layers as given to :func:`write_geopackage` (names are made GIS-safe the same
+        way), top first.
+    extent : (west, south, east, north), optional
+        Where the project opens, in the first layer's CRS.
+    overwrite : bool
+        Replace an existing file.
+
+    Returns
+    -------
+    pathlib.Path
+
+    Examples
+    --------
+    >>> import tempfile, zipfile
+    >>> sites = gpd.GeoDataFrame({"site_id": ["S1"], "pace_class": ["not_eligible"]},
+    ...                          geometry=[shapely.Point(-60, -3)], crs="EPSG:4326")
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> gpkg = write_geopackage(folder / "out.gpkg", {"sites": sites})
+    >>> qgz = write_qgis_project(folder / "out.qgz", gpkg, {"sites": sites})
+    >>> zipfile.ZipFile(qgz).namelist()
+    ['out.qgs']
+    """
+    import zipfile
+
+    path = Path(os.fspath(path))
+    geopackage = Path(os.fspath(geopackage))
+    check_destination(path, overwrite, kind="qgz")
+    if _resolved(path.parent) != _resolved(geopackage.parent):
+        raise OutputError(
+            f"{path}: the QGIS project reads {geopackage.name} by a path relative to itself, "
+            f"so it must be in the same folder ({geopackage.parent}); write it there"
+        )
+    if "|" in geopackage.name:
+        raise OutputError(
+            f"{geopackage}: QGIS cannot read a layer from a file whose name holds '|'; "
+            "rename the GeoPackage (-o/--output) without it"
+        )
+    entries: list[_styles.ProjectLayer] = []
+    taken: list[str] = []
+    first_crs = None
+    first_bounds = None
+    for name, frame in layers.items():
+        lname = safe_name(name, taken)
+        taken.append(lname)
+        geo = isinstance(frame, gpd.GeoDataFrame) and frame.active_geometry_name is not None
+        if not geo:
+            entries.append(_styles.ProjectLayer(lname, None, "NoGeometry", None, "", "", None))
+            continue
+        crs = frame.crs
+        if crs is None:
+            raise InputError(
+                f"layer {name!r} has no coordinate reference system; set it with .set_crs(...)"
+            )
+        auth = crs.to_authority()
+        bounds = None
+        if len(frame) and not frame.geometry.is_empty.all():
+            bounds = tuple(float(v) for v in frame.total_bounds)
+        entries.append(
+            _styles.ProjectLayer(
+                lname,
+                _geometry_kind(frame),
+                _wkb_type(frame),
+                layer_style(frame, lname),
+                crs.to_wkt(),
+                f"{auth[0]}:{auth[1]}" if auth else "",
+                bounds,  # type: ignore[arg-type]
+            )
+        )
+        if first_crs is None:
+            first_crs, first_bounds = entries[-1], bounds
+    if first_crs is None:
+        raise InputError("write_qgis_project needs at least one layer with geometries (the sites)")
+    if extent is None:
+        extent = _view_extent(first_bounds or (-180.0, -90.0, 180.0, 90.0))
+    xml = _styles.qgs_project(
+        entries,
+        gpkg_name=geopackage.name,
+        extent=tuple(float(v) for v in extent),  # type: ignore[arg-type]
+        crs_wkt=first_crs.crs_wkt,
+        crs_authid=first_crs.crs_authid,
+        title=geopackage.stem,
+    )
+    with (
+        atomic_output(path, overwrite=overwrite, suffix=".qgz") as temp,
+        zipfile.ZipFile(temp, "w", compression=zipfile.ZIP_DEFLATED) as archive,
+    ):
+        archive.writestr(f"{path.stem}.qgs", xml.encode("utf-8"))
     return path

@@ -34,7 +34,9 @@ __all__ = [
     "forest_loss_long",
     "loss_columns",
     "planned_steps",
+    "analysis_extent",
     "STEPS",
+    "MAP_COLUMNS",
 ]
 
 #: Step names reported to ``progress``, in order.
@@ -98,6 +100,25 @@ class PipelineResult:
     #: Input role -> the reader's record counts (``source``, ``read``, ``removed`` by step,
     #: ``repaired``, ``used``; see :func:`layer_counts`), for each layer read.
     counts: dict[str, dict[str, object]] = field(default_factory=dict)
+    _map_layers: dict[str, gpd.GeoDataFrame] | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
+
+    def map_layers(self) -> dict[str, gpd.GeoDataFrame]:
+        """The layers read (after cleaning) within the analysis extent, for the GeoPackage.
+
+        ``protected_areas``, ``ecoregions`` and ``priority_landscapes`` (those read),
+        clipped to :func:`analysis_extent`, with the columns that explain a site's class
+        (:data:`MAP_COLUMNS`); features outside the box are left out.
+        """
+        if self._map_layers is None:
+            box = analysis_extent(self)
+            self._map_layers = {
+                role: _clipped(gdf, box, MAP_COLUMNS[role])
+                for role, gdf in self.context.items()
+                if gdf is not None and role in MAP_COLUMNS and box is not None
+            }
+        return self._map_layers
 
     @property
     def sites(self) -> gpd.GeoDataFrame:
@@ -110,6 +131,80 @@ class PipelineResult:
 
         counts = self.sites["pace_class"].value_counts()
         return {c: int(counts.get(c, 0)) for c in PACE_CLASSES}
+
+
+#: The columns of each layer read that go into the GeoPackage: those that explain a class.
+MAP_COLUMNS: dict[str, tuple[str, ...]] = {
+    "protected_areas": (
+        "pa_id",
+        "name",
+        "designation",
+        "designation_type",
+        "iucn_category",
+        "status",
+        "status_year",
+        "iso3",
+        "world_heritage",
+        "ramsar",
+        "origin",
+    ),
+    "ecoregions": ("eco_id", "eco_name", "biome_name", "is_g200", "g200_region"),
+    "priority_landscapes": ("landscape_name",),
+}
+
+#: The least margin (km) of the analysis extent around the sites.
+MIN_MAP_MARGIN_KM = 10.0
+
+
+def analysis_extent(result: PipelineResult) -> tuple[float, float, float, float] | None:
+    """The lon/lat box the GeoPackage's context layers are clipped to.
+
+    The sites' bounds (:func:`asm_pace.geodesy.box_around`) with a margin of the largest
+    buffer radius or the farthest nearest-protected-area distance (so every site's nearest
+    protected area reaches into the box), and at least :data:`MIN_MAP_MARGIN_KM`. ``None``
+    without sites.
+
+    Examples
+    --------
+    >>> import shapely
+    >>> sites = gpd.GeoDataFrame({"nearest_pa_km": [22.0]}, geometry=[shapely.Point(-70, -12)],
+    ...                          crs=4326)
+    >>> box = analysis_extent(PipelineResult(layers={"sites": sites},
+    ...                                      parameters={"buffers_km": [1.0, 10.0]}))
+    >>> [round(v, 3) for v in box]  # 22 km: 0.2 degrees of latitude
+    [-70.205, -12.2, -69.795, -11.8]
+    """
+    from .geodesy import box_around
+
+    sites = result.sites
+    if sites.empty or sites.geometry.is_empty.all():
+        return None
+    margins = [MIN_MAP_MARGIN_KM, *(float(r) for r in result.parameters.get("buffers_km") or [])]
+    if "nearest_pa_km" in sites.columns:
+        near = pd.to_numeric(sites["nearest_pa_km"], errors="coerce")
+        near = near[near.notna() & (near < math.inf)]
+        if not near.empty:
+            margins.append(float(near.max()))
+    return box_around(tuple(sites.total_bounds), max(margins))
+
+
+def _clipped(
+    gdf: gpd.GeoDataFrame, box: tuple[float, float, float, float], columns: Sequence[str]
+) -> gpd.GeoDataFrame:
+    """The features of ``gdf`` within ``box``, cut to it, with ``columns`` (those present)."""
+    import numpy as np
+    import shapely
+
+    from ._geometry import polygonal_parts
+
+    rect = shapely.box(*box)
+    rows = np.sort(gdf.sindex.query(rect, predicate="intersects"))
+    part = gdf.iloc[rows]
+    geoms = polygonal_parts(shapely.intersection(np.asarray(part.geometry.array), rect))
+    keep = ~shapely.is_empty(geoms)
+    kept = [c for c in columns if c in part.columns]
+    frame = pd.DataFrame(part[kept]).iloc[keep].reset_index(drop=True)
+    return gpd.GeoDataFrame(frame, geometry=list(geoms[keep]), crs=gdf.crs)
 
 
 def _is_path(value: object) -> bool:
@@ -427,7 +522,12 @@ def _zone_ids(frame: pd.DataFrame) -> pd.Series:
 
 
 #: How messages name each output and input (the command line's options).
-OUTPUT_OPTIONS = {"gpkg": "-o/--output", "csv": "--csv", "html": "--report"}
+OUTPUT_OPTIONS = {
+    "gpkg": "-o/--output",
+    "csv": "--csv",
+    "html": "--report",
+    "qgz": "--qgis-project",
+}
 INPUT_OPTIONS = {
     "sites": "SITES",
     "protected_areas": "-p/--protected-areas",
@@ -445,6 +545,7 @@ def plan_run_outputs(
     *,
     csv: str | os.PathLike[str] | None = None,
     report: str | os.PathLike[str] | None = None,
+    qgis_project: bool = False,
     inputs: Mapping[str, object] | None = None,
     overwrite: bool = False,
     hint: str = _OVERWRITE,
@@ -454,6 +555,7 @@ def plan_run_outputs(
     Made before any work (the command line calls it before reading an input) and again by
     :func:`write_outputs`; see :func:`asm_pace.output.plan_outputs` for the checks. Messages
     name the command line's options; ``hint`` is how they name the overwrite option.
+    ``qgis_project`` adds the QGIS project beside the GeoPackage (:func:`qgis_project_path`).
 
     Examples
     --------
@@ -464,12 +566,35 @@ def plan_run_outputs(
     from .output import Destination, plan_outputs
 
     roles = {INPUT_OPTIONS.get(str(k), str(k)): v for k, v in (inputs or {}).items()}
+    project = qgis_project_path(output) if qgis_project else None
     destinations = [
         Destination(Path(os.fspath(path)), kind, OUTPUT_OPTIONS[kind])
-        for kind, path in (("gpkg", output), ("csv", csv), ("html", report))
+        for kind, path in (("gpkg", output), ("csv", csv), ("html", report), ("qgz", project))
         if path is not None
     ]
     return plan_outputs(destinations, inputs=roles, overwrite=overwrite, hint=hint)
+
+
+def qgis_project_path(output: str | os.PathLike[str]) -> Path:
+    """The QGIS project written beside a GeoPackage: same folder and stem, ``.qgz``.
+
+    Examples
+    --------
+    >>> qgis_project_path("results/peru.gpkg").as_posix()
+    'results/peru.qgz'
+    """
+    return Path(os.fspath(output)).with_suffix(".qgz")
+
+
+#: The order of the layers in the QGIS project, top first (others follow as written).
+PROJECT_ORDER = (
+    "sites",
+    "buffers",
+    "clusters",
+    "priority_landscapes",
+    "protected_areas",
+    "ecoregions",
+)
 
 
 def write_outputs(
@@ -478,12 +603,17 @@ def write_outputs(
     *,
     csv: str | os.PathLike[str] | None = None,
     report: str | os.PathLike[str] | None = None,
+    qgis_project: bool = False,
     overwrite: bool = False,
     extra_parameters: Mapping[str, object] | None = None,
     report_info: Mapping[str, object] | None = None,
     plan: OutputPlan | None = None,
 ) -> Path:
-    """Write a :class:`PipelineResult`: the GeoPackage, and the sites as CSV, and the report.
+    """Write a :class:`PipelineResult`: the GeoPackage, the sites as CSV, the report, a project.
+
+    The GeoPackage holds the result's layers, then the layers read within the analysis
+    extent (:meth:`PipelineResult.map_layers`: ``protected_areas``, ``ecoregions``,
+    ``priority_landscapes``), each with its default QGIS style.
 
     Every destination is checked before anything is written (:func:`plan_run_outputs`:
     none may be an input of the run or another output); all are written to temporaries and
@@ -499,6 +629,10 @@ def write_outputs(
         The sites table (``.csv``).
     report : path, optional
         The HTML report (``.html``; needs ``asm-pace[plot]``).
+    qgis_project : bool
+        Also write a QGIS project beside the GeoPackage (same stem, ``.qgz``;
+        :func:`asm_pace.output.write_qgis_project`): every layer styled, sites on top,
+        opening at the sites' extent.
     overwrite : bool
         Replace existing outputs.
     extra_parameters : mapping, optional
@@ -515,27 +649,34 @@ def write_outputs(
     pathlib.Path
         The GeoPackage written.
     """
-    from .output import write_csv, write_geopackage
+    from .output import write_csv, write_geopackage, write_qgis_project
 
     output = Path(os.fspath(output))
     if report is not None:
         from .plotting import _require
 
         _require("matplotlib")
-    wanted = [Path(os.fspath(p)) for p in (output, csv, report) if p is not None]
+    project = qgis_project_path(output) if qgis_project else None
+    wanted = [Path(os.fspath(p)) for p in (output, csv, report, project) if p is not None]
     if plan is None:
         plan = plan_run_outputs(
-            output, csv=csv, report=report, inputs=result.inputs, overwrite=overwrite
+            output,
+            csv=csv,
+            report=report,
+            qgis_project=qgis_project,
+            inputs=result.inputs,
+            overwrite=overwrite,
         )
     elif plan.paths != wanted:
         raise InputError(f"the plan {plan!r} is not for these outputs ({wanted})")
     else:
         plan.check_existing()
     parameters = {**result.parameters, **(extra_parameters or {})}
+    layers = {**result.layers, **result.map_layers()}
     with plan.transaction():
         write_geopackage(
             output,
-            result.layers,
+            layers,
             overwrite=overwrite,
             run_info=parameters,
             inputs=result.inputs,
@@ -548,6 +689,10 @@ def write_outputs(
 
             info = {**(report_info or {}), "output": str(output)}
             write_pipeline_report(report, result, run_info=info, overwrite=overwrite)
+        if project is not None:
+            top = [name for name in PROJECT_ORDER if name in layers]
+            ordered = {name: layers[name] for name in [*top, *layers] if name in layers}
+            write_qgis_project(project, output, ordered, overwrite=overwrite)
     return output
 
 
