@@ -356,3 +356,171 @@ def test_forest_text_says_whether_hectares_count_once(tmp_path, extra, counts_on
     text = (write_report(tmp_path / "r.html", sites, forest=forest)).read_text(encoding="utf-8")
     assert ("each hectare counts once" in text) is counts_once
     assert ("the same hectare can count in several zones" in text) is not counts_once
+
+
+# --------------------------------------------------------------- issue 11: coverage, credits
+
+
+def write_rasters(folder, box, res=0.0025):
+    """Hansen-style tree cover (80 % everywhere) and loss year (2005 in the north half)
+    GeoTIFFs (DEFLATE) over ``box``, in ``folder``."""
+    import rasterio
+    from rasterio.transform import from_origin
+
+    width = round((box[2] - box[0]) / res)
+    height = round((box[3] - box[1]) / res)
+    tc = np.full((height, width), 80, dtype="uint8")
+    ly = np.zeros((height, width), dtype="uint8")
+    ly[: height // 2] = 5
+    paths = {}
+    for name, data in (("treecover2000", tc), ("lossyear", ly)):
+        paths[name] = folder / f"{name}.tif"
+        with rasterio.open(
+            paths[name],
+            "w",
+            driver="GTiff",
+            width=width,
+            height=height,
+            count=1,
+            dtype="uint8",
+            crs="EPSG:4326",
+            transform=from_origin(box[0], box[3], res, res),
+            compress="deflate",
+        ) as ds:
+            ds.write(data, 1)
+    return paths
+
+
+def test_forest_coverage_matches_geodesic_areas_of_the_clusters(tmp_path):
+    """Coverage per radius = the clusters' area on the rasters' box / their whole area,
+    both measured by pyproj.Geod on the clusters' own polygons."""
+    import warnings
+
+    from pyproj import Geod
+
+    import asm_pace
+    from asm_pace.pipeline import run_pipeline
+    from asm_pace.report import write_pipeline_report
+    from corpus import tiny_inputs
+
+    paths = tiny_inputs(tmp_path)
+    # S4 5.4 km east of S1: their 5 km buffers overlap (one cluster), their 1 km ones do not
+    with paths["sites"].open("a", encoding="utf-8") as f:
+        f.write("S4,-12.0,-69.95\n")
+    box = (-70.03, -12.03, -69.97, -11.97)  # S1 (-70, -12): 1 km inside, 5 km partly off
+    rasters = write_rasters(tmp_path, box)
+    with warnings.catch_warnings():  # S2 and S3 lie off the rasters: said, and measured
+        warnings.simplefilter("ignore", asm_pace.errors.CoverageWarning)
+        result = run_pipeline(
+            paths["sites"],
+            protected_areas=paths["protected_areas"],
+            ecoregions=paths["ecoregions"],
+            radii_km=[1, 5],
+            treecover=rasters["treecover2000"],
+            lossyear=rasters["lossyear"],
+        )
+    clusters = result.layers["clusters"]
+    geod = Geod(ellps="WGS84")
+    raster_box = shapely.box(*box)
+
+    def area_ha(geom):
+        return abs(geod.geometry_area_perimeter(geom)[0]) / 1e4
+
+    out = write_pipeline_report(tmp_path / "r.html", result)
+    text = out.read_text(encoding="utf-8")
+    page = Page(text)
+    rows = page.tables["forest"]
+    header = rows[0]
+    assert header[1] == "Clusters"  # the run's totals come from clusters
+    col = {h: header.index(h) for h in header}
+    for row, radius in zip(rows[1:], (1.0, 5.0), strict=True):
+        sub = clusters[clusters["radius_km"] == radius]
+        whole = sum(area_ha(g) for g in sub.geometry)
+        covered = sum(area_ha(g.intersection(raster_box)) for g in sub.geometry)
+
+        def num(name, row=row):
+            return float(row[col[name]].replace(",", ""))
+
+        assert int(row[col["Clusters"]]) == len(sub) == (4 if radius == 1 else 3)
+        # each hectare once: the union of the run's buffers, not their sum
+        zones = result.layers["buffers"]
+        union = shapely.union_all(zones[zones["radius_km"] == radius].geometry.values)
+        assert num("Zone area (ha)") == pytest.approx(area_ha(union), rel=2e-3)
+        assert num("Zone area (ha)") == pytest.approx(whole, rel=2e-3)
+        assert num("Area with raster data (ha)") == pytest.approx(covered, rel=2e-3)
+        assert num("Data coverage (%)") == pytest.approx(100 * covered / whole, abs=0.15)
+        # every covered pixel is forest (80 % > 30 %): forest counts only covered pixels
+        assert num("Forest 2000 (ha)") == pytest.approx(covered, rel=2e-3)
+        # and a caveat names the row's coverage (every row is below 100 % here)
+        assert f"{row[0]}: the forest rasters cover {row[col['Data coverage (%)']]} %" in text
+    assert "Shown: clusters: each hectare once." in text
+    # the 1 km row is one quarter (S1's zone of four equal ones); at 5 km the S1+S4 cluster
+    # is larger than the others, so area weighting differs from a plain mean of the clusters
+    cov = [float(r[col["Data coverage (%)"]]) for r in rows[1:]]
+    assert cov[0] == pytest.approx(25.0, abs=0.15)
+    five = clusters[clusters["radius_km"] == 5.0]
+    assert abs(cov[1] - 100 * five["data_coverage"].mean()) > 1.0
+    # credits: the WDPA-schema layer, WWF ecoregions and Hansen rasters were all used
+    footer = text[text.index("<footer>") :]
+    assert "WDPA (UNEP-WCMC" in footer and "Hansen" in footer and "Olson" in footer
+    # what was read and cleaned: one row per input, from the run's counts
+    cleaning = {r[0]: r for r in page.tables["cleaning"][1:]}
+    assert set(cleaning) == {"Sites", "Protected areas", "Ecoregions"}
+    assert cleaning["Sites"][1:4] == ["sites.csv", "4", "0"]
+    assert cleaning["Protected areas"][-1] == "1" and cleaning["Ecoregions"][-1] == "2"
+
+
+def test_coverage_is_rounded_down_and_full_coverage_has_no_caveat(tmp_path):
+    sites = make_sites(4)
+    forest = make_forest(make_buffers(sites)).assign(data_coverage=1.0)
+    # one 1 km zone of 100 ha 0.4 ha short: 399.6 / 400 ha = 99.9 %, never rounded up
+    forest.loc[0, "data_coverage"] = 0.996
+    text = write_report(tmp_path / "r.html", sites, forest=forest).read_text(encoding="utf-8")
+    rows = Page(text).tables["forest"]
+    cov = rows[0].index("Data coverage (%)")
+    assert [r[cov] for r in rows[1:]] == ["99.9", "100.0"]
+    assert text.count('class="caveat"') == 1
+    assert "within 1 km: the forest rasters cover 99.9 % of the zone area (399.6 of 400.0 ha)" in text
+    assert "Shown: per buffer, overlapping buffers counted once each." in text
+    assert rows[0][1] == "Buffers"
+
+
+def test_credits_and_labels_follow_the_sources_used(tmp_path):
+    """A national layer, no rasters: no WDPA, no Hansen anywhere in the credits or headers."""
+    sites = make_sites(4).drop(columns="eco_name")
+    pa = gpd.GeoDataFrame(
+        {"pa_id": ["100"], "name": ["Reserva Uno"], "origin": ["polygon"]},
+        geometry=[shapely.box(-70.0, -12.0, -69.8, -11.8)],
+        crs=4326,
+    )
+    pa.attrs = {
+        "source": "snap_2024.shp",
+        "source_label": "SNAP Ecuador",
+        "counts": {"read": 7, "removed": {"statuses": 2, "exclude_mab": 0}, "repaired": 1},
+    }
+    overlaps = pd.DataFrame({"zone_id": ["S0000_1km"], "pa_id": ["100"], "name": ["Reserva Uno"]})
+    text = write_report(
+        tmp_path / "r.html", sites, protected_areas=pa, overlaps=overlaps
+    ).read_text(encoding="utf-8")
+    page = Page(text)
+    footer = text[text.index("<footer>") :]
+    assert "SNAP Ecuador" in footer
+    for word in ("WDPA", "Hansen", "Olson", "UNEP"):
+        assert word not in footer
+    assert page.tables["overlaps"][0][0] == "SNAP Ecuador id"
+    assert "(SNAP Ecuador)" in page.tables["summary"][1][1]
+    # the cleaning counts come from the layer's attrs: 7 read, 2 left out by status, 1 used
+    (row,) = page.tables["cleaning"][1:]
+    assert row == [
+        "Protected areas",
+        "snap_2024.shp",
+        "7",
+        "2",
+        "status not kept (e.g. Proposed): 2",
+        "1",
+        "1",
+    ]
+    # without a label or a layer, the report names no source
+    text = write_report(tmp_path / "r2.html", sites, overlaps=overlaps).read_text(encoding="utf-8")
+    assert Page(text).tables["overlaps"][0][0] == "Protected area id"
+    assert "Data:" not in text[text.index("<footer>") :]

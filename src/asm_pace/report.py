@@ -583,7 +583,7 @@ def _forest_section(forest: pd.DataFrame) -> str:
                 caveats.append(
                     f'<p class="caveat">{_esc(rec["zone"])}: the forest rasters cover '
                     f"{_fmt(rec['coverage_pct'], digits=1)} % of the zone area "
-                    f"({_fmt(covered, digits=0)} of {_fmt(area, digits=0)} ha). Forest, loss "
+                    f"({_fmt(covered, digits=1)} of {_fmt(area, digits=1)} ha). Forest, loss "
                     "and gain count only the covered part (the rest lies off the rasters or "
                     "on nodata), so they understate the zone: give rasters (tiles) that "
                     "cover it.</p>"
