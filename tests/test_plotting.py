@@ -342,3 +342,41 @@ def test_map_layers_in_a_projected_crs_across_the_antimeridian_keep_their_shape(
     assert abs(geod.geometry_area_perimeter(drawn)[0]) == pytest.approx(expected, rel=1e-6)
     assert drawn.contains(shapely.Point(179.5, -17)) and drawn.contains(shapely.Point(-179.5, -17))
     assert not drawn.contains(shapely.Point(0, -17))
+
+
+def test_offline_map_holds_its_scripts_and_an_online_one_links_them():
+    import folium
+
+    sites = make_sites(["protected_area", "not_eligible"])
+    offline = explore_sites(sites).get_root().render()
+    online = explore_sites(sites, offline=False).get_root().render()
+    tag = r"<script[^>]+src=|<link[^>]+stylesheet"
+    assert not re.search(tag, offline)
+    # every script and stylesheet folium links online is in the offline page, by its name
+    links = re.findall(r'(?:src|href)="(https://[^"]+\.(?:js|css))"', online)
+    assert any(u.endswith("/leaflet.js") for u in links)
+    from offlinefolium.elements import _res
+
+    for url in links:
+        assert _res[url][:2000] in offline, url
+    assert len(offline) > len(online) + 1_000_000  # measured: ~1.5 MB against ~25 kB
+    # the legend is plain HTML (geopandas' fetched jQuery UI), the note says tiles need a network
+    assert "asm-pace-legend" in offline and plotting.OFFLINE_TILES_NOTE in offline
+    assert plotting.OFFLINE_TILES_NOTE not in online
+    assert plotting.OFFLINE_TILES_NOTE not in explore_sites(sites, tiles=None).get_root().render()
+    # a link without a local copy is refused, not left to fail in the browser
+    m = folium.Map(tiles=None)
+    extra = folium.MacroElement()
+    extra.default_js = [("thing", "https://example.org/thing.js")]
+    m.add_child(extra)
+    with pytest.raises(MissingDependencyError, match=r"thing\.js.*offline=False"):
+        plotting._inline_assets(m)
+
+
+def test_offline_map_without_folium_offline_says_what_to_install(monkeypatch):
+    monkeypatch.setitem(sys.modules, "offlinefolium.elements", None)
+    with pytest.raises(MissingDependencyError, match=r"pip install folium-offline.*offline=False"):
+        explore_sites(make_sites(["not_eligible"]))
+    assert (
+        "<script" in explore_sites(make_sites(["not_eligible"]), offline=False).get_root().render()
+    )

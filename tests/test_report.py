@@ -322,7 +322,7 @@ def test_cli_demo_writes_the_report_and_refuses_to_overwrite(tmp_path):
     )
     assert run.returncode == 0, run.stderr
     page = read_page(report)
-    assert page.sections == ALL_SECTIONS
+    assert page.sections == [*ALL_SECTIONS[:-1], "cleaning", "provenance"]
     prov = dict(tuple(r) for r in page.tables["provenance"][1:])
     assert prov["command"].startswith("asm-pace demo")
     assert prov["input: sites"].endswith("sites.csv")
@@ -480,7 +480,9 @@ def test_coverage_is_rounded_down_and_full_coverage_has_no_caveat(tmp_path):
     cov = rows[0].index("Data coverage (%)")
     assert [r[cov] for r in rows[1:]] == ["99.9", "100.0"]
     assert text.count('class="caveat"') == 1
-    assert "within 1 km: the forest rasters cover 99.9 % of the zone area (399.6 of 400.0 ha)" in text
+    assert (
+        "within 1 km: the forest rasters cover 99.9 % of the zone area (399.6 of 400.0 ha)" in text
+    )
     assert "Shown: per buffer, overlapping buffers counted once each." in text
     assert rows[0][1] == "Buffers"
 

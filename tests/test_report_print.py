@@ -133,7 +133,9 @@ def test_offline_map_draws_its_layers_without_a_network(tmp_path, chromium):
     assert not re.search(r"<link[^>]+stylesheet", html)
     dom = browse(chromium, tmp_path, "--dump-dom", page.as_uri())
     # Leaflet ran: it drew each site and the protected area as SVG paths in their colours
-    fills = re.findall(r'<path class="leaflet-interactive"[^>]*fill="(#[0-9a-fA-F]{6})"', dom.stdout)
+    fills = re.findall(
+        r'<path class="leaflet-interactive"[^>]*fill="(#[0-9a-fA-F]{6})"', dom.stdout
+    )
     colours = {c.lower() for c in fills}
     palette = asm_pace.plotting.PACE_COLOURS
     assert {palette["protected_area"], palette["not_eligible"]} <= colours

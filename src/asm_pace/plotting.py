@@ -777,7 +777,7 @@ def explore_sites(
     With ``offline=True`` (the default) the page holds every script and style it
     needs (Leaflet, jQuery, Bootstrap, Font Awesome, from the ``folium-offline``
     package): saved with ``m.save("map.html")`` it shows the sites, protected areas
-    and buffers on a machine without internet (about 1.7 MB more than an online
+    and buffers on a machine without internet (about 1.5 MB more than an online
     map). Background ``tiles`` always come from the internet; offline they stay
     blank, as a note on the map says (``tiles=None``: no background, no note).
 
