@@ -366,7 +366,7 @@ def choose_layer(
     preferred: Callable[[str], bool] | None = None,
     what: str = "data",
     noun: str = "layers",
-    option: str = "layer=",
+    option: str,
 ) -> LayerRef:
     """The one layer of a multi-layer file meant when none was named, else an error.
 
@@ -374,14 +374,15 @@ def choose_layer(
     polygons of a GeoPackage that also holds roads); else the only ``preferred`` one among the
     usable ones (e.g. the only one named like "sites"); else
     :class:`~asm_pace.errors.LayerChoiceError`, listing the candidates (name and geometry type)
-    and ``option`` (``noun`` names them in the message, e.g. "sheets"). When no layer is
-    usable, every layer is a candidate.
+    and ``option``, the keyword and its command-line option (``noun`` names them in the
+    message, e.g. "sheets"). When no layer is usable, every layer is a candidate.
 
     Examples
     --------
     >>> refs = [LayerRef("f.gpkg", "f.gpkg", n, t) for n, t in [("roads", "LineString"),
     ...         ("mines", "Point")]]
-    >>> choose_layer(refs, source="f.gpkg", usable=lambda r: r.geometry_type == "Point").name
+    >>> choose_layer(refs, source="f.gpkg", usable=lambda r: r.geometry_type == "Point",
+    ...              option="layer= (--sites-layer on the command line)").name
     'mines'
     """
     if len(refs) == 1:
@@ -494,11 +495,23 @@ def _fits_lonlat(gdf: gpd.GeoDataFrame) -> bool:
     )
 
 
-def to_wgs84(gdf: gpd.GeoDataFrame, *, source: str | None = None) -> gpd.GeoDataFrame:
+#: How to give a layer without a CRS its CRS (:func:`to_wgs84`): the readers of protected
+#: areas, ecoregions and landscapes have no CRS option, so the file itself must say it.
+SET_CRS = (
+    "give the file its CRS (a .prj beside a shapefile, or Layer Properties > Source in "
+    "QGIS; .set_crs() on a GeoDataFrame)"
+)
+
+
+def to_wgs84(
+    gdf: gpd.GeoDataFrame, *, source: str | None = None, set_crs: str = SET_CRS
+) -> gpd.GeoDataFrame:
     """Apply asm_pace's CRS policy and return a 2-D EPSG:4326 copy, split at +-180.
 
     - no CRS: a :class:`~asm_pace.errors.NoCRSWarning` and EPSG:4326 when every coordinate
-      fits longitude/latitude ranges, else a :class:`~asm_pace.errors.CRSError`;
+      fits longitude/latitude ranges, else a :class:`~asm_pace.errors.CRSError`; both say
+      how to give the CRS: ``set_crs`` (for sites: ``crs=`` and ``--sites-crs``; for the
+      other layers, which have no such option, the file's own CRS);
     - any other CRS (3-D ones such as EPSG:4979, compound, custom PROJ strings): reprojected;
     - Z (and M) values are dropped;
     - polygons crossing the antimeridian come back split at +-180 into a MultiPolygon (see
@@ -529,13 +542,12 @@ def to_wgs84(gdf: gpd.GeoDataFrame, *, source: str | None = None) -> gpd.GeoData
             bounds = ", ".join(f"{v:.6g}" for v in out.total_bounds)
             raise CRSError(
                 f"{name}: the layer has no coordinate reference system and its coordinates "
-                f"(bounds {bounds}) are not longitude/latitude; add a .prj / set the CRS in QGIS, "
-                "or pass crs= with the right EPSG code"
+                f"(bounds {bounds}) are not longitude/latitude; {set_crs}"
             )
         warnings.warn(
             f"{name}: the layer has no coordinate reference system; its coordinates fit "
-            "longitude/latitude ranges, so it is read as EPSG:4326 (WGS 84). Pass crs= if that "
-            "is wrong.",
+            f"longitude/latitude ranges, so it is read as EPSG:4326 (WGS 84); if that is wrong, "
+            f"{set_crs}",
             NoCRSWarning,
             stacklevel=3,
         )

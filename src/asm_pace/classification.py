@@ -110,6 +110,12 @@ def classify(
         nearest protected area read, so one outside the box may be nearer),
         ``eco_id``, ``eco_name``, ``biome`` (``<NA>`` / empty for a site in no
         ecoregion), ``g200_region``, ``priority_landscape`` and ``reason``.
+        Reasons name each protected area by its source and id: the layer's
+        ``attrs["source_label"]`` ("WDPA 478140", "ANP_Definitivas 100"; a layer
+        without it: "WDPA" only for a row whose ``wdpa_pid`` is a parcel of its
+        numeric ``pa_id``, else "id 100"); names that are empty or blank read
+        "an unnamed protected area" (the nearest one then with its id), "an
+        unnamed priority landscape", "a Global 200 ecoregion".
 
     Raises
     ------
@@ -158,6 +164,7 @@ def classify(
     ...     "designation": ["National Park"], "iucn_category": ["II"],
     ...     "status_year": pd.array([1990], dtype="Int64"), "world_heritage": [False],
     ...     "ramsar": [False]}, geometry=[shapely.box(0, 0, 1, 1)], crs=4326)
+    >>> pas.attrs["source_label"] = "WDPA"  # as read_protected_areas sets it for the WDPA
     >>> eco = gpd.GeoDataFrame({"eco_id": pd.array([1], dtype="Int64"),
     ...     "eco_name": ["Dry forest"], "biome": pd.array([2], dtype="Int64"),
     ...     "g200_region": [""], "is_g200": [False]},
@@ -948,8 +955,9 @@ def _refuse_outside_box(
             f"{src}: {int(outside.sum())} of {len(site_geoms)} site(s) lie outside the box "
             f"{box_text(box)} the {what} of {layer_name} were read for "
             f"({_examples(sites, site_geoms, outside)}), so which {what} they are in is "
-            f"unknown; read the {what} with a box that holds every site plus a margin (or "
-            "without bbox=), or check the sites' coordinates"
+            f"unknown; read the {what} with a box that holds every site plus a margin, or "
+            "without bbox= (a Python option: the command line reads whole files), or check "
+            "the sites' coordinates"
         )
 
 
@@ -988,7 +996,7 @@ def _warn_beyond(
         f"of {layer_name} is farther than the edge of the box {box_text(box)} it was read "
         "for, so one outside the box may be nearer (column nearest_pa_beyond_extent); read "
         f"the protected areas with a margin of at least {margin} around the sites, or "
-        "without bbox=",
+        "without bbox= (a Python option: the command line reads whole files)",
         ExtentWarning,
         stacklevel=4,
     )

@@ -417,7 +417,7 @@ def _read_polygons(
                     or "polygon" in r.geometry_type.lower()
                 ),
                 what=what,
-                option=f"layer= ({_LAYER_OPTIONS[what]})",
+                option=_LAYER_OPTIONS[what],
             )
         gdf = read_layer(ref, engine=engine)
     gdf = to_wgs84(gdf, source=name)
@@ -473,7 +473,10 @@ def _read_polygons(
 
 
 # The command-line option that names each reader's layer (cli.py).
-_LAYER_OPTIONS = {"ecoregions": "--ecoregions-layer", "priority landscapes": "--landscapes-layer"}
+_LAYER_OPTIONS = {
+    "ecoregions": "layer= (--ecoregions-layer on the command line)",
+    "priority landscapes": "layer= (--landscapes-layer on the command line)",
+}
 _FILE_OPTIONS = {
     "ecoregions": "--ecoregions (-e)",
     "priority landscapes": "--priority-landscapes (-l)",
@@ -483,7 +486,7 @@ _TYPE_NAMES = {-1: "missing", 0: "Point", 1: "LineString", 2: "LinearRing", 4: "
 
 
 def _choose_hint(what: str) -> str:
-    return f" or choose its polygon layer with layer= ({_LAYER_OPTIONS[what]})"
+    return f" or choose its polygon layer with {_LAYER_OPTIONS[what]}"
 
 
 def _fields(ref: LayerRef) -> list[str]:

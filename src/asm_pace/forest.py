@@ -700,7 +700,10 @@ def raster_stats(
         )
     cat_only = {"majority", "minority"} & set(stats)
     if cat_only and not categorical:
-        raise InputError(f"{sorted(cat_only)} need categorical=True")
+        raise InputError(
+            f"the statistics {', '.join(sorted(cat_only))} need categorical=True (raster_stats "
+            "is for Python: the command line has no raster statistics of its own)"
+        )
     zones = _lonlat_zones(zones)
     layer = open_layer(raster, bounds=_zone_bounds_4326(zones))
     grid = layer.grid

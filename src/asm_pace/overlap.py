@@ -254,7 +254,7 @@ def _warn_beyond(
         f"{layer.attrs.get('source', 'the ' + noun + ' layer')} were read for, so {noun} outside it "
         f"are missing and {what}_area_km2 is a lower bound for them (column "
         f"{what}_beyond_extent); read the layer with a box wider than the buffers, or "
-        "without bbox=",
+        "without bbox= (a Python option: the command line reads whole files)",
         ExtentWarning,
         stacklevel=3,
     )

@@ -428,7 +428,8 @@ def read_protected_areas(
             lambda d: (
                 f"all {len(d)} protected area(s) left are UNESCO-MAB Biosphere Reserves, "
                 "which are left out (their buffer and transition zones are not protected); "
-                "pass exclude_mab=False to keep them"
+                "pass exclude_mab=False in Python to keep them (the command line has no option "
+                "for it)"
             ),
         )
 
@@ -439,7 +440,8 @@ def read_protected_areas(
             raise InputError(
                 f"{name}: PA_DEF of {int(bad.sum())} feature(s) is not 1 (protected area) or 0 "
                 f"(OECM) ({_examples(data[bad], '_pa_def')}), so OECMs cannot be left out; "
-                "correct the values, or pass exclude_oecm=False"
+                "correct the values, or pass exclude_oecm=False in Python (the command line "
+                "has no option for it)"
             )
         data = drop(
             data,
@@ -447,7 +449,8 @@ def read_protected_areas(
             "exclude_oecm",
             lambda d: (
                 f"all {len(d)} area(s) left are OECMs (PA_DEF 0 / SITE_TYPE OECM), which are "
-                "not protected areas; pass exclude_oecm=False to keep them"
+                "not protected areas; pass exclude_oecm=False in Python to keep them (the "
+                "command line has no option for it)"
             ),
         )
 
@@ -459,7 +462,7 @@ def read_protected_areas(
                 f"{name}: MARINE of {int(bad.sum())} feature(s) is not 0 (terrestrial), 1 "
                 f"(coastal) or 2 (marine) ({_examples(data[bad], 'marine')}), so marine areas "
                 "cannot be left out; correct the values (or the MARINE / REALM field), or pass "
-                "exclude_marine=False"
+                "exclude_marine=False in Python (the command line keeps marine areas)"
             )
         data = drop(
             data,
@@ -467,7 +470,7 @@ def read_protected_areas(
             "exclude_marine",
             lambda d: (
                 f"all {len(d)} protected area(s) left are marine (MARINE 2); pass "
-                "exclude_marine=False to keep them"
+                "exclude_marine=False in Python to keep them (the command line keeps them)"
             ),
         )
 
@@ -662,13 +665,14 @@ def _check_statuses(statuses: Iterable[str] | None) -> set[str] | None:
     if not chosen:
         raise InputError(
             "statuses= is empty, which would keep no protected area; pass the STATUS values "
-            f"to keep ({', '.join(WDPA_STATUSES)}) or None to keep every status"
+            f"to keep ({', '.join(WDPA_STATUSES)}), or None to keep every status "
+            "(--all-statuses on the command line)"
         )
     bad = [s for s in chosen if s.casefold() not in valid]
     if bad:
         raise InputError(
             f"unknown STATUS value(s) {bad}; the WDPA uses: {', '.join(WDPA_STATUSES)} "
-            "(or pass statuses=None to keep all)"
+            "(or pass statuses=None, --all-statuses on the command line, to keep all)"
         )
     return {s.casefold() for s in chosen}
 
@@ -885,8 +889,8 @@ def _iso3_field(fields: list[str], where: str) -> str:
             return f
     raise SchemaError(
         f"{where}: countries= (--countries) needs an ISO3 field, and the layer has only: "
-        f"{', '.join(fields) or 'no attribute fields'}. Use bbox= instead, or leave out "
-        "--countries."
+        f"{', '.join(fields) or 'no attribute fields'}. Leave out --countries (in Python, "
+        "bbox= keeps the areas in a box instead)"
     )
 
 

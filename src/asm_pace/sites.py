@@ -823,6 +823,7 @@ SITE_LAYER_WORDS = frozenset(
 #: layer of mixed types.
 _SITE_GEOMETRIES = frozenset(["Point", "MultiPoint", "Polygon", "MultiPolygon", "Unknown"])
 _LAYER_OPTION = "layer= (--sites-layer on the command line)"
+_SET_CRS = "pass crs= with the right EPSG code (--sites-crs on the command line)"
 
 
 def _site_like_name(name: str) -> bool:
@@ -960,13 +961,9 @@ def _from_vector(
             crs=gdf.crs,
         )
     try:
-        gdf = to_wgs84(gdf, source=name)
+        gdf = to_wgs84(gdf, source=name, set_crs=_SET_CRS)
     except InputError as err:  # the CRS policy refuses the layer (CRS, or an ambiguous polygon)
-        fix = (
-            "pass crs= with the right code (--sites-crs on the command line)"
-            if isinstance(err, CRSError)
-            else "fix that feature in the file"
-        )
+        fix = _SET_CRS if isinstance(err, CRSError) else "fix that feature in the file"
         problems.append(SiteProblem(None, None, None, str(err), fix))
         return None, problems
     geoms = np.asarray(gdf.geometry.values, dtype=object)
@@ -1113,7 +1110,7 @@ def _find_column(df: pd.DataFrame, given: Any, axis: str) -> tuple[Any, SiteProb
             None,
             None,
             f"several columns could be the {label}: {', '.join(map(str, chosen))}",
-            f"pass {axis}= to say which one",
+            f"pass {axis}= (--{axis} on the command line) to say which one",
         )
     return chosen[0], None
 
@@ -1203,7 +1200,7 @@ def _from_table(
                         "write decimal degrees (-12.5431) or degrees-minutes-seconds with a "
                         "hemisphere letter (12°32'35\"S)"
                         if geographic
-                        else "write plain numbers in the units of crs=",
+                        else "write plain numbers in the units of crs= (--sites-crs)",
                     )
                 )
     if geographic:

@@ -1,0 +1,215 @@
+"""The words of messages: advice names the option of the interface in use.
+
+A message that tells the user to ``pass id_column=False`` must also say ``--new-ids``:
+the same message reaches Python users and the command line (``cli._guarded`` prints it).
+These tests read the message strings of ``src/asm_pace`` with :mod:`ast` (every string of
+one statement: a ``raise``, a ``warnings.warn`` call, a message built in a helper) and check:
+
+1. every Python keyword given as advice (``layer=``, ``crs=``, ``statuses=None``...) comes
+   with its command-line option in the same statement, in the form ``lat='x' (--lat x on the
+   command line)``; a keyword the command line has no option for must say so ("in Python",
+   "the command line has no ...");
+2. every ``--option`` a message names exists in the ``asm-pace`` command;
+3. every layer choice the API offers (sites, protected areas, ecoregions, landscapes) has a
+   command-line option.
+"""
+
+from __future__ import annotations
+
+import ast
+import inspect
+import re
+from pathlib import Path
+
+import pytest
+
+import asm_pace
+from asm_pace.cli import cli
+
+SRC = Path(asm_pace.__file__).parent
+
+#: Python keyword -> the command-line options that do the same (any one may be named).
+OPTIONS = {
+    "lon": ("--lon",),
+    "lat": ("--lat",),
+    "id_column": ("--id-column", "--new-ids"),
+    "crs": ("--sites-crs",),
+    "layer": ("--sites-layer", "--pa-layer", "--ecoregions-layer", "--landscapes-layer"),
+    "countries": ("--countries",),
+    "statuses": ("--all-statuses",),
+    "points": ("--pa-points",),
+    "radii_km": ("--buffers",),
+    "rings": ("--rings",),
+    "canopy": ("--canopy",),
+    "gain": ("--gain",),
+    "overwrite": ("--overwrite",),
+    "source_label": ("--pa-source-name",),
+}
+#: Python keywords without a command-line option; advice naming them must say so.
+PYTHON_ONLY = {
+    "bbox",
+    "exclude_mab",
+    "exclude_oecm",
+    "exclude_marine",
+    "name_column",
+    "engine",
+    "coverage",
+    "categorical",
+    "stats",
+    "n_vertices",
+    "dissolve",
+}
+#: Options of other programs that messages quote (gdal_calc.py).
+FOREIGN = {"--calc", "--outfile"}
+#: Options named ahead of the command-line change that adds them (issue 11, cli.py).
+ANNOUNCED = {"--pa-source-name"}
+#: The words that say a keyword is for Python only.
+SAYS_PYTHON = ("in python", "a python option", "command line has no", "no command-line option")
+
+_KEYWORD = re.compile(r"(?<![\w.-])([a-z][a-z0-9_]*)=(?![={])")
+_OPTION = re.compile(r"(?<![\w-])--[a-z][a-z0-9-]*")
+
+
+def _docstrings(tree: ast.AST) -> set[int]:
+    out = set()
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        if (
+            isinstance(body, list)
+            and body
+            and isinstance(body[0], ast.Expr)
+            and isinstance(body[0].value, ast.Constant)
+            and isinstance(body[0].value.value, str)
+        ):
+            out.add(id(body[0].value))
+    return out
+
+
+def _text(node: ast.AST) -> str:
+    """A string node's text; formatted values as ``{}``."""
+    if isinstance(node, ast.JoinedStr):
+        return "".join(v.value if isinstance(v, ast.Constant) else "{}" for v in node.values)
+    return node.value  # type: ignore[attr-defined]
+
+
+def messages() -> list[tuple[str, int, str]]:
+    """(file, line, text) of every simple statement of src/ holding strings, docstrings aside.
+
+    The text of a statement is all its strings joined: a message built from several
+    f-strings (``"..." + "; ".join(...) + "..."``) is judged as a whole.
+    """
+    found = []
+    for path in sorted(SRC.glob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        docs = _docstrings(tree)
+        for stmt in ast.walk(tree):
+            if not isinstance(stmt, ast.stmt) or hasattr(stmt, "body"):
+                continue  # compound statements: their simple statements are judged
+            parts = []
+            inner = set(docs)  # an f-string's literal parts are in its own text
+            for node in ast.walk(stmt):
+                if isinstance(node, ast.JoinedStr):
+                    inner.update(id(v) for v in node.values)
+                if id(node) in inner:
+                    continue
+                if isinstance(node, ast.JoinedStr) or (
+                    isinstance(node, ast.Constant) and isinstance(node.value, str)
+                ):
+                    parts.append(_text(node))
+            if parts:
+                found.append((path.name, stmt.lineno, " ".join(parts)))
+    return found
+
+
+def cli_options() -> set[str]:
+    names = set()
+    for command in cli.commands.values():
+        for param in command.params:
+            names.update(o for o in param.opts if o.startswith("--"))
+    return names
+
+
+def advice(text: str) -> set[str]:
+    """The API keywords a text names as ``keyword=`` (a value echoed, ``crs={}``, aside)."""
+    return {k for k in _KEYWORD.findall(text) if k in OPTIONS or k in PYTHON_ONLY}
+
+
+def judge(text: str) -> list[str]:
+    """What is wrong with one message's words (empty: nothing)."""
+    wrong = []
+    folded = text.casefold()
+    for key in sorted(advice(text)):
+        if key in OPTIONS:
+            if not any(o in text for o in OPTIONS[key]):
+                wrong.append(f"{key}= without {' or '.join(OPTIONS[key])}")
+        elif not any(w in folded for w in SAYS_PYTHON) and f"({key}=" not in text:
+            wrong.append(f"{key}= (no command-line option) without saying it is for Python")
+    return wrong
+
+
+def test_the_tables_match_the_api_and_the_command_line():
+    options = cli_options()
+    for key, opts in OPTIONS.items():
+        assert set(opts) - ANNOUNCED <= options, (key, set(opts) - options)
+    for key in PYTHON_ONLY:  # once an option exists, messages must name it
+        assert f"--{key.replace('_', '-')}" not in options, key
+    params = set()
+    for name in asm_pace.__all__:
+        obj = getattr(asm_pace, name)
+        if inspect.isfunction(obj):
+            params |= set(inspect.signature(obj).parameters)
+    assert (set(OPTIONS) | PYTHON_ONLY) - {"overwrite"} <= params
+
+
+@pytest.mark.parametrize(
+    ("text", "wrong"),
+    [
+        ("give every site its own id, or pass id_column=False", ["id_column= without"]),
+        ("pass id_column=False (--new-ids on the command line)", []),
+        ("Pass layer= to say which one", ["layer= without"]),
+        ("choose one with layer= (--ecoregions-layer)", []),
+        ("pass exclude_mab=False to keep them", ["exclude_mab= (no command-line option)"]),
+        ("pass exclude_mab=False in Python (the command line has no option for it)", []),
+        ("crs={} (--sites-crs) is not a CRS", []),
+        ("by={} is not a column", []),  # an echoed value, not advice
+        ("read_protected_areas(bbox=...) sets it", []),  # Python by its form
+    ],
+)
+def test_the_judge_itself(text, wrong):
+    got = judge(text)
+    assert len(got) == len(wrong) and all(
+        g.startswith(w) for g, w in zip(got, wrong, strict=True)
+    ), got
+
+
+def test_every_message_names_the_command_line_option():
+    wrong = [
+        f"{file}:{line}: {problem}: {text[:160]!r}"
+        for file, line, text in messages()
+        for problem in judge(text)
+    ]
+    assert not wrong, "\n".join(wrong)
+
+
+def test_every_option_a_message_names_exists():
+    known = cli_options() | FOREIGN | ANNOUNCED
+    unknown = [
+        f"{file}:{line}: {opt}"
+        for file, line, text in messages()
+        for opt in _OPTION.findall(text)
+        if opt not in known
+    ]
+    assert not unknown, "\n".join(unknown)
+
+
+def test_every_layer_choice_has_a_command_line_option():
+    readers = {
+        "read_sites": "--sites-layer",
+        "read_protected_areas": "--pa-layer",
+        "read_ecoregions": "--ecoregions-layer",
+        "read_priority_landscapes": "--landscapes-layer",
+    }
+    options = cli_options()
+    for reader, option in readers.items():
+        assert "layer" in inspect.signature(getattr(asm_pace, reader)).parameters, reader
+        assert option in options, (reader, option)
