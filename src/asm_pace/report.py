@@ -3,9 +3,12 @@
 :func:`write_report` writes one HTML file with everything inline (CSS, the map
 and charts as base64 PNG images, no scripts, no links to fetch): the number of
 sites in each ASM-PACE class, a map, the per-site table with each site's
-``reason``, buffer and protected-area overlap summaries, forest-loss charts and
-the run's provenance. It opens in any browser and can be e-mailed as it is.
-Needs the ``[plot]`` extra (matplotlib).
+``reason``, buffer and protected-area overlap summaries, forest loss with the
+rasters' data coverage, what each reader read and cleaned, and the run's
+provenance. Each table and chart says whether it counts a hectare once per
+buffer (:data:`PER_BUFFER`) or once (:data:`CLUSTERS`); the footer credits only
+the sources used. It opens in any browser, can be e-mailed as it is, and prints
+on A4 (a print stylesheet). Needs the ``[plot]`` extra (matplotlib).
 
 Examples
 --------
