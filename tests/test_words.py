@@ -17,6 +17,7 @@ one statement: a ``raise``, a ``warnings.warn`` call, a message built in a helpe
 from __future__ import annotations
 
 import ast
+import functools
 import inspect
 import re
 from pathlib import Path
@@ -92,7 +93,8 @@ def _text(node: ast.AST) -> str:
     return node.value  # type: ignore[attr-defined]
 
 
-def messages() -> list[tuple[str, int, str]]:
+@functools.cache
+def messages() -> tuple[tuple[str, int, str], ...]:
     """(file, line, text) of every simple statement of src/ holding strings, docstrings aside.
 
     The text of a statement is all its strings joined: a message built from several
@@ -118,7 +120,7 @@ def messages() -> list[tuple[str, int, str]]:
                     parts.append(_text(node))
             if parts:
                 found.append((path.name, stmt.lineno, " ".join(parts)))
-    return found
+    return tuple(found)
 
 
 def cli_options() -> set[str]:
