@@ -287,24 +287,6 @@ def test_bad_destination_and_bad_input_leave_nothing(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
-def test_report_on_the_bundled_samples(tmp_path, samples):
-    import warnings
-
-    import asm_pace
-
-    sites = asm_pace.read_sites(samples / "sites.csv")
-    with warnings.catch_warnings():  # the samples hold records the loader drops or repairs
-        warnings.simplefilter("ignore", asm_pace.errors.AsmPaceWarning)
-        pas = asm_pace.read_protected_areas(samples / "protected_areas.gpkg")
-    eco = asm_pace.read_ecoregions(samples / "ecoregions.gpkg")
-    result = asm_pace.classify(sites, pas, eco)
-    out = write_report(tmp_path / "r.html", result, protected_areas=pas, ecoregions=eco)
-    page = read_page(out)
-    assert len(page.tables["sites"]) == 1 + len(result)
-    total = sum(int(r[2]) for r in page.tables["summary"][1:])
-    assert total == len(result)
-
-
 def test_cli_demo_writes_the_report_and_refuses_to_overwrite(tmp_path):
     import subprocess
     import sys

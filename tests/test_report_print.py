@@ -65,14 +65,33 @@ def browse(chromium: str, tmp: Path, *args: str) -> subprocess.CompletedProcess:
 
 
 @pytest.fixture(scope="module")
-def classified():
-    """The bundled samples classified (203 sites), with the layers read."""
+def sample_report(tmp_path_factory):
+    """The report of the bundled samples classified (203 sites), and the sites."""
     with warnings.catch_warnings():  # the samples hold records the loader drops or repairs
         warnings.simplefilter("ignore", asm_pace.errors.AsmPaceWarning)
         pas = asm_pace.read_protected_areas(sample_path("protected_areas.gpkg"))
     eco = asm_pace.read_ecoregions(sample_path("ecoregions.gpkg"))
-    sites = asm_pace.read_sites(sample_path("sites.csv"))
-    return asm_pace.classify(sites, pas, eco), pas, eco
+    sites = asm_pace.classify(asm_pace.read_sites(sample_path("sites.csv")), pas, eco)
+    out = tmp_path_factory.mktemp("report") / "report.html"
+    return write_report(out, sites, protected_areas=pas, ecoregions=eco), sites
+
+
+def test_report_on_the_bundled_samples(sample_report):
+    from test_report import read_page
+
+    report, sites = sample_report
+    page = read_page(report)
+    assert [r[0] for r in page.tables["sites"][1:]] == list(sites["site_id"])
+    assert sum(int(r[2]) for r in page.tables["summary"][1:]) == len(sites) == 203
+    # the samples' protected areas: 13 read, 3 left out (a Proposed one, a MAB reserve, a point
+    # without an area), 1 repaired, 10 used (samples README); 2 points became circles
+    cleaning = {r[0]: r for r in page.tables["cleaning"][1:]}
+    assert cleaning["Protected areas"][2:4] == ["13", "3"]
+    assert cleaning["Protected areas"][5:] == ["1", "10"]
+    text = report.read_text(encoding="utf-8")
+    assert "2 protected-area point record(s) were turned into circles" in text
+    footer = text[text.index("<footer>") :]
+    assert "WDPA (UNEP-WCMC" in footer and "Hansen" not in footer  # no rasters in this run
 
 
 def pages_text(pdftotext: str, pdf: Path) -> list[str]:
@@ -83,9 +102,8 @@ def pages_text(pdftotext: str, pdf: Path) -> list[str]:
     return text.split("\f")[:-1]
 
 
-def test_printed_report_has_every_site_on_a4_pages(tmp_path, chromium, pdftotext, classified):
-    sites, pas, eco = classified
-    report = write_report(tmp_path / "report.html", sites, protected_areas=pas, ecoregions=eco)
+def test_printed_report_has_every_site_on_a4_pages(tmp_path, chromium, pdftotext, sample_report):
+    report, sites = sample_report
     pdf = tmp_path / "report.pdf"
     browse(chromium, tmp_path, "--no-pdf-header-footer", f"--print-to-pdf={pdf}", report.as_uri())
     pages = pages_text(pdftotext, pdf)
