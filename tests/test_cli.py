@@ -450,3 +450,103 @@ def test_new_ids_reads_a_list_with_repeated_ids(tmp_path):
     both = run("validate", path, "--new-ids", "--id-column", "site_id")
     assert both.exit_code == 2
     assert "exclude each other" in both.output
+
+
+# --------------------------------------------------------------------------- QGIS project
+def _tiny(tmp_path):
+    from corpus import tiny_inputs
+
+    return tiny_inputs(tmp_path / "in")
+
+
+def test_qgis_project_beside_the_geopackage(tmp_path):
+    import xml.etree.ElementTree as ET
+    import zipfile
+
+    from corpus import classify_args
+
+    out = tmp_path / "run.gpkg"
+    result = run(*classify_args(_tiny(tmp_path), out, "--buffers", "1,10", "--qgis-project"))
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in", "run.gpkg", "run.qgz"]
+    assert f"Wrote {tmp_path / 'run.qgz'}" in result.stdout
+    with zipfile.ZipFile(tmp_path / "run.qgz") as archive:
+        assert archive.namelist() == ["run.qgs"]
+        root = ET.fromstring(archive.read("run.qgs").decode("utf-8").split("\n", 1)[1])
+    # every layer of the GeoPackage but asm_pace's own tables, sites on top, read by a
+    # path relative to the project
+    tree = [e.get("name") for e in root.iter("layer-tree-layer")]
+    assert tree == [
+        "sites",
+        "buffers",
+        "clusters",
+        "protected_areas",
+        "ecoregions",
+        "overlaps",
+    ]
+    assert set(tree) == set(pyogrio.list_layers(out)[:, 0]) - {"run_info", "layer_styles"}
+    sources = [e.text for e in root.iter("datasource")]
+    assert sources == [f"./run.gpkg|layername={name}" for name in tree]
+    renderers = {
+        m.find("layername").text: m.find("renderer-v2").get("type")
+        for m in root.iter("maplayer")
+        if m.find("renderer-v2") is not None
+    }
+    assert renderers == {
+        "sites": "categorizedSymbol",
+        "buffers": "categorizedSymbol",
+        "clusters": "categorizedSymbol",
+        "protected_areas": "RuleRenderer",
+        "ecoregions": "RuleRenderer",
+    }
+    # the project opens at the three sites (lon -71.5 to -69, lat -12) with a margin
+    view = root.find("ProjectViewSettings/DefaultViewExtent")
+    west, south, east, north = (float(view.get(k)) for k in ("xmin", "ymin", "xmax", "ymax"))
+    assert west < -71.5 and east > -69 and south < -12 < north
+    assert root.find("projectCrs/spatialrefsys/authid").text == "EPSG:4326"
+
+
+def test_existing_qgis_project_refused_before_any_work(tmp_path):
+    from corpus import classify_args
+
+    out = tmp_path / "run.gpkg"
+    (tmp_path / "run.qgz").write_bytes(b"old project")
+    result = run(*classify_args(_tiny(tmp_path), out, "--qgis-project"))
+    assert result.exit_code == 2
+    assert result.stderr.strip() == (
+        f"Error: {tmp_path / 'run.qgz'} (--qgis-project) already exists; choose another "
+        "name, or pass --overwrite to replace it"
+    )
+    assert not out.exists() and (tmp_path / "run.qgz").read_bytes() == b"old project"
+    result = run(*classify_args(_tiny(tmp_path), out, "--qgis-project", "--overwrite", "-q"))
+    assert result.exit_code == 0, result.output
+    assert out.exists() and (tmp_path / "run.qgz").read_bytes()[:2] == b"PK"
+
+
+def test_qgis_project_of_a_geopackage_named_with_a_bar_refused(tmp_path):
+    from corpus import classify_args
+
+    out = tmp_path / "a|b.gpkg"
+    result = run(*classify_args(_tiny(tmp_path), out, "--qgis-project"))
+    assert result.exit_code == 2
+    message = result.stderr.strip()
+    assert message.startswith(f"Error: {out} (-o/--output): QGIS cannot read layers")
+    assert "'|'" in message and "--qgis-project" in message and "\n" not in message
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in"]
+
+
+def test_pa_source_name_labels_the_reasons(tmp_path):
+    from corpus import classify_args
+
+    out = tmp_path / "run.gpkg"
+    paths = _tiny(tmp_path)
+    result = run(*classify_args(paths, out, "--pa-source-name", "SINANPE 2024"))
+    assert result.exit_code == 0, result.output
+    sites = pyogrio.read_dataframe(out, layer="sites").set_index("site_id")
+    assert "SINANPE 2024 900001" in sites.loc["S1", "reason"]
+    assert "WDPA" not in " ".join(sites["reason"])
+    info = pyogrio.read_dataframe(out, layer="run_info")
+    params = info[info["section"] == "parameter"].set_index("key")["value"]
+    assert params["protected_areas_source_label"] == "SINANPE 2024"
+    result = run(*classify_args(paths, tmp_path / "x.gpkg", "--pa-source-name", " "))
+    assert result.exit_code == 2 and "--pa-source-name" in result.output

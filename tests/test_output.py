@@ -413,3 +413,181 @@ def test_safe_names_property(names):
         assert re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,62}", new), new
         assert new.lower() not in {t.lower() for t in taken}
         taken.append(new)
+
+
+# --------------------------------------------------------------------------- layers read
+# A world on the equator, by hand: S1 (10, 0) inside PA A; S2 (10.6, 0), whose nearest
+# protected area is B, 0.2 degrees east (22.26 km); C far east; D a wide strip from lat 0.21
+# north (23.2 km from S2). Ecoregion 1 (Global 200) west of lon 10.3, 2 east of it, 3 far away; landscape L1
+# around S1, L2 far away.
+def _world(folder: Path) -> dict[str, Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    sites = folder / "sites.csv"
+    sites.write_text("site_id,latitude,longitude\nS1,0.0,10.0\nS2,0.0,10.6\n", encoding="utf-8")
+    pa_boxes = {
+        "1": (9.9, -0.1, 10.1, 0.1),
+        "2": (10.8, -0.1, 11.0, 0.1),
+        "3": (12.0, -0.1, 12.5, 0.1),
+        "4": (9.0, 0.21, 11.0, 1.5),
+    }
+    n = len(pa_boxes)
+    pas = folder / "pas.gpkg"
+    gpd.GeoDataFrame(
+        {
+            "WDPAID": [int(k) for k in pa_boxes],
+            "WDPA_PID": list(pa_boxes),
+            "NAME": ["A", "B", "C", "D"],
+            "ORIG_NAME": ["A", "B", "C", "D"],
+            "DESIG_ENG": ["National Park", "Ramsar Site, Wetland of International Importance"]
+            + ["Forest Reserve"] * 2,
+            "DESIG_TYPE": ["National", "International", "National", "National"],
+            "IUCN_CAT": ["II", "Not Reported", "VI", "IV"],
+            "STATUS": ["Designated"] * n,
+            "STATUS_YR": [1990, 2001, 1975, 2010],
+            "REP_AREA": [500.0] * n,
+            "MARINE": ["0"] * n,
+            "ISO3": ["CMR"] * n,
+        },
+        geometry=[shapely.box(*b) for b in pa_boxes.values()],
+        crs="EPSG:4326",
+    ).to_file(pas, layer="polygons", driver="GPKG")
+    eco = folder / "eco.gpkg"
+    gpd.GeoDataFrame(
+        {
+            "ECO_ID": [1, 2, 3],
+            "ECO_NAME": ["Wet forest", "Dry forest", "Far forest"],
+            "BIOME": [1, 2, 1],
+            "REALM": ["AT"] * 3,
+            "G200_REGIO": ["Congolian forests", "", ""],
+            "G200_NUM": [30, 0, 0],
+            "G200_BIOME": [1, 0, 0],
+        },
+        geometry=[
+            shapely.box(9, -1, 10.3, 1),
+            shapely.box(10.3, -1, 13, 1),
+            shapely.box(20, -1, 21, 1),
+        ],
+        crs="EPSG:4326",
+    ).to_file(eco, driver="GPKG")
+    land = folder / "land.gpkg"
+    gpd.GeoDataFrame(
+        {"landscape_name": ["L1", "L2"]},
+        geometry=[shapely.box(9.95, -0.05, 10.05, 0.05), shapely.box(30, 5, 31, 6)],
+        crs="EPSG:4326",
+    ).to_file(land, driver="GPKG")
+    return {"sites": sites, "protected_areas": pas, "ecoregions": eco, "landscapes": land}
+
+
+def _run_world(paths, radii=None):
+    from asm_pace.pipeline import run_pipeline
+
+    return run_pipeline(
+        paths["sites"],
+        protected_areas=paths["protected_areas"],
+        ecoregions=paths["ecoregions"],
+        priority_landscapes=paths["landscapes"],
+        radii_km=radii,
+    )
+
+
+def _hand_box(west, south, east, north, km):
+    """The analysis box by hand: km / 110 degrees of latitude, km / (110 cos lat) of longitude."""
+    import math
+
+    dlat = km / 110.0
+    top = max(abs(south - dlat), abs(north + dlat))
+    dlon = km / (110.0 * math.cos(math.radians(top)))
+    return shapely.box(west - dlon, south - dlat, east + dlon, north + dlat)
+
+
+def test_geopackage_holds_the_layers_read_clipped_to_the_analysis_extent(tmp_path):
+    from asm_pace.pipeline import write_outputs
+
+    paths = _world(tmp_path / "in")
+    result = _run_world(paths, radii=[25.0])
+    out = write_outputs(result, tmp_path / "out.gpkg")
+    # margin: the 25 km buffer (S2's nearest protected area, B, is 22.26 km away; S1 is inside A)
+    box = _hand_box(10.0, 0.0, 10.6, 0.0, 25.0)
+    source = gpd.read_file(paths["protected_areas"], layer="polygons")
+    written = gpd.read_file(out, layer="protected_areas")
+    # A (around S1), B (clipped at the box's east side), D (a sliver of its south edge); C not
+    inside = source[source.intersects(box)]
+    assert sorted(written["pa_id"]) == sorted(inside["WDPAID"].astype(str)) == ["1", "2", "4"]
+    for _, row in written.iterrows():
+        original = source.loc[source["WDPAID"].astype(str) == row["pa_id"], "geometry"].iloc[0]
+        expected = original.intersection(box)
+        assert row.geometry.symmetric_difference(expected).area < 1e-12
+        assert box.buffer(1e-9).contains(row.geometry)
+    # B is cut: 10.8 to 10.6 + 25 km (about 0.227 degrees)
+    b = written.set_index("pa_id").loc["2"]
+    assert b.geometry.bounds[2] == pytest.approx(box.bounds[2], abs=1e-9)
+    assert box.bounds[2] == pytest.approx(10.8273, abs=1e-4)
+    # the columns that explain a site's class, not the whole WDPA record
+    assert list(written.columns) == [
+        "pa_id",
+        "name",
+        "designation",
+        "designation_type",
+        "iucn_category",
+        "status",
+        "status_year",
+        "iso3",
+        "world_heritage",
+        "ramsar",
+        "origin",
+        "geometry",
+    ]
+    assert written.set_index("pa_id")["ramsar"].to_dict() == {"1": False, "2": True, "4": False}
+    eco = gpd.read_file(out, layer="ecoregions")
+    assert eco[["eco_id", "is_g200"]].values.tolist() == [[1, True], [2, False]]
+    assert set(eco.columns) == {
+        "eco_id",
+        "eco_name",
+        "biome_name",
+        "is_g200",
+        "g200_region",
+        "geometry",
+    }
+    land = gpd.read_file(out, layer="priority_landscapes")
+    assert land["landscape_name"].tolist() == ["L1"]
+    # every layer read has its own default style, each a QGIS rule-based renderer
+    with sqlite3.connect(out) as con:
+        rows = dict(
+            con.execute(
+                "SELECT f_table_name, styleQML FROM layer_styles WHERE f_table_name IN "
+                "('protected_areas', 'ecoregions', 'priority_landscapes')"
+            ).fetchall()
+        )
+        sld = con.execute("SELECT styleSLD FROM layer_styles").fetchall()
+    assert set(rows) == {"protected_areas", "ecoregions", "priority_landscapes"}
+    for qml in rows.values():
+        renderer = ET.fromstring(qml.split("\n", 1)[1]).find("renderer-v2")
+        assert renderer.get("type") == "RuleRenderer"
+    for (text,) in sld:
+        ET.fromstring(text)
+    pa_rules = ET.fromstring(rows["protected_areas"].split("\n", 1)[1]).findall(".//rule")
+    assert [r.get("filter") for r in pa_rules] == ["\"designation_type\" = 'International'", "ELSE"]
+    # run_info counts the layers written
+    info = gpd.read_file(out, layer="run_info")
+    layer_rows = info[info["section"] == "layer"].set_index("key")["value"]
+    assert layer_rows["protected_areas"] == "3" and layer_rows["priority_landscapes"] == "1"
+
+
+def test_analysis_extent_holds_every_sites_nearest_protected_area(tmp_path):
+    from pyproj import Geod
+
+    from asm_pace.pipeline import write_outputs
+
+    paths = _world(tmp_path / "in")
+    result = _run_world(paths)  # no buffers: the margin comes from the nearest distances
+    sites = result.sites.set_index("site_id")
+    # S2's nearest is B, 0.2 degrees east along the equator
+    _, _, metres = Geod(ellps="WGS84").inv(10.6, 0.0, 10.8, 0.0)
+    assert sites.loc["S2", "nearest_pa_id"] == "2"
+    assert sites.loc["S2", "nearest_pa_km"] == pytest.approx(metres / 1000, rel=1e-6)
+    out = write_outputs(result, tmp_path / "out.gpkg")
+    written = gpd.read_file(out, layer="protected_areas")
+    assert set(sites["nearest_pa_id"]) <= set(written["pa_id"])
+    assert "3" not in set(written["pa_id"])
+    box = _hand_box(10.0, 0.0, 10.6, 0.0, metres / 1000)
+    assert box.buffer(1e-9).contains(written.union_all())

@@ -37,6 +37,20 @@ for name in sys.argv[2:]:
     renderer = layer.renderer()
     info["style_loaded"] = bool(ok)
     info["renderer"] = renderer.type()
+    if renderer.type() == "RuleRenderer":
+        # the symbols drawn for each feature zoomed in (1:10 000) and out (1:1 000 000)
+        info["rules"] = {}
+        for scale in (10000, 1000000):
+            ctx = QgsRenderContext()
+            ctx.setRendererScale(scale)
+            renderer.startRender(ctx, layer.fields())
+            for feature in layer.getFeatures():
+                symbols = renderer.symbolsForFeature(feature, ctx)
+                key = f"{feature.attribute(0)}@{scale}"
+                info["rules"][key] = [
+                    [s.symbolLayer(0).layerType(), s.color().name()] for s in symbols
+                ]
+            renderer.stopRender(ctx)
     if renderer.type() == "categorizedSymbol":
         info["attr"] = renderer.classAttribute()
         info["categories"] = [[c.value(), c.label()] for c in renderer.categories()]
@@ -74,9 +88,9 @@ def qgis(tmp_path):
     if not _qgis_available():
         pytest.skip("QGIS is not installed (apt-get install qgis python3-qgis)")
 
-    def run(gpkg, *layers):
+    def run(gpkg, *layers, script_text=SCRIPT):
         script = tmp_path / "open_in_qgis.py"
-        script.write_text(SCRIPT, encoding="utf-8")
+        script.write_text(script_text, encoding="utf-8")
         env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "VIRTUAL_ENV"))}
         env.update(QT_QPA_PLATFORM="offscreen", HOME=str(tmp_path), XDG_RUNTIME_DIR=str(tmp_path))
         proc = subprocess.run(
@@ -139,8 +153,16 @@ def test_qgis_opens_footprint_polygons_styled(tmp_path, qgis):
     out = write_geopackage(tmp_path / "fp.gpkg", {"sites": sites})
     s = qgis(out, "sites")["sites"]
     assert s["valid"] and s["count"] == 2 and s["style_loaded"]
-    assert s["renderer"] == "categorizedSymbol"
-    assert None not in s["colors"].values()
+    assert s["renderer"] == "RuleRenderer"
+    # zoomed in, the footprint in its class's colour; zoomed out (a 1 km footprint is a
+    # speck at country scale), also a marker at its centre in the same colour
+    red, grey = PACE_COLOURS["protected_area"].lower(), PACE_COLOURS["not_eligible"].lower()
+    assert s["rules"] == {
+        "1@10000": [["SimpleFill", red]],
+        "1@1000000": [["SimpleFill", red], ["CentroidFill", red]],
+        "2@10000": [["SimpleFill", grey]],
+        "2@1000000": [["SimpleFill", grey], ["CentroidFill", grey]],
+    }
 
 
 def test_qgis_opens_a_classified_sample_run(tmp_path, qgis, samples):
@@ -162,6 +184,128 @@ def test_qgis_opens_a_classified_sample_run(tmp_path, qgis, samples):
     assert s["style_loaded"] and s["renderer"] == "categorizedSymbol"
     present = set(result.sites["pace_class"])
     assert set(s["colors"]) == present and None not in s["colors"].values()
+
+
+PROJECT_SCRIPT = r"""
+import json, sys
+from qgis.core import (QgsApplication, QgsCoordinateReferenceSystem, QgsCoordinateTransform,
+                       QgsMapRendererParallelJob, QgsMapSettings, QgsPointXY, QgsProject)
+from qgis.PyQt.QtCore import QSize
+from qgis.PyQt.QtGui import QColor
+app = QgsApplication([], False)
+app.initQgis()
+project = QgsProject.instance()
+result = {"read": project.read(sys.argv[1])}
+root = project.layerTreeRoot()
+result["tree"] = [node.name() for node in root.findLayers()]
+result["layers"] = {}
+for layer in project.mapLayers().values():
+    info = {"valid": layer.isValid(), "count": layer.featureCount(),
+            "spatial": layer.isSpatial(), "source": layer.source()}
+    if layer.isSpatial():
+        info["renderer"] = layer.renderer().type()
+    result["layers"][layer.name()] = info
+view = project.viewSettings().defaultViewExtent()
+result["crs"] = project.crs().authid()
+result["view"] = [view.xMinimum(), view.yMinimum(), view.xMaximum(), view.yMaximum()]
+settings = QgsMapSettings()
+settings.setLayers([n.layer() for n in root.findLayers() if n.isVisible() and n.layer().isSpatial()])
+settings.setDestinationCrs(project.crs())
+settings.setOutputSize(QSize(600, 400))
+settings.setOutputDpi(96)
+settings.setBackgroundColor(QColor("white"))
+settings.setExtent(view)
+job = QgsMapRendererParallelJob(settings)
+job.start()
+job.waitForFinished()
+image = job.renderedImage()
+image.save(sys.argv[2])
+result["scale"] = settings.scale()
+to_pixel = settings.mapToPixel()
+result["probes"] = {}
+for name, (x, y) in json.loads(sys.argv[3]).items():
+    p = to_pixel.transform(QgsPointXY(x, y))
+    c = QColor(image.pixel(int(p.x()), int(p.y())))
+    result["probes"][name] = [c.red(), c.green(), c.blue()]
+colours = set()
+for i in range(0, image.width(), 3):
+    for j in range(0, image.height(), 3):
+        colours.add(image.pixel(i, j))
+result["colours"] = len(colours)
+print("RESULT " + json.dumps(result), flush=True)
+import os
+os._exit(0)
+"""
+
+
+def _rgb(hex_colour: str) -> tuple[int, int, int]:
+    h = hex_colour.lstrip("#")
+    return tuple(int(h[i : i + 2], 16) for i in (0, 2, 4))
+
+
+def test_qgis_project_opens_every_layer_styled_and_renders(tmp_path, qgis):
+    import warnings
+
+    from asm_pace.pipeline import run_pipeline, write_outputs
+    from corpus import tiny_inputs
+
+    paths = tiny_inputs(tmp_path / "in")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        result = run_pipeline(
+            paths["sites"],
+            protected_areas=paths["protected_areas"],
+            ecoregions=paths["ecoregions"],
+            radii_km=[1, 10],
+        )
+    out = write_outputs(result, tmp_path / "run.gpkg", qgis_project=True)
+    project = tmp_path / "run.qgz"
+    png = tmp_path / "render.png"
+    sites = result.sites.set_index("site_id")
+    probes = {sid: [g.x, g.y] for sid, g in sites.geometry.items()}
+    # inside Parque Uno (lon -70.5..-69.5), clear of S1's 10 km buffer (0.09 degrees) and
+    # of the markers: the park's green over the Global 200 ecoregion's light yellow
+    probes["park"] = [-69.7, -12.0]
+    # the non-Global 200 ecoregion west of -70.5: no fill, white background
+    probes["plain"] = [-70.9, -12.0]
+    got = qgis(project, png, json.dumps(probes), script_text=PROJECT_SCRIPT)
+
+    assert got["read"] is True and got["crs"] == "EPSG:4326"
+    assert got["tree"] == [
+        "sites",
+        "buffers",
+        "clusters",
+        "protected_areas",
+        "ecoregions",
+        "overlaps",
+    ]
+    layers = got["layers"]
+    assert all(info["valid"] for info in layers.values()), layers
+    assert {k: v.get("renderer") for k, v in layers.items()} == {
+        "sites": "categorizedSymbol",
+        "buffers": "categorizedSymbol",
+        "clusters": "categorizedSymbol",
+        "protected_areas": "RuleRenderer",
+        "ecoregions": "RuleRenderer",
+        "overlaps": None,
+    }
+    # the project reads the GeoPackage beside it: counts as written
+    assert layers["sites"]["count"] == 3 and layers["buffers"]["count"] == 6
+    assert layers["protected_areas"]["count"] == 1 and layers["ecoregions"]["count"] == 2
+    assert all(info["source"].startswith(str(out)) for info in layers.values())
+    # it opens where every site is
+    west, south, east, north = got["view"]
+    for x, y in probes.values():
+        assert west < x < east and south < y < north
+    # the render: each site's pixel has its class's colour, the park is green
+    for sid in ("S1", "S2", "S3"):
+        want = _rgb(PACE_COLOURS[sites.loc[sid, "pace_class"]])
+        assert got["probes"][sid] == pytest.approx(list(want), abs=2), sid
+    r, g, b = got["probes"]["park"]
+    assert g > r + 20 and g > b + 20, got["probes"]["park"]
+    assert got["probes"]["plain"] == [255, 255, 255]
+    assert got["colours"] > 10
+    assert png.stat().st_size > 0
 
 
 if __name__ == "__main__":  # pragma: no cover

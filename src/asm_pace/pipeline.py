@@ -567,6 +567,14 @@ def plan_run_outputs(
 
     roles = {INPUT_OPTIONS.get(str(k), str(k)): v for k, v in (inputs or {}).items()}
     project = qgis_project_path(output) if qgis_project else None
+    if project is not None and "|" in Path(os.fspath(output)).name:
+        from .errors import OutputError
+
+        raise OutputError(
+            f"{output} (-o/--output): QGIS cannot read layers from a file whose name holds "
+            "'|', so the QGIS project (--qgis-project) could not open it; choose a name "
+            "without '|'"
+        )
     destinations = [
         Destination(Path(os.fspath(path)), kind, OUTPUT_OPTIONS[kind])
         for kind, path in (("gpkg", output), ("csv", csv), ("html", report), ("qgz", project))
