@@ -18,6 +18,7 @@ import pytest
 import shapely
 
 import asm_pace
+from asm_pace import plotting
 from asm_pace.datasets import sample_path
 from asm_pace.report import write_report
 
@@ -144,7 +145,7 @@ def test_offline_map_draws_its_layers_without_a_network(tmp_path, chromium):
         {"name": ["Alpha NP"]}, geometry=[shapely.box(-70.2, -12.2, -69.8, -11.8)], crs=4326
     )
     page = tmp_path / "map.html"
-    asm_pace.plotting.explore_sites(sites, protected_areas=pas).save(str(page))
+    plotting.explore_sites(sites, protected_areas=pas).save(str(page))
     html = page.read_text(encoding="utf-8")
     # nothing is loaded from elsewhere: no script or stylesheet link outside the page
     assert not re.search(r"<script[^>]+src=", html)
@@ -155,7 +156,7 @@ def test_offline_map_draws_its_layers_without_a_network(tmp_path, chromium):
         r'<path class="leaflet-interactive"[^>]*fill="(#[0-9a-fA-F]{6})"', dom.stdout
     )
     colours = {c.lower() for c in fills}
-    palette = asm_pace.plotting.PACE_COLOURS
+    palette = plotting.PACE_COLOURS
     assert {palette["protected_area"], palette["not_eligible"]} <= colours
     assert "#74c476" in colours  # the protected area's fill
-    assert asm_pace.plotting.OFFLINE_TILES_NOTE in dom.stdout
+    assert plotting.OFFLINE_TILES_NOTE in dom.stdout

@@ -880,8 +880,8 @@ def explore_sites(
         if tiles is not None:
             m.get_root().html.add_child(
                 folium.Element(
-                    '<div class="asm-pace-offline-note" style="position:absolute;bottom:28px;'
-                    "left:10px;z-index:1000;max-width:45%;background:rgba(255,255,255,.85);"
+                    '<div class="asm-pace-offline-note" style="position:absolute;top:10px;'
+                    "left:54px;z-index:1000;max-width:45%;background:rgba(255,255,255,.85);"
                     f'padding:4px 8px;font:11px sans-serif">{OFFLINE_TILES_NOTE}</div>'
                 ),
                 name="asm_pace_offline_note",
