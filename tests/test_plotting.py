@@ -304,7 +304,7 @@ def test_explore_sites_pop_ups_hold_each_reason():
         geometry=[shapely.Point(-70, -12).buffer(0.09)],
         crs=4326,
     )
-    m = explore_sites(sites, protected_areas=pas(), buffers=buf)
+    m = explore_sites(sites, protected_areas=pas(), buffers=buf, offline=False)  # offline: below
     html = m.get_root().render()
     for reason in sites["reason"]:
         assert json.dumps(reason)[1:-1] in html
