@@ -474,8 +474,9 @@ def classify(
     SITES is a CSV/TSV/Excel table with coordinate columns, or a GeoJSON,
     GeoPackage, shapefile, KML or GeoParquet of points or mining footprints.
 
-    Every output (-o, --csv, --report) is checked before any work: its name
-    must end in .gpkg, .csv or .html, its folder must exist, and it may not
+    Every output (-o, --csv, --report, the .qgz of --qgis-project) is checked
+    before any work: its name must end in .gpkg, .csv, .html or .qgz, its folder
+    must exist, and it may not
     be an input, a file inside an input folder, or another output; an existing
     file is replaced only with --overwrite. The outputs are written together:
     either all are replaced or none is. An option taking one value may be
@@ -486,7 +487,8 @@ def classify(
     Examples:
       asm-pace classify sites.csv -p WDPA.gdb -e wwf_terr_ecos.shp -o out.gpkg
       asm-pace classify sites.csv -p WDPA.gdb -e teow.gpkg -l landscapes.gpkg \\
-          --countries PER,BOL --buffers 1,10,50 --csv sites_out.csv -o out.gpkg
+          --countries PER,BOL --buffers 1,10,50 --csv sites_out.csv -o out.gpkg \\
+          --qgis-project
       asm-pace classify pits.gpkg -p wdpa.zip -e teow.gpkg --buffers 5 \\
           --treecover treecover2000.tif --lossyear lossyear.tif -o pits.gpkg
     """
@@ -588,6 +590,7 @@ def demo(
     Examples:
       asm-pace demo
       asm-pace demo --output demo.gpkg --overwrite --csv demo_sites.csv
+      asm-pace demo --qgis-project    # asm_pace_demo.qgz: open it in QGIS
     """
     from .datasets import sample_path
 
