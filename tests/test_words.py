@@ -93,9 +93,14 @@ def _text(node: ast.AST) -> str:
     return node.value  # type: ignore[attr-defined]
 
 
-@functools.cache
 def messages() -> tuple[tuple[str, int, str], ...]:
-    """(file, line, text) of every simple statement of src/ holding strings, docstrings aside.
+    """(file, line, text) of every simple statement of src/ holding strings, docstrings aside."""
+    return tuple((file, line, text) for file, line, text, _ in statements())
+
+
+@functools.cache
+def statements() -> tuple[tuple[str, int, str, ast.stmt], ...]:
+    """(file, line, text, statement) of every simple statement of src/ holding strings.
 
     The text of a statement is all its strings joined: a message built from several
     f-strings (``"..." + "; ".join(...) + "..."``) is judged as a whole.
@@ -119,7 +124,7 @@ def messages() -> tuple[tuple[str, int, str], ...]:
                 ):
                     parts.append(_text(node))
             if parts:
-                found.append((path.name, stmt.lineno, " ".join(parts)))
+                found.append((path.name, stmt.lineno, " ".join(parts), stmt))
     return tuple(found)
 
 
@@ -202,6 +207,32 @@ def test_every_option_a_message_names_exists():
         if opt not in known
     ]
     assert not unknown, "\n".join(unknown)
+
+
+#: Modules that speak for the command line only (its options are the interface in use).
+CLI_ONLY = {"cli.py", "pipeline.py"}
+
+
+def is_message(stmt: ast.stmt) -> bool:
+    """A raise, a returned text or a ``warnings.warn(...)`` call: words a user reads."""
+    if isinstance(stmt, (ast.Raise, ast.Return)):
+        return True
+    call = getattr(stmt, "value", None)
+    return isinstance(call, ast.Call) and getattr(call.func, "attr", "") == "warn"
+
+
+def test_library_messages_name_the_python_keyword_beside_the_option():
+    """The other way round: a library message naming --lat says lat= too (Python users)."""
+    keys = {o: k for k, opts in OPTIONS.items() for o in opts}
+    keys["--new-ids"] = "id_column"
+    wrong = [
+        f"{file}:{line}: {opt} without {keys[opt]}=: {text[:160]!r}"
+        for file, line, text, stmt in statements()
+        if file not in CLI_ONLY and is_message(stmt)
+        for opt in sorted(set(_OPTION.findall(text)))
+        if opt in keys and f"{keys[opt]}=" not in text
+    ]
+    assert not wrong, "\n".join(wrong)
 
 
 def test_every_layer_choice_has_a_command_line_option():

@@ -226,7 +226,8 @@ def _unopenable(path: Path, err: Exception) -> str:
     if path.suffix.lower() in (".tif", ".tiff", ".vrt", ".img", ".jp2"):
         return (
             "a raster, not vector data (points or polygons); rasters go to --treecover, "
-            "--lossyear or --gain: give a vector file (GeoPackage, shapefile, GeoJSON...) in its place"
+            "--lossyear or --gain (treecover=, lossyear=, gain= of forest_loss in Python): "
+            "give a vector file (GeoPackage, shapefile, GeoJSON...) in its place"
         )
     if zipfile.is_zipfile(path):
         with zipfile.ZipFile(path) as zf:

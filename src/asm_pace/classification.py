@@ -1032,7 +1032,7 @@ def _check_extent(
     src = _name(sites, "the sites")
     eco_name = _name(ecoregions, "the ecoregion layer")
     pa_name = _name(protected_areas, "the protected-area layer")
-    causes = "swapped latitude and longitude (--lat/--lon) or a wrong --sites-crs"
+    causes = "swapped latitude and longitude (lat=/lon=, --lat/--lon) or a wrong crs= (--sites-crs)"
     if ecoregions is not None and no_eco.all() and (protected_areas is None or far.all()):
         pas = f" or within {EXTENT_KM:g} km of a protected area of {pa_name}"
         raise InputError(
@@ -1040,7 +1040,7 @@ def _check_extent(
             f"{pas if protected_areas is not None else ''} "
             f"({_examples(sites, site_geoms, no_eco)}): the sites are not where the layers "
             f"are. Check the coordinates for {causes}, and that the layers cover the sites' "
-            "region (--countries)"
+            "region (countries=, --countries)"
         )
     if no_eco.any():
         warnings.warn(
@@ -1056,7 +1056,7 @@ def _check_extent(
             f"{src}: {int(far.sum())} of {n} site(s) ({_share(far)}) lie more than "
             f"{EXTENT_KM:g} km from every protected area of {pa_name} "
             f"({_examples(sites, site_geoms, far)}): outside the layer's extent. Check their "
-            f"coordinates for {causes}, and the protected areas read (--countries)",
+            f"coordinates for {causes}, and the protected areas read (countries=, --countries)",
             ExtentWarning,
             stacklevel=4,
         )

@@ -579,7 +579,7 @@ def _nothing_left(log: dict[str, int], n: int) -> str:
     """Why the records left after the filters all went, step by step, with the fixes."""
     hints = {
         "not_polygon_or_point": "{} feature(s) are lines or have no geometry (choose the "
-        "polygon layer with --pa-layer)",
+        "polygon layer with layer= / --pa-layer)",
         "points": "{} point record(s) left out by points='drop' (--pa-points drop); use "
         "--pa-points circles for circles of their reported area",
         "points_without_area": "{} point record(s) have no reported area (REP_AREA), so "
@@ -733,7 +733,7 @@ def _check_countries(countries: str | Iterable[str] | None) -> set[str] | None:
     bad = [c for c in codes if not re.fullmatch(r"[A-Z]{3}", c)]
     if bad or not codes:
         raise InputError(
-            f"countries must be ISO 3166-1 alpha-3 codes such as 'PER' or ['BRA', 'PER'] "
+            f"countries= must be ISO 3166-1 alpha-3 codes such as 'PER' or ['BRA', 'PER'] "
             f"(--countries PER,BRA); got {', '.join(map(repr, bad)) or 'none'}"
         )
     return set(codes)

@@ -324,7 +324,7 @@ def _load_any(
             ) from err
         if not (crs.is_geographic or crs.is_projected):
             raise CRSError(
-                f"{source_name(source)}: crs {crs.name!r} (--sites-crs) is a {crs.type_name}, "
+                f"{source_name(source)}: crs={crs.name!r} (--sites-crs) is a {crs.type_name}, "
                 "which does not place points on a map; pass the horizontal CRS of the "
                 "coordinates, e.g. 'EPSG:4326' (lon/lat) or 'EPSG:32719' (UTM 19S)"
             )
