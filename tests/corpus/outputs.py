@@ -212,6 +212,8 @@ def _check_overwrite_both(folder: Path, text: str) -> None:
 
     assert [str(n) for n in pyogrio.list_layers(folder / "out.gpkg")[:, 0]] == [
         "sites",
+        "protected_areas",  # the layers read, written beside the results (issue 11)
+        "ecoregions",
         "run_info",
         "layer_styles",
     ]
