@@ -591,3 +591,42 @@ def test_analysis_extent_holds_every_sites_nearest_protected_area(tmp_path):
     assert "3" not in set(written["pa_id"])
     box = _hand_box(10.0, 0.0, 10.6, 0.0, metres / 1000)
     assert box.buffer(1e-9).contains(written.union_all())
+
+
+def test_a_layer_read_with_nothing_in_the_extent_is_not_written(tmp_path):
+    import pyogrio
+
+    from asm_pace.pipeline import write_outputs
+
+    paths = _world(tmp_path / "in")
+    far = gpd.GeoDataFrame(
+        {"landscape_name": ["L2"]}, geometry=[shapely.box(30, 5, 31, 6)], crs="EPSG:4326"
+    )
+    far.to_file(paths["landscapes"], driver="GPKG")  # replaces L1 and L2
+    result = _run_world(paths)
+    assert result.counts["priority_landscapes"]["used"] == 1
+    out = write_outputs(result, tmp_path / "out.gpkg")
+    layers = set(pyogrio.list_layers(out)[:, 0])
+    assert "priority_landscapes" not in layers and "protected_areas" in layers
+
+
+def test_qgis_project_refusals(tmp_path):
+    from asm_pace.output import write_qgis_project
+
+    sites = _sites()
+    gpkg = write_geopackage(tmp_path / "out.gpkg", {"sites": sites})
+    other = tmp_path / "other"
+    other.mkdir()
+    # the layers are read by a path relative to the project: it must be beside the GeoPackage
+    with pytest.raises(OutputError, match=r"other/out\.qgz: the QGIS project reads out\.gpkg"):
+        write_qgis_project(other / "out.qgz", gpkg, {"sites": sites})
+    with pytest.raises(OutputError, match=r"must end in \.qgz; e\.g\. out\.qgz"):
+        write_qgis_project(tmp_path / "out.qgs", gpkg, {"sites": sites})
+    project = write_qgis_project(tmp_path / "out.qgz", gpkg, {"sites": sites})
+    with pytest.raises(OutputExistsError, match="already exists"):
+        write_qgis_project(project, gpkg, {"sites": sites})
+    table = pd.DataFrame({"a": [1]})
+    with pytest.raises(InputError, match="at least one layer with geometries"):
+        write_qgis_project(project, gpkg, {"t": table}, overwrite=True)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["other", "out.gpkg", "out.qgz"]
+    assert list(other.iterdir()) == []

@@ -258,8 +258,9 @@ def test_qgis_project_opens_every_layer_styled_and_renders(tmp_path, qgis):
             ecoregions=paths["ecoregions"],
             radii_km=[1, 10],
         )
-    out = write_outputs(result, tmp_path / "run.gpkg", qgis_project=True)
-    project = tmp_path / "run.qgz"
+    # a name with an accent, a space and an ampersand: escaped in the project's XML
+    out = write_outputs(result, tmp_path / "Perú & co.gpkg", qgis_project=True)
+    project = tmp_path / "Perú & co.qgz"
     png = tmp_path / "render.png"
     sites = result.sites.set_index("site_id")
     probes = {sid: [g.x, g.y] for sid, g in sites.geometry.items()}

@@ -109,15 +109,17 @@ class PipelineResult:
 
         ``protected_areas``, ``ecoregions`` and ``priority_landscapes`` (those read),
         clipped to :func:`analysis_extent`, with the columns that explain a site's class
-        (:data:`MAP_COLUMNS`); features outside the box are left out.
+        (:data:`MAP_COLUMNS`); features outside the box are left out, and so is a layer
+        with none inside it.
         """
         if self._map_layers is None:
             box = analysis_extent(self)
-            self._map_layers = {
+            clipped = {
                 role: _clipped(gdf, box, MAP_COLUMNS[role])
                 for role, gdf in self.context.items()
                 if gdf is not None and role in MAP_COLUMNS and box is not None
             }
+            self._map_layers = {role: gdf for role, gdf in clipped.items() if len(gdf)}
         return self._map_layers
 
     @property
