@@ -452,10 +452,10 @@ class _ForestCoder:
         if self.same and self.nonzero:
             tc, ly = self.layers[0], self.layers[1]
             raise RasterError(
-                f"{ly.describe()}: the loss-year raster (--lossyear) holds exactly the values of "
-                f"the tree-cover raster {Path(tc.tiles[0].path).name} (--treecover) in every "
-                "pixel read: one raster given twice? give the Hansen treecover2000 and lossyear "
-                "rasters"
+                f"{ly.describe()}: the loss-year raster (lossyear=, --lossyear) holds exactly the "
+                f"values of the tree-cover raster {Path(tc.tiles[0].path).name} (treecover=, "
+                "--treecover) in every pixel read: one raster given twice? give the Hansen "
+                "treecover2000 and lossyear rasters"
             )
         for layer in self.layers:
             layer.finish()
