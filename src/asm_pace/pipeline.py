@@ -35,6 +35,7 @@ __all__ = [
     "loss_columns",
     "planned_steps",
     "analysis_extent",
+    "qgis_project_path",
     "STEPS",
     "MAP_COLUMNS",
 ]
