@@ -469,3 +469,26 @@ def test_geodataframe_source_is_left_untouched():
     assert gdf.attrs == {} and gdf.crs.to_epsg() == 32719
     assert list(gdf.columns) == ["id", "geometry"]
     assert shapely.equals_exact(gdf.geometry.values, before.geometry.values, tolerance=0).all()
+
+
+def test_a_layer_or_sheet_given_as_digits_is_its_number_unless_one_is_so_named(tmp_path):
+    # the command line passes text: --sites-layer 1 is layer=1 (the second), as in Python
+    from click.testing import CliRunner
+
+    from asm_pace.cli import cli
+
+    pt = gpd.GeoDataFrame({"site_id": ["a"]}, geometry=[shapely.Point(-70, -12)], crs=4326)
+    gpkg = tmp_path / "f.gpkg"
+    for name, sid in (("first", "a"), ("second", "b"), ("0", "c")):
+        pt.assign(site_id=[sid]).to_file(gpkg, layer=name)
+    assert read_sites(gpkg, layer="1")["site_id"].tolist() == ["b"]
+    assert read_sites(gpkg, layer="0")["site_id"].tolist() == ["c"]  # a layer named "0" wins
+    book = tmp_path / "w.xlsx"
+    with pd.ExcelWriter(book) as w:
+        for sheet, lon in (("one", -70.0), ("two", -71.0)):
+            pd.DataFrame({"lon": [lon], "lat": [-12.0]}).to_excel(w, sheet_name=sheet, index=False)
+    assert read_sites(book, layer="1").geometry.x.tolist() == [-71.0]
+    result = CliRunner().invoke(cli, ["validate", str(book), "--sites-layer", "1"])
+    assert result.exit_code == 0, result.output
+    result = CliRunner().invoke(cli, ["validate", str(book), "--sites-layer", "7"])
+    assert result.exit_code == 2 and "no sheet number 7; its sheets are: one, two" in result.output

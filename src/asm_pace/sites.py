@@ -762,10 +762,24 @@ def _sheet_rows(path: Path, book: Any, sheet_name: str, limit: int | None = None
         ) from err
 
 
+def _number_unless_named(layer: str | int | None, names: list[str]) -> str | int | None:
+    """A layer or sheet given as digits (``--sites-layer 2``) that names none is its number.
+
+    The command line passes text, and ``layer=2`` in Python is the third layer or sheet.
+
+    >>> _number_unless_named("2", ["points", "roads", "mines"]), _number_unless_named("2", ["2"])
+    (2, '2')
+    """
+    if isinstance(layer, str) and layer.strip().isdigit() and layer not in names:
+        return int(layer)
+    return layer
+
+
 def _choose_sheet(path: Path, book: Any, sheet: str | int | None, lon: Any, lat: Any) -> str:
     """The sheet asked for, else the one sheet of sites (the rule of :func:`choose_layer`)."""
     names = list(book.sheetnames)
     worksheets = [ws.title for ws in book.worksheets]  # chart sheets hold no cells
+    sheet = _number_unless_named(sheet, names)
     if isinstance(sheet, int):
         if not 0 <= sheet < len(names):
             raise LayerNotFoundError(
@@ -877,7 +891,8 @@ def _read_vector_sites(
     elif layer is None:
         gdf = read_layer(_choose_vector_layer(path, lon, lat))
     else:
-        gdf = read_vector(path, layer=layer)
+        names = [name for name, _ in list_layers(path)] if isinstance(layer, str) else []
+        gdf = read_vector(path, layer=_number_unless_named(layer, names))
     if suffix in _KML_SUFFIXES:
         drop = [c for c in _KML_DISPLAY_COLUMNS if c in gdf.columns]
         drop += [c for c in _KML_OPTIONAL_COLUMNS if c in gdf.columns and gdf[c].isna().all()]
