@@ -550,3 +550,39 @@ def test_pa_source_name_labels_the_reasons(tmp_path):
     assert params["protected_areas_source_label"] == "SINANPE 2024"
     result = run(*classify_args(paths, tmp_path / "x.gpkg", "--pa-source-name", " "))
     assert result.exit_code == 2 and "--pa-source-name" in result.output
+
+
+@pytest.mark.parametrize(
+    ("option", "classes"),
+    [
+        ([], ["protected_area", "protected_area", "not_eligible"]),
+        (["--keep-biosphere-reserves"], ["protected_area", "protected_area", "protected_area"]),
+    ],
+)
+def test_keep_biosphere_reserves_keeps_the_international_one(tmp_path, option, classes):
+    """Three sites, hand-worked: S3 lies only in an International (UNESCO-MAB) reserve."""
+    from corpus.attributes import biosphere_reserves
+    from corpus.emptiness import world
+
+    args = world(tmp_path, *option, pa=biosphere_reserves)
+    result = run(*args)
+    assert result.exit_code == 0, result.output
+    out = gpd.read_file(tmp_path / "out.gpkg", layer="sites")
+    assert out["pace_class"].tolist() == classes
+
+
+@pytest.mark.parametrize(
+    ("values", "option", "code", "words"),
+    [
+        ({"PA_DEF": 0}, [], 2, "--keep-oecms"),  # the only area is an OECM: nothing left
+        ({"PA_DEF": 0}, ["--keep-oecms"], 0, "1 used"),
+        ({"MARINE": "2"}, [], 0, "1 used"),  # marine areas are kept by default
+        ({"MARINE": "2"}, ["--exclude-marine"], 2, "--exclude-marine"),
+    ],
+)
+def test_oecm_and_marine_options_reach_the_reader(tmp_path, values, option, code, words):
+    from corpus.emptiness import with_values, world
+
+    result = run(*world(tmp_path, *option, pa=with_values(**values)))
+    assert result.exit_code == code, result.output
+    assert words in result.output

@@ -47,13 +47,13 @@ OPTIONS = {
     "source_label": ("--pa-source-name",),
     "treecover": ("--treecover",),
     "lossyear": ("--lossyear",),
+    "exclude_mab": ("--keep-biosphere-reserves",),
+    "exclude_oecm": ("--keep-oecms",),
+    "exclude_marine": ("--exclude-marine",),
 }
 #: Python keywords without a command-line option; advice naming them must say so.
 PYTHON_ONLY = {
     "bbox",
-    "exclude_mab",
-    "exclude_oecm",
-    "exclude_marine",
     "name_column",
     "engine",
     "coverage",
@@ -188,8 +188,10 @@ def test_the_tables_match_the_api_and_the_command_line():
         ("pass id_column=False (--new-ids on the command line)", []),
         ("Pass layer= to say which one", ["layer= without"]),
         ("choose one with layer= (--ecoregions-layer)", []),
-        ("pass exclude_mab=False to keep them", ["exclude_mab= (no command-line option)"]),
-        ("pass exclude_mab=False in Python (the command line has no option for it)", []),
+        ("pass exclude_mab=False to keep them", ["exclude_mab= without"]),
+        ("pass exclude_mab=False (--keep-biosphere-reserves on the command line)", []),
+        ("pass engine='fiona' to read it", ["engine= (no command-line option)"]),
+        ("pass engine='fiona' in Python (the command line has no option for it)", []),
         ("crs={} (--sites-crs) is not a CRS", []),
         ("by={} is not a column", []),  # an echoed value, not advice
         ("read_protected_areas(bbox=...) sets it", []),  # Python by its form

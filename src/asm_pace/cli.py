@@ -432,6 +432,20 @@ def cli() -> None:
     help="WDPA point records: circles of their reported area, or drop them.",
 )
 @click.option(
+    "--keep-biosphere-reserves",
+    is_flag=True,
+    help="Keep UNESCO-MAB Biosphere Reserves (default: left out; their buffer and transition "
+    "zones are not protected).",
+)
+@click.option(
+    "--keep-oecms",
+    is_flag=True,
+    help="Keep OECMs (other effective area-based conservation measures; default: left out).",
+)
+@click.option(
+    "--exclude-marine", is_flag=True, help="Leave out wholly marine protected areas (MARINE 2)."
+)
+@click.option(
     "--pa-source-name",
     metavar="NAME",
     help="What to call the protected-area source in reasons and the report "
@@ -467,6 +481,9 @@ def classify(
     countries: list[str] | None,
     all_statuses: bool,
     pa_points: str,
+    keep_biosphere_reserves: bool,
+    keep_oecms: bool,
+    exclude_marine: bool,
     pa_source_name: str | None,
 ) -> int:
     """Classify the sites in SITES and write one GeoPackage.
@@ -498,6 +515,12 @@ def classify(
         pa_options["points"] = pa_points
     if all_statuses:
         pa_options["statuses"] = None  # every status
+    if keep_biosphere_reserves:
+        pa_options["exclude_mab"] = False
+    if keep_oecms:
+        pa_options["exclude_oecm"] = False
+    if exclude_marine:
+        pa_options["exclude_marine"] = True
     if pa_source_name is not None:
         if not pa_source_name.strip():
             raise click.BadParameter(

@@ -428,8 +428,8 @@ def read_protected_areas(
             lambda d: (
                 f"all {len(d)} protected area(s) left are UNESCO-MAB Biosphere Reserves, "
                 "which are left out (their buffer and transition zones are not protected); "
-                "pass exclude_mab=False in Python to keep them (the command line has no option "
-                "for it)"
+                "pass exclude_mab=False to keep them (--keep-biosphere-reserves on the command "
+                "line)"
             ),
         )
 
@@ -440,8 +440,8 @@ def read_protected_areas(
             raise InputError(
                 f"{name}: PA_DEF of {int(bad.sum())} feature(s) is not 1 (protected area) or 0 "
                 f"(OECM) ({_examples(data[bad], '_pa_def')}), so OECMs cannot be left out; "
-                "correct the values, or pass exclude_oecm=False in Python (the command line "
-                "has no option for it)"
+                "correct the values, or pass exclude_oecm=False (--keep-oecms on the command "
+                "line)"
             )
         data = drop(
             data,
@@ -449,8 +449,8 @@ def read_protected_areas(
             "exclude_oecm",
             lambda d: (
                 f"all {len(d)} area(s) left are OECMs (PA_DEF 0 / SITE_TYPE OECM), which are "
-                "not protected areas; pass exclude_oecm=False in Python to keep them (the "
-                "command line has no option for it)"
+                "not protected areas; pass exclude_oecm=False to keep them (--keep-oecms on "
+                "the command line)"
             ),
         )
 
@@ -462,7 +462,7 @@ def read_protected_areas(
                 f"{name}: MARINE of {int(bad.sum())} feature(s) is not 0 (terrestrial), 1 "
                 f"(coastal) or 2 (marine) ({_examples(data[bad], 'marine')}), so marine areas "
                 "cannot be left out; correct the values (or the MARINE / REALM field), or pass "
-                "exclude_marine=False in Python (the command line keeps marine areas)"
+                "exclude_marine=False (leave out --exclude-marine on the command line)"
             )
         data = drop(
             data,
@@ -470,7 +470,7 @@ def read_protected_areas(
             "exclude_marine",
             lambda d: (
                 f"all {len(d)} protected area(s) left are marine (MARINE 2); pass "
-                "exclude_marine=False in Python to keep them (the command line keeps them)"
+                "exclude_marine=False to keep them (leave out --exclude-marine on the command line)"
             ),
         )
 
