@@ -226,3 +226,22 @@ def test_box_around_holds_every_point_within_the_margin(lon, lat, margin, azimut
     eps = 1e-9  # Geod.fwd's own rounding at a distance of 0
     assert box[1] - eps <= y <= box[3] + eps
     assert box[0] - eps <= x <= box[2] + eps
+
+
+@pytest.mark.parametrize(
+    ("lon", "lat", "radius", "n"),
+    [(179.0, 85.0, 234449.0, 13), (158.0, 85.0, 209968.0, 10), (-178.5, -66.1, 269807.0, 10)],
+)
+def test_geodesic_edges_are_cut_where_the_geodesic_crosses(lon, lat, radius, n):
+    """An n-gon of Geod.fwd vertices across +-180: the parts' Geod areas add up to the whole's.
+
+    Cut along the straight lon/lat line (the default, for layers drawn in a GIS), the same
+    polygon lost or gained up to 2.8e-4 of its area.
+    """
+    az = -360.0 * np.arange(n) / n
+    lo, la, _ = GEOD.fwd(np.full(n, lon), np.full(n, lat), az, np.full(n, radius))
+    lo = lon + ((lo - lon + 180.0) % 360.0 - 180.0)  # continuous longitudes
+    whole = abs(GEOD.polygon_area_perimeter(lo, la)[0])
+    cut = split_antimeridian(np.array([shapely.Polygon(np.c_[lo, la])]), geodesic_edges=True)[0]
+    assert cut.geom_type == "MultiPolygon" and -180.0 <= cut.bounds[0] <= cut.bounds[2] <= 180.0
+    assert abs(GEOD.geometry_area_perimeter(cut)[0]) == pytest.approx(whole, rel=1e-9)

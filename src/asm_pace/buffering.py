@@ -295,4 +295,4 @@ def _footprint_buffers(
     invalid = ~shapely.is_valid(out)
     if invalid.any():  # a zone is a polygon: drop the lines make_valid may leave
         out[invalid] = polygonal_parts(shapely.make_valid(out[invalid]))
-    return split_antimeridian(out)
+    return split_antimeridian(out, geodesic_edges=True)  # edges straight in the local AEQD
