@@ -31,6 +31,7 @@ Reference: Hansen, M. C. et al. (2013). High-resolution global maps of
 
 from __future__ import annotations
 
+import datetime
 import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack
@@ -44,10 +45,13 @@ import pandas as pd
 import shapely
 
 from . import _coverage as cov
+from ._geometry import polygonal_parts
+from ._nearest import box_text, layer_box
 from ._raster import ROLES, Grid, Layer, check_distinct, hansen_year, open_layer, row_areas
-from ._vector import to_wgs84
-from .errors import CoverageWarning, CRSError, InputError, RasterError
+from ._vector import row_list, source_name, to_wgs84
+from .errors import CoverageWarning, CRSError, ExtentWarning, InputError, RasterError
 from .geodesy import geodesic_area
+from .overlap import _beyond, _check_layer, _grouped_union, _intersections
 
 __all__ = ["forest_loss", "raster_stats", "COVERAGE_RULES", "RASTER_STATS"]
 
@@ -487,6 +491,149 @@ def _and(a: np.ndarray | None, b: np.ndarray | None) -> np.ndarray | None:
     return a & b
 
 
+# --------------------------------------------------------------------------- protection over time
+
+
+@dataclass
+class _Protection:
+    """Pieces of the zones inside protected areas, measured beside the zones.
+
+    Kind 0 pieces are a zone inside the areas designated in or before a year ``y``
+    (nested: the sets only grow); kind 1 pieces add the areas of unknown status year. A
+    piece stands for the loss years ``after < Y <= until``.
+    """
+
+    geoms: np.ndarray  # lon/lat
+    zone: np.ndarray  # zone position of each piece
+    kind: np.ndarray
+    after: np.ndarray
+    until: np.ndarray
+    has_unknown: np.ndarray  # per zone: touched by an area of unknown status year
+
+
+def _status_years(pas: gpd.GeoDataFrame, name: str) -> np.ndarray:
+    """``status_year`` as floats (NaN unknown); a value that is not a past year is refused."""
+    raw = pd.Series(pas["status_year"]).reset_index(drop=True)
+    num = pd.to_numeric(raw, errors="coerce").astype("Float64")
+    year = num.to_numpy(dtype=float, na_value=np.nan)
+    this_year = datetime.date.today().year
+    with np.errstate(invalid="ignore"):
+        ok = np.isnan(year) | ((year >= 1000) & (year <= this_year) & (year == np.round(year)))
+    bad = ~ok | (raw.notna().to_numpy() & np.isnan(year))
+    if bad.any():
+        ids = pas["pa_id"] if "pa_id" in pas.columns else pd.Series(range(len(pas)))
+        shown = ", ".join(f"{i} ({v})" for i, v in zip(ids[bad][:5], raw[bad][:5], strict=True))
+        raise InputError(
+            f"{name}: status_year (STATUS_YR) of {int(bad.sum())} protected area(s) is not a "
+            f"year from 1000 to {this_year}: {shown}; correct them, or set unknown years to <NA> "
+            "(asm_pace.read_protected_areas reads STATUS_YR 0 and non-years so)"
+        )
+    return year
+
+
+def _protection_pieces(zg: np.ndarray, protected_areas: gpd.GeoDataFrame) -> _Protection:
+    """Each zone inside the protected areas designated by each of its areas' status years.
+
+    ``zg`` are the zones in lon/lat. Per zone, its areas' distinct known years
+    ``y1 < y2 < ...`` give the nested pieces zone & (areas of year <= y_i), for loss years
+    in ``(y_i, y_(i+1)]`` (an area counts from the year after its status year); with
+    areas of unknown year, the same pieces united with those areas (and those areas alone
+    before ``y1``) give the unknown-year share by difference.
+    """
+    pas = _check_layer(
+        protected_areas, "protected areas", "status_year", "asm_pace.read_protected_areas"
+    )
+    name = source_name(protected_areas)
+    lines = ~np.isin(shapely.get_type_id(np.asarray(pas.geometry.values, dtype=object)), (3, 6))
+    if lines.any():  # a point or line would meet no pixel: every loss would count as outside
+        raise InputError(
+            f"{name}: protected areas in rows {row_list(lines)} are not polygons; give polygons "
+            "(asm_pace.read_protected_areas turns WDPA point records into circles of REP_AREA)"
+        )
+    year = _status_years(pas, name)
+    n = zg.size
+    zi, li, pieces = _intersections(zg, np.asarray(pas.geometry.values, dtype=object))
+    pieces = polygonal_parts(pieces)
+    keep = ~shapely.is_empty(pieces)
+    zi, y, pieces = zi[keep], year[li[keep]], pieces[keep]
+    known = ~np.isnan(y)
+    keys, group = np.unique(np.column_stack([zi[known], y[known]]), axis=0, return_inverse=True)
+    gz, gy = keys[:, 0].astype(np.intp), keys[:, 1]
+    cum = _grouped_union(pieces[known], group.ravel(), len(keys))
+    first = np.r_[True, gz[1:] != gz[:-1]] if gz.size else np.zeros(0, dtype=bool)
+    start = np.maximum.accumulate(np.where(first, np.arange(gz.size), 0)) if gz.size else gz
+    rank = np.arange(gz.size) - start
+    for r in range(1, int(rank.max(initial=0)) + 1):  # the sets only grow: unite with the last
+        at = np.flatnonzero(rank == r)
+        cum[at] = shapely.union(cum[at - 1], cum[at])
+    until = np.r_[np.where(first[1:], np.inf, gy[1:]), np.inf] if gz.size else gy
+    unknown = _grouped_union(pieces[~known], zi[~known], n)
+    has_unknown = ~shapely.is_missing(unknown)
+    first_year = np.full(n, np.inf)
+    first_year[gz[first]] = gy[first]
+    q0 = np.flatnonzero(has_unknown)
+    qg = np.flatnonzero(has_unknown[gz])
+    return _Protection(
+        geoms=np.concatenate([cum, unknown[q0], shapely.union(cum[qg], unknown[gz[qg]])]),
+        zone=np.concatenate([gz, q0, gz[qg]]),
+        kind=np.repeat([0, 1, 1], [gz.size, q0.size, qg.size]),
+        after=np.concatenate([gy, np.full(q0.size, -np.inf), gy[qg]]),
+        until=np.concatenate([until, first_year[q0], until[qg]]),
+        has_unknown=has_unknown,
+    )
+
+
+def _protection_columns(
+    prot: _Protection, loss: np.ndarray, total: np.ndarray
+) -> dict[str, np.ndarray]:
+    """Loss per zone and year inside designated areas, of unknown year, and outside.
+
+    ``loss`` holds each piece's loss by year (from 2001), ``total`` each zone's.
+    """
+    n, last = total.shape
+    years = 2001 + np.arange(last)
+    when = (years > prot.after[:, None]) & (years <= prot.until[:, None])
+    part = np.where(when, loss, 0.0)
+    in_pa = np.zeros((n, last))
+    with_unknown = np.zeros((n, last))
+    np.add.at(in_pa, prot.zone[prot.kind == 0], part[prot.kind == 0])
+    np.add.at(with_unknown, prot.zone[prot.kind == 1], part[prot.kind == 1])
+    in_pa = np.minimum(in_pa, total)
+    unknown = np.where(prot.has_unknown[:, None], np.maximum(with_unknown - in_pa, 0.0), 0.0)
+    unknown = np.minimum(unknown, total - in_pa)
+    outside = np.maximum(total - in_pa - unknown, 0.0)
+    cols: dict[str, np.ndarray] = {
+        "loss_total_in_pa_ha": in_pa.sum(axis=1),
+        "loss_total_in_pa_unknown_year_ha": unknown.sum(axis=1),
+        "loss_total_outside_pa_ha": outside.sum(axis=1),
+    }
+    for label, values in (
+        ("in_pa", in_pa),
+        ("in_pa_unknown_year", unknown),
+        ("outside_pa", outside),
+    ):
+        for i in range(last):
+            cols[f"loss_{years[i]}_{label}_ha"] = values[:, i]
+    return cols
+
+
+def _warn_pa_extent(zones: gpd.GeoDataFrame, protected_areas: gpd.GeoDataFrame) -> None:
+    """Zones reaching past the box the protected areas were read for: in_pa is a lower bound."""
+    box = layer_box(protected_areas, "protected areas")
+    beyond = _beyond(np.asarray(zones.geometry.values, dtype=object), box)
+    if beyond.any():
+        warnings.warn(
+            f"{int(beyond.sum())} of {beyond.size} zone(s) (rows {row_list(beyond)}) reach "
+            f"outside the box {box_text(box)} the protected areas of "
+            f"{source_name(protected_areas)} were read for, so their loss_YYYY_in_pa_ha is a "
+            "lower bound (and outside_pa an upper bound); read the protected areas with a box "
+            "wider than the zones, or without bbox= (a Python option: the command line reads "
+            "whole files)",
+            ExtentWarning,
+            stacklevel=3,
+        )
+
+
 def forest_loss(
     zones: gpd.GeoDataFrame,
     *,
@@ -495,6 +642,7 @@ def forest_loss(
     gain: RasterInput | None = None,
     canopy: float = 30,
     coverage: str = "exact",
+    protected_areas: gpd.GeoDataFrame | None = None,
 ) -> pd.DataFrame:
     """Forest in 2000 and forest lost each year since, per zone (Hansen Global Forest Change).
 
@@ -520,6 +668,11 @@ def forest_loss(
     coverage : {"exact", "center"}, default "exact"
         ``"exact"`` weights pixels on a zone's edge by the fraction inside it;
         ``"center"`` counts a pixel when its centre is inside (GFW's rule).
+    protected_areas : geopandas.GeoDataFrame, optional
+        Protected areas with a ``status_year`` column (Int64, ``<NA>`` when unknown), as
+        :func:`asm_pace.read_protected_areas` returns them, in any CRS. Adds the loss of
+        each year inside the areas already designated that year and outside them (see
+        Returns and ``docs/forest.md``, "Protection over time").
 
     Returns
     -------
@@ -531,7 +684,11 @@ def forest_loss(
         (read from Hansen file names, e.g. ``GFC-2023``) or to the last year
         present in the pixels read (the zones' bounding boxes), ``gain_ha`` when ``gain`` is given, and
         ``data_coverage`` (share of the zone on pixels where every raster has
-        data). Zones wholly without data get NaN statistics.
+        data). Zones wholly without data get NaN statistics. With ``protected_areas``:
+        ``loss_YYYY_in_pa_ha`` (loss in year ``YYYY`` inside areas whose status year is
+        before ``YYYY``), ``loss_YYYY_in_pa_unknown_year_ha`` (inside areas of unknown
+        status year only), ``loss_YYYY_outside_pa_ha`` (the rest: the three add up to
+        ``loss_YYYY_ha``), and their ``loss_total_..._ha`` sums.
 
     Raises
     ------
@@ -542,13 +699,20 @@ def forest_loss(
         different data types; a value outside the layer's domain (tree cover
         0-100, loss year 0 to the current year, gain 0/1) or a nodata tag inside
         it; no zone with any data.
+    SchemaError
+        ``protected_areas`` without a ``status_year`` column.
+    InputError
+        A status year that is not a year from 1000 to the current year.
     CRSError
-        Zones without a CRS.
+        Zones (or protected areas) without a CRS.
 
     Warns
     -----
     CoverageWarning
         For zones partly or wholly off the rasters or on nodata pixels.
+    ExtentWarning
+        For zones reaching past the box the protected areas were read for
+        (``attrs["bbox"]``): their in-protected-area loss is then a lower bound.
 
     Notes
     -----
@@ -582,10 +746,18 @@ def forest_loss(
     tb = _zone_bounds_4326(zones)
     layers = open_forest_layers(treecover, lossyear, gain, bounds=tb)
     grid = layers[0].grid
-    geoms = _prepare_zones(zones, grid)
     n = len(zones)
-    acc = np.zeros((n, 3 + 255))
-    gain_acc = np.zeros(n)
+    measured = zones
+    prot = None
+    if protected_areas is not None:  # the pieces inside protected areas, measured alongside
+        prot = _protection_pieces(np.asarray(zones.geometry.values, dtype=object), protected_areas)
+        _warn_pa_extent(zones, protected_areas)
+        measured = gpd.GeoDataFrame(
+            geometry=np.concatenate([zones.geometry.values, prot.geoms]), crs=zones.crs
+        )
+    geoms = _prepare_zones(measured, grid)
+    acc = np.zeros((len(measured), 3 + 255))
+    gain_acc = np.zeros(len(measured))
     coder = _ForestCoder(layers, canopy)
     work = cov.Workspace()
     with ExitStack() as stack:
@@ -604,8 +776,10 @@ def forest_loss(
     vmax = coder.vmax
     year = hansen_year([t.path for t in layers[1].tiles])
     last = max(vmax, (year - 2000) if year else 0)
-    scale = _area_scale(zones, geoms, grid)[:, None] / 1e4  # m2 -> ha
+    scale = _area_scale(measured, geoms, grid)[:, None] / 1e4  # m2 -> ha
     acc = acc * scale
+    pieces_loss = np.maximum(acc[n:, 3 : 3 + last], 0.0)
+    acc, scale, gain_acc = acc[:n], scale[:n], gain_acc[:n]
     # float cancellation in the prefix sums leaves ~1e-15 noise on absent classes
     acc[np.abs(acc) <= 1e-9 * np.abs(acc).sum(axis=1, keepdims=True)] = 0.0
     np.maximum(acc, 0.0, out=acc)
@@ -627,6 +801,8 @@ def forest_loss(
         cols[f"loss_{2001 + i}_ha"] = loss_by_year[:, i]
     if gain is not None:
         cols["gain_ha"] = gain_acc * scale[:, 0]
+    if prot is not None:
+        cols.update(_protection_columns(prot, pieces_loss, loss_by_year))
     out = pd.DataFrame(cols, index=zones.index)
     out.loc[nodata, out.columns[1:]] = np.nan
     out["data_coverage"] = data_cov
