@@ -415,7 +415,12 @@ def run_pipeline(
                 crs=zones.crs,
             )
             stats = asm_pace.forest_loss(
-                both, treecover=treecover, lossyear=lossyear, gain=gain, canopy=canopy
+                both,
+                treecover=treecover,
+                lossyear=lossyear,
+                gain=gain,
+                canopy=canopy,
+                protected_areas=pa_gdf,
             ).drop(columns="zone_id", errors="ignore")
             n = len(zones)
             zones = _join_columns(zones, stats.iloc[:n].set_axis(zones.index))
@@ -425,6 +430,9 @@ def run_pipeline(
         layers["overlaps"] = result.pairs
         if forest:
             layers["forest_loss"] = forest_loss_long(zones)
+            # the yearly in/outside split lives in the long table; the layers keep the totals
+            layers["buffers"] = zones.drop(columns=_protection_by_year(zones))
+            layers["clusters"] = clusters.drop(columns=_protection_by_year(clusters))
     context = {"protected_areas": pa_gdf, "ecoregions": eco_gdf, "priority_landscapes": landscapes}
     read = {"sites": site_gdf, **context}
     counts = {role: layer_counts(gdf) for role, gdf in read.items() if gdf is not None}
@@ -491,7 +499,10 @@ def forest_loss_long(zones: pd.DataFrame) -> pd.DataFrame:
 
     Columns ``zone_id`` (``site_id`` and radius, e.g. ``"S0001_10km"``),
     ``site_id``, ``radius_km`` (and ``inner_km`` for rings), ``year`` and
-    ``loss_ha``; every year is listed for every zone, zeros included.
+    ``loss_ha``; every year is listed for every zone, zeros included. Zones measured
+    with protected areas (``forest_loss(..., protected_areas=)``) add ``in_pa_ha``
+    (inside areas designated before that year), ``in_pa_unknown_year_ha`` and
+    ``outside_pa_ha``, which add up to ``loss_ha``.
 
     Examples
     --------
@@ -502,17 +513,33 @@ def forest_loss_long(zones: pd.DataFrame) -> pd.DataFrame:
     0  A_1km       A        1.0  2001      0.5
     1  A_1km       A        1.0  2002      0.0
     """
-    years = {c: year for year, c in loss_columns(zones)}
+    years = [year for year, _ in loss_columns(zones)]
     keys = [c for c in ("site_id", "radius_km", "inner_km") if c in zones.columns]
-    frame = pd.DataFrame(zones[keys + list(years)]).reset_index(drop=True)
+    frame = pd.DataFrame(zones[keys]).reset_index(drop=True)
     frame.insert(0, "zone_id", _zone_ids(frame))
-    long = frame.melt(
-        id_vars=["zone_id", *keys], value_vars=list(years), var_name="year", value_name="loss_ha"
-    )
-    long["year"] = long["year"].map(years).astype("int64")
-    order = frame["zone_id"].reset_index().rename(columns={"index": "_order"})
-    long = long.merge(order, on="zone_id").sort_values(["_order", "year"], kind="stable")
-    return long.drop(columns="_order").reset_index(drop=True)
+    long = frame.loc[frame.index.repeat(len(years))].reset_index(drop=True)
+    long["year"] = pd.array(years * len(frame), dtype="int64")
+    for name, part in _LONG_LOSS:
+        columns = [f"loss_{year}{part}_ha" for year in years]
+        if part == "" or (years and all(c in zones.columns for c in columns)):
+            long[name] = zones[columns].to_numpy(dtype="float64").ravel()
+    return long
+
+
+#: The long table's loss columns and the part of the wide column names they come from
+#: (``loss_YYYY<part>_ha``); the protection split is there when forest_loss made it.
+_LONG_LOSS = (
+    ("loss_ha", ""),
+    ("in_pa_ha", "_in_pa"),
+    ("in_pa_unknown_year_ha", "_in_pa_unknown_year"),
+    ("outside_pa_ha", "_outside_pa"),
+)
+_PROTECTION_COLUMN = re.compile(r"^loss_\d{4}_(in_pa|in_pa_unknown_year|outside_pa)_ha$")
+
+
+def _protection_by_year(frame: pd.DataFrame) -> list[str]:
+    """The yearly protection columns (``loss_2005_in_pa_ha``...) of ``frame``."""
+    return [c for c in frame.columns if _PROTECTION_COLUMN.match(str(c))]
 
 
 def _zone_ids(frame: pd.DataFrame) -> pd.Series:

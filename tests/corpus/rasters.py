@@ -192,6 +192,64 @@ def _check_calendar(folder: Path, text: str) -> None:
     assert abs(row["loss_total_ha"] - east) <= 1e-5 * whole
 
 
+# --------------------------------------------------------------------------- protection over time
+
+
+def _pas_by_year(folder: Path, years: tuple[int, int]) -> None:
+    """Replace the tiny world's park by two: west of lon -70 (STATUS_YR years[0]) and east."""
+    import geopandas as gpd
+    from shapely.geometry import box
+
+    base = gpd.read_file(folder / "pas.gpkg", layer="polygons")
+    two = gpd.GeoDataFrame(
+        base.drop(columns="geometry").loc[[0, 0]].reset_index(drop=True),
+        geometry=[box(-70.5, -12.5, -70.0, -11.5), box(-70.0, -12.5, -69.5, -11.5)],
+        crs=base.crs,
+    )
+    two["WDPAID"] = [900001, 900002]
+    two["WDPA_PID"] = ["900001", "900002"]
+    two["STATUS_YR"] = list(years)
+    two.to_file(folder / "pas.gpkg", layer="polygons", driver="GPKG")
+
+
+def _parks_by_year(folder: Path, years: tuple[int, int] = (2010, 0)) -> list[str]:
+    """West park designated 2010, east park of unknown year (STATUS_YR 0); loss 2005 north of
+    lat -12, 2015 south of it."""
+    ly = full(5)
+    ly[N // 2 :, :] = 15
+    argv = _args(folder, tif(folder / "tc.tif", full(80)), tif(folder / "ly.tif", ly))
+    _pas_by_year(folder, years)
+    return argv
+
+
+def _check_parks_by_year(folder: Path, text: str) -> None:
+    import geopandas as gpd
+    import shapely
+
+    geom, _ = _s1_buffer(folder)
+    whole = _geod_ha(geom)
+
+    def quarter(west: bool, north: bool) -> float:
+        lon = (-71.0, -70.0) if west else (-70.0, -69.0)
+        lat = (-12.0, -11.0) if north else (-13.0, -12.0)
+        return _geod_ha(shapely.clip_by_rect(geom, lon[0], lat[0], lon[1], lat[1]))
+
+    long = gpd.read_file(folder / "out.gpkg", layer="forest_loss")
+    rows = long[long["zone_id"] == "S1_1km"].set_index("year")
+    expected = {  # 2005: the west park is not yet designated; the east one's year is unknown
+        2005: (0.0, quarter(False, True), quarter(True, True)),
+        2015: (quarter(True, False), quarter(False, False), 0.0),
+    }
+    for year, (in_pa, unknown, outside) in expected.items():
+        got = rows.loc[year, ["in_pa_ha", "in_pa_unknown_year_ha", "outside_pa_ha"]]
+        assert np.allclose(got.to_numpy(float), [in_pa, unknown, outside], atol=1e-5 * whole)
+    parts = rows[["in_pa_ha", "in_pa_unknown_year_ha", "outside_pa_ha"]].sum(axis=1)
+    assert np.allclose(parts, rows["loss_ha"], rtol=1e-9, atol=1e-9)
+    buffers = gpd.read_file(folder / "out.gpkg", layer="buffers")
+    assert "loss_total_in_pa_ha" in buffers.columns
+    assert "loss_2015_in_pa_ha" not in buffers.columns  # the yearly split is in forest_loss
+
+
 CASES = [
     Case(
         "rasters/lossyear_folder_without_lossyear",
@@ -266,5 +324,16 @@ CASES = [
         _calendar_years,
         exit_code=0,
         check=_check_calendar,
+    ),
+    Case(
+        "rasters/parks_designated_in_2010_and_of_unknown_year",
+        _parks_by_year,
+        exit_code=0,
+        check=_check_parks_by_year,
+    ),
+    Case(
+        "rasters/park_status_year_in_the_future",
+        lambda folder: _parks_by_year(folder, (2010, 2090)),
+        words=("pas.gpkg", "STATUS_YR", "900002", "2090", "not a year"),
     ),
 ]
