@@ -35,8 +35,9 @@ from ._nearest import (
 from ._vector import source_name, to_wgs84
 from .errors import CRSError, ExtentWarning, InputError, RepairedGeometryWarning, SchemaError
 from .geodesy import geodesic_area
+from .sites import MAX_UNCERTAINTY_M, uncertainty_column, uncertainty_values
 
-__all__ = ["classify", "PACE_CLASSES"]
+__all__ = ["classify", "PACE_CLASSES", "PA_CERTAINTY", "parse_uncertainty"]
 
 #: The ASM-PACE classes, in order of precedence.
 PACE_CLASSES: tuple[str, ...] = (
@@ -55,6 +56,9 @@ _PA_COLUMNS = (
     "world_heritage",
     "ramsar",
 )
+#: ``pa_certainty`` of a site with a location uncertainty: wholly inside protected areas,
+#: wholly outside them, or either depending on where it really is.
+PA_CERTAINTY: tuple[str, ...] = ("certain_inside", "certain_outside", "possible")
 _ECO_COLUMNS = ("eco_id", "eco_name", "biome", "g200_region", "is_g200")
 _PL_COLUMNS = ("landscape_name",)
 _AREA_STEP_DEG = 0.001  # edges are densified to this for geodesic areas
@@ -73,6 +77,7 @@ def classify(
     ecoregions: gpd.GeoDataFrame,
     *,
     priority_landscapes: gpd.GeoDataFrame | None = None,
+    uncertainty_m: float | None = None,
 ) -> gpd.GeoDataFrame:
     """Classify mining sites under the ASM-PACE definition.
 
@@ -94,6 +99,12 @@ def classify(
     priority_landscapes : geopandas.GeoDataFrame, optional
         WWF priority landscapes (``landscape_name``), from
         :func:`asm_pace.read_priority_landscapes`.
+    uncertainty_m : float, optional
+        Every site's location uncertainty (radius, metres, 0 to 100,000), for
+        the sites without a value of their own: a site column named as in
+        :data:`asm_pace.sites.UNCERTAINTY_COLUMNS` (``uncertainty_m``,
+        ``coordinateUncertaintyInMeters``...) gives per-site values, its empty
+        cells take this one. Neither: no uncertainty columns are added.
 
     Returns
     -------
@@ -102,7 +113,8 @@ def classify(
         columns added: ``pace_class`` (one of :data:`PACE_CLASSES`),
         ``pa_ids``, ``pa_names``, ``pa_designations``, ``pa_iucn_categories``,
         ``pa_status_years`` (``;``-joined, in ``pa_id`` order, empty when
-        none), ``world_heritage``, ``ramsar`` (bool), ``pa_share`` (share of a
+        none), ``protected_since`` (Int64: the earliest ``status_year`` of the
+        protected areas holding the site, ``<NA>`` when none or none known), ``world_heritage``, ``ramsar`` (bool), ``pa_share`` (share of a
         footprint's geodesic area inside protected areas; NaN for points),
         ``nearest_pa_km`` (geodesic, 0 inside), ``nearest_pa_id``,
         ``nearest_pa_name``, ``nearest_pa_beyond_extent`` (bool: the layer was
@@ -116,6 +128,12 @@ def classify(
         numeric ``pa_id``, else "id 100"); names that are empty or blank read
         "an unnamed protected area" (the nearest one then with its id), "an
         unnamed priority landscape", "a Global 200 ecoregion".
+        With a location uncertainty (a site column or ``uncertainty_m``) also
+        ``location_uncertainty_m`` (the radius used, NaN for none),
+        ``pa_certainty`` (one of :data:`PA_CERTAINTY`, empty without a radius),
+        ``nearest_pa_km_min`` and ``nearest_pa_km_max`` (the nearest
+        distance from anywhere within the radius); the class stays the one at
+        the given location and a ``possible`` site's reason says it may differ.
 
     Raises
     ------
@@ -149,6 +167,22 @@ def classify(
     the antimeridian; millimetres in practice). A site within 1 mm of a boundary
     touches it. Footprints are measured from their outlines.
 
+    A location uncertainty ``u`` makes a point a geodesic circle of radius
+    ``u`` (a footprint: the footprint grown by ``u``, as
+    :func:`asm_pace.buffers` grows it). Outside every protected area, at
+    distance ``d``, it is ``possible`` when ``d < u`` (``certain_outside``
+    otherwise, unless the layer was read for a box whose edge is nearer than
+    ``u``); inside, with ``b`` the distance to the edge of the union of the
+    protected areas (the nearest boundary that is not inside another area),
+    it is ``possible`` when ``b < u``, else ``certain_inside``. The distance
+    from any point ``q`` of the circle to the protected areas lies in
+    ``[d - u, d + u]`` by the triangle inequality (``|dist(q) - dist(p)| <=
+    dist(p, q) <= u`` for the geodesic metric), so ``nearest_pa_km_min =
+    max(0, d - u)`` (reached, along the geodesic to the nearest point) and
+    ``nearest_pa_km_max = d + u`` (a bound); inside, ``[0, max(0, u - b)]``.
+    A radius of 0 is a certain location: ``certain_inside`` or
+    ``certain_outside`` by the class.
+
     A protected-area layer read for a box holds every area meeting the box, so
     an area missing from it lies wholly outside: the distance found is the true
     nearest one when it is no larger than the site's geodesic distance to the
@@ -179,7 +213,7 @@ def classify(
     >>> round(float(out["nearest_pa_km"].iloc[1]), 2)
     11.06
     """
-    return _classify(sites, protected_areas, ecoregions, priority_landscapes)
+    return _classify(sites, protected_areas, ecoregions, priority_landscapes, uncertainty_m)
 
 
 def _classify(
@@ -187,6 +221,7 @@ def _classify(
     protected_areas: gpd.GeoDataFrame,
     ecoregions: gpd.GeoDataFrame,
     priority_landscapes: gpd.GeoDataFrame | None,
+    uncertainty_m: float | None = None,
     *,
     restrict: bool = True,
 ) -> gpd.GeoDataFrame:
@@ -205,6 +240,7 @@ def _classify(
         else _prepare(priority_landscapes, "priority_landscapes", _PL_COLUMNS)
     )
     site_geoms = _site_geometries(sites_ll)
+    radius = _uncertainty(sites, uncertainty_m)
     pa_box = layer_box(protected_areas, "protected areas")
     _refuse_outside_box(sites, site_geoms, pa_box, protected_areas, "protected areas")
     _refuse_outside_box(
@@ -401,6 +437,21 @@ def _classify(
         eco_name=eco_name,
         g200=g200,
     )
+    years_f = np.array([np.nan if pd.isna(y) else float(y) for y in years])
+    since = np.full(n, np.nan)
+    np.fmin.at(since, site_i, years_f[pa_i])
+    extra = {}
+    if radius is not None:
+        certainty, kmin, kmax = _certainty(
+            radius, site_geoms, is_point, in_pa, near_km, edge_km, pa_geoms
+        )
+        reasons = reasons + _uncertainty_text(certainty, radius, is_point, in_pa)
+        extra = {
+            "location_uncertainty_m": radius,
+            "pa_certainty": certainty,
+            "nearest_pa_km_min": kmin,
+            "nearest_pa_km_max": kmax,
+        }
 
     result = sites.copy()
     cols = {
@@ -410,6 +461,9 @@ def _classify(
         "pa_designations": joined(pa_desig),
         "pa_iucn_categories": joined(pa_iucn),
         "pa_status_years": joined(pa_year),
+        "protected_since": pd.array(
+            [pd.NA if np.isnan(v) else int(v) for v in since], dtype="Int64"
+        ),
         "world_heritage": wh,
         "ramsar": ram,
         "pa_share": pa_share,
@@ -417,6 +471,7 @@ def _classify(
         "nearest_pa_id": near_id,
         "nearest_pa_name": near_name,
         "nearest_pa_beyond_extent": beyond,
+        **extra,
         "eco_id": eco_id,
         "eco_name": eco_name,
         "biome": biome,
@@ -434,6 +489,152 @@ def _classify(
     for name, values in cols.items():
         result[name] = pd.Series(values, index=result.index)
     return result
+
+
+# ---------------------------------------------------------------------------------
+# uncertain locations
+
+
+def parse_uncertainty(text: str) -> float:
+    """A location uncertainty given as text (``500m``, ``0.5 km``, ``500``) in metres.
+
+    A bare number is metres; only ``m`` and ``km`` are units (case ignored).
+
+    Examples
+    --------
+    >>> parse_uncertainty("500m"), parse_uncertainty("1.5 km"), parse_uncertainty("20")
+    (500.0, 1500.0, 20.0)
+    """
+    import re
+
+    match = re.fullmatch(
+        r"\s*([-+]?[0-9.]+(?:e[-+]?[0-9]+)?|nan|inf)\s*(m|km)?\s*", str(text), re.I
+    )
+    if match is None:
+        raise InputError(
+            f"--uncertainty {text!r} is not a distance in metres or kilometres: give one "
+            "such as 500m or 0.5km (a bare number is metres; in Python the uncertainty_m keyword "
+            "takes metres)"
+        )
+    try:
+        value = float(match.group(1))
+    except ValueError:
+        value = float("nan")
+    value *= 1000.0 if (match.group(2) or "m").lower() == "km" else 1.0
+    return _checked_radius(value, f"--uncertainty {text!r}")
+
+
+def _checked_radius(value: object, what: str) -> float:
+    """``value`` as a radius in metres, or InputError naming ``what``."""
+    ok = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
+    radius = float(value) if ok else float("nan")  # type: ignore[arg-type]
+    if not (0.0 <= radius <= MAX_UNCERTAINTY_M):
+        raise InputError(
+            f"{what} is not a location uncertainty: give a radius of 0 to "
+            f"{MAX_UNCERTAINTY_M / 1000:g} km (a wider circle is not a location), e.g. "
+            "--uncertainty 500m (in Python: the uncertainty_m keyword, in metres)"
+        )
+    return radius
+
+
+def _uncertainty(sites: gpd.GeoDataFrame, uncertainty_m: object) -> np.ndarray | None:
+    """Each site's uncertainty radius (m; NaN: none), or None when none is given at all."""
+    column = uncertainty_column(sites.columns)
+    if uncertainty_m is not None:
+        uncertainty_m = _checked_radius(uncertainty_m, f"uncertainty_m={uncertainty_m!r}")
+    if column is None:
+        return None if uncertainty_m is None else np.full(len(sites), uncertainty_m)
+    values, problems = uncertainty_values(sites[column], np.arange(1, len(sites) + 1), column)
+    if problems:
+        labels = _labels(sites)
+        shown = "; ".join(
+            f"{labels[p.line - 1]}: {p.value!r}"
+            for p in problems[:_SHOWN]  # type: ignore[operator]
+        )
+        more = f" and {len(problems) - _SHOWN} more" if len(problems) > _SHOWN else ""
+        raise InputError(
+            f"{source_name(sites)}: {len(problems)} value(s) of the column {column!r} are not "
+            f"location uncertainties ({shown}{more}): {problems[0].problem}; "
+            f"{problems[0].fix} (asm-pace validate lists every one)"
+        )
+    if uncertainty_m is not None:
+        values[np.isnan(values)] = uncertainty_m
+    return values
+
+
+def _certainty(
+    radius: np.ndarray,
+    site_geoms: np.ndarray,
+    is_point: np.ndarray,
+    in_pa: np.ndarray,
+    near_km: np.ndarray,
+    edge_km: np.ndarray,
+    pa_geoms: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``pa_certainty`` and the nearest-distance interval (km) of each site (class docs)."""
+    n = len(radius)
+    known = ~np.isnan(radius)
+    certainty = np.full(n, "", dtype=object)
+    kmin = np.full(n, np.nan)
+    kmax = np.full(n, np.nan)
+    d = np.where(np.isnan(near_km), np.inf, near_km * 1000.0)
+    # outside: possible when a protected area (or the edge of the box read) is within u
+    out = known & ~in_pa
+    reach = np.fmin(d, np.where(np.isnan(edge_km), np.inf, edge_km * 1000.0))
+    certainty[out] = np.where(reach[out] < radius[out], PA_CERTAINTY[2], PA_CERTAINTY[1])
+    kmin[out] = np.maximum(0.0, d[out] - radius[out]) / 1000.0
+    kmax[out] = (d[out] + radius[out]) / 1000.0
+    kmin[np.isnan(near_km)] = kmax[np.isnan(near_km)] = np.nan  # no protected areas given
+    # inside: the distance to the edge of the union of the protected areas near the site
+    ins = np.flatnonzero(known & in_pa)
+    edge_b = np.full(n, np.inf)
+    wide = ins[radius[ins] > 0]
+    if wide.size:
+        boxes = widen_boxes(shapely.bounds(site_geoms[wide]), radius[wide])
+        hits = box_hits(shapely.STRtree(pa_geoms), boxes)
+        union = shapely.union_all(_fix(pa_geoms[hits])[0])
+        index = BoundaryIndex(np.array([union]))
+        pts = wide[is_point[wide]]
+        edge_b[pts] = index.nearest(shapely.get_x(site_geoms[pts]), shapely.get_y(site_geoms[pts]))[
+            0
+        ]
+        feet = wide[~is_point[wide]]
+        if feet.size:
+            edge_b[feet] = _footprint_distance(site_geoms[feet], index)[0]
+            edge_b[feet[~shapely.covered_by(site_geoms[feet], union)]] = 0.0
+        edge_b[np.isnan(edge_b)] = np.inf
+    certainty[ins] = np.where(edge_b[ins] < radius[ins], PA_CERTAINTY[2], PA_CERTAINTY[0])
+    kmin[ins] = 0.0
+    kmax[ins] = np.maximum(0.0, radius[ins] - edge_b[ins]) / 1000.0
+    return certainty, kmin, kmax
+
+
+def _uncertainty_text(
+    certainty: np.ndarray, radius: np.ndarray, is_point: np.ndarray, in_pa: np.ndarray
+) -> np.ndarray:
+    """What a ``possible`` site's reason adds: the class may differ within its radius."""
+    out = np.full(len(certainty), "", dtype=object)
+    for s in np.flatnonzero(certainty == PA_CERTAINTY[2]):
+        within = f"; within its {_fmt_m(radius[s])} location uncertainty"
+        if not is_point[s]:
+            tail = (
+                " its protected share may differ"
+                if in_pa[s]
+                else " it may overlap a protected area"
+            )
+        else:
+            tail = " it may lie outside" if in_pa[s] else " it may lie in a protected area"
+        out[s] = within + tail
+    return out
+
+
+def _fmt_m(metres: float) -> str:
+    """``500 m``, ``1.5 km``: a radius for reasons.
+
+    >>> _fmt_m(500.0), _fmt_m(1500.0), _fmt_m(12.5)
+    ('500 m', '1.5 km', '12.5 m')
+    """
+    return f"{metres:g} m" if metres < 1000 else f"{metres / 1000:g} km"
 
 
 # ---------------------------------------------------------------------------------

@@ -412,6 +412,13 @@ def cli() -> None:
     help="Forest = tree cover above this percentage.",
 )
 @_site_options
+@click.option(
+    "--uncertainty",
+    metavar="DISTANCE",
+    help="Location uncertainty of every site without its own (uncertainty_m column...), "
+    "e.g. 500m or 0.5km (a bare number is metres): adds pa_certainty and a nearest-distance "
+    "range.",
+)
 @click.option("--pa-layer", multiple=True, metavar="NAME", help="Protected-area layer(s) to read.")
 @click.option(
     "--countries",
@@ -477,6 +484,7 @@ def classify(
     new_ids: bool,
     sites_layer: str | None,
     sites_crs: str | None,
+    uncertainty: str | None,
     pa_layer: tuple[str, ...],
     countries: list[str] | None,
     all_statuses: bool,
@@ -509,6 +517,9 @@ def classify(
       asm-pace classify pits.gpkg -p wdpa.zip -e teow.gpkg --buffers 5 \\
           --treecover treecover2000.tif --lossyear lossyear.tif -o pits.gpkg
     """
+    from .classification import parse_uncertainty
+
+    uncertainty_m = None if uncertainty is None else parse_uncertainty(uncertainty)
     # only the options given: run_pipeline passes each on as it is (None included)
     pa_options = _without_none(layer=list(pa_layer) or None, countries=countries)
     if pa_points != "circles":
@@ -545,6 +556,7 @@ def classify(
         lossyear=lossyear,
         gain=gain,
         canopy=canopy if _given("canopy") else None,
+        uncertainty_m=uncertainty_m,
         site_options=_site_kwargs(lon, lat, id_column, new_ids, sites_layer, sites_crs),
         pa_options=pa_options,
         ecoregion_options=_without_none(layer=ecoregions_layer),

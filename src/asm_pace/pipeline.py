@@ -247,6 +247,7 @@ def run_pipeline(
     lossyear: Any = None,
     gain: Any = None,
     canopy: float | None = None,
+    uncertainty_m: float | None = None,
     site_options: Mapping[str, Any] | None = None,
     pa_options: Mapping[str, Any] | None = None,
     ecoregion_options: Mapping[str, Any] | None = None,
@@ -275,6 +276,9 @@ def run_pipeline(
     canopy : float, optional
         Tree-cover threshold in percent (forest is canopy > threshold); 30 by default.
         Only with the forest rasters.
+    uncertainty_m : float, optional
+        Every site's location uncertainty in metres, for sites without a value in
+        an uncertainty column (:func:`asm_pace.classify`, ``uncertainty_m``).
     site_options : mapping, optional
         Extra keywords for :func:`asm_pace.read_sites` (``lon``, ``lat``, ``id_column``...).
     pa_options : mapping, optional
@@ -368,6 +372,7 @@ def run_pipeline(
         "buffers_km": list(radii) if radii else None,
         "rings": rings if radii else None,
         "canopy_pct": float(canopy) if forest else None,
+        "uncertainty_m": uncertainty_m,
     }
     parameters = {k: v for k, v in parameters.items() if v is not None}
     for prefix, given in (
@@ -395,7 +400,9 @@ def run_pipeline(
         step("read priority landscapes")
         landscapes = asm_pace.read_priority_landscapes(priority_landscapes, **land_options)
     step("classify")
-    classified = asm_pace.classify(site_gdf, pa_gdf, eco_gdf, priority_landscapes=landscapes)
+    classified = asm_pace.classify(
+        site_gdf, pa_gdf, eco_gdf, priority_landscapes=landscapes, uncertainty_m=uncertainty_m
+    )
     layers: dict[str, pd.DataFrame] = {"sites": classified}
 
     if radii:

@@ -61,6 +61,8 @@ from .errors import (
 __all__ = [
     "read_sites",
     "validate_sites",
+    "uncertainty_column",
+    "uncertainty_values",
     "LON_NAMES",
     "LAT_NAMES",
     "ID_COLUMNS",
@@ -121,6 +123,89 @@ _QUALIFIERS = frozenset(
         "metros",
     ]
 )
+
+#: Location-uncertainty columns (metres), in priority order: the first present gives each
+#: site's uncertainty radius (names compared without case, accents or separators, so
+#: Darwin Core's ``coordinateUncertaintyInMeters`` matches). Empty cells: no uncertainty.
+UNCERTAINTY_COLUMNS: tuple[str, ...] = (
+    "uncertainty_m",
+    "coordinate_uncertainty_m",
+    "coordinateUncertaintyInMeters",
+    "location_uncertainty_m",
+    "accuracy_m",
+    "precision_m",
+    "horizontal_accuracy_m",
+)
+#: The largest location uncertainty (m) accepted: a wider circle is not a location.
+MAX_UNCERTAINTY_M = 100_000.0
+
+
+def uncertainty_column(columns: Any) -> Any:
+    """The column of ``columns`` holding location uncertainties, or None.
+
+    Examples
+    --------
+    >>> uncertainty_column(["id", "lat", "lon", "coordinateUncertaintyInMeters"])
+    'coordinateUncertaintyInMeters'
+    >>> uncertainty_column(["Accuracy (m)", "Uncertainty M"])
+    'Uncertainty M'
+    >>> uncertainty_column(["id", "lon", "lat"]) is None
+    True
+    """
+    wanted = [_norm(c).replace("_", "") for c in UNCERTAINTY_COLUMNS]
+    found = {_norm(c).replace("_", ""): c for c in reversed(list(columns)) if isinstance(c, str)}
+    return next((found[w] for w in wanted if w in found), None)
+
+
+def uncertainty_values(
+    values: pd.Series, lines: np.ndarray, column: Any
+) -> tuple[np.ndarray, list[SiteProblem]]:
+    """Metres per row (NaN where empty) and a problem per value that is not a radius.
+
+    A value must be a finite number of metres, at least 0 and at most
+    :data:`MAX_UNCERTAINTY_M`; a decimal comma is read as a point. An empty cell
+    (or a missing number: NULL in a GeoPackage) means no uncertainty is known;
+    the text ``nan`` is refused.
+
+    Examples
+    --------
+    >>> u, problems = uncertainty_values(pd.Series(["500", "", "-3", "1e9", "nan"]),
+    ...     np.arange(2, 7), "uncertainty_m")
+    >>> u[:2].tolist(), [p.line for p in problems]
+    ([500.0, nan], [4, 5, 6])
+    """
+    out = np.full(len(values), np.nan)
+    problems = []
+    for i, raw in enumerate(values.tolist()):
+        if pd.isna(raw) or str(raw).strip() == "":  # an empty cell (NULL): no uncertainty
+            continue
+        try:
+            value = float(str(raw).strip().replace(",", "."))
+        except ValueError:
+            problem = "the location uncertainty is not a number of metres"
+            problems.append(_uncertainty_problem(lines[i], column, raw, problem))
+            continue
+        if not np.isfinite(value) or value < 0 or value > MAX_UNCERTAINTY_M:
+            problem = (
+                f"the location uncertainty is not a radius of 0 to {MAX_UNCERTAINTY_M:,.0f} m "
+                "(a wider circle is not a location)"
+            )
+            problems.append(_uncertainty_problem(lines[i], column, raw, problem))
+            continue
+        out[i] = value
+    return out, problems
+
+
+def _uncertainty_problem(line: Any, column: Any, raw: Any, problem: str) -> SiteProblem:
+    return SiteProblem(
+        int(line),
+        str(column),
+        _plain(raw),
+        problem,
+        "give the radius in metres (0 to 100,000; 1 km is 1000), or leave the cell empty "
+        "when unknown",
+    )
+
 
 #: Identifier columns, in priority order: the first present is the site id, and its values must
 #: be unique and filled in (duplicates and blanks are reported as problems).
@@ -1046,6 +1131,7 @@ def _from_vector(
     table = pd.DataFrame(gdf.drop(columns=geom_col))
     ids, id_problems, _ = _site_ids(table, lines, id_column)
     problems += id_problems
+    problems += _uncertainty_problems(table, lines)
     if lon is not None or lat is not None:
         problems.append(
             SiteProblem(
@@ -1263,6 +1349,7 @@ def _from_table(
                 problems.append(_null_island(int(lines[i]), f"{lon_col}, {lat_col}"))
     ids, id_problems, id_col = _site_ids(df, lines, id_column)
     problems += id_problems
+    problems += _uncertainty_problems(df, lines)
     given = {lon_col: lon, lat_col: lat, id_col: id_column}
     for col, axis in ((lon_col, "lon"), (lat_col, "lat"), (id_col, "id-column")):
         if col in repeated:
@@ -1275,6 +1362,14 @@ def _from_table(
 #: The most columns of a site list asm_pace can carry into its GeoPackage output: SQLite holds
 #: 2000 per table, and the sites layer adds its id, geometry and about 25 result columns.
 MAX_COLUMNS = 1900
+
+
+def _uncertainty_problems(df: pd.DataFrame, lines: np.ndarray) -> list[SiteProblem]:
+    """The problems of the location-uncertainty column, if the table has one."""
+    column = uncertainty_column(df.columns)
+    if column is None:
+        return []
+    return uncertainty_values(df[column], lines, column)[1]
 
 
 def _width_problems(width: int) -> list[SiteProblem]:

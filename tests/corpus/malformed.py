@@ -475,3 +475,101 @@ CASES = [
         outputs=(),
     ),
 ]
+
+
+# ---------------------------------------------------------------------- location uncertainty
+# (issue 12) a column of radii in metres per site, or --uncertainty for every site
+
+
+def _csv_uncertainty(value: str):
+    """S2's uncertainty_m is ``value`` (line 3 of the file); the others 100 m."""
+
+    def write(path: Path) -> None:
+        rows = [f"{sid},{lat},{lon},{value if sid == 'S2' else '100'}" for sid, lon, lat in SITES]
+        path.write_text("site_id,latitude,longitude,uncertainty_m\n" + "\n".join(rows) + "\n")
+
+    return lambda folder: _classify(folder, "sites.csv", write)
+
+
+def _uncertainty_option(text: str):
+    return lambda folder: classify_args(
+        tiny_inputs(folder), folder / "out.gpkg", "--uncertainty", text
+    )
+
+
+def _check_uncertainty_60km(folder: Path, text: str) -> None:
+    """pa_certainty and the nearest range against pyproj.Geod on the densified park square.
+
+    By hand: S1 at the park's centre is 54.5 km from its east and west edges, S2 54.5 km
+    east of it, S3 109 km west: with 60 km, S1 and S2 are possible, S3 certain_outside.
+    """
+    import geopandas as gpd
+    import numpy as np
+    import shapely
+    from pyproj import Geod
+
+    out = gpd.read_file(folder / "out.gpkg", layer="sites")
+    ring = shapely.segmentize(shapely.box(-70.5, -12.5, -69.5, -11.5).exterior, 0.0005)
+    bx, by = np.asarray(ring.coords).T
+    geod = Geod(ellps="WGS84")
+    u = 60_000.0
+    for (sid, lon, lat), row in zip(SITES, out.itertuples(), strict=True):
+        d = geod.inv(np.full(bx.size, lon), np.full(bx.size, lat), bx, by)[2].min()
+        assert row.site_id == sid and row.location_uncertainty_m == u
+        assert row.pa_certainty == (
+            "possible" if d < u else "certain_inside" if sid == "S1" else "certain_outside"
+        )
+        if sid == "S1":  # inside: [0, u - d]
+            assert row.nearest_pa_km_min == 0.0
+            assert abs(row.nearest_pa_km_max - (u - d) / 1000) < 0.01
+        else:
+            assert abs(row.nearest_pa_km_min - max(0.0, d - u) / 1000) < 0.01
+            assert abs(row.nearest_pa_km_max - (d + u) / 1000) < 0.01
+    assert [c for c in out["pa_certainty"]] == ["possible", "possible", "certain_outside"]
+    assert "within its 60 km location uncertainty it may lie outside" in out["reason"][0]
+    assert list(out["pace_class"]) == [_expected(lon, lat) for _, lon, lat in SITES]
+
+
+CASES += [
+    Case(
+        "malformed/uncertainty_negative",
+        _csv_uncertainty("-5"),
+        words=("sites.csv", "line 3", "uncertainty_m", "-5", "not a radius", "in metres"),
+    ),
+    Case(
+        "malformed/uncertainty_nan",
+        _csv_uncertainty("NaN"),
+        words=("sites.csv", "line 3", "uncertainty_m", "nan", "not a radius"),
+    ),
+    Case(
+        "malformed/uncertainty_in_feet",
+        _csv_uncertainty("500 feet"),
+        words=("sites.csv", "line 3", "uncertainty_m", "not a number of metres"),
+    ),
+    Case(
+        "malformed/uncertainty_above_the_limit",
+        _csv_uncertainty("250000"),
+        words=("sites.csv", "line 3", "250000", "100,000", "not a location"),
+    ),
+    Case(
+        "malformed/uncertainty_option_in_feet",
+        _uncertainty_option("500 feet"),
+        words=("--uncertainty", "500 feet", "metres or kilometres", "500m"),
+    ),
+    Case(
+        "malformed/uncertainty_option_above_the_limit",
+        _uncertainty_option("150km"),
+        words=("--uncertainty", "150km", "0 to 100 km", "not a location"),
+    ),
+    Case(
+        "malformed/uncertainty_option_nan",
+        _uncertainty_option("nan"),
+        words=("--uncertainty", "nan", "not a location uncertainty"),
+    ),
+    Case(
+        "malformed/uncertainty_option_60km",
+        _uncertainty_option("60km"),
+        exit_code=0,
+        check=_check_uncertainty_60km,
+    ),
+]
