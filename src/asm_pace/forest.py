@@ -46,12 +46,10 @@ import shapely
 
 from . import _coverage as cov
 from ._geometry import polygonal_parts
-from ._nearest import box_text, layer_box
 from ._raster import ROLES, Grid, Layer, check_distinct, hansen_year, open_layer, row_areas
 from ._vector import row_list, source_name, to_wgs84
 from .errors import CoverageWarning, CRSError, ExtentWarning, InputError, RasterError
 from .geodesy import geodesic_area
-from .overlap import _beyond, _check_layer, _grouped_union, _intersections
 
 __all__ = ["forest_loss", "raster_stats", "COVERAGE_RULES", "RASTER_STATS"]
 
@@ -540,6 +538,8 @@ def _protection_pieces(zg: np.ndarray, protected_areas: gpd.GeoDataFrame) -> _Pr
     areas of unknown year, the same pieces united with those areas (and those areas alone
     before ``y1``) give the unknown-year share by difference.
     """
+    from .overlap import _check_layer, _grouped_union, _intersections  # only when asked
+
     pas = _check_layer(
         protected_areas, "protected areas", "status_year", "asm_pace.read_protected_areas"
     )
@@ -619,6 +619,9 @@ def _protection_columns(
 
 def _warn_pa_extent(zones: gpd.GeoDataFrame, protected_areas: gpd.GeoDataFrame) -> None:
     """Zones reaching past the box the protected areas were read for: in_pa is a lower bound."""
+    from ._nearest import box_text, layer_box
+    from .overlap import _beyond
+
     box = layer_box(protected_areas, "protected areas")
     beyond = _beyond(np.asarray(zones.geometry.values, dtype=object), box)
     if beyond.any():
