@@ -231,3 +231,30 @@ def test_parse_uncertainty():
     for bad in ("500 feet", "-1m", "101km", "", "nan"):
         with pytest.raises(InputError, match="--uncertainty"):
             parse_uncertainty(bad)
+
+
+@pytest.mark.parametrize(
+    ("geometry", "style_prop"), [("point", "outline_style"), ("polygon", "outline_style")]
+)
+def test_the_style_dashes_possible_sites(geometry, style_prop):
+    """The QML rule for pa_certainty = 'possible' draws a dashed outline, within its class."""
+    import xml.etree.ElementTree as ET
+
+    from asm_pace._styles import style_sites
+
+    style = style_sites(geometry, certainty=True)
+    root = ET.fromstring(style.qml.split("\n", 1)[1])
+    symbols = {s.get("name"): s for s in root.iter("symbol")}
+    possible = [r for r in root.iter("rule") if r.get("filter") == "\"pa_certainty\" = 'possible'"]
+    assert len(possible) == 4  # one per class, each inside its class's rule
+    parents = {c: p for p in root.iter("rule") for c in p}
+    assert {parents[r].get("filter").split(" = ")[0] for r in possible} == {'"pace_class"'}
+    for rule in possible:
+        props = {p.get("k"): p.get("v") for p in symbols[rule.get("symbol")].iter("prop")}
+        assert props[style_prop] == "dash" and props["outline_color"].startswith("0,0,0")
+    sld = ET.fromstring(style.sld.split("\n", 1)[1])
+    ogc = "{http://www.opengis.net/ogc}"
+    ands = list(sld.iter(f"{ogc}And"))
+    assert len(ands) == 4 and all(len(list(a)) == 2 for a in ands)
+    # the default style (no certainty) is the class style it always was
+    assert "pa_certainty" not in style_sites(geometry).qml

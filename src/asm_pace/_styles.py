@@ -14,7 +14,7 @@ document written without QGIS).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from xml.sax.saxutils import quoteattr
 
 __all__ = [
@@ -31,6 +31,7 @@ __all__ = [
     "sld_categorized",
     "format_category_value",
     "style_sites",
+    "certainty_rules",
     "style_zones",
     "style_protected_areas",
     "style_ecoregions",
@@ -194,8 +195,8 @@ def _marker_layer(look: Look) -> str:
             "name": "circle",
             "color": _rgba(look.color),
             "outline_color": _rgba(look.outline),
-            "outline_style": "solid",
-            "outline_width": "0.3",
+            "outline_style": look.dash,
+            "outline_width": "0.3" if look.dash == "solid" else f"{look.width:g}",
             "outline_width_unit": "MM",
             "size": f"{look.size:g}",
             "size_unit": "MM",
@@ -403,17 +404,20 @@ _SLD_DASHES = {"dash": "5 2", "dot": "1 2", "dash dot": "5 2 1 2", "dash dot dot
 
 def _sld_symbolizer(look: Look, geometry: str, *, centroid: bool = False) -> str:
     stroke_width = max(1.0, look.width * 96 / 25.4)  # mm -> pixels at 96 dpi
+    dash = _SLD_DASHES.get(look.dash)
     if geometry == "point" or centroid:
         return (
             "<se:PointSymbolizer><se:Graphic><se:Mark>"
             "<se:WellKnownName>circle</se:WellKnownName>"
             f'<se:Fill><se:SvgParameter name="fill">{look.color}</se:SvgParameter></se:Fill>'
             f'<se:Stroke><se:SvgParameter name="stroke">{look.outline}</se:SvgParameter>'
-            '<se:SvgParameter name="stroke-width">1</se:SvgParameter></se:Stroke>'
+            '<se:SvgParameter name="stroke-width">'
+            + (f"{stroke_width:.0f}</se:SvgParameter>" if dash else "1</se:SvgParameter>")
+            + (f'<se:SvgParameter name="stroke-dasharray">{dash}</se:SvgParameter>' if dash else "")
+            + "</se:Stroke>"
             f"</se:Mark><se:Size>{look.size * 96 / 25.4:.0f}</se:Size></se:Graphic>"
             "</se:PointSymbolizer>"
         )
-    dash = _SLD_DASHES.get(look.dash)
     stroke = (
         f'<se:Stroke><se:SvgParameter name="stroke">{look.outline}</se:SvgParameter>'
         f'<se:SvgParameter name="stroke-width">{stroke_width:.0f}</se:SvgParameter>'
@@ -570,9 +574,71 @@ def footprint_rules() -> list[Rule]:
     return rules
 
 
-def style_sites(geometry: str, name: str = "sites") -> Style:
-    """Sites by ASM-PACE class: circles for points, footprints (with centre markers) else."""
+#: How a site whose location uncertainty reaches across a protected-area boundary
+#: (``pa_certainty = 'possible'``) is drawn over its class: a dashed black outline.
+POSSIBLE_LOOK = {"outline": "#000000", "width": 0.6, "dash": "dash"}
+
+
+def certainty_rules(geometry: str) -> list[Rule]:
+    """Sites by class, those whose class may differ (``pa_certainty = 'possible'``) dashed.
+
+    Points: each class's circle, larger and with a dashed black outline when
+    ``possible``; footprints: :func:`footprint_rules` plus a dashed black outline
+    drawn over the ``possible`` ones.
+
+    Examples
+    --------
+    >>> [r.label for r in certainty_rules("point")[0].children]
+    ['Protected area: may lie elsewhere (pa_certainty possible)', 'Protected area']
+    """
+    test, ogc = equals("pa_certainty", "possible")
+    rules = footprint_rules() if geometry == "polygon" else []
+    if geometry == "polygon":
+        out = []
+        for rule in rules:
+            dashed = Rule(
+                f"{rule.label}: may lie elsewhere (pa_certainty possible)",
+                Look(rule.children[0].look.color, 0, "no", **POSSIBLE_LOOK),  # type: ignore[union-attr]
+                expression=test,
+                sld_filter=f"<ogc:And>{rule.sld_filter}{ogc}</ogc:And>",
+            )
+            out.append(replace(rule, children=(*rule.children, dashed)))
+        return out
+    for c in categories_for_pace_class():
+        klass, klass_ogc = equals("pace_class", c.value)
+        possible = Rule(
+            f"{c.label}: may lie elsewhere (pa_certainty possible)",
+            Look(c.color, size=3.6, **POSSIBLE_LOOK),
+            expression=test,
+            sld_filter=f"<ogc:And>{klass_ogc}{ogc}</ogc:And>",
+        )
+        rules.append(
+            Rule(
+                c.label,
+                expression=klass,
+                sld_filter=klass_ogc,
+                children=(possible, Rule(c.label, Look(c.color), expression="ELSE")),
+            )
+        )
+    return rules
+
+
+def style_sites(geometry: str, name: str = "sites", *, certainty: bool = False) -> Style:
+    """Sites by ASM-PACE class: circles for points, footprints (with centre markers) else.
+
+    ``certainty``: the layer has ``pa_certainty`` (a run with location uncertainties);
+    sites whose class may differ get a dashed outline (:func:`certainty_rules`).
+    """
     what = "asm_pace default style: ASM-PACE class"
+    if certainty:
+        rules = certainty_rules(geometry)
+        return Style(
+            renderer_rules(rules, geometry=geometry),
+            sld_rules(name, rules, geometry=geometry),
+            what + ", a dashed outline where the location uncertainty crosses a protected-area "
+            "boundary (pa_certainty possible)",
+            geometry,
+        )
     if geometry == "polygon":
         rules = footprint_rules()
         return Style(
