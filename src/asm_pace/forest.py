@@ -494,11 +494,10 @@ def _and(a: np.ndarray | None, b: np.ndarray | None) -> np.ndarray | None:
 
 @dataclass
 class _Protection:
-    """Pieces of the zones inside protected areas, measured beside the zones.
+    """Disjoint pieces of the zones inside protected areas, measured beside the zones.
 
-    Kind 0 pieces are a zone inside the areas designated in or before a year ``y``
-    (nested: the sets only grow); kind 1 pieces add the areas of unknown status year. A
-    piece stands for the loss years ``after < Y <= until``.
+    Each piece holds for the loss years ``after < Y <= until``: kind 0 pieces count inside
+    designated areas, kind 1 pieces inside areas of unknown status year only.
     """
 
     geoms: np.ndarray  # lon/lat
@@ -506,7 +505,6 @@ class _Protection:
     kind: np.ndarray
     after: np.ndarray
     until: np.ndarray
-    has_unknown: np.ndarray  # per zone: touched by an area of unknown status year
 
 
 def _status_years(pas: gpd.GeoDataFrame, name: str) -> np.ndarray:
@@ -530,13 +528,17 @@ def _status_years(pas: gpd.GeoDataFrame, name: str) -> np.ndarray:
 
 
 def _protection_pieces(zg: np.ndarray, protected_areas: gpd.GeoDataFrame) -> _Protection:
-    """Each zone inside the protected areas designated by each of its areas' status years.
+    """Each zone cut by the status years of the protected areas it meets, into disjoint pieces.
 
     ``zg`` are the zones in lon/lat. Per zone, its areas' distinct known years
-    ``y1 < y2 < ...`` give the nested pieces zone & (areas of year <= y_i), for loss years
-    in ``(y_i, y_(i+1)]`` (an area counts from the year after its status year); with
-    areas of unknown year, the same pieces united with those areas (and those areas alone
-    before ``y1``) give the unknown-year share by difference.
+    ``y1 < y2 < ...`` give the pieces ``D_i`` = zone & (areas of year ``y_i``) minus the
+    areas of earlier years: ``D_i`` is inside a designated area for the loss years after
+    ``y_i`` (an area counts from the year after its status year), so the designated
+    part in year ``Y`` is the union of the ``D_i`` with ``y_i < Y`` (the sets only grow).
+    Areas of unknown year give ``E`` = zone & (those areas) minus every dated area (never
+    designated, always unknown) and ``F_i`` = ``D_i`` & (those areas), unknown for the
+    loss years up to ``y_i``. The pieces of a zone do not overlap, so their outlines
+    (the coverage work) add up to little more than the zone's and its areas' edges.
     """
     from .overlap import _check_layer, _grouped_union, _intersections  # only when asked
 
@@ -559,47 +561,56 @@ def _protection_pieces(zg: np.ndarray, protected_areas: gpd.GeoDataFrame) -> _Pr
     known = ~np.isnan(y)
     keys, group = np.unique(np.column_stack([zi[known], y[known]]), axis=0, return_inverse=True)
     gz, gy = keys[:, 0].astype(np.intp), keys[:, 1]
-    cum = _grouped_union(pieces[known], group.ravel(), len(keys))
+    grp = _grouped_union(pieces[known], group.ravel(), len(keys))
     first = np.r_[True, gz[1:] != gz[:-1]] if gz.size else np.zeros(0, dtype=bool)
     start = np.maximum.accumulate(np.where(first, np.arange(gz.size), 0)) if gz.size else gz
     rank = np.arange(gz.size) - start
-    for r in range(1, int(rank.max(initial=0)) + 1):  # the sets only grow: unite with the last
+    cum, new = grp.copy(), grp.copy()
+    for r in range(1, int(rank.max(initial=0)) + 1):  # a zone's years in order, all zones at once
         at = np.flatnonzero(rank == r)
-        cum[at] = shapely.union(cum[at - 1], cum[at])
-    until = np.r_[np.where(first[1:], np.inf, gy[1:]), np.inf] if gz.size else gy
+        new[at] = shapely.difference(grp[at], cum[at - 1])
+        cum[at] = shapely.union(cum[at - 1], grp[at])
     unknown = _grouped_union(pieces[~known], zi[~known], n)
-    has_unknown = ~shapely.is_missing(unknown)
-    first_year = np.full(n, np.inf)
-    first_year[gz[first]] = gy[first]
-    q0 = np.flatnonzero(has_unknown)
-    qg = np.flatnonzero(has_unknown[gz])
-    return _Protection(
-        geoms=np.concatenate([cum, unknown[q0], shapely.union(cum[qg], unknown[gz[qg]])]),
-        zone=np.concatenate([gz, q0, gz[qg]]),
-        kind=np.repeat([0, 1, 1], [gz.size, q0.size, qg.size]),
-        after=np.concatenate([gy, np.full(q0.size, -np.inf), gy[qg]]),
-        until=np.concatenate([until, first_year[q0], until[qg]]),
-        has_unknown=has_unknown,
+    dated = np.full(n, None, dtype=object)
+    last = np.r_[gz[1:] != gz[:-1], True] if gz.size else first
+    dated[gz[last]] = cum[last]
+    uz = np.flatnonzero(~shapely.is_missing(unknown))
+    e = np.where(
+        shapely.is_missing(dated[uz]), unknown[uz], shapely.difference(unknown[uz], dated[uz])
     )
+    fg = np.flatnonzero(~shapely.is_missing(unknown[gz]))
+    f = shapely.intersection(new[fg], unknown[gz[fg]])
+    geoms = polygonal_parts(np.concatenate([new, e, f]))
+    out = _Protection(
+        geoms=geoms,
+        zone=np.concatenate([gz, uz, gz[fg]]),
+        kind=np.repeat([0, 1, 1], [gz.size, uz.size, fg.size]),
+        after=np.concatenate([gy, np.full(uz.size + fg.size, -np.inf)]),
+        until=np.concatenate([np.full(gz.size + uz.size, np.inf), gy[fg]]),
+    )
+    useful = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
+    for field in ("geoms", "zone", "kind", "after", "until"):
+        setattr(out, field, getattr(out, field)[useful])
+    return out
 
 
 def _protection_columns(
     prot: _Protection, loss: np.ndarray, total: np.ndarray
 ) -> dict[str, np.ndarray]:
-    """Loss per zone and year inside designated areas, of unknown year, and outside.
+    """Loss per zone and year inside designated areas, of unknown year only, and outside.
 
-    ``loss`` holds each piece's loss by year (from 2001), ``total`` each zone's.
+    ``loss`` holds each piece's loss by year (from 2001), ``total`` each zone's; outside
+    is the rest, so the three add up to the zone's loss (float noise clipped at 0).
     """
     n, last = total.shape
     years = 2001 + np.arange(last)
     when = (years > prot.after[:, None]) & (years <= prot.until[:, None])
     part = np.where(when, loss, 0.0)
     in_pa = np.zeros((n, last))
-    with_unknown = np.zeros((n, last))
+    unknown = np.zeros((n, last))
     np.add.at(in_pa, prot.zone[prot.kind == 0], part[prot.kind == 0])
-    np.add.at(with_unknown, prot.zone[prot.kind == 1], part[prot.kind == 1])
+    np.add.at(unknown, prot.zone[prot.kind == 1], part[prot.kind == 1])
     in_pa = np.minimum(in_pa, total)
-    unknown = np.where(prot.has_unknown[:, None], np.maximum(with_unknown - in_pa, 0.0), 0.0)
     unknown = np.minimum(unknown, total - in_pa)
     outside = np.maximum(total - in_pa - unknown, 0.0)
     cols: dict[str, np.ndarray] = {
