@@ -552,6 +552,19 @@ CASES += [
         words=("sites.csv", "line 3", "250000", "100,000", "not a location"),
     ),
     Case(
+        "malformed/uncertainty_validate_lists_each",
+        lambda f: _validate(
+            f,
+            "sites.csv",
+            lambda p: p.write_text(
+                "site_id,latitude,longitude,coordinateUncertaintyInMeters\n"
+                "S1,-12,-70,100\nS2,-12,-69,-5\nS3,-12,-71.5,500 feet\n"
+            ),
+        ),
+        words=("sites.csv", "2 problem(s)"),
+        outputs=(),
+    ),
+    Case(
         "malformed/uncertainty_option_in_feet",
         _uncertainty_option("500 feet"),
         words=("--uncertainty", "500 feet", "metres or kilometres", "500m"),
