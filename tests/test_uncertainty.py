@@ -258,3 +258,49 @@ def test_the_style_dashes_possible_sites(geometry, style_prop):
     assert len(ands) == 4 and all(len(list(a)) == 2 for a in ands)
     # the default style (no certainty) is the class style it always was
     assert "pa_certainty" not in style_sites(geometry).qml
+
+
+@pytest.mark.realdata
+def test_realdata_sernanp_boundaries(realdata):
+    """Points up to 3 km from real SERNANP park boundaries (adjacent parks included), 1.5 km.
+
+    Brute force: pyproj.Geod.inv to every vertex, within 0.05 degrees, of the union of the parks
+    densified to 0.0001 degrees (about 11 m, so within 6 m of the true distance).
+    """
+    from asm_pace import read_protected_areas
+    from asm_pace.errors import NoStatusFilterWarning
+
+    with pytest.warns(NoStatusFilterWarning):  # a national layer has no STATUS
+        pas = read_protected_areas(realdata / "peru_sernanp_anp" / "peru_anp_sernanp.gpkg")
+    rng = np.random.default_rng(1)
+    rings = shapely.boundary(pas.geometry.values)
+    points = []
+    for i in rng.choice(len(pas), 30):
+        p = shapely.line_interpolate_point(rings[i], rng.uniform(0, 1), normalized=True)
+        lon, lat, _ = GEOD.fwd(p.x, p.y, rng.uniform(0, 360), rng.uniform(0, 3000))
+        points.append(shapely.Point(lon, lat))
+    u = 1500.0
+    eco = ECO.set_geometry([shapely.box(-90, -30, -60, 5)], crs=4326)
+    out = classify(_sites(points), pas, eco, uncertainty_m=u)
+    xy = shapely.get_coordinates(points)
+    windows = shapely.box(*np.c_[xy - 0.05, xy + 0.05].T)
+    near = np.unique(shapely.STRtree(pas.geometry.values).query(windows)[1])
+    union = shapely.union_all(pas.geometry.values[near])  # every park within 0.05 degrees
+    edges = shapely.boundary(union)
+    shapely.prepare(union)
+    checked = 0
+    for p, got in zip(points, out["pa_certainty"], strict=True):
+        window = shapely.box(p.x - 0.05, p.y - 0.05, p.x + 0.05, p.y + 0.05)
+        edge = shapely.segmentize(shapely.intersection(edges, window), 0.0001)
+        bx, by = shapely.get_coordinates(edge).T
+        # no union edge within 0.05 degrees (a park inside another): farther than 5 km
+        d = GEOD.inv(np.full(bx.size, p.x), np.full(bx.size, p.y), bx, by)[2].min(initial=np.inf)
+        if abs(d - u) < 20.0:
+            continue
+        inside = union.covers(p)
+        expected = "possible" if d < u else ("certain_inside" if inside else "certain_outside")
+        assert got == expected, (p, d)
+        checked += 1
+    assert checked >= 25 and set(out["pa_certainty"]) == set(
+        ["possible", "certain_inside", "certain_outside"]
+    )
