@@ -7,6 +7,7 @@ never from asm_pace's own coverage machinery.
 
 from __future__ import annotations
 
+import itertools
 import warnings
 
 import geopandas as gpd
@@ -322,3 +323,51 @@ def test_the_long_table_carries_the_split(hand_rasters):
     plain = forest_loss_long(zones.join(stats[[c for c in stats.columns if "_pa_" not in c]]))
     assert list(plain.columns) == ["zone_id", "site_id", "radius_km", "year", "loss_ha"]
     pd.testing.assert_series_equal(plain["loss_ha"], long["loss_ha"])
+
+
+# --------------------------------------------------------------------------- real data
+
+
+@pytest.mark.realdata
+def test_realdata_wdpa_status_years_on_a_gfc_clip(realdata):
+    """Two real WDPA reserves (STATUS_YR 2014) on mapme's uint16 GFC clip: loss up to 2014 is
+    outside, from 2015 inside where a reserve covers the pixel centre (brute force with
+    rasterio's rasteriser and pyproj.Geod pixel areas)."""
+    import asm_pace
+
+    folder = realdata / "mapme_vnm_wdpa_gfc"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the reader's notes on the WDPA fields
+        pas = asm_pace.read_protected_areas(folder / "wdpa_vnm_phongdien_dakrong.gpkg")
+    assert pas["status_year"].tolist() == [2014, 2014]
+    zone = gpd.read_file(folder / "aoi_extent.gpkg")
+    tc, ly = folder / "gfc_treecover2000_clip.tif", folder / "gfc_lossyear_clip.tif"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", asm_pace.errors.CoverageWarning)
+        out = forest_loss(zone, treecover=tc, lossyear=ly, protected_areas=pas, coverage="center")
+    _assert_parts_add_up(out)
+    with rasterio.open(tc) as a, rasterio.open(ly) as b:
+        cover, loss, transform = a.read(1), b.read(1), a.transform
+        shape = a.shape
+    lats = transform.f + transform.e * np.arange(shape[0] + 1)
+    lon0, lon1 = transform.c, transform.c + transform.a
+    row_ha = np.array(
+        [
+            abs(GEOD.polygon_area_perimeter([lon0, lon1, lon1, lon0], [t, t, s, s])[0]) / 1e4
+            for t, s in itertools.pairwise(lats)
+        ]
+    )
+    inside_zone = ~geometry_mask(zone.geometry.values, shape, transform)
+    inside_pa = ~geometry_mask(pas.geometry.values, shape, transform) & inside_zone
+    lost = (cover > 30) & (cover <= 100) & (loss < 65535)
+    in_any = 0.0
+    for year in range(2001, 2019):
+        at = lost & (loss == year - 2000)
+        in_pa = float((at & inside_pa).sum(axis=1) @ row_ha) if year > 2014 else 0.0
+        total = float((at & inside_zone).sum(axis=1) @ row_ha)
+        row = out.iloc[0]
+        assert row[f"loss_{year}_in_pa_ha"] == pytest.approx(in_pa, rel=1e-6, abs=1e-6)
+        assert row[f"loss_{year}_outside_pa_ha"] == pytest.approx(total - in_pa, rel=1e-6, abs=1e-6)
+        in_any += float((at & inside_pa).sum(axis=1) @ row_ha)
+    assert out["loss_total_in_pa_ha"].iloc[0] > 0  # the reserves lost forest after 2014
+    assert in_any > out["loss_total_in_pa_ha"].iloc[0]  # and before: counted outside
