@@ -20,6 +20,7 @@ from pyproj import Geod
 from asm_pace import classify, validate_sites
 from asm_pace.classification import parse_uncertainty
 from asm_pace.errors import InputError
+from test_qgis import qgis  # noqa: F401  (the fixture running the system QGIS)
 
 GEOD = Geod(ellps="WGS84")
 PARK = shapely.box(0.0, 10.0, 0.1, 10.1)  # west edge: the meridian lon 0
@@ -304,3 +305,46 @@ def test_realdata_sernanp_boundaries(realdata):
     assert checked >= 25 and set(out["pa_certainty"]) == set(
         ["possible", "certain_inside", "certain_outside"]
     )
+
+
+_QGIS_SCRIPT = r"""
+import json, sys
+from qgis.core import QgsApplication, QgsRenderContext, QgsVectorLayer
+app = QgsApplication([], False)
+app.initQgis()
+result = {}
+for name in sys.argv[2:]:
+    layer = QgsVectorLayer(f"{sys.argv[1]}|layername={name}", name, "ogr")
+    message, ok = layer.loadNamedStyle(sys.argv[1][:-5] + f"_{name}.qml")
+    renderer = layer.renderer()
+    ctx = QgsRenderContext()
+    ctx.setRendererScale(10000)
+    renderer.startRender(ctx, layer.fields())
+    result[name] = {"ok": bool(ok), "renderer": renderer.type()}
+    for feature in layer.getFeatures():
+        result[name][feature.attribute("site_id")] = [
+            s.symbolLayer(0).properties().get("outline_style")
+            for s in renderer.symbolsForFeature(feature, ctx)
+        ]
+    renderer.stopRender(ctx)
+print("RESULT " + json.dumps(result))
+"""
+
+
+@pytest.mark.qgis
+def test_qgis_draws_possible_sites_dashed(tmp_path, qgis):  # noqa: F811 (the fixture)
+    """QGIS reads the certainty style: a dashed outline over the class symbol, possible only."""
+    from asm_pace._styles import style_sites
+
+    gpkg = tmp_path / "sites.gpkg"
+    values = {"site_id": ["a", "b"], "pace_class": ["protected_area", "not_eligible"]}
+    values["pa_certainty"] = ["possible", "certain_outside"]
+    shapes = {"points": [_west(-300), _west(700)], "feet": [PARK, shapely.box(1, 1, 1.1, 1.1)]}
+    for layer, geoms in shapes.items():
+        gpd.GeoDataFrame(values, geometry=geoms, crs=4326).to_file(gpkg, layer=layer)
+        kind = "point" if layer == "points" else "polygon"
+        (tmp_path / f"sites_{layer}.qml").write_text(style_sites(kind, certainty=True).qml)
+    got = qgis(gpkg, "points", "feet", script_text=_QGIS_SCRIPT)
+    for layer in shapes:
+        assert got[layer]["ok"] and got[layer]["renderer"] == "RuleRenderer"
+        assert got[layer]["a"] == ["solid", "dash"] and got[layer]["b"] == ["solid"]

@@ -193,7 +193,7 @@ def _marker_layer(look: Look) -> str:
         "SimpleMarker",
         {
             "name": "circle",
-            "color": _rgba(look.color),
+            "color": _rgba(look.color, look.fill_alpha),
             "outline_color": _rgba(look.outline),
             "outline_style": look.dash,
             "outline_width": "0.3" if look.dash == "solid" else f"{look.width:g}",
@@ -406,10 +406,14 @@ def _sld_symbolizer(look: Look, geometry: str, *, centroid: bool = False) -> str
     stroke_width = max(1.0, look.width * 96 / 25.4)  # mm -> pixels at 96 dpi
     dash = _SLD_DASHES.get(look.dash)
     if geometry == "point" or centroid:
+        fill = (
+            f'<se:Fill><se:SvgParameter name="fill">{look.color}</se:SvgParameter></se:Fill>'
+            if look.fill_alpha
+            else ""
+        )
         return (
             "<se:PointSymbolizer><se:Graphic><se:Mark>"
-            "<se:WellKnownName>circle</se:WellKnownName>"
-            f'<se:Fill><se:SvgParameter name="fill">{look.color}</se:SvgParameter></se:Fill>'
+            f"<se:WellKnownName>circle</se:WellKnownName>{fill}"
             f'<se:Stroke><se:SvgParameter name="stroke">{look.outline}</se:SvgParameter>'
             '<se:SvgParameter name="stroke-width">'
             + (f"{stroke_width:.0f}</se:SvgParameter>" if dash else "1</se:SvgParameter>")
@@ -582,14 +586,15 @@ POSSIBLE_LOOK = {"outline": "#000000", "width": 0.6, "dash": "dash"}
 def certainty_rules(geometry: str) -> list[Rule]:
     """Sites by class, those whose class may differ (``pa_certainty = 'possible'``) dashed.
 
-    Points: each class's circle, larger and with a dashed black outline when
+    Points: each class's circle, with a dashed black ring around it when
     ``possible``; footprints: :func:`footprint_rules` plus a dashed black outline
-    drawn over the ``possible`` ones.
+    drawn over the ``possible`` ones. The ring and outline are drawn over the
+    class's symbol (no ELSE rule, which QGIS applies only while rendering).
 
     Examples
     --------
     >>> [r.label for r in certainty_rules("point")[0].children]
-    ['Protected area: may lie elsewhere (pa_certainty possible)', 'Protected area']
+    ['Protected area', 'Protected area: may lie elsewhere (pa_certainty possible)']
     """
     test, ogc = equals("pa_certainty", "possible")
     rules = footprint_rules() if geometry == "polygon" else []
@@ -608,7 +613,7 @@ def certainty_rules(geometry: str) -> list[Rule]:
         klass, klass_ogc = equals("pace_class", c.value)
         possible = Rule(
             f"{c.label}: may lie elsewhere (pa_certainty possible)",
-            Look(c.color, size=3.6, **POSSIBLE_LOOK),
+            Look(c.color, 0, size=4.6, **POSSIBLE_LOOK),
             expression=test,
             sld_filter=f"<ogc:And>{klass_ogc}{ogc}</ogc:And>",
         )
@@ -617,7 +622,7 @@ def certainty_rules(geometry: str) -> list[Rule]:
                 c.label,
                 expression=klass,
                 sld_filter=klass_ogc,
-                children=(possible, Rule(c.label, Look(c.color), expression="ELSE")),
+                children=(Rule(c.label, Look(c.color), expression=""), possible),
             )
         )
     return rules
