@@ -371,3 +371,25 @@ def test_realdata_wdpa_status_years_on_a_gfc_clip(realdata):
         in_any += float((at & inside_pa).sum(axis=1) @ row_ha)
     assert out["loss_total_in_pa_ha"].iloc[0] > 0  # the reserves lost forest after 2014
     assert in_any > out["loss_total_in_pa_ha"].iloc[0]  # and before: counted outside
+
+
+def test_the_report_table_sums_the_split_per_radius():
+    from asm_pace.report import forest_summary
+
+    t = pd.DataFrame(
+        {
+            "radius_km": [1.0, 1.0, 5.0],
+            "zone_area_ha": [300.0, 100.0, 900.0],
+            "data_coverage": [1.0, 1.0, 1.0],
+            "forest_2000_ha": [200.0, 40.0, 500.0],
+            "loss_total_ha": [10.0, 2.0, 30.0],
+            "loss_2001_ha": [10.0, 2.0, 30.0],
+            "loss_total_in_pa_ha": [4.0, 0.5, 20.0],
+            "loss_total_in_pa_unknown_year_ha": [1.0, 0.0, 0.0],
+            "loss_total_outside_pa_ha": [5.0, 1.5, 10.0],
+        }
+    )
+    rows = forest_summary(t).set_index("zone")
+    assert rows.loc["within 1 km", "loss_total_in_pa_ha"] == 4.5
+    assert rows.loc["within 1 km", "loss_total_in_pa_unknown_year_ha"] == 1.0
+    assert rows.loc["within 5 km", "loss_total_outside_pa_ha"] == 10.0

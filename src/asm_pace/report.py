@@ -460,6 +460,11 @@ def _coverage_pct(covered: float, area: float) -> float:
 _FULL_COVERAGE = 1.0 - 1e-9
 
 
+#: forest_loss(protected_areas=)'s totals: loss inside areas designated before the loss
+#: year, inside areas of unknown status year, outside (docs/forest.md).
+_PA_SPLIT = ("loss_total_in_pa_ha", "loss_total_in_pa_unknown_year_ha", "loss_total_outside_pa_ha")
+
+
 def forest_summary(forest: pd.DataFrame) -> pd.DataFrame:
     """The report's forest table: one row per radius, with the rasters' data coverage.
 
@@ -467,7 +472,8 @@ def forest_summary(forest: pd.DataFrame) -> pd.DataFrame:
     ``covered_ha`` (the part on pixels where every raster has data: zone area x
     ``data_coverage``), ``coverage_pct`` (covered / zone area, area-weighted, rounded
     down to 0.1 %), ``forest_2000_ha``, ``loss_total_ha``, ``loss_pct`` (of forest
-    2000) and ``gain_ha``. Forest, loss and gain count only covered pixels, so they
+    2000), the protection split when present (``loss_total_in_pa_ha``,
+    ``loss_total_in_pa_unknown_year_ha``, ``loss_total_outside_pa_ha``) and ``gain_ha``. Forest, loss and gain count only covered pixels, so they
     describe the covered part: read them with ``coverage_pct``. Radii are not summed
     into one total: the zones of one site are nested (or, as rings, overlap the zones
     of its neighbours), so a sum across radii would count hectares several times.
@@ -509,7 +515,14 @@ def forest_summary(forest: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for label, sub in groups:
         row: dict[str, object] = {"zone": label, "zones": len(sub)}
-        for col in ("zone_area_ha", "covered_ha", "forest_2000_ha", "loss_total_ha", "gain_ha"):
+        for col in (
+            "zone_area_ha",
+            "covered_ha",
+            "forest_2000_ha",
+            "loss_total_ha",
+            *_PA_SPLIT,
+            "gain_ha",
+        ):
             if col in sub.columns:
                 row[col] = float(sub[col].sum())  # NaN (zones without data) count as nothing
         if "covered_ha" in row:
@@ -555,6 +568,9 @@ def _forest_section(forest: pd.DataFrame) -> str:
             "forest_2000_ha": "Forest 2000 (ha)",
             "loss_total_ha": "Loss (ha)",
             "loss_pct": "Loss (% of 2000 forest)",
+            "loss_total_in_pa_ha": "Loss in PAs already designated (ha)",
+            "loss_total_in_pa_unknown_year_ha": "Loss in PAs of unknown year (ha)",
+            "loss_total_outside_pa_ha": "Loss outside PAs (ha)",
             "gain_ha": "Gain (ha)",
         },
         digits={
@@ -563,6 +579,7 @@ def _forest_section(forest: pd.DataFrame) -> str:
             "coverage_pct": 1,
             "forest_2000_ha": 0,
             "loss_total_ha": 1,
+            **dict.fromkeys(_PA_SPLIT, 1),
             "gain_ha": 1,
         },
         low={"coverage_pct": 100.0},
