@@ -212,6 +212,14 @@ def classify(
     Inside Alpha National Park (WDPA 1, IUCN II), designated 1990
     >>> round(float(out["nearest_pa_km"].iloc[1]), 2)
     11.06
+    >>> out["protected_since"].tolist()
+    [1990, <NA>]
+
+    Locations known to 20 km: the second site may lie in the park, 11 km away.
+
+    >>> out = classify(sites, pas, eco, uncertainty_m=20_000)
+    >>> out["pa_certainty"].tolist(), out["nearest_pa_km_max"].round(2).tolist()
+    (['certain_inside', 'possible'], [0.0, 31.06])
     """
     return _classify(sites, protected_areas, ecoregions, priority_landscapes, uncertainty_m)
 
