@@ -507,7 +507,7 @@ class _Protection:
     until: np.ndarray
 
 
-def _status_years(pas: gpd.GeoDataFrame, name: str) -> np.ndarray:
+def _checked_status_years(pas: gpd.GeoDataFrame, name: str) -> np.ndarray:
     """``status_year`` as floats (NaN unknown); a value that is not a past year is refused."""
     raw = pd.Series(pas["status_year"]).reset_index(drop=True)
     num = pd.to_numeric(raw, errors="coerce").astype("Float64")
@@ -552,7 +552,7 @@ def _protection_pieces(zg: np.ndarray, protected_areas: gpd.GeoDataFrame) -> _Pr
             f"{name}: protected areas in rows {row_list(lines)} are not polygons; give polygons "
             "(asm_pace.read_protected_areas turns WDPA point records into circles of REP_AREA)"
         )
-    year = _status_years(pas, name)
+    year = _checked_status_years(pas, name)
     n = zg.size
     zi, li, pieces = _intersections(zg, np.asarray(pas.geometry.values, dtype=object))
     pieces = polygonal_parts(pieces)
