@@ -630,3 +630,27 @@ def test_qgis_project_refusals(tmp_path):
         write_qgis_project(project, gpkg, {"t": table}, overwrite=True)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["other", "out.gpkg", "out.qgz"]
     assert list(other.iterdir()) == []
+
+
+def test_sites_with_a_location_uncertainty_get_the_certainty_style(tmp_path):
+    """pa_certainty in the sites layer: its style marks the 'possible' sites (a rule of their own)."""
+    import warnings
+
+    import asm_pace
+    from asm_pace.datasets import sample_path
+    from asm_pace.output import write_geopackage
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", asm_pace.errors.AsmPaceWarning)
+        sites = asm_pace.read_sites(sample_path("sites.csv"))
+        pas = asm_pace.read_protected_areas(sample_path("protected_areas.gpkg"))
+        eco = asm_pace.read_ecoregions(sample_path("ecoregions.gpkg"))
+        plain = asm_pace.classify(sites, pas, eco)
+        uncertain = asm_pace.classify(sites, pas, eco, uncertainty_m=500)
+    styles = {}
+    for name, frame in (("plain", plain), ("uncertain", uncertain)):
+        path = write_geopackage(tmp_path / f"{name}.gpkg", {"sites": frame})
+        with sqlite3.connect(path) as con:
+            styles[name] = con.execute("SELECT styleQML FROM layer_styles").fetchone()[0]
+    assert "possible" in styles["uncertain"] and "pa_certainty" in styles["uncertain"]
+    assert "pa_certainty" not in styles["plain"]

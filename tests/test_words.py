@@ -47,6 +47,7 @@ OPTIONS = {
     "source_label": ("--pa-source-name",),
     "treecover": ("--treecover",),
     "lossyear": ("--lossyear",),
+    "uncertainty_m": ("--uncertainty",),
     "exclude_mab": ("--keep-biosphere-reserves",),
     "exclude_oecm": ("--keep-oecms",),
     "exclude_marine": ("--exclude-marine",),

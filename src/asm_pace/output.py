@@ -447,7 +447,7 @@ def layer_style(frame: pd.DataFrame, name: str) -> _styles.Style | None:
     kind = _geometry_kind(frame)
     columns = set(frame.columns)
     if "pace_class" in columns:
-        return _styles.style_sites(kind, name)
+        return _styles.style_sites(kind, name, certainty="pa_certainty" in columns)
     if "radius_km" in columns:
         radii = pd.to_numeric(frame["radius_km"], errors="coerce")
         inner = None
