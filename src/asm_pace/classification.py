@@ -521,15 +521,15 @@ def parse_uncertainty(text: str) -> float:
     if match is None:
         raise InputError(
             f"--uncertainty {text!r} is not a distance in metres or kilometres: give one "
-            "such as 500m or 0.5km (a bare number is metres; in Python the uncertainty_m keyword "
-            "takes metres)"
+            "such as 500m or 0.5km (a bare number is metres; in Python uncertainty_m= takes "
+            "metres)"
         )
     try:
         value = float(match.group(1))
     except ValueError:
         value = float("nan")
     value *= 1000.0 if (match.group(2) or "m").lower() == "km" else 1.0
-    return _checked_radius(value, f"--uncertainty {text!r}")
+    return _checked_radius(value, f"{text!r} (--uncertainty, uncertainty_m=)")
 
 
 def _checked_radius(value: object, what: str) -> float:
@@ -540,7 +540,7 @@ def _checked_radius(value: object, what: str) -> float:
         raise InputError(
             f"{what} is not a location uncertainty: give a radius of 0 to "
             f"{MAX_UNCERTAINTY_M / 1000:g} km (a wider circle is not a location), e.g. "
-            "--uncertainty 500m (in Python: the uncertainty_m keyword, in metres)"
+            "--uncertainty 500m (in Python: uncertainty_m=500, in metres)"
         )
     return radius
 
