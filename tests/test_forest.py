@@ -424,8 +424,14 @@ def test_errors(small, tmp_path):
 )
 def test_invariants(small, lon, lat, radius):
     _, _, tcp, lyp = small
+    # the zone under test, and one that surely has data: a run where no zone has any is
+    # refused (RasterError), and a tiny zone may lie wholly on a nodata pixel
     zones = gpd.GeoDataFrame(
-        geometry=geodesic_circles(np.array([lon]), np.array([lat]), radius, n_vertices=24), crs=4326
+        geometry=[
+            geodesic_circles(np.array([lon]), np.array([lat]), radius, n_vertices=24)[0],
+            geodesic_circles(np.array([-69.9]), np.array([-12.1]), 2000.0, n_vertices=24)[0],
+        ],
+        crs=4326,
     )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", CoverageWarning)

@@ -290,3 +290,20 @@ def test_landscape_layers(tmp_path):
     with pytest.raises(LayerChoiceError, match=r"landscapes \(Polygon\), landscapes_2019"):
         read_priority_landscapes(path)
     assert len(read_priority_landscapes(path, layer="landscapes_2019")) == 1
+
+
+def test_a_status_year_to_come_is_left_empty_with_a_warning(tmp_path):
+    """A STATUS_YR after this year is no designation date: blank, warned, the area kept."""
+    import datetime
+
+    from asm_pace import read_protected_areas
+    from asm_pace.errors import UnreadableValueWarning
+    from corpus import tiny_inputs
+    from corpus.emptiness import rewrite, with_values
+
+    paths = tiny_inputs(tmp_path)
+    next_year = datetime.date.today().year + 1
+    rewrite(paths["protected_areas"], with_values(STATUS_YR=next_year), layer="polygons")
+    with pytest.warns(UnreadableValueWarning, match=rf"STATUS_YR .*'{next_year}'"):
+        pas = read_protected_areas(paths["protected_areas"])
+    assert len(pas) == 1 and pas["status_year"].isna().all()

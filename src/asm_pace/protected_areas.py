@@ -112,9 +112,10 @@ PA_COLUMNS: tuple[str, ...] = (
 #: error in the data (or a unit mix-up), not a circle to draw.
 MAX_POINT_AREA_KM2 = 3_000_000.0
 
-# STATUS_YR values outside this range are not years (text, negative, 99999...): left empty
-# with a warning. 0 means "not reported" in the WDPA and is left empty silently.
-_YEAR_RANGE = (1000, 2100)
+# STATUS_YR values from before this year, or after the current one, are not status years
+# (text, negative, 99999, a date to come...): left empty with a warning. 0 means "not
+# reported" in the WDPA and is left empty silently.
+_FIRST_YEAR = 1000
 
 # Point records are pre-filtered with the bbox widened by this many degrees, so a point just
 # outside the box whose circle reaches into it is still read (a 2-degree margin covers circles
@@ -1064,15 +1065,17 @@ def _normalise(gdf: gpd.GeoDataFrame, *, source: str, layer: str) -> pd.DataFram
 def _status_years(gdf: pd.DataFrame, column: str | None, *, source: str, layer: str) -> pd.Series:
     """STATUS_YR as Int64: 0 or missing is ``<NA>`` (the WDPA's "not reported").
 
-    A value that is not a year (text, a fraction, outside 1000-2100) is left ``<NA>`` too,
-    with an :class:`~asm_pace.errors.UnreadableValueWarning` naming the features: the year is
-    only reported, no rule reads it.
+    A value that is not a past year (text, a fraction, before 1000 or after this year) is left
+    ``<NA>`` too, with an :class:`~asm_pace.errors.UnreadableValueWarning` naming the features:
+    :func:`asm_pace.forest_loss` then counts the area's loss apart, as of unknown year.
     """
+    import datetime
+
     if column is None:
         return pd.Series(pd.NA, index=gdf.index, dtype="Int64")
     raw = _text(gdf, column).str.strip()
     year = pd.to_numeric(raw.where(raw != ""), errors="coerce")
-    ok = year.between(*_YEAR_RANGE) & (year == year.round())
+    ok = year.between(_FIRST_YEAR, datetime.date.today().year) & (year == year.round())
     bad = ((raw != "") & (year != 0) & ~ok).to_numpy()
     if bad.any():
         warnings.warn(
