@@ -993,13 +993,13 @@ def _read_kml_folders(path: Path) -> tuple[gpd.GeoDataFrame, dict[str, int]]:
     Folders holding only other geometries (tracks, lines) are left out, as a GeoPackage's
     roads layer is beside its sites; ``{"other_layers": n}`` counts their features.
     """
-    names = [name for name, _ in list_layers(path)]
-    if len(names) == 1:
+    refs = layer_refs(path)  # listed once: each folder is read by its own reference
+    if len(refs) <= 1:
         return read_vector(path), {}
     parts = []
-    for name in names:
-        part = read_vector(path, layer=name)
-        part.insert(0, "layer", name)
+    for ref in refs:
+        part = read_layer(ref)
+        part.insert(0, "layer", ref.name)
         parts.append(part)
     kinds = [shapely.get_type_id(np.asarray(p.geometry.values, dtype=object)) for p in parts]
     sites_like = [bool(np.isin(k, [0, 3, 4, 6]).any()) for k in kinds]
