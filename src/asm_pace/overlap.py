@@ -9,6 +9,7 @@ intersections with every protected area.
 
 from __future__ import annotations
 
+import warnings
 from typing import NamedTuple
 
 import geopandas as gpd
@@ -137,24 +138,24 @@ def overlaps(
     zgeoms = np.asarray(zones_4326.geometry.values, dtype=object)
     zone_ids = zones_4326[id_col].astype(str).to_numpy(dtype=object)
 
-    stats, pairs = _pa_stats(zgeoms, pas)
     pa_box = layer_box(protected_areas, "protected areas")
+    eco_box = None if ecoregions is None else layer_box(ecoregions, "ecoregions")
+    stats, pairs = _pa_stats(zgeoms, pas)
     out = zones.copy()
     for col, values in stats.items():
         out[col] = values
     out["pa_beyond_extent"] = _beyond(zgeoms, pa_box)
-    eco = eco_box = None
+    eco = None
     if ecoregions is not None:
         eco = _check_layer(ecoregions, "ecoregions", "is_g200", "asm_pace.read_ecoregions")
         eco = eco[eco["is_g200"].fillna(False).astype(bool).to_numpy()]
-        eco_box = layer_box(ecoregions, "ecoregions")
         g200 = _union_area(zgeoms, np.asarray(eco.geometry.values, dtype=object))
         out["g200_area_km2"] = g200
         out["g200_share"] = _share(g200, stats["zone_area_km2"])
         out["g200_beyond_extent"] = _beyond(zgeoms, eco_box)
-    _warn_beyond(zones, protected_areas, out["pa_beyond_extent"].to_numpy(), "pa")
+    _warn_beyond(zones, protected_areas, pa_box, out["pa_beyond_extent"].to_numpy(), "pa")
     if ecoregions is not None:
-        _warn_beyond(zones, ecoregions, out["g200_beyond_extent"].to_numpy(), "g200")
+        _warn_beyond(zones, ecoregions, eco_box, out["g200_beyond_extent"].to_numpy(), "g200")
 
     table = _pairs_table(pairs, zone_ids, pas, stats["zone_area_km2"], id_col)
 
@@ -239,18 +240,20 @@ def _beyond(geoms: np.ndarray, box: tuple[float, float, float, float] | None) ->
 
 
 def _warn_beyond(
-    zones: gpd.GeoDataFrame, layer: gpd.GeoDataFrame, beyond: np.ndarray, what: str
+    zones: gpd.GeoDataFrame,
+    layer: gpd.GeoDataFrame,
+    box: tuple[float, float, float, float] | None,
+    beyond: np.ndarray,
+    what: str,
 ) -> None:
-    """One ExtentWarning counting the zones whose overlap with ``layer`` may be incomplete."""
-    if not beyond.any():
+    """One ExtentWarning counting the zones whose overlap with ``layer`` (read for ``box``)
+    may be incomplete."""
+    if box is None or not beyond.any():
         return
-    import warnings
-
     noun = "protected areas" if what == "pa" else "ecoregions"
-    box = box_text(layer_box(layer, noun))
     warnings.warn(
         f"{zones.attrs.get('source', 'the zones')}: {int(beyond.sum())} of {beyond.size} "
-        f"zone(s) reach outside the box {box} the {noun} of "
+        f"zone(s) reach outside the box {box_text(box)} the {noun} of "
         f"{layer.attrs.get('source', 'the ' + noun + ' layer')} were read for, so {noun} outside it "
         f"are missing and {what}_area_km2 is a lower bound for them (column "
         f"{what}_beyond_extent); read the layer with a box wider than the buffers, or "
