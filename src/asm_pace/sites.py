@@ -202,8 +202,8 @@ def _uncertainty_problem(line: Any, column: Any, raw: Any, problem: str) -> Site
         str(column),
         _plain(raw),
         problem,
-        "give the radius in metres (0 to 100,000; 1 km is 1000), or leave the cell empty "
-        "when unknown",
+        f"give the radius in metres (0 to {MAX_UNCERTAINTY_M:,.0f}; 1 km is 1000), or leave "
+        "the cell empty when unknown",
     )
 
 
