@@ -445,9 +445,8 @@ def _classify(
         eco_name=eco_name,
         g200=g200,
     )
-    years_f = np.array([np.nan if pd.isna(y) else float(y) for y in years])
-    since = np.full(n, np.nan)
-    np.fmin.at(since, site_i, years_f[pa_i])
+    since = np.full(n, np.nan)  # the earliest known status_year of the areas holding a site
+    np.fmin.at(since, site_i, years.to_numpy(dtype="float64", na_value=np.nan)[pa_i])
     extra = {}
     if radius is not None:
         certainty, kmin, kmax = _certainty(
@@ -469,9 +468,7 @@ def _classify(
         "pa_designations": joined(pa_desig),
         "pa_iucn_categories": joined(pa_iucn),
         "pa_status_years": joined(pa_year),
-        "protected_since": pd.array(
-            [pd.NA if np.isnan(v) else int(v) for v in since], dtype="Int64"
-        ),
+        "protected_since": pd.array(since, dtype="Float64").astype("Int64"),  # NaN: <NA>
         "world_heritage": wh,
         "ramsar": ram,
         "pa_share": pa_share,
