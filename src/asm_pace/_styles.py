@@ -27,7 +27,6 @@ __all__ = [
     "Style",
     "categories_for_pace_class",
     "categories_for_zones",
-    "qml_categorized",
     "sld_categorized",
     "format_category_value",
     "style_sites",
@@ -255,25 +254,24 @@ def _symbol(name: str, geometry: str, look: Look, *, centroid: bool = False) -> 
     return _symbol_xml("fill", name, _layer("SimpleFill", fill))
 
 
-def _category_look(c: Category, fill_alpha: int) -> Look:
-    if c.look is not None:
-        return c.look
-    if fill_alpha < 255:  # a light fill under a solid outline of the same colour
-        return Look(c.color, fill_alpha, outline=c.color, width=0.5)
-    return Look(c.color)
+def _category_look(c: Category) -> Look:
+    return c.look if c.look is not None else Look(c.color)
 
 
-def renderer_categorized(
-    attribute: str, categories: Sequence[Category], *, geometry: str, fill_alpha: int = 255
-) -> str:
-    """A ``categorizedSymbol`` ``<renderer-v2>`` element (see :func:`qml_categorized`)."""
+def renderer_categorized(attribute: str, categories: Sequence[Category], *, geometry: str) -> str:
+    """A ``categorizedSymbol`` ``<renderer-v2>`` element on ``attribute``.
+
+    Examples
+    --------
+    >>> xml = renderer_categorized("pace_class", categories_for_pace_class(), geometry="point")
+    >>> 'type="categorizedSymbol"' in xml and xml.count("<category ") == 4
+    True
+    """
     cats = "".join(
         f'<category symbol="{i}" value={quoteattr(c.value)} label={quoteattr(c.label)} render="true"/>'
         for i, c in enumerate(categories)
     )
-    syms = "".join(
-        _symbol(str(i), geometry, _category_look(c, fill_alpha)) for i, c in enumerate(categories)
-    )
+    syms = "".join(_symbol(str(i), geometry, _category_look(c)) for i, c in enumerate(categories))
     return (
         f'<renderer-v2 type="categorizedSymbol" attr={quoteattr(attribute)} symbollevels="0"'
         ' enableorderby="0" forceraster="0" referencescale="-1">'
@@ -292,32 +290,6 @@ def _qml(renderer: str, geometry: str) -> str:
         "<layerGeometryType>"
         + {"point": "0", "line": "1"}.get(geometry, "2")
         + "</layerGeometryType></qgis>\n"
-    )
-
-
-def qml_categorized(
-    attribute: str, categories: Sequence[Category], *, geometry: str, fill_alpha: int = 255
-) -> str:
-    """A QGIS 3 QML document with a categorised renderer on ``attribute``.
-
-    Parameters
-    ----------
-    attribute : str
-        The field the classes are read from.
-    categories : sequence of Category
-    geometry : {"point", "line", "polygon"}
-    fill_alpha : int
-        Fill opacity 0-255 for polygons whose category has no :class:`Look`.
-
-    Examples
-    --------
-    >>> qml = qml_categorized("pace_class", categories_for_pace_class(), geometry="point")
-    >>> 'type="categorizedSymbol"' in qml and qml.count("<category ") == 4
-    True
-    """
-    return _qml(
-        renderer_categorized(attribute, categories, geometry=geometry, fill_alpha=fill_alpha),
-        geometry,
     )
 
 
@@ -482,7 +454,6 @@ def sld_categorized(
     categories: Sequence[Category],
     *,
     geometry: str,
-    fill_opacity: float = 1.0,
 ) -> str:
     """The same classes as an SLD 1.1 (Symbology Encoding) document.
 
@@ -492,13 +463,12 @@ def sld_categorized(
     >>> sld.count("<se:Rule>")
     4
     """
-    alpha = round(fill_opacity * 255)
     rules = [
         _sld_rule(
             c.value,
             c.label,
             equals(attribute, c.value)[1],
-            _sld_symbolizer(_category_look(c, alpha), geometry),
+            _sld_symbolizer(_category_look(c), geometry),
             scales=(0.0, 0.0),
         )
         for c in categories
