@@ -65,12 +65,21 @@ def _args(folder: Path, treecover, lossyear, *extra) -> list[str]:
     )
 
 
-def _pair(tc_arr, ly_arr, *, tc_name="tc.tif", ly_name="ly.tif", swap=False, **kw):
+def _pair(
+    tc_arr,
+    ly_arr,
+    *,
+    tc_name="tc.tif",
+    ly_name="ly.tif",
+    swap=False,
+    tc_nodata=None,
+    ly_nodata=None,
+):
     """A case builder: write the two rasters, give them (swapped if asked) to the options."""
 
     def build(folder: Path) -> list[str]:
-        tc = tif(folder / tc_name, tc_arr, nodata=kw.get("tc_nodata"))
-        ly = tif(folder / ly_name, ly_arr, nodata=kw.get("ly_nodata"))
+        tc = tif(folder / tc_name, tc_arr, nodata=tc_nodata)
+        ly = tif(folder / ly_name, ly_arr, nodata=ly_nodata)
         return _args(folder, *((ly, tc) if swap else (tc, ly)))
 
     return build
