@@ -683,10 +683,6 @@ def _run(
         overwrite=overwrite,
         hint="--overwrite",
     )
-    if report_path is not None:
-        from .plotting import _require
-
-        _require("matplotlib")
 
     steps = planned_steps(
         priority_landscapes=options["priority_landscapes"] is not None,

@@ -593,6 +593,8 @@ def plan_run_outputs(
     :func:`write_outputs`; see :func:`asm_pace.output.plan_outputs` for the checks. Messages
     name the command line's options; ``hint`` is how they name the overwrite option.
     ``qgis_project`` adds the QGIS project beside the GeoPackage (:func:`qgis_project_path`).
+    A ``report`` needs matplotlib: without it the plan is refused
+    (:class:`~asm_pace.errors.MissingDependencyError`), before any work too.
 
     Examples
     --------
@@ -617,7 +619,12 @@ def plan_run_outputs(
         for kind, path in (("gpkg", output), ("csv", csv), ("html", report), ("qgz", project))
         if path is not None
     ]
-    return plan_outputs(destinations, inputs=roles, overwrite=overwrite, hint=hint)
+    plan = plan_outputs(destinations, inputs=roles, overwrite=overwrite, hint=hint)
+    if report is not None:
+        from .plotting import _require
+
+        _require("matplotlib")
+    return plan
 
 
 def qgis_project_path(output: str | os.PathLike[str]) -> Path:
@@ -697,10 +704,6 @@ def write_outputs(
     from .output import write_csv, write_geopackage, write_qgis_project
 
     output = Path(os.fspath(output))
-    if report is not None:
-        from .plotting import _require
-
-        _require("matplotlib")
     project = qgis_project_path(output) if qgis_project else None
     wanted = [Path(os.fspath(p)) for p in (output, csv, report, project) if p is not None]
     if plan is None:
