@@ -551,11 +551,9 @@ def _uncertainty(sites: gpd.GeoDataFrame, uncertainty_m: object) -> np.ndarray |
         return None if uncertainty_m is None else np.full(len(sites), uncertainty_m)
     values, problems = uncertainty_values(sites[column], np.arange(1, len(sites) + 1), column)
     if problems:
-        labels = _labels(sites)
-        shown = "; ".join(
-            f"{labels[p.line - 1]}: {p.value!r}"
-            for p in problems[:_SHOWN]  # type: ignore[operator]
-        )
+        first = problems[:_SHOWN]
+        labels = _labels(sites.iloc[[p.line - 1 for p in first]])  # type: ignore[operator]
+        shown = "; ".join(f"{lab}: {p.value!r}" for lab, p in zip(labels, first, strict=True))
         more = f" and {len(problems) - _SHOWN} more" if len(problems) > _SHOWN else ""
         raise InputError(
             f"{source_name(sites)}: {len(problems)} value(s) of the column {column!r} are not "
@@ -1135,7 +1133,7 @@ def _examples(sites: gpd.GeoDataFrame, site_geoms: np.ndarray, mask: np.ndarray)
     """The first few sites of ``mask`` with a point of each, for messages."""
     rows = np.flatnonzero(mask)[:_SHOWN]
     _, x, y = _query_points(site_geoms[rows], shapely.get_type_id(site_geoms[rows]) == 0)
-    labels = _labels(sites)[rows]
+    labels = _labels(sites.iloc[rows])  # only the sites shown
     text = ", ".join(
         f"{lab} at lon {lon:.4f}, lat {lat:.4f}" for lab, lon, lat in zip(labels, x, y, strict=True)
     )
@@ -1234,7 +1232,7 @@ def _check_extent(
     if n == 0:
         return
     no_eco = ~has_eco if ecoregions is not None else np.zeros(n, dtype=bool)
-    far = ~in_pa & ~(near_km <= EXTENT_KM) if protected_areas is not None else no_eco & False
+    far = ~in_pa & ~(near_km <= EXTENT_KM) if protected_areas is not None else np.zeros(n, bool)
     src = _name(sites, "the sites")
     eco_name = _name(ecoregions, "the ecoregion layer")
     pa_name = _name(protected_areas, "the protected-area layer")
