@@ -197,6 +197,21 @@ def test_bad_value_in_the_second_tile_names_that_tile(tmp_path):
         forest_loss(zone(), treecover=h, lossyear=h)
 
 
+@pytest.mark.parametrize("dtype", ["uint8", "int16"])  # the lookup table and the general path
+def test_a_bad_loss_year_under_gain_nodata_is_still_refused(tmp_path, dtype):
+    ly = full(5, dtype)
+    ly[3, 3] = 200
+    gain = full(1)
+    gain[3, 3] = 255
+    with pytest.raises(RasterError, match=r"ly\.tif: value 200 \(pixel row 3, column 3"):
+        forest_loss(
+            zone(),
+            treecover=tif(tmp_path / "tc.tif", full(80, dtype)),
+            lossyear=tif(tmp_path / "ly.tif", ly),
+            gain=tif(tmp_path / "gain.tif", gain, nodata=255),
+        )
+
+
 def test_layers_of_one_file_or_mixed_tiles(tmp_path):
     tc = tif(tmp_path / "tc.tif", full(80))
     ly = tif(tmp_path / "ly.tif", full(5))

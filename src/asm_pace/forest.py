@@ -430,11 +430,14 @@ class _ForestCoder:
             self.vmax = max(self.vmax, m)
         else:
             code = self._general(chunk, valid)
-        if valid is not None:
-            code[~valid] = 0
+        # before the masking: a tree-cover or loss-year value outside its domain is refused
+        # wherever it lies, also on a pixel where only the gain raster has nodata (as on the
+        # general path); ``top`` stays an upper bound of the codes left after it
         top = int(code.max())
         if self.fast and top == _OUT:
             self._diagnose(chunk)
+        if valid is not None:
+            code[~valid] = 0
         gain_lab = None
         if has_gain:
             gain_lab = ((code > 0) & (chunk.data[2] > 0)).astype(np.uint8)
