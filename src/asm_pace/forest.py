@@ -511,21 +511,28 @@ class _Protection:
 
 
 def _checked_status_years(pas: gpd.GeoDataFrame, name: str) -> np.ndarray:
-    """``status_year`` as floats (NaN unknown); a value that is not a past year is refused."""
+    """``status_year`` as floats (NaN unknown); a value that is not a past year is refused.
+
+    The same years as :func:`asm_pace.read_protected_areas` keeps (which blanks the others).
+    """
+    from .protected_areas import _FIRST_YEAR
+
     raw = pd.Series(pas["status_year"]).reset_index(drop=True)
     num = pd.to_numeric(raw, errors="coerce").astype("Float64")
     year = num.to_numpy(dtype=float, na_value=np.nan)
     this_year = datetime.date.today().year
     with np.errstate(invalid="ignore"):
-        ok = np.isnan(year) | ((year >= 1000) & (year <= this_year) & (year == np.round(year)))
+        ok = np.isnan(year) | (
+            (year >= _FIRST_YEAR) & (year <= this_year) & (year == np.round(year))
+        )
     bad = ~ok | (raw.notna().to_numpy() & np.isnan(year))
     if bad.any():
         ids = pas["pa_id"] if "pa_id" in pas.columns else pd.Series(range(len(pas)))
         shown = ", ".join(f"{i} ({v})" for i, v in zip(ids[bad][:5], raw[bad][:5], strict=True))
         raise InputError(
             f"{name}: status_year (STATUS_YR) of {int(bad.sum())} protected area(s) is not a "
-            f"year from 1000 to {this_year}: {shown}; correct them, or set unknown years to <NA> "
-            "(asm_pace.read_protected_areas reads STATUS_YR 0 and non-years so)"
+            f"year from {_FIRST_YEAR} to {this_year}: {shown}; correct them, or set unknown "
+            "years to <NA> (asm_pace.read_protected_areas reads STATUS_YR 0 and non-years so)"
         )
     return year
 
