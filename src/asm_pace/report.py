@@ -330,6 +330,17 @@ def _zone_label(row: Mapping[str, Any]) -> str:
     return f"within {outer} km"
 
 
+def _zone_groups(frame: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
+    """The zones of each radius (and inner radius), labelled, in order; else all in one."""
+    if "radius_km" not in frame.columns:
+        return [("all zones", frame)]
+    keys = _zone_key(frame)
+    return [
+        (_zone_label(dict(zip(keys, key, strict=True))), sub)
+        for key, sub in frame.groupby(keys, sort=True, dropna=False)
+    ]
+
+
 def _buffers_section(buffers: gpd.GeoDataFrame) -> str:
     keys = _zone_key(buffers)
     if "radius_km" not in keys:
@@ -504,16 +515,8 @@ def forest_summary(forest: pd.DataFrame) -> pd.DataFrame:
     covered = _covered_ha(frame)
     if covered is not None:
         frame["covered_ha"] = covered
-    if "radius_km" in frame.columns:
-        keys = _zone_key(frame)
-        groups = [
-            (_zone_label(dict(zip(keys, key, strict=True))), sub)
-            for key, sub in frame.groupby(keys, sort=True, dropna=False)
-        ]
-    else:
-        groups = [("all zones", frame)]
     rows = []
-    for label, sub in groups:
+    for label, sub in _zone_groups(frame):
         row: dict[str, object] = {"zone": label, "zones": len(sub)}
         for col in (
             "zone_area_ha",
@@ -546,13 +549,8 @@ def _forest_section(forest: pd.DataFrame) -> str:
     once = _counts_once(frame)
     unit = CLUSTERS if once else PER_BUFFER
     summary = forest_summary(frame)
-    if "radius_km" in frame.columns:
-        keys = _zone_key(frame)
-        subs = [sub for _, sub in frame.groupby(keys, sort=True, dropna=False)]
-    else:
-        subs = [frame]
     charts = []
-    for label, sub in zip(summary["zone"], subs, strict=True):
+    for label, sub in _zone_groups(frame):
         fig = _new_figure((7.5, 3.4))
         ax = fig.subplots()
         plotting.plot_forest_loss(sub, ax=ax, title=f"Tree cover loss, {label} ({unit})")
