@@ -359,12 +359,12 @@ def read_protected_areas(
     # 1. countries (exact: GDAL's LIKE filter may match a code inside another word); a code
     # that matches nothing is refused: a typo would otherwise leave its sites unprotected
     if codes is not None:
-        found = data["iso3"].str.upper().str.findall(r"[A-Z]+").map(set)  # as _codes_in
+        found = _code_sets(data["iso3"])  # data's iso3 is text, never missing: same index
         keep = found.map(lambda cs: bool(cs & codes)).to_numpy(dtype=bool)
         unmatched = codes - set().union(set(), *found[keep])
         if unmatched:
             # in the file but outside the bbox is fine (a box around sites near a border)
-            present = _codes_in_file(sources) if sources else _codes_in(data["iso3"])
+            present = _codes_in_file(sources) if sources else set().union(set(), *found)
             if unmatched - present or box is None:
                 missing = (unmatched - present) or unmatched
                 raise _unmatched_countries(name, missing, codes, box, present)
@@ -531,13 +531,12 @@ def read_protected_areas(
     log["empty_after_repair"] = int(invalid.sum()) - n_repaired
     out = pd.concat([polys, circles], ignore_index=True)
     out = gpd.GeoDataFrame(out, geometry="geometry", crs="EPSG:4326")
-    n_outside_box = n_outside
     if box is not None and len(out):
         keep = shapely.intersects(np.asarray(out.geometry.values, dtype=object), box)
-        n_outside_box += int((~keep).sum())
+        n_outside += int((~keep).sum())
         out = out[keep]
     if box is not None:
-        log["bbox"] = n_outside_box
+        log["bbox"] = n_outside
     if not len(out):
         raise InputError(f"{name}: no protected area is left: {_nothing_left(log, len(data))}")
     if log["empty_after_repair"]:
@@ -630,10 +629,14 @@ def _unmatched_countries(
     )
 
 
+def _code_sets(iso3: pd.Series) -> pd.Series:
+    """Each record's ISO3 codes (``;``- or otherwise separated), upper case, as a set."""
+    return iso3.dropna().astype(str).str.upper().str.findall(r"[A-Z]+").map(set)
+
+
 def _codes_in(iso3: pd.Series) -> set[str]:
     """The ISO3 codes in a column of ``;``- (or otherwise) separated codes, upper case."""
-    text = iso3.dropna().astype(str).str.upper().str.findall(r"[A-Z]+")
-    return set().union(set(), *text.map(set))
+    return set().union(set(), *_code_sets(iso3))
 
 
 def _codes_in_file(layers: list[_Layer]) -> set[str]:
