@@ -88,6 +88,19 @@ def test_nan_in_a_projected_layer_and_in_a_footprint_is_refused_per_feature():
     assert where(validate_sites(gdf)) == [(2, "geometry"), (3, "geometry")]
 
 
+def test_a_point_that_cannot_be_reprojected_is_named_as_such_not_as_missing():
+    # 1e30 m from UTM 19S's origin: PROJ gives infinite longitude/latitude
+    gdf = gpd.GeoDataFrame(
+        {"id": ["a", "b"]},
+        geometry=[shapely.Point(500000, 8600000), shapely.Point(1e30, 1e30)],
+        crs="EPSG:32719",
+    )
+    problems = validate_sites(gdf)
+    assert where(problems) == [(2, "geometry")]
+    assert "cannot be reprojected from WGS 84 / UTM zone 19S" in problems[0].problem
+    assert "no geometry" not in problems[0].problem and problems[0].value == "POINT (1e+30 1e+30)"
+
+
 def test_out_of_range_lonlat_features_are_refused_one_by_one_before_reprojection():
     gdf = points().set_crs("EPSG:4979", allow_override=True)  # geographic, 3-D
     gdf.geometry = gpd.GeoSeries(

@@ -1060,6 +1060,7 @@ def _from_vector(
             index=gdf.index,
             crs=gdf.crs,
         )
+    source, source_crs = np.asarray(gdf.geometry.values, dtype=object), gdf.crs
     try:
         gdf = to_wgs84(gdf, source=name, set_crs=_SET_CRS)
     except InputError as err:  # the CRS policy refuses the layer (CRS, or an ambiguous polygon)
@@ -1067,7 +1068,7 @@ def _from_vector(
         problems.append(SiteProblem(None, None, None, str(err), fix))
         return None, problems
     geoms = np.asarray(gdf.geometry.values, dtype=object)
-    missing = shapely.is_missing(geoms) | shapely.is_empty(geoms) | nonfinite(geoms)
+    missing = shapely.is_missing(geoms) | shapely.is_empty(geoms)
     for i in np.flatnonzero(missing & ~unusable):
         problems.append(
             SiteProblem(
@@ -1078,6 +1079,20 @@ def _from_vector(
                 "give it a location or remove it",
             )
         )
+    # points made infinite by reprojection (to_wgs84 leaves them to be reported by line)
+    lost = ~missing & nonfinite(geoms)
+    for i in np.flatnonzero(lost):
+        problems.append(
+            SiteProblem(
+                int(lines[i]),
+                geom_col,
+                source[i].wkt[:80],
+                f"the point cannot be reprojected from {source_crs.name} to longitude/latitude "
+                f"(outside the area the CRS covers){where(i)}",
+                "check the coordinates and the file's CRS",
+            )
+        )
+    missing |= lost
     kinds = shapely.get_type_id(geoms)  # 0 point, 3 polygon, 4 multipoint, 6 multipolygon
     single_multipoint = (kinds == 4) & (shapely.get_num_geometries(geoms) == 1)
     if single_multipoint.any():
