@@ -55,8 +55,14 @@ def test_case(case, tmp_path):
             case.check(folder, text)
 
 
-def test_corpus_names_are_unique_and_grouped():
-    from corpus import MODULES
+def test_corpus_names_are_unique_and_grouped(monkeypatch):
+    import corpus
+    import corpus.rasters
 
+    # every module gives cases, each named after its module
+    assert {c.name.split("/")[0] for c in CASES} == set(corpus.MODULES)
     assert len({c.name for c in CASES}) == len(CASES)
-    assert all(c.name.split("/")[0] in MODULES for c in CASES)
+    # a repeated name is refused when the cases are gathered (it would hide a case's id)
+    monkeypatch.setattr(corpus.rasters, "CASES", corpus.rasters.CASES * 2)
+    with pytest.raises(ValueError, match="corpus case names repeat"):
+        corpus.all_cases()
