@@ -116,8 +116,8 @@ def buffers(
     n = int(n_vertices)
     if n < 8:
         raise InputError(f"n_vertices must be at least 8, got {n}")
-    name = sites.attrs.get("source", "<sites>") if isinstance(sites, gpd.GeoDataFrame) else ""
-    sites = _check_sites(sites)
+    sites = _check_sites(sites)  # a GeoDataFrame from here on, its attrs kept
+    name = sites.attrs.get("source", "<sites>")
     ids = sites["site_id"].to_numpy(dtype=object)
     geoms = np.asarray(sites.geometry.values, dtype=object)
     n_sites, k = len(sites), radii.size
