@@ -746,9 +746,8 @@ def _unwrap(
         crossing = ~((np.abs(y[k]) >= 90.0 - _TOL) & (y[k] == y[k + 1]))  # not along a pole
         ambiguous = crossing & (np.abs(dx[k]) < _AMBIGUOUS_DLON)
         if ambiguous.any():
-            bad = np.isin(np.arange(idx.size), geom[part[ring[k[ambiguous]]]])
             mask = np.zeros(geoms.size, dtype=bool)
-            mask[idx[bad]] = True
+            mask[idx[geom[part[ring[k[ambiguous]]]]]] = True
             j = k[ambiguous][0]
             raise InputError(
                 f"{name}: {_rows(mask, geoms)} has an edge from longitude {x[j]:.6g} to "

@@ -84,8 +84,9 @@ def split_antimeridian(geoms: np.ndarray, *, geodesic_edges: bool = False) -> np
     west, east = bounds[:, 0] < -180.0, bounds[:, 2] > 180.0
     if not (west | east).any():
         return out
-    if (bounds[:, 0] < -540.0).any() or (bounds[:, 2] > 540.0).any():
-        bad = int(np.flatnonzero((bounds[:, 0] < -540.0) | (bounds[:, 2] > 540.0))[0])
+    far = (bounds[:, 0] < -540.0) | (bounds[:, 2] > 540.0)
+    if far.any():
+        bad = int(np.flatnonzero(far)[0])
         raise InputError(
             f"geometry {bad} has longitudes beyond +-540 (bounds {bounds[bad].round(6).tolist()}); "
             "longitudes must be within one turn of -180..180"
@@ -148,7 +149,7 @@ def _geodesic_crossings(geoms: np.ndarray) -> np.ndarray:
             hi_t, hi_r = np.where(below, hi_t, t), np.where(below, hi_r, r)
             with np.errstate(invalid="ignore", divide="ignore"):
                 t = np.where(hi_r != lo_r, lo_t - lo_r * (hi_t - lo_t) / (hi_r - lo_r), t)
-        lon, lat, _ = WGS84.fwd(a[:, 0], a[:, 1], az, t * dist)
+        _, lat, _ = WGS84.fwd(a[:, 0], a[:, 1], az, t * dist)
         rows.append(k + 1)
         points.append(np.column_stack([np.full(k.size, line), lat]))
     if not rows:
