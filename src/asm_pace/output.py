@@ -537,8 +537,8 @@ class Destination:
     path : pathlib.Path
         The file to write.
     kind : str or None
-        ``"gpkg"``, ``"csv"`` or ``"html"`` (the name must end as :data:`OUTPUT_SUFFIXES`
-        says), or ``None`` for no check of the ending.
+        ``"gpkg"``, ``"csv"``, ``"html"`` or ``"qgz"`` (the name must end as
+        :data:`OUTPUT_SUFFIXES` says), or ``None`` for no check of the ending.
     option : str or None
         How messages name it (e.g. ``"--csv"``).
     """
@@ -718,7 +718,7 @@ def plan_outputs(
 ) -> OutputPlan:
     """Check every output of a run at once, before any work; return the plan to write them.
 
-    Each destination must: end as its kind requires (``.gpkg``, ``.csv``, ``.html``); not
+    Each destination must: end as its kind requires (:data:`OUTPUT_SUFFIXES`); not
     be a folder; be in a folder that exists and can be written to; not be an input
     (same path after resolving links, the same file by :func:`os.path.samefile`, or a file
     inside an input folder); not be another output of the same run; and not exist unless
