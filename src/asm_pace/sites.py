@@ -976,7 +976,8 @@ def _read_vector_sites(
     elif layer is None:
         gdf = read_layer(_choose_vector_layer(path, lon, lat))
     else:
-        names = [name for name, _ in list_layers(path)] if isinstance(layer, str) else []
+        digits = isinstance(layer, str) and layer.strip().isdigit()  # else no need to list
+        names = [name for name, _ in list_layers(path)] if digits else []
         gdf = read_vector(path, layer=_number_unless_named(layer, names))
     if suffix in _KML_SUFFIXES:
         drop = [c for c in _KML_DISPLAY_COLUMNS if c in gdf.columns]
