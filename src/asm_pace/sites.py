@@ -478,23 +478,16 @@ def _source_problems(
     lat_out = checked & ((bounds[:, 1] < -90) | (bounds[:, 3] > 90))
     points = np.isin(shapely.get_type_id(geoms), [0, 4])
     lon_out = checked & ~lat_out & points & ((bounds[:, 0] < -180) | (bounds[:, 2] > 180))
-    for mask, what in (
-        (not_finite, "a coordinate is not a number (NaN or infinite)"),
-        (lat_out, "latitude is outside -90..90"),
-        (lon_out, "longitude is outside -180..180"),
+    fix_nan = "fix the coordinates in the file (a failed export or formula?) or remove the feature"
+    fix_range = "check the coordinates and the file's CRS"
+    for mask, what, fix in (
+        (not_finite, "a coordinate is not a number (NaN or infinite)", fix_nan),
+        (lat_out, "latitude is outside -90..90", fix_range),
+        (lon_out, "longitude is outside -180..180", fix_range),
     ):
         for i in np.flatnonzero(mask):
             problems.append(
-                SiteProblem(
-                    int(lines[i]),
-                    column,
-                    geoms[i].wkt[:80],
-                    f"{what}{where(i)}",
-                    "fix the coordinates in the file (a failed export or formula?) or remove the "
-                    "feature"
-                    if mask is not_finite
-                    else "check the coordinates and the file's CRS",
-                )
+                SiteProblem(int(lines[i]), column, geoms[i].wkt[:80], f"{what}{where(i)}", fix)
             )
     return not_finite | lat_out | lon_out
 
