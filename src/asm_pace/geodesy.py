@@ -16,7 +16,6 @@ Examples
 from __future__ import annotations
 
 import itertools
-import math
 
 import numpy as np
 import shapely
@@ -593,10 +592,9 @@ def box_around(
     """A lon/lat box holding every point within ``margin_km`` of the box ``bounds``.
 
     A safe (never too small) box for reading protected areas or choosing raster tiles
-    around sites: a degree of latitude is at least 110.57 km and a degree of longitude at
-    least 111.32 km x cos(latitude) on WGS84, so the margin is ``margin_km / 110`` degrees of
-    latitude and ``margin_km / (110 cos(lat))`` degrees of longitude at the box's highest
-    latitude. A box that would reach a pole or past +-180 spans every longitude.
+    around sites: the bound of :func:`asm_pace._nearest.widen_boxes` (a degree of latitude
+    is at least 110 km, a degree of longitude at least 110 km x cos(latitude) at the box's
+    highest latitude). A box that would reach a pole or past +-180 spans every longitude.
 
     Parameters
     ----------
@@ -616,18 +614,15 @@ def box_around(
     >>> box_around((179.0, -17.0, 179.5, -16.0), 100.0)[::2]  # past 180: every longitude
     (-180.0, 180.0)
     """
-    west, south, east, north = (float(v) for v in bounds)
+    from ._nearest import widen_boxes  # (_nearest imports this module)
+
+    box = np.array([[float(v) for v in bounds]])
     margin = float(margin_km)
-    if not (np.isfinite([west, south, east, north, margin]).all() and margin >= 0):
+    if not (np.isfinite(box).all() and np.isfinite(margin) and margin >= 0):
         raise InputError(
             f"box_around needs finite bounds and a margin >= 0 km; got {bounds}, {margin_km}"
         )
-    dlat = margin / 110.0
-    south, north = max(south - dlat, -90.0), min(north + dlat, 90.0)
-    top = max(abs(south), abs(north))
-    if top >= 89.9:
+    west, south, east, north = (float(v) for v in widen_boxes(box, np.array([margin * 1e3]))[0])
+    if west < -180.0 or east > 180.0:
         return (-180.0, south, 180.0, north)
-    dlon = margin / (110.0 * math.cos(math.radians(top)))
-    if west - dlon < -180.0 or east + dlon > 180.0:
-        return (-180.0, south, 180.0, north)
-    return (west - dlon, south, east + dlon, north)
+    return (west, south, east, north)
