@@ -49,6 +49,7 @@ __all__ = [
     "list_layers",
     "read_vector",
     "repair_polygons",
+    "repair_polygons_counted",
     "check_ids",
     "row_list",
     "source_name",
@@ -814,6 +815,8 @@ def repair_polygons(gdf: gpd.GeoDataFrame, *, source: str | None = None) -> gpd.
 
     Issues a :class:`~asm_pace.errors.RepairedGeometryWarning` with the number repaired.
     Features left with no area (empty or missing geometry) are dropped.
+    :func:`repair_polygons_counted` also says how many were repaired and kept, and how many
+    repaired ones were dropped.
 
     Examples
     --------
@@ -825,6 +828,28 @@ def repair_polygons(gdf: gpd.GeoDataFrame, *, source: str | None = None) -> gpd.
     ...     fixed = repair_polygons(g)
     >>> fixed.geometry.iloc[0].geom_type, fixed.is_valid.all()
     ('MultiPolygon', np.True_)
+    """
+    return repair_polygons_counted(gdf, source=source)[0]
+
+
+def repair_polygons_counted(
+    gdf: gpd.GeoDataFrame, *, source: str | None = None
+) -> tuple[gpd.GeoDataFrame, int, int]:
+    """:func:`repair_polygons`, with the number of invalid polygons kept and dropped.
+
+    The readers count both (``attrs["counts"]``) from the one validity test made here.
+
+    Examples
+    --------
+    >>> import geopandas as gpd, shapely, warnings
+    >>> bowtie = shapely.Polygon([(0, 0), (1, 1), (1, 0), (0, 1)])
+    >>> line = shapely.Polygon([(0, 0), (1, 1), (2, 2)])  # no area once repaired
+    >>> g = gpd.GeoDataFrame(geometry=[bowtie, line, shapely.box(0, 0, 1, 1)], crs=4326)
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("ignore")
+    ...     fixed, repaired, emptied = repair_polygons_counted(g)
+    >>> len(fixed), repaired, emptied
+    (2, 1, 1)
     """
     name = source or gdf.attrs.get("source", "<layer>")
     geoms = np.asarray(gdf.geometry.values, dtype=object)
@@ -846,4 +871,4 @@ def repair_polygons(gdf: gpd.GeoDataFrame, *, source: str | None = None) -> gpd.
     keep = ~shapely.is_missing(geoms) & ~shapely.is_empty(geoms)
     out = out[keep]
     out.attrs = dict(gdf.attrs)
-    return out
+    return out, int((invalid & keep).sum()), int((invalid & ~keep).sum())

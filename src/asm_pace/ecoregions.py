@@ -45,7 +45,7 @@ from ._vector import (
     named_refs,
     read_layer,
     refuse_tables,
-    repair_polygons,
+    repair_polygons_counted,
     row_list,
     source_name,
     to_wgs84,
@@ -445,9 +445,7 @@ def _read_polygons(
             stacklevel=3,
         )
         gdf = gdf[polygonal]
-    invalid = pd.Series(~shapely.is_valid(np.asarray(gdf.geometry.values)), index=gdf.index)
-    out = repair_polygons(gdf, source=name)
-    repaired = int(invalid[out.index].sum())
+    out, repaired, _ = repair_polygons_counted(gdf, source=name)
     emptied = len(gdf) - len(out)
     if not len(out):
         raise InputError(

@@ -44,7 +44,7 @@ from ._vector import (
     named_refs,
     read_layer,
     refuse_tables,
-    repair_polygons,
+    repair_polygons_counted,
     row_list,
     short_error,
     source_name,
@@ -524,11 +524,7 @@ def read_protected_areas(
                 log["points_polar"] = n_polar
     # 7. repairs
     polys = gpd.GeoDataFrame(polys, geometry="geometry", crs="EPSG:4326")
-    geoms = np.asarray(polys.geometry.values, dtype=object)
-    invalid = pd.Series(~shapely.is_valid(geoms), index=polys.index)
-    polys = repair_polygons(polys, source=name)
-    n_repaired = int(invalid[polys.index].sum())
-    log["empty_after_repair"] = int(invalid.sum()) - n_repaired
+    polys, n_repaired, log["empty_after_repair"] = repair_polygons_counted(polys, source=name)
     out = pd.concat([polys, circles], ignore_index=True)
     out = gpd.GeoDataFrame(out, geometry="geometry", crs="EPSG:4326")
     if box is not None and len(out):
