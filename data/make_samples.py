@@ -976,6 +976,9 @@ def main(out_dir: Path | str = DEFAULT_OUT) -> Path:
     treecover, lossyear = make_rasters(rng, world)
     write_raster(out_dir / "treecover2000.tif", treecover)
     write_raster(out_dir / "lossyear.tif", lossyear)
+    # ANCHOR: kba samples
+    # ANCHOR: river samples
+    # ANCHOR: drivers sample
     return out_dir
 
 
