@@ -38,6 +38,7 @@ __all__ = [
     "ExtentWarning",
     "LayerChoiceError",
     "UnreadableValueWarning",
+    "InconsistentValueWarning",
 ]
 
 
@@ -188,3 +189,7 @@ class LayerChoiceError(InputError, LookupError):
 
 class UnreadableValueWarning(AsmPaceWarning):
     """A descriptive attribute value that cannot be read (a STATUS_YR of "n/a") was left empty."""
+
+
+class InconsistentValueWarning(AsmPaceWarning):
+    """Two values that should agree do not (a river's LENGTH_KM and its line's length)."""
