@@ -342,8 +342,8 @@ def read_protected_areas(
         if lyr is not None:
             sources.append(lyr)
     data = pd.concat(frames, ignore_index=True)
+    wdpa_ids = all(f["_wdpa_ids"].all() for f in frames)
     if pa_label is None:
-        wdpa_ids = all(f["_wdpa_ids"].all() for f in frames)
         pa_label = "WDPA" if wdpa_ids else _file_label(source)
     n_read = len(data)
     log: dict[str, int] = {}
@@ -550,6 +550,7 @@ def read_protected_areas(
         "cleaning": log,
         "counts": counts,
         "source_label": pa_label,
+        "wdpa_ids": wdpa_ids,  # pa_id holds WDPAIDs (pa_sources: the same area in two sources)
     }
     if box is not None:
         out.attrs["bbox"] = tuple(float(v) for v in box.bounds)

@@ -1,0 +1,446 @@
+"""Several protected-area sources in one run: the WDPA, a national layer, AZE sites...
+
+:func:`combine_protected_areas` takes the layers :func:`asm_pace.read_protected_areas` (or any
+reader of the normalised protected-area schema, :data:`asm_pace.protected_areas.PA_COLUMNS`)
+returns and makes one layer of them, each row keeping its own id, name, designation and status
+fields and saying which source it came from (``source``). The same area present in two sources
+is recognised and counted once (``pa_group``, ``same_as``), by the rule of ``docs/sources.md``:
+
+(a) the same WDPAID (a national layer carrying a WDPA id field, the same WDPA twice), or the
+    same id within one source (the WDPA's parcels);
+(b) polygons from different sources whose geodesic overlap is at least ``same_share`` (0.9) of
+    the area of **each** of them (a mutual share: a small reserve inside a big park is not
+    the park). Point records drawn as circles (``origin`` "point_circle") have an invented
+    shape: they are matched by (a) only.
+
+The group's representative is its first row in source order (the first source listed wins);
+:func:`asm_pace.classify` names an area by it once, with every source holding the site in
+``pa_sources``.
+
+Examples
+--------
+>>> import geopandas as gpd, shapely
+>>> from asm_pace.pa_sources import combine_protected_areas
+>>> def layer(ids, boxes, label):
+...     gdf = gpd.GeoDataFrame({"pa_id": ids, "name": ["Manu"] * len(ids),
+...         "designation": ["National Park"] * len(ids), "iucn_category": ["II"] * len(ids),
+...         "status_year": pd.array([1973] * len(ids), dtype="Int64"),
+...         "world_heritage": False, "ramsar": False},
+...         geometry=[shapely.box(*b) for b in boxes], crs=4326)
+...     gdf.attrs["source_label"] = label
+...     return gdf
+>>> wdpa = layer(["478140"], [(0, 0, 1, 1)], "WDPA")
+>>> national = layer(["100"], [(0, 0, 1, 1.02)], "SERNANP")  # the same park, redrawn
+>>> both = combine_protected_areas([wdpa, national])
+>>> both[["source", "pa_id", "pa_group", "same_as"]].values.tolist()
+[['WDPA', '478140', 0, ''], ['SERNANP', '100', 0, 'WDPA:478140']]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from ._vector import source_name, to_wgs84
+from .errors import CRSError, InputError, SchemaError
+from .geodesy import geodesic_area
+from .protected_areas import PA_COLUMNS
+
+__all__ = ["combine_protected_areas", "SOURCE_COLUMNS", "DEFAULT_SAME_SHARE", "source_ids"]
+
+#: The columns :func:`combine_protected_areas` adds to :data:`PA_COLUMNS` (before geometry).
+SOURCE_COLUMNS: tuple[str, ...] = ("source", "pa_group", "same_as", "group_status_year")
+
+#: Two polygons of different sources are the same area when their overlap is at least this
+#: share of the area of each.
+DEFAULT_SAME_SHARE = 0.9
+
+#: The columns a layer must have to be a protected-area source (what classify reads).
+_REQUIRED = (
+    "pa_id",
+    "name",
+    "designation",
+    "iucn_category",
+    "status_year",
+    "world_heritage",
+    "ramsar",
+)
+# a source name is written into ids (``WDPA:478140``) and ;-joined lists: none of these
+_FORBIDDEN = (";", ":", "=", ",")
+_HINT = "-p NAME=FILE on the command line, a dict {name: layer} in Python"
+
+
+def combine_protected_areas(
+    sources: Sequence[gpd.GeoDataFrame] | Mapping[str, gpd.GeoDataFrame],
+    *,
+    same_share: float = DEFAULT_SAME_SHARE,
+) -> gpd.GeoDataFrame:
+    """One protected-area layer made of several sources, the same area counted once.
+
+    Parameters
+    ----------
+    sources : list of GeoDataFrame, or dict of name -> GeoDataFrame
+        Layers in the normalised protected-area schema (:func:`asm_pace.read_protected_areas`,
+        or any reader of :data:`asm_pace.protected_areas.PA_COLUMNS`, e.g. the AZE sites of
+        the KBA reader). In a list each source is named by its ``attrs["source_label"]``
+        ("WDPA", the file's stem), else ``source1``, ``source2``...; in a dict by its key.
+        The order is the order of precedence: the first source's record represents an area
+        present in several.
+    same_share : float, default 0.9
+        Two polygons of different sources are one area when their geodesic overlap is at
+        least this share (0 < share <= 1) of each one's area.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        Every row of every source, in source order, with the columns of :data:`PA_COLUMNS`
+        (missing optional ones filled: empty text, ``<NA>``, False, ``origin`` "polygon")
+        plus ``source`` (the source's name), ``pa_group`` (int: rows of one area share it;
+        numbered in the order of their representatives), ``same_as`` (the representative's
+        ``SOURCE:ID`` for a row that is not it, else empty) and ``group_status_year``
+        (Int64: the earliest known ``status_year`` of the group). EPSG:4326, fresh index.
+        ``attrs``: ``source`` (the files, ``", "``-joined), ``pa_sources`` (the names in
+        order), ``sources`` (name -> that layer's ``source``, ``counts``, ``bbox``,
+        ``countries``, ``n_groups_shared``), ``counts`` (summed over the sources),
+        ``groups`` (number of distinct areas), ``same_share``; ``bbox`` when some source
+        was read for a box: the intersection of those boxes (the combined layer is complete
+        only inside every one); ``countries`` when every source was read for the same ones.
+
+    Raises
+    ------
+    InputError
+        No source; a source that is not a GeoDataFrame, is empty, is already combined
+        (has a ``source`` column), or whose name is empty, repeated (ignoring case) or holds
+        ``;``, ``:``, ``=`` or ``,``; ``same_share`` outside (0, 1]; boxes that do not
+        overlap.
+    SchemaError
+        A source without the columns classify reads.
+    CRSError
+        A source without a CRS.
+
+    Examples
+    --------
+    >>> import geopandas as gpd, shapely
+    >>> big = gpd.GeoDataFrame({"pa_id": ["1"], "name": ["Big"], "designation": [""],
+    ...     "iucn_category": [""], "status_year": pd.array([pd.NA], dtype="Int64"),
+    ...     "world_heritage": [False], "ramsar": [False]},
+    ...     geometry=[shapely.box(0, 0, 2, 2)], crs=4326)
+    >>> small = big.assign(pa_id="7", name="Small", status_year=pd.array([2001], "Int64"),
+    ...                    geometry=[shapely.box(0.5, 0.5, 1, 1)])
+    >>> out = combine_protected_areas({"NAT": big, "REG": small})
+    >>> out["pa_group"].tolist(), out.attrs["groups"]   # a reserve inside a park: two areas
+    ([0, 1], 2)
+    """
+    share = _checked_share(same_share)
+    named = _named(sources)
+    frames = []
+    for name, gdf in named:
+        frames.append(_normalised(name, gdf))
+    data = pd.concat(frames, ignore_index=True)
+    group = _groups(data, named, share)
+    data.insert(len(PA_COLUMNS) - 1, "source", data.pop("source"))
+    rep = np.full(int(group.max()) + 1, len(data), dtype="int64")
+    np.minimum.at(rep, group, np.arange(len(data)))  # first row of each group
+    order = np.argsort(rep, kind="stable")  # groups numbered by their representative
+    renumber = np.empty_like(order)
+    renumber[order] = np.arange(order.size)
+    group = renumber[group]
+    rep = rep[order]
+    ids = source_ids(data)
+    is_rep = rep[group] == np.arange(len(data))
+    years = data["status_year"].to_numpy(dtype="float64", na_value=np.nan)
+    first = np.full(rep.size, np.nan)
+    np.fmin.at(first, group, years)
+    data.insert(len(PA_COLUMNS), "pa_group", group.astype("int64"))
+    data.insert(len(PA_COLUMNS) + 1, "same_as", np.where(is_rep, "", ids[rep[group]]))
+    data.insert(
+        len(PA_COLUMNS) + 2,
+        "group_status_year",
+        pd.array(first[group], dtype="Float64").astype("Int64"),
+    )
+    data = data.drop(columns="_wdpa")
+    out = gpd.GeoDataFrame(data, geometry="geometry", crs="EPSG:4326")
+    out.attrs = _attrs(named, data, rep.size, share)
+    return out
+
+
+def source_ids(layer: pd.DataFrame) -> np.ndarray:
+    """``SOURCE:ID`` of each row of a combined layer (unambiguous across sources).
+
+    Examples
+    --------
+    >>> source_ids(pd.DataFrame({"source": ["WDPA", "SERNANP"], "pa_id": ["478140", "100"]}))
+    array(['WDPA:478140', 'SERNANP:100'], dtype=object)
+    """
+    src = layer["source"].astype("string").fillna("").to_numpy(dtype=object)
+    pid = layer["pa_id"].astype("string").fillna("").to_numpy(dtype=object)
+    return (src + ":" + pid).astype(object)
+
+
+# --------------------------------------------------------------------------- checks
+
+
+def _checked_share(value: object) -> float:
+    ok = isinstance(value, int | float | np.integer | np.floating) and not isinstance(value, bool)
+    share = float(value) if ok else float("nan")  # type: ignore[arg-type]
+    if not 0.0 < share <= 1.0:
+        raise InputError(
+            f"same_share={value!r} is not a share: give a number above 0 and at most 1 "
+            "(0.9: two polygons are one area when each lies 90 % in the other; a Python "
+            "option, the command line has no option for it and uses 0.9)"
+        )
+    return share
+
+
+def _named(
+    sources: Sequence[gpd.GeoDataFrame] | Mapping[str, gpd.GeoDataFrame],
+) -> list[tuple[str, gpd.GeoDataFrame]]:
+    """``(name, layer)`` pairs, every name checked."""
+    if isinstance(sources, gpd.GeoDataFrame):
+        sources = [sources]
+    if isinstance(sources, Mapping):
+        pairs = [(str(k).strip() if isinstance(k, str) else k, v) for k, v in sources.items()]
+    elif isinstance(sources, Sequence) and not isinstance(sources, str | bytes):
+        pairs = [(_default_name(gdf, i), gdf) for i, gdf in enumerate(sources)]
+    else:
+        raise InputError(
+            f"protected areas must be a GeoDataFrame, a list of them or a dict of name -> "
+            f"GeoDataFrame; got {type(sources).__name__} (read each source with "
+            "asm_pace.read_protected_areas)"
+        )
+    if not pairs:
+        raise InputError(
+            "no protected-area source given: give at least one layer (-p/--protected-areas)"
+        )
+    seen: dict[str, int] = {}
+    for i, (name, gdf) in enumerate(pairs, start=1):
+        if not isinstance(gdf, gpd.GeoDataFrame):
+            raise InputError(
+                f"protected-area source {i} ({name!r}) is a {type(gdf).__name__}, not a "
+                "GeoDataFrame: read it with asm_pace.read_protected_areas"
+            )
+        if not isinstance(name, str) or not name or any(c in name for c in _FORBIDDEN):
+            raise InputError(
+                f"protected-area source {i} ({source_name(gdf)}) is named {name!r}: a source "
+                "name must be non-empty text without ';', ':', '=' or ',' (it is written in "
+                f"ids such as WDPA:478140 and in ;-joined lists); rename it ({_HINT})"
+            )
+        key = name.casefold()
+        if key in seen:
+            j = seen[key]
+            raise InputError(
+                f"protected-area sources {j} ({source_name(pairs[j - 1][1])}) and {i} "
+                f"({source_name(gdf)}) are both named {name!r}: each source needs its own "
+                f"name, or its areas could not be told apart; name them ({_HINT})"
+            )
+        seen[key] = i
+    return pairs
+
+
+def _default_name(gdf: object, i: int) -> str:
+    label = getattr(gdf, "attrs", {}).get("source_label") if hasattr(gdf, "attrs") else None
+    return label.strip() if isinstance(label, str) and label.strip() else f"source{i + 1}"
+
+
+def _normalised(name: str, gdf: gpd.GeoDataFrame) -> pd.DataFrame:
+    """One source's rows in the PA schema with its ``source``, EPSG:4326."""
+    where = f"protected-area source {name!r} ({source_name(gdf)})"
+    if "source" in gdf.columns:
+        raise InputError(
+            f"{where} already has a 'source' column: it is a combined layer (or not a "
+            "protected-area layer); give the sources it was made of instead"
+        )
+    missing = [c for c in _REQUIRED if c not in gdf.columns]
+    if missing:
+        raise SchemaError(
+            f"{where} lacks the column(s) {', '.join(missing)} (it has: "
+            f"{', '.join(map(str, gdf.columns))}); a source must be in the protected-area "
+            "schema: read it with asm_pace.read_protected_areas"
+        )
+    if not len(gdf):
+        raise InputError(
+            f"{where} holds no protected area: an empty source would add nothing and may "
+            "hide a filter that left it empty (--countries); check it or leave it out"
+        )
+    if gdf.crs is None:
+        raise CRSError(
+            f"{where} has no CRS; set the right one with .set_crs(...) "
+            "(asm_pace.read_protected_areas always returns EPSG:4326)"
+        )
+    ll = to_wgs84(gdf, source=source_name(gdf))
+    out = pd.DataFrame(index=range(len(ll)))
+    n = len(ll)
+    for col in PA_COLUMNS[:-1]:
+        if col in ll.columns:
+            out[col] = ll[col].to_numpy()
+        elif col in ("status_year",):
+            out[col] = pd.array([pd.NA] * n, dtype="Int64")
+        elif col == "rep_area_km2":
+            out[col] = np.full(n, np.nan)
+        elif col in ("world_heritage", "ramsar"):
+            out[col] = np.zeros(n, dtype=bool)
+        elif col == "origin":
+            out[col] = "polygon"
+        else:
+            out[col] = ""
+    for col in PA_COLUMNS[:-1]:
+        if col not in ("status_year", "rep_area_km2", "world_heritage", "ramsar"):
+            out[col] = out[col].astype("string").fillna("").astype(object)
+    out["status_year"] = pd.array(out["status_year"], dtype="Int64")
+    out["world_heritage"] = out["world_heritage"].fillna(False).astype(bool)
+    out["ramsar"] = out["ramsar"].fillna(False).astype(bool)
+    out["source"] = name
+    out["geometry"] = np.asarray(ll.geometry.values, dtype=object)
+    out["_wdpa"] = _wdpa_rows(gdf, out)
+    return out
+
+
+def _wdpa_rows(gdf: gpd.GeoDataFrame, rows: pd.DataFrame) -> np.ndarray:
+    """Which rows' ``pa_id`` is a WDPAID.
+
+    Every row of a layer whose reader says so (``attrs["wdpa_ids"]``, set by
+    :func:`asm_pace.read_protected_areas` when the ids come from WDPAID / SITE_ID) or whose
+    ``source_label`` is "WDPA"; in a layer without either, a numeric ``pa_id`` whose
+    ``wdpa_pid`` is a parcel of it (``478140`` or ``478140_A``).
+    """
+    pid = rows["pa_id"].to_numpy(dtype=object)
+    digits = np.array([p.isdigit() for p in pid], dtype=bool)
+    flag = gdf.attrs.get("wdpa_ids")
+    if flag is not None:
+        return digits & bool(flag)
+    if gdf.attrs.get("source_label") == "WDPA":
+        return digits
+    parcel = rows["wdpa_pid"].to_numpy(dtype=object)
+    return digits & np.array(
+        [q == p or q.startswith(p + "_") for p, q in zip(pid, parcel, strict=True)], dtype=bool
+    )
+
+
+# --------------------------------------------------------------------------- groups
+
+
+def _groups(data: pd.DataFrame, named: list, share: float) -> np.ndarray:
+    """The connected groups of rows under the same-area rule (module docs)."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    n = len(data)
+    src = pd.factorize(data["source"])[0]
+    pid = data["pa_id"].to_numpy(dtype=object)
+    a: list[np.ndarray] = []
+    b: list[np.ndarray] = []
+
+    def link(keys: np.ndarray, rows: np.ndarray) -> None:
+        """Link every row of ``rows`` to the first row with the same key."""
+        codes = pd.factorize(keys)[0]
+        _, first = np.unique(codes, return_index=True)
+        a.append(rows)
+        b.append(rows[first[codes]])
+
+    # (a) the same id within a source (parcels), the same WDPAID across sources
+    everyone = np.arange(n)
+    link(np.array([f"{s}\x00{p}" for s, p in zip(src, pid, strict=True)], dtype=object), everyone)
+    wdpa = np.flatnonzero(data["_wdpa"].to_numpy(dtype=bool))
+    if wdpa.size:
+        link(pid[wdpa], wdpa)
+    # (b) polygons of different sources, each at least `share` inside the other
+    i, j = _same_polygons(data, src, share)
+    a.append(i)
+    b.append(j)
+    rows, cols = np.concatenate(a), np.concatenate(b)
+    graph = coo_matrix((np.ones(rows.size, dtype=np.int8), (rows, cols)), shape=(n, n))
+    return connected_components(graph, directed=False)[1]
+
+
+def _same_polygons(data: pd.DataFrame, src: np.ndarray, share: float) -> tuple[np.ndarray, ...]:
+    """Pairs of rows of different sources whose overlap is >= ``share`` of each one's area."""
+    geoms = np.asarray(data["geometry"].to_numpy(), dtype=object)
+    usable = (data["origin"].to_numpy(dtype=object) != "point_circle") & ~(
+        shapely.is_missing(geoms) | shapely.is_empty(geoms)
+    )
+    idx = np.flatnonzero(usable)
+    empty = (np.zeros(0, dtype="int64"),) * 2
+    if len(set(src[idx])) < 2:
+        return empty
+    g = geoms[idx]
+    bad = ~shapely.is_valid(g)
+    if bad.any():
+        g = g.copy()
+        g[bad] = shapely.make_valid(g[bad])
+    left, right = shapely.STRtree(g).query(g, predicate="intersects")
+    keep = (left < right) & (src[idx][left] != src[idx][right])
+    left, right = left[keep], right[keep]
+    if not left.size:
+        return empty
+    area = geodesic_area(g)
+    # a pair can pass only when each area is at least `share` of the other's
+    lo = np.minimum(area[left], area[right])
+    hi = np.maximum(area[left], area[right])
+    close = lo >= share * hi
+    left, right = left[close], right[close]
+    inter = geodesic_area(shapely.intersection(g[left], g[right]))
+    same = (inter >= share * area[left]) & (inter >= share * area[right]) & (inter > 0)
+    return idx[left[same]], idx[right[same]]
+
+
+# --------------------------------------------------------------------------- attrs
+
+
+def _attrs(named: list, data: pd.DataFrame, n_groups: int, share: float) -> dict:
+    """The combined layer's attrs (class docs)."""
+    per: dict[str, dict] = {}
+    read = repaired = 0
+    removed: dict[str, int] = {}
+    boxes = []
+    countries = []
+    groups_of = data.groupby("source", sort=False)["pa_group"].agg(set)
+    for name, gdf in named:
+        attrs = gdf.attrs
+        counts = attrs.get("counts") or {}
+        others = set().union(*(groups_of[o] for o, _ in named if o != name))
+        per[name] = {
+            "source": source_name(gdf),
+            "source_label": attrs.get("source_label"),
+            "counts": {**counts, "used": len(gdf)},
+            "bbox": attrs.get("bbox"),
+            "countries": attrs.get("countries"),
+            "n_groups_shared": len(groups_of[name] & others),
+        }
+        read += int(counts.get("read", len(gdf)))
+        repaired += int(counts.get("repaired", 0) or 0)
+        for step, k in (counts.get("removed") or {}).items():
+            removed[step] = removed.get(step, 0) + int(k)
+        if attrs.get("bbox") is not None:
+            boxes.append((name, tuple(float(v) for v in attrs["bbox"])))
+        countries.append(attrs.get("countries"))
+    out: dict[str, object] = {
+        "source": ", ".join(str(p["source"]) for p in per.values()),
+        "pa_sources": [name for name, _ in named],
+        "sources": per,
+        "counts": {"read": read, "removed": removed, "repaired": repaired, "used": len(data)},
+        "groups": n_groups,
+        "same_share": share,
+    }
+    if boxes:
+        box = (
+            max(b[0] for _, b in boxes),
+            max(b[1] for _, b in boxes),
+            min(b[2] for _, b in boxes),
+            min(b[3] for _, b in boxes),
+        )
+        if not (box[0] < box[2] and box[1] < box[3]):
+            shown = "; ".join(f"{name} {b}" for name, b in boxes)
+            raise InputError(
+                f"the protected-area sources were read for boxes that do not overlap ({shown}), "
+                "so the combined layer is complete nowhere; read them for one box around the "
+                "sites (bbox=, a Python option: the command line reads whole files)"
+            )
+        out["bbox"] = box
+    same = all(c is not None and sorted(c) == sorted(countries[0] or []) for c in countries)
+    if countries and same:
+        out["countries"] = list(countries[0])
+    return out
