@@ -15,7 +15,7 @@ See ``docs/classification.md`` for how each column is decided.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import geopandas as gpd
 import numpy as np
@@ -73,7 +73,7 @@ _SHOWN = 3  # sites named in an extent message
 
 def classify(
     sites: gpd.GeoDataFrame,
-    protected_areas: gpd.GeoDataFrame,
+    protected_areas: gpd.GeoDataFrame | Sequence[gpd.GeoDataFrame] | Mapping[str, gpd.GeoDataFrame],
     ecoregions: gpd.GeoDataFrame,
     *,
     priority_landscapes: gpd.GeoDataFrame | None = None,
@@ -86,13 +86,16 @@ def classify(
     sites : geopandas.GeoDataFrame
         Points, or Polygon/MultiPolygon footprints (mined areas), in any CRS
         (as returned by :func:`asm_pace.read_sites`).
-    protected_areas : geopandas.GeoDataFrame
+    protected_areas : geopandas.GeoDataFrame, or a list or dict of them
         The normalised protected-area layer of :func:`asm_pace.read_protected_areas`
         (needs ``pa_id``, ``name``, ``designation``, ``iucn_category``,
         ``status_year``, ``world_heritage``, ``ramsar``); may be empty. When it
         was read for a box (``attrs["bbox"]``, set by ``bbox=``), every site
         must lie in the box, and nearest distances that may reach past it are
-        flagged.
+        flagged. Several sources (a list, or a dict of name -> layer; the WDPA,
+        a national layer, AZE sites...) are combined by
+        :func:`asm_pace.pa_sources.combine_protected_areas` (the same area in
+        two sources counted once; docs/sources.md), as is a layer it made.
     ecoregions : geopandas.GeoDataFrame
         The normalised ecoregion layer of :func:`asm_pace.read_ecoregions`
         (needs ``eco_id``, ``eco_name``, ``biome``, ``g200_region``, ``is_g200``).
@@ -122,6 +125,11 @@ def classify(
         nearest protected area read, so one outside the box may be nearer),
         ``eco_id``, ``eco_name``, ``biome`` (``<NA>`` / empty for a site in no
         ecoregion), ``g200_region``, ``priority_landscape`` and ``reason``.
+        With several sources (a combined layer) also ``pa_sources`` (the
+        sources whose polygons hold the site, ``;``-joined in source order,
+        empty when none); ``pa_ids`` and ``nearest_pa_id`` then read
+        ``SOURCE:ID`` (``WDPA:478140;SERNANP:100``) and an area present in
+        several sources is listed once, by its first source's record.
         Reasons name each protected area by its source and id: the layer's
         ``attrs["source_label"]`` ("WDPA 478140", "ANP_Definitivas 100"; a layer
         without it: "WDPA" only for a row whose ``wdpa_pid`` is a parcel of its
@@ -239,8 +247,13 @@ def _classify(
     nearest boundary of some site are indexed (:func:`_nearest.relevant_polygons`);
     the results are the same, the switch exists for tests and benchmarks.
     """
+    if isinstance(protected_areas, list | tuple | Mapping):
+        from .pa_sources import combine_protected_areas
+
+        protected_areas = combine_protected_areas(protected_areas)
     sites_ll = _prepare(sites, "sites", ())
     pas = _prepare(protected_areas, "protected_areas", _PA_COLUMNS)
+    combined = "source" in pas.columns and "pa_group" in pas.columns
     eco = _prepare(ecoregions, "ecoregions", _ECO_COLUMNS)
     pls = (
         None
@@ -267,7 +280,15 @@ def _classify(
 
     # --- protected areas -------------------------------------------------------
     pa_id = pas["pa_id"].astype("string").fillna("").to_numpy(dtype=object)
-    pa_rank = _natural_rank(pa_id)
+    if combined:  # one area per group, named SOURCE:ID; its first row represents it
+        from .pa_sources import group_representatives, source_ids
+
+        pa_key = pas["pa_group"].to_numpy(dtype="int64")
+        pa_rank, pa_rep = pa_key, group_representatives(pa_key)
+        pa_shown = source_ids(pas)
+    else:
+        pa_key = pa_shown = pa_id
+        pa_rank = _natural_rank(pa_id)
     pa_i, site_i = tree.query(pa_geoms, predicate="intersects")
     pa_names = pas["name"].astype("string").fillna("").to_numpy(dtype=object)
     pa_labels = _id_labels(protected_areas, pas, pa_id)
@@ -302,13 +323,18 @@ def _classify(
         site_i = np.r_[site_i, np.flatnonzero(touch)]
         pa_i = np.r_[pa_i, near_pa[touch]]
         near_km[touch] = 0.0
-    # one row per (site, pa_id), in pa_id order
+    # every (site, protected-area row) met, by site: shares, flags and sources count them all
+    order = np.argsort(site_i, kind="stable")
+    hit_site, hit_pa = site_i[order], pa_i[order]
+    # one row per (site, pa_id) (a combined layer: per area), in pa_id order
     order = np.lexsort((pa_rank[pa_i], site_i))
     site_i, pa_i = site_i[order], pa_i[order]
     if site_i.size:
         dup = np.zeros(site_i.size, dtype=bool)
-        dup[1:] = (site_i[1:] == site_i[:-1]) & (pa_id[pa_i[1:]] == pa_id[pa_i[:-1]])
+        dup[1:] = (site_i[1:] == site_i[:-1]) & (pa_key[pa_i[1:]] == pa_key[pa_i[:-1]])
         site_i, pa_i = site_i[~dup], pa_i[~dup]
+        if combined:
+            pa_i = pa_rep[pa_key[pa_i]]
         first = np.r_[True, site_i[1:] != site_i[:-1]]
         near_km[site_i] = 0.0
         near_pa[site_i[first]] = pa_i[first]  # inside: the first PA in pa_id order
@@ -325,7 +351,7 @@ def _classify(
     near_id = np.full(n, "", dtype=object)
     near_name = np.full(n, "", dtype=object)
     near_label = np.full(n, "", dtype=object)
-    near_id[has_near] = pa_id[near_pa[has_near]]
+    near_id[has_near] = pa_shown[near_pa[has_near]]
     near_name[has_near] = pa_names[near_pa[has_near]]
     near_label[has_near] = pa_labels[near_pa[has_near]]
 
@@ -337,9 +363,9 @@ def _classify(
     years = pd.array(pas["status_year"], dtype="Int64")
     pa_year = np.array(["" if pd.isna(y) else str(int(y)) for y in years], dtype=object)
     wh = np.zeros(n, dtype=bool)
-    np.logical_or.at(wh, site_i, pas["world_heritage"].fillna(False).to_numpy(dtype=bool)[pa_i])
+    np.logical_or.at(wh, hit_site, pas["world_heritage"].fillna(False).to_numpy(dtype=bool)[hit_pa])
     ram = np.zeros(n, dtype=bool)
-    np.logical_or.at(ram, site_i, pas["ramsar"].fillna(False).to_numpy(dtype=bool)[pa_i])
+    np.logical_or.at(ram, hit_site, pas["ramsar"].fillna(False).to_numpy(dtype=bool)[hit_pa])
     origin = (
         pas["origin"].astype("string").fillna("").to_numpy(dtype=object)
         if "origin" in pas.columns
@@ -349,9 +375,9 @@ def _classify(
     # --- share of footprints inside protected areas -----------------------------
     pa_share = np.full(n, np.nan)
     pa_share[~is_point] = 0.0
-    foot_hits = ~is_point[site_i] & ~touch[site_i]
-    if foot_hits.any():
-        fs, fp = site_i[foot_hits], pa_i[foot_hits]
+    foot_hits = ~is_point[hit_site] & ~touch[hit_site]
+    if foot_hits.any():  # every row met: the parcels of one area, its copies in other sources
+        fs, fp = hit_site[foot_hits], hit_pa[foot_hits]
         pieces = shapely.intersection(site_geoms[fs], pa_geoms[fp])
         starts = np.flatnonzero(np.r_[True, fs[1:] != fs[:-1]])
         inside = np.array([shapely.union_all(p) for p in np.split(pieces, starts[1:])])
@@ -380,6 +406,10 @@ def _classify(
     eco_name = eco_values("eco_name", "string").fillna("").to_numpy(dtype=object)
     g200 = eco_values("g200_region", "string").fillna("").to_numpy(dtype=object)
     g200[~in_g200] = ""
+    if combined:  # a source none of whose areas is near a site (another region?)
+        from .pa_sources import warn_far_sources
+
+        warn_far_sources(pas, site_geoms, EXTENT_KM)
     _check_extent(
         sites,
         protected_areas if len(pas) else None,
@@ -446,7 +476,9 @@ def _classify(
         g200=g200,
     )
     since = np.full(n, np.nan)  # the earliest known status_year of the areas holding a site
-    np.fmin.at(since, site_i, years.to_numpy(dtype="float64", na_value=np.nan)[pa_i])
+    if combined:  # an area's year: the earliest known among its sources' records
+        years = pd.array(pas["group_status_year"], dtype="Int64")
+    np.fmin.at(since, hit_site, years.to_numpy(dtype="float64", na_value=np.nan)[hit_pa])
     extra = {}
     if radius is not None:
         certainty, kmin, kmax = _certainty(
@@ -463,7 +495,8 @@ def _classify(
     result = sites.copy()
     cols = {
         "pace_class": pd.Categorical(cls, categories=list(PACE_CLASSES)),
-        "pa_ids": joined(pa_id),
+        "pa_ids": joined(pa_shown),
+        **({"pa_sources": _sources_by_site(pas, hit_site, hit_pa, n)} if combined else {}),
         "pa_names": joined(pa_names),
         "pa_designations": joined(pa_desig),
         "pa_iucn_categories": joined(pa_iucn),
@@ -913,6 +946,10 @@ def _id_labels(
     without the attribute says "WDPA" only for rows whose ``wdpa_pid`` is a parcel
     of their numeric ``pa_id`` (``478140`` or ``478140_A``), else "id 100".
     """
+    if "source" in pas.columns and "pa_group" in pas.columns:  # combined: each row's source
+        from .pa_sources import group_labels
+
+        return group_labels(pas)
     label = protected_areas.attrs.get("source_label")
     label = label.strip() if isinstance(label, str) else ""
     digits = np.array([p.isdigit() for p in pa_id], dtype=bool)
@@ -936,6 +973,16 @@ def _id_labels(
         [f"{s} {p}" if p.strip() else f"{s}, no id" for s, p in zip(src, pa_id, strict=True)],
         dtype=object,
     )
+
+
+def _sources_by_site(
+    pas: gpd.GeoDataFrame, hit_site: np.ndarray, hit_pa: np.ndarray, n: int
+) -> np.ndarray:
+    """``;``-joined sources whose rows hold each site, in source order (empty: none)."""
+    names = list(dict.fromkeys(pas.attrs.get("pa_sources") or pas["source"]))
+    code = pd.Categorical(pas["source"], categories=names).codes.astype("int64")
+    key = np.unique(hit_site.astype("int64") * len(names) + code[hit_pa])
+    return _join_by_site(key // len(names), np.array(names, dtype=object)[key % len(names)], n)
 
 
 def _pa_label(id_label: str, iucn: str, origin: str) -> str:

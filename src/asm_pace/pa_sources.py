@@ -50,7 +50,14 @@ from .errors import CRSError, InputError, SchemaError
 from .geodesy import geodesic_area
 from .protected_areas import PA_COLUMNS
 
-__all__ = ["combine_protected_areas", "SOURCE_COLUMNS", "DEFAULT_SAME_SHARE", "source_ids"]
+__all__ = [
+    "combine_protected_areas",
+    "SOURCE_COLUMNS",
+    "DEFAULT_SAME_SHARE",
+    "source_ids",
+    "group_labels",
+    "group_representatives",
+]
 
 #: The columns :func:`combine_protected_areas` adds to :data:`PA_COLUMNS` (before geometry).
 SOURCE_COLUMNS: tuple[str, ...] = ("source", "pa_group", "same_as", "group_status_year")
@@ -143,8 +150,7 @@ def combine_protected_areas(
     data = pd.concat(frames, ignore_index=True)
     group = _groups(data, named, share)
     data.insert(len(PA_COLUMNS) - 1, "source", data.pop("source"))
-    rep = np.full(int(group.max()) + 1, len(data), dtype="int64")
-    np.minimum.at(rep, group, np.arange(len(data)))  # first row of each group
+    rep = group_representatives(group)  # first row of each group
     order = np.argsort(rep, kind="stable")  # groups numbered by their representative
     renumber = np.empty_like(order)
     renumber[order] = np.arange(order.size)
@@ -179,6 +185,81 @@ def source_ids(layer: pd.DataFrame) -> np.ndarray:
     src = layer["source"].astype("string").fillna("").to_numpy(dtype=object)
     pid = layer["pa_id"].astype("string").fillna("").to_numpy(dtype=object)
     return (src + ":" + pid).astype(object)
+
+
+def group_representatives(groups: np.ndarray) -> np.ndarray:
+    """The representative row (the first) of each group number ``0 .. groups.max()``.
+
+    Examples
+    --------
+    >>> group_representatives(np.array([0, 1, 0, 2, 1])).tolist()
+    [0, 1, 3]
+    """
+    groups = np.asarray(groups, dtype="int64")
+    rep = np.full(int(groups.max(initial=-1)) + 1, groups.size, dtype="int64")
+    np.minimum.at(rep, groups, np.arange(groups.size))
+    return rep
+
+
+def group_labels(layer: pd.DataFrame) -> np.ndarray:
+    """How reasons name each row of a combined layer: ``SOURCE ID``.
+
+    A group's representative also names the other sources' records of the same area
+    (``WDPA 478140, also SERNANP 100``); a row without an id is ``SOURCE, no id``.
+
+    Examples
+    --------
+    >>> layer = pd.DataFrame({"source": ["WDPA", "WDPA", "SERNANP"],
+    ...     "pa_id": ["478140", "478140", "100"], "pa_group": [0, 0, 0]})
+    >>> group_labels(layer).tolist()
+    ['WDPA 478140, also SERNANP 100', 'WDPA 478140', 'SERNANP 100']
+    """
+    src = layer["source"].astype("string").fillna("").to_numpy(dtype=object)
+    pid = layer["pa_id"].astype("string").fillna("").to_numpy(dtype=object)
+    own = np.array(
+        [f"{s} {p}" if p.strip() else f"{s}, no id" for s, p in zip(src, pid, strict=True)],
+        dtype=object,
+    )
+    groups = layer["pa_group"].to_numpy(dtype="int64")
+    rep = group_representatives(groups)
+    out = own.copy()
+    shared = np.flatnonzero(np.bincount(groups, minlength=rep.size) > 1)
+    if shared.size:
+        rows = np.flatnonzero(np.isin(groups, shared))
+        for g, members in pd.Series(rows).groupby(groups[rows], sort=False):
+            r = rep[g]
+            others = [own[m] for m in members if src[m] != src[r]]
+            if others:
+                out[r] = own[r] + ", also " + ", ".join(dict.fromkeys(others))
+    return out
+
+
+def warn_far_sources(layer: pd.DataFrame, site_geoms: np.ndarray, km: float) -> None:
+    """An ExtentWarning for each source of a combined layer with no area within ``km`` of
+    any site (a source of another region, a wrong file): its areas can hold no site."""
+    import warnings
+
+    from ._nearest import box_hits, widen_boxes
+    from .errors import ExtentWarning
+
+    if not len(site_geoms) or "source" not in layer.columns:
+        return
+    boxes = widen_boxes(shapely.bounds(site_geoms), np.full(len(site_geoms), km * 1000.0))
+    geoms = np.asarray(layer.geometry.values, dtype=object)
+    near = np.zeros(len(geoms), dtype=bool)
+    near[box_hits(shapely.STRtree(geoms), boxes)] = True
+    src = layer["source"].to_numpy(dtype=object)
+    far = [name for name in dict.fromkeys(src) if not near[src == name].any()]
+    files = (layer.attrs.get("sources") or {}) if hasattr(layer, "attrs") else {}
+    for name in far:
+        where = (files.get(name) or {}).get("source", "")
+        warnings.warn(
+            f"protected-area source {name!r}{f' ({where})' if where else ''}: none of its "
+            f"areas lies within {km:g} km of a site, so it holds none of them: a layer of "
+            "another region? Check the file and its countries (--countries)",
+            ExtentWarning,
+            stacklevel=4,
+        )
 
 
 # --------------------------------------------------------------------------- checks
