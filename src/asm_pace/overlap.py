@@ -74,7 +74,11 @@ def overlaps(
     overlapping protected areas counts once. ``pa_share = pa_area_km2 /
     zone_area_km2``. In the pairs table each protected area is measured on its
     own (``area(Z & P_i)``), so the pairs of one zone may add up to more than
-    ``pa_area_km2``. WDPA parcels sharing one ``pa_id`` are merged.
+    ``pa_area_km2``. WDPA parcels sharing one ``pa_id`` are merged; in a layer of
+    several sources (:func:`asm_pace.pa_sources.combine_protected_areas`) the
+    records of one area (``pa_group``) are merged too, counted once in ``n_pas``
+    and listed once in the pairs, by the first source's record (a ``source``
+    column is added).
 
     Parameters
     ----------
@@ -327,8 +331,10 @@ def _pa_stats(zgeoms: np.ndarray, pas: gpd.GeoDataFrame) -> tuple[dict[str, np.n
     pgeoms = np.asarray(pas.geometry.values, dtype=object)
     zone_area = geodesic_area(zgeoms) / 1e6
     zi, pi, pieces = _intersections(zgeoms, pgeoms)
-    # merge WDPA parcels sharing one pa_id, per zone
-    codes = pd.factorize(pas["pa_id"].astype(str))[0]
+    # merge WDPA parcels sharing one pa_id, per zone; in a layer of several sources
+    # (pa_sources.combine_protected_areas) the records of one area (pa_group) too
+    area_key = pas["pa_group"] if "pa_group" in pas.columns else pas["pa_id"].astype(str)
+    codes = pd.factorize(area_key)[0]
     n_codes = int(codes.max()) + 1 if codes.size else 1
     key = zi.astype(np.int64) * n_codes + codes[pi]
     ukey, inverse = np.unique(key, return_inverse=True)
@@ -369,6 +375,8 @@ def _pairs_table(
         id_col: zone_ids[pairs["zone"]],
         "pa_id": pas["pa_id"].astype(str).to_numpy(dtype=object)[rows],
     }
+    if "source" in pas.columns:  # several sources: the area's first source's record
+        data["source"] = pas["source"].to_numpy(dtype=object)[rows]
     for col in PAIR_COLUMNS:
         if col in pas.columns:
             data[col] = pas[col].to_numpy(dtype=object)[rows]
