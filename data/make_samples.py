@@ -978,7 +978,11 @@ def main(out_dir: Path | str = DEFAULT_OUT) -> Path:
     write_raster(out_dir / "lossyear.tif", lossyear)
     # ANCHOR: kba samples
     # ANCHOR: river samples
-    # ANCHOR: drivers sample
+    import runpy  # the drivers sample's generator lives beside this file
+
+    runpy.run_path(str(Path(__file__).with_name("make_samples_drivers.py")))["write_drivers"](
+        out_dir, world
+    )
     return out_dir
 
 

@@ -109,6 +109,8 @@ class Role:
     option: str
     what: str
     domain: Domain | None
+    #: nodata tags allowed although inside the domain (they mean what the value means)
+    free_nodata: tuple[float, ...] = ()
 
     def named(self, filename: str) -> bool:
         """Whether ``filename`` holds this role's word (letters may not touch it)."""
@@ -144,6 +146,16 @@ ROLES: dict[str, Role] = {
         ),
         Role("gain", "gain", "--gain", "gain", Domain(0, 1, True, "0 or 1")),
         Role("datamask", "datamask", "", "data-mask", Domain(0, 2, True, "0, 1 or 2")),
+        # WRI / Google DeepMind drivers of tree-cover loss (Sims et al. 2025), 1 km: classes
+        # 1-7 (asm_pace.drivers.DRIVER_CLASSES); 0 and nodata: no class (a tag of 0 is fine)
+        Role(
+            "drivers",
+            "drivers",
+            "--drivers",
+            "drivers-of-loss",
+            Domain(0, 7, True, "0 for no class, 1-7 for the driver classes"),
+            free_nodata=(0.0,),
+        ),
     )
 }
 
@@ -602,7 +614,11 @@ def _check_tile(tile: Tile, bands: int, role: Role, first: Tile | None) -> None:
             f"{f}: the {role.what} raster for {role.option} has {bands} bands; Hansen layers "
             f"have one: give the single-band {role.keyword} file (or gdal_translate -b 1)"
         )
-    if tile.nodata is not None and dom.contains(tile.nodata):
+    if (
+        tile.nodata is not None
+        and dom.contains(tile.nodata)
+        and tile.nodata not in role.free_nodata
+    ):
         raise RasterError(
             f"{f}: the nodata tag {tile.nodata:g} is a {role.what} value ({dom.text}), so "
             f"those pixels would be left out as missing data; for {role.option} remove the tag "

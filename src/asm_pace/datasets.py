@@ -29,6 +29,8 @@ SAMPLE_FILES: dict[str, str] = {
     "priority_landscapes.gpkg": "WWF priority-landscape polygons",
     "treecover2000.tif": "Hansen-style tree cover 2000 (uint8 0-100, nodata 255)",
     "lossyear.tif": "Hansen-style loss year (uint8, 0 = no loss, v = 2000+v, nodata 255)",
+    "kbas.zip": "Key Biodiversity Areas in BirdLife's schema (polygon + point shapefiles)",
+    "drivers.tif": "drivers of tree-cover loss (Sims et al. 2025 format, ~1 km, uint8 0-7)",
 }
 
 

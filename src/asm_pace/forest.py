@@ -667,6 +667,7 @@ def forest_loss(
     canopy: float = 30,
     coverage: str = "exact",
     protected_areas: gpd.GeoDataFrame | None = None,
+    drivers: RasterInput | None = None,
 ) -> pd.DataFrame:
     """Forest in 2000 and forest lost each year since, per zone (Hansen Global Forest Change).
 
@@ -697,6 +698,12 @@ def forest_loss(
         :func:`asm_pace.read_protected_areas` returns them, in any CRS. Adds the loss of
         each year inside the areas already designated that year and outside them (see
         Returns and ``docs/forest.md``, "Protection over time").
+    drivers : path, list of paths or folder, optional
+        The WRI / Google DeepMind drivers of tree-cover loss (Sims et al. 2025, 1 km, classes
+        1-7, :data:`asm_pace.drivers.DRIVER_CLASSES`), on any grid and CRS. Each loss pixel
+        takes the class of the drivers cell holding its centre; adds the
+        ``loss_driver_<class>_ha`` columns (see Returns and ``docs/drivers.md``). Folders:
+        ``drivers``.
 
     Returns
     -------
@@ -712,7 +719,10 @@ def forest_loss(
         ``loss_YYYY_in_pa_ha`` (loss in year ``YYYY`` inside areas whose status year is
         before ``YYYY``), ``loss_YYYY_in_pa_unknown_year_ha`` (inside areas of unknown
         status year only), ``loss_YYYY_outside_pa_ha`` (the rest: the three add up to
-        ``loss_YYYY_ha``), and their ``loss_total_..._ha`` sums.
+        ``loss_YYYY_ha``), and their ``loss_total_..._ha`` sums. With ``drivers``:
+        ``loss_driver_<class>_ha`` for the seven classes (``permanent_agriculture``,
+        ``hard_commodities``, ...) and ``loss_driver_unknown_ha`` (class 0, nodata or off
+        the drivers raster); they add up to ``loss_total_ha``.
 
     Raises
     ------
@@ -771,6 +781,11 @@ def forest_loss(
     layers = open_forest_layers(treecover, lossyear, gain, bounds=tb)
     grid = layers[0].grid
     n = len(zones)
+    split = None
+    if drivers is not None:  # who it is, before any pixel is read
+        from .drivers import N_LABELS, DriverLabels, open_drivers_layer
+
+        split = DriverLabels(open_drivers_layer(drivers, layers, bounds=tb), grid)
     measured = zones
     prot = None
     if protected_areas is not None:  # the pieces inside protected areas, measured alongside
@@ -782,11 +797,14 @@ def forest_loss(
     geoms = _prepare_zones(measured, grid)
     acc = np.zeros((len(measured), 3 + 255))
     gain_acc = np.zeros(len(measured))
+    drv_acc = None if split is None else np.zeros((len(measured), N_LABELS))
     coder = _ForestCoder(layers, canopy)
     work = cov.Workspace()
     with ExitStack() as stack:
         for layer in layers:
             layer.open_all(stack)
+        if split is not None:
+            split.layer.open_all(stack)
         for chunk in _iter_chunks(geoms, layers, coverage, coder.mask_nodata):
             code, gain_lab, k = coder(chunk)
             piece_zone = chunk.zone
@@ -796,6 +814,10 @@ def forest_loss(
             if gain_lab is not None:
                 gs = cov.label_sums(chunk.events, gain_lab, 2, chunk.row_area, npieces, work)
                 np.add.at(gain_acc, piece_zone, gs[:, 1])
+            if split is not None:
+                lab = split(code, chunk.rows[0], chunk.cols[0])
+                ds = cov.label_sums(chunk.events, lab, N_LABELS, chunk.row_area, npieces, work)
+                np.add.at(drv_acc, piece_zone, ds)
     coder.finish()
     vmax = coder.vmax
     year = hansen_year([t.path for t in layers[1].tiles])
@@ -825,6 +847,11 @@ def forest_loss(
         cols[f"loss_{2001 + i}_ha"] = loss_by_year[:, i]
     if gain is not None:
         cols["gain_ha"] = gain_acc * scale[:, 0]
+    if split is not None:
+        from .drivers import split_columns
+
+        split.layer.finish()
+        cols.update(split_columns(drv_acc[:n] * scale))
     if prot is not None:
         cols.update(_protection_columns(prot, pieces_loss, loss_by_year))
     out = pd.DataFrame(cols, index=zones.index)
