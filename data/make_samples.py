@@ -976,7 +976,11 @@ def main(out_dir: Path | str = DEFAULT_OUT) -> Path:
     treecover, lossyear = make_rasters(rng, world)
     write_raster(out_dir / "treecover2000.tif", treecover)
     write_raster(out_dir / "lossyear.tif", lossyear)
-    # ANCHOR: kba samples
+    import runpy  # the KBA sample's generator lives beside this file
+
+    runpy.run_path(str(Path(__file__).with_name("make_samples_kba.py")))["write_kbas"](
+        out_dir, world
+    )
     # ANCHOR: river samples
     import runpy  # the drivers sample's generator lives beside this file
 
