@@ -981,7 +981,11 @@ def main(out_dir: Path | str = DEFAULT_OUT) -> Path:
     runpy.run_path(str(Path(__file__).with_name("make_samples_kba.py")))["write_kbas"](
         out_dir, world
     )
-    # ANCHOR: river samples
+    import runpy  # the river network's generator lives beside this file
+
+    runpy.run_path(str(Path(__file__).with_name("make_samples_rivers.py")))["write_rivers"](
+        out_dir, world
+    )
     import runpy  # the drivers sample's generator lives beside this file
 
     runpy.run_path(str(Path(__file__).with_name("make_samples_drivers.py")))["write_drivers"](

@@ -37,6 +37,9 @@ _EXPORTS: dict[str, str] = {
     "read_protected_areas": "protected_areas",
     "read_ecoregions": "ecoregions",
     "read_priority_landscapes": "ecoregions",
+    "read_kbas": "kba",
+    "aze_protected_areas": "kba",
+    "join_kbas": "kba",
     # analysis
     "classify": "classification",
     "PACE_CLASSES": "classification",
@@ -48,6 +51,10 @@ _EXPORTS: dict[str, str] = {
     # geodesy
     "geodesic_area": "geodesy",
     "geodesic_circles": "geodesy",
+    # rivers and what flows down them
+    "read_rivers": "rivers",
+    "downstream": "flowpaths",
+    "DownstreamResult": "flowpaths",
     # output
     "write_geopackage": "output",
     # pictures (need the [plot] extra)

@@ -31,6 +31,7 @@ SAMPLE_FILES: dict[str, str] = {
     "lossyear.tif": "Hansen-style loss year (uint8, 0 = no loss, v = 2000+v, nodata 255)",
     "kbas.zip": "Key Biodiversity Areas in BirdLife's schema (polygon + point shapefiles)",
     "drivers.tif": "drivers of tree-cover loss (Sims et al. 2025 format, ~1 km, uint8 0-7)",
+    "rivers.gpkg": "a river network in the HydroRIVERS schema (HYRIV_ID, NEXT_DOWN...)",
 }
 
 
