@@ -278,6 +278,35 @@ def _parse_list(ctx: click.Context, param: click.Parameter, value: str | None):
 
 
 _existing = click.Path(exists=True, dir_okay=True, path_type=Path)
+
+
+def _parse_pa_sources(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]):
+    """``-p [NAME=]FILE`` values as ``(name or None, path)``; a file must exist.
+
+    A value that is an existing path is a file even when it holds ``=``; else the text before
+    the first ``=`` is the source's name.
+    """
+    out: list[tuple[str | None, Path]] = []
+    for value in values:
+        name: str | None = None
+        path = value
+        if "=" in value and not Path(value).exists():
+            name, path = (part.strip() for part in value.split("=", 1))
+            if not name:
+                raise click.BadParameter(
+                    f"{value!r}: the name before '=' is empty; write NAME=FILE, e.g. "
+                    "-p SERNANP=ANP_Definitivas.shp, or the file alone",
+                    param_hint="-p/--protected-areas",
+                )
+        if not Path(path).exists():
+            raise click.BadParameter(
+                f"{path!r} does not exist" + (f" (the file of source {name!r})" if name else ""),
+                param_hint="-p/--protected-areas",
+            )
+        out.append((name, Path(path)))
+    return out
+
+
 # outputs are checked by the destination plan (pipeline.plan_run_outputs), folders included
 _new_file = click.Path(path_type=Path)
 
@@ -354,9 +383,13 @@ def cli() -> None:
 @click.option(
     "--protected-areas",
     "-p",
-    type=_existing,
+    metavar="[NAME=]FILE",
+    multiple=True,  # deliberately: several sources, -p WDPA=wdpa.gdb -p SERNANP=anp.shp
     required=True,
-    help="Protected areas (WDPA download: .gdb, .gpkg, .shp, .zip...).",
+    callback=_parse_pa_sources,
+    help="Protected areas (WDPA download: .gdb, .gpkg, .shp, .zip...). Repeat it for several "
+    "sources, each optionally named (-p WDPA=wdpa.gdb -p SERNANP=anp.shp); the same area in "
+    "two sources counts once.",
 )
 @click.option(
     "--ecoregions",
@@ -462,7 +495,7 @@ def cli() -> None:
 def classify(
     ctx: _Ctx,
     sites: Path,
-    protected_areas: Path,
+    protected_areas: list[tuple[str | None, Path]],
     ecoregions: Path,
     ecoregions_layer: str | None,
     priority_landscapes: Path | None,
@@ -542,7 +575,7 @@ def classify(
     return _run(
         ctx,
         sites=sites,
-        protected_areas=protected_areas,
+        protected_areas=_pa_argument(protected_areas, pa_options),
         ecoregions=ecoregions,
         priority_landscapes=priority_landscapes,
         output=output,
@@ -674,6 +707,10 @@ def _run(
 
     # every output checked before any work: names, folders, inputs, each other, existing
     inputs = {role: options[role] for role in INPUT_OPTIONS if options.get(role) is not None}
+    if isinstance(inputs.get("protected_areas"), list):  # several sources: (name, path) pairs
+        inputs["protected_areas"] = [
+            item[1] if isinstance(item, tuple) else item for item in inputs["protected_areas"]
+        ]
     ctx.plan = plan_run_outputs(
         output,
         csv=csv_path,
@@ -721,6 +758,30 @@ def _run(
     return EXIT_OK
 
 
+def _pa_argument(sources: list[tuple[str | None, Path]], pa_options: dict[str, Any]) -> Any:
+    """What run_pipeline takes for the -p values: one file as before, else a list.
+
+    Several sources with --pa-layer or --pa-source-name are refused: which source they are
+    for is unclear.
+    """
+    several = len(sources) > 1
+    for key, option in (("layer", "--pa-layer"), ("source_label", "--pa-source-name")):
+        if several and key in pa_options:
+            fix = "name each with -p NAME=FILE" if key == "source_label" else "give one source"
+            raise click.UsageError(
+                f"{option} was given with {len(sources)} protected-area sources (-p), so which "
+                f"one it is for is unclear; {fix}"
+            )
+    if len(sources) == 1 and sources[0][0] is None:
+        return sources[0][1]
+    if len(sources) == 1 and "source_label" in pa_options:
+        raise click.UsageError(
+            f"the protected-area source is named twice ({sources[0][0]}= in -p and "
+            "--pa-source-name); give one name"
+        )
+    return [path if name is None else (name, path) for name, path in sources]
+
+
 def _counts_line(role: str, counts: dict[str, Any]) -> str:
     """``protected areas (wdpa.gpkg): 1,204 read, 1,100 removed (countries 1,000; ...``."""
     parts = []
@@ -737,7 +798,9 @@ def _counts_line(role: str, counts: dict[str, Any]) -> str:
         parts.append(f"{counts['repaired']:,} repaired")
     parts.append(f"{counts['used']:,} used")
     source = f" ({Path(counts['source']).name})" if counts.get("source") else ""
-    return f"{role.replace('_', ' ')}{source}: {', '.join(parts)}"
+    what, _, name = role.partition(":")  # protected_areas:SERNANP, one of several sources
+    what = what.replace("_", " ") + (f" {name}" if name else "")
+    return f"{what}{source}: {', '.join(parts)}"
 
 
 def _command_line(command: str) -> str:

@@ -150,6 +150,9 @@ MAP_COLUMNS: dict[str, tuple[str, ...]] = {
         "world_heritage",
         "ramsar",
         "origin",
+        "source",  # several sources (pa_sources): the source, the area, its representative
+        "pa_group",
+        "same_as",
     ),
     "ecoregions": ("eco_id", "eco_name", "biome_name", "is_g200", "g200_region"),
     "priority_landscapes": ("landscape_name",),
@@ -238,7 +241,11 @@ def _radii(radii_km: float | Sequence[float] | None) -> tuple[float, ...] | None
 def run_pipeline(
     sites: str | os.PathLike[str] | pd.DataFrame,
     *,
-    protected_areas: str | os.PathLike[str] | gpd.GeoDataFrame,
+    protected_areas: str
+    | os.PathLike[str]
+    | gpd.GeoDataFrame
+    | Sequence[Any]
+    | Mapping[str, str | os.PathLike[str] | gpd.GeoDataFrame],
     ecoregions: str | os.PathLike[str] | gpd.GeoDataFrame,
     priority_landscapes: str | os.PathLike[str] | gpd.GeoDataFrame | None = None,
     radii_km: float | Sequence[float] | None = None,
@@ -262,6 +269,11 @@ def run_pipeline(
         A site list for :func:`asm_pace.read_sites` (or sites already read).
     protected_areas, ecoregions : path or GeoDataFrame
         For :func:`asm_pace.read_protected_areas` and :func:`asm_pace.read_ecoregions`.
+        Several protected-area sources: a list (each named by its reader's
+        ``source_label``: "WDPA", the file's stem; an item may be a ``(name, source)``
+        pair) or a dict of name -> source, in order of precedence; each is read with
+        the same ``pa_options`` and they are combined by
+        :func:`asm_pace.pa_sources.combine_protected_areas` (docs/sources.md).
     priority_landscapes : path or GeoDataFrame, optional
         For :func:`asm_pace.read_priority_landscapes`.
     radii_km : float or sequence of float, optional
@@ -282,7 +294,10 @@ def run_pipeline(
     site_options : mapping, optional
         Extra keywords for :func:`asm_pace.read_sites` (``lon``, ``lat``, ``id_column``...).
     pa_options : mapping, optional
-        Extra keywords for :func:`asm_pace.read_protected_areas` (``layer``, ``countries``...).
+        Extra keywords for :func:`asm_pace.read_protected_areas` (``layer``, ``countries``...),
+        for every source; with several sources ``layer`` and ``source_label`` are refused
+        (which source they are for is unclear: read such a source yourself and give the
+        GeoDataFrame).
     ecoregion_options, landscape_options : mapping, optional
         Extra keywords for :func:`asm_pace.read_ecoregions` and
         :func:`asm_pace.read_priority_landscapes` (``layer``). Every option of these
@@ -354,9 +369,11 @@ def run_pipeline(
             progress(name)
 
     inputs: dict[str, object] = {}
+    pa_sources = _pa_sources(protected_areas, pa_options)
+    pa_paths = [value for _, value in pa_sources]
     for role, value in (
         ("sites", sites),
-        ("protected_areas", protected_areas),
+        ("protected_areas", pa_paths if len(pa_sources) > 1 else protected_areas),
         ("ecoregions", ecoregions),
         ("priority_landscapes", priority_landscapes),
         ("treecover", treecover),
@@ -392,7 +409,27 @@ def run_pipeline(
         near = box_around(tuple(site_gdf.total_bounds), max(radii or (0.0,)))
         open_forest_layers(treecover, lossyear, gain, bounds=near)
     step("read protected areas")
-    pa_gdf = asm_pace.read_protected_areas(protected_areas, **pa_options)
+    if len(pa_sources) == 1:  # one source, named or not: read as ever, never combined
+        name, value = pa_sources[0]
+        label = {} if name is None else {"source_label": name}
+        pa_gdf = asm_pace.read_protected_areas(value, **pa_options, **label)
+        pa_read = {"protected_areas": pa_gdf}
+    else:
+        from .pa_sources import combine_protected_areas
+
+        layers_read = [
+            asm_pace.read_protected_areas(
+                value, **pa_options, **({} if name is None else {"source_label": name})
+            )
+            for name, value in pa_sources
+        ]
+        pa_gdf = combine_protected_areas(layers_read)
+        names = pa_gdf.attrs["pa_sources"]
+        # the names of run_info's protected_areas_1, _2... inputs, in order
+        parameters["protected_areas_sources"] = list(names)
+        pa_read = {
+            f"protected_areas:{name}": layer for name, layer in zip(names, layers_read, strict=True)
+        }
     step("read ecoregions")
     eco_gdf = asm_pace.read_ecoregions(ecoregions, **eco_options)
     landscapes = None
@@ -427,7 +464,7 @@ def run_pipeline(
                 lossyear=lossyear,
                 gain=gain,
                 canopy=canopy,
-                protected_areas=pa_gdf,
+                protected_areas=_with_group_years(pa_gdf),
             ).drop(columns="zone_id", errors="ignore")
             n = len(zones)
             zones = _join_columns(zones, stats.iloc[:n].set_axis(zones.index))
@@ -441,11 +478,105 @@ def run_pipeline(
             layers["buffers"] = zones.drop(columns=_protection_by_year(zones))
             layers["clusters"] = clusters.drop(columns=_protection_by_year(clusters))
     context = {"protected_areas": pa_gdf, "ecoregions": eco_gdf, "priority_landscapes": landscapes}
-    read = {"sites": site_gdf, **context}
+    read = {
+        "sites": site_gdf,
+        **pa_read,
+        **{k: v for k, v in context.items() if k != "protected_areas"},
+    }
     counts = {role: layer_counts(gdf) for role, gdf in read.items() if gdf is not None}
     return PipelineResult(
         layers=layers, parameters=parameters, inputs=inputs, context=context, counts=counts
     )
+
+
+def _pa_sources(
+    protected_areas: object, pa_options: Mapping[str, Any]
+) -> list[tuple[str | None, Any]]:
+    """The protected-area sources as ``(name or None, path or GeoDataFrame)``, in order."""
+    if isinstance(protected_areas, Mapping):
+        pairs = [(str(k), v) for k, v in protected_areas.items()]
+    elif isinstance(protected_areas, list | tuple):
+        pairs = [
+            (str(item[0]), item[1]) if isinstance(item, tuple) and len(item) == 2 else (None, item)
+            for item in protected_areas
+        ]
+    else:
+        return [(None, protected_areas)]
+    if not pairs:
+        raise InputError("no protected-area source given: give at least one (-p/--protected-areas)")
+    if len(pairs) == 1 and pairs[0][0] is not None and "source_label" in pa_options:
+        raise InputError(
+            f"the protected-area source is named twice: {pairs[0][0]!r} (-p NAME=FILE, a dict "
+            f"key in Python) and source_label={pa_options['source_label']!r} "
+            "(--pa-source-name); give one name"
+        )
+    if len(pairs) > 1:
+        for key, option in (("layer", "--pa-layer"), ("source_label", "--pa-source-name")):
+            if key in pa_options:
+                raise InputError(
+                    f"{key}= ({option}) was given with {len(pairs)} protected-area sources, "
+                    "so which one it is for is unclear; name each source with -p NAME=FILE "
+                    "(a dict in Python), and for a layer read that source with "
+                    "asm_pace.read_protected_areas and its --pa-layer and give the "
+                    "GeoDataFrame (in Python), or give one source"
+                )
+    return pairs
+
+
+def _with_group_years(layer: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """A combined layer for forest_loss: each record dated by its area's earliest known year
+    (the same area in two sources was designated when the first of them says)."""
+    if "group_status_year" not in layer.columns:
+        return layer
+    out = layer.assign(status_year=layer["group_status_year"])
+    out.attrs = dict(layer.attrs)
+    return out
+
+
+class _HansenPending:
+    """Stands for a forest raster that ``hansen=`` fetches once the sites are read."""
+
+    def __repr__(self) -> str:
+        return "<fetched by --hansen>"
+
+
+def _hansen_pending(hansen: str, *given: Any) -> _HansenPending:
+    """Check ``hansen=`` (a version, and no raster files with it); the rasters' stand-in."""
+    from .data import check_version
+
+    if any(g is not None for g in given):
+        raise InputError(
+            "--hansen fetches the forest rasters (tree cover, loss year, gain): give either "
+            "--hansen or the files (--treecover, --lossyear, --gain), not both"
+        )
+    check_version(hansen)
+    return _HansenPending()
+
+
+def _fetch_hansen(
+    version: str,
+    sites: gpd.GeoDataFrame,
+    radius_km: float,
+    options: Mapping[str, Any] | None,
+) -> tuple[list[Path], list[Path], list[Path], list[dict[str, object]]]:
+    """The tiles (tree cover, loss year, gain) within ``radius_km`` of each site, fetched."""
+    import numpy as np
+    import shapely
+
+    from ._nearest import widen_boxes
+    from ._vector import to_wgs84
+    from .data import hansen_tiles, provenance_rows
+
+    geoms = np.asarray(to_wgs84(sites).geometry.values, dtype=object)
+    boxes = widen_boxes(shapely.bounds(geoms), np.full(len(geoms), radius_km * 1000.0))
+    tiles = hansen_tiles(
+        boxes[np.isfinite(boxes).all(axis=1)],
+        layers=("treecover2000", "lossyear", "gain"),
+        version=version,
+        **dict(options or {}),
+    )
+    rows = provenance_rows(tiles.files)
+    return tiles["treecover2000"], tiles["lossyear"], tiles["gain"], rows
 
 
 def layer_counts(gdf: pd.DataFrame) -> dict[str, object]:
