@@ -35,7 +35,15 @@ OPTIONS = {
     "lat": ("--lat",),
     "id_column": ("--id-column", "--new-ids"),
     "crs": ("--sites-crs",),
-    "layer": ("--sites-layer", "--pa-layer", "--ecoregions-layer", "--landscapes-layer"),
+    "layer": (
+        "--sites-layer",
+        "--pa-layer",
+        "--ecoregions-layer",
+        "--landscapes-layer",
+        "--kba-layer",
+        "--rivers-layer",
+    ),
+    "kbas": ("--kbas",),
     "countries": ("--countries",),
     "statuses": ("--all-statuses",),
     "points": ("--pa-points",),
@@ -43,9 +51,15 @@ OPTIONS = {
     "rings": ("--rings",),
     "canopy": ("--canopy",),
     "gain": ("--gain",),
+    "drivers": ("--drivers",),
+    "rivers": ("--rivers",),
+    "max_km": ("--downstream-km",),
+    "snap_km": ("--snap-km",),
     "overwrite": ("--overwrite",),
     "source_label": ("--pa-source-name",),
     "treecover": ("--treecover",),
+    "cache_dir": ("--data-dir",),
+    "base_url": ("--base-url",),
     "lossyear": ("--lossyear",),
     "uncertainty_m": ("--uncertainty",),
     "exclude_mab": ("--keep-biosphere-reserves",),
@@ -62,6 +76,11 @@ PYTHON_ONLY = {
     "stats",
     "n_vertices",
     "dissolve",
+    "footprint_zone",
+    "next_column",
+    "length_column",
+    "discharge_column",
+    "paths",
 }
 #: Keywords of functions the command line never calls: their advice is for Python users only.
 NOT_REACHED = {"offline": "explore_sites, the interactive map for notebooks"}
@@ -135,7 +154,10 @@ def statements() -> tuple[tuple[str, int, str, ast.stmt], ...]:
 
 def cli_options() -> set[str]:
     names = set()
-    for command in cli.commands.values():
+    commands = list(cli.commands.values())
+    while commands:  # the commands of groups too (asm-pace fetch hansen)
+        command = commands.pop()
+        commands.extend(getattr(command, "commands", {}).values())
         for param in command.params:
             names.update(o for o in param.opts if o.startswith("--"))
     return names
@@ -257,6 +279,8 @@ def test_every_layer_choice_has_a_command_line_option():
         "read_protected_areas": "--pa-layer",
         "read_ecoregions": "--ecoregions-layer",
         "read_priority_landscapes": "--landscapes-layer",
+        "read_kbas": "--kba-layer",
+        "read_rivers": "--rivers-layer",
     }
     options = cli_options()
     for reader, option in readers.items():

@@ -62,9 +62,13 @@ _EXPORTS: dict[str, str] = {
     "plot_forest_loss": "plotting",
     "explore_sites": "plotting",
     "write_report": "report",
+    # public data by version (fetched and cached)
+    "hansen_tiles": "data",
+    "fetch_ecoregions": "data",
+    "fetch_wdpa": "data",
 }
 
-_SUBMODULES = {"errors", "datasets", "geodesy"}
+_SUBMODULES = {"errors", "datasets", "geodesy", "data"}
 
 __all__ = sorted([*_EXPORTS, *_SUBMODULES, "__version__"])
 

@@ -406,6 +406,13 @@ def cli() -> None:
     "--landscapes-layer", metavar="NAME", help="Layer of a multi-layer priority landscapes file."
 )
 @click.option(
+    "--kbas",
+    type=_existing,
+    help="Key Biodiversity Areas as BirdLife ships them (the KBA shapefiles, their zip or "
+    "folder): a site in an AZE site is protected, one in another KBA is flagged.",
+)
+@click.option("--kba-layer", metavar="NAME", help="Layer of a multi-layer KBA file.")
+@click.option(
     "--output", "-o", type=_new_file, required=True, help="The GeoPackage to write (.gpkg)."
 )
 @click.option(
@@ -438,11 +445,54 @@ def cli() -> None:
 @click.option("--lossyear", type=_existing, help="Forest loss year raster (Hansen GFC).")
 @click.option("--gain", type=_existing, help="Forest gain raster (optional).")
 @click.option(
+    "--hansen",
+    metavar="VERSION",
+    help="Fetch the Hansen GFC tiles (tree cover, loss year, gain) that the buffers touch, "
+    "e.g. --hansen GFC-2025-v1.13, instead of --treecover/--lossyear/--gain; cached "
+    "(docs/data.md).",
+)
+@click.option(
+    "--data-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="The data cache folder for --hansen (default: ASM_PACE_DATA_DIR, else the user's "
+    "cache folder).",
+)
+@click.option(
+    "--offline",
+    is_flag=True,
+    help="With --hansen: use only the data cache; say which files are missing.",
+)
+@click.option(
+    "--drivers",
+    type=_existing,
+    help="Drivers of tree-cover loss raster (WRI / Sims et al. 2025, 1 km, classes 1-7; "
+    "optional): splits each zone's loss by cause (loss_driver_<class>_ha).",
+)
+@click.option(
     "--canopy",
     type=click.IntRange(0, 99),
     default=30,
     show_default=True,
     help="Forest = tree cover above this percentage.",
+)
+@click.option(
+    "--rivers",
+    type=_existing,
+    help="River network (HydroRIVERS: .shp, .gdb, .gpkg, .zip): follow each site's river "
+    "downstream; adds downstream_* columns, the 'downstream' layer and 'downstream_areas'.",
+)
+@click.option("--rivers-layer", metavar="NAME", help="Layer of a multi-layer river file.")
+@click.option(
+    "--downstream-km",
+    type=float,
+    metavar="KM",
+    help="River length followed downstream of each site (default 500; with --rivers).",
+)
+@click.option(
+    "--snap-km",
+    type=float,
+    metavar="KM",
+    help="Farthest a site may be from its river (default 5; with --rivers).",
 )
 @_site_options
 @click.option(
@@ -500,6 +550,8 @@ def classify(
     ecoregions_layer: str | None,
     priority_landscapes: Path | None,
     landscapes_layer: str | None,
+    kbas: Path | None,
+    kba_layer: str | None,
     output: Path,
     overwrite: bool,
     csv_path: Path | None,
@@ -510,7 +562,15 @@ def classify(
     treecover: Path | None,
     lossyear: Path | None,
     gain: Path | None,
+    hansen: str | None,
+    data_dir: Path | None,
+    offline: bool,
+    drivers: Path | None,
     canopy: int,
+    rivers: Path | None,
+    rivers_layer: str | None,
+    downstream_km: float | None,
+    snap_km: float | None,
     lon: str | None,
     lat: str | None,
     id_column: str | None,
@@ -588,12 +648,21 @@ def classify(
         treecover=treecover,
         lossyear=lossyear,
         gain=gain,
+        hansen=hansen,
+        data_options=_without_none(cache_dir=data_dir, offline=offline or None),
+        drivers=drivers,
         canopy=canopy if _given("canopy") else None,
         uncertainty_m=uncertainty_m,
         site_options=_site_kwargs(lon, lat, id_column, new_ids, sites_layer, sites_crs),
         pa_options=pa_options,
         ecoregion_options=_without_none(layer=ecoregions_layer),
         landscape_options=_without_none(layer=landscapes_layer),
+        kbas=kbas,
+        kba_options=_without_none(layer=kba_layer),
+        rivers=rivers,
+        river_options=_without_none(layer=rivers_layer),
+        downstream_km=downstream_km,
+        snap_km=snap_km,
         command="classify",
     )
 
@@ -723,8 +792,10 @@ def _run(
 
     steps = planned_steps(
         priority_landscapes=options["priority_landscapes"] is not None,
+        kbas=options.get("kbas") is not None,
+        rivers=options.get("rivers") is not None,
         buffers=bool(radii),
-        forest=options["treecover"] is not None,
+        forest=options["treecover"] is not None or options.get("hansen") is not None,
     )
     steps.append("write")
     progress = _Progress(ctx, steps)
@@ -825,6 +896,158 @@ def _summary(ctx: _Ctx, result: Any, path: Path, csv_path: Path | None) -> None:
     ctx.info(f"Wrote {path} (layers: {layers}; run_info; styled for QGIS)")
     if csv_path is not None:
         ctx.info(f"Wrote {csv_path}")
+
+
+@cli.group(cls=_Group, short_help="Download public data (Hansen GFC, TEOW, WDPA) into the cache.")
+def fetch() -> None:
+    """Download public data by version into the data cache, for later runs (also offline).
+
+    Files are cached in --data-dir (default: ASM_PACE_DATA_DIR, else the user's cache
+    folder); each file's SHA-256 is recorded on its first download and checked on every
+    later use. A cut download resumes when run again. See docs/data.md.
+
+    \b
+    Examples:
+      asm-pace fetch hansen --bounds -71,-13,-69,-12 --version GFC-2025-v1.13
+      asm-pace fetch ecoregions
+      asm-pace fetch wdpa --month Nov2025
+    """
+
+
+def _data_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    for decorator in reversed(
+        [
+            click.option(
+                "--data-dir",
+                type=click.Path(file_okay=False, path_type=Path),
+                help="The data cache folder (default: ASM_PACE_DATA_DIR, else the user's "
+                "cache folder).",
+            ),
+            click.option(
+                "--offline", is_flag=True, help="Use only the cache; say which files are missing."
+            ),
+        ]
+    ):
+        func = decorator(func)
+    return func
+
+
+def _fetched(ctx: _Ctx, files: Any) -> int:
+    for f in files:
+        ctx.info(f"{f.path} ({f.size:,} bytes, SHA-256 {f.sha256})")
+    return EXIT_OK
+
+
+@fetch.command("hansen", short_help="Hansen GFC tiles of an area.")
+@click.option(
+    "--bounds",
+    metavar="W,S,E,N",
+    required=True,
+    callback=lambda ctx, param, value: [p.strip() for p in value.split(",")],
+    help="The area in degrees: west, south, east, north (west > east across 180).",
+)
+@click.option(
+    "--version",
+    "version",
+    default=None,
+    metavar="VERSION",
+    help="The GFC version (default: GFC-2025-v1.13).",
+)
+@click.option(
+    "--layers",
+    metavar="LAYER,...",
+    callback=_parse_list,
+    help="Among treecover2000, lossyear, gain, datamask (default: all four).",
+)
+@click.option(
+    "--base-url",
+    metavar="URL",
+    help="A mirror of the GFC folders (default: ASM_PACE_HANSEN_URL, else Google Cloud Storage).",
+)
+@_data_options
+@_common
+def fetch_hansen(
+    ctx: _Ctx,
+    bounds: list[str],
+    version: str | None,
+    layers: list[str] | None,
+    base_url: str | None,
+    data_dir: Path | None,
+    offline: bool,
+) -> int:
+    """Fetch the Hansen GFC tiles (10 degrees each) that the box W,S,E,N touches.
+
+    \b
+    Examples:
+      asm-pace fetch hansen --bounds -71,-13,-69,-12
+      asm-pace fetch hansen --bounds 175,-20,-175,-15 --layers treecover2000,lossyear
+    """
+    from .data import DEFAULT_HANSEN_VERSION, HANSEN_LAYERS, hansen_tiles
+
+    tiles = hansen_tiles(
+        bounds,
+        layers=layers or HANSEN_LAYERS,
+        version=version or DEFAULT_HANSEN_VERSION,
+        cache_dir=data_dir,
+        offline=offline or None,
+        base_url=base_url,
+        progress=ctx.detail,
+    )
+    return _fetched(ctx, tiles.files)
+
+
+@fetch.command("ecoregions", short_help="WWF Terrestrial Ecoregions of the World (zip).")
+@click.option(
+    "--url",
+    metavar="URL",
+    help="Another address of the zip (default: ASM_PACE_ECOREGIONS_URL, else WWF's).",
+)
+@_data_options
+@_common
+def fetch_ecoregions(ctx: _Ctx, url: str | None, data_dir: Path | None, offline: bool) -> int:
+    """Fetch WWF's Terrestrial Ecoregions of the World (official_teow.zip)."""
+    from .data import fetch_ecoregions as fetch_teow
+
+    found = fetch_teow(cache_dir=data_dir, offline=offline or None, url=url, progress=ctx.detail)
+    return _fetched(ctx, [found])
+
+
+@fetch.command("wdpa", short_help="A monthly WDPA release of Protected Planet (zip).")
+@click.option("--month", required=True, metavar="MonYYYY", help="The release, e.g. Nov2025.")
+@click.option("--country", metavar="ISO3", help="One country's file instead of the world's.")
+@click.option(
+    "--base-url",
+    metavar="URL",
+    help="A mirror of the release folder (default: ASM_PACE_WDPA_URL, else Protected Planet's).",
+)
+@_data_options
+@_common
+def fetch_wdpa(
+    ctx: _Ctx,
+    month: str,
+    country: str | None,
+    base_url: str | None,
+    data_dir: Path | None,
+    offline: bool,
+) -> int:
+    """Fetch one monthly WDPA release (non-commercial use, with attribution).
+
+    \b
+    Examples:
+      asm-pace fetch wdpa --month Nov2025
+      asm-pace fetch wdpa --month Nov2025 --country PER
+    """
+    from .data import fetch_wdpa as fetch_month
+
+    found = fetch_month(
+        month,
+        country=country,
+        cache_dir=data_dir,
+        offline=offline or None,
+        base_url=base_url,
+        progress=ctx.detail,
+    )
+    return _fetched(ctx, [found])
 
 
 @cli.command(short_help="Report every problem in a site list.")

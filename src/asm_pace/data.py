@@ -63,6 +63,9 @@ __all__ = [
     "hansen_url",
     "fetch_ecoregions",
     "fetch_wdpa",
+    "wdpa_file_name",
+    "provenance_rows",
+    "check_version",
     "default_cache_dir",
     "HANSEN_URL",
     "HANSEN_LAYERS",
@@ -905,3 +908,31 @@ def fetch_wdpa(
     extra = f" --country {country.strip().upper()}" if country else ""
     hint = _fetch_hint(f"wdpa --month {month}{extra}", folder, default_cache_dir())
     return _ensure([item], folder=folder, offline=offline, hint=hint, progress=progress)[0]
+
+
+def provenance_rows(files: Sequence[DataFile]) -> list[dict[str, object]]:
+    """``run_info`` rows (section ``dataset``) for fetched files: each dataset's version,
+    then each file's URL, name, size and SHA-256.
+
+    Examples
+    --------
+    >>> f = DataFile("hansen", "GFC-2025-v1.13", "http://h/a.tif", Path("a.tif"), "ab" * 32,
+    ...              7, "lossyear", "10S_080W")
+    >>> [row["key"] for row in provenance_rows([f])]
+    ['hansen_version', 'hansen_lossyear_10S_080W']
+    """
+    rows: list[dict[str, object]] = []
+    versions = dict.fromkeys((f.dataset, f.version) for f in files)
+    for dataset, version in versions:
+        rows.append({"key": f"{dataset}_version", "value": version})
+    for f in files:
+        rows.append(
+            {
+                "key": f.key,
+                "value": f.url,
+                "file_name": f.path.name,
+                "size": f.size,
+                "sha256": f.sha256,
+            }
+        )
+    return rows

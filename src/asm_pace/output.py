@@ -361,6 +361,7 @@ def _run_info_table(
     layers: Mapping[str, pd.DataFrame],
     renamed: Mapping[str, Mapping[str, str]],
     counts: Mapping[str, Mapping[str, object]] | None = None,
+    datasets: Sequence[Mapping[str, object]] | None = None,
 ) -> pd.DataFrame:
     from . import __version__
 
@@ -405,6 +406,15 @@ def _run_info_table(
     for role, numbers in (counts or {}).items():
         if numbers:
             add("counts", f"counts_{role}", _param_text(dict(numbers)))
+    for row in datasets or ():  # public data fetched by version (asm_pace.data)
+        add(
+            "dataset",
+            str(row["key"]),
+            row.get("value"),
+            row.get("file_name"),
+            row.get("size"),
+            row.get("sha256"),
+        )
     for name, frame in layers.items():
         add("layer", name, str(len(frame)))
         for new, old in renamed.get(name, {}).items():
@@ -433,7 +443,8 @@ def layer_style(frame: pd.DataFrame, name: str) -> _styles.Style | None:
     ``pace_class``: the sites, by class (footprints with a centre marker when zoomed out);
     ``radius_km``: buffers (outlines, a dash per radius), or clusters (with ``cluster_id``
     and no ``zone_id``: hatched); ``pa_id`` with ``designation_type``: protected areas;
-    ``is_g200``: ecoregions; ``landscape_name``: priority landscapes.
+    ``is_g200``: ecoregions; ``landscape_name``: priority landscapes; ``kba_id`` with
+    ``aze``: Key Biodiversity Areas; lines with ``downstream_status``: the paths downstream.
 
     Examples
     --------
@@ -448,6 +459,8 @@ def layer_style(frame: pd.DataFrame, name: str) -> _styles.Style | None:
     columns = set(frame.columns)
     if "pace_class" in columns:
         return _styles.style_sites(kind, name, certainty="pa_certainty" in columns)
+    if "downstream_status" in columns and kind == "line":
+        return _styles.style_downstream(name)
     if "radius_km" in columns:
         radii = pd.to_numeric(frame["radius_km"], errors="coerce")
         inner = None
@@ -472,6 +485,8 @@ def layer_style(frame: pd.DataFrame, name: str) -> _styles.Style | None:
         return _styles.style_ecoregions(name)
     if "landscape_name" in columns:
         return _styles.style_landscapes(name)
+    if {"kba_id", "aze"} <= columns:
+        return _styles.style_kbas(name)
     return None
 
 
@@ -1030,6 +1045,7 @@ def write_geopackage(
     inputs: Mapping[str, object] | None = None,
     counts: Mapping[str, Mapping[str, object]] | None = None,
     styles: bool = True,
+    datasets: Sequence[Mapping[str, object]] | None = None,
 ) -> Path:
     """Write layers (and provenance, and QGIS styles) to one GeoPackage, atomically.
 
@@ -1058,6 +1074,10 @@ def write_geopackage(
         Input role -> the reader's record counts (``attrs["counts"]``: read, removed by
         step, repaired, used), stored in ``run_info`` as section ``counts``, key
         ``counts_<role>``, value JSON.
+    datasets : sequence of mapping, optional
+        Public data fetched by version (:func:`asm_pace.data.provenance_rows`): rows of
+        section ``dataset`` with ``key``, ``value`` (a URL, or the version for
+        ``<dataset>_version``), ``file_name``, ``size`` and ``sha256``.
     styles : bool
         Store default styles in ``layer_styles`` (QGIS opens the layers
         styled): by ``pace_class`` for layers that have it, by ``radius_km``
@@ -1121,7 +1141,9 @@ def write_geopackage(
 
     now = _dt.datetime.now(_dt.UTC)
     extra: dict[str, pd.DataFrame] = {
-        "run_info": _run_info_table(run_info or {}, inputs or {}, prepared, renamed, counts)
+        "run_info": _run_info_table(
+            run_info or {}, inputs or {}, prepared, renamed, counts, datasets
+        )
     }
     if styles:
         table = _styles_table(prepared, now)

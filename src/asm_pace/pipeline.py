@@ -46,14 +46,24 @@ STEPS = (
     "read protected areas",
     "read ecoregions",
     "read priority landscapes",
+    "read KBAs",
     "classify",
     "buffers",
     "overlaps",
     "forest loss",
+    "read rivers",
+    "downstream",
 )
 
 
-def planned_steps(*, priority_landscapes: bool, buffers: bool, forest: bool) -> list[str]:
+def planned_steps(
+    *,
+    priority_landscapes: bool,
+    buffers: bool,
+    forest: bool,
+    kbas: bool = False,
+    rivers: bool = False,
+) -> list[str]:
     """The :data:`STEPS` a run with these inputs goes through, in order (for a progress bar).
 
     Examples
@@ -64,15 +74,24 @@ def planned_steps(*, priority_landscapes: bool, buffers: bool, forest: bool) -> 
     skip = set()
     if not priority_landscapes:
         skip.add("read priority landscapes")
+    if not kbas:
+        skip.add("read KBAs")
     if not buffers:
         skip.update(("buffers", "overlaps", "forest loss"))
     if not forest:
         skip.add("forest loss")
+    if not rivers:
+        skip.update(("read rivers", "downstream"))
     return [s for s in STEPS if s not in skip]
 
 
 #: Tree cover (percent) above which a pixel is forest, when no threshold is given.
 DEFAULT_CANOPY = 30
+
+#: River length (km) followed downstream of each site, when ``rivers`` is given alone.
+DEFAULT_DOWNSTREAM_KM = 500.0
+#: The farthest (km) a site may be from its river.
+DEFAULT_SNAP_KM = 5.0
 
 _LOSS_COLUMN = re.compile(r"^loss_(\d{4})_ha$")
 
@@ -101,6 +120,9 @@ class PipelineResult:
     #: Input role -> the reader's record counts (``source``, ``read``, ``removed`` by step,
     #: ``repaired``, ``used``; see :func:`layer_counts`), for each layer read.
     counts: dict[str, dict[str, object]] = field(default_factory=dict)
+    #: Public data fetched by version (``hansen=``): ``run_info`` rows of section ``dataset``
+    #: (:func:`asm_pace.data.provenance_rows`).
+    datasets: list[dict[str, object]] = field(default_factory=list)
     _map_layers: dict[str, gpd.GeoDataFrame] | None = field(
         default=None, init=False, repr=False, compare=False
     )
@@ -156,6 +178,17 @@ MAP_COLUMNS: dict[str, tuple[str, ...]] = {
     ),
     "ecoregions": ("eco_id", "eco_name", "biome_name", "is_g200", "g200_region"),
     "priority_landscapes": ("landscape_name",),
+    "kbas": (
+        "kba_id",
+        "kba_name",
+        "iso3",
+        "kba_status",
+        "aze",
+        "ibastatus",
+        "added_date",
+        "site_area_km2",
+        "origin",
+    ),
 }
 
 #: The least margin (km) of the analysis extent around the sites.
@@ -248,17 +281,26 @@ def run_pipeline(
     | Mapping[str, str | os.PathLike[str] | gpd.GeoDataFrame],
     ecoregions: str | os.PathLike[str] | gpd.GeoDataFrame,
     priority_landscapes: str | os.PathLike[str] | gpd.GeoDataFrame | None = None,
+    kbas: str | os.PathLike[str] | gpd.GeoDataFrame | None = None,
     radii_km: float | Sequence[float] | None = None,
     rings: bool = False,
     treecover: Any = None,
     lossyear: Any = None,
     gain: Any = None,
+    hansen: str | None = None,
+    data_options: Mapping[str, Any] | None = None,
     canopy: float | None = None,
+    drivers: Any = None,
     uncertainty_m: float | None = None,
     site_options: Mapping[str, Any] | None = None,
     pa_options: Mapping[str, Any] | None = None,
     ecoregion_options: Mapping[str, Any] | None = None,
     landscape_options: Mapping[str, Any] | None = None,
+    kba_options: Mapping[str, Any] | None = None,
+    rivers: str | os.PathLike[str] | gpd.GeoDataFrame | None = None,
+    downstream_km: float | None = None,
+    snap_km: float | None = None,
+    river_options: Mapping[str, Any] | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> PipelineResult:
     """Load, classify and (optionally) buffer, overlap and measure forest loss.
@@ -276,18 +318,35 @@ def run_pipeline(
         :func:`asm_pace.pa_sources.combine_protected_areas` (docs/sources.md).
     priority_landscapes : path or GeoDataFrame, optional
         For :func:`asm_pace.read_priority_landscapes`.
+    kbas : path or GeoDataFrame, optional
+        Key Biodiversity Areas for :func:`asm_pace.read_kbas` (options: ``kba_options``,
+        e.g. ``layer``, ``countries``): AZE sites count as protected areas, the sites gain
+        ``kba_ids``, ``kba_names``, ``aze`` (:func:`asm_pace.classify`, ``kbas``).
     radii_km : float or sequence of float, optional
         Buffer radii; adds a ``buffers`` layer with per-zone overlap columns and
         an ``overlaps`` table (:func:`asm_pace.buffers`, :func:`asm_pace.overlaps`).
     rings : bool
-        Rings (annuli) instead of full discs.
+        Rings (annuli) instead of full discs. Footprint sites (polygons) then get a zone of
+        their own, the footprint, cut out of the innermost ring (``buffers(...,
+        footprint_zone=True)``): on-site and near-site loss.
     treecover, lossyear, gain : path, optional
         Forest-change rasters (Hansen GFC); with ``radii_km``, adds forest
         columns to ``buffers`` and a long ``forest_loss`` table
         (:func:`asm_pace.forest_loss`). ``treecover`` and ``lossyear`` go together.
+    hansen : str, optional
+        A Hansen GFC version (e.g. ``"GFC-2025-v1.13"``) instead of ``treecover``,
+        ``lossyear`` and ``gain``: the tiles of those three layers that the sites' buffers
+        touch are fetched into the data cache (:func:`asm_pace.data.hansen_tiles`) and
+        recorded in ``run_info`` (section ``dataset``: version, URL, SHA-256).
+    data_options : mapping, optional
+        For :func:`asm_pace.data.hansen_tiles` with ``hansen``: ``cache_dir``, ``offline``,
+        ``base_url``.
     canopy : float, optional
         Tree-cover threshold in percent (forest is canopy > threshold); 30 by default.
         Only with the forest rasters.
+    drivers : path, optional
+        The drivers-of-loss raster (WRI / Sims et al. 2025); with the forest rasters, adds
+        the ``loss_driver_<class>_ha`` columns (:func:`asm_pace.forest_loss`, ``drivers``).
     uncertainty_m : float, optional
         Every site's location uncertainty in metres, for sites without a value in
         an uncertainty column (:func:`asm_pace.classify`, ``uncertainty_m``).
@@ -303,6 +362,15 @@ def run_pipeline(
         :func:`asm_pace.read_priority_landscapes` (``layer``). Every option of these
         four mappings is passed on as given (``None`` too: ``{"statuses": None}`` keeps
         every status) and recorded in ``parameters``.
+    rivers : path or GeoDataFrame, optional
+        A river network for :func:`asm_pace.read_rivers` (HydroRIVERS; ``river_options``:
+        ``layer``, ``id_column``, ``next_column``...), read within ``downstream_km`` of the
+        sites: adds the ``downstream_*`` site columns, the ``downstream`` layer (each site's
+        path) and the ``downstream_areas`` table (:func:`asm_pace.downstream`, with the
+        protected areas and the KBAs).
+    downstream_km, snap_km : float, optional
+        River length followed (default :data:`DEFAULT_DOWNSTREAM_KM`) and the farthest a
+        site may be from its river (default :data:`DEFAULT_SNAP_KM`); only with ``rivers``.
     progress : callable, optional
         Called with each step's name (from :data:`STEPS`) before it starts.
 
@@ -326,6 +394,14 @@ def run_pipeline(
     import asm_pace
 
     radii = _radii(radii_km)
+    if hansen is not None:  # the rasters are fetched once the sites are read
+        treecover = lossyear = gain = _hansen_pending(hansen, treecover, lossyear, gain)
+    elif data_options:
+        raise InputError(
+            f"options for fetched data ({', '.join(data_options)}; --data-dir, --offline) "
+            "were given without a Hansen version: give it too (--hansen GFC-2025-v1.13), or "
+            "drop them"
+        )
     if (treecover is None) != (lossyear is None):
         raise InputError(
             "forest loss needs both rasters: give the tree cover 2000 raster (--treecover) "
@@ -344,10 +420,20 @@ def run_pipeline(
             "--landscapes-layer) were given without priority landscapes: give the file too "
             "(-l/--priority-landscapes), or drop them"
         )
+    if kbas is None and kba_options:
+        raise InputError(
+            f"options for KBAs ({', '.join(kba_options or {})}; --kba-layer) were given "
+            "without KBAs: give the file too (--kbas), or drop them"
+        )
     forest = treecover is not None
     if forest and radii is None:
         raise InputError(
             "forest loss is measured in buffers around the sites: give radii too (--buffers 1,10)"
+        )
+    if drivers is not None and treecover is None:
+        raise InputError(
+            "a drivers raster (--drivers) splits forest loss by cause: give the forest "
+            "rasters too (--treecover, --lossyear, --buffers), or drop it"
         )
     if canopy is not None and treecover is None:
         raise InputError(
@@ -355,6 +441,22 @@ def run_pipeline(
             "forest rasters too (--treecover, --lossyear), or drop it"
         )
     canopy = DEFAULT_CANOPY if canopy is None else canopy
+    if rivers is None and (downstream_km is not None or snap_km is not None or river_options):
+        given = [o for o, v in (("--downstream-km", downstream_km), ("--snap-km", snap_km))
+                 if v is not None] + [f"{k}=" for k in river_options or {}]  # fmt: skip
+        raise InputError(
+            f"{', '.join(given)}: these say how to follow each site's river, but no river "
+            "network was given: give it too (--rivers, e.g. HydroRIVERS), or drop them"
+        )
+    if rivers is not None:
+        from .flowpaths import check_km
+
+        for value, name, option in (
+            (downstream_km, "downstream_km", "--downstream-km"),
+            (snap_km, "snap_km", "--snap-km"),
+        ):
+            if value is not None:
+                check_km(value, name, option)
     if not 0 <= float(canopy) < 100:
         raise InputError(f"canopy threshold {canopy} must be a percentage from 0 to 99")
     # options are passed on as given: an explicit None means what the reader says it means
@@ -363,12 +465,14 @@ def run_pipeline(
     pa_options = dict(pa_options or {})
     eco_options = dict(ecoregion_options or {})
     land_options = dict(landscape_options or {})
+    kba_opts = dict(kba_options or {})
 
     def step(name: str) -> None:
         if progress is not None:
             progress(name)
 
     inputs: dict[str, object] = {}
+    datasets: list[dict[str, object]] = []  # public data fetched by version (--hansen)
     pa_sources = _pa_sources(protected_areas, pa_options)
     pa_paths = [value for _, value in pa_sources]
     for role, value in (
@@ -376,9 +480,12 @@ def run_pipeline(
         ("protected_areas", pa_paths if len(pa_sources) > 1 else protected_areas),
         ("ecoregions", ecoregions),
         ("priority_landscapes", priority_landscapes),
+        ("kbas", kbas),
         ("treecover", treecover),
         ("lossyear", lossyear),
         ("gain", gain),
+        ("drivers", drivers),
+        ("rivers", rivers),
     ):
         if _is_path(value) or (
             isinstance(value, Sequence) and value and all(_is_path(v) for v in value)
@@ -397,6 +504,8 @@ def run_pipeline(
         ("protected_areas", pa_options),
         ("ecoregions", eco_options),
         ("priority_landscapes", land_options),
+        ("kbas", kba_opts),
+        ("rivers", dict(river_options or {})),
     ):
         parameters.update({f"{prefix}_{k}": "None" if v is None else v for k, v in given.items()})
 
@@ -407,7 +516,15 @@ def run_pipeline(
         from .geodesy import box_around
 
         near = box_around(tuple(site_gdf.total_bounds), max(radii or (0.0,)))
-        open_forest_layers(treecover, lossyear, gain, bounds=near)
+        if hansen is not None:
+            treecover, lossyear, gain, datasets = _fetch_hansen(
+                hansen, site_gdf, max(radii or (0.0,)), data_options
+            )
+        forest_layers = open_forest_layers(treecover, lossyear, gain, bounds=near)
+        if drivers is not None:
+            from .drivers import open_drivers_layer
+
+            open_drivers_layer(drivers, forest_layers, bounds=near, warn=False)
     step("read protected areas")
     if len(pa_sources) == 1:  # one source, named or not: read as ever, never combined
         name, value = pa_sources[0]
@@ -436,15 +553,24 @@ def run_pipeline(
     if priority_landscapes is not None:
         step("read priority landscapes")
         landscapes = asm_pace.read_priority_landscapes(priority_landscapes, **land_options)
+    kba_gdf = None
+    if kbas is not None:
+        step("read KBAs")
+        kba_gdf = asm_pace.read_kbas(kbas, **kba_opts)
     step("classify")
     classified = asm_pace.classify(
-        site_gdf, pa_gdf, eco_gdf, priority_landscapes=landscapes, uncertainty_m=uncertainty_m
+        site_gdf,
+        pa_gdf,
+        eco_gdf,
+        priority_landscapes=landscapes,
+        uncertainty_m=uncertainty_m,
+        kbas=kba_gdf,
     )
     layers: dict[str, pd.DataFrame] = {"sites": classified}
 
     if radii:
         step("buffers")
-        zones = asm_pace.buffers(site_gdf, radii_km=radii, rings=rings)
+        zones = asm_pace.buffers(site_gdf, radii_km=radii, rings=rings, footprint_zone=rings)
         step("overlaps")
         result = asm_pace.overlaps(zones, pa_gdf, ecoregions=eco_gdf, dissolve=True)
         zones = _join_columns(zones, result.zones)
@@ -465,6 +591,7 @@ def run_pipeline(
                 gain=gain,
                 canopy=canopy,
                 protected_areas=_with_group_years(pa_gdf),
+                drivers=drivers,
             ).drop(columns="zone_id", errors="ignore")
             n = len(zones)
             zones = _join_columns(zones, stats.iloc[:n].set_axis(zones.index))
@@ -477,16 +604,70 @@ def run_pipeline(
             # the yearly in/outside split lives in the long table; the layers keep the totals
             layers["buffers"] = zones.drop(columns=_protection_by_year(zones))
             layers["clusters"] = clusters.drop(columns=_protection_by_year(clusters))
+    river_gdf = None
+    if rivers is not None:
+        river_gdf = _downstream_layers(
+            layers, parameters, step, site_gdf, rivers, pa_gdf, kba_gdf,
+            downstream_km, snap_km, river_options,
+        )  # fmt: skip
     context = {"protected_areas": pa_gdf, "ecoregions": eco_gdf, "priority_landscapes": landscapes}
+    if kba_gdf is not None:
+        context["kbas"] = kba_gdf
     read = {
         "sites": site_gdf,
         **pa_read,
         **{k: v for k, v in context.items() if k != "protected_areas"},
     }
+    if river_gdf is not None:
+        read["rivers"] = river_gdf
     counts = {role: layer_counts(gdf) for role, gdf in read.items() if gdf is not None}
     return PipelineResult(
-        layers=layers, parameters=parameters, inputs=inputs, context=context, counts=counts
+        layers=layers,
+        parameters=parameters,
+        inputs=inputs,
+        context=context,
+        counts=counts,
+        datasets=datasets,
     )
+
+
+def _downstream_layers(
+    layers: dict[str, pd.DataFrame],
+    parameters: dict[str, object],
+    step: Callable[[str], None],
+    site_gdf: gpd.GeoDataFrame,
+    rivers: Any,
+    pa_gdf: gpd.GeoDataFrame,
+    kba_gdf: gpd.GeoDataFrame | None,
+    downstream_km: float | None,
+    snap_km: float | None,
+    river_options: Mapping[str, Any] | None,
+) -> gpd.GeoDataFrame:
+    """Read the rivers near the sites and follow them: site columns, ``downstream`` layers."""
+    from .flowpaths import downstream
+    from .geodesy import box_around
+    from .rivers import read_rivers
+
+    max_km = DEFAULT_DOWNSTREAM_KM if downstream_km is None else downstream_km
+    snap = DEFAULT_SNAP_KM if snap_km is None else snap_km
+    options = dict(river_options or {})
+    parameters["downstream_km"] = max_km
+    parameters["snap_km"] = snap
+    step("read rivers")
+    if "bbox" not in options and not isinstance(rivers, gpd.GeoDataFrame):
+        try:  # a path of max_km river-km stays within max_km (geodesic) of its site
+            reach = float(max_km) + float(snap)
+        except (TypeError, ValueError):
+            reach = None  # downstream refuses it, naming the option
+        if reach is not None and math.isfinite(reach) and reach > 0:
+            options["bbox"] = box_around(tuple(site_gdf.total_bounds), reach)
+    river_gdf = read_rivers(rivers, **options)
+    step("downstream")
+    result = downstream(site_gdf, river_gdf, pa_gdf, max_km=max_km, snap_km=snap, kbas=kba_gdf)
+    layers["sites"] = _join_columns(layers["sites"], result.sites)
+    layers["downstream"] = result.paths
+    layers["downstream_areas"] = result.areas
+    return river_gdf
 
 
 def _pa_sources(
@@ -701,9 +882,12 @@ INPUT_OPTIONS = {
     "protected_areas": "-p/--protected-areas",
     "ecoregions": "-e/--ecoregions",
     "priority_landscapes": "-l/--priority-landscapes",
+    "kbas": "--kbas",
     "treecover": "--treecover",
     "lossyear": "--lossyear",
     "gain": "--gain",
+    "drivers": "--drivers",
+    "rivers": "--rivers",
 }
 _OVERWRITE = "--overwrite (overwrite=True)"
 
@@ -772,9 +956,11 @@ def qgis_project_path(output: str | os.PathLike[str]) -> Path:
 #: The order of the layers in the QGIS project, top first (others follow as written).
 PROJECT_ORDER = (
     "sites",
+    "downstream",
     "buffers",
     "clusters",
     "priority_landscapes",
+    "kbas",
     "protected_areas",
     "ecoregions",
 )
@@ -860,6 +1046,7 @@ def write_outputs(
             run_info=parameters,
             inputs=result.inputs,
             counts={role: _stored_counts(c) for role, c in result.counts.items()},
+            datasets=result.datasets,
         )
         if csv is not None:
             write_csv(csv, result.sites, overwrite=overwrite)
