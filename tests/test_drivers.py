@@ -292,3 +292,119 @@ def test_sample_mining_loss_is_mostly_hard_commodities():
     np.testing.assert_allclose(
         got[driver_columns()].sum(axis=1, skipna=False), got["loss_total_ha"], rtol=1e-9, atol=1e-9
     )
+
+
+# --------------------------------------------------------------------------- footprint zones
+
+
+def _footprint_sites():
+    foot = shapely.Polygon(
+        [(-69.99, -12.02), (-69.975, -12.018), (-69.972, -12.03), (-69.985, -12.034)],
+        holes=[[(-69.982, -12.024), (-69.978, -12.024), (-69.98, -12.028)]],
+    )
+    point = shapely.Point(-69.955, -12.04)
+    return gpd.GeoDataFrame({"site_id": ["F", "P"]}, geometry=[foot, point], crs=4326)
+
+
+def _geod_ha(geom) -> float:
+    """Ellipsoidal area (pyproj.Geod) of every polygon part, each oriented counter-clockwise."""
+    parts = shapely.get_parts(geom)
+    return (
+        sum(GEOD.geometry_area_perimeter(shapely.geometry.polygon.orient(p))[0] for p in parts)
+        / 1e4
+    )
+
+
+def test_footprint_zone_and_rings_net_of_it():
+    import asm_pace
+
+    sites = _footprint_sites()
+    z = asm_pace.buffers(sites, (0.5, 1), rings=True, footprint_zone=True)
+    plain = asm_pace.buffers(sites, (0.5, 1), rings=True)
+    discs = asm_pace.buffers(sites, (0.5, 1)).set_index("zone_id")
+    assert list(z["zone_id"]) == ["F_footprint", "F_0-0.5km", "F_0.5-1km", "P_0-0.5km", "P_0.5-1km"]
+    zi = z.set_index("zone_id")
+    assert zi.loc["F_footprint", ["radius_km", "inner_km"]].tolist() == [0.0, 0.0]
+    foot, ring = zi.geometry["F_footprint"], zi.geometry["F_0-0.5km"]
+    assert shapely.equals(foot, sites.geometry[0])
+    assert shapely.intersection(foot, ring).area < 1e-15
+    # footprint + innermost ring = the 0.5 km disc, in ellipsoidal area (pyproj.Geod)
+    disc = discs.geometry["F_0.5km"]
+    assert _geod_ha(foot) + _geod_ha(ring) == pytest.approx(_geod_ha(disc), rel=1e-9)
+    # the outer ring and the point site's rings are unchanged
+    pi = plain.set_index("zone_id")
+    for zid in ("F_0.5-1km", "P_0-0.5km", "P_0.5-1km"):
+        assert shapely.equals_exact(zi.geometry[zid], pi.geometry[zid], 0.0)
+
+
+def test_footprint_zone_needs_rings():
+    import asm_pace
+    from asm_pace.errors import InputError
+
+    with pytest.raises(InputError, match=r"footprint_zone=True .*--rings"):
+        asm_pace.buffers(_footprint_sites(), 1, footprint_zone=True)
+
+
+def test_on_site_and_near_site_loss_against_brute_force(tmp_path):
+    import asm_pace
+
+    tc, ly, tcp, lyp = hansen_pair(tmp_path)
+    drv = np.random.default_rng(3).integers(0, 8, (10, 10)).astype("uint8")
+    dx0, dy0, dres = -70.0031, -11.9987, 0.0073
+    dp = write_tif(tmp_path / "d_drivers.tif", drv, x0=dx0, y0=dy0, res=dres)
+    z = asm_pace.buffers(_footprint_sites().iloc[:1], 0.7, rings=True, footprint_zone=True)
+    got = forest_loss(z, treecover=tcp, lossyear=lyp, drivers=dp)
+    split = _split(got)
+    for i, zone in enumerate(z.geometry):
+        want = brute_force(zone, tc, ly, drv, from_origin(dx0, dy0, dres, dres), "EPSG:4326", None)
+        np.testing.assert_allclose(split[i], want, rtol=1e-6, atol=1e-9)
+    disc = asm_pace.buffers(_footprint_sites().iloc[:1], 0.7)
+    whole = forest_loss(disc, treecover=tcp, lossyear=lyp)
+    assert got["loss_total_ha"].sum() == pytest.approx(whole["loss_total_ha"].iloc[0], rel=1e-9)
+
+
+# --------------------------------------------------------------------------- the command line
+
+
+def test_cli_writes_the_split_and_records_the_drivers_file(tmp_path):
+    import hashlib
+
+    import pyogrio
+    from click.testing import CliRunner
+
+    from asm_pace.cli import cli
+
+    out = tmp_path / "out.gpkg"
+    drivers = sample_path("drivers.tif")
+    args = [
+        "classify",
+        str(sample_path("sites.csv")),
+        "-p",
+        str(sample_path("protected_areas.gpkg")),
+        "-e",
+        str(sample_path("ecoregions.gpkg")),
+        "--buffers",
+        "1",
+        "--treecover",
+        str(sample_path("treecover2000.tif")),
+        "--lossyear",
+        str(sample_path("lossyear.tif")),
+        "--drivers",
+        str(drivers),
+        "-o",
+        str(out),
+    ]
+    result = CliRunner().invoke(cli, args, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    b = pyogrio.read_dataframe(out, layer="buffers")
+    c = pyogrio.read_dataframe(out, layer="clusters")
+    for frame in (b, c):
+        np.testing.assert_allclose(
+            frame[driver_columns()].sum(axis=1, skipna=False),
+            frame["loss_total_ha"],
+            rtol=1e-9,
+            atol=1e-9,
+        )
+    info = pyogrio.read_dataframe(out, layer="run_info")
+    row = info[(info["section"] == "input") & (info["key"] == "drivers")]
+    assert row["sha256"].tolist() == [hashlib.sha256(drivers.read_bytes()).hexdigest()]

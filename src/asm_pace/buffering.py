@@ -46,6 +46,7 @@ def buffers(
     radii_km: float | Iterable[float] = (1, 10, 50),
     *,
     rings: bool = False,
+    footprint_zone: bool = False,
     n_vertices: int = 64,
 ) -> gpd.GeoDataFrame:
     """Geodesic buffers (or rings) around each site, one polygon per site and radius.
@@ -71,7 +72,15 @@ def buffers(
     rings : bool, default False
         If True, return annuli between consecutive radii (for ``(1, 10, 50)``:
         0-1, 1-10 and 10-50 km) instead of discs. The innermost ring starts at
-        the site itself (for a footprint it contains the footprint).
+        the site itself (for a footprint it contains the footprint, unless
+        ``footprint_zone``).
+    footprint_zone : bool, default False
+        With ``rings=True``: for each footprint site (Polygon / MultiPolygon), add the
+        footprint itself as a zone (``radius_km`` and ``inner_km`` 0, ``zone_id``
+        ``"<site_id>_footprint"``) and cut it out of the innermost ring, so the zones
+        of a site do not overlap: on-site (the footprint) and near-site (each ring net
+        of it) loss, as Sonter et al. (2017) and Giljum et al. (2022) report it. Point
+        sites have no footprint zone; their rings are unchanged.
     n_vertices : int, default 64
         Vertices per full circle (footprint buffers use ``n_vertices / 4``
         segments per quarter circle at the corners).
@@ -88,7 +97,8 @@ def buffers(
           (0 for the innermost);
         - ``zone_id`` (str, unique): ``"<site_id>_<radius>km"``, or
           ``"<site_id>_<inner>-<radius>km"`` for rings, e.g. ``"S0001_10km"``,
-          ``"S0001_1-10km"``;
+          ``"S0001_1-10km"``; ``"<site_id>_footprint"`` for a footprint zone
+          (``footprint_zone=True``, radius 0, listed before the site's rings);
         - ``geometry``: Polygon, or MultiPolygon when split at the antimeridian.
 
         The sites' other columns are not repeated; join on ``site_id``.
@@ -100,7 +110,7 @@ def buffers(
         If ``sites`` has no ``site_id`` column.
     InputError
         For missing/empty geometries, null or duplicated site ids, bad radii,
-        or a buffer that would contain a pole.
+        or a buffer that would contain a pole; ``footprint_zone`` without ``rings``.
 
     Examples
     --------
@@ -113,6 +123,12 @@ def buffers(
     [['S1_0-1km', 0.0, 1.0], ['S1_1-10km', 1.0, 10.0]]
     """
     radii = _check_radii(radii_km)
+    if footprint_zone and not rings:
+        raise InputError(
+            "footprint_zone=True (a Python option: the command line makes footprint zones "
+            "with --rings) cuts the footprint out of the innermost ring: give rings=True "
+            "(--rings) too"
+        )
     n = int(n_vertices)
     if n < 8:
         raise InputError(f"n_vertices must be at least 8, got {n}")
@@ -151,12 +167,54 @@ def buffers(
     if rings:
         data["inner_km"] = inner_col
     data["zone_id"] = zone_col
+    if footprint_zone:
+        data, out = _footprint_zones(data, out, geoms, k)
     frame = pd.DataFrame(data)
     frame["site_id"] = frame["site_id"].astype(str)
     zones = gpd.GeoDataFrame(frame, geometry=out, crs="EPSG:4326")
     if "source" in sites.attrs:  # messages about the zones name the site file
         zones.attrs["source"] = sites.attrs["source"]
     return zones
+
+
+def _footprint_zones(
+    data: dict[str, object], out: np.ndarray, geoms: np.ndarray, k: int
+) -> tuple[dict[str, object], np.ndarray]:
+    """Add each polygon footprint as a zone of radius 0 and cut it out of its innermost ring.
+
+    ``data``/``out`` hold ``k`` rings per site, site by site; ``geoms`` the sites in lon/lat.
+    The footprint rows go before their site's rings. The cut is planar in lon/lat, where
+    the footprint's edges are straight (as the rings' inner edge then is), so a ring and its
+    footprint tile the disc exactly.
+    """
+    poly = np.flatnonzero(np.isin(shapely.get_type_id(geoms), (3, 6)))
+    if poly.size == 0:
+        return data, out
+    feet = geoms[poly].copy()
+    bad = ~shapely.is_valid(feet)
+    if bad.any():
+        feet[bad] = polygonal_parts(shapely.make_valid(feet[bad]))
+    first = poly * k  # each footprint site's innermost ring
+    out = out.copy()
+    out[first] = polygonal_parts(shapely.difference(out[first], feet))
+    # rows in order: footprint (key 2 * row - 1) before the site's first ring (key 2 * row)
+    keys = np.r_[2 * np.arange(out.size), 2 * first - 1]
+    order = np.argsort(keys, kind="stable")
+    extra = {
+        "site_id": np.asarray(data["site_id"])[first],
+        "radius_km": np.zeros(poly.size),
+        "inner_km": np.zeros(poly.size),
+        "zone_id": [f"{s}_footprint" for s in np.asarray(data["site_id"])[first]],
+    }
+    merged = {
+        name: np.concatenate(
+            [np.asarray(values, dtype=object), np.asarray(extra[name], dtype=object)]
+        )[order]
+        for name, values in data.items()
+    }
+    merged["radius_km"] = merged["radius_km"].astype("float64")
+    merged["inner_km"] = merged["inner_km"].astype("float64")
+    return merged, np.concatenate([out, feet])[order]
 
 
 def _check_radii(radii_km: float | Iterable[float]) -> np.ndarray:

@@ -68,13 +68,15 @@ def open_drivers_layer(
     forest_layers: list[Layer],
     *,
     bounds: tuple[float, float, float, float] | None = None,
+    warn: bool = True,
 ) -> Layer:
     """Open the drivers raster and check who it is, before any pixel is read.
 
     ``forest_layers`` are the open forest rasters (:func:`asm_pace.forest.open_forest_layers`):
     no file may play two roles. ``bounds`` (lon/lat) are the zones' (or sites') box: a
     drivers raster wholly outside it is refused (another region), one covering only part of
-    it gives an :class:`~asm_pace.errors.ExtentWarning` (loss off it counts as unknown).
+    it gives an :class:`~asm_pace.errors.ExtentWarning` (loss off it counts as unknown)
+    unless ``warn`` is False (the pipeline's early check: :func:`asm_pace.forest_loss` warns).
 
     Examples
     --------
@@ -88,21 +90,21 @@ def open_drivers_layer(
     layer = open_layer(drivers, role=ROLES["drivers"], bounds=bounds)
     check_distinct([*forest_layers, layer])
     if bounds is not None:
-        _check_extent(layer, bounds)
+        _check_extent(layer, bounds, warn=warn)
     return layer
 
 
-def _check_extent(layer: Layer, zb: tuple[float, float, float, float]) -> None:
+def _check_extent(layer: Layer, zb: tuple[float, float, float, float], *, warn: bool) -> None:
     b = layer.bounds_lonlat()
     span = "lon {:.4f} to {:.4f}, lat {:.4f} to {:.4f}"
     if zb[2] <= b[0] or zb[0] >= b[2] or zb[3] <= b[1] or zb[1] >= b[3]:
         raise RasterError(
-            f"{layer.describe()}: the drivers raster (--drivers) spans "
+            f"{layer.describe()}: the drivers raster (drivers=, --drivers) spans "
             f"{span.format(b[0], b[2], b[1], b[3])} and the zones "
             f"{span.format(zb[0], zb[2], zb[1], zb[3])}: it is of another region; give the "
             "drivers map that covers the zones (the global 1 km file, or a clip of that region)"
         )
-    if zb[0] < b[0] or zb[2] > b[2] or zb[1] < b[1] or zb[3] > b[3]:
+    if warn and (zb[0] < b[0] or zb[2] > b[2] or zb[1] < b[1] or zb[3] > b[3]):
         warnings.warn(
             f"{layer.describe()}: the drivers raster spans {span.format(b[0], b[2], b[1], b[3])}, "
             f"only part of the zones' box {span.format(zb[0], zb[2], zb[1], zb[3])}; loss off it "

@@ -22,7 +22,16 @@ from pathlib import Path
 __all__ = ["Case", "MODULES", "all_cases", "tiny_inputs", "classify_args"]
 
 #: One module per class of failure of issue 9; each defines ``CASES: list[Case]``.
-MODULES = ("rasters", "wrapping", "emptiness", "attributes", "outputs", "malformed", "extents")
+MODULES = (
+    "rasters",
+    "wrapping",
+    "emptiness",
+    "attributes",
+    "outputs",
+    "malformed",
+    "extents",
+    "drivers",
+)
 
 
 @dataclass(frozen=True)
