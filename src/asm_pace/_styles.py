@@ -35,6 +35,9 @@ __all__ = [
     "style_protected_areas",
     "style_ecoregions",
     "style_landscapes",
+    "style_downstream",
+    "DOWNSTREAM_COLORS",
+    "style_kbas",
     "qgs_project",
     "ProjectLayer",
     "equals",
@@ -718,6 +721,62 @@ def style_ecoregions(name: str = "ecoregions") -> Style:
 def style_landscapes(name: str = "priority_landscapes") -> Style:
     """The priority landscapes used, outlined."""
     return _rule_style(name, style_landscapes_rules(), "priority landscapes")
+
+
+def style_kbas_rules() -> list[Rule]:
+    """Key Biodiversity Areas: AZE sites in a hatched crimson (protected under the PACE
+    definition), the other KBAs as a dotted purple outline (context only)."""
+    ogc = (
+        "<ogc:PropertyIsEqualTo><ogc:PropertyName>aze</ogc:PropertyName>"
+        "<ogc:Literal>1</ogc:Literal></ogc:PropertyIsEqualTo>"
+    )
+    return [
+        Rule(
+            "Alliance for Zero Extinction site (protected under ASM-PACE)",
+            Look("#a50f15", 200, "b_diagonal", outline="#67000d", width=0.6),
+            expression='"aze"',
+            sld_filter=ogc,
+        ),
+        Rule(
+            "Key Biodiversity Area",
+            Look("#756bb1", 0, "no", outline="#54278f", width=0.6, dash="dot"),
+        ),
+    ]
+
+
+def style_kbas(name: str = "kbas") -> Style:
+    """The Key Biodiversity Areas used, AZE sites apart."""
+    return _rule_style(name, style_kbas_rules(), "Key Biodiversity Areas, AZE sites apart")
+
+
+#: Colour of each downstream path by how it ended (``asm_pace.flowpaths`` statuses).
+DOWNSTREAM_COLORS: dict[str, str] = {
+    "max_km reached": "#08519c",
+    "outlet": "#3182bd",
+    "endorheic sink": "#6a51a3",
+    "truncated network": "#e6550d",
+    "cycle detected": "#a50f15",
+}
+
+
+def style_downstream(name: str = "downstream") -> Style:
+    """Each site's path downstream, a blue line, coloured by how the path ended.
+
+    Examples
+    --------
+    >>> style_downstream().qml.count('type="line"')
+    5
+    """
+    cats = [
+        Category(status, colour, f"Path downstream: {status}", Look(colour, width=0.7))
+        for status, colour in DOWNSTREAM_COLORS.items()
+    ]
+    return Style(
+        renderer_categorized("downstream_status", cats, geometry="line"),
+        sld_categorized(name, "downstream_status", cats, geometry="line"),
+        "asm_pace default style: paths downstream, by how they end",
+        "line",
+    )
 
 
 # --------------------------------------------------------------------------- QGIS project

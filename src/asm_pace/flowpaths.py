@@ -442,7 +442,14 @@ def _crossings(net: _Network, areas: _Areas, reach_tree: shapely.STRtree) -> _Cr
 
 
 # --------------------------------------------------------------------------- the walk
-def _check_number(value: float, name: str, option: str) -> float:
+def check_km(value: float, name: str, option: str) -> float:
+    """``value`` as a finite number of km above 0, else an InputError naming the option.
+
+    Examples
+    --------
+    >>> check_km("12.5", "max_km", "--downstream-km")
+    12.5
+    """
     try:
         out = float(value)
     except (TypeError, ValueError) as err:
@@ -537,8 +544,8 @@ def downstream(
     >>> int((out.sites["downstream_first_pa_km"] >= 0).sum()) > 0
     True
     """
-    max_km = _check_number(max_km, "max_km", "--downstream-km")
-    snap_km = _check_number(snap_km, "snap_km", "--snap-km")
+    max_km = check_km(max_km, "max_km", "--downstream-km")
+    snap_km = check_km(snap_km, "snap_km", "--snap-km")
     if not isinstance(sites, gpd.GeoDataFrame):
         raise InputError("sites must be a GeoDataFrame (read_sites)")
     if not isinstance(rivers, gpd.GeoDataFrame):

@@ -62,6 +62,11 @@ LENGTH_TOLERANCE = 0.25
 LENGTH_SLACK_KM = 0.5
 
 _OPTION = "--rivers"
+#: How to name a network's id columns (Python only: on the command line, rename the fields).
+_COLUMNS_ADVICE = (
+    "read_rivers' id_column and next_column in Python; the command line has no option for "
+    "them: rename the fields HYRIV_ID and NEXT_DOWN, e.g. in QGIS"
+)
 _LINE_TYPES = (1, 5)  # LineString, MultiLineString
 
 
@@ -109,7 +114,7 @@ def _integers(frame: pd.DataFrame, column: str, *, name: str, low: int, role: st
         raise InputError(
             f"{name}: {column} ({role}) holds values that are not whole numbers >= {low} "
             f"in rows {row_list(bad)} ({shown}); fix them, or name the right column "
-            f"({'id_column=' if role == 'reach id' else 'next_column='})"
+            f"({_COLUMNS_ADVICE})"
         )
     return num.astype("int64")
 
@@ -150,16 +155,44 @@ def _read_lines(
     refuse_tables(refs, source=name, what="rivers", option=_OPTION)
     if layer is not None:
         ref = named_refs(refs, layer, source=name)[0]
+    elif not any(_maybe_lines(r.geometry_type) for r in refs):
+        listed = ", ".join(f"{r.name} ({r.geometry_type})" for r in refs)
+        raise InputError(
+            f"{name}: no line layer ({listed}), so not a river network: a river network is "
+            "made of lines (reaches); give the river file (e.g. HydroRIVERS) to --rivers "
+            "(rivers= in Python)"
+        )
     else:
         ref = choose_layer(
             refs,
             source=name,
-            usable=lambda r: "line" in r.geometry_type.lower(),
+            usable=lambda r: _maybe_lines(r.geometry_type),
             preferred=lambda n: "riv" in n.lower(),
             what="river network",
-            option="layer= (--rivers-layer is not an option: give a file with one line layer)",
+            option="layer= (--rivers-layer on the command line)",
         )
+    if bbox is not None and not _lonlat_layer(ref):
+        # GDAL filters in the layer's own CRS: filter after reprojection instead
+        gdf = to_wgs84(read_layer(ref, engine=engine), source=name)
+        return gdf[gdf.intersects(shapely.box(*bbox))], name
     return read_layer(ref, bbox=bbox, engine=engine), name
+
+
+def _maybe_lines(geometry_type: str) -> bool:
+    kind = str(geometry_type).lower()
+    return "line" in kind or kind in ("unknown", "geometry")
+
+
+def _lonlat_layer(ref: object) -> bool:
+    """Whether a layer's CRS is WGS84 longitude/latitude (or missing), so a lon/lat box fits."""
+    import pyogrio
+    from pyproj import CRS
+
+    try:
+        crs = pyogrio.read_info(ref.target, layer=ref.name).get("crs")  # type: ignore[attr-defined]
+        return crs is None or CRS.from_user_input(crs).equals(CRS.from_epsg(4326))
+    except Exception:  # unreadable here: read_layer says why
+        return True
 
 
 def read_rivers(
@@ -254,8 +287,8 @@ def read_rivers(
         raise SchemaError(
             f"{name}: no {' and no '.join(missing)} field, so the flow direction is "
             f"unknown; the layer has: {', '.join(fields) or 'no attribute fields'}. A "
-            "HydroRIVERS layer has HYRIV_ID and NEXT_DOWN; for another network pass "
-            "id_column= and next_column= (the reach's id and the id of the reach it flows into)"
+            "HydroRIVERS layer has HYRIV_ID and NEXT_DOWN; for another network name its "
+            f"reach id and the id of the reach each flows into ({_COLUMNS_ADVICE})"
         )
     gdf = to_wgs84(gdf, source=name)
     geoms = np.asarray(gdf.geometry.values, dtype=object)
@@ -264,7 +297,8 @@ def read_rivers(
     if not is_line.any():
         raise InputError(
             f"{name}: none of its {len(gdf)} feature(s) is a line: a river network is made "
-            "of lines (reaches); give the river file (e.g. HydroRIVERS) to --rivers"
+            "of lines (reaches); give the river file (e.g. HydroRIVERS) to --rivers "
+            "(rivers= in Python)"
         )
     if not is_line.all():
         raise InputError(
@@ -279,7 +313,7 @@ def read_rivers(
         raise InputError(
             f"{name}: {id_col} repeats in rows {row_list(dup)} (ids "
             f"{sorted(set(ids[dup].tolist()))[:5]}): a reach id must name one reach, or the "
-            "flow direction is ambiguous; fix the ids or name the right column (id_column=)"
+            f"flow direction is ambiguous; fix the ids or name the right column ({_COLUMNS_ADVICE})"
         )
     geodesic = line_lengths_km(geoms)
     len_col = _column(gdf, length_column or HYDRORIVERS_FIELDS["length"])
