@@ -78,6 +78,7 @@ def classify(
     *,
     priority_landscapes: gpd.GeoDataFrame | None = None,
     uncertainty_m: float | None = None,
+    kbas: gpd.GeoDataFrame | None = None,
 ) -> gpd.GeoDataFrame:
     """Classify mining sites under the ASM-PACE definition.
 
@@ -142,6 +143,14 @@ def classify(
         ``nearest_pa_km_min`` and ``nearest_pa_km_max`` (the nearest
         distance from anywhere within the radius); the class stays the one at
         the given location and a ``possible`` site's reason says it may differ.
+        With ``kbas`` also ``kba_ids``, ``kba_names`` (``;``-joined, in id
+        order) and ``aze`` (bool), before ``reason`` (:func:`asm_pace.kba.join_kbas`).
+    kbas : geopandas.GeoDataFrame, optional
+        Key Biodiversity Areas from :func:`asm_pace.read_kbas`. Their AZE sites
+        are one more protected source (:func:`asm_pace.kba.aze_protected_areas`):
+        a site in one is ``protected_area`` ("Inside an Alliance for Zero
+        Extinction site X (KBA id)"); a site in another KBA keeps its class and
+        its reason adds "also inside Key Biodiversity Area X (KBA id)".
 
     Raises
     ------
@@ -229,7 +238,13 @@ def classify(
     >>> out["pa_certainty"].tolist(), out["nearest_pa_km_max"].round(2).tolist()
     (['certain_inside', 'possible'], [0.0, 31.06])
     """
-    return _classify(sites, protected_areas, ecoregions, priority_landscapes, uncertainty_m)
+    if kbas is None:
+        return _classify(sites, protected_areas, ecoregions, priority_landscapes, uncertainty_m)
+    from .kba import add_kba_columns, with_aze_source
+
+    pa_sources = with_aze_source(protected_areas, kbas)
+    out = _classify(sites, pa_sources, ecoregions, priority_landscapes, uncertainty_m)
+    return add_kba_columns(out, kbas)
 
 
 def _classify(
@@ -448,6 +463,12 @@ def _classify(
         PACE_CLASSES[:3],
         default=PACE_CLASSES[3],
     ).astype(object)
+    if (pa_desig == "Alliance for Zero Extinction site").any():  # AZE sites (kba.py)
+        from .kba import reason_names
+
+        pa_names_said, pa_labels = reason_names(pa_desig, pa_id, pa_names, pa_labels)
+    else:
+        pa_names_said = pa_names
     reasons = _reasons(
         n=n,
         cls=cls,
@@ -455,7 +476,7 @@ def _classify(
         site_i=site_i,
         pa_i=pa_i,
         pa_labels=pa_labels,
-        pa_names=pa_names,
+        pa_names=pa_names_said,
         pa_iucn=pa_iucn,
         pa_year=pa_year,
         origin=origin,

@@ -226,7 +226,7 @@ def read_kbas(
         where = " in the box / countries asked for" if (box is not None or codes) else ""
         raise InputError(
             f"{name}: layer(s) {', '.join(labels)} hold no KBA{where}; check the file (and "
-            "--countries / bbox=) and that it is BirdLife's KBA distribution"
+            "the bbox / countries keywords in Python) and that it is BirdLife's KBA distribution"
         )
     _check_ids(data, name)
     log: dict[str, int] = {}
@@ -239,7 +239,7 @@ def read_kbas(
             present = sorted(set().union(set(), *found))
             raise InputError(
                 f"{name}: no KBA has ISO3 {', '.join(sorted(missing))} (asked for with "
-                f"countries= / --countries); the file's ISO3 codes are: "
+                f"the countries keyword, in Python); the file's ISO3 codes are: "
                 f"{', '.join(present[:40]) or 'none'}. Correct or remove the code(s)"
             )
         log["countries"] = int((~keep).sum())
@@ -256,8 +256,8 @@ def read_kbas(
         raise InputError(
             f"{name}: KbaStatus of {int(unknown.sum())} KBA(s) is not a KBA status "
             f"({_examples(data[unknown], 'kba_status')}); asm_pace knows "
-            f"{', '.join(KBA_STATUSES)} (or empty). Correct the values, or pass statuses=None "
-            "to keep every KBA whatever its status"
+            f"{', '.join(KBA_STATUSES)} (or empty). Correct the values, or give read_kbas the "
+            "statuses keyword None (in Python) to keep every KBA whatever its status"
         )
     if keep_status is not None:
         keep = folded.isin(keep_status).to_numpy()
@@ -267,8 +267,8 @@ def read_kbas(
             raise InputError(
                 f"{name}: none of its {len(data)} KBA(s) has KbaStatus "
                 f"{', '.join(sorted(keep_status))} (found: "
-                f"{', '.join(f'{v} {n}' for v, n in tally.items())}); pass statuses=None "
-                "to keep every status"
+                f"{', '.join(f'{v} {n}' for v, n in tally.items())}); give read_kbas the "
+                "statuses keyword None (in Python) to keep every status"
             )
         data = data[keep]
 
@@ -313,7 +313,7 @@ def read_kbas(
         said = "; ".join(f"{k} {v}" for k, v in log.items() if v)
         raise InputError(
             f"{name}: no KBA is left after the filters (records removed by step: {said}); "
-            "check bbox= / --countries and the point records' SitArea"
+            "check the bbox / countries keywords (in Python) and the point records' SitArea"
         )
     out = gpd.GeoDataFrame(out[list(KBA_COLUMNS)].reset_index(drop=True), crs="EPSG:4326")
     out.attrs = {
@@ -341,8 +341,8 @@ def _check_statuses(statuses: Iterable[str] | None) -> set[str] | None:
     bad = sorted(folded - set(KBA_STATUSES))
     if bad or not folded:
         raise InputError(
-            f"statuses= must be KbaStatus values among {', '.join(KBA_STATUSES)} (or None "
-            f"for all); got {', '.join(map(repr, bad)) or 'none'}"
+            f"the statuses keyword must be KbaStatus values among {', '.join(KBA_STATUSES)} "
+            f"(or None for all); got {', '.join(map(repr, bad)) or 'none'}"
         )
     return folded
 
@@ -427,7 +427,7 @@ def _folder_refs(path: Path) -> list[LayerRef]:
     if not files:
         raise ReadError(
             f"{path}: a folder without a vector file (.shp, .gpkg, .geojson, .fgb); give "
-            "--kbas the KBA shapefiles' folder, zip or file"
+            "--kbas (kbas= in Python) the KBA shapefiles' folder, zip or file"
         )
     return [ref for f in files for ref in layer_refs(f)]
 
@@ -464,8 +464,8 @@ def _iso3(fields: list[str], where: str) -> str:
         if str(f).casefold() == "iso3":
             return str(f)
     raise SchemaError(
-        f"{where}: countries= (--countries) needs an ISO3 field, and the KBA layer has none; "
-        "leave out --countries"
+        f"{where}: the countries keyword of read_kbas needs an ISO3 field, and the KBA layer "
+        "has none; leave it out (a Python option: the command line reads every KBA)"
     )
 
 
@@ -692,14 +692,34 @@ def with_aze_source(
     if isinstance(protected_areas, list | tuple):
         return [*protected_areas, aze]
     if isinstance(protected_areas, gpd.GeoDataFrame) and "pa_group" in protected_areas.columns:
-        raise InputError(
-            f"{source_name(protected_areas)}: a combined protected-area layer cannot take the "
-            "AZE sites of kbas= as one more source; give classify the sources as a list "
-            "(protected_areas=[wdpa, national]) with kbas="
-        )
+        return _append_combined(protected_areas, aze)
     if isinstance(protected_areas, gpd.GeoDataFrame) and not len(protected_areas):
         return [aze]
     return [protected_areas, aze]
+
+
+def _append_combined(combined: gpd.GeoDataFrame, aze: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """A combined layer (``pa_sources.combine_protected_areas``) with the AZE sites appended
+    as its last source, each its own area (not matched against the other sources' areas)."""
+    from .pa_sources import combine_protected_areas
+
+    names = list(combined.attrs.get("pa_sources") or dict.fromkeys(combined["source"]))
+    if AZE_LABEL in names:
+        raise InputError(
+            f"{source_name(combined)}: the protected-area sources already hold one named "
+            f"{AZE_LABEL!r}; give the AZE sites either there or as the kbas keyword, not both"
+        )
+    own = combine_protected_areas({AZE_LABEL: aze})
+    own["pa_group"] = own["pa_group"].to_numpy(dtype="int64") + (
+        int(combined["pa_group"].max()) + 1 if len(combined) else 0
+    )
+    out = pd.concat([combined, own[[c for c in combined.columns if c in own.columns]]])
+    out = gpd.GeoDataFrame(out.reset_index(drop=True), geometry="geometry", crs=combined.crs)
+    out.attrs = dict(combined.attrs)
+    out.attrs["pa_sources"] = [*names, AZE_LABEL]
+    if "groups" in out.attrs:
+        out.attrs["groups"] = int(out.attrs["groups"]) + len(aze)
+    return out
 
 
 def reason_names(
@@ -842,5 +862,5 @@ def _require(layer: object, columns: Sequence[str], what: str) -> None:
     if missing:
         raise SchemaError(
             f"{source_name(layer)}: {what} lacks the column(s) {', '.join(missing)}; read the "
-            "KBA file with asm_pace.read_kbas (--kbas)"
+            "KBA file with asm_pace.read_kbas (kbas= / --kbas)"
         )
