@@ -31,6 +31,9 @@ MODULES = (
     "malformed",
     "extents",
     "drivers",
+    "sources",
+    "kba",
+    "data",
 )
 
 
