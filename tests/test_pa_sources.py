@@ -1,0 +1,397 @@
+"""Several protected-area sources in one run (asm_pace.pa_sources; docs/sources.md).
+
+Expected values come from hand-worked worlds and from pyproj.Geod (areas of polygons and their
+overlaps, distances to densified boundaries), never from the code under test.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from pyproj import Geod
+
+import asm_pace
+from asm_pace.cli import cli
+from asm_pace.errors import CRSError, ExtentWarning, InputError, SchemaError
+from asm_pace.pa_sources import combine_protected_areas
+
+GEOD = Geod(ellps="WGS84")
+
+
+def layer(ids, geoms, label, *, years=None, origin=None, **extra) -> gpd.GeoDataFrame:
+    """A protected-area layer in the normalised schema, named ``label``."""
+    n = len(ids)
+    gdf = gpd.GeoDataFrame(
+        {
+            "pa_id": list(ids),
+            "wdpa_pid": [""] * n,
+            "name": extra.pop("names", [f"{label} area {i}" for i in ids]),
+            "designation": ["National Park"] * n,
+            "iucn_category": ["II"] * n,
+            "status_year": pd.array(years if years is not None else [pd.NA] * n, dtype="Int64"),
+            "world_heritage": extra.pop("world_heritage", [False] * n),
+            "ramsar": [False] * n,
+            "origin": origin or ["polygon"] * n,
+        },
+        geometry=list(geoms),
+        crs="EPSG:4326",
+    )
+    gdf.attrs = {"source_label": label, "source": f"{label.lower()}.gpkg", **extra}
+    return gdf
+
+
+ECO = gpd.GeoDataFrame(
+    {
+        "eco_id": pd.array([1], dtype="Int64"),
+        "eco_name": ["Forest"],
+        "biome": pd.array([1], dtype="Int64"),
+        "g200_region": [""],
+        "is_g200": [False],
+    },
+    geometry=[shapely.box(-10, -10, 10, 10)],
+    crs="EPSG:4326",
+)
+
+
+def sites(*points) -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame(
+        {"site_id": [f"S{i + 1}" for i in range(len(points))]},
+        geometry=[shapely.Point(p) for p in points],
+        crs="EPSG:4326",
+    )
+
+
+def geod_area(geom) -> float:
+    """Area (m2) by pyproj.Geod, edges densified (lon/lat-straight, as shapely draws them)."""
+    return abs(GEOD.geometry_area_perimeter(shapely.segmentize(geom, 0.001))[0])
+
+
+# --------------------------------------------------------------------------- the rule
+
+
+def test_a_park_redrawn_in_a_national_layer_is_one_area():
+    # WDPA: lon 0..1, lat 0..1; national: the same park, its north edge 0.02 degrees further
+    wdpa = layer(["478140"], [shapely.box(0, 0, 1, 1)], "WDPA", years=[1973])
+    nat = layer(["100"], [shapely.box(0, 0, 1, 1.02)], "SERNANP", years=[1980])
+    out = asm_pace.classify(sites((0.5, 0.5), (0.5, 1.01), (0.5, 1.5)), [wdpa, nat], ECO)
+    # by hand: both polygons hold S1; only the national one holds S2 (lat 1.01)
+    assert out["pa_sources"].tolist() == ["WDPA;SERNANP", "SERNANP", ""]
+    # the area is listed once, by its first source's record (WDPA listed first)
+    assert out["pa_ids"].tolist() == ["WDPA:478140", "WDPA:478140", ""]
+    assert (
+        out["reason"].iloc[0].startswith("Inside WDPA area 478140 (WDPA 478140, also SERNANP 100")
+    )
+    # protected_since: the earliest known year among the area's records
+    assert out["protected_since"].tolist()[:2] == [1973, 1973]
+    # S3 is 0.48 degrees of latitude north of the national edge (lat 1.02)
+    _, _, d = GEOD.inv(0.5, 1.5, 0.5, 1.02)
+    assert out["nearest_pa_km"].iloc[2] == pytest.approx(d / 1000, rel=1e-6)
+    assert out["nearest_pa_id"].iloc[2] == "SERNANP:100"
+
+
+def test_a_small_reserve_inside_a_big_park_stays_two_areas():
+    big = layer(["1"], [shapely.box(0, 0, 2, 2)], "NAT", years=[1990])
+    small = layer(["7"], [shapely.box(0.5, 0.5, 1, 1)], "REG", years=[2005])
+    # by pyproj.Geod: the small reserve is about 1/16 of the park, far below 0.9
+    assert geod_area(small.geometry[0]) / geod_area(big.geometry[0]) < 0.1
+    both = combine_protected_areas([big, small])
+    assert both["pa_group"].tolist() == [0, 1] and both["same_as"].tolist() == ["", ""]
+    out = asm_pace.classify(sites((0.75, 0.75)), [big, small], ECO)
+    assert out["pa_ids"].iloc[0] == "NAT:1;REG:7"
+    assert out["pa_sources"].iloc[0] == "NAT;REG"
+    assert out["reason"].iloc[0].startswith("Inside 2 protected areas")
+    assert out["protected_since"].iloc[0] == 1990
+
+
+def test_the_same_wdpaid_in_two_sources_is_one_area_wherever_its_polygons_lie():
+    # a national layer carrying the WDPA's id field: its polygon is drawn elsewhere entirely
+    wdpa = layer(["555"], [shapely.box(0, 0, 1, 1)], "WDPA", wdpa_ids=True)
+    nat = layer(["555"], [shapely.box(3, 3, 4, 4)], "NATIONAL", wdpa_ids=True)
+    other = layer(["555"], [shapely.box(5, 5, 6, 6)], "LOCAL")  # its own ids: not WDPAIDs
+    out = combine_protected_areas({"WDPA": wdpa, "NATIONAL": nat, "LOCAL": other})
+    assert out["pa_group"].tolist() == [0, 0, 1]
+    assert out["same_as"].tolist() == ["", "WDPA:555", ""]
+    assert out.attrs["groups"] == 2
+
+
+def test_the_reader_says_whether_its_ids_are_wdpaids():
+    base = {"NAME": ["A"], "STATUS": ["Designated"], "ISO3": ["PER"]}
+    geom = [shapely.box(0, 0, 1, 1)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        wdpa = asm_pace.read_protected_areas(
+            gpd.GeoDataFrame({"WDPAID": [9], **base}, geometry=geom, crs=4326)
+        )
+        national = asm_pace.read_protected_areas(
+            gpd.GeoDataFrame({"codigo": [9], "nombre": ["A"]}, geometry=geom, crs=4326)
+        )
+    assert wdpa.attrs["wdpa_ids"] is True and national.attrs["wdpa_ids"] is False
+
+
+def test_parcels_of_one_id_in_one_source_are_one_area():
+    wdpa = layer(["9", "9"], [shapely.box(0, 0, 1, 1), shapely.box(2, 0, 3, 1)], "WDPA")
+    nat = layer(["1"], [shapely.box(2, 0, 3, 1)], "NAT")
+    out = combine_protected_areas([wdpa, nat])
+    # the national polygon is the WDPA's second parcel: all three rows are one area
+    assert out["pa_group"].tolist() == [0, 0, 0]
+    assert out["same_as"].tolist() == ["", "WDPA:9", "WDPA:9"]
+
+
+def test_point_circles_are_matched_by_id_only():
+    circle = shapely.Point(0.5, 0.5).buffer(0.4, 64)
+    wdpa = layer(["1"], [circle], "WDPA", origin=["point_circle"])
+    nat = layer(["2"], [circle], "NAT")  # the very same shape: still not the same area
+    assert combine_protected_areas([wdpa, nat])["pa_group"].tolist() == [0, 1]
+
+
+def test_the_group_is_transitive_and_the_first_source_represents_it():
+    a = layer(["1"], [shapely.box(0, 0, 1, 1)], "A")
+    b = layer(["2"], [shapely.box(0, 0, 1, 1.03)], "B")
+    c = layer(["3"], [shapely.box(0, 0, 1, 1.06)], "C")
+    out = combine_protected_areas({"C": c, "B": b, "A": a})
+    assert out["pa_group"].tolist() == [0, 0, 0]
+    assert out["same_as"].tolist() == ["", "C:3", "C:3"]
+    assert out["source"].tolist() == ["C", "B", "A"]
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    w=st.floats(0.2, 2.0),
+    h=st.floats(0.2, 2.0),
+    dx=st.floats(-0.4, 0.4),
+    dy=st.floats(-0.4, 0.4),
+    grow=st.floats(0.6, 1.4),
+    lat=st.floats(-60, 60),
+    share=st.floats(0.5, 0.95),
+)
+def test_the_mutual_share_rule_against_geod(w, h, dx, dy, grow, lat, share):
+    one = shapely.box(0, lat, w, lat + h)
+    two = shapely.box(dx, lat + dy, dx + w * grow, lat + dy + h)
+    inter = one.intersection(two)
+    got = [geod_area(inter) / geod_area(g) if not inter.is_empty else 0.0 for g in (one, two)]
+    if min(abs(s - share) for s in got) < 1e-3:
+        return  # too close to the threshold to tell by two area methods
+    expected = all(s >= share for s in got)
+    out = combine_protected_areas(
+        [layer(["1"], [one], "A"), layer(["1"], [two], "B")], same_share=share
+    )
+    assert (out["pa_group"].nunique() == 1) is expected
+
+
+# --------------------------------------------------------------------------- distances, areas
+
+
+def test_nearest_across_sources_against_brute_force_geod():
+    a = layer(["1", "2"], [shapely.box(0, 0, 1, 1), shapely.box(3, 0, 4, 1)], "A")
+    b = layer(["7"], [shapely.Polygon([(1.5, 2), (2.5, 2), (2, 3)])], "B")
+    pts = [(1.8, 0.5), (2.0, 1.6), (-0.5, 2.5), (4.2, 1.3), (1.9, 3.4)]
+    out = asm_pace.classify(sites(*pts), {"A": a, "B": b}, ECO)
+    # brute force: every boundary, densified to ~100 m, measured with Geod.inv
+    rows = [("A:1", a.geometry[0]), ("A:2", a.geometry[1]), ("B:7", b.geometry[0])]
+    for k, (x, y) in enumerate(pts):
+        best = (np.inf, "")
+        for label, g in rows:
+            xy = shapely.get_coordinates(shapely.segmentize(g.exterior, 0.001))
+            d = GEOD.inv(np.full(len(xy), x), np.full(len(xy), y), xy[:, 0], xy[:, 1])[2].min()
+            best = min(best, (d, label))
+        assert out["nearest_pa_km"].iloc[k] == pytest.approx(best[0] / 1000, rel=5e-3)
+        assert out["nearest_pa_id"].iloc[k] == best[1]
+
+
+def test_a_footprint_share_counts_a_park_in_two_sources_once():
+    wdpa = layer(["1"], [shapely.box(0, 0, 1, 1)], "WDPA")
+    nat = layer(["2"], [shapely.box(0, 0, 1, 1.02)], "NAT")
+    foot = shapely.box(0.9, 0.9, 1.1, 1.1)
+    got = asm_pace.classify(
+        gpd.GeoDataFrame({"site_id": ["F"]}, geometry=[foot], crs=4326), [wdpa, nat], ECO
+    )
+    union = shapely.union(wdpa.geometry[0], nat.geometry[0])
+    expected = geod_area(foot.intersection(union)) / geod_area(foot)
+    assert got["pa_share"].iloc[0] == pytest.approx(expected, rel=1e-4)
+
+
+def test_overlap_areas_count_a_park_in_two_sources_once():
+    wdpa = layer(["1"], [shapely.box(0, 0, 1, 1)], "WDPA")
+    nat = layer(["2"], [shapely.box(0, 0, 1, 1.02)], "NAT")
+    both = combine_protected_areas([wdpa, nat])
+    zones = asm_pace.buffers(sites((0.5, 1.0)), radii_km=[10.0])
+    res = asm_pace.overlaps(zones, both)
+    union = shapely.union(wdpa.geometry[0], nat.geometry[0])
+    zone = zones.geometry.iloc[0]
+    expected = geod_area(zone.intersection(union)) / 1e6
+    assert res.zones["pa_area_km2"].iloc[0] == pytest.approx(expected, rel=1e-4)
+    assert res.zones["n_pas"].iloc[0] == 1
+    assert res.pairs[["pa_id", "source"]].values.tolist() == [["1", "WDPA"]]
+    # the pair is measured on the whole area (both records), not the first polygon alone
+    assert res.pairs["overlap_km2"].iloc[0] == pytest.approx(expected, rel=1e-4)
+
+
+# --------------------------------------------------------------------------- single source, attrs
+
+
+def test_one_geodataframe_gives_the_columns_it_always_gave():
+    wdpa = layer(["1"], [shapely.box(0, 0, 1, 1)], "WDPA")
+    one = asm_pace.classify(sites((0.5, 0.5)), wdpa, ECO)
+    assert "pa_sources" not in one.columns and one["pa_ids"].iloc[0] == "1"
+    many = asm_pace.classify(sites((0.5, 0.5)), {"WDPA": wdpa}, ECO)
+    assert many["pa_ids"].iloc[0] == "WDPA:1" and many["pa_sources"].iloc[0] == "WDPA"
+    assert many["reason"].iloc[0] == one["reason"].iloc[0]
+
+
+def test_the_combined_box_is_the_intersection_of_the_sources_boxes():
+    a = layer(["1"], [shapely.box(0, 0, 1, 1)], "A", bbox=(-1.0, -1.0, 2.0, 2.0))
+    b = layer(["2"], [shapely.box(0, 0, 1, 1)], "B", bbox=(0.5, -2.0, 3.0, 1.5))
+    c = layer(["3"], [shapely.box(0, 0, 1, 1)], "C")  # the whole file: no constraint
+    out = combine_protected_areas([a, b, c])
+    assert out.attrs["bbox"] == (0.5, -1.0, 2.0, 1.5)
+    # a site in A's box but outside B's: B may hold an area there that was not read
+    with pytest.raises(InputError, match="outside the box"):
+        asm_pace.classify(sites((0.2, 0.5)), [a, b, c], ECO)
+    far = layer(["4"], [shapely.box(0, 0, 1, 1)], "D", bbox=(5.0, 5.0, 6.0, 6.0))
+    with pytest.raises(InputError, match="do not overlap"):
+        combine_protected_areas([a, far])
+
+
+def test_counts_and_countries_add_up():
+    counts = {"read": 5, "removed": {"statuses": 2}, "repaired": 1, "used": 3}
+    a = layer(["1"], [shapely.box(0, 0, 1, 1)], "A", counts=counts, countries=["PER"])
+    b = layer(["2"], [shapely.box(2, 0, 3, 1)], "B", countries=["PER"])
+    out = combine_protected_areas([a, b])
+    assert out.attrs["counts"] == {
+        "read": 6,
+        "removed": {"statuses": 2},
+        "repaired": 1,
+        "used": 2,
+    }
+    assert out.attrs["countries"] == ["PER"] and out.attrs["pa_sources"] == ["A", "B"]
+    b.attrs["countries"] = ["BOL"]
+    assert "countries" not in combine_protected_areas([a, b]).attrs
+
+
+def test_a_source_of_another_region_is_warned():
+    near = layer(["1"], [shapely.box(0, 0, 1, 1)], "A")
+    far = layer(["2"], [shapely.box(100, 40, 101, 41)], "B")
+    with pytest.warns(ExtentWarning, match="source 'B'"):
+        asm_pace.classify(sites((0.5, 0.5)), [near, far], ECO)
+
+
+# --------------------------------------------------------------------------- refusals
+
+
+def test_refusals_name_the_source_and_the_fix():
+    ok = layer(["1"], [shapely.box(0, 0, 1, 1)], "A")
+    with pytest.raises(InputError, match=r"both named 'A'.*-p NAME=FILE"):
+        combine_protected_areas([ok, ok])
+    with pytest.raises(InputError, match="both named 'a'"):
+        combine_protected_areas({"A": ok, "a": ok})
+    with pytest.raises(InputError, match="holds no protected area"):
+        combine_protected_areas({"A": ok, "B": ok.iloc[:0]})
+    with pytest.raises(InputError, match="without ';', ':'"):
+        combine_protected_areas({"W:1": ok})
+    with pytest.raises(InputError, match="non-empty"):
+        combine_protected_areas({" ": ok})
+    with pytest.raises(InputError, match="not a GeoDataFrame"):
+        combine_protected_areas({"A": ok, "B": "pas.gpkg"})
+    with pytest.raises(SchemaError, match="lacks the column"):
+        combine_protected_areas({"A": ok, "B": ok.drop(columns="status_year")})
+    with pytest.raises(InputError, match="combined layer"):
+        combine_protected_areas({"A": combine_protected_areas([ok]), "B": ok})
+    with pytest.raises(InputError, match="no protected-area source"):
+        combine_protected_areas([])
+    with pytest.raises(CRSError, match="no CRS"):
+        combine_protected_areas({"A": ok, "B": ok.set_crs(None, allow_override=True)})
+    for bad in (0, 1.5, float("nan"), "0.9", True):
+        with pytest.raises(InputError, match="same_share"):
+            combine_protected_areas([ok], same_share=bad)
+
+
+def test_other_crs_is_brought_to_wgs84():
+    ok = layer(["1"], [shapely.box(0, 0, 1, 1)], "A")
+    utm = layer(["2"], [shapely.box(0, 0, 1, 1.01)], "B").to_crs(32631)
+    out = combine_protected_areas([ok, utm])
+    assert out.crs.to_epsg() == 4326 and out["pa_group"].tolist() == [0, 0]
+
+
+# --------------------------------------------------------------------------- command line
+
+
+def test_cli_two_named_sources(tmp_path, samples):
+    nat = tmp_path / "nat.gpkg"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        pas = asm_pace.read_protected_areas(samples / "protected_areas.gpkg")
+    # a national layer (own ids) holding the samples' first two areas, redrawn 1 % larger
+    grown = shapely.affinity.scale(pas.geometry.iloc[0], 1.005, 1.005)
+    gpd.GeoDataFrame(
+        {"codigo": [10, 20], "nombre": ["N1", "N2"], "ISO3": ["PER", "PER"]},
+        geometry=[grown, pas.geometry.iloc[1]],
+        crs=4326,
+    ).to_file(nat, layer="anp")
+    out = tmp_path / "out.gpkg"
+    args = [
+        "classify",
+        str(samples / "sites.csv"),
+        "-p",
+        f"WDPA={samples / 'protected_areas.gpkg'}",
+    ]
+    args += ["-p", f"NAT={nat}", "-e", str(samples / "ecoregions.gpkg"), "-o", str(out)]
+    result = CliRunner().invoke(cli, args, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert "protected areas NAT (nat.gpkg)" in result.output
+    got = gpd.read_file(out, layer="sites")
+    ids = [pas["pa_id"].iloc[0], pas["pa_id"].iloc[1]]
+    # every site holding either national polygon names the WDPA record, once
+    for pid, nid in zip(ids, ("NAT", "NAT"), strict=True):
+        held = got["pa_ids"].str.split(";").map(lambda v, p=pid: f"WDPA:{p}" in v)
+        assert held.any()
+        assert got.loc[held, "pa_sources"].str.contains(nid).all()
+    assert not got["pa_ids"].str.contains("NAT:").any()
+    single = tmp_path / "single.gpkg"
+    args1 = ["classify", str(samples / "sites.csv"), "-p", str(samples / "protected_areas.gpkg")]
+    args1 += ["-e", str(samples / "ecoregions.gpkg"), "-o", str(single)]
+    assert CliRunner().invoke(cli, args1, catch_exceptions=False).exit_code == 0
+    one = gpd.read_file(single, layer="sites")
+    assert (one["pace_class"] == got["pace_class"]).all()
+    info = gpd.read_file(out, layer="run_info")
+    keys = set(info["key"])
+    assert {"protected_areas_1", "protected_areas_2", "protected_areas_sources"} <= keys
+    assert {"counts_protected_areas:WDPA", "counts_protected_areas:NAT"} <= keys
+    assert info.loc[info["key"] == "protected_areas_2", "sha256"].notna().all()
+
+
+# --------------------------------------------------------------------------- real data
+
+
+@pytest.mark.realdata
+def test_sernanp_and_wdpa_2019_national_parks_match(realdata):
+    wdpa_file = (
+        realdata / "wdpa_south_america_2019/wdpa_feb2019_south_america_polygons_simplified.gpkg"
+    )
+    sernanp = realdata / "peru_sernanp_anp/peru_anp_sernanp.gpkg"
+    if not (wdpa_file.exists() and sernanp.exists()):
+        pytest.skip("the WDPA 2019 or SERNANP subset is absent")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        wdpa = asm_pace.read_protected_areas(wdpa_file, countries="PER")
+        nat = asm_pace.read_protected_areas(sernanp, statuses=None)
+    both = combine_protected_areas({"WDPA": wdpa, "SERNANP": nat})
+    parks = both[(both["source"] == "SERNANP") & (both["designation"] == "National Park")]
+    matched = parks[parks["same_as"] != ""]
+    # 16 national-park rows (15 parks; Cutervo has two sectors, each too small a share of
+    # WDPA's one polygon): the other 14 each match one WDPA polygon by the mutual 90 % rule
+    assert len(parks) == 16 and len(matched) == 14
+    assert set(parks.loc[parks["same_as"] == "", "name"]) == {"Cutervo"}
+    # a matched pair, checked by pyproj.Geod: each polygon lies >= 90 % in the other
+    manu = both[both["name"].str.fullmatch("Manu") & (both["source"] == "SERNANP")].iloc[0]
+    rep = both[both["pa_group"] == manu["pa_group"]].iloc[0]
+    inter = geod_area(shapely.make_valid(rep.geometry).intersection(manu.geometry))
+    assert inter / geod_area(manu.geometry) >= 0.9
+    assert inter / geod_area(shapely.make_valid(rep.geometry)) >= 0.9
