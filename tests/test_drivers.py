@@ -408,3 +408,40 @@ def test_cli_writes_the_split_and_records_the_drivers_file(tmp_path):
     info = pyogrio.read_dataframe(out, layer="run_info")
     row = info[(info["section"] == "input") & (info["key"] == "drivers")]
     assert row["sha256"].tolist() == [hashlib.sha256(drivers.read_bytes()).hexdigest()]
+
+
+# --------------------------------------------------------------------------- real Hansen data
+
+
+@pytest.mark.realdata
+def test_realdata_split_on_the_sierra_de_neiba_clip(realdata, tmp_path):
+    """The real Hansen clip (GFC-2023, Dominican Republic) with a drivers raster on its own
+    1 km grid; centre rule against a vectorised brute force (pixel centres inside the AOI,
+    pyproj.Geod row areas, rasterio rowcol for the drivers cell)."""
+    folder = realdata / "mapme_dom_sierra_neiba"
+    if not folder.is_dir():
+        pytest.skip("mapme_dom_sierra_neiba is absent")
+    aoi = gpd.read_file(folder / "gfw_sample.gpkg").to_crs(4326)
+    tcp = folder / "Hansen_GFC-2023-v1.11_treecover2000_20N_080W.tif"
+    lyp = folder / "Hansen_GFC-2023-v1.11_lossyear_20N_080W.tif"
+    with rasterio.open(tcp) as a, rasterio.open(lyp) as b:
+        tc, ly, tr = a.read(1), b.read(1), a.transform
+    x0, y0 = tr.c - 0.0043, tr.f + 0.0051  # off the Hansen grid
+    cell = 1.0 / 111.32
+    n = int((tc.shape[1] * tr.a + 0.02) / cell) + 3
+    m = int((tc.shape[0] * -tr.e + 0.02) / cell) + 3
+    drv = np.random.default_rng(11).integers(0, 8, (m, n)).astype("uint8")
+    dp = write_tif(tmp_path / "dom_drivers.tif", drv, x0=x0, y0=y0, res=cell)
+    got = forest_loss(aoi, treecover=tcp, lossyear=lyp, drivers=dp, coverage="center")
+    # brute force
+    rows, cols = np.mgrid[0 : tc.shape[0], 0 : tc.shape[1]]
+    xs = tr.c + (cols + 0.5) * tr.a
+    ys = tr.f + (rows + 0.5) * tr.e
+    inside = shapely.contains_xy(aoi.geometry.iloc[0], xs, ys)
+    lost = inside & (tc > CANOPY) & (ly > 0)
+    area = np.array([cell_area(tr.c, tr.f + r * tr.e, tr.a) for r in range(tc.shape[0])])
+    dr, dc = rowcol(from_origin(x0, y0, cell, cell), xs[lost], ys[lost])
+    cls = drv[np.asarray(dr), np.asarray(dc)]
+    want = np.bincount(cls, weights=area[rows[lost]], minlength=8) / 1e4
+    np.testing.assert_allclose(_split(got)[0], want, rtol=1e-6, atol=1e-9)
+    assert want.sum() > 100  # real loss: about 150 ha in the AOI
