@@ -445,3 +445,27 @@ def test_realdata_split_on_the_sierra_de_neiba_clip(realdata, tmp_path):
     want = np.bincount(cls, weights=area[rows[lost]], minlength=8) / 1e4
     np.testing.assert_allclose(_split(got)[0], want, rtol=1e-6, atol=1e-9)
     assert want.sum() > 100  # real loss: about 150 ha in the AOI
+
+
+def test_report_forest_table_shows_the_footprint_and_the_mining_share():
+    import pandas as pd
+
+    from asm_pace.report import forest_summary
+
+    t = pd.DataFrame(
+        {
+            "radius_km": [0.0, 1.0, 0.0, 1.0],
+            "inner_km": [0.0, 0.0, 0.0, 0.0],
+            "zone_area_ha": [10.0, 300.0, 5.0, 300.0],
+            "forest_2000_ha": [8.0, 200.0, 5.0, 250.0],
+            "loss_total_ha": [6.0, 20.0, 4.0, 10.0],
+            "loss_2001_ha": [6.0, 20.0, 4.0, 10.0],
+            "loss_driver_hard_commodities_ha": [5.0, 12.0, 4.0, 1.0],
+            "loss_driver_unknown_ha": [1.0, 0.0, 0.0, 2.0],
+        }
+    )
+    out = forest_summary(t).set_index("zone")
+    assert list(out.index) == ["footprint", "0-1 km"]
+    assert out.loc["footprint", "loss_driver_hard_commodities_ha"] == 9.0
+    assert out.loc["0-1 km", "loss_driver_hard_commodities_ha"] == 13.0
+    assert out.loc["0-1 km", "loss_driver_unknown_ha"] == 2.0

@@ -324,6 +324,8 @@ def _zone_key(frame: pd.DataFrame) -> list[str]:
 
 
 def _zone_label(row: Mapping[str, Any]) -> str:
+    if float(row["radius_km"]) == 0.0:  # buffers(footprint_zone=True): the footprint itself
+        return "footprint"
     outer = f"{float(row['radius_km']):g}"
     if "inner_km" in row and pd.notna(row["inner_km"]):
         return f"{float(row['inner_km']):g}-{outer} km"
@@ -474,6 +476,8 @@ _FULL_COVERAGE = 1.0 - 1e-9
 #: forest_loss(protected_areas=)'s totals: loss inside areas designated before the loss
 #: year, inside areas of unknown status year, outside (docs/forest.md).
 _PA_SPLIT = ("loss_total_in_pa_ha", "loss_total_in_pa_unknown_year_ha", "loss_total_outside_pa_ha")
+#: forest_loss(drivers=)'s split shown in the report: the mining class and the unknown rest.
+_DRIVER_SPLIT = ("loss_driver_hard_commodities_ha", "loss_driver_unknown_ha")
 
 
 def forest_summary(forest: pd.DataFrame) -> pd.DataFrame:
@@ -484,7 +488,8 @@ def forest_summary(forest: pd.DataFrame) -> pd.DataFrame:
     ``data_coverage``), ``coverage_pct`` (covered / zone area, area-weighted, rounded
     down to 0.1 %), ``forest_2000_ha``, ``loss_total_ha``, ``loss_pct`` (of forest
     2000), the protection split when present (``loss_total_in_pa_ha``,
-    ``loss_total_in_pa_unknown_year_ha``, ``loss_total_outside_pa_ha``) and ``gain_ha``. Forest, loss and gain count only covered pixels, so they
+    ``loss_total_in_pa_unknown_year_ha``, ``loss_total_outside_pa_ha``), the loss by cause
+    when present (``loss_driver_hard_commodities_ha``, ``loss_driver_unknown_ha``) and ``gain_ha``. Forest, loss and gain count only covered pixels, so they
     describe the covered part: read them with ``coverage_pct``. Radii are not summed
     into one total: the zones of one site are nested (or, as rings, overlap the zones
     of its neighbours), so a sum across radii would count hectares several times.
@@ -524,6 +529,7 @@ def forest_summary(forest: pd.DataFrame) -> pd.DataFrame:
             "forest_2000_ha",
             "loss_total_ha",
             *_PA_SPLIT,
+            *_DRIVER_SPLIT,
             "gain_ha",
         ):
             if col in sub.columns:
@@ -569,6 +575,8 @@ def _forest_section(forest: pd.DataFrame) -> str:
             "loss_total_in_pa_ha": "Loss in PAs already designated (ha)",
             "loss_total_in_pa_unknown_year_ha": "Loss in PAs of unknown year (ha)",
             "loss_total_outside_pa_ha": "Loss outside PAs (ha)",
+            "loss_driver_hard_commodities_ha": "Loss, driver hard commodities incl. mining (ha)",
+            "loss_driver_unknown_ha": "Loss, driver unknown (ha)",
             "gain_ha": "Gain (ha)",
         },
         digits={
@@ -578,6 +586,7 @@ def _forest_section(forest: pd.DataFrame) -> str:
             "forest_2000_ha": 0,
             "loss_total_ha": 1,
             **dict.fromkeys(_PA_SPLIT, 1),
+            **dict.fromkeys(_DRIVER_SPLIT, 1),
             "gain_ha": 1,
         },
         low={"coverage_pct": 100.0},
