@@ -499,17 +499,18 @@ def _ensure(
     for n, item in enumerate(items, 1):
         path = folder / item.rel
         recorded = registry.get(item.rel)
+        sha = None
         if not path.is_file():
             if progress is not None:
                 progress(f"downloading {item.url} ({n} of {len(items)})")
-            _download(item, path, recorded[0] if recorded else None, hint)
+            sha = _download(item, path, recorded[0] if recorded else None, hint)
             if item.check is not None:
                 try:
                     item.check(path, item)
                 except Exception:
                     path.unlink(missing_ok=True)
                     raise
-        sha = _sha256(path)
+        sha = sha or _sha256(path)
         if recorded is not None and recorded[0] != sha:
             raise ReadError(
                 f"{path}: the cached file changed since it was recorded in "
@@ -544,6 +545,8 @@ class _ResumingDownloader:
     def __init__(self, part: Path, timeout: float = _TIMEOUT):
         self.part = part
         self.timeout = timeout
+        #: SHA-256 (hex) of the file written, computed while it streams in
+        self.sha256: str | None = None
 
     def __call__(self, url: str, output_file: str, pooch: object) -> None:
         import requests
@@ -565,18 +568,25 @@ class _ResumingDownloader:
             resumed = have and resp.status_code == 206 and _range_start(resp) == have
             expected = resp.headers.get("Content-Length")
             written = 0
+            digest = hashlib.sha256()
+            if resumed:  # the bytes kept from before
+                with open(self.part, "rb") as kept:
+                    while chunk := kept.read(_CHUNK):
+                        digest.update(chunk)
             # a cut connection ends the stream early instead of raising, so every byte
             # received is kept in the part (and the length check below says it was cut)
             resp.raw.enforce_content_length = False
             with open(self.part, "ab" if resumed else "wb") as fh:
                 for chunk in resp.raw.stream(_CHUNK, decode_content=False):
                     fh.write(chunk)
+                    digest.update(chunk)
                     written += len(chunk)
             if expected is not None and expected.isdigit() and written < int(expected):
                 raise requests.exceptions.ChunkedEncodingError(
                     f"{written} of {expected} bytes received"
                 )
         os.replace(self.part, output_file)
+        self.sha256 = digest.hexdigest()
 
 
 def _range_start(resp: Any) -> int | None:
@@ -598,12 +608,14 @@ def _quiet_pooch() -> Iterator[None]:
         logger.setLevel(level)
 
 
-def _download(item: _Item, path: Path, known: str | None, hint: str) -> None:
+def _download(item: _Item, path: Path, known: str | None, hint: str) -> str | None:
+    """Download ``item`` to ``path`` with pooch; the SHA-256 computed on the way (or None)."""
     import pooch
     import requests
 
     part = path.with_name(path.name + ".part")
     path.parent.mkdir(parents=True, exist_ok=True)
+    downloader = _ResumingDownloader(part)
     try:
         with _quiet_pooch():
             pooch.retrieve(
@@ -611,8 +623,9 @@ def _download(item: _Item, path: Path, known: str | None, hint: str) -> None:
                 known_hash=None if known is None else f"sha256:{known}",
                 fname=path.name,
                 path=path.parent,
-                downloader=_ResumingDownloader(part),
+                downloader=downloader,
             )
+        return downloader.sha256
     except requests.exceptions.HTTPError as err:
         status = err.response.status_code if err.response is not None else "?"
         why = _NOT_FOUND.get(item.dataset, "") if status == 404 else ""
