@@ -48,6 +48,7 @@ _EXPORTS: dict[str, str] = {
     "OverlapResult": "overlap",
     "forest_loss": "forest",
     "raster_stats": "forest",
+    "DRIVER_CLASSES": "drivers",
     # geodesy
     "geodesic_area": "geodesy",
     "geodesic_circles": "geodesy",
