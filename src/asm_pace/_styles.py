@@ -151,13 +151,17 @@ def categories_for_zones(
     ['Within 1 km', 'Within 10 km']
     >>> [c.label for c in categories_for_zones([1.0, 10.0], inner=[0.0, 1.0])]
     ['0-1 km', '1-10 km']
+    >>> [c.label for c in categories_for_zones([0.0, 1.0], inner=[0.0, 0.0])]
+    ['Footprint', '0-1 km']
     """
     pairs = sorted(zip(radii, inner if inner is not None else [None] * len(radii), strict=True))
     out = []
     for i, (r, ri) in enumerate(pairs):
         color = _ZONE_COLORS[min(i, len(_ZONE_COLORS) - 1)]
         rtxt = format_category_value(float(r))
-        if ri is None:
+        if float(r) == 0.0:  # buffers(footprint_zone=True): the footprint itself
+            label = "Footprint"
+        elif ri is None:
             label = f"Within {rtxt} km"
         else:
             label = f"{format_category_value(float(ri))}-{rtxt} km"
