@@ -76,6 +76,7 @@ PYTHON_ONLY = {
     "stats",
     "n_vertices",
     "dissolve",
+    "same_share",
     "footprint_zone",
     "next_column",
     "length_column",

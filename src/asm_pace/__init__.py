@@ -35,6 +35,7 @@ _EXPORTS: dict[str, str] = {
     "read_sites": "sites",
     "validate_sites": "sites",
     "read_protected_areas": "protected_areas",
+    "combine_protected_areas": "pa_sources",
     "read_ecoregions": "ecoregions",
     "read_priority_landscapes": "ecoregions",
     "read_kbas": "kba",

@@ -256,7 +256,7 @@ def warn_far_sources(layer: pd.DataFrame, site_geoms: np.ndarray, km: float) -> 
         warnings.warn(
             f"protected-area source {name!r}{f' ({where})' if where else ''}: none of its "
             f"areas lies within {km:g} km of a site, so it holds none of them: a layer of "
-            "another region? Check the file and its countries (--countries)",
+            "another region? Check the file and its countries (countries=, --countries)",
             ExtentWarning,
             stacklevel=4,
         )
@@ -345,7 +345,7 @@ def _normalised(name: str, gdf: gpd.GeoDataFrame) -> pd.DataFrame:
     if not len(gdf):
         raise InputError(
             f"{where} holds no protected area: an empty source would add nothing and may "
-            "hide a filter that left it empty (--countries); check it or leave it out"
+            "hide a filter that left it empty (countries=, --countries); check it or leave it out"
         )
     if gdf.crs is None:
         raise CRSError(
