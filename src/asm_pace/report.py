@@ -417,7 +417,7 @@ def _overlaps_section(
             label = f"{float(r):g} km"
             if "inner_km" in sub.columns and sub["inner_km"].notna().any():
                 label = f"{float(sub['inner_km'].iloc[0]):g}-{label}"
-            headers[col] = f"Sites within {label}"
+            headers[col] = f"Sites within {label}" if float(r) else "Sites (footprint itself)"
             count_cols.append(col)
     elif zone_col is not None:
         out["zones"] = frame.groupby("pa_id")[zone_col].nunique()
