@@ -469,3 +469,29 @@ def test_report_forest_table_shows_the_footprint_and_the_mining_share():
     assert out.loc["footprint", "loss_driver_hard_commodities_ha"] == 9.0
     assert out.loc["0-1 km", "loss_driver_hard_commodities_ha"] == 13.0
     assert out.loc["0-1 km", "loss_driver_unknown_ha"] == 2.0
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    lon=st.floats(-179.0, 179.0),
+    lat=st.floats(-70.0, 70.0),
+    size=st.floats(0.0005, 0.05),
+    radius=st.floats(0.05, 20.0),
+    seed=st.integers(0, 1000),
+)
+def test_footprint_and_ring_tile_the_disc(lon, lat, size, radius, seed):
+    """Any footprint: the footprint zone and the innermost ring do not overlap, and their
+    ellipsoidal areas (pyproj.Geod) add up to the disc's."""
+    import asm_pace
+
+    rng = np.random.default_rng(seed)
+    xy = rng.uniform(-size, size, (9, 2)) + np.array([lon, lat])
+    foot = shapely.convex_hull(shapely.multipoints(xy))  # a valid polygon
+    if foot.geom_type != "Polygon" or foot.area < 1e-3 * size * size:
+        return
+    sites = gpd.GeoDataFrame({"site_id": ["F"]}, geometry=[foot], crs=4326)
+    z = asm_pace.buffers(sites, radius, rings=True, footprint_zone=True).set_index("zone_id")
+    disc = asm_pace.buffers(sites, radius).geometry.iloc[0]
+    f, ring = z.geometry["F_footprint"], z.geometry[f"F_0-{radius:g}km"]
+    assert shapely.intersection(f, ring).area <= 1e-12 * disc.area
+    assert _geod_ha(f) + _geod_ha(ring) == pytest.approx(_geod_ha(disc), rel=1e-9)
