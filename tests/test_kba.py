@@ -396,3 +396,35 @@ def test_cli_with_kbas_writes_styled_layer(tmp_path):
     assert (sites.loc[in_aze, "pace_class"] == "protected_area").all()
     assert sites["aze"].astype(bool).tolist() == in_aze.tolist()
     assert (sites["pace_class"] == "protected_area").sum() == (in_pa | in_aze).sum()
+
+
+def test_pipeline_counts_aze_sites_in_zone_overlaps():
+    from asm_pace.pipeline import run_pipeline
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        result = run_pipeline(
+            sample_path("sites.csv"),
+            protected_areas=sample_path("protected_areas.gpkg"),
+            ecoregions=sample_path("ecoregions.gpkg"),
+            kbas=SAMPLE,
+            radii_km=[1.0],
+        )
+    assert result.counts["kbas"]["used"] == 3
+    assert "kbas" in result.map_layers()
+    zones = result.layers["buffers"]
+    pairs = result.layers["overlaps"]
+    # brute force: the zones whose disc meets the raw AZE polygon
+    raw = pyogrio.read_dataframe(f"/vsizip/{SAMPLE}", layer="KBAsGlobal_2024_September_01_POL")
+    aze_poly = raw.loc[raw["AzeStatus"] == "confirmed", "geometry"].iloc[0]
+    meets = set(
+        zones.loc[shapely.intersects(np.asarray(zones.geometry.values), aze_poly), "zone_id"]
+    )
+    assert meets and set(pairs.loc[pairs["pa_id"] == "90101", "zone_id"]) == meets
+    with pytest.raises(InputError, match="without KBAs"):
+        run_pipeline(
+            sample_path("sites.csv"),
+            protected_areas=sample_path("protected_areas.gpkg"),
+            ecoregions=sample_path("ecoregions.gpkg"),
+            kba_options={"layer": "x"},
+        )

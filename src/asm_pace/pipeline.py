@@ -557,6 +557,9 @@ def run_pipeline(
     if kbas is not None:
         step("read KBAs")
         kba_gdf = asm_pace.read_kbas(kbas, **kba_opts)
+    # the protected areas of the zones' overlaps and forest loss: with the AZE sites, as in
+    # classify (which adds them itself, from kbas=)
+    pa_zones = pa_gdf if kba_gdf is None else _with_aze(pa_gdf, kba_gdf)
     step("classify")
     classified = asm_pace.classify(
         site_gdf,
@@ -572,7 +575,7 @@ def run_pipeline(
         step("buffers")
         zones = asm_pace.buffers(site_gdf, radii_km=radii, rings=rings, footprint_zone=rings)
         step("overlaps")
-        result = asm_pace.overlaps(zones, pa_gdf, ecoregions=eco_gdf, dissolve=True)
+        result = asm_pace.overlaps(zones, pa_zones, ecoregions=eco_gdf, dissolve=True)
         zones = _join_columns(zones, result.zones)
         clusters = result.clusters
         if forest:
@@ -590,7 +593,7 @@ def run_pipeline(
                 lossyear=lossyear,
                 gain=gain,
                 canopy=canopy,
-                protected_areas=_with_group_years(pa_gdf),
+                protected_areas=_with_group_years(pa_zones),
                 drivers=drivers,
             ).drop(columns="zone_id", errors="ignore")
             n = len(zones)
@@ -702,6 +705,15 @@ def _pa_sources(
                     "GeoDataFrame (in Python), or give one source"
                 )
     return pairs
+
+
+def _with_aze(pa_gdf: gpd.GeoDataFrame, kbas: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """The protected areas with the AZE sites of ``kbas`` (``asm_pace.kba``), combined."""
+    from .kba import with_aze_source
+    from .pa_sources import combine_protected_areas
+
+    sources = with_aze_source(pa_gdf, kbas)
+    return sources if isinstance(sources, gpd.GeoDataFrame) else combine_protected_areas(sources)
 
 
 def _with_group_years(layer: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
