@@ -395,3 +395,25 @@ def test_sernanp_and_wdpa_2019_national_parks_match(realdata):
     inter = geod_area(shapely.make_valid(rep.geometry).intersection(manu.geometry))
     assert inter / geod_area(manu.geometry) >= 0.9
     assert inter / geod_area(shapely.make_valid(rep.geometry)) >= 0.9
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    n=st.integers(1, 40),
+    edges=st.lists(st.tuples(st.integers(0, 39), st.integers(0, 39)), max_size=60),
+)
+def test_the_groups_are_the_connected_components_scipy_finds(n, edges):
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    from asm_pace.pa_sources import _components
+
+    pairs = np.array([(i, j) for i, j in edges if i < n and j < n], dtype="int64").reshape(-1, 2)
+    got = _components(n, pairs[:, 0], pairs[:, 1])
+    graph = coo_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(n, n))
+    expected = connected_components(graph, directed=False)[1]
+    # the same partition: equal labels exactly where scipy's are equal
+    assert ((got[:, None] == got[None, :]) == (expected[:, None] == expected[None, :])).all()
+    # numbered 0, 1, ... in the order of each group's first node
+    firsts = [int(np.flatnonzero(got == g)[0]) for g in range(got.max() + 1)]
+    assert firsts == sorted(firsts)

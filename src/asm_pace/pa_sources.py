@@ -406,9 +406,6 @@ def _wdpa_rows(gdf: gpd.GeoDataFrame, rows: pd.DataFrame) -> np.ndarray:
 
 def _groups(data: pd.DataFrame, named: list, share: float) -> np.ndarray:
     """The connected groups of rows under the same-area rule (module docs)."""
-    from scipy.sparse import coo_matrix
-    from scipy.sparse.csgraph import connected_components
-
     n = len(data)
     src = pd.factorize(data["source"])[0]
     pid = data["pa_id"].to_numpy(dtype=object)
@@ -432,9 +429,26 @@ def _groups(data: pd.DataFrame, named: list, share: float) -> np.ndarray:
     i, j = _same_polygons(data, src, share)
     a.append(i)
     b.append(j)
-    rows, cols = np.concatenate(a), np.concatenate(b)
-    graph = coo_matrix((np.ones(rows.size, dtype=np.int8), (rows, cols)), shape=(n, n))
-    return connected_components(graph, directed=False)[1]
+    return _components(n, np.concatenate(a), np.concatenate(b))
+
+
+def _components(n: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Connected components of the graph of ``n`` nodes and edges ``a[i] - b[i]``, numbered
+    0, 1, ... in the order of their smallest node (min-label propagation, pointer jumping).
+
+    >>> _components(5, np.array([0, 3, 2]), np.array([4, 4, 1])).tolist()
+    [0, 1, 1, 0, 0]
+    """
+    label = np.arange(n)
+    while True:
+        low = np.minimum(label[a], label[b])
+        new = label.copy()
+        np.minimum.at(new, a, low)
+        np.minimum.at(new, b, low)
+        new = new[new]  # jump: a node takes its label's label
+        if np.array_equal(new, label):
+            return np.unique(label, return_inverse=True)[1].reshape(-1)
+        label = new
 
 
 def _same_polygons(data: pd.DataFrame, src: np.ndarray, share: float) -> tuple[np.ndarray, ...]:
