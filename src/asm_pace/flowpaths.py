@@ -141,7 +141,7 @@ class _Network:
     discharge: np.ndarray
     endorheic: np.ndarray
     cyclic: np.ndarray  # bool: the walk from this reach never ends (it reaches a cycle)
-    marked: np.ndarray  # bool: at least one reach of every cycle is marked
+    marked: np.ndarray  # bool: the reach is on a cycle
 
 
 def _next_index(ids: np.ndarray, next_ids: np.ndarray) -> np.ndarray:
@@ -160,18 +160,20 @@ def _next_index(ids: np.ndarray, next_ids: np.ndarray) -> np.ndarray:
 
 
 def _cycles(nxt: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Which reaches lead into a cycle, and one or more marked reaches on every cycle.
+    """Which reaches lead into a cycle, and which reaches are on a cycle.
 
     Pointer jumping: with a sink node for every end (outlet or missing next), ``p = p[p]``
     repeated ``ceil(log2(n)) + 1`` times takes every reach ``2**k >= n`` steps down; a
-    reach whose walk ends is then at the sink, any other has reached its cycle (so the
-    reaches it lands on are on cycles).
+    reach whose walk ends is then at the sink, any other has reached its cycle: the reaches
+    landed on are on cycles, and so is every reach met going round from them. A walk
+    entering a cycle stops when its next reach is the first cycle reach it met: the first
+    reach it would follow twice.
 
     Examples
     --------
     >>> cyc, mark = _cycles(np.array([1, 2, 1, -1]))  # 0 -> 1 -> 2 -> 1 ..., 3 an outlet
-    >>> cyc.tolist(), bool(mark[1] or mark[2]), bool(mark[0] or mark[3])
-    ([True, True, True, False], True, False)
+    >>> cyc.tolist(), mark.tolist()
+    ([True, True, True, False], [False, True, True, False])
     """
     n = len(nxt)
     p = np.where(nxt >= 0, nxt, n).astype("int64")
@@ -180,7 +182,11 @@ def _cycles(nxt: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         p = p[p]
     cyclic = p[:n] != n
     marked = np.zeros(n, dtype=bool)
-    marked[p[:n][cyclic]] = True
+    front = np.unique(p[:n][cyclic])
+    while front.size:  # every reach of every cycle: go round from the ones landed on
+        marked[front] = True
+        front = np.unique(nxt[front])
+        front = front[~marked[front]]
     return cyclic, marked
 
 
@@ -263,10 +269,15 @@ class _Along:
         self.seg_d, self.seg_g = d, g
         self.start = np.searchsorted(line_owner, np.arange(self.reaches.size))
         self.stop = np.r_[self.start[1:], len(coords)] - 1
+        if not len(coords):  # no reach
+            self.total_d = self.total_g = np.zeros(0)
+            return
         self.total_d = self.cum_d[self.stop] - self.cum_d[self.start]
         self.total_g = self.cum_g[self.stop] - self.cum_g[self.start]
 
     def _map(self, reach: np.ndarray, frac: np.ndarray, geodesic_in: bool) -> np.ndarray:
+        if not np.size(reach):
+            return np.zeros(0)
         k = np.searchsorted(self.reaches, reach)
         src, dst = (self.cum_g, self.cum_d) if geodesic_in else (self.cum_d, self.cum_g)
         seg = self.seg_g if geodesic_in else self.seg_d
@@ -642,12 +653,14 @@ def downstream(
         first = False
 
     # the areas reached: the first entry of each site into each area, within max_km
-    site_cols: dict[str, np.ndarray] = {}
+    site_cols = _area_columns(_empty_long(), "protected_area", site_ids)  # none reached
     long_frames = []
     for areas, parts in zip(area_sets, found, strict=True):
         table = _first_entries(parts, areas, on, site_ids, net, r0)
         long_frames.append(table)
         site_cols.update(_area_columns(table, areas.kind, site_ids))
+    if kbas is not None and "downstream_kbas" not in site_cols:
+        site_cols.update(_area_columns(_empty_long(), "kba", site_ids))
     columns = list(SITE_COLUMNS) + (list(_KBA_COLUMNS) if kbas is not None else [])
     text_status = np.full(n_sites, no_river_status(snap_km), dtype=object)
     text_status[on] = [_STATUS_TEXT[int(c)] for c in status] if on.size else []

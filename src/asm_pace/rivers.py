@@ -316,6 +316,13 @@ def read_rivers(
             f"flow direction is ambiguous; fix the ids or name the right column ({_COLUMNS_ADVICE})"
         )
     geodesic = line_lengths_km(geoms)
+    flat = ~(geodesic > 0)
+    if flat.any():
+        raise InputError(
+            f"{name}: rows {row_list(flat)} are lines of no length (every vertex at one "
+            "point): a reach must run from somewhere to somewhere to be snapped to and "
+            "followed; fix or delete them"
+        )
     len_col = _column(gdf, length_column or HYDRORIVERS_FIELDS["length"])
     if length_column is not None and len_col is None:
         raise SchemaError(
