@@ -128,6 +128,15 @@ class DriverLabels:
         self.layer = layer
         self.grid = grid
         d = layer.grid
+        # the drivers tiles' rows and columns (global): cells beyond them are unknown
+        self.rows = (
+            min(t.row_off for t in layer.tiles),
+            max(t.row_off + t.height for t in layer.tiles),
+        )
+        self.cols = (
+            min(t.col_off for t in layer.tiles),
+            max(t.col_off + t.width for t in layer.tiles),
+        )
         self.same_crs = d.crs == grid.crs
         self.to_drivers = (
             None
@@ -168,6 +177,11 @@ class DriverLabels:
             y = g.y0 + (r0 + rows + 0.5) * g.dy
             tx, ty = self.to_drivers(x, y)
             dr, dc, ok = self._cells(np.asarray(tx, dtype=float), np.asarray(ty, dtype=float))
+        # off the drivers raster: unknown, and never read (a far transformed point would
+        # otherwise widen the window read)
+        ok &= (
+            (dr >= self.rows[0]) & (dr < self.rows[1]) & (dc >= self.cols[0]) & (dc < self.cols[1])
+        )
         cls = np.zeros(idx.size, dtype=np.int64)
         if ok.any():
             rr0, rr1 = int(dr[ok].min()), int(dr[ok].max()) + 1
