@@ -240,11 +240,11 @@ def classify(
     """
     if kbas is None:
         return _classify(sites, protected_areas, ecoregions, priority_landscapes, uncertainty_m)
-    from .kba import add_kba_columns, with_aze_source
+    from .kba import _add_kba_columns, with_aze_source
 
     pa_sources = with_aze_source(protected_areas, kbas)
     out = _classify(sites, pa_sources, ecoregions, priority_landscapes, uncertainty_m)
-    return add_kba_columns(out, kbas)
+    return _add_kba_columns(out, kbas)
 
 
 def _classify(
@@ -464,9 +464,9 @@ def _classify(
         default=PACE_CLASSES[3],
     ).astype(object)
     if (pa_desig == "Alliance for Zero Extinction site").any():  # AZE sites (kba.py)
-        from .kba import reason_names
+        from .kba import _reason_names
 
-        pa_names_said, pa_labels = reason_names(pa_desig, pa_id, pa_names, pa_labels)
+        pa_names_said, pa_labels = _reason_names(pa_desig, pa_id, pa_names, pa_labels)
     else:
         pa_names_said = pa_names
     reasons = _reasons(

@@ -676,6 +676,21 @@ def with_aze_source(
     once). Without AZE sites the sources are returned as they are; an empty single layer is
     replaced by the AZE layer.
 
+    Parameters
+    ----------
+    protected_areas : GeoDataFrame, list or dict of GeoDataFrames
+        One protected-area layer, several sources, or a layer already combined by
+        :func:`asm_pace.pa_sources.combine_protected_areas` (the AZE sites are then
+        appended as its last source, each its own area).
+    kbas : GeoDataFrame
+        Key Biodiversity Areas from :func:`read_kbas`.
+
+    Returns
+    -------
+    list or dict of GeoDataFrames, or GeoDataFrame
+        ``[protected_areas, aze]`` (a dict gains the key ``"AZE"``; a list the AZE layer
+        last); a combined layer with the AZE rows appended.
+
     Examples
     --------
     >>> import geopandas as gpd, shapely
@@ -722,7 +737,7 @@ def _append_combined(combined: gpd.GeoDataFrame, aze: gpd.GeoDataFrame) -> gpd.G
     return out
 
 
-def reason_names(
+def _reason_names(
     designation: np.ndarray, pa_id: np.ndarray, names: np.ndarray, labels: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """How reasons name AZE sites: "an Alliance for Zero Extinction site X (KBA id)".
@@ -730,7 +745,7 @@ def reason_names(
     The other protected areas keep their names and labels; an AZE site's label "AZE 7"
     (its source and SitRecID) reads "KBA 7", since the id is the KBA's.
 
-    >>> n, lab = reason_names(np.array([AZE_DESIGNATION, "National Park"], dtype=object),
+    >>> n, lab = _reason_names(np.array([AZE_DESIGNATION, "National Park"], dtype=object),
     ...     np.array(["7", "1"], dtype=object), np.array(["Alto", "Alpha"], dtype=object),
     ...     np.array(["AZE 7", "WDPA 1"], dtype=object))
     >>> list(n), list(lab)
@@ -840,7 +855,7 @@ def _kba_columns(
     return {"kba_ids": kba_ids, "kba_names": kba_names, "aze": aze}, sentence
 
 
-def add_kba_columns(result: gpd.GeoDataFrame, kbas: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+def _add_kba_columns(result: gpd.GeoDataFrame, kbas: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     """``classify``'s result with ``kba_ids``, ``kba_names``, ``aze`` (before ``reason``) and
     the reason's sentence on the non-AZE KBAs holding each site."""
     cols, sentence = _kba_columns(result, kbas)
