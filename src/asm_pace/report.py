@@ -639,6 +639,13 @@ _ROLES = {
     "priority_landscapes": "Priority landscapes",
 }
 
+
+def _role_rank(role: str) -> int:
+    """A layer's place in the cleaning table (``protected_areas:NAME`` with the protected areas)."""
+    kind = role.partition(":")[0]
+    return list(_ROLES).index(kind) if kind in _ROLES else 99
+
+
 #: What each reader's removal step left out (``attrs["counts"]["removed"]``).
 _STEPS = {
     "countries": "outside the countries asked for",
@@ -665,12 +672,11 @@ def _removed_text(removed: Mapping[str, object]) -> str:
 def _cleaning_section(counts: Mapping[str, Mapping[str, Any]], circles: int | None) -> str:
     """What each reader read, left out (by step), repaired and used."""
     rows = []
-    for role, found in sorted(
-        counts.items(), key=lambda kv: list(_ROLES).index(kv[0]) if kv[0] in _ROLES else 99
-    ):
+    for role, found in sorted(counts.items(), key=lambda kv: _role_rank(kv[0])):
         removed = dict(found.get("removed") or {})
+        kind, _, name = role.partition(":")  # protected_areas:SERNANP, one of several sources
         row: dict[str, object] = {
-            "layer": _ROLES.get(role, role),
+            "layer": _ROLES.get(kind, kind) + (f" ({name})" if name else ""),
             "source": Path(str(found.get("source", ""))).name,
             "read": found.get("read"),
             "left_out": sum(int(v) for v in removed.values()) if removed else 0,
