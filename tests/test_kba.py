@@ -428,3 +428,36 @@ def test_pipeline_counts_aze_sites_in_zone_overlaps():
             ecoregions=sample_path("ecoregions.gpkg"),
             kba_options={"layer": "x"},
         )
+
+
+def test_folder_single_shapefile_and_date_fields(tmp_path):
+    import zipfile
+
+    with zipfile.ZipFile(SAMPLE) as zf:
+        zf.extractall(tmp_path / "unzipped")
+    folder = read_kbas(tmp_path / "unzipped")
+    assert sorted(folder["kba_id"]) == sorted(read_kbas(SAMPLE)["kba_id"])
+    pol = next((tmp_path / "unzipped").glob("*_POL.shp"))
+    assert sorted(read_kbas(pol)["kba_id"]) == ["90101", "90102"]
+    # AddedDate as a date-time field (as a GeoPackage or geodatabase copy holds it)
+    rows = _rows()
+    for row, day in zip(rows, ["2005-06-01", "2004-01-01"], strict=True):
+        row["AddedDate"] = pd.Timestamp(day)
+    path = tmp_path / "dated.gpkg"
+    _gdf(rows).to_file(path, driver="GPKG")
+    raw = pyogrio.read_dataframe(path)
+    assert pd.api.types.is_datetime64_any_dtype(raw["AddedDate"])
+    assert read_kbas(path)["added_date"].tolist() == ["2005-06-01", "2004-01-01"]
+
+
+@pytest.mark.realdata
+def test_realdata_wdpa_and_national_layer_refused_as_kbas(realdata):
+    """Real protected-area files given as KBAs are named for what they are."""
+    wdpa = realdata / "wdpa_south_america_2019" / "wdpa_feb2019_south_america_points.gpkg"
+    anp = realdata / "peru_sernanp_anp" / "peru_anp_sernanp.gpkg"
+    if not wdpa.is_file() or not anp.is_file():
+        pytest.skip("the WDPA / SERNANP subsets are absent")
+    with pytest.raises(SchemaError, match=r"WDPA.*--protected-areas"):
+        read_kbas(wdpa)
+    with pytest.raises((SchemaError, LayerChoiceError), match=r"SitRecID"):
+        read_kbas(anp)
