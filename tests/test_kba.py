@@ -461,3 +461,18 @@ def test_realdata_wdpa_and_national_layer_refused_as_kbas(realdata):
         read_kbas(wdpa)
     with pytest.raises((SchemaError, LayerChoiceError), match=r"SitRecID"):
         read_kbas(anp)
+
+
+def test_join_refuses_layers_without_crs_and_replaces_same_named_columns(world):
+    from asm_pace.errors import CRSError
+
+    sites, pas, eco, kbas = world
+    with pytest.raises(CRSError, match="no CRS"):
+        join_kbas(sites.set_crs(None, allow_override=True), kbas)
+    with pytest.raises(SchemaError, match="kba_name"):
+        join_kbas(sites, kbas.drop(columns="kba_name"))
+    # a projected CRS works: the same KBAs as in lon/lat
+    utm = join_kbas(sites.to_crs(32719), kbas.to_crs(32719))
+    assert utm["kba_ids"].tolist() == ["", "3", "7"]
+    out = asm_pace.classify(sites.assign(AZE="x"), pas, eco, kbas=kbas)
+    assert "AZE" not in out.columns and out["aze"].tolist() == [False, False, True]

@@ -803,17 +803,18 @@ def _kba_columns(
 ) -> tuple[dict[str, np.ndarray], np.ndarray]:
     """The three KBA columns and, per site, the reason's sentence on non-AZE KBAs."""
     from ._nearest import layer_box
-    from .classification import _and_list, _natural_rank, _refuse_outside_box, _site_geometries
+    from .classification import (
+        _and_list,
+        _natural_rank,
+        _prepare,
+        _refuse_outside_box,
+        _site_geometries,
+    )
     from .geodesy import box_around
 
     _require(kbas, ("kba_id", "kba_name", "aze"), "kbas")
-    k = (
-        to_wgs84(kbas, source=source_name(kbas))
-        if kbas.crs is None or kbas.crs.to_epsg() != 4326
-        else kbas
-    )
-    site_ll = sites if sites.crs is not None and sites.crs.to_epsg() == 4326 else sites.to_crs(4326)
-    geoms = _site_geometries(site_ll)
+    k = _prepare(kbas, "kbas", ())  # the CRS policy: a layer without a CRS is refused
+    geoms = _site_geometries(_prepare(sites, "sites", ()))
     n = len(geoms)
     _refuse_outside_box(sites, geoms, layer_box(kbas, "KBAs"), kbas, "KBAs")
     kgeoms = np.asarray(k.geometry.values, dtype=object)
@@ -859,7 +860,12 @@ def _add_kba_columns(result: gpd.GeoDataFrame, kbas: gpd.GeoDataFrame) -> gpd.Ge
     """``classify``'s result with ``kba_ids``, ``kba_names``, ``aze`` (before ``reason``) and
     the reason's sentence on the non-AZE KBAs holding each site."""
     cols, sentence = _kba_columns(result, kbas)
-    out = result.drop(columns=[c for c in cols if c in result.columns])
+    # a site column named like one of these (also in another case: a GeoPackage's field
+    # names ignore case) is replaced, as classify replaces its own
+    folded = {c.casefold() for c in cols}
+    out = result.drop(
+        columns=[c for c in result.columns if isinstance(c, str) and c.casefold() in folded]
+    )
     at = list(out.columns).index("reason") if "reason" in out.columns else len(out.columns)
     for offset, (name, values) in enumerate(cols.items()):
         out.insert(at + offset, name, pd.Series(values, index=out.index))
