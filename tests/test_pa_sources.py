@@ -417,3 +417,53 @@ def test_the_groups_are_the_connected_components_scipy_finds(n, edges):
     # numbered 0, 1, ... in the order of each group's first node
     firsts = [int(np.flatnonzero(got == g)[0]) for g in range(got.max() + 1)]
     assert firsts == sorted(firsts)
+
+
+def test_a_footprint_over_two_parcels_of_one_area_counts_both():
+    # one source, one WDPAID in two parcels (as the WDPA's 478140_A, 478140_B)
+    wdpa = layer(["9", "9"], [shapely.box(0, 0, 1, 1), shapely.box(1, 0, 2, 1)], "WDPA")
+    foot = shapely.box(0.8, 0.2, 1.3, 0.4)
+    out = asm_pace.classify(
+        gpd.GeoDataFrame({"site_id": ["F"]}, geometry=[foot], crs=4326), wdpa, ECO
+    )
+    union = shapely.union(wdpa.geometry[0], wdpa.geometry[1])
+    expected = geod_area(foot.intersection(union)) / geod_area(foot)
+    assert expected == pytest.approx(1.0)
+    assert out["pa_share"].iloc[0] == pytest.approx(expected, rel=1e-6)
+    assert out["pa_ids"].iloc[0] == "9"
+
+
+def test_run_pipeline_takes_several_sources_and_refuses_ambiguous_options(samples):
+    from asm_pace.pipeline import run_pipeline
+
+    pas = samples / "protected_areas.gpkg"
+    kw = {"ecoregions": samples / "ecoregions.gpkg"}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = run_pipeline(
+            samples / "sites.csv", protected_areas={"A": pas, "B": pas}, radii_km=[1.0], **kw
+        )
+        one = run_pipeline(samples / "sites.csv", protected_areas=pas, radii_km=[1.0], **kw)
+    assert res.parameters["protected_areas_sources"] == ["A", "B"]
+    assert res.inputs["protected_areas"] == [pas, pas]
+    assert set(res.counts) >= {"protected_areas:A", "protected_areas:B"}
+    # the same file twice: every area is in both sources, counted once
+    got, ref = res.layers["buffers"], one.layers["buffers"]
+    assert (got["n_pas"].to_numpy() == ref["n_pas"].to_numpy()).all()
+    assert got["pa_area_km2"].to_numpy() == pytest.approx(ref["pa_area_km2"].to_numpy())
+    assert (res.sites["pace_class"] == one.sites["pace_class"]).all()
+    for options, words in (
+        ({"layer": "polygons"}, "--pa-layer"),
+        ({"source_label": "X"}, "--pa-source-name"),
+    ):
+        with pytest.raises(InputError, match=words):
+            run_pipeline(
+                samples / "sites.csv", protected_areas=[pas, pas], pa_options=options, **kw
+            )
+    with pytest.raises(InputError, match="named twice"):
+        run_pipeline(
+            samples / "sites.csv",
+            protected_areas={"A": pas},
+            pa_options={"source_label": "X"},
+            **kw,
+        )
