@@ -12,10 +12,15 @@ Three ratios:
    file's SHA-256 checked against the registry) against ``hashlib.sha256`` of the same files,
    the least a check can cost.
 
+With ``--pipeline`` it instead times the whole run on the samples (``run_pipeline``, 1 and
+10 km buffers, forest loss): with ``hansen=`` (first run: six tiles downloaded from the loopback
+server; then from the cache, offline) against the same six tiles given as files.
+
 Usage::
 
-    .venv/bin/python benchmarks/bench_data.py            # 100,000 boxes, 8 tiles of 32 MB
+    .venv/bin/python benchmarks/bench_data.py            # 100,000 boxes, 4 tiles of 32 MB
     .venv/bin/python benchmarks/bench_data.py --boxes 20000 --mb 8
+    .venv/bin/python benchmarks/bench_data.py --pipeline
 """
 
 from __future__ import annotations
@@ -88,11 +93,73 @@ def make_tiles(root: Path, mb: float) -> list[str]:
     return names
 
 
+def pipeline(repeat: int = 6) -> None:
+    """run_pipeline with hansen= (downloaded, then cached) against the tiles given as files."""
+    import shutil
+    import warnings
+
+    from asm_pace.datasets import sample_path
+    from asm_pace.pipeline import run_pipeline
+
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp) / "served" / V
+        folder.mkdir(parents=True)
+        for layer, src in (("treecover2000", "treecover2000.tif"), ("lossyear", "lossyear.tif")):
+            shutil.copy(sample_path(src), folder / f"Hansen_{V}_{layer}_10S_080W.tif")
+        with rasterio.open(sample_path("lossyear.tif")) as ds:
+            profile, shape = ds.profile, ds.shape
+        with rasterio.open(folder / f"Hansen_{V}_gain_10S_080W.tif", "w", **profile) as out:
+            out.write(np.zeros(shape, "uint8"), 1)
+        t = profile["transform"]
+        profile.update(width=400, transform=rasterio.Affine(t.a, 0, -70.0, 0, t.e, t.f))
+        for layer in ("treecover2000", "lossyear", "gain"):  # the next tile east
+            with rasterio.open(folder / f"Hansen_{V}_{layer}_10S_070W.tif", "w", **profile) as out:
+                out.write(np.zeros((shape[0], 400), "uint8"), 1)
+        common = {
+            "protected_areas": sample_path("protected_areas.gpkg"),
+            "ecoregions": sample_path("ecoregions.gpkg"),
+            "radii_km": [1, 10],
+        }
+
+        def run(**kw: object) -> float:
+            start = time.perf_counter()
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                run_pipeline(sample_path("sites.csv"), **common, **kw)
+            return time.perf_counter() - start
+
+        with DataServer(folder.parent) as server:
+            first = [
+                run(
+                    hansen=V,
+                    data_options={"cache_dir": Path(tmp) / f"c{i}", "base_url": server.url},
+                )
+                for i in range(3)
+            ]
+        cached, direct = [], []
+        for _ in range(repeat):  # interleaved: the machine's load hits both alike
+            cached.append(
+                run(hansen=V, data_options={"cache_dir": Path(tmp) / "c0", "offline": True})
+            )
+            direct.append(run(treecover=folder, lossyear=folder, gain=folder))
+        mb = sum(f.stat().st_size for f in folder.iterdir()) / 1e6
+        print(
+            f"run_pipeline on the samples: --hansen first run (6 tiles, {mb:.1f} MB, loopback) "
+            f"{min(first):.3f} s, --hansen from the cache {min(cached):.3f} s, the tiles given "
+            f"as files {min(direct):.3f} s; RATIO cached/files {min(cached) / min(direct):.3f}, "
+            f"first/files {min(first) / min(direct):.3f}"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--boxes", type=int, default=100_000)
     parser.add_argument("--mb", type=float, default=32.0, help="size of each tile, MB")
+    parser.add_argument("--pipeline", action="store_true", help="time the whole run instead")
     args = parser.parse_args()
+    if args.pipeline:
+        pipeline()
+        return
 
     rng = np.random.default_rng(1)
     w = rng.uniform(-180, 170, args.boxes)

@@ -5,12 +5,15 @@ server, which serves a folder laid out like the real hosts (``GFC-2025-v1.13/Han
 on ``127.0.0.1`` at a free port. It answers ``GET`` with 200 (the whole file) or, for a
 ``Range: bytes=A-`` / ``bytes=A-B`` header, 206 with ``Content-Range`` (416 past the end), and
 404 for a missing file. ``cut`` makes the next answers stop early (a truncated download):
-``server.cut[path] = n`` sends only the first ``n`` bytes of the body announced. Every request
-is logged as ``(path, range header or None, status)``.
+``server.cut[path] = n`` sends only the first ``n`` bytes of the body announced. Each file has
+an ``ETag`` (its SHA-256's first 16 hex digits); an ``If-Range`` that is not the current one
+gets the whole file (200), as RFC 9110 says. Every request is logged as ``(path, range header
+or None, status)``.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -41,8 +44,12 @@ class _Handler(BaseHTTPRequestHandler):
             return
         data = path.read_bytes()
         size = len(data)
+        etag = '"' + hashlib.sha256(data).hexdigest()[:16] + '"'
         status, start, end = 200, 0, size - 1
         m = re.fullmatch(r"bytes=(\d+)-(\d*)", wanted or "")
+        if_range = self.headers.get("If-Range")
+        if if_range is not None and if_range != etag:
+            m = None  # the file changed since: the whole file (RFC 9110 If-Range)
         if wanted and m:
             start = int(m.group(1))
             end = min(int(m.group(2)), size - 1) if m.group(2) else size - 1
@@ -59,6 +66,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_response(status)
         self.send_header("Content-Type", "application/octet-stream")
         self.send_header("Accept-Ranges", "bytes")
+        self.send_header("ETag", etag)
         self.send_header("Content-Length", str(len(part)))
         if status == 206:
             self.send_header("Content-Range", f"bytes {start}-{end}/{size}")

@@ -329,6 +329,38 @@ def test_a_cut_download_is_refused_then_resumed_with_a_range_request(server, roo
     assert not part.exists()
 
 
+def test_a_cut_download_of_a_file_changed_since_starts_again(server, root, tmp_path):
+    rel = _tile("gain", "10S_080W")
+    served = root / rel
+    keep = served.read_bytes()
+    server.cut[rel] = 1000
+    cache = tmp_path / "cache"
+    with pytest.raises(ReadError, match="cut short"):
+        data.hansen_tiles(SAMPLE_BOUNDS, layers=["gain"], cache_dir=cache, base_url=server.url)
+    try:  # the server's file changes before the next attempt: If-Range fails, 200 whole
+        shutil.copy(root / _tile("datamask", "10S_080W"), served)
+        (path,) = data.hansen_tiles(
+            SAMPLE_BOUNDS, layers=["gain"], cache_dir=cache, base_url=server.url
+        )["gain"]
+        assert path.read_bytes() == served.read_bytes()
+    finally:
+        served.write_bytes(keep)
+    assert [g[1:] for g in _gets(server)] == [(None, 200), ("bytes=1000-", 200)]
+    assert not list(cache.rglob("*.part*"))
+
+
+def test_a_part_without_its_tag_is_not_resumed(server, root, tmp_path):
+    rel = _tile("lossyear", "10S_080W")
+    folder = tmp_path / "hansen" / V
+    folder.mkdir(parents=True)
+    (folder / (Path(rel).name + ".part")).write_bytes(b"bytes of unknown origin")
+    (path,) = data.hansen_tiles(
+        SAMPLE_BOUNDS, layers=["lossyear"], cache_dir=tmp_path, base_url=server.url
+    )["lossyear"]
+    assert path.read_bytes() == (root / rel).read_bytes()
+    assert [g[1:] for g in _gets(server)] == [(None, 200)]
+
+
 def test_the_server_answers_ranges(server, root):
     import requests
 

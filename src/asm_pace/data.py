@@ -538,8 +538,11 @@ def _ensure(
 class _ResumingDownloader:
     """A pooch downloader that keeps a cut download in ``<file>.part`` and resumes it.
 
-    The next attempt asks for the rest with ``Range: bytes=N-``; a server that answers 200
-    (no range support) sends the whole file again, which replaces the part.
+    The next attempt asks for the rest with ``Range: bytes=N-`` and ``If-Range`` with the
+    file's ``ETag`` (or ``Last-Modified``) as first sent, kept in ``<file>.part.tag``: a
+    server whose file changed since, or one without range support, answers 200 with the
+    whole file, which replaces the part. A part without such a tag is not resumed (its
+    bytes could belong to another file).
     """
 
     def __init__(self, part: Path, timeout: float = _TIMEOUT):
@@ -551,21 +554,34 @@ class _ResumingDownloader:
     def __call__(self, url: str, output_file: str, pooch: object) -> None:
         import requests
 
-        have = self.part.stat().st_size if self.part.is_file() else 0
+        tag_file = self.part.with_name(self.part.name + ".tag")
+        tag = tag_file.read_text(encoding="utf-8").strip() if tag_file.is_file() else ""
+        have = self.part.stat().st_size if self.part.is_file() and tag else 0
         # the file's own bytes (no gzip on the way), so lengths and ranges count them
         headers = {"Accept-Encoding": "identity"}
         if have:
             headers["Range"] = f"bytes={have}-"
+            headers["If-Range"] = tag
         with requests.get(url, headers=headers, stream=True, timeout=self.timeout) as resp:
             if have and resp.status_code == 416:  # nothing after byte `have`: done, or stale
                 total = resp.headers.get("Content-Range", "").rpartition("/")[2]
                 if total.isdigit() and int(total) == have:
                     os.replace(self.part, output_file)
+                    tag_file.unlink(missing_ok=True)
                     return
                 self.part.unlink()
+                tag_file.unlink(missing_ok=True)
                 return self(url, output_file, pooch)
             resp.raise_for_status()
             resumed = have and resp.status_code == 206 and _range_start(resp) == have
+            if not resumed:  # a new part: keep what identifies the file, for a resume
+                new_tag = resp.headers.get("ETag") or resp.headers.get("Last-Modified") or ""
+                if new_tag.startswith("W/"):
+                    new_tag = ""  # a weak tag may not be used with If-Range
+                if new_tag:
+                    tag_file.write_text(new_tag, encoding="utf-8")
+                else:
+                    tag_file.unlink(missing_ok=True)
             expected = resp.headers.get("Content-Length")
             written = 0
             digest = hashlib.sha256()
@@ -586,6 +602,7 @@ class _ResumingDownloader:
                     f"{written} of {expected} bytes received"
                 )
         os.replace(self.part, output_file)
+        tag_file.unlink(missing_ok=True)
         self.sha256 = digest.hexdigest()
 
 
