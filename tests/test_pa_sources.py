@@ -467,3 +467,34 @@ def test_run_pipeline_takes_several_sources_and_refuses_ambiguous_options(sample
             pa_options={"source_label": "X"},
             **kw,
         )
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    boxes=st.lists(
+        st.tuples(st.floats(-3, 3), st.floats(-3, 3), st.floats(0.1, 2), st.floats(0.1, 2)),
+        min_size=2,
+        max_size=5,
+    ),
+    split=st.integers(1, 4),
+    pts=st.lists(st.tuples(st.floats(-4, 5), st.floats(-4, 5)), min_size=1, max_size=6),
+)
+def test_two_sources_hold_a_site_when_either_does(boxes, split, pts):
+    geoms = [shapely.box(x, y, x + w, y + h) for x, y, w, h in boxes]
+    split = min(split, len(geoms) - 1)
+    a = layer([str(i) for i in range(split)], geoms[:split], "A")
+    b = layer([str(i) for i in range(split, len(geoms))], geoms[split:], "B")
+    s = sites(*pts)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        one_a = asm_pace.classify(s, a, ECO)
+        one_b = asm_pace.classify(s, b, ECO)
+        both = asm_pace.classify(s, [a, b], ECO)
+    inside = lambda out: (out["pace_class"] == "protected_area").to_numpy()  # noqa: E731
+    assert (inside(both) == (inside(one_a) | inside(one_b))).all()
+    near = np.fmin(one_a["nearest_pa_km"], one_b["nearest_pa_km"]).to_numpy()
+    assert both["nearest_pa_km"].to_numpy() == pytest.approx(near, abs=1e-9)
+    # each source named in pa_sources exactly when its own run holds the site
+    for name, one in (("A", one_a), ("B", one_b)):
+        named = both["pa_sources"].str.split(";").map(lambda v, n=name: n in v).to_numpy()
+        assert (named == inside(one)).all()
