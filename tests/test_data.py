@@ -532,9 +532,11 @@ def test_cli_classify_hansen_equals_the_files_given_directly(server, root, tmp_p
     cache = tmp_path / "cache"
     env = {"ASM_PACE_HANSEN_URL": server.url}
     result, text = _invoke(
-        _classify(tmp_path, "fetched.gpkg", "--hansen", V, "--data-dir", cache), env=env
+        _classify(tmp_path, "fetched.gpkg", "--hansen", V, "--data-dir", cache, "-v"), env=env
     )
     assert result.exit_code == 0, text
+    assert "- fetch forest tiles ..." in text  # a step of its own, timed with -v
+    assert f"downloading {server.url}/{_tile('gain', '10S_070W')} (6 of 6)" in text
     folder = root / V
     result, text = _invoke(
         _classify(tmp_path, "direct.gpkg", "--treecover", folder, "--lossyear", folder,

@@ -649,7 +649,8 @@ def classify(
         lossyear=lossyear,
         gain=gain,
         hansen=hansen,
-        data_options=_without_none(cache_dir=data_dir, offline=offline or None),
+        data_options=_without_none(cache_dir=data_dir, offline=offline or None)
+        | ({"progress": ctx.detail} if hansen is not None else {}),
         drivers=drivers,
         canopy=canopy if _given("canopy") else None,
         uncertainty_m=uncertainty_m,
@@ -796,6 +797,7 @@ def _run(
         rivers=options.get("rivers") is not None,
         buffers=bool(radii),
         forest=options["treecover"] is not None or options.get("hansen") is not None,
+        hansen=options.get("hansen") is not None,
     )
     steps.append("write")
     progress = _Progress(ctx, steps)

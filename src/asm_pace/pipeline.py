@@ -43,6 +43,7 @@ __all__ = [
 #: Step names reported to ``progress``, in order.
 STEPS = (
     "read sites",
+    "fetch forest tiles",
     "read protected areas",
     "read ecoregions",
     "read priority landscapes",
@@ -63,6 +64,7 @@ def planned_steps(
     forest: bool,
     kbas: bool = False,
     rivers: bool = False,
+    hansen: bool = False,
 ) -> list[str]:
     """The :data:`STEPS` a run with these inputs goes through, in order (for a progress bar).
 
@@ -72,6 +74,8 @@ def planned_steps(
     ['read sites', 'read protected areas', 'read ecoregions', 'classify', 'buffers', 'overlaps']
     """
     skip = set()
+    if not (hansen and forest and buffers):
+        skip.add("fetch forest tiles")
     if not priority_landscapes:
         skip.add("read priority landscapes")
     if not kbas:
@@ -517,6 +521,7 @@ def run_pipeline(
 
         near = box_around(tuple(site_gdf.total_bounds), max(radii or (0.0,)))
         if hansen is not None:
+            step("fetch forest tiles")
             treecover, lossyear, gain, datasets = _fetch_hansen(
                 hansen, site_gdf, max(radii or (0.0,)), data_options
             )
