@@ -438,6 +438,8 @@ def _suffix(zones: gpd.GeoDataFrame, row: int, group_cols: list[str]) -> str:
     if "radius_km" not in group_cols:
         return ""
     r = float(zones["radius_km"].iloc[row])
+    if r == 0.0:  # footprint zones (buffers(footprint_zone=True)): C0001_footprint
+        return "_footprint"
     if "inner_km" in group_cols:
         return f"_{float(zones['inner_km'].iloc[row]):g}-{r:g}km"
     return f"_{r:g}km"

@@ -165,6 +165,9 @@ def _check_footprint(folder: Path, text: str) -> None:
     # the footprint straddles lon -70: half hard commodities, half permanent agriculture
     half = _geod_ha(shapely.box(FOOT[0], FOOT[1], -70.0, FOOT[3]))
     assert abs(row["loss_driver_hard_commodities_ha"] - half) <= 1e-5 * foot_ha
+    c = gpd.read_file(folder / "out.gpkg", layer="clusters")
+    feet = c[c["radius_km"] == 0.0]["cluster_id"].tolist()
+    assert len(feet) == 1 and feet[0].endswith("_footprint"), feet
     ring_ha = b.loc["S1_0-1km", "zone_area_ha"]
     assert abs(ring_ha - (_geod_ha(ring))) <= 1e-5 * ring_ha
 
