@@ -497,3 +497,20 @@ def test_footprint_and_ring_tile_the_disc(lon, lat, size, radius, seed):
     f, ring = z.geometry["F_footprint"], z.geometry[f"F_0-{radius:g}km"]
     assert shapely.intersection(f, ring).area <= 1e-12 * disc.area
     assert _geod_ha(f) + _geod_ha(ring) == pytest.approx(_geod_ha(disc), rel=1e-9)
+
+
+def test_a_folder_gives_its_drivers_named_file_and_no_other(tmp_path, pair):
+    from asm_pace.errors import ReadError
+
+    folder = tmp_path / "maps"
+    folder.mkdir()
+    arr = np.full((10, 10), 2, "uint8")
+    write_tif(folder / "drivers_forest_loss_1km.tif", arr, x0=X0 - 0.003, y0=Y0 + 0.003, res=0.01)
+    write_tif(folder / "landcover.tif", np.full((10, 10), 9, "uint8"), x0=X0, y0=Y0, res=0.01)
+    got = _run(pair, folder)  # landcover.tif (value 9) is not read
+    np.testing.assert_allclose(got["loss_driver_hard_commodities_ha"], got["loss_total_ha"])
+    empty = tmp_path / "none"
+    empty.mkdir()
+    write_tif(empty / "landcover.tif", arr, x0=X0, y0=Y0, res=0.01)
+    with pytest.raises(ReadError, match=r"no file name holds 'drivers'.*--drivers"):
+        _run(pair, empty)
