@@ -169,6 +169,15 @@ CASES = [
         words=("empty.gpkg", "hold no kba", "birdlife"),
     ),
     Case(
+        "kba/output_is_the_kba_file",
+        lambda f: [
+            *classify_args(tiny_inputs(f), _kba_file(f), "--kbas", str(f / "kbas.gpkg")),
+            "--overwrite",
+        ],
+        words=("kbas.gpkg", "is an input", "--kbas", "-o/--output"),
+        outputs=(),
+    ),
+    Case(
         "kba/kba_layer_without_kbas",
         lambda f: classify_args(tiny_inputs(f), f / "out.gpkg", "--kba-layer", "kba_polygons"),
         words=("--kba-layer", "without kbas", "--kbas"),
