@@ -222,8 +222,9 @@ class _Progress:
 class _OnceCommand(click.Command):
     """A command that refuses an option taking one value given more than once.
 
-    click keeps the last value of a repeated option and drops the others silently (``-p
-    a.gpkg -p b.gpkg`` would read only ``b.gpkg``); this refuses the run instead.
+    click keeps the last value of a repeated option and drops the others silently (``-e
+    a.gpkg -e b.gpkg`` would read only ``b.gpkg``); this refuses the run instead. ``-p`` is
+    repeatable on purpose (several protected-area sources).
     """
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:

@@ -387,7 +387,8 @@ CASES = [
     Case(
         "outputs/protected_areas_given_twice",
         _protected_areas_twice,
-        words=("--protected-areas", "2 times", "once"),
+        # -p is repeatable (several sources); two WDPA files unnamed are both "WDPA"
+        words=("pas.gpkg", "pas2.gpkg", "both named 'WDPA'", "-p NAME=FILE"),
     ),
     Case(
         "outputs/csv_is_a_folder_with_overwrite",
