@@ -476,3 +476,21 @@ def test_join_refuses_layers_without_crs_and_replaces_same_named_columns(world):
     assert utm["kba_ids"].tolist() == ["", "3", "7"]
     out = asm_pace.classify(sites.assign(AZE="x"), pas, eco, kbas=kbas)
     assert "AZE" not in out.columns and out["aze"].tolist() == [False, False, True]
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    st.floats(-179.0, 179.0),
+    st.floats(-80.0, 80.0),
+    st.floats(1.0, 1e6),  # hectares
+)
+def test_point_kba_circle_area_property(lon, lat, hectares):
+    rows = _rows(geometry=[shapely.Point(lon, lat), shapely.box(-69.1, -12.1, -68.9, -11.9)])
+    rows[0]["SitArea"] = hectares
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        kbas = read_kbas(_gdf(rows)).set_index("kba_id")
+    geom = kbas.loc["7", "geometry"]
+    area = abs(GEOD.geometry_area_perimeter(geom)[0])
+    assert area == pytest.approx(hectares * 1e4, rel=0.01)
+    assert kbas.loc["7", "site_area_km2"] == pytest.approx(hectares / 100.0)
