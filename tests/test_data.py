@@ -231,6 +231,11 @@ def test_settings_come_from_the_environment(server, tmp_path, monkeypatch):
         data.hansen_tiles(SAMPLE_BOUNDS, layers=["datamask"])
     # an argument wins over its variable
     assert data.hansen_tiles(SAMPLE_BOUNDS, layers=["datamask"], offline=False)["datamask"]
+    monkeypatch.setenv("ASM_PACE_OFFLINE", "sometimes")
+    with pytest.raises(InputError, match="ASM_PACE_OFFLINE='sometimes' is neither on"):
+        data.hansen_tiles(SAMPLE_BOUNDS, layers=["datamask"])
+    monkeypatch.setenv("ASM_PACE_OFFLINE", "0")
+    assert data.hansen_tiles(SAMPLE_BOUNDS, layers=["datamask"])["datamask"]
 
 
 def test_offline_lists_the_missing_files_and_the_command(tmp_path):
