@@ -587,3 +587,46 @@ def test_cli_classify_refuses_hansen_with_raster_files(tmp_path):
     assert result.exit_code == 2
     assert "--hansen" in text and "--treecover" in text
     assert not (tmp_path / "x.gpkg").exists()
+
+
+@pytest.mark.realdata
+def test_realdata_gfc_tiles_fetched_equal_the_files(realdata, tmp_path):
+    """Real GFC-2023-v1.11 tiles (mapme, Sierra de Neiba) served in the real layout."""
+    import geopandas as gpd
+    import pandas as pd
+    from shapely.geometry import box
+
+    import asm_pace
+
+    folder = realdata / "mapme_dom_sierra_neiba"
+    version = "GFC-2023-v1.11"
+    served = tmp_path / "served" / version
+    served.mkdir(parents=True)
+    for layer in ("treecover2000", "lossyear"):
+        name = f"Hansen_{version}_{layer}_20N_080W.tif"
+        shutil.copy(folder / name, served / name)  # into the temporary folder only
+    park = gpd.read_file(folder / "sierra_de_neiba_478140.gpkg")
+    with rasterio.open(folder / f"Hansen_{version}_lossyear_20N_080W.tif") as ds:
+        clip = box(*ds.bounds)
+    zones = gpd.GeoDataFrame(geometry=[park.geometry.iloc[0].intersection(clip)], crs=4326)
+    with DataServer(served.parent) as server:
+        tiles = data.hansen_tiles(
+            zones,
+            layers=["treecover2000", "lossyear"],
+            version=version,
+            cache_dir=tmp_path / "cache",
+            base_url=server.url,
+        )
+    assert tiles.tiles == ("20N_080W",)  # lon -80..-70, lat 10..20
+    for f in tiles.files:
+        assert f.sha256 == _sha(folder / f.path.name)
+    fetched = asm_pace.forest_loss(
+        zones, treecover=tiles["treecover2000"], lossyear=tiles["lossyear"]
+    )
+    direct = asm_pace.forest_loss(
+        zones,
+        treecover=folder / f"Hansen_{version}_treecover2000_20N_080W.tif",
+        lossyear=folder / f"Hansen_{version}_lossyear_20N_080W.tif",
+    )
+    pd.testing.assert_frame_equal(fetched, direct)
+    assert fetched["forest_2000_ha"].iloc[0] > 0
