@@ -494,3 +494,17 @@ def test_point_kba_circle_area_property(lon, lat, hectares):
     area = abs(GEOD.geometry_area_perimeter(geom)[0])
     assert area == pytest.approx(hectares * 1e4, rel=0.01)
     assert kbas.loc["7", "site_area_km2"] == pytest.approx(hectares / 100.0)
+
+
+def test_file_geodatabase_with_both_layers(tmp_path):
+    path = tmp_path / "KBAsGlobal.gdb"
+    rows = _rows()
+    pts = _rows(geometry=[shapely.Point(-71.5, -12), shapely.Point(-69, -12)])
+    for row, rid in zip(pts, (11, 12), strict=True):
+        row["SitRecID"] = rid
+    for layer, frame in (("KBA_POL", _gdf(rows)), ("KBA_PNT", _gdf(pts))):
+        frame["SitRecID"] = frame["SitRecID"].astype("int32")  # a geodatabase's Integer
+        pyogrio.write_dataframe(frame, path, layer=layer, driver="OpenFileGDB")
+    kbas = read_kbas(path)
+    assert sorted(kbas["kba_id"]) == ["11", "12", "3", "7"]
+    assert sorted(kbas["origin"]) == ["point_circle", "point_circle", "polygon", "polygon"]

@@ -364,7 +364,8 @@ def _read(
         yield "<GeoDataFrame>", to_wgs84(source, source=name)
         return
     path = Path(source)
-    refs = _folder_refs(path) if path.is_dir() else layer_refs(path)
+    folder = path.is_dir() and path.suffix.lower() != ".gdb"  # a File Geodatabase is one
+    refs = _folder_refs(path) if folder else layer_refs(path)
     refuse_tables(refs, source=path, what="KBAs", option="--kbas")
     if layer is not None:
         wanted = [layer] if isinstance(layer, str) else list(layer)
