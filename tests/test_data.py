@@ -167,6 +167,17 @@ def test_tile_names_equal_a_brute_force_over_all_tiles(w, width, s, height):
     assert set(data.hansen_tile_names((w, s, e, n))) == _brute_force(w, s, e, n)
 
 
+@settings(max_examples=100, deadline=None)
+@given(st.floats(120, 179.9), st.floats(0.2, 60), st.floats(-60, 70), st.floats(0.01, 9))
+def test_boxes_across_180_take_the_tiles_of_both_sides(w, width, s, height):
+    e, n = w + width, s + height
+    if e <= 180.0:
+        return
+    expected = _brute_force(w, s, 180.0, n) | _brute_force(-180.0, s, e - 360.0, n)
+    assert set(data.hansen_tile_names((w, s, e, n))) == expected  # past 180
+    assert set(data.hansen_tile_names((w, s, e - 360.0, n))) == expected  # west > east
+
+
 def test_zones_take_only_the_tiles_they_meet():
     import geopandas as gpd
     from shapely.geometry import Polygon, box
