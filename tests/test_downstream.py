@@ -426,8 +426,10 @@ def test_property_walk_equals_a_plain_walk(case):
     line = lines[snapped - 1]
     share = 1.0 - line.project(site.geometry.iloc[0], normalized=True)
     status, km, walked = brute_walk(ids, nxt, length, snapped, max_km, share)
-    assert got["downstream_km"] == pytest.approx(km, rel=1e-9, abs=1e-9)
-    assert got["downstream_status"] == status
+    assert got["downstream_km"] == pytest.approx(km, rel=1e-6, abs=1e-6)  # 1 mm
+    if got["downstream_status"] != status:  # a path ending exactly at max_km: either word
+        assert STATUS_MAX_KM in (status, got["downstream_status"])
+        assert km == pytest.approx(max_km, rel=1e-6)
     table = out.areas
     assert (table["river_km"] >= 0).all() and (table["river_km"] <= max_km + 1e-9).all()
     order = [walked.index(r) for r in table["entry_reach_id"]]

@@ -354,7 +354,18 @@ def _snap(
         return reach, dist, flon, flat
     tree = shapely.STRtree(parts)
     boxes = widen_boxes(np.c_[lon, lat, lon, lat], np.full(m, snap_m))
-    q, hit = tree.query(shapely.box(*boxes.T))
+    # the nearest reach in degrees, P0 away, bounds the search: a reach P degrees away is at
+    # least 110.5 km x cos(lat) x P (geodesic), the nearest in degrees at most 111.7 km x P0,
+    # so the geodesically nearest is within P0 x 111.7 / (110.5 cos(lat)) degrees
+    cos = np.maximum(np.cos(np.radians(np.minimum(np.abs(lat) + 0.1, 90.0))), 1e-3)
+    reach_deg = float(np.max(boxes[:, 3] - boxes[:, 1])) / 2.0 / float(cos.min())
+    (q0, _), d0 = tree.query_nearest(
+        shapely.points(lon, lat), max_distance=reach_deg, return_distance=True
+    )
+    q0, first = np.unique(q0, return_index=True)
+    radius = d0[first] * 111_700.0 / (110_500.0 * cos[q0]) * (1.0 + 1e-9) + 1e-12
+    q, hit = tree.query(shapely.points(lon[q0], lat[q0]), predicate="dwithin", distance=radius)
+    q = q0[q]
     for shift, past in ((360.0, boxes[:, 0] < -180.0), (-360.0, boxes[:, 2] > 180.0)):
         if past.any():
             rows = np.flatnonzero(past)
@@ -426,30 +437,48 @@ def _areas(frame: gpd.GeoDataFrame | None, kind: str, what: str) -> _Areas | Non
 class _Crossings:
     """Where reaches run inside areas: per (reach, area group) intervals, in km from the top."""
 
-    reach: np.ndarray
+    reach: np.ndarray  # sorted
     group: np.ndarray
     start_km: np.ndarray
     end_km: np.ndarray
+    ptr: np.ndarray  # the crossings of reach r are rows ptr[r]:ptr[r + 1]
+    n_groups: int
+    bottom: np.ndarray  # sorted keys reach * n_groups + group of crossings ending at the bottom
 
 
 def _crossings(net: _Network, areas: _Areas, reach_tree: shapely.STRtree) -> _Crossings:
+    n = len(net.ids)
     ai, ri = reach_tree.query(areas.geoms, predicate="intersects")
-    empty = np.array([], dtype="int64")
-    if not ai.size:
-        return _Crossings(empty, empty, np.array([]), np.array([]))
-    inter = shapely.intersection(net.geoms[ri], areas.geoms[ai])
+    # a reach wholly inside an area runs inside it from top to bottom: no intersection needed
+    shapely.prepare(areas.geoms)
+    inside = shapely.contains(areas.geoms[ai], net.geoms[ri])
+    cut_a, cut_r = ai[~inside], ri[~inside]
+    inter = shapely.intersection(net.geoms[cut_r], areas.geoms[cut_a])
     parts, pair = shapely.get_parts(inter, return_index=True)
     coords, part = shapely.get_coordinates(parts, return_index=True)
-    p_of = pair[part]
-    pos = shapely.line_locate_point(net.geoms[ri[p_of]], shapely.points(coords), normalized=True)
-    lo = pd.Series(pos).groupby(part).min()
-    hi = pd.Series(pos).groupby(part).max()
-    ppart = lo.index.to_numpy()
-    reach = ri[pair[ppart]]
+    pos = shapely.line_locate_point(
+        net.geoms[cut_r[pair[part]]], shapely.points(coords), normalized=True
+    )
+    first = np.flatnonzero(np.r_[True, part[1:] != part[:-1]]) if part.size else part
+    lo = np.minimum.reduceat(pos, first) if part.size else np.zeros(0)
+    hi = np.maximum.reduceat(pos, first) if part.size else np.zeros(0)
+    which = pair[part[first]]
+    reach = cut_r[which]
     along = _Along(net.geoms, reach)
-    start = along.geodesic(reach, lo.to_numpy()) * net.length[reach]
-    end = along.geodesic(reach, hi.to_numpy()) * net.length[reach]
-    return _Crossings(reach, areas.group[ai[pair[ppart]]], start, end)
+    start = along.geodesic(reach, lo) * net.length[reach]
+    end = along.geodesic(reach, hi) * net.length[reach]
+    reach = np.r_[reach, ri[inside]]
+    group = np.r_[areas.group[cut_a[which]], areas.group[ai[inside]]]
+    start = np.r_[start, np.zeros(int(inside.sum()))]
+    end = np.r_[end, net.length[ri[inside]]]
+    order = np.argsort(reach, kind="stable")
+    reach = reach[order]
+    ptr = np.searchsorted(reach, np.arange(n + 1))
+    group, start, end = group[order], start[order], end[order]
+    n_groups = len(areas.ids)
+    at_bottom = end >= net.length[reach] * (1.0 - 1e-12)
+    bottom = np.unique(reach[at_bottom] * n_groups + group[at_bottom])
+    return _Crossings(reach, group, start, end, ptr, n_groups, bottom)
 
 
 # --------------------------------------------------------------------------- the walk
@@ -619,6 +648,7 @@ def downstream(
     found: list[list[tuple[np.ndarray, ...]]] = [[] for _ in area_sets]
     active = np.arange(on.size)
     cur = r0.copy()
+    prev = np.full(on.size, -1, dtype="int64")
     kup = -snap_pos_km
     first = True
     guard = len(net.ids) + 2
@@ -631,7 +661,7 @@ def downstream(
         if out_box is not None:
             left_box[active] |= out_box[cur]
         for k, cr in enumerate(crossings):
-            found[k].append(_entries(cr, active, cur, kup, first, snap_pos_km, max_km))
+            found[k].append(_entries(cr, active, cur, prev, kup, first, snap_pos_km, max_km))
         kdown = kup + net.length[cur]
         nx = net.nxt[cur]
         cyc_site = net.cyclic[cur]
@@ -649,7 +679,7 @@ def downstream(
         status[active[stop]] = code[stop]
         final_km[active[stop]] = np.minimum(kdown[stop], max_km)
         keep = ~stop
-        active, cur, kup = active[keep], nx[keep], kdown[keep]
+        active, prev, cur, kup = active[keep], cur[keep], nx[keep], kdown[keep]
         first = False
 
     # the areas reached: the first entry of each site into each area, within max_km
@@ -703,23 +733,27 @@ def _entries(
     cr: _Crossings,
     active: np.ndarray,
     cur: np.ndarray,
+    prev: np.ndarray,
     kup: np.ndarray,
     first: bool,
     snap_pos_km: np.ndarray,
     max_km: float,
 ) -> tuple[np.ndarray, ...]:
-    """(site, area group, river km, entry reach) of the crossings of the reaches walked now."""
+    """(site, area group, river km, entry reach) of the crossings of the reaches walked now.
+
+    A crossing from the top of a reach whose reach above (``prev``) ends in the same area
+    is no entry (the path entered higher up) and is left out, so the entries stay few.
+    """
     if not cr.reach.size:
         e = np.array([], dtype="int64")
         return e, e, np.array([]), e
-    order = np.argsort(cr.reach, kind="stable")
-    sr = cr.reach[order]
-    lo = np.searchsorted(sr, cur, side="left")
-    hi = np.searchsorted(sr, cur, side="right")
-    count = hi - lo
-    rows = np.repeat(np.arange(active.size), count)
+    lo = cr.ptr[cur]
+    count = cr.ptr[cur + 1] - lo
+    has = np.flatnonzero(count)
+    lo, count = lo[has], count[has]
+    rows = np.repeat(has, count)
     offs = np.arange(int(count.sum())) - np.repeat(np.cumsum(count) - count, count)
-    which = order[np.repeat(lo, count) + offs]
+    which = np.repeat(lo, count) + offs
     start, end = cr.start_km[which], cr.end_km[which]
     if first:  # the site's own reach: only what lies below the snap point
         snap = snap_pos_km[active[rows]]
@@ -727,6 +761,13 @@ def _entries(
         km = np.maximum(start, snap) - snap
         rows, which, km = rows[ok], which[ok], km[ok]
     else:
+        # an area the path is already in (the reach above ends inside it) was entered above
+        key = prev[rows] * cr.n_groups + cr.group[which]
+        going_on = np.zeros(rows.size, dtype=bool)
+        if cr.bottom.size:
+            at = np.minimum(np.searchsorted(cr.bottom, key), cr.bottom.size - 1)
+            going_on = (start <= 0.0) & (cr.bottom[at] == key)
+        rows, which, start = rows[~going_on], which[~going_on], start[~going_on]
         km = kup[rows] + start
     ok = km <= max_km
     return active[rows[ok]], cr.group[which[ok]], km[ok], cur[rows[ok]]
@@ -752,6 +793,8 @@ def _first_entries(
     site, group, km, entry = site[order], group[order], km[order], entry[order]
     first = np.r_[True, (site[1:] != site[:-1]) | (group[1:] != group[:-1])]
     site, group, km, entry = site[first], group[first], km[first], entry[first]
+    order = np.lexsort((group, km, site))  # by site, then river-km
+    site, group, km, entry = site[order], group[order], km[order], entry[order]
     q_entry = net.discharge[entry]
     q_site = net.discharge[r0[site]]
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -768,7 +811,7 @@ def _first_entries(
         }
     )
     table["_pos"] = on[site]
-    return table.sort_values(["_pos", "river_km", "area_id"], kind="stable").reset_index(drop=True)
+    return table
 
 
 def _empty_long() -> pd.DataFrame:
@@ -802,9 +845,12 @@ def _area_columns(table: pd.DataFrame, kind: str, site_ids: np.ndarray) -> dict[
         first_name[p] = table["area_name"].to_numpy()[head]
         first_km[p] = table["river_km"].to_numpy()[head]
         first_dil[p] = table["dilution"].to_numpy()[head]
-        text = table["area_id"].astype(str) + " (" + table["river_km"].round(1).astype(str) + " km)"
-        joined = text.groupby(pos).agg("; ".join)
-        listed[joined.index.to_numpy()] = joined.to_numpy()
+        text = (
+            table["area_id"].astype(str) + " (" + table["river_km"].round(1).astype(str) + " km)"
+        ).tolist()
+        starts = np.flatnonzero(head)
+        stops = np.r_[starts[1:], len(text)]
+        listed[p] = ["; ".join(text[a:b]) for a, b in zip(starts, stops, strict=True)]
     return {
         f"downstream_first_{word}_id": first_id,
         f"downstream_first_{word}_name": first_name,
