@@ -282,8 +282,21 @@ def test_classify_hand_worked(world):
     )
     assert out.loc["S2", "reason"].endswith("; also inside Key Biodiversity Area Bajo Dos (KBA 3)")
     assert out.loc["S3", "protected_since"] == 2005
+    # S2's nearest: the park's edge (lon -69.5) is 0.5 degree away, the AZE site 2.3
+    assert "(nearest: Parque Uno," in out.loc["S2", "reason"]
     cols = list(out.columns)
     assert cols.index("kba_ids") < cols.index("aze") < cols.index("reason")
+
+
+def test_nearest_aze_site_named_as_such(world):
+    sites, pas, eco, kbas = world
+    far = sites.iloc[[2]].set_geometry([shapely.Point(-71.5, -12.3)])  # 0.2 degree south of 7
+    out = asm_pace.classify(far, pas, eco, kbas=kbas)
+    assert out["nearest_pa_id"].iloc[0] == "AZE:7"
+    assert "(nearest: an Alliance for Zero Extinction site Alto Uno, " in out["reason"].iloc[0]
+    # by hand: the distance to the AZE site's southern edge (lat -12.1) along the meridian
+    expected_km = GEOD.inv(-71.5, -12.3, -71.5, -12.1)[2] / 1000
+    assert out["nearest_pa_km"].iloc[0] == pytest.approx(expected_km, rel=1e-3)
 
 
 def test_without_kbas_no_new_columns(world):

@@ -467,8 +467,10 @@ def _classify(
         from .kba import _reason_names
 
         pa_names_said, pa_labels = _reason_names(pa_desig, pa_id, pa_names, pa_labels)
+        near_said = near_name.copy()  # the nearest one named as such too
+        near_said[has_near] = pa_names_said[near_pa[has_near]]
     else:
-        pa_names_said = pa_names
+        pa_names_said, near_said = pa_names, near_name
     reasons = _reasons(
         n=n,
         cls=cls,
@@ -483,7 +485,7 @@ def _classify(
         pa_share=pa_share,
         have_pas=len(pas) > 0,
         near_km=near_km,
-        near_name=near_name,
+        near_name=near_said,
         near_label=near_label,
         near_word=_nearest_word(protected_areas),
         beyond=beyond,
