@@ -520,9 +520,14 @@ def test_cli_fetch_hansen_ecoregions_wdpa(server, root, tmp_path):
     result, text = _invoke(["fetch", "wdpa", "--month", "Nov2025", "--offline", *common])
     assert result.exit_code == 0, text  # from the cache
     result, text = _invoke(["fetch", "hansen", "--bounds", "-75,-21,-74,-20.5", "--offline",
-                            *common])  # fmt: skip
+                            "--base-url", "http://mirror.example.org/gfc", *common])  # fmt: skip
     assert result.exit_code == 2
-    assert "Error: offline: 4 file(s) missing" in text and "asm-pace fetch hansen" in text
+    assert "Error: offline: 4 file(s) missing" in text
+    assert (
+        f"asm-pace fetch hansen --bounds -75,-21,-74,-20.5 --version {V} --layers "
+        f"treecover2000,lossyear,gain,datamask --base-url http://mirror.example.org/gfc "
+        f"--data-dir {cache}"
+    ) in text
 
 
 def _classify(tmp_path: Path, out: str, *extra: str) -> list[str]:

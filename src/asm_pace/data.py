@@ -835,6 +835,8 @@ def hansen_tiles(
         for tile in names
     ]
     command = f"hansen --bounds {box} --version {version} --layers {','.join(layers)}"
+    if base_url is not None:  # a mirror given as an argument (a variable stays set)
+        command += f" --base-url {base}"
     hint = _fetch_hint(command, folder, default_cache_dir())
     files = _ensure(items, folder=folder, offline=offline, hint=hint, progress=progress)
     return HansenTiles(version=version, tiles=tuple(names), files=tuple(files))
@@ -942,6 +944,7 @@ def fetch_wdpa(
         check=_check_zip,
     )
     extra = f" --country {country.strip().upper()}" if country else ""
+    extra += f" --base-url {base}" if base_url is not None else ""
     hint = _fetch_hint(f"wdpa --month {month}{extra}", folder, default_cache_dir())
     return _ensure([item], folder=folder, offline=offline, hint=hint, progress=progress)[0]
 
