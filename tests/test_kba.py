@@ -178,6 +178,11 @@ def test_names_dates_and_bool_azestatus():
     assert odd["added_date"].tolist() == ["", "2004-01-01"]
 
 
+def test_all_statuses_keeps_values_outside_the_vocabulary():
+    kbas = read_kbas(_gdf(_rows(KbaStatus=["regional", "de-listed"])), statuses=None)
+    assert kbas["kba_status"].tolist() == ["regional", "de-listed"]
+
+
 def test_countries_and_bbox():
     rows = _rows(ISO3=["PER", "BOL"])
     assert read_kbas(_gdf(rows), countries="bol")["kba_id"].tolist() == ["3"]

@@ -45,7 +45,7 @@ OPTIONS = {
     ),
     "kbas": ("--kbas",),
     "countries": ("--countries",),
-    "statuses": ("--all-statuses",),
+    "statuses": ("--all-statuses", "--kba-all-statuses"),
     "points": ("--pa-points",),
     "radii_km": ("--buffers",),
     "rings": ("--rings",),

@@ -414,6 +414,12 @@ def cli() -> None:
 )
 @click.option("--kba-layer", metavar="NAME", help="Layer of a multi-layer KBA file.")
 @click.option(
+    "--kba-all-statuses",
+    is_flag=True,
+    help="Keep KBAs of every KbaStatus, values asm_pace does not know included "
+    "(default: confirmed KBAs only).",
+)
+@click.option(
     "--output", "-o", type=_new_file, required=True, help="The GeoPackage to write (.gpkg)."
 )
 @click.option(
@@ -553,6 +559,7 @@ def classify(
     landscapes_layer: str | None,
     kbas: Path | None,
     kba_layer: str | None,
+    kba_all_statuses: bool,
     output: Path,
     overwrite: bool,
     csv_path: Path | None,
@@ -660,7 +667,10 @@ def classify(
         ecoregion_options=_without_none(layer=ecoregions_layer),
         landscape_options=_without_none(layer=landscapes_layer),
         kbas=kbas,
-        kba_options=_without_none(layer=kba_layer),
+        kba_options={
+            **_without_none(layer=kba_layer),
+            **({"statuses": None} if kba_all_statuses else {}),
+        },
         rivers=rivers,
         river_options=_without_none(layer=rivers_layer),
         downstream_km=downstream_km,

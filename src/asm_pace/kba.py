@@ -159,8 +159,8 @@ def read_kbas(
 
     1. ``countries`` / ``bbox``: only the KBAs of some countries (``ISO3``) or meeting a
        lon/lat box, filtered by GDAL while reading; a code matching nothing is refused.
-    2. ``statuses``: keep ``KbaStatus`` ``confirmed`` (``None`` keeps all). A value outside
-       :data:`KBA_STATUSES` is refused.
+    2. ``statuses``: keep ``KbaStatus`` ``confirmed`` (``None`` keeps all, values outside
+       the vocabulary included). A value outside :data:`KBA_STATUSES` is otherwise refused.
     3. Point records (KBAs without a boundary) become geodesic circles of their ``SitArea``
        (hectares) as WDPA points do (``origin`` "point_circle"); a point without an area is
        dropped with a :class:`~asm_pace.errors.DroppedRecordsWarning`.
@@ -252,12 +252,12 @@ def read_kbas(
 
     folded = data["kba_status"].str.strip().str.casefold()
     unknown = ~folded.isin({*KBA_STATUSES, ""}).to_numpy()
-    if unknown.any():
+    if keep_status is not None and unknown.any():  # statuses=None: every value kept
         raise InputError(
             f"{name}: KbaStatus of {int(unknown.sum())} KBA(s) is not a KBA status "
             f"({_examples(data[unknown], 'kba_status')}); asm_pace knows "
-            f"{', '.join(KBA_STATUSES)} (or empty). Correct the values, or give read_kbas the "
-            "statuses keyword None (in Python) to keep every KBA whatever its status"
+            f"{', '.join(KBA_STATUSES)} (or empty). Correct the values, or pass statuses=None "
+            "(--kba-all-statuses on the command line) to keep every KBA whatever its status"
         )
     if keep_status is not None:
         keep = folded.isin(keep_status).to_numpy()
@@ -267,8 +267,8 @@ def read_kbas(
             raise InputError(
                 f"{name}: none of its {len(data)} KBA(s) has KbaStatus "
                 f"{', '.join(sorted(keep_status))} (found: "
-                f"{', '.join(f'{v} {n}' for v, n in tally.items())}); give read_kbas the "
-                "statuses keyword None (in Python) to keep every status"
+                f"{', '.join(f'{v} {n}' for v, n in tally.items())}); pass statuses=None "
+                "(--kba-all-statuses on the command line) to keep every status"
             )
         data = data[keep]
 

@@ -426,8 +426,9 @@ def run_pipeline(
         )
     if kbas is None and kba_options:
         raise InputError(
-            f"options for KBAs ({', '.join(kba_options or {})}; --kba-layer) were given "
-            "without KBAs: give the file too (--kbas), or drop them"
+            f"options for KBAs ({', '.join(kba_options or {})}; --kba-layer, "
+            "--kba-all-statuses) were given without KBAs: give the file too (--kbas), or "
+            "drop them"
         )
     forest = treecover is not None
     if forest and radii is None:

@@ -146,7 +146,7 @@ CASES = [
     Case(
         "kba/kbastatus_outside_vocabulary",
         _run(lambda f: _kba_file(f, _kba_rows(KbaStatus=["confirmed", "approved"]))),
-        words=("kbas.gpkg", "kbastatus", "sitrecid 3", "'approved'", "statuses keyword none"),
+        words=("kbas.gpkg", "kbastatus", "sitrecid 3", "'approved'", "--kba-all-statuses"),
     ),
     Case(
         "kba/sitarea_not_an_area",
@@ -161,7 +161,7 @@ CASES = [
     Case(
         "kba/every_kba_delisted",
         _run(lambda f: _kba_file(f, _kba_rows(KbaStatus=["de-listed", "de-listed"]))),
-        words=("kbas.gpkg", "kbastatus confirmed", "de-listed 2", "statuses keyword none"),
+        words=("kbas.gpkg", "kbastatus confirmed", "de-listed 2", "--kba-all-statuses"),
     ),
     Case(
         "kba/empty_file",
@@ -176,6 +176,20 @@ CASES = [
         ],
         words=("kbas.gpkg", "is an input", "--kbas", "-o/--output"),
         outputs=(),
+    ),
+    Case(
+        "kba/kbastatus_outside_vocabulary_kept_with_all_statuses",
+        lambda f: [
+            *_run(lambda g: _kba_file(g, _kba_rows(KbaStatus=["confirmed", "approved"])))(f),
+            "--kba-all-statuses",
+        ],
+        exit_code=0,
+        check=_check_clean,
+    ),
+    Case(
+        "kba/all_statuses_without_kbas",
+        lambda f: classify_args(tiny_inputs(f), f / "out.gpkg", "--kba-all-statuses"),
+        words=("--kba-all-statuses", "without kbas", "--kbas"),
     ),
     Case(
         "kba/kba_layer_without_kbas",
