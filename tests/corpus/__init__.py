@@ -34,6 +34,7 @@ MODULES = (
     "sources",
     "kba",
     "data",
+    "rivers",
 )
 
 
