@@ -78,6 +78,7 @@ __all__ = [
     "read_kbas",
     "aze_protected_areas",
     "join_kbas",
+    "with_aze_source",
     "KBA_COLUMNS",
     "KBA_STATUSES",
     "AZE_STATUSES",
