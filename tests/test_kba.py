@@ -326,6 +326,12 @@ def test_classify_with_several_sources_and_kbas(world):
         assert out.loc["S1", "pace_class"] == "protected_area"
 
 
+def test_empty_kba_layer_refused_by_classify(world):
+    sites, pas, eco, kbas = world
+    with pytest.raises(InputError, match="holds no KBA"):
+        asm_pace.classify(sites, pas, eco, kbas=kbas.iloc[0:0])
+
+
 def test_kbas_of_another_region_warned(world):
     sites, pas, eco, _ = world
     far = _gdf(_rows(geometry=[shapely.box(30, 10, 31, 11), shapely.box(32, 10, 33, 11)]))

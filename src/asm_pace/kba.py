@@ -887,3 +887,8 @@ def _require(layer: object, columns: Sequence[str], what: str) -> None:
             f"{source_name(layer)}: {what} lacks the column(s) {', '.join(missing)}; read the "
             "KBA file with asm_pace.read_kbas (kbas= / --kbas)"
         )
+    if not len(layer):
+        raise InputError(
+            f"{source_name(layer)}: {what} holds no KBA: an empty layer would flag no site and "
+            "may hide a filter that emptied it; check it, or leave out kbas= (--kbas)"
+        )
