@@ -16,11 +16,17 @@ With ``--pipeline`` it instead times the whole run on the samples (``run_pipelin
 10 km buffers, forest loss): with ``hansen=`` (first run: six tiles downloaded from the loopback
 server; then from the cache, offline) against the same six tiles given as files.
 
+With ``--before TREE`` it times a run that does not use asm_pace.data (the samples, 1 and 10
+km buffers, forest loss from the sample rasters, the GeoPackage written) with the source tree
+TREE (``git archive <commit> src data/samples | tar -x -C TREE``) and with this one,
+interleaved in fresh processes, and checks that ``asm_pace.data`` and pooch were not imported.
+
 Usage::
 
     .venv/bin/python benchmarks/bench_data.py            # 100,000 boxes, 4 tiles of 32 MB
     .venv/bin/python benchmarks/bench_data.py --boxes 20000 --mb 8
     .venv/bin/python benchmarks/bench_data.py --pipeline
+    .venv/bin/python benchmarks/bench_data.py --before /tmp/before   # cost when unused
 """
 
 from __future__ import annotations
@@ -151,12 +157,56 @@ def pipeline(repeat: int = 6) -> None:
         )
 
 
+_UNUSED = """
+import sys, tempfile, time, warnings
+from pathlib import Path
+sys.path.insert(0, sys.argv[1] + "/src")
+import asm_pace
+assert asm_pace.__file__.startswith(sys.argv[1]), asm_pace.__file__
+from asm_pace.datasets import sample_path
+from asm_pace.pipeline import run_pipeline, write_outputs
+start = time.perf_counter()
+with warnings.catch_warnings(), tempfile.TemporaryDirectory() as out:
+    warnings.simplefilter("ignore")
+    result = run_pipeline(sample_path("sites.csv"), protected_areas=sample_path("protected_areas.gpkg"),
+        ecoregions=sample_path("ecoregions.gpkg"), radii_km=[1, 10],
+        treecover=sample_path("treecover2000.tif"), lossyear=sample_path("lossyear.tif"))
+    write_outputs(result, Path(out) / "o.gpkg")
+print(time.perf_counter() - start, "pooch" in sys.modules or "asm_pace.data" in sys.modules)
+"""
+
+
+def unused(before: Path, repeat: int = 5) -> None:
+    """The run without asm_pace.data: ``before``'s tree against this one, interleaved."""
+    import subprocess
+
+    here = Path(__file__).resolve().parents[1]
+    times: dict[str, list[float]] = {"before": [], "now": []}
+    for _ in range(repeat):
+        for name, tree in (("before", before), ("now", here)):
+            out = subprocess.run(
+                [sys.executable, "-c", _UNUSED, str(tree)],
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout.split()
+            assert out[1] == "False", "asm_pace.data or pooch was imported"
+            times[name].append(float(out[0]))
+    b, n = min(times["before"]), min(times["now"])
+    print(f"a run without --hansen (samples, forest loss, GeoPackage): before {b:.3f} s, now "
+          f"{n:.3f} s, RATIO {n / b:.3f} (asm_pace.data and pooch not imported)")  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--boxes", type=int, default=100_000)
     parser.add_argument("--mb", type=float, default=32.0, help="size of each tile, MB")
     parser.add_argument("--pipeline", action="store_true", help="time the whole run instead")
+    parser.add_argument("--before", type=Path, help="a source tree to compare a run without data")
     args = parser.parse_args()
+    if args.before is not None:
+        unused(args.before)
+        return
     if args.pipeline:
         pipeline()
         return
