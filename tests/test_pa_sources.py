@@ -494,7 +494,12 @@ def test_two_sources_hold_a_site_when_either_does(boxes, split, pts):
     assert (inside(both) == (inside(one_a) | inside(one_b))).all()
     near = np.fmin(one_a["nearest_pa_km"], one_b["nearest_pa_km"]).to_numpy()
     assert both["nearest_pa_km"].to_numpy() == pytest.approx(near, abs=1e-9)
-    # each source named in pa_sources exactly when its own run holds the site
-    for name, one in (("A", one_a), ("B", one_b)):
+    # each source named in pa_sources exactly when its own run holds the site; a site within
+    # 1 mm of a boundary only "touches" it when no area holds it (classify's rule), so a site
+    # in A and 1e-38 degrees from B is held by B alone but not beside A: sites that near a
+    # boundary are left out of the equality
+    for name, one, src in (("A", one_a, a), ("B", one_b, b)):
         named = both["pa_sources"].str.split(";").map(lambda v, n=name: n in v).to_numpy()
-        assert (named == inside(one)).all()
+        edge = shapely.distance(s.geometry.values, src.boundary.union_all()) < 1e-8
+        assert (named <= inside(one)).all()
+        assert (named == inside(one))[~edge].all()

@@ -182,9 +182,14 @@ def source_ids(layer: pd.DataFrame) -> np.ndarray:
     >>> source_ids(pd.DataFrame({"source": ["WDPA", "SERNANP"], "pa_id": ["478140", "100"]}))
     array(['WDPA:478140', 'SERNANP:100'], dtype=object)
     """
-    src = layer["source"].astype("string").fillna("").to_numpy(dtype=object)
-    pid = layer["pa_id"].astype("string").fillna("").to_numpy(dtype=object)
+    src, pid = _text(layer["source"]), _text(layer["pa_id"])
     return (src + ":" + pid).astype(object)
+
+
+def _text(column: pd.Series) -> np.ndarray:
+    """A column as an object array of str ("" for missing)."""
+    values = column.to_numpy(dtype=object)
+    return np.where(pd.isna(values), "", values).astype(str).astype(object)
 
 
 def group_representatives(groups: np.ndarray) -> np.ndarray:
@@ -214,23 +219,18 @@ def group_labels(layer: pd.DataFrame) -> np.ndarray:
     >>> group_labels(layer).tolist()
     ['WDPA 478140, also SERNANP 100', 'WDPA 478140', 'SERNANP 100']
     """
-    src = layer["source"].astype("string").fillna("").to_numpy(dtype=object)
-    pid = layer["pa_id"].astype("string").fillna("").to_numpy(dtype=object)
-    own = np.array(
-        [f"{s} {p}" if p.strip() else f"{s}, no id" for s, p in zip(src, pid, strict=True)],
-        dtype=object,
-    )
+    src, pid = _text(layer["source"]), _text(layer["pa_id"])
+    has_id = np.char.str_len(np.char.strip(pid.astype(str))) > 0
+    own = np.where(has_id, src + " " + pid, src + ", no id").astype(object)
     groups = layer["pa_group"].to_numpy(dtype="int64")
     rep = group_representatives(groups)
     out = own.copy()
-    shared = np.flatnonzero(np.bincount(groups, minlength=rep.size) > 1)
-    if shared.size:
-        rows = np.flatnonzero(np.isin(groups, shared))
-        for g, members in pd.Series(rows).groupby(groups[rows], sort=False):
-            r = rep[g]
-            others = [own[m] for m in members if src[m] != src[r]]
-            if others:
-                out[r] = own[r] + ", also " + ", ".join(dict.fromkeys(others))
+    # the rows of another source than their representative's, each label once, in row order
+    other = np.flatnonzero(src != src[rep[groups]])
+    if other.size:
+        key = pd.DataFrame({"g": groups[other], "label": own[other]}).drop_duplicates()
+        for g, labels in key.groupby("g", sort=False)["label"]:  # only groups in 2+ sources
+            out[rep[g]] = own[rep[g]] + ", also " + ", ".join(labels)
     return out
 
 
@@ -352,30 +352,35 @@ def _normalised(name: str, gdf: gpd.GeoDataFrame) -> pd.DataFrame:
             f"{where} has no CRS; set the right one with .set_crs(...) "
             "(asm_pace.read_protected_areas always returns EPSG:4326)"
         )
-    ll = to_wgs84(gdf, source=source_name(gdf))
-    out = pd.DataFrame(index=range(len(ll)))
+    # a layer in EPSG:4326 (every reader's) as it is: classify, overlaps and forest_loss apply
+    # the CRS policy (to_wgs84) to the combined layer themselves
+    ll = gdf if gdf.crs.to_epsg() == 4326 else to_wgs84(gdf, source=source_name(gdf))
     n = len(ll)
-    for col in PA_COLUMNS[:-1]:
-        if col in ll.columns:
-            out[col] = ll[col].to_numpy()
-        elif col in ("status_year",):
-            out[col] = pd.array([pd.NA] * n, dtype="Int64")
+    cols: dict[str, object] = {}
+    for col in PA_COLUMNS[:-1]:  # built as arrays, one frame at the end (pandas is slow per column)
+        given = ll[col] if col in ll.columns else None
+        if col == "status_year":
+            cols[col] = pd.array(given if given is not None else [pd.NA] * n, dtype="Int64")
         elif col == "rep_area_km2":
-            out[col] = np.full(n, np.nan)
+            cols[col] = (
+                np.full(n, np.nan)
+                if given is None
+                else pd.to_numeric(given, errors="coerce").to_numpy(dtype="float64")
+            )
         elif col in ("world_heritage", "ramsar"):
-            out[col] = np.zeros(n, dtype=bool)
-        elif col == "origin":
-            out[col] = "polygon"
+            cols[col] = (
+                np.zeros(n, dtype=bool)
+                if given is None
+                else given.fillna(False).to_numpy(dtype=bool)
+            )
+        elif given is None:
+            cols[col] = np.full(n, "polygon" if col == "origin" else "", dtype=object)
         else:
-            out[col] = ""
-    for col in PA_COLUMNS[:-1]:
-        if col not in ("status_year", "rep_area_km2", "world_heritage", "ramsar"):
-            out[col] = out[col].astype("string").fillna("").astype(object)
-    out["status_year"] = pd.array(out["status_year"], dtype="Int64")
-    out["world_heritage"] = out["world_heritage"].fillna(False).astype(bool)
-    out["ramsar"] = out["ramsar"].fillna(False).astype(bool)
-    out["source"] = name
-    out["geometry"] = np.asarray(ll.geometry.values, dtype=object)
+            values = given.to_numpy(dtype=object)
+            cols[col] = np.where(pd.isna(values), "", values).astype(str).astype(object)
+    cols["source"] = np.full(n, name, dtype=object)
+    cols["geometry"] = np.asarray(ll.geometry.values, dtype=object)
+    out = pd.DataFrame(cols)
     out["_wdpa"] = _wdpa_rows(gdf, out)
     return out
 
