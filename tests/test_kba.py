@@ -354,10 +354,15 @@ def test_sites_outside_kba_box_refused(world):
         min_size=1,
         max_size=6,
     ),
-    st.lists(st.tuples(st.floats(-6, 6), st.floats(-6, 6)), min_size=1, max_size=15),
+    st.lists(
+        st.tuples(st.floats(-6, 6), st.floats(-6, 6), st.sampled_from([0.0, 0.05, 0.4])),
+        min_size=1,
+        max_size=15,
+    ),
     st.lists(st.booleans(), min_size=6, max_size=6),
 )
 def test_join_matches_brute_force(boxes, points, flags):
+    """Points (size 0) and footprints (small squares): held by every KBA they meet."""
     polys = [shapely.box(x, y, x + w, y + h) for x, y, w, h in boxes]
     ids = [str(10 * i + 1) for i in range(len(polys))]
     kbas = gpd.GeoDataFrame(
@@ -365,7 +370,12 @@ def test_join_matches_brute_force(boxes, points, flags):
         geometry=polys,
         crs=4326,
     )
-    sites = gpd.GeoDataFrame(geometry=shapely.points(points), crs=4326)
+    sites = gpd.GeoDataFrame(
+        geometry=[
+            shapely.box(x, y, x + d, y + d) if d else shapely.Point(x, y) for x, y, d in points
+        ],
+        crs=4326,
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ExtentWarning)
         out = join_kbas(sites, kbas)
