@@ -118,7 +118,7 @@ class DownstreamResult:
         One row per site on a river (the ``downstream`` layer): ``site_id``,
         ``reach_id``, ``downstream_status``, ``river_km`` (river length followed, from
         the reaches' lengths), ``geodesic_km`` (the geodesic length of the line drawn) and
-        the path as a (Multi)LineString from the snap point downstream.
+        the path as a LineString from the snap point downstream.
     areas : pandas.DataFrame
         One row per site and area reached: ``site_id``, ``area`` (``protected_area`` or
         ``kba``), ``area_id``, ``area_name``, ``river_km`` (from the snap point to where
@@ -938,14 +938,35 @@ def _paths(
             net.length[rch[cut]] > 0, net.length[rch[cut]], 1.0
         )
         b[cut] = along.planar(rch[cut], np.clip(geo, 0.0, 1.0))
-    pieces = net.geoms[rch].copy()
-    partial = (a > 0) | (b < 1)
-    single = shapely.get_type_id(pieces) == 1
-    do = partial & single
-    if do.any():
-        pieces[do] = _substrings(pieces[do], a[do], np.maximum(a[do], b[do]))
-    parts, owner = shapely.get_parts(pieces, return_index=True)
-    lines = shapely.multilinestrings(parts, indices=site[owner])
-    merged = shapely.line_merge(lines)
-    frame["geodesic_km"] = line_lengths_km(merged)
-    return gpd.GeoDataFrame(frame, geometry=merged, crs="EPSG:4326")
+    # one line per site from the vertices of its steps (no geometry object per step): the
+    # reaches' vertices once, the cut first and last steps as substrings
+    partial = ((a > 0) | (b < 1)) & (shapely.get_type_id(net.geoms[rch]) == 1)
+    uniq, inv = np.unique(rch[~partial], return_inverse=True)
+    r_xy, r_idx = shapely.get_coordinates(net.geoms[uniq], return_index=True)
+    subs = _substrings(net.geoms[rch[partial]], a[partial], np.maximum(a[partial], b[partial]))
+    s_xy, s_idx = shapely.get_coordinates(subs, return_index=True)
+    xy = np.r_[r_xy, s_xy]
+    r_ptr = np.searchsorted(r_idx, np.arange(uniq.size + 1))
+    s_ptr = np.searchsorted(s_idx, np.arange(int(partial.sum()) + 1)) + len(r_xy)
+    lo = np.empty(site.size, dtype="int64")
+    hi = np.empty(site.size, dtype="int64")
+    lo[~partial], hi[~partial] = r_ptr[inv], r_ptr[inv + 1]
+    k = np.arange(int(partial.sum()))
+    lo[partial], hi[partial] = s_ptr[k], s_ptr[k + 1]
+    count = hi - lo
+    take = np.repeat(lo, count) + (
+        np.arange(int(count.sum())) - np.repeat(np.cumsum(count) - count, count)
+    )
+    owner = np.repeat(site, count)
+    pts = xy[take]
+    same = np.r_[False, (owner[1:] == owner[:-1]) & (pts[1:] == pts[:-1]).all(axis=1)]
+    pts, owner = pts[~same], owner[~same]
+    # a site left with one vertex (cut at its snap point) gets a line of no length
+    single = np.flatnonzero(np.bincount(owner, minlength=on.size) == 1)
+    if single.size:
+        where = np.searchsorted(owner, single)
+        pts = np.insert(pts, where, pts[where], axis=0)
+        owner = np.insert(owner, where, single)
+    lines = shapely.linestrings(pts, indices=owner)
+    frame["geodesic_km"] = line_lengths_km(lines)
+    return gpd.GeoDataFrame(frame, geometry=lines, crs="EPSG:4326")
