@@ -304,6 +304,21 @@ def test_nearest_aze_site_named_as_such(world):
     assert out["nearest_pa_km"].iloc[0] == pytest.approx(expected_km, rel=1e-3)
 
 
+def test_reason_names_several_and_unnamed_kbas(world):
+    sites, pas, eco, _ = world
+    rows = _rows(AzeStatus=[None, None], IntName=["", "Bajo Dos"], NatName=["", "Bajo Dos"])
+    rows[0]["geometry"] = shapely.box(-69.2, -12.2, -68.8, -11.8)  # S2 in both now
+    one = read_kbas(_gdf(rows))
+    out = asm_pace.classify(sites, pas, eco, kbas=one).set_index("site_id")
+    assert out.loc["S2", "reason"].endswith(
+        "; also inside Key Biodiversity Areas Bajo Dos (KBA 3) and an unnamed one (KBA 7)"
+    )
+    alone = asm_pace.classify(sites, pas, eco, kbas=one.iloc[[0]]).set_index("site_id")
+    assert alone.loc["S2", "reason"].endswith(
+        "; also inside an unnamed Key Biodiversity Area (KBA 7)"
+    )
+
+
 def test_without_kbas_no_new_columns(world):
     sites, pas, eco, _ = world
     out = asm_pace.classify(sites, pas, eco)

@@ -851,8 +851,12 @@ def _kba_columns(
             kba_ids[s] = ";".join(ids[group])
             kba_names[s] = ";".join(names[group])
             plain = [g for g in group if not aze_k[g]]
-            if plain:
-                named = [f"{names[g] or 'an unnamed KBA'} (KBA {ids[g]})" for g in plain]
+            if len(plain) == 1 and not names[plain[0]]:
+                sentence[s] = (
+                    f"; also inside an unnamed Key Biodiversity Area (KBA {ids[plain[0]]})"
+                )
+            elif plain:
+                named = [f"{names[g] or 'an unnamed one'} (KBA {ids[g]})" for g in plain]
                 noun = "Key Biodiversity Areas" if len(plain) > 1 else "Key Biodiversity Area"
                 sentence[s] = f"; also inside {noun} {_and_list(named)}"
     return {"kba_ids": kba_ids, "kba_names": kba_names, "aze": aze}, sentence
