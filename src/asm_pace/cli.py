@@ -509,7 +509,12 @@ def cli() -> None:
     "e.g. 500m or 0.5km (a bare number is metres): adds pa_certainty and a nearest-distance "
     "range.",
 )
-@click.option("--pa-layer", multiple=True, metavar="NAME", help="Protected-area layer(s) to read.")
+@click.option(
+    "--pa-layer",
+    multiple=True,
+    metavar="NAME",
+    help="Protected-area layer(s) to read (with one -p only).",
+)
 @click.option(
     "--countries",
     metavar="ISO3,...",
@@ -546,7 +551,8 @@ def cli() -> None:
     "--pa-source-name",
     metavar="NAME",
     help="What to call the protected-area source in reasons and the report "
-    "(e.g. 'SINANPE 2024'; default: WDPA for a WDPA file, else the file's name).",
+    "(e.g. 'SINANPE 2024'; default: WDPA for a WDPA file, else the file's name; with one -p "
+    "only: name several with -p NAME=FILE).",
 )
 @_common
 def classify(
