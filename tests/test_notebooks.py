@@ -42,7 +42,11 @@ def run_notebook(path: Path, workdir: Path) -> nbformat.NotebookNode:
 
 
 def test_there_are_notebooks():
-    assert [p.name for p in NOTEBOOKS] == ["01_quickstart.ipynb", "02_real_data.ipynb"]
+    assert [p.name for p in NOTEBOOKS] == [
+        "01_quickstart.ipynb",
+        "02_real_data.ipynb",
+        "03_downstream.ipynb",
+    ]
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
@@ -118,3 +122,18 @@ def test_real_data_notebook_on_real_files(tmp_path, monkeypatch, realdata):
     # N1 and N2 lie inside Sierra de Neiba National Park; N3 is 40 km south-east of it
     assert dict(zip(out["site_id"], out["pace_class"], strict=True))["N1"] == "protected_area"
     assert dict(zip(out["site_id"], out["pace_class"], strict=True))["N3"] != "protected_area"
+
+
+@pytest.mark.slow
+def test_downstream_notebook_runs(tmp_path, monkeypatch):
+    monkeypatch.delenv("MPLBACKEND", raising=False)  # the kernel uses its inline backend
+    nb = run_notebook(ROOT / "notebooks" / "03_downstream.ipynb", tmp_path)
+    assert (tmp_path / "downstream.gpkg").is_file()
+    images = [
+        o
+        for c in nb.cells
+        if c.cell_type == "code"
+        for o in c.outputs
+        if "image/png" in o.get("data", {})
+    ]
+    assert len(images) == 1  # the map
