@@ -224,6 +224,22 @@ def test_value_refusals(change, words):
         assert word in str(err.value)
 
 
+def test_every_value_problem_reported_at_once():
+    rows = _rows(AzeStatus=["maybe", None], SitArea=[1.0, -3.0], KbaStatus=["x", "confirmed"])
+    with pytest.raises(InputError) as err:
+        read_kbas(_gdf(rows))
+    text = str(err.value)
+    assert text.startswith("<GeoDataFrame>: 3 problems: ")
+    for word in (
+        "AzeStatus",
+        "SitRecID 7 'maybe'",
+        "KbaStatus",
+        "SitRecID 7 'x'",
+        "SitRecID 3 '-3",
+    ):
+        assert word in text
+
+
 def test_identity_refusals(tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

@@ -229,7 +229,7 @@ def read_kbas(
             f"{name}: layer(s) {', '.join(labels)} hold no KBA{where}; check the file (and "
             "the bbox / countries keywords in Python) and that it is BirdLife's KBA distribution"
         )
-    _check_ids(data, name)
+    _check_values(data, name, statuses=keep_status is not None)
     log: dict[str, int] = {}
 
     if codes is not None:
@@ -252,14 +252,6 @@ def read_kbas(
             )
 
     folded = data["kba_status"].str.strip().str.casefold()
-    unknown = ~folded.isin({*KBA_STATUSES, ""}).to_numpy()
-    if keep_status is not None and unknown.any():  # statuses=None: every value kept
-        raise InputError(
-            f"{name}: KbaStatus of {int(unknown.sum())} KBA(s) is not a KBA status "
-            f"({_examples(data[unknown], 'kba_status')}); asm_pace knows "
-            f"{', '.join(KBA_STATUSES)} (or empty). Correct the values, or pass statuses=None "
-            "(--kba-all-statuses on the command line) to keep every KBA whatever its status"
-        )
     if keep_status is not None:
         keep = folded.isin(keep_status).to_numpy()
         log["statuses"] = int((~keep).sum())
@@ -484,10 +476,15 @@ def _normalise(gdf: gpd.GeoDataFrame, *, source: str, layer: str) -> pd.DataFram
     out["iso3"] = _text(gdf, _col(gdf, "ISO3")).str.strip()
     out["country"] = _text(gdf, _col(gdf, "Country")).str.strip()
     out["kba_status"] = _text(gdf, _col(gdf, "KbaStatus")).str.strip()
-    out["aze"] = _aze(gdf, _col(gdf, "AzeStatus"), out["kba_id"], source=source, layer=layer)
+    bad: dict[str, pd.Series] = {}
+    out["aze"] = _aze(gdf, _col(gdf, "AzeStatus"), bad)
     out["ibastatus"] = _text(gdf, _col(gdf, "IbaStatus")).str.strip()
     out["added_date"] = _dates(gdf, _col(gdf, "AddedDate"), out["kba_id"], source, layer)
-    out["site_area_km2"] = _areas(gdf, _col(gdf, "SitArea"), out["kba_id"], source, layer)
+    out["site_area_km2"] = _areas(gdf, _col(gdf, "SitArea"), bad)
+    out["_aze_bad"] = bad.get("aze", pd.Series(False, index=gdf.index)).astype(bool)
+    out["_aze_raw"] = bad.get("aze_raw", pd.Series("", index=gdf.index))
+    out["_area_bad"] = bad.get("area", pd.Series(False, index=gdf.index)).astype(bool)
+    out["_area_raw"] = bad.get("area_raw", pd.Series("", index=gdf.index))
     out["origin"] = "polygon"
     geoms = np.asarray(gdf.geometry.values, dtype=object)
     gtype = shapely.get_type_id(geoms)
@@ -500,43 +497,30 @@ def _normalise(gdf: gpd.GeoDataFrame, *, source: str, layer: str) -> pd.DataFram
     return out
 
 
-def _aze(
-    gdf: pd.DataFrame, column: str | None, ids: pd.Series, *, source: str, layer: str
-) -> pd.Series:
-    """AzeStatus as bool: ``confirmed`` (or a true boolean) is an AZE site."""
+def _aze(gdf: pd.DataFrame, column: str | None, bad: dict[str, pd.Series]) -> pd.Series:
+    """AzeStatus as bool: ``confirmed`` (or a true boolean) is an AZE site; a value outside
+    the vocabulary is False here and marked in ``bad`` (refused by :func:`_check_values`)."""
     if column is None:
         return pd.Series(False, index=gdf.index, dtype=bool)
     raw = gdf[column]
     if pd.api.types.is_bool_dtype(raw):
         return raw.fillna(False).astype(bool)
-    text = _text(gdf, column).str.strip().str.casefold()
-    bad = ~text.isin(_AZE_TRUE | _AZE_FALSE)
-    if bad.any():
-        pairs = [f"SitRecID {i} {v!r}" for i, v in zip(ids[bad], raw[bad], strict=True)]
-        raise InputError(
-            f"{source}: AzeStatus of {int(bad.sum())} KBA(s) of layer {layer} is not an AZE "
-            f"status ({', '.join(pairs[:5])}); asm_pace knows {', '.join(AZE_STATUSES)} (or "
-            "empty), and 'confirmed' marks an AZE site. Correct the values"
-        )
-    return text.isin(_AZE_TRUE).astype(bool)
+    text = _text(gdf, column).str.strip()
+    folded = text.str.casefold()
+    bad["aze"] = ~folded.isin(_AZE_TRUE | _AZE_FALSE)
+    bad["aze_raw"] = text
+    return folded.isin(_AZE_TRUE).astype(bool)
 
 
-def _areas(
-    gdf: pd.DataFrame, column: str | None, ids: pd.Series, source: str, layer: str
-) -> pd.Series:
-    """SitArea (hectares) as km2; text, negative, infinite or huge values are refused."""
+def _areas(gdf: pd.DataFrame, column: str | None, bad: dict[str, pd.Series]) -> pd.Series:
+    """SitArea (hectares) as km2; text, negative, infinite or huge values are marked in
+    ``bad`` (refused by :func:`_check_values`)."""
     if column is None:
         return pd.Series(np.nan, index=gdf.index, dtype="float64")
     raw = _text(gdf, column).str.strip()
     ha = pd.to_numeric(raw.where(raw != ""), errors="coerce").astype("float64")
-    bad = (raw != "") & ~(np.isfinite(ha) & (ha >= 0) & (ha <= MAX_SITE_AREA_HA))
-    if bad.any():
-        pairs = [f"SitRecID {i} {v!r}" for i, v in zip(ids[bad], raw[bad], strict=True)]
-        raise InputError(
-            f"{source}: SitArea of {int(bad.sum())} KBA(s) of layer {layer} is not an area "
-            f"in hectares ({', '.join(pairs[:5])}; at most {MAX_SITE_AREA_HA:,.0f} ha); "
-            "correct the values (a point KBA becomes a circle of that area)"
-        )
+    bad["area"] = (raw != "") & ~(np.isfinite(ha) & (ha >= 0) & (ha <= MAX_SITE_AREA_HA))
+    bad["area_raw"] = raw
     return ha / _HA_PER_KM2
 
 
@@ -571,22 +555,56 @@ def _dates(
     return out.where(ok, "").astype("object")
 
 
-def _check_ids(data: pd.DataFrame, name: str) -> None:
-    """Refuse a missing or repeated SitRecID (a site's records would be joined wrongly)."""
+def _check_values(data: pd.DataFrame, name: str, *, statuses: bool) -> None:
+    """Every value problem of the records read, refused at once (one InputError listing each
+    problem: the SitRecIDs, the values, what was expected and the fix).
+
+    A missing or repeated SitRecID (a site's records would be joined wrongly), an AzeStatus or
+    (with ``statuses``) a KbaStatus outside its vocabulary, a SitArea that is not an area.
+    """
+    problems = []
     missing = (data["kba_id"] == "").to_numpy()
     if missing.any():
-        raise InputError(
-            f"{name}: {int(missing.sum())} KBA record(s) have no SitRecID (rows "
-            f"{row_list(missing)}); every KBA needs its id: use BirdLife's file as shipped"
+        problems.append(
+            f"{int(missing.sum())} KBA record(s) have no SitRecID (rows {row_list(missing)}): "
+            "every KBA needs its id, use BirdLife's file as shipped"
         )
-    dup = data["kba_id"].duplicated(keep=False).to_numpy()
+    dup = (data["kba_id"].duplicated(keep=False) & ~missing).to_numpy()
     if dup.any():
         ids = sorted(set(data.loc[dup, "kba_id"]))
-        raise InputError(
-            f"{name}: SitRecID {', '.join(ids[:5])}{' ...' if len(ids) > 5 else ''} is repeated "
-            f"({int(dup.sum())} records; a KBA is one record, in the polygon or the point file); "
+        problems.append(
+            f"SitRecID {', '.join(ids[:5])}{' ...' if len(ids) > 5 else ''} is repeated "
+            f"({int(dup.sum())} records; a KBA is one record, in the polygon or the point file): "
             "remove the duplicates (e.g. a point kept beside its polygon)"
         )
+    bad = data["_aze_bad"].to_numpy(dtype=bool)
+    if bad.any():
+        problems.append(
+            f"AzeStatus of {int(bad.sum())} KBA(s) is not an AZE status "
+            f"({_examples(data[bad], '_aze_raw')}): asm_pace knows {', '.join(AZE_STATUSES)} "
+            "(or empty), and 'confirmed' marks an AZE site; correct the values"
+        )
+    if statuses:
+        folded = data["kba_status"].str.strip().str.casefold()
+        unknown = ~folded.isin({*KBA_STATUSES, ""}).to_numpy()
+        if unknown.any():
+            problems.append(
+                f"KbaStatus of {int(unknown.sum())} KBA(s) is not a KBA status "
+                f"({_examples(data[unknown], 'kba_status')}): asm_pace knows "
+                f"{', '.join(KBA_STATUSES)} (or empty); correct the values, or pass "
+                "statuses=None (--kba-all-statuses on the command line) to keep every KBA "
+                "whatever its status"
+            )
+    bad = data["_area_bad"].to_numpy(dtype=bool)
+    if bad.any():
+        problems.append(
+            f"SitArea of {int(bad.sum())} KBA(s) is not an area in hectares "
+            f"({_examples(data[bad], '_area_raw')}; at most {MAX_SITE_AREA_HA:,.0f} ha, and a "
+            "point KBA becomes a circle of that area): correct the values"
+        )
+    if problems:
+        head = f"{len(problems)} problems: " if len(problems) > 1 else ""
+        raise InputError(f"{name}: {head}" + "; ".join(problems))
 
 
 def _ids(frame: pd.DataFrame, limit: int = 5) -> str:
