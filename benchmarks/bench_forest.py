@@ -47,14 +47,21 @@ CANOPY = 30
 # --------------------------------------------------------------------------- data
 
 
-def make_tile(folder: Path, size: int, layout: str) -> tuple[Path, Path]:
-    """Write a Hansen-like treecover2000 / lossyear pair, block by block (bounded memory)."""
+def make_tile(
+    folder: Path, size: int, layout: str, part: tuple[int, int] | None = None
+) -> tuple[Path, Path]:
+    """Write a Hansen-like treecover2000 / lossyear pair, block by block (bounded memory).
+
+    ``part`` (row, col) places the tile in a mosaic of tiles of ``size`` pixels.
+    """
     import rasterio
     from rasterio.transform import from_origin
     from rasterio.windows import Window
 
     folder.mkdir(parents=True, exist_ok=True)
-    tag = f"{size}_{layout}"
+    tag = f"{size}_{layout}" + ("" if part is None else f"_r{part[0]}c{part[1]}")
+    ox = X0 + (0 if part is None else part[1] * size * RES)
+    oy = Y0 - (0 if part is None else part[0] * size * RES)
     tcp = folder / f"Hansen_GFC-2023-v1.11_treecover2000_00N_060W_{tag}.tif"
     lyp = folder / f"Hansen_GFC-2023-v1.11_lossyear_00N_060W_{tag}.tif"
     if tcp.exists() and lyp.exists():
@@ -67,14 +74,14 @@ def make_tile(folder: Path, size: int, layout: str) -> tuple[Path, Path]:
         dtype="uint8",
         nodata=255,
         crs="EPSG:4326",
-        transform=from_origin(X0, Y0, RES, RES),
+        transform=from_origin(ox, oy, RES, RES),
         compress="lzw",
     )
     if layout == "tiled":
         profile.update(tiled=True, blockxsize=256, blockysize=256)
     else:
         profile.update(tiled=False, blockysize=1)  # one row per strip, as Hansen's GeoTIFFs
-    rng = np.random.default_rng(2013)
+    rng = np.random.default_rng(2013 if part is None else 2013 + 10 * part[0] + part[1])
     # smooth fields from a coarse lattice, so forest and loss come in patches
     coarse = 64
     n_c = size // coarse + 2
@@ -142,26 +149,41 @@ def run_asm_pace(zones, tcp, lyp, coverage="exact"):
 
 
 def run_decode_floor(zones, tcp, lyp):
-    """Read (decode) every chunk of blocks the buffers touch once: the I/O floor."""
+    """Read (decode) every chunk of blocks the buffers touch once: the I/O floor.
+
+    ``tcp`` and ``lyp`` may be lists of tiles (a mosaic): each tile's touched blocks.
+    """
     import rasterio
     from rasterio.windows import Window
 
-    with rasterio.open(tcp) as a, rasterio.open(lyp) as b:
-        bh, bw = a.block_shapes[0]
-        if bw >= a.width:  # strips: read each touched band of rows once, full width
-            bh, bw = 256, a.width
-        inv = ~a.transform
-        seen = set()
-        for x0, y0, x1, y1 in zones.bounds.to_numpy():
-            c0, r0 = inv * (x0, y1)
-            c1, r1 = inv * (x1, y0)
-            for br in range(int(r0) // bh, int(r1) // bh + 1):
-                for bc in range(int(c0) // bw, int(c1) // bw + 1):
-                    seen.add((br, bc))
-        for br, bc in sorted(seen):
-            win = Window(bc * bw, br * bh, bw, bh).intersection(Window(0, 0, a.width, a.height))
-            a.read(1, window=win)
-            b.read(1, window=win)
+    tcs = tcp if isinstance(tcp, list) else [tcp]
+    lys = lyp if isinstance(lyp, list) else [lyp]
+    bounds = zones.bounds.to_numpy()
+    for tpath, lpath in zip(tcs, lys, strict=True):
+        with rasterio.open(tpath) as a, rasterio.open(lpath) as b:
+            bh, bw = a.block_shapes[0]
+            if bw >= a.width:  # strips: read each touched band of rows once, full width
+                bh, bw = 256, a.width
+            inv = ~a.transform
+            c0, r0 = inv * (bounds[:, 0], bounds[:, 3])
+            c1, r1 = inv * (bounds[:, 2], bounds[:, 1])
+            inside = (c1 > 0) & (r1 > 0) & (c0 < a.width) & (r0 < a.height)
+            seen = set()
+            for x0, y0, x1, y1 in zip(
+                *(
+                    np.clip(v[inside], 0, lim - 1)
+                    for v, lim in ((c0, a.width), (r0, a.height), (c1, a.width), (r1, a.height))
+                ),
+                strict=True,
+            ):
+                for br in range(int(y0) // bh, int(y1) // bh + 1):
+                    for bc in range(int(x0) // bw, int(x1) // bw + 1):
+                        seen.add((br, bc))
+            full = Window(0, 0, a.width, a.height)
+            for br, bc in sorted(seen):
+                win = Window(bc * bw, br * bh, bw, bh).intersection(full)
+                a.read(1, window=win)
+                b.read(1, window=win)
     return None, None
 
 
@@ -247,8 +269,12 @@ METHODS = {
 
 def worker(args) -> None:
     zones = make_zones(args.n, args.radius, args.size)
+    tc = [Path(x) for x in args.tc.split(",")]
+    ly = [Path(x) for x in args.ly.split(",")]
+    if len(tc) == 1:
+        tc, ly = tc[0], ly[0]
     t0 = time.perf_counter()
-    forest, extra = METHODS[args.worker](zones, Path(args.tc), Path(args.ly))
+    forest, extra = METHODS[args.worker](zones, tc, ly)
     dt = time.perf_counter() - t0
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
     json.dump(
@@ -266,6 +292,13 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--size", type=int, default=10000, help="tile width/height in pixels")
     p.add_argument("--buffers", default="100,1000", help="numbers of buffers, comma separated")
+    p.add_argument("--zones", help="the same as --buffers (overrides it)")
+    p.add_argument(
+        "--clustered",
+        action="store_true",
+        help="issue 10's setting: a 2 x 2 mosaic of --size tiles, only asm_pace and the "
+        "decode floor (unless --methods), ratio to the floor printed",
+    )
     p.add_argument("--radii", default="1,5", help="buffer radii in km, comma separated")
     p.add_argument("--layouts", default="tiled", help="tiled,strips")
     p.add_argument(
@@ -292,12 +325,29 @@ def main() -> None:
     if args.worker:
         worker(args)
         return
+    if args.zones:
+        args.buffers = args.zones
     methods = args.methods.split(",")
-    print(f"tile {args.size} x {args.size}, cells {RES} deg, one thread per method")
+    size = args.size
+    if args.clustered:
+        if "--methods" not in sys.argv:
+            methods = ["asm_pace", "asm_pace_center", "decode_floor"]
+        size = 2 * args.size
+        print(f"2 x 2 mosaic of {args.size} x {args.size} tiles, cells {RES} deg, one thread")
+    else:
+        print(f"tile {args.size} x {args.size}, cells {RES} deg, one thread per method")
     for layout in args.layouts.split(","):
         t0 = time.perf_counter()
-        tcp, lyp = make_tile(Path(args.data), args.size, layout)
-        print(f"\n== {layout} ({tcp.name}, made/found in {time.perf_counter() - t0:.0f} s)")
+        if args.clustered:
+            folder = Path(args.data) / f"mosaic_{args.size}_{layout}"
+            pairs = [make_tile(folder, args.size, layout, (i, j)) for i in (0, 1) for j in (0, 1)]
+            tcp = ",".join(str(a) for a, _ in pairs)
+            lyp = ",".join(str(b) for _, b in pairs)
+            name = folder.name
+        else:
+            tcp, lyp = make_tile(Path(args.data), args.size, layout)
+            name = tcp.name
+        print(f"\n== {layout} ({name}, made/found in {time.perf_counter() - t0:.0f} s)")
         for n in (int(x) for x in args.buffers.split(",")):
             for radius in (float(x) for x in args.radii.split(",")):
                 res = {}
@@ -318,14 +368,14 @@ def main() -> None:
                         "--radius",
                         str(radius),
                         "--size",
-                        str(args.size),
+                        str(size),
                     ]
                     done = subprocess.run(cmd, capture_output=True, text=True, check=False)
                     if done.returncode:
                         print(f"  {m} failed:\n{done.stderr[-2000:]}")
                         continue
                     res[m] = json.loads(done.stdout)
-                report(n, radius, res, args.size)
+                report(n, radius, res, size)
 
 
 def report(n: int, radius: float, res: dict, size: int) -> None:
@@ -349,6 +399,12 @@ def report(n: int, radius: float, res: dict, size: int) -> None:
         if m == "rasterstats" and base:
             agree = "(loss-year pixel counts only)"
         print(f"  {m:<16} {r['seconds']:>9.3f} {ratio:>11.2f} {r['peak_mb']:>8.0f}  {agree}")
+    floor = res.get("decode_floor")
+    if floor:
+        for m in ("asm_pace", "asm_pace_center"):
+            if m in res:
+                ratio = res[m]["seconds"] / floor["seconds"]
+                print(f"  {m} / decode floor: {ratio:.2f}x")
 
 
 if __name__ == "__main__":

@@ -32,6 +32,11 @@ years) the three most frequent labels share one cumulative sum of packed
 21-bit counts, and the rarer labels a cumulative one-hot table over the rare
 pixels only, so preparing a chunk costs a few passes over its pixels whatever
 the number of classes.
+
+Chunks with many edges go through compiled kernels (``_coverage_nb``, numba):
+the same events by the same floating-point operations, the same sums added in
+another order, without the temporary arrays. Small chunks stay on numpy, which
+spares importing numba (about half a second) in small runs.
 """
 
 from __future__ import annotations
@@ -85,11 +90,17 @@ class Events:
     own: Own | None
     shape: tuple[int, int]
     own_at: np.ndarray | None = None
+    by_row: bool = False  # events sorted by row (the compiled kernels' order)
 
 
 def edges(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Directed edges (start, end, owner index) of counter-clockwise polygons."""
-    geoms = shapely.orient_polygons(np.asarray(geoms, dtype=object))
+    geoms = np.asarray(geoms, dtype=object)
+    if len(geoms) and bool(
+        (shapely.get_type_id(geoms) == 3).all() and not shapely.get_num_interior_rings(geoms).any()
+    ):
+        return _simple_edges(geoms)
+    geoms = shapely.orient_polygons(geoms)
     parts, pidx = shapely.get_parts(geoms, return_index=True)
     keep = shapely.get_type_id(parts) == 3  # polygons only (clipping can leave lines)
     parts, pidx = parts[keep], pidx[keep]
@@ -102,6 +113,31 @@ def edges(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     start = coords[k]
     end = coords[k + 1]
     owner = pidx[ridx[cidx[k]]]
+    return start, end, owner
+
+
+def _simple_edges(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`edges` of polygons without holes, without new geometries (many zones).
+
+    A clockwise ring (negative shoelace area) gives its edges reversed, start and end
+    swapped, which are the edges of the counter-clockwise ring in another order.
+    """
+    coords, cidx = shapely.get_coordinates(geoms, return_index=True)
+    if len(coords) < 2:
+        empty = np.empty((0, 2))
+        return empty, empty, np.empty(0, dtype=np.intp)
+    k = np.flatnonzero(cidx[:-1] == cidx[1:])
+    start = coords[k]
+    end = coords[k + 1]
+    owner = cidx[k]
+    # shoelace on coordinates relative to each edge's ring start, for precision
+    origin = coords[np.searchsorted(cidx, owner)]
+    a = start - origin
+    b = end - origin
+    twice = np.bincount(owner, a[:, 0] * b[:, 1] - b[:, 0] * a[:, 1], minlength=len(geoms))
+    cw = (twice < 0)[owner]
+    if cw.any():
+        start[cw], end[cw] = end[cw], start[cw].copy()
     return start, end, owner
 
 
@@ -180,6 +216,12 @@ def exact_edge_events(
     """Events for exact coverage from the edges (start, end, owner) of polygons in the chunk."""
     start, end, owner = edges
     h, w = shape
+    nb = _kernels() if len(owner) >= JIT_MIN else None
+    if nb is not None:
+        piece, row, col, rise, own_at, op, orow, ocol, ow = nb.exact_events(
+            start, end, owner, shape
+        )
+        return Events(piece, row, col, rise, Own(op, orow, ocol, ow), shape, own_at, True)
     # horizontal edges add nothing (clip edges along band borders are horizontal)
     tilted = start[:, 1] != end[:, 1]
     if not tilted.all():
@@ -260,6 +302,24 @@ def _group_sums(keys: np.ndarray, values: np.ndarray, n_groups: int) -> np.ndarr
     return out
 
 
+#: Chunks with at least this many edges (or events) use the compiled kernels.
+JIT_MIN = 4_000
+_NB = None
+
+
+def _kernels():
+    """The compiled kernels module, or ``None`` where numba cannot be imported."""
+    global _NB
+    if _NB is None:
+        try:
+            from . import _coverage_nb
+        except ImportError:  # pragma: no cover - numba is an install dependency
+            _NB = False
+        else:
+            _NB = _coverage_nb
+    return _NB or None
+
+
 _FIELD = 21  # bits per packed count: chunks hold fewer than 2**21 pixels
 #: The largest chunk (in pixels) the packed prefix counts can hold.
 MAX_PIXELS = (1 << _FIELD) - 1
@@ -314,6 +374,9 @@ def label_sums(
     if h * w > MAX_PIXELS:
         raise ValueError(f"chunk of {h} x {w} pixels is too large for packed counts")
     flat = labels.ravel()
+    nb = _kernels() if len(ev.piece) >= JIT_MIN else None
+    if nb is not None:
+        return _label_sums_nb(nb, ev, flat, k, row_weight, out, work)
     rw = row_weight[ev.row]
     f = ev.row * w + ev.col  # row-major position; the exclusive prefix is taken there
     # the pixels' own shares
@@ -375,6 +438,65 @@ def label_sums(
         else:
             mat = sparse.coo_matrix((wt, (ev.piece, nr)), shape=shape)
         out[:, rare_ids] += mat @ table
+    return out
+
+
+def _top_labels(flat: np.ndarray, k: int) -> tuple[tuple[int, int, int], np.ndarray, np.ndarray]:
+    """The three frequent labels (-1 if fewer), the packing table and the rare mask."""
+    freq = np.bincount(flat[:: max(1, flat.size // 4096)], minlength=k)
+    order = np.argsort(-freq, kind="stable")
+    top = (int(order[0]), int(order[1]) if k > 1 else -1, int(order[2]) if k > 2 else -1)
+    rare = np.ones(k, dtype=bool)
+    rare[[i for i in top if i >= 0]] = False
+    lut = np.zeros(k, dtype=np.uint64)
+    if top[1] >= 0:
+        lut[top[1]] = 1
+    if top[2] >= 0:
+        lut[top[2]] = 1 << _FIELD
+    lut[rare] = 1 << (2 * _FIELD)
+    return top, lut, rare
+
+
+def _label_sums_nb(
+    nb, ev: Events, flat: np.ndarray, k: int, row_weight: np.ndarray, out: np.ndarray, work
+) -> np.ndarray:
+    """:func:`label_sums` by the compiled kernels (the same sums, in another order)."""
+    work = Workspace() if work is None else work
+    top, lut, rare = _top_labels(flat, k)
+    packed = work.get("packed", flat.size + 1, np.uint64)
+    n_pos = nb.packed_prefix(flat, lut, packed)
+    rare_ids = np.empty(0, dtype=np.intp)
+    table = np.empty((0, 0))
+    if n_pos:
+        # every rare label gets a column (absent ones stay zero): no pass to find them
+        rare_ids = np.flatnonzero(rare)
+        compact = np.zeros(k, dtype=np.intp)
+        compact[rare_ids] = np.arange(len(rare_ids))
+        table = work.get("table", (n_pos + 1, len(rare_ids)), np.float64)
+        nb.rare_table_flat(flat, rare, compact, len(rare_ids), table)
+    empty_i = np.empty(0, dtype=np.intp)
+    empty_f = np.empty(0)
+    own = ev.own
+    nb.label_sums_events(
+        ev.piece,
+        ev.row,
+        ev.col,
+        ev.rise,
+        empty_f if ev.own_at is None else ev.own_at,
+        empty_i if own is None else own.piece,
+        empty_i if own is None else own.row,
+        empty_i if own is None else own.col,
+        empty_f if own is None else own.weight,
+        flat,
+        ev.shape[1],
+        np.ascontiguousarray(row_weight, dtype=np.float64),
+        packed,
+        np.array(top, dtype=np.intp),
+        rare_ids,
+        table,
+        out,
+        ev.by_row,
+    )
     return out
 
 
