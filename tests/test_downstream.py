@@ -469,3 +469,37 @@ def test_cli_writes_the_downstream_layers(samples, tmp_path):
     assert "downstream_status" in qml and 'type="line"' in qml
     info = gpd.read_file(out, layer="run_info")
     assert "downstream_km" in set(info["key"]) and "rivers" in " ".join(info["key"])
+
+
+def test_multilinestring_reaches_are_followed_as_lines():
+    """A reach stored as a MultiLineString of contiguous parts (as shapefiles give)."""
+    reaches = [(i, n, c) for i, n, c in CONFLUENCE]
+    rivers = network(reaches)
+    rivers.loc[1, "geometry"] = shapely.MultiLineString(
+        [[(0.1, 0.0), (0.15, 0.0)], [(0.15, 0.0), (0.2, 0.0)]]
+    )
+    pas = areas(P=(0.25, -0.5, 0.35, 0.5))
+    out = downstream(sites(A=(0.05, 0.0), M=(0.12, 0.0)), rivers, pas)
+    assert row(out, "A")["downstream_first_pa_km"] == pytest.approx(gkm(0.05, 0, 0.25, 0))
+    assert row(out, "M")["downstream_first_pa_km"] == pytest.approx(gkm(0.12, 0, 0.25, 0))
+
+
+def test_samples_km_to_the_end_is_dist_dn_km(samples):
+    """Followed to the file's end, the river-km are the snapped reach's share below the site
+    plus its DIST_DN_KM (the generator's own sum along NEXT_DOWN); the share in UTM 19S."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        site_gdf = asm_pace.read_sites(samples / "sites.csv")
+    raw = gpd.read_file(samples / "rivers.gpkg").set_index("HYRIV_ID")
+    out = downstream(site_gdf, read_rivers(samples / "rivers.gpkg"), None, max_km=1000)
+    utm = raw.to_crs("EPSG:32719").geometry
+    pts = site_gdf.to_crs("EPSG:32719").geometry
+    on = out.sites["downstream_reach_id"].notna()
+    assert on.sum() > 150
+    assert set(out.sites.loc[on, "downstream_status"]) == {STATUS_TRUNCATED}
+    for i in np.flatnonzero(on):
+        r = int(out.sites["downstream_reach_id"].iloc[i])
+        line = utm[r]
+        share = 1.0 - line.project(pts.iloc[i]) / line.length
+        expected = share * raw.loc[r, "LENGTH_KM"] + raw.loc[r, "DIST_DN_KM"]
+        assert out.sites["downstream_km"].iloc[i] == pytest.approx(expected, abs=0.05)

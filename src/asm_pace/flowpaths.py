@@ -207,13 +207,13 @@ def _orient(geoms: np.ndarray, nxt: np.ndarray) -> np.ndarray:
     last = np.empty(n, dtype=object)
     first[single] = shapely.get_point(merged[single], 0)
     last[single] = shapely.get_point(merged[single], -1)
-    for rows in (np.flatnonzero(~single),):  # still several parts: ends of the whole
-        if rows.size:
-            coords, idx = shapely.get_coordinates(merged[rows], return_index=True)
-            starts = np.searchsorted(idx, np.arange(rows.size))
-            ends = np.r_[starts[1:], len(idx)] - 1
-            first[rows] = shapely.points(coords[starts])
-            last[rows] = shapely.points(coords[ends])
+    rows = np.flatnonzero(~single)  # still several parts: the ends of the whole
+    if rows.size:
+        coords, idx = shapely.get_coordinates(merged[rows], return_index=True)
+        starts = np.searchsorted(idx, np.arange(rows.size))
+        ends = np.r_[starts[1:], len(idx)] - 1
+        first[rows] = shapely.points(coords[starts])
+        last[rows] = shapely.points(coords[ends])
     flip = np.zeros(n, dtype=bool)
     down = np.flatnonzero(nxt >= 0)
     if down.size:
