@@ -33,6 +33,8 @@ FIRST_ID = 60_000_001
 TRUNCATED_NEXT = 60_999_999
 #: About this long, each reach (km).
 REACH_KM = 5.0
+#: The GeoPackage timestamp (as make_samples.FIXED_DATE), so two runs give the same bytes.
+FIXED_DATE = "2024-01-01T00:00:00Z"
 #: Rio Alfa's braid: the side channel runs between these shares of its length.
 BRAID = (0.80, 0.86)
 
@@ -158,11 +160,16 @@ def write_rivers(out_dir: Path, world) -> Path:
     path = Path(out_dir) / "rivers.gpkg"
     path.unlink(missing_ok=True)
     frame = build_rivers(world.rivers)
-    pyogrio.write_dataframe(
-        gpd.GeoDataFrame(frame, geometry="geometry", crs="EPSG:4326"),
-        path,
-        layer="rivers",
-        driver="GPKG",
-        geometry_type="LineString",
-    )
+    old = pyogrio.get_gdal_config_option("OGR_CURRENT_DATE")
+    pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": FIXED_DATE})  # byte-identical runs
+    try:
+        pyogrio.write_dataframe(
+            gpd.GeoDataFrame(frame, geometry="geometry", crs="EPSG:4326"),
+            path,
+            layer="rivers",
+            driver="GPKG",
+            geometry_type="LineString",
+        )
+    finally:
+        pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": old})
     return path

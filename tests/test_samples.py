@@ -29,6 +29,7 @@ VECTOR_LAYERS = {
     "protected_areas.gpkg": ["polygons", "points"],
     "ecoregions.gpkg": ["ecoregions"],
     "priority_landscapes.gpkg": ["priority_landscapes"],
+    "rivers.gpkg": ["rivers"],
 }
 RASTERS = ["treecover2000.tif", "lossyear.tif"]
 WDPA_COLUMNS = [
