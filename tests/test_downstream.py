@@ -503,3 +503,14 @@ def test_samples_km_to_the_end_is_dist_dn_km(samples):
         share = 1.0 - line.project(pts.iloc[i]) / line.length
         expected = share * raw.loc[r, "LENGTH_KM"] + raw.loc[r, "DIST_DN_KM"]
         assert out.sites["downstream_km"].iloc[i] == pytest.approx(expected, abs=0.05)
+
+
+def test_an_area_in_two_sources_is_one_area():
+    """Combined sources (pa_sources): rows of one pa_group are one area, named SOURCE:ID."""
+    pas = areas(A=(0.25, -0.5, 0.35, 0.5), B=(0.24, -0.5, 0.36, 0.5), C=(0.15, -1, 0.16, 1))
+    pas["source"] = ["WDPA", "SERNANP", "WDPA"]
+    pas["pa_group"] = [0, 0, 1]
+    out = downstream(sites(S=(0.05, 0.0)), network(CONFLUENCE), pas)
+    assert out.areas["area_id"].tolist() == ["WDPA:C", "WDPA:A"]
+    # the area is entered where any of its records first meets the river (B, at lon 0.24)
+    assert out.areas["river_km"].iloc[1] == pytest.approx(gkm(0.05, 0, 0.24, 0))

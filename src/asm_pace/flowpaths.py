@@ -422,14 +422,21 @@ def _areas(frame: gpd.GeoDataFrame | None, kind: str, what: str) -> _Areas | Non
         else np.array([f"{kind}{i + 1}" for i in range(len(frame))], dtype=object)
     )
     names = frame[name_col].astype(str).to_numpy() if name_col else ids
-    codes, uniq = pd.factorize(pd.Series(ids), sort=False)
+    if "pa_group" in frame and "source" in frame:
+        # several sources combined (pa_sources): one area per pa_group, named as classify
+        # names it (SOURCE:ID of its first record, the source of highest precedence)
+        ids = (frame["source"].astype(str) + ":" + pd.Series(ids, index=frame.index)).to_numpy()
+        codes, _ = pd.factorize(frame["pa_group"], sort=False)
+    else:
+        codes, _ = pd.factorize(pd.Series(ids), sort=False)
     first = pd.Series(np.arange(len(ids))).groupby(codes).first().to_numpy()
+    empty = np.array([], dtype=object)
     return _Areas(
         kind=kind,
         geoms=np.asarray(frame.geometry.values, dtype=object),
         group=codes.astype("int64"),
-        ids=np.asarray(uniq, dtype=object),
-        names=names[first] if len(first) else np.array([], dtype=object),
+        ids=ids[first] if len(first) else empty,
+        names=names[first] if len(first) else empty,
     )
 
 
@@ -535,7 +542,8 @@ def downstream(
         through it).
     protected_areas : geopandas.GeoDataFrame or None
         From :func:`asm_pace.read_protected_areas` (parcels sharing ``pa_id`` count as one
-        area).
+        area; in several sources combined, the records of one ``pa_group``, named
+        ``SOURCE:ID`` as :func:`asm_pace.classify` names them).
     max_km : float
         River length followed from the snap point (km).
     snap_km : float
