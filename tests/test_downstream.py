@@ -514,3 +514,15 @@ def test_an_area_in_two_sources_is_one_area():
     assert out.areas["area_id"].tolist() == ["WDPA:C", "WDPA:A"]
     # the area is entered where any of its records first meets the river (B, at lon 0.24)
     assert out.areas["river_km"].iloc[1] == pytest.approx(gkm(0.05, 0, 0.24, 0))
+
+
+def test_sites_beyond_the_reaches_of_a_box_warn(tmp_path):
+    """Read for a box holding every site, the network still stops short of one of them."""
+    path = tmp_path / "rivers.gpkg"
+    network(CONFLUENCE).rename(columns={"reach_id": "HYRIV_ID", "next_id": "NEXT_DOWN"})[
+        ["HYRIV_ID", "NEXT_DOWN", "geometry"]
+    ].to_file(path, layer="rivers")
+    rivers = read_rivers(path, bbox=(-1.0, -1.0, 3.0, 1.0))
+    with pytest.warns(ExtentWarning, match="1 site\\(s\\) lie outside the network's extent"):
+        out = downstream(sites(A=(0.05, 0.0), FAR=(2.5, 0.5)), rivers, None)
+    assert row(out, "FAR")["downstream_status"] == "no river within 5 km"

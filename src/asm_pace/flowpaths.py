@@ -874,7 +874,7 @@ def _warn_extent(
     """ExtentWarning for sites off the river network's extent (no reach near them)."""
     if not len(lon):
         return
-    box = layer_box(rivers, "rivers") or tuple(rivers.total_bounds)
+    box = tuple(rivers.total_bounds)  # the reaches there are (a box read may hold fewer)
     pad = snap_km / 110.0
     outside = (
         np.isfinite(lon)
