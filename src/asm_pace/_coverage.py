@@ -49,9 +49,13 @@ from scipy import sparse
 
 __all__ = [
     "MAX_PIXELS",
+    "MAX_PIXELS_NB",
+    "chunk_pixels",
     "Own",
     "Events",
+    "BandEdges",
     "edges",
+    "pixel_edges",
     "band_edges",
     "exact_edge_events",
     "center_edge_events",
@@ -93,6 +97,37 @@ class Events:
     by_row: bool = False  # events sorted by row (the compiled kernels' order)
 
 
+class BandEdges:
+    """Exact-coverage events of zones' edges on a band of rows, computed when needed.
+
+    ``start``/``end`` are edges in global pixel coordinates, piece ``p``'s edges
+    ``e0[p]:e1[p]``, the chunk rows ``r0:r1`` from column ``c0``. :func:`label_sums`
+    sums straight from the edges (compiled kernel, no event arrays); any other use
+    reads the attributes of :class:`Events` (``piece``, ``own``...), built on first use.
+    """
+
+    def __init__(self, start, end, e0, e1, r0: int, r1: int, c0: int, shape: tuple[int, int]):
+        self.start, self.end, self.e0, self.e1 = start, end, e0, e1
+        self.r0, self.r1, self.c0 = r0, r1, c0
+        self.shape = shape
+        self._ev: Events | None = None
+
+    def events(self) -> Events:
+        """The events as arrays (:func:`band_edges` then :func:`exact_edge_events`)."""
+        if self._ev is None:
+            n = self.e1 - self.e0
+            sel = np.repeat(self.e0 - (np.cumsum(n) - n), n) + np.arange(int(n.sum()))
+            piece = np.repeat(np.arange(len(self.e0)), n)
+            e = band_edges((self.start[sel], self.end[sel], piece), self.r0, self.r1, self.c0)
+            self._ev = exact_edge_events(e, self.shape)
+        return self._ev
+
+    def __getattr__(self, name: str):
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return getattr(self.events(), name)
+
+
 def edges(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Directed edges (start, end, owner index) of counter-clockwise polygons."""
     geoms = np.asarray(geoms, dtype=object)
@@ -113,6 +148,35 @@ def edges(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     start = coords[k]
     end = coords[k + 1]
     owner = pidx[ridx[cidx[k]]]
+    return start, end, owner
+
+
+def pixel_edges(
+    geoms: np.ndarray, x0: float, y0: float, dx: float, dy: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`edges` in pixel coordinates ``((x - x0) / dx, (y - y0) / dy)``, counter-clockwise there.
+
+    Many polygons without holes go through a compiled kernel (one pass, no new
+    geometries); the edges are the same, in the same order within each ring up to
+    its direction.
+    """
+    geoms = np.asarray(geoms, dtype=object)
+    nb = _kernels() if len(geoms) * 16 >= JIT_MIN else None
+    if (
+        nb is not None
+        and len(geoms)
+        and bool(
+            (shapely.get_type_id(geoms) == 3).all()
+            and not shapely.get_num_interior_rings(geoms).any()
+        )
+    ):
+        coords, cidx = shapely.get_coordinates(geoms, return_index=True)
+        return nb.simple_edges_px(coords, cidx, len(geoms), x0, y0, dx, dy)
+    start, end, owner = edges(geoms)
+    start = (start - (x0, y0)) / (dx, dy)
+    end = (end - (x0, y0)) / (dx, dy)
+    if dx * dy < 0:  # a map with a negative determinant reverses the orientation
+        start, end = end, start
     return start, end, owner
 
 
@@ -323,6 +387,17 @@ def _kernels():
 _FIELD = 21  # bits per packed count: chunks hold fewer than 2**21 pixels
 #: The largest chunk (in pixels) the packed prefix counts can hold.
 MAX_PIXELS = (1 << _FIELD) - 1
+#: The largest chunk (in pixels) for the compiled kernels (32-bit counts, float32 tables).
+MAX_PIXELS_NB = 1 << 22
+
+
+def chunk_pixels(n_edges: int) -> int:
+    """The largest chunk worth reading at once for ``n_edges`` edges (larger when compiled)."""
+    if n_edges >= JIT_MIN and _kernels() is not None:
+        return MAX_PIXELS_NB
+    return MAX_PIXELS
+
+
 _MASK = np.uint64((1 << _FIELD) - 1)
 
 
@@ -369,12 +444,16 @@ def label_sums(
     h, w = ev.shape
     k = int(n_labels)
     out = np.zeros((n_pieces, k))
-    if len(ev.piece) == 0:
+    fused = isinstance(ev, BandEdges) and ev._ev is None and _kernels() is not None
+    if not fused and len(ev.piece) == 0:
         return out
-    if h * w > MAX_PIXELS:
+    limit = MAX_PIXELS if _kernels() is None else MAX_PIXELS_NB
+    if h * w > limit:
         raise ValueError(f"chunk of {h} x {w} pixels is too large for packed counts")
     flat = labels.ravel()
-    nb = _kernels() if len(ev.piece) >= JIT_MIN else None
+    if fused:
+        return _label_sums_nb(_kernels(), ev, flat, k, row_weight, out, work)
+    nb = _kernels() if len(ev.piece) >= JIT_MIN or h * w > MAX_PIXELS else None
     if nb is not None:
         return _label_sums_nb(nb, ev, flat, k, row_weight, out, work)
     rw = row_weight[ev.row]
@@ -462,18 +541,34 @@ def _label_sums_nb(
 ) -> np.ndarray:
     """:func:`label_sums` by the compiled kernels (the same sums, in another order)."""
     work = Workspace() if work is None else work
-    top, lut, rare = _top_labels(flat, k)
+    top, _, rare = _top_labels(flat, k)
+    lut = np.zeros(k, dtype=np.uint64)  # 32-bit fields: chunks up to MAX_PIXELS_NB
+    if top[1] >= 0:
+        lut[top[1]] = 1
+    if top[2] >= 0:
+        lut[top[2]] = 1 << 32
     packed = work.get("packed", flat.size + 1, np.uint64)
-    n_pos = nb.packed_prefix(flat, lut, packed)
+    nrp = work.get("nrp", flat.size + 1, np.int32)
+    n_pos = nb.packed_prefix(flat, lut, rare.astype(np.int32), packed, nrp)
     rare_ids = np.empty(0, dtype=np.intp)
-    table = np.empty((0, 0))
+    table = np.empty((0, 0), dtype=np.float32)
     if n_pos:
-        # every rare label gets a column (absent ones stay zero): no pass to find them
+        # every rare label gets a column (absent ones stay zero): no pass to find them;
+        # float32 counts are exact below 2**24 (MAX_PIXELS_NB)
         rare_ids = np.flatnonzero(rare)
         compact = np.zeros(k, dtype=np.intp)
         compact[rare_ids] = np.arange(len(rare_ids))
-        table = work.get("table", (n_pos + 1, len(rare_ids)), np.float64)
+        table = work.get("table", (n_pos + 1, len(rare_ids)), np.float32)
         nb.rare_table_flat(flat, rare, compact, len(rare_ids), table)
+    row_weight = np.ascontiguousarray(row_weight, dtype=np.float64)
+    top = np.array(top, dtype=np.intp)
+    if isinstance(ev, BandEdges):
+        h, w = ev.shape
+        nb.exact_label_sums_edges(
+            ev.start, ev.end, ev.e0, ev.e1, ev.r0, ev.r1, ev.c0, h, w,
+            flat, row_weight, packed, nrp, top, rare_ids, table, out,
+        )  # fmt: skip
+        return out
     empty_i = np.empty(0, dtype=np.intp)
     empty_f = np.empty(0)
     own = ev.own
@@ -489,9 +584,10 @@ def _label_sums_nb(
         empty_f if own is None else own.weight,
         flat,
         ev.shape[1],
-        np.ascontiguousarray(row_weight, dtype=np.float64),
+        row_weight,
         packed,
-        np.array(top, dtype=np.intp),
+        nrp,
+        top,
         rare_ids,
         table,
         out,

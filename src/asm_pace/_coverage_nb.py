@@ -151,14 +151,24 @@ def exact_events(
 
 
 @njit(cache=True, nogil=True)
-def packed_prefix(flat, lut, packed):
-    """``packed[0] = 0``, ``packed[i + 1] = sum(lut[flat[:i + 1]])``; returns the rare count."""
+def packed_prefix(flat, lut, rare, packed, nrp):
+    """Exclusive prefix counts: two frequent labels in ``packed`` (32-bit fields), rare ones in ``nrp``.
+
+    ``packed[i]`` counts, among the pixels before ``i``, label ``top2`` in its low 32 bits
+    and ``top3`` in its high 32 bits; ``nrp[i]`` counts the rare pixels. Returns the
+    number of rare pixels.
+    """
     acc = np.uint64(0)
+    nr = 0
     packed[0] = acc
+    nrp[0] = 0
     for q in range(flat.shape[0]):
-        acc += lut[flat[q]]
+        lab = flat[q]
+        acc += lut[lab]
+        nr += rare[lab]
         packed[q + 1] = acc
-    return int(acc >> np.uint64(42))
+        nrp[q + 1] = nr
+    return nr
 
 
 @njit(cache=True, nogil=True)
@@ -178,21 +188,6 @@ def rare_table_flat(flat, rare, compact, n_rare, table):
 
 
 @njit(cache=True, nogil=True)
-def rare_table(coded, flat, thresh, compact, n_pos, n_rare, table):
-    """Cumulative one-hot counts of the rare labels over the rare pixels, row by row."""
-    for j in range(n_rare):
-        table[0, j] = 0.0
-    i = 0
-    for q in range(coded.shape[0]):
-        if coded[q] >= thresh:
-            for j in range(n_rare):
-                table[i + 1, j] = table[i, j]
-            table[i + 1, compact[flat[q]]] += 1.0
-            i += 1
-    return i
-
-
-@njit(cache=True, nogil=True)
 def label_sums_events(
     piece,
     row,
@@ -207,6 +202,7 @@ def label_sums_events(
     w,
     row_weight,
     packed,
+    nrp,
     top,
     rare_ids,
     table,
@@ -215,13 +211,12 @@ def label_sums_events(
 ):
     """Add the coverage- and row-weighted label areas of the events to ``out`` (n_pieces, k).
 
-    ``packed`` is the inclusive-exclusive cumulative sum of the packed 21-bit counts
-    (``packed[f]`` counts the pixels before ``f``), ``top`` the three frequent labels
-    (-1 when absent), ``rare_ids`` the rare labels present and ``table`` their
-    cumulative one-hot counts over the rare pixels (or an empty table).
+    ``packed`` and ``nrp`` are the prefix counts of :func:`packed_prefix`, ``top`` the
+    three frequent labels (-1 when absent), ``rare_ids`` the rare labels and ``table``
+    their cumulative one-hot counts over the rare pixels (or an empty table).
     """
-    field = np.uint64(21)
-    mask = np.uint64((1 << 21) - 1)
+    field = np.uint64(32)
+    mask = np.uint64(0xFFFFFFFF)
     n_rare = rare_ids.shape[0]
     use_rare = table.shape[0] > 0
     out_rare = np.zeros((out.shape[0] if use_rare else 0, n_rare))
@@ -250,8 +245,8 @@ def label_sums_events(
             out[p, flat[f]] += own_at[i] * rw
         g = packed[f]
         n2 = float(g & mask)
-        n3 = float((g >> field) & mask)
-        nr = int(g >> (field + field))
+        n3 = float(g >> field)
+        nr = int(nrp[f])
         n1 = float(f) - n2 - n3 - nr
         wt = rise[i] * rw
         if top[0] >= 0:
@@ -272,3 +267,193 @@ def label_sums_events(
         for p in range(out.shape[0]):
             for j in range(n_rare):
                 out[p, rare_ids[j]] += out_rare[p, j]
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _prefix_add(p, r, c, wt, w, packed, nrp, top, use_rare, table, out, out_rare):
+    """Add ``wt`` times the prefix counts before pixel (r, c) to piece ``p``."""
+    f = r * w + c
+    g = packed[f]
+    n2 = float(g & np.uint64(0xFFFFFFFF))
+    n3 = float(g >> np.uint64(32))
+    nr = int(nrp[f])
+    n1 = float(f) - n2 - n3 - nr
+    if top[0] >= 0:
+        out[p, top[0]] += wt * n1
+    if top[1] >= 0:
+        out[p, top[1]] += wt * n2
+    if top[2] >= 0:
+        out[p, top[2]] += wt * n3
+    if use_rare and nr:
+        acc = out_rare[p]
+        trow = table[nr]
+        for j in range(acc.shape[0]):
+            acc[j] += wt * trow[j]
+
+
+@njit(cache=True, nogil=True)
+def exact_label_sums_edges(
+    start, end, e0, e1, r0, r1, c0, h, w, flat, row_weight, packed, nrp, top, rare_ids, table, out
+):
+    """Exact-coverage label sums straight from the zones' edges, no event arrays.
+
+    ``start``/``end`` hold edges in global pixel coordinates, piece ``p``'s edges are
+    ``e0[p]:e1[p]``; each is clipped to the rows ``r0:r1`` and shifted by (c0, r0)
+    as ``_coverage.band_edges`` does, then cut and summed as :func:`exact_events` and
+    :func:`label_sums_events` do. Edges are visited by their first row (a counting
+    sort), so the prefix tables are read along their length.
+    """
+    n_pieces = e0.shape[0]
+    n_rare = rare_ids.shape[0]
+    use_rare = table.shape[0] > 0
+    out_rare = np.zeros((n_pieces if use_rare else 0, n_rare))
+    fr0 = float(r0)
+    fr1 = float(r1)
+    fc0 = float(c0)
+    first = np.zeros(h + 1, dtype=np.intp)
+    n_e = 0
+    for p in range(n_pieces):
+        for e in range(e0[p], e1[p]):
+            wa = start[e, 1]
+            wb = end[e, 1]
+            lo = min(wa, wb)
+            hi = max(wa, wb)
+            if hi > fr0 and lo < fr1 and wa != wb:
+                b = min(max(int(max(lo, fr0) - fr0), 0), h - 1)
+                first[b + 1] += 1
+                n_e += 1
+    for r in range(h):
+        first[r + 1] += first[r]
+    order = np.empty(n_e, dtype=np.intp)
+    owner = np.empty(n_e, dtype=np.intp)
+    for p in range(n_pieces):
+        for e in range(e0[p], e1[p]):
+            wa = start[e, 1]
+            wb = end[e, 1]
+            lo = min(wa, wb)
+            hi = max(wa, wb)
+            if hi > fr0 and lo < fr1 and wa != wb:
+                b = min(max(int(max(lo, fr0) - fr0), 0), h - 1)
+                order[first[b]] = e
+                owner[first[b]] = p
+                first[b] += 1
+    for ii in range(n_e):
+        e = order[ii]
+        p = owner[ii]
+        # band_edges: clip to the rows r0:r1, shift by (c0, r0)
+        ua0 = start[e, 0]
+        wa0 = start[e, 1]
+        ub0 = end[e, 0]
+        wb0 = end[e, 1]
+        slope = (ub0 - ua0) / (wb0 - wa0)
+        ws = min(max(wa0, fr0), fr1)
+        we = min(max(wb0, fr0), fr1)
+        us = ua0 if ws == wa0 else ua0 + (ws - wa0) * slope
+        ue = ub0 if we == wb0 else ua0 + (we - wa0) * slope
+        ua = us - fc0
+        wa = ws - fr0
+        wb = we - fr0
+        if wa == wb:
+            continue
+        du = (ue - fc0) - ua
+        dw = wb - wa
+        fa, step, alpha, beta, n = _cut_params(wa, wb)
+        for j in range(n + 1):
+            jf = float(j)
+            t0 = alpha + beta * jf
+            t1 = t0 + beta
+            if j == 0:
+                t0 = 0.0
+            if j == n:
+                t1 = 1.0
+            cell = fa + step * jf
+            u0 = ua + t0 * du
+            u1 = ua + t1 * du
+            dw1 = (t1 - t0) * dw
+            fu0 = _first_cell(u0, u1)
+            cx = fu0 != np.floor(u1)
+            c1 = min(max(int(fu0), 0), w - 1)
+            rr = min(max(int(cell), 0), h - 1)
+            rw = row_weight[rr]
+            _prefix_add(p, rr, c1, dw1 * rw, w, packed, nrp, top, use_rare, table, out, out_rare)
+            if not cx:
+                out[p, flat[rr * w + c1]] += ((0.5 * (u0 + u1) - c1) * dw1) * rw
+                continue
+            ga, gstep, galpha, gbeta, n2 = _cut_params(u0, u1)
+            right = u1 > u0
+            base = rr * w
+            for i in range(n2 + 1):
+                fi = float(i)
+                s0 = galpha + gbeta * fi
+                s1 = s0 + gbeta
+                if i == 0:
+                    s0 = 0.0
+                if i == n2:
+                    s1 = 1.0
+                rise = (s1 - s0) * dw1
+                mid = u0 + 0.5 * (s0 + s1) * (u1 - u0)
+                c = min(max(int(ga + gstep * fi), 0), w - 1)
+                o = (mid - c) * rise
+                if right:
+                    later = (1.0 - s1) * dw1
+                elif i == 0:
+                    later = 0.0
+                else:
+                    later = -(1.0 - s0) * dw1
+                out[p, flat[base + c]] += (o + later) * rw
+    if use_rare:
+        for p in range(n_pieces):
+            for j in range(n_rare):
+                out[p, rare_ids[j]] += out_rare[p, j]
+
+
+@njit(cache=True, nogil=True)
+def simple_edges_px(coords, cidx, n_geoms, x0, y0, dx, dy):
+    """Edges (start, end, owner) of single-ring polygons in pixel coordinates, counter-clockwise.
+
+    ``coords``/``cidx`` come from ``shapely.get_coordinates(..., return_index=True)``;
+    pixel coordinates are ``((x - x0) / dx, (y - y0) / dy)``; a ring clockwise in
+    pixel coordinates (negative shoelace area) gives its edges with start and end swapped.
+    """
+    n = coords.shape[0]
+    twice = np.zeros(n_geoms)
+    m = 0
+    i = 0
+    while i < n:
+        g = cidx[i]
+        j = i
+        while j + 1 < n and cidx[j + 1] == g:
+            j += 1
+        ou = (coords[i, 0] - x0) / dx
+        ow = (coords[i, 1] - y0) / dy
+        s = 0.0
+        for q in range(i, j):
+            au = (coords[q, 0] - x0) / dx - ou
+            aw = (coords[q, 1] - y0) / dy - ow
+            bu = (coords[q + 1, 0] - x0) / dx - ou
+            bw = (coords[q + 1, 1] - y0) / dy - ow
+            s += au * bw - bu * aw
+        twice[g] = s
+        m += j - i
+        i = j + 1
+    start = np.empty((m, 2))
+    end = np.empty((m, 2))
+    owner = np.empty(m, dtype=np.intp)
+    k = 0
+    for q in range(n - 1):
+        g = cidx[q]
+        if cidx[q + 1] != g:
+            continue
+        su = (coords[q, 0] - x0) / dx
+        sw = (coords[q, 1] - y0) / dy
+        eu = (coords[q + 1, 0] - x0) / dx
+        ew = (coords[q + 1, 1] - y0) / dy
+        if twice[g] < 0:
+            su, sw, eu, ew = eu, ew, su, sw
+        start[k, 0] = su
+        start[k, 1] = sw
+        end[k, 0] = eu
+        end[k, 1] = ew
+        owner[k] = g
+        k += 1
+    return start, end, owner

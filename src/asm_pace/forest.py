@@ -243,12 +243,8 @@ def _iter_chunks(
     ``geoms`` are the zones in the rasters' CRS.
     """
     grid = layers[0].grid
-    # every zone's edges once, in global pixel coordinates, grouped by zone (an affine
-    # map with a negative determinant, as north-up rasters have, reverses orientation)
-    start, end, owner = cov.edges(geoms)
-    start, end = _to_pixels(start, grid), _to_pixels(end, grid)
-    if grid.dx * grid.dy < 0:
-        start, end = end, start
+    # every zone's edges once, in global pixel coordinates, grouped by zone
+    start, end, owner = cov.pixel_edges(geoms, grid.x0, grid.y0, grid.dx, grid.dy)
     first_edge = np.searchsorted(owner, np.arange(len(geoms) + 1))
     idx = np.flatnonzero(first_edge[1:] > first_edge[:-1])  # missing or empty zones have no edge
     if idx.size == 0:
@@ -266,12 +262,20 @@ def _iter_chunks(
     )
     events = cov.exact_edge_events if coverage == "exact" else cov.center_edge_events
     geoms_px = None
-    for zones, r0, r1, c0, c1, whole in _windows(bounds, _band_height(layers[0]), cov.MAX_PIXELS):
+    max_px = cov.chunk_pixels(len(owner))
+    compiled = max_px > cov.MAX_PIXELS  # many edges, and the compiled kernels at hand
+    if compiled:
+        start, end = np.ascontiguousarray(start), np.ascontiguousarray(end)
+    for zones, r0, r1, c0, c1, whole in _windows(bounds, _band_height(layers[0]), max_px):
         shape = (r1 - r0, c1 - c0)
         if whole:
             # the window holds the zones' columns: only the band's rows cut them
             e0, e1 = first_edge[zones], first_edge[zones + 1]
             n = e1 - e0
+            if coverage == "exact" and compiled and int(n.sum()) >= cov.JIT_MIN:
+                ev = cov.BandEdges(start, end, e0, e1, r0, r1, c0, shape)
+                yield _read_chunk(layers, mask_nodata, ev, grid, zones, r0, r1, c0, c1)
+                continue
             sel = np.repeat(e0 - (np.cumsum(n) - n), n) + np.arange(int(n.sum()))
             piece = np.repeat(np.arange(len(zones)), n)
             edges = cov.band_edges((start[sel], end[sel], piece), r0, r1, c0)
@@ -287,12 +291,17 @@ def _iter_chunks(
             zones, pieces = zones[keep], pieces[keep]
             edges = cov.edges(shapely.transform(pieces, lambda xy, o=(c0, r0): xy - o))
         ev = events(edges, shape)
-        data, valid = [], []
-        for i, layer in enumerate(layers):
-            d, v = layer.read(r0, r1, c0, c1, mask_nodata=mask_nodata is None or mask_nodata[i])
-            data.append(d)
-            valid.append(v)
-        yield _Chunk(data, valid, ev, row_areas(grid, np.arange(r0, r1)), zones, (r0, r1), (c0, c1))
+        yield _read_chunk(layers, mask_nodata, ev, grid, zones, r0, r1, c0, c1)
+
+
+def _read_chunk(layers, mask_nodata, ev, grid, zones, r0, r1, c0, c1) -> _Chunk:
+    """Read the window rows r0:r1, columns c0:c1 of every layer: the chunk of ``zones``."""
+    data, valid = [], []
+    for i, layer in enumerate(layers):
+        d, v = layer.read(r0, r1, c0, c1, mask_nodata=mask_nodata is None or mask_nodata[i])
+        data.append(d)
+        valid.append(v)
+    return _Chunk(data, valid, ev, row_areas(grid, np.arange(r0, r1)), zones, (r0, r1), (c0, c1))
 
 
 def _check_coverage(coverage: str) -> str:
@@ -795,7 +804,7 @@ def forest_loss(
             geometry=np.concatenate([zones.geometry.values, prot.geoms]), crs=zones.crs
         )
     geoms = _prepare_zones(measured, grid)
-    acc = np.zeros((len(measured), 3 + 255))
+    acc = np.zeros((len(measured), 32))  # widened when a chunk holds more codes
     gain_acc = np.zeros(len(measured))
     drv_acc = None if split is None else np.zeros((len(measured), N_LABELS))
     coder = _ForestCoder(layers, canopy)
@@ -810,6 +819,8 @@ def forest_loss(
             piece_zone = chunk.zone
             npieces = len(piece_zone)
             sums = cov.label_sums(chunk.events, code, k, chunk.row_area, npieces, work)
+            if k > acc.shape[1]:
+                acc = np.pad(acc, ((0, 0), (0, k - acc.shape[1])))
             np.add.at(acc[:, :k], piece_zone, sums)
             if gain_lab is not None:
                 gs = cov.label_sums(chunk.events, gain_lab, 2, chunk.row_area, npieces, work)
@@ -823,6 +834,8 @@ def forest_loss(
     year = hansen_year([t.path for t in layers[1].tiles])
     last = max(vmax, (year - 2000) if year else 0)
     scale = _area_scale(measured, geoms, grid)[:, None] / 1e4  # m2 -> ha
+    if acc.shape[1] < 3 + last:
+        acc = np.pad(acc, ((0, 0), (0, 3 + last - acc.shape[1])))
     acc = acc * scale
     pieces_loss = np.maximum(acc[n:, 3 : 3 + last], 0.0)
     acc, scale, gain_acc = acc[:n], scale[:n], gain_acc[:n]
