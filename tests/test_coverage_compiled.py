@@ -1,0 +1,219 @@
+"""The compiled (numba) coverage kernels against the numpy path and brute force.
+
+Large chunks go through ``asm_pace._coverage_nb``; these tests force that path
+(``JIT_MIN = 0``) on small random cases and compare it with (a) shapely
+cell-by-cell intersection areas, an independent brute force, and (b) the
+vectorised numpy path, to floating-point rounding.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import shapely
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from asm_pace import _coverage as cov
+
+pytest.importorskip("numba")
+
+
+def brute_label_sums(geoms, labels, k, row_weight):
+    """Per piece and label: sum over cells of intersection area * row weight (shapely)."""
+    h, w = labels.shape
+    out = np.zeros((len(geoms), k))
+    for p, g in enumerate(geoms):
+        for r in range(h):
+            for c in range(w):
+                a = shapely.box(c, r, c + 1, r + 1).intersection(g).area
+                if a:
+                    out[p, labels[r, c]] += a * row_weight[r]
+    return out
+
+
+def random_pieces(seed: int, h: int, w: int, n: int) -> np.ndarray:
+    """Polygons in pixel coordinates: circles, squares and holed shapes, clipped to the chunk."""
+    rng = np.random.default_rng(seed)
+    pts = shapely.points(rng.uniform(-2, w + 2, n), rng.uniform(-2, h + 2, n))
+    geoms = shapely.buffer(pts, rng.uniform(0.3, max(h, w) / 2, n), quad_segs=rng.integers(1, 9))
+    holed = rng.random(n) < 0.3
+    holes = shapely.buffer(pts[holed], 0.25 * rng.uniform(0.2, 1.0, int(holed.sum())))
+    geoms[holed] = shapely.difference(geoms[holed], holes)
+    return shapely.clip_by_rect(geoms, 0, 0, w, h)
+
+
+def with_jit(monkeypatch, on: bool) -> None:
+    monkeypatch.setattr(cov, "JIT_MIN", 0 if on else 10**12)
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    h=st.integers(1, 9),
+    w=st.integers(1, 11),
+    n=st.integers(1, 4),
+    k=st.integers(1, 8),
+)
+def test_compiled_exact_sums_equal_brute_force(monkeypatch, seed, h, w, n, k):
+    geoms = random_pieces(seed, h, w, n)
+    rng = np.random.default_rng(seed + 1)
+    labels = rng.integers(0, k, (h, w)).astype(np.uint16)
+    rw = rng.uniform(0.5, 2.0, h)
+    ref = brute_label_sums(geoms, labels, k, rw)
+    with_jit(monkeypatch, True)
+    ev = cov.exact_edge_events(cov.edges(geoms), (h, w))
+    got = cov.label_sums(ev, labels, k, rw, n)
+    np.testing.assert_allclose(got, ref, rtol=1e-9, atol=1e-9)
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    h=st.integers(1, 40),
+    w=st.integers(1, 60),
+    n=st.integers(1, 12),
+    k=st.sampled_from([2, 3, 5, 26]),
+    frequent=st.floats(0.0, 0.95),
+)
+def test_compiled_path_equals_numpy_path(monkeypatch, seed, h, w, n, k, frequent):
+    """Events bit for bit (up to a stable sort by row), sums to rounding, both rules."""
+    geoms = random_pieces(seed, h, w, n)
+    rng = np.random.default_rng(seed + 2)
+    labels = rng.integers(0, k, (h, w)).astype(np.uint8)
+    labels[rng.random((h, w)) < frequent] = k - 1
+    rw = rng.uniform(0.5, 2.0, h)
+    e = cov.edges(geoms)
+    with_jit(monkeypatch, False)
+    a = cov.exact_edge_events(e, (h, w))
+    sa = cov.label_sums(a, labels, k, rw, n)
+    ca = cov.label_sums(cov.center_edge_events(e, (h, w)), labels, k, rw, n)
+    with_jit(monkeypatch, True)
+    b = cov.exact_edge_events(e, (h, w))
+    assert b.by_row and not a.by_row
+    order = np.argsort(a.row, kind="stable")
+    for name in ("piece", "row", "col", "rise", "own_at"):
+        np.testing.assert_array_equal(getattr(a, name)[order], getattr(b, name))
+    order = np.argsort(a.own.row, kind="stable")
+    for name in ("piece", "row", "col", "weight"):
+        np.testing.assert_array_equal(getattr(a.own, name)[order], getattr(b.own, name))
+    scale = max(1.0, float(np.abs(sa).max()))
+    np.testing.assert_allclose(cov.label_sums(b, labels, k, rw, n), sa, rtol=0, atol=1e-11 * scale)
+    cb = cov.label_sums(cov.center_edge_events(e, (h, w)), labels, k, rw, n)
+    np.testing.assert_allclose(cb, ca, rtol=0, atol=1e-11 * scale)
+
+
+@settings(
+    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    r0=st.integers(-5, 30),
+    hb=st.integers(1, 25),
+    c0=st.integers(-5, 20),
+    n=st.integers(1, 10),
+)
+def test_band_edges_fused_equals_events(monkeypatch, seed, r0, hb, c0, n):
+    """Label sums straight from global edges (one band, one column offset) equal the events'."""
+    rng = np.random.default_rng(seed)
+    geoms = shapely.buffer(
+        shapely.points(rng.uniform(0, 50, n), rng.uniform(0, 50, n)),
+        rng.uniform(0.5, 20, n),
+        quad_segs=rng.integers(1, 9),
+    )
+    start, end, owner = cov.edges(geoms)
+    first = np.searchsorted(owner, np.arange(n + 1))
+    # the window holds every zone's columns (as forest._windows gives it)
+    xmin = int(np.floor(shapely.bounds(geoms)[:, 0].min()))
+    xmax = int(np.ceil(shapely.bounds(geoms)[:, 2].max()))
+    c0 = min(c0, xmin)
+    shape = (hb, xmax - c0)
+    labels = rng.integers(0, 26, shape).astype(np.uint16)
+    rw = rng.uniform(0.5, 2.0, hb)
+    with_jit(monkeypatch, True)
+    fused = cov.BandEdges(start, end, first[:-1], first[1:], r0, r0 + hb, c0, shape)
+    got = cov.label_sums(fused, labels, 26, rw, n)
+    with_jit(monkeypatch, False)
+    ref_edges = cov.band_edges((start, end, owner), r0, r0 + hb, c0)
+    ref = cov.label_sums(cov.exact_edge_events(ref_edges, shape), labels, 26, rw, n)
+    scale = max(1.0, float(np.abs(ref).max()))
+    np.testing.assert_allclose(got, ref, rtol=0, atol=1e-11 * scale)
+    # the attributes of the events are there too (built on first use)
+    assert len(fused.piece) == len(cov.exact_edge_events(ref_edges, shape).piece)
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(seed=st.integers(0, 2**32 - 1), n=st.integers(1, 20), flip=st.booleans())
+def test_pixel_edges_compiled_equals_numpy(monkeypatch, seed, n, flip):
+    """The same directed edges per zone (counter-clockwise in pixels), north-up or not."""
+    rng = np.random.default_rng(seed)
+    geoms = shapely.buffer(
+        shapely.points(rng.uniform(-60, -59, n), rng.uniform(-1, 0, n)),
+        rng.uniform(0.001, 0.2, n),
+        quad_segs=rng.integers(1, 9),
+    )
+    cw = rng.random(n) < 0.5
+    geoms[cw] = shapely.reverse(geoms[cw])  # clockwise rings too
+    grid = (-60.0, 0.0, 0.00025, 0.00025 if flip else -0.00025)
+    with_jit(monkeypatch, False)
+    a = cov.pixel_edges(geoms, *grid)
+    with_jit(monkeypatch, True)
+    b = cov.pixel_edges(geoms, *grid)
+    assert np.array_equal(a[2], b[2])
+
+    def keyed(e):
+        return sorted(
+            zip(e[2].tolist(), map(tuple, e[0].tolist()), map(tuple, e[1].tolist()), strict=True)
+        )
+
+    assert keyed(a) == keyed(b)
+    # counter-clockwise in pixel coordinates: positive shoelace area per zone
+    s, t, o = b
+    twice = np.bincount(o, s[:, 0] * t[:, 1] - t[:, 0] * s[:, 1], minlength=n)
+    assert (twice > 0).all()
+
+
+def test_forest_loss_compiled_equals_numpy_on_the_fixture(monkeypatch, tmp_path):
+    """End to end: holes, multipolygons, nodata, several tiles of codes: both paths agree."""
+    import geopandas as gpd
+    import rasterio
+    from rasterio.transform import from_origin
+
+    from asm_pace import forest_loss
+    from asm_pace.errors import CoverageWarning
+    from asm_pace.geodesy import geodesic_circles
+
+    rng = np.random.default_rng(7)
+    h, w, res = 60, 80, 0.001
+    tc = rng.integers(0, 101, (h, w)).astype("uint8")
+    tc[3, 4] = 255
+    ly = np.where(rng.random((h, w)) < 0.3, rng.integers(1, 24, (h, w)), 0).astype("uint8")
+    paths = []
+    for name, arr in (("treecover2000", tc), ("lossyear", ly)):
+        p = tmp_path / f"Hansen_GFC-2023-v1.11_{name}_00N_060W.tif"
+        with rasterio.open(
+            p, "w", driver="GTiff", height=h, width=w, count=1, dtype="uint8", nodata=255,
+            crs="EPSG:4326", transform=from_origin(-60.0, 0.0, res, res),
+        ) as ds:  # fmt: skip
+            ds.write(arr, 1)
+        paths.append(p)
+    lon = rng.uniform(-59.99, -59.93, 30)
+    lat = rng.uniform(-0.055, -0.005, 30)
+    geoms = geodesic_circles(lon, lat, rng.uniform(100, 3000, 30))
+    geoms[0] = shapely.difference(geoms[0], shapely.buffer(shapely.points(lon[0], lat[0]), 0.0005))
+    geoms[1] = shapely.union(geoms[1], shapely.box(-59.93, -0.02, -59.925, -0.01))
+    zones = gpd.GeoDataFrame(geometry=geoms, crs=4326)
+    with_jit(monkeypatch, False)
+    with pytest.warns(CoverageWarning):  # the nodata pixel, zones past the edge
+        a = forest_loss(zones, treecover=paths[0], lossyear=paths[1])
+    with_jit(monkeypatch, True)
+    with pytest.warns(CoverageWarning):
+        b = forest_loss(zones, treecover=paths[0], lossyear=paths[1])
+    assert list(a.columns) == list(b.columns)
+    np.testing.assert_allclose(b.to_numpy(), a.to_numpy(), rtol=1e-10, atol=1e-10)
