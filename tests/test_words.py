@@ -55,6 +55,7 @@ OPTIONS = {
     "rivers": ("--rivers",),
     "max_km": ("--downstream-km",),
     "snap_km": ("--snap-km",),
+    "jobs": ("--jobs",),
     "overwrite": ("--overwrite",),
     "source_label": ("--pa-source-name",),
     "treecover": ("--treecover",),

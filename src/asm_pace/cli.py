@@ -501,6 +501,13 @@ def cli() -> None:
     metavar="KM",
     help="Farthest a site may be from its river (default 5; with --rivers).",
 )
+@click.option(
+    "--jobs",
+    type=click.IntRange(min=1),
+    metavar="N",
+    help="Worker processes for classify (default: every core; 1: serial). Runs of fewer "
+    "than 20,000 sites are serial; the result is the same either way (docs/scale.md).",
+)
 @_site_options
 @click.option(
     "--uncertainty",
@@ -585,6 +592,7 @@ def classify(
     rivers_layer: str | None,
     downstream_km: float | None,
     snap_km: float | None,
+    jobs: int | None,
     lon: str | None,
     lat: str | None,
     id_column: str | None,
@@ -681,6 +689,7 @@ def classify(
         river_options=_without_none(layer=rivers_layer),
         downstream_km=downstream_km,
         snap_km=snap_km,
+        jobs=jobs,
         command="classify",
     )
 

@@ -306,6 +306,7 @@ def run_pipeline(
     snap_km: float | None = None,
     river_options: Mapping[str, Any] | None = None,
     progress: Callable[[str], None] | None = None,
+    jobs: int | None = None,
 ) -> PipelineResult:
     """Load, classify and (optionally) buffer, overlap and measure forest loss.
 
@@ -377,6 +378,13 @@ def run_pipeline(
         site may be from its river (default :data:`DEFAULT_SNAP_KM`); only with ``rivers``.
     progress : callable, optional
         Called with each step's name (from :data:`STEPS`) before it starts.
+    jobs : int, optional
+        Worker processes for classify (:func:`asm_pace.parallel.classify_parallel`: spatial
+        chunks, each worker reading its own protected areas; the result is the serial
+        one, bit for bit): every core by default, 1 for serial. Runs of fewer than
+        :data:`asm_pace.parallel.MIN_PARALLEL_SITES` sites, several protected-area
+        sources, KBAs or layers given as GeoDataFrames are classified serially
+        (docs/scale.md).
 
     Returns
     -------
@@ -398,6 +406,9 @@ def run_pipeline(
     import asm_pace
 
     radii = _radii(radii_km)
+    from .parallel import check_jobs
+
+    jobs = check_jobs(jobs)
     if hansen is not None:  # the rasters are fetched once the sites are read
         treecover = lossyear = gain = _hansen_pending(hansen, treecover, lossyear, gain)
     elif data_options:
@@ -567,13 +578,15 @@ def run_pipeline(
     # classify (which adds them itself, from kbas=)
     pa_zones = pa_gdf if kba_gdf is None else _with_aze(pa_gdf, kba_gdf)
     step("classify")
-    classified = asm_pace.classify(
+    from .parallel import classify_run
+
+    classified = classify_run(
         site_gdf,
-        pa_gdf,
-        eco_gdf,
-        priority_landscapes=landscapes,
+        (pa_gdf, eco_gdf, landscapes, kba_gdf),
+        (pa_sources, ecoregions, priority_landscapes),
+        (pa_options, eco_options, land_options),
         uncertainty_m=uncertainty_m,
-        kbas=kba_gdf,
+        jobs=jobs,
     )
     layers: dict[str, pd.DataFrame] = {"sites": classified}
 

@@ -35,6 +35,7 @@ MODULES = (
     "kba",
     "data",
     "rivers",
+    "parallel",
 )
 
 

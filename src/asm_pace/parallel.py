@@ -1,0 +1,637 @@
+"""Both cores: :func:`asm_pace.classify` over spatial chunks in a process pool.
+
+The sites are sorted by a Hilbert key of their lon/lat (:func:`hilbert_order`, the
+partitioning dask-geopandas uses) and cut into chunks by count
+(:func:`spatial_chunks`). Each chunk is classified in a worker process of a
+:class:`concurrent.futures.ProcessPoolExecutor` (``forkserver`` context: GDAL and
+threads do not survive ``fork``); the worker reads **itself** the protected areas of a
+box around its chunk (``read_protected_areas(bbox=...)``) and, once per process, the
+ecoregions and priority landscapes: no layer is shipped to it, only the chunk's sites
+and the paths.
+
+A box is wide enough when every site of the chunk is farther from the box's edge than
+its nearest protected area plus its location uncertainty (a protected area missing
+from a layer read for a box lies wholly outside it, :func:`asm_pace._nearest.layer_box`):
+then nothing outside the box can change any column. Otherwise the worker widens the
+box and reads again, up to the whole layer. The chunks' results are put back in the
+sites' order and are identical, bit for bit, to one :func:`asm_pace.classify` call.
+
+Whenever a worker's classify warns or refuses (sites at sea, far from every area, a
+repaired polygon...), its message would count only that chunk's sites; the whole
+classification is then run once more serially so that warnings and errors are the
+serial run's, word for word, and given once. Small runs (fewer than
+:data:`MIN_PARALLEL_SITES` sites) never start a pool.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import multiprocessing
+import os
+import warnings
+from collections.abc import Iterator, Mapping
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from .errors import AsmPaceError, InputError
+
+__all__ = [
+    "MIN_PARALLEL_SITES",
+    "default_jobs",
+    "check_jobs",
+    "hilbert_order",
+    "spatial_chunks",
+    "classify_parallel",
+    "classify_run",
+]
+
+#: Below this many sites a run is serial whatever ``jobs`` says: starting worker processes
+#: and reading the layers in each costs more than it saves (docs/scale.md, measured).
+MIN_PARALLEL_SITES = 20_000
+#: Chunks per worker: enough for one slow chunk not to leave a core idle.
+CHUNKS_PER_JOB = 4
+#: The first margin (km) of a chunk's protected-area box around its sites.
+FIRST_MARGIN_KM = 100.0
+#: Slack (m) between a site's nearest distance and its box's edge, for round-off.
+_EDGE_SLACK_M = 1_000.0
+#: Hilbert curve level (2**16 cells a side, as dask-geopandas and geopandas use).
+HILBERT_LEVEL = 16
+_WORLD = (-180.0, -90.0, 180.0, 90.0)
+
+
+def default_jobs() -> int:
+    """The number of cores this process may run on (``os.sched_getaffinity``).
+
+    Examples
+    --------
+    >>> default_jobs() >= 1
+    True
+    """
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def check_jobs(jobs: object) -> int:
+    """``jobs=`` (``--jobs``) as a number of worker processes: ``None`` -> every core.
+
+    Examples
+    --------
+    >>> check_jobs(2)
+    2
+    >>> check_jobs(0)
+    Traceback (most recent call last):
+    asm_pace.errors.InputError: jobs=0 (--jobs): the number of worker processes must be a ...
+    """
+    if jobs is None:
+        return default_jobs()
+    if isinstance(jobs, bool) or not isinstance(jobs, int | np.integer) or int(jobs) < 1:
+        raise InputError(
+            f"jobs={jobs!r} (--jobs): the number of worker processes must be a whole number "
+            "of 1 or more (1: serial), e.g. --jobs 2"
+        )
+    return int(jobs)
+
+
+def hilbert_order(sites: gpd.GeoDataFrame) -> np.ndarray:
+    """Positions of ``sites`` sorted by the Hilbert key of their lon/lat box centres.
+
+    The key is taken on the whole globe (``total_bounds`` -180, -90, 180, 90, level
+    :data:`HILBERT_LEVEL`), so a site's key does not depend on the other sites: the same
+    partitioning as ``dask_geopandas``'s ``spatial_shuffle``. Ties keep the sites' order.
+
+    Examples
+    --------
+    >>> pts = gpd.GeoDataFrame(geometry=gpd.points_from_xy([170, -170, 171, -169], [0, 0, 1, 1]),
+    ...                        crs=4326)
+    >>> order = hilbert_order(pts)
+    >>> sorted(order[:2].tolist()), sorted(order[2:].tolist())  # west of 180, then east
+    ([1, 3], [0, 2])
+    """
+    from ._vector import to_wgs84
+
+    geoms = np.asarray(to_wgs84(sites).geometry.values, dtype=object)
+    bounds = shapely.bounds(geoms)
+    centres = gpd.GeoSeries(
+        shapely.points((bounds[:, 0] + bounds[:, 2]) / 2.0, (bounds[:, 1] + bounds[:, 3]) / 2.0)
+    )
+    keys = centres.hilbert_distance(total_bounds=_WORLD, level=HILBERT_LEVEL).to_numpy()
+    return np.argsort(keys, kind="stable")
+
+
+def spatial_chunks(sites: gpd.GeoDataFrame, n_chunks: int) -> list[np.ndarray]:
+    """Positions of ``sites`` cut into ``n_chunks`` spatial chunks of (nearly) equal count.
+
+    Consecutive runs of :func:`hilbert_order`; each chunk's positions are sorted, and
+    together the chunks hold every position once. Empty chunks are left out.
+
+    Examples
+    --------
+    >>> pts = gpd.GeoDataFrame(geometry=gpd.points_from_xy([170, -170, 171, -169], [0, 0, 1, 1]),
+    ...                        crs=4326)
+    >>> [c.tolist() for c in spatial_chunks(pts, 2)]
+    [[1, 3], [0, 2]]
+    """
+    order = hilbert_order(sites)
+    parts = np.array_split(order, max(1, int(n_chunks)))
+    return [np.sort(p) for p in parts if p.size]
+
+
+@dataclass(frozen=True)
+class _Spec:
+    """What a worker needs to classify a chunk: paths and options, never layers."""
+
+    protected_areas: str
+    ecoregions: str
+    priority_landscapes: str | None
+    pa_options: dict[str, Any] = field(default_factory=dict)
+    eco_options: dict[str, Any] = field(default_factory=dict)
+    land_options: dict[str, Any] = field(default_factory=dict)
+    uncertainty_m: float | None = None
+    margin_km: float = FIRST_MARGIN_KM
+
+
+#: Per worker process: the ecoregions and landscapes read, by (path, options).
+_READ: dict[tuple[str, str, str], gpd.GeoDataFrame] = {}
+
+
+def _read_once(kind: str, path: str, options: Mapping[str, Any]) -> gpd.GeoDataFrame:
+    import asm_pace
+
+    key = (kind, path, repr(sorted(options.items())))
+    if key not in _READ:
+        reader = (
+            asm_pace.read_ecoregions if kind == "ecoregions" else asm_pace.read_priority_landscapes
+        )
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the parent's own read gave them
+            _READ[key] = reader(path, **options)
+    return _READ[key]
+
+
+Box = tuple[float, float, float, float]
+
+
+def _box_for(geoms: np.ndarray, need_m: np.ndarray) -> Box | None:
+    """A lon/lat box holding every point within ``need_m`` of each geometry; None: the world.
+
+    The union of :func:`asm_pace._nearest.widen_boxes` (never too small); a box past
+    +-180 degrees takes every longitude.
+    """
+    from ._nearest import widen_boxes
+
+    boxes = widen_boxes(shapely.bounds(geoms), need_m)
+    west, south = float(boxes[:, 0].min()), float(boxes[:, 1].min())
+    east, north = float(boxes[:, 2].max()), float(boxes[:, 3].max())
+    if west < -180.0 or east > 180.0:
+        west, east = -180.0, 180.0
+    box = (west, south, east, north)
+    return None if box == _WORLD or not np.isfinite(box).all() else box
+
+
+def _within(inner: Box | None, outer: Box | None) -> bool:
+    if outer is None:
+        return True
+    if inner is None:
+        return False
+    return (
+        inner[0] >= outer[0]
+        and inner[1] >= outer[1]
+        and inner[2] <= outer[2]
+        and inner[3] <= outer[3]
+    )
+
+
+def _read_pas(spec: _Spec, box: Box | None) -> gpd.GeoDataFrame:
+    import asm_pace
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the parent's own read gave them
+        pas = asm_pace.read_protected_areas(
+            spec.protected_areas, **spec.pa_options, **({} if box is None else {"bbox": box})
+        )
+    pas.attrs.pop("bbox", None)  # classified as the whole layer: the box is checked here
+    return pas
+
+
+def _classify_chunk(sites: gpd.GeoDataFrame, spec: _Spec) -> tuple[str, Any, Box | None]:
+    """Classify one chunk in a worker: ``("ok", result, box)`` or ``("serial", why, box)``.
+
+    The protected areas are read for a box around the chunk (``spec.margin_km``; wider
+    while nothing is left in it). An upper bound of each site's nearest distance (to a
+    boundary point of the area nearest in lon/lat) plus its uncertainty gives the box
+    that surely holds every area that can change its columns; it is read when it is
+    wider. The distances found are checked against the box all the same (else the whole
+    layer is read).
+    """
+    import asm_pace
+
+    from ._vector import to_wgs84
+    from .geodesy import box_around
+
+    eco = _read_once("ecoregions", spec.ecoregions, spec.eco_options)
+    pls = None
+    if spec.priority_landscapes is not None:
+        pls = _read_once("landscapes", spec.priority_landscapes, spec.land_options)
+    geoms = np.asarray(to_wgs84(sites).geometry.values, dtype=object)
+    bounds = tuple(float(v) for v in shapely.total_bounds(geoms))
+    margin = spec.margin_km
+    while True:
+        box: Box | None = box_around(bounds, margin)
+        if box == _WORLD or margin > 20_100.0:  # half the meridian: every area
+            box = None
+        try:
+            pas = _read_pas(spec, box)
+            break
+        except AsmPaceError as err:
+            if box is None:
+                return "serial", str(err), box
+            margin *= 4.0  # nothing left in the box: look farther
+    if box is not None:
+        wanted = _box_for(geoms, _need_m(_nearest_bound_m(geoms, pas), spec.uncertainty_m, sites))
+        if not _within(wanted, box):
+            box = wanted
+            pas = _read_pas(spec, box)
+    for _ in range(2):
+        with warnings.catch_warnings(record=True) as caught, _extent_check_deferred():
+            warnings.simplefilter("always")
+            try:
+                out = asm_pace.classify(
+                    sites, pas, eco, priority_landscapes=pls, uncertainty_m=spec.uncertainty_m
+                )
+            except AsmPaceError as err:
+                return "serial", str(err), box
+        if caught:
+            return "serial", str(caught[0].message), box
+        # the bound held, so this holds too; checked on the distances found all the same
+        found = pd.to_numeric(out["nearest_pa_km"], errors="coerce").fillna(0.0).to_numpy()
+        if _within(_box_for(geoms, _need_m(found * 1e3, spec.uncertainty_m, sites, out)), box):
+            names = {
+                "protected_areas": pas.attrs.get("source"),
+                "ecoregions": eco.attrs.get("source"),
+            }
+            return "ok", (out, names), box
+        box = None
+        pas = _read_pas(spec, None)
+    return "serial", "the nearest areas lie outside the whole layer's box", box
+
+
+@contextlib.contextmanager
+def _extent_check_deferred() -> Iterator[None]:
+    """classify without its extent check (a chunk's counts are not the run's): the parent
+    makes it once on all the sites (:func:`_check_extent`). Nothing when classify has none."""
+    from . import classification
+
+    check = getattr(classification, "_check_extent", None)
+    if check is None:
+        yield
+        return
+    classification._check_extent = _no_check
+    try:
+        yield
+    finally:
+        classification._check_extent = check
+
+
+def _no_check(*args: object, **kwargs: object) -> None:
+    return None
+
+
+def _check_extent(sites: gpd.GeoDataFrame, out: gpd.GeoDataFrame, names: dict[str, Any]) -> bool:
+    """classify's extent check on all the sites, as the serial run makes it (its warnings
+    and its refusal, word for word); False when classify has no such check to call."""
+    from . import classification
+    from ._vector import to_wgs84
+
+    check = getattr(classification, "_check_extent", None)
+    if check is None:
+        return False
+    geoms = np.asarray(to_wgs84(sites).geometry.values, dtype=object)
+    stubs = []
+    for role in ("protected_areas", "ecoregions"):
+        stub = gpd.GeoDataFrame(geometry=[], crs=4326)
+        if names.get(role) is not None:
+            stub.attrs["source"] = names[role]
+        stubs.append(stub)
+    near = pd.to_numeric(out["nearest_pa_km"], errors="coerce").to_numpy(dtype="float64")
+    check(
+        sites,
+        stubs[0],
+        stubs[1],
+        site_geoms=geoms,
+        is_point=shapely.get_type_id(geoms) == 0,
+        in_pa=np.zeros(len(geoms), dtype=bool),
+        near_km=near,
+        has_eco=out["eco_id"].notna().to_numpy(dtype=bool),
+    )
+    return True
+
+
+def _need_m(
+    near_m: np.ndarray,
+    uncertainty_m: float | None,
+    sites: gpd.GeoDataFrame,
+    out: gpd.GeoDataFrame | None = None,
+) -> np.ndarray:
+    """The distance (m) from each site that the box must hold: nearest area + uncertainty."""
+    need = np.asarray(near_m, dtype="float64").copy()
+    if out is not None and "location_uncertainty_m" in out.columns:
+        u = pd.to_numeric(out["location_uncertainty_m"], errors="coerce").fillna(0.0)
+        need += u.to_numpy(dtype="float64")
+    elif out is None:
+        from .sites import MAX_UNCERTAINTY_M, uncertainty_column, uncertainty_values
+
+        try:
+            extra = np.full(len(need), 0.0 if uncertainty_m is None else float(uncertainty_m))
+        except (TypeError, ValueError):  # classify refuses it
+            extra = np.full(len(need), float(MAX_UNCERTAINTY_M))
+        column = uncertainty_column(sites.columns)
+        if column is not None:
+            values, problems = uncertainty_values(sites[column], np.arange(len(sites)), column)
+            values = np.where(np.isfinite(values), values, 0.0)
+            extra = np.fmax(extra, float(MAX_UNCERTAINTY_M) if problems else values)
+        need += extra
+    return need * (1.0 + 1e-6) + _EDGE_SLACK_M
+
+
+def _nearest_bound_m(geoms: np.ndarray, pas: gpd.GeoDataFrame) -> np.ndarray:
+    """An upper bound (m) of each site's geodesic distance to the nearest protected area.
+
+    The length of a path from the site to the boundary point of the area nearest in
+    lon/lat that is nearest in lon/lat: a distance to some boundary point, so never below
+    the nearest one.
+    """
+
+    pa_geoms = np.asarray(pas.geometry.values, dtype=object)
+    site_i, pa_i = shapely.STRtree(pa_geoms).query_nearest(geoms, all_matches=False)
+    lines = shapely.shortest_line(geoms[site_i], shapely.boundary(pa_geoms[pa_i]))
+    xy = shapely.get_coordinates(lines).reshape(-1, 2, 2)
+    lon, lat = xy[:, 0, 0], xy[:, 0, 1]
+    # along the parallel, then the meridian: N cos(lat) dlon + M dlat, N and M at most
+    # 6399.6 km (111.70 km a degree): a path, so no shorter than the geodesic
+    dlon = np.abs(xy[:, 1, 0] - lon)
+    dlat = np.abs(xy[:, 1, 1] - lat)
+    out = np.full(len(geoms), np.inf)
+    out[site_i] = 111_700.0 * (np.cos(np.radians(lat)) * dlon + dlat) + 1.0
+    return out
+
+
+def classify_parallel(
+    sites: gpd.GeoDataFrame,
+    protected_areas: str | os.PathLike[str],
+    ecoregions: str | os.PathLike[str],
+    *,
+    priority_landscapes: str | os.PathLike[str] | None = None,
+    uncertainty_m: float | None = None,
+    pa_options: Mapping[str, Any] | None = None,
+    ecoregion_options: Mapping[str, Any] | None = None,
+    landscape_options: Mapping[str, Any] | None = None,
+    jobs: int | None = None,
+    chunks: int | None = None,
+    min_sites: int = MIN_PARALLEL_SITES,
+    layers: tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, gpd.GeoDataFrame | None] | None = None,
+) -> gpd.GeoDataFrame:
+    """:func:`asm_pace.classify` of ``sites`` in ``jobs`` worker processes, by spatial chunks.
+
+    The result (columns, values, dtypes, index, order, ``attrs``) is the serial
+    ``classify(sites, read_protected_areas(protected_areas, **pa_options),
+    read_ecoregions(ecoregions, **ecoregion_options), ...)``, bit for bit; so are its
+    warnings and errors (a chunk that warns or refuses sends the whole run to serial).
+
+    Parameters
+    ----------
+    sites : geopandas.GeoDataFrame
+        The sites (:func:`asm_pace.read_sites`); each worker gets its chunk of them.
+    protected_areas, ecoregions, priority_landscapes : path
+        The files: each worker reads what its chunk needs (the protected areas of a box
+        around it; the ecoregions and landscapes once per process).
+    uncertainty_m : float, optional
+        As in :func:`asm_pace.classify`.
+    pa_options, ecoregion_options, landscape_options : mapping, optional
+        The readers' keywords (``bbox`` is refused in ``pa_options``: each worker sets it).
+    jobs : int, optional
+        Worker processes; every core by default (:func:`default_jobs`); 1 is serial.
+    chunks : int, optional
+        Number of spatial chunks; ``CHUNKS_PER_JOB`` per worker by default.
+    min_sites : int
+        Fewer sites than this: serial, no pool (:data:`MIN_PARALLEL_SITES`).
+    layers : tuple, optional
+        The layers already read from these paths with these options (protected areas,
+        ecoregions, landscapes), used by a serial run instead of reading them again.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+
+    Examples
+    --------
+    >>> import warnings
+    >>> import asm_pace
+    >>> from asm_pace.datasets import sample_path
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("ignore")
+    ...     sites = asm_pace.read_sites(sample_path("sites.csv"))
+    ...     out = classify_parallel(sites, sample_path("protected_areas.gpkg"),
+    ...                             sample_path("ecoregions.gpkg"), jobs=2, min_sites=0)
+    ...     serial = classify_parallel(sites, sample_path("protected_areas.gpkg"),
+    ...                                sample_path("ecoregions.gpkg"), jobs=1)
+    >>> out.equals(serial)
+    True
+    """
+    jobs = check_jobs(jobs)
+    pa_options = dict(pa_options or {})
+    eco_options = dict(ecoregion_options or {})
+    land_options = dict(landscape_options or {})
+    if "bbox" in pa_options:
+        raise InputError(
+            "bbox= in pa_options: classify_parallel reads a box around each chunk itself; "
+            "read the layer with bbox= and call asm_pace.classify (in Python), or drop it"
+        )
+    n_chunks = chunks if chunks is not None else jobs * CHUNKS_PER_JOB
+    if jobs > 1 and len(sites) >= max(min_sites, 2) and n_chunks > 1:
+        spec = _Spec(
+            os.fspath(protected_areas),
+            os.fspath(ecoregions),
+            None if priority_landscapes is None else os.fspath(priority_landscapes),
+            pa_options,
+            eco_options,
+            land_options,
+            uncertainty_m,
+        )
+        out = _run_chunks(sites, spec, jobs, n_chunks)
+        if out is not None:
+            return out
+    return _serial(
+        sites, protected_areas, ecoregions, priority_landscapes, uncertainty_m,
+        pa_options, eco_options, land_options, layers,
+    )  # fmt: skip
+
+
+def _serial(
+    sites: gpd.GeoDataFrame,
+    protected_areas: Any,
+    ecoregions: Any,
+    priority_landscapes: Any,
+    uncertainty_m: float | None,
+    pa_options: dict[str, Any],
+    eco_options: dict[str, Any],
+    land_options: dict[str, Any],
+    layers: tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, gpd.GeoDataFrame | None] | None,
+) -> gpd.GeoDataFrame:
+    import asm_pace
+
+    if layers is None:
+        pas = asm_pace.read_protected_areas(protected_areas, **pa_options)
+        eco = asm_pace.read_ecoregions(ecoregions, **eco_options)
+        pls = (
+            None
+            if priority_landscapes is None
+            else asm_pace.read_priority_landscapes(priority_landscapes, **land_options)
+        )
+    else:
+        pas, eco, pls = layers
+    return asm_pace.classify(sites, pas, eco, priority_landscapes=pls, uncertainty_m=uncertainty_m)
+
+
+def _context() -> multiprocessing.context.BaseContext:
+    methods = multiprocessing.get_all_start_methods()
+    return multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+
+
+def _run_chunks(
+    sites: gpd.GeoDataFrame, spec: _Spec, jobs: int, n_chunks: int
+) -> gpd.GeoDataFrame | None:
+    """The chunks' results in the sites' order, or None when the run must be serial."""
+    parts = spatial_chunks(sites, n_chunks)
+    if len(parts) < 2:
+        return None
+    workers = min(jobs, len(parts))
+    with ProcessPoolExecutor(max_workers=workers, mp_context=_context()) as pool:
+        futures = [pool.submit(_classify_chunk, _chunk(sites, p), spec) for p in parts]
+        results = []
+        names: dict[str, Any] = {}
+        for future in futures:
+            status, value, _ = future.result()
+            if status != "ok":
+                for f in futures:
+                    f.cancel()
+                return None
+            results.append(value[0])
+            names = value[1]
+    out = _assemble(sites, parts, results)
+    return out if _check_extent(sites, out, names) else None
+
+
+def _chunk(sites: gpd.GeoDataFrame, positions: np.ndarray) -> gpd.GeoDataFrame:
+    part = sites.iloc[positions]
+    part.attrs = dict(sites.attrs)
+    return part
+
+
+def _assemble(
+    sites: gpd.GeoDataFrame, parts: list[np.ndarray], results: list[gpd.GeoDataFrame]
+) -> gpd.GeoDataFrame:
+    """The chunks' rows put back in the sites' order (positions ``parts``)."""
+    positions = np.concatenate(parts)
+    inverse = np.empty_like(positions)
+    inverse[positions] = np.arange(positions.size)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)  # all-NA columns of some chunks
+        merged = pd.concat(results, axis=0)
+    out = merged.iloc[inverse]
+    for column in out.columns:  # a chunk's all-NA column may have widened the dtype
+        if out[column].dtype != results[0][column].dtype:
+            out[column] = out[column].astype(results[0][column].dtype)
+    out = gpd.GeoDataFrame(out, geometry=results[0].geometry.name, crs=results[0].crs)
+    out.attrs = dict(results[0].attrs)
+    return out
+
+
+#: Ids read_protected_areas makes for records without one: by position in what was read,
+#: so a box's ids would not be the whole file's.
+_GENERATED_ID = r"^PA\d+$"
+
+
+def classify_run(
+    sites: gpd.GeoDataFrame,
+    layers: tuple[Any, Any, Any, Any],
+    sources: tuple[Any, Any, Any],
+    options: tuple[Mapping[str, Any], Mapping[str, Any], Mapping[str, Any]],
+    *,
+    uncertainty_m: float | None = None,
+    jobs: int | None = None,
+) -> gpd.GeoDataFrame:
+    """The pipeline's classify: in worker processes when it can be and pays, else serial.
+
+    ``layers`` are the layers read (protected areas, ecoregions, landscapes, KBAs),
+    ``sources`` what they were read from (the ``(name, source)`` pairs of the
+    protected-area sources, the ecoregions, the landscapes), ``options`` the readers'
+    keywords. Parallel needs one protected-area source, files for every layer, no KBAs,
+    no ``bbox`` option, ids from the file (not made by position) and at least
+    :data:`MIN_PARALLEL_SITES` sites.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> import asm_pace
+    >>> from asm_pace.datasets import sample_path
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("ignore")
+    ...     sites = asm_pace.read_sites(sample_path("sites.csv"))
+    ...     pas = asm_pace.read_protected_areas(sample_path("protected_areas.gpkg"))
+    ...     eco = asm_pace.read_ecoregions(sample_path("ecoregions.gpkg"))
+    ...     out = classify_run(sites, (pas, eco, None, None),
+    ...                        ([(None, sample_path("protected_areas.gpkg"))],
+    ...                         sample_path("ecoregions.gpkg"), None), ({}, {}, {}), jobs=2)
+    >>> out.equals(asm_pace.classify(sites, pas, eco))  # a small run: serial
+    True
+    """
+    import asm_pace
+
+    pa_gdf, eco_gdf, landscapes, kbas = layers
+    pa_sources, ecoregions, priority_landscapes = sources
+    pa_options, eco_options, land_options = (dict(o) for o in options)
+    jobs = check_jobs(jobs)
+    paths = (str, os.PathLike)
+    can = (
+        jobs > 1
+        and len(sites) >= MIN_PARALLEL_SITES
+        and kbas is None
+        and len(pa_sources) == 1
+        and isinstance(pa_sources[0][1], paths)
+        and isinstance(ecoregions, paths)
+        and (priority_landscapes is None or isinstance(priority_landscapes, paths))
+        and "bbox" not in pa_options
+        and not pa_gdf["pa_id"].astype(str).str.match(_GENERATED_ID).any()
+    )
+    if not can:
+        return asm_pace.classify(
+            sites,
+            pa_gdf,
+            eco_gdf,
+            priority_landscapes=landscapes,
+            uncertainty_m=uncertainty_m,
+            kbas=kbas,
+        )
+    name, path = pa_sources[0]
+    if name is not None:
+        pa_options["source_label"] = name
+    return classify_parallel(
+        sites,
+        path,
+        ecoregions,
+        priority_landscapes=priority_landscapes,
+        uncertainty_m=uncertainty_m,
+        pa_options=pa_options,
+        ecoregion_options=eco_options,
+        landscape_options=land_options,
+        jobs=jobs,
+        layers=(pa_gdf, eco_gdf, landscapes),
+    )
