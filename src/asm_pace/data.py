@@ -326,10 +326,11 @@ def _tiles_of(boxes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     floor(s/10)), and the same for longitudes.
     """
     w, s, e, n = boxes.T
-    k0 = np.floor(s / 10.0).astype(int)
-    k1 = np.maximum(np.ceil(n / 10.0).astype(int) - 1, k0)
-    j0 = np.floor(w / 10.0).astype(int)
-    j1 = np.maximum(np.ceil(e / 10.0).astype(int) - 1, j0)
+    # floor_divide, not floor(x / 10): x / 10 underflows to 0 for the tiniest x (5e-324)
+    k0 = np.floor_divide(s, 10.0).astype(int)
+    k1 = np.maximum(-np.floor_divide(-n, 10.0).astype(int) - 1, k0)
+    j0 = np.floor_divide(w, 10.0).astype(int)
+    j1 = np.maximum(-np.floor_divide(-e, 10.0).astype(int) - 1, j0)
     k0, k1 = np.maximum(k0, _ROWS[0]), np.minimum(k1, _ROWS[1])
     j0, j1 = np.maximum(j0, _COLS[0]), np.minimum(j1, _COLS[1])
     nk = np.maximum(k1 - k0 + 1, 0)
