@@ -25,6 +25,7 @@ import shapely
 from ._geometry import nonfinite, polygonal_parts
 from ._nearest import (
     BoundaryIndex,
+    _lpath_bound,
     box_edge_distance,
     box_hits,
     box_text,
@@ -917,8 +918,10 @@ def _footprint_distance(feet: np.ndarray, index: BoundaryIndex) -> tuple[np.ndar
 
     The closest pair of two polylines has a vertex of one of them at one end, so
     the minimum of (footprint vertices -> PA boundaries) and (PA vertices ->
-    footprint outlines) is exact. Only PA vertices inside a footprint's box
-    widened by its first-pass distance can improve on it, so only those are asked.
+    footprint outlines) is exact. Only PA vertices within a footprint's first-pass
+    distance of its outline can improve on it, hence within that distance plus the
+    footprint's own reach (:func:`_nearest._lpath_bound` of its box) of its first
+    vertex (:meth:`BoundaryIndex.vertices_within`); only those are asked.
     """
     m = len(feet)
     xy, which = shapely.get_coordinates(feet, return_index=True)
@@ -926,13 +929,15 @@ def _footprint_distance(feet: np.ndarray, index: BoundaryIndex) -> tuple[np.ndar
     best_d = np.full(m, np.inf)
     best_o = np.full(m, -1, dtype="int64")
     _take_min(best_d, best_o, which, d, owner)
-    # PA vertices near each footprint -> the footprint outlines
+    # PA vertices near each footprint -> the footprint outlines. A vertex nearer to a
+    # footprint than best_d is within best_d + rho of its first vertex, rho bounding the
+    # distance from there to every point of the footprint's box (the second pass costs
+    # what the first does, however far the protected areas are)
     vx, vy, vowner = index.vertices()
-    near = np.zeros(len(vx), dtype=bool)
-    if len(vx):
-        boxes = widen_boxes(shapely.bounds(feet), best_d)
-        near[box_hits(shapely.STRtree(shapely.points(vx, vy)), boxes)] = True
-    if near.any():
+    first = np.r_[0, np.flatnonzero(np.diff(which)) + 1]
+    rho = _lpath_bound(xy[first, 0], xy[first, 1], shapely.bounds(feet))
+    near = index.vertices_within(xy[first, 0], xy[first, 1], best_d + rho)
+    if near.size:
         d2, foot, _, _ = BoundaryIndex(feet).nearest(vx[near], vy[near])
         ok = foot >= 0
         _take_min(best_d, best_o, foot[ok], d2[ok], vowner[near][ok])
