@@ -44,7 +44,9 @@ def random_pieces(seed: int, h: int, w: int, n: int) -> np.ndarray:
 
 
 def with_jit(monkeypatch, on: bool) -> None:
+    """Force the compiled path (on) or the numpy path (off) whatever the sizes."""
     monkeypatch.setattr(cov, "JIT_MIN", 0 if on else 10**12)
+    monkeypatch.setattr(cov, "JIT_LOAD", 0 if on else 10**12)
 
 
 @settings(
@@ -217,3 +219,15 @@ def test_forest_loss_compiled_equals_numpy_on_the_fixture(monkeypatch, tmp_path)
         b = forest_loss(zones, treecover=paths[0], lossyear=paths[1])
     assert list(a.columns) == list(b.columns)
     np.testing.assert_allclose(b.to_numpy(), a.to_numpy(), rtol=1e-10, atol=1e-10)
+
+
+def test_small_work_does_not_load_the_kernels(monkeypatch):
+    """Below JIT_LOAD edges the numpy path runs (no numba import for small runs)."""
+    monkeypatch.setattr(cov, "_NB", None)
+    assert cov._kernels(cov.JIT_LOAD - 1) is None
+    assert cov._NB is None
+    assert cov.chunk_pixels(cov.JIT_LOAD - 1) == cov.MAX_PIXELS
+    assert cov.chunk_pixels(cov.JIT_LOAD) == cov.MAX_PIXELS_NB
+    # once loaded, chunks from JIT_MIN edges use them
+    assert cov._kernels(cov.JIT_MIN) is not None
+    assert cov._kernels(cov.JIT_MIN - 1) is None

@@ -161,7 +161,7 @@ def pixel_edges(
     its direction.
     """
     geoms = np.asarray(geoms, dtype=object)
-    nb = _kernels() if len(geoms) * 16 >= JIT_MIN else None
+    nb = _kernels(len(geoms) * 16)
     if (
         nb is not None
         and len(geoms)
@@ -280,7 +280,7 @@ def exact_edge_events(
     """Events for exact coverage from the edges (start, end, owner) of polygons in the chunk."""
     start, end, owner = edges
     h, w = shape
-    nb = _kernels() if len(owner) >= JIT_MIN else None
+    nb = _kernels(len(owner))
     if nb is not None:
         piece, row, col, rise, own_at, op, orow, ocol, ow = nb.exact_events(
             start, end, owner, shape
@@ -366,14 +366,22 @@ def _group_sums(keys: np.ndarray, values: np.ndarray, n_groups: int) -> np.ndarr
     return out
 
 
-#: Chunks with at least this many edges (or events) use the compiled kernels.
+#: Chunks with at least this many edges (or events) use the compiled kernels...
 JIT_MIN = 4_000
+#: ... once loaded; loading them (importing numba, about 0.5 s) waits for this much work.
+JIT_LOAD = 200_000
 _NB = None
 
 
-def _kernels():
-    """The compiled kernels module, or ``None`` where numba cannot be imported."""
+def _kernels(n: int | None = None):
+    """The compiled kernels module, or ``None`` (numba missing, or ``n`` too little work).
+
+    ``n`` counts the work at hand (edges or events): below :data:`JIT_MIN` the numpy
+    path is used, below :data:`JIT_LOAD` too unless the kernels are already loaded.
+    """
     global _NB
+    if n is not None and (n < JIT_MIN or (_NB is None and n < JIT_LOAD)):
+        return None
     if _NB is None:
         try:
             from . import _coverage_nb
@@ -393,7 +401,7 @@ MAX_PIXELS_NB = 1 << 22
 
 def chunk_pixels(n_edges: int) -> int:
     """The largest chunk worth reading at once for ``n_edges`` edges (larger when compiled)."""
-    if n_edges >= JIT_MIN and _kernels() is not None:
+    if _kernels(n_edges) is not None:
         return MAX_PIXELS_NB
     return MAX_PIXELS
 
@@ -447,13 +455,13 @@ def label_sums(
     fused = isinstance(ev, BandEdges) and ev._ev is None and _kernels() is not None
     if not fused and len(ev.piece) == 0:
         return out
-    limit = MAX_PIXELS if _kernels() is None else MAX_PIXELS_NB
+    limit = MAX_PIXELS_NB if _NB else MAX_PIXELS
     if h * w > limit:
         raise ValueError(f"chunk of {h} x {w} pixels is too large for packed counts")
     flat = labels.ravel()
     if fused:
         return _label_sums_nb(_kernels(), ev, flat, k, row_weight, out, work)
-    nb = _kernels() if len(ev.piece) >= JIT_MIN or h * w > MAX_PIXELS else None
+    nb = _kernels() if h * w > MAX_PIXELS else _kernels(len(ev.piece))
     if nb is not None:
         return _label_sums_nb(nb, ev, flat, k, row_weight, out, work)
     rw = row_weight[ev.row]

@@ -14,7 +14,7 @@ import numpy as np
 from numba import njit
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def _first_cell(a: float, b: float) -> float:
     cell = np.floor(a)
     if b < a and cell == a:
@@ -22,7 +22,7 @@ def _first_cell(a: float, b: float) -> float:
     return cell
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def _cut_params(a: float, b: float) -> tuple[float, float, float, float, int]:
     """First cell, step, alpha, beta and the number of cuts of ``a -> b`` (as ``_cuts``)."""
     d = b - a
@@ -42,7 +42,7 @@ def _cut_params(a: float, b: float) -> tuple[float, float, float, float, int]:
     return fa, step, alpha, beta, n
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def _exact_pass(
     start, end, owner, h, w, fill, kpos, mpos, piece, row, col, rise, own_at, opiece, orow, ocol, ow
 ):
@@ -150,7 +150,7 @@ def exact_events(
     return out
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def packed_prefix(flat, lut, rare, packed, nrp):
     """Exclusive prefix counts: two frequent labels in ``packed`` (32-bit fields), rare ones in ``nrp``.
 
@@ -171,7 +171,7 @@ def packed_prefix(flat, lut, rare, packed, nrp):
     return nr
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def rare_table_flat(flat, rare, compact, n_rare, table):
     """Cumulative one-hot counts of the rare labels over the rare pixels, row by row."""
     for j in range(n_rare):
@@ -187,7 +187,7 @@ def rare_table_flat(flat, rare, compact, n_rare, table):
     return i
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def label_sums_events(
     piece,
     row,
@@ -269,7 +269,7 @@ def label_sums_events(
                 out[p, rare_ids[j]] += out_rare[p, j]
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, inline="always", error_model="numpy")
 def _prefix_add(p, r, c, wt, w, packed, nrp, top, use_rare, table, out, out_rare):
     """Add ``wt`` times the prefix counts before pixel (r, c) to piece ``p``."""
     f = r * w + c
@@ -291,7 +291,7 @@ def _prefix_add(p, r, c, wt, w, packed, nrp, top, use_rare, table, out, out_rare
             acc[j] += wt * trow[j]
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def exact_label_sums_edges(
     start, end, e0, e1, r0, r1, c0, h, w, flat, row_weight, packed, nrp, top, rare_ids, table, out
 ):
@@ -407,7 +407,7 @@ def exact_label_sums_edges(
                 out[p, rare_ids[j]] += out_rare[p, j]
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def simple_edges_px(coords, cidx, n_geoms, x0, y0, dx, dy):
     """Edges (start, end, owner) of single-ring polygons in pixel coordinates, counter-clockwise.
 
