@@ -13,6 +13,7 @@ import warnings
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import pyogrio
 import pytest
 from click.testing import CliRunner
@@ -296,16 +297,28 @@ def test_demo(tmp_path):
         "sites",
         "buffers",
         "clusters",
+        "downstream",
         "protected_areas",
         "ecoregions",
         "priority_landscapes",
+        "kbas",
         "overlaps",
         "forest_loss",
+        "downstream_areas",
         "run_info",
         "layer_styles",
     ]
+    # the demo shows every input the samples have: KBAs, rivers, the drivers raster
+    sites = pyogrio.read_dataframe(out, layer="sites")
+    assert {"kba_ids", "aze", "downstream_status", "downstream_first_pa_km"} <= set(sites.columns)
+    assert sites["aze"].any() and sites["downstream_status"].nunique() > 1
     zones = pyogrio.read_dataframe(out, layer="buffers")
     assert {"forest_2000_ha", "loss_total_ha"} <= set(zones.columns)
+    drivers = [c for c in zones.columns if c.startswith("loss_driver_")]
+    assert len(drivers) == 8  # seven classes and unknown: together, the loss
+    covered = zones["loss_total_ha"].notna()  # zones wholly off the rasters have NaN
+    split = zones.loc[covered, drivers].sum(axis=1)
+    assert np.allclose(split, zones.loc[covered, "loss_total_ha"], rtol=1e-9, atol=1e-6)
     loss = pyogrio.read_dataframe(out, layer="forest_loss")
     assert {"zone_id", "year", "loss_ha"} <= set(loss.columns)
     # the long table holds the same totals as the wide columns

@@ -745,10 +745,11 @@ def demo(
     """Run the whole pipeline on the bundled sample data (a few seconds).
 
     Classifies about 200 sample ASM sites against sample protected areas,
-    priority landscapes and Global 200 ecoregions, adds 1 and 10 km buffers
-    with protected-area overlaps and forest loss from sample Hansen-style
-    rasters, and writes one GeoPackage. Open it in QGIS: the sites are
-    coloured by class.
+    Key Biodiversity Areas (an AZE site counts as protected), priority
+    landscapes and Global 200 ecoregions, follows each site's river 500 km
+    downstream, adds 1 and 10 km buffers with protected-area overlaps and
+    forest loss (split by cause) from sample Hansen-style rasters, and writes
+    one GeoPackage. Open it in QGIS: the sites are coloured by class.
 
     \b
     Examples:
@@ -774,9 +775,12 @@ def demo(
         treecover=None if no_forest else sample_path("treecover2000.tif"),
         lossyear=None if no_forest else sample_path("lossyear.tif"),
         gain=None,
+        drivers=None if no_forest else sample_path("drivers.tif"),
         canopy=None,
         site_options={},
         pa_options={},
+        kbas=sample_path("kbas.zip"),
+        rivers=sample_path("rivers.gpkg"),
         command="demo",
     )
 
