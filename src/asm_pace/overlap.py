@@ -24,6 +24,16 @@ from .geodesy import geodesic_area
 
 __all__ = ["overlaps", "OverlapResult", "PAIR_COLUMNS"]
 
+#: Zone vertices per chunk: one chunk's pairs and pieces are made, measured and dropped
+#: before the next, so memory stays bounded at any number of zones (about 0.3 GB a chunk).
+_CHUNK_VERTICES = 2_000_000
+#: Layer polygons with more vertices are first cut to a box round the zones of a grid cell.
+_CLIP_VERTICES = 500
+#: Size of the grid cells (degrees) that order the chunks and share one cut of a polygon.
+_CELL_DEG = 1.0
+#: Margin (degrees) of those boxes round the zones, so their edges stay outside every zone.
+_MARGIN_DEG = 1e-3
+
 #: Descriptive protected-area columns copied into the pairs table (``<NA>`` when absent).
 PAIR_COLUMNS = ("name", "designation", "iucn_category")
 
@@ -321,32 +331,244 @@ def _intersections(
 
 def _union_area(zgeoms: np.ndarray, geoms: np.ndarray) -> np.ndarray:
     """Area (km2) of the union of ``geoms`` inside each zone."""
-    zi, _, pieces = _intersections(zgeoms, geoms)
-    union = _grouped_union(pieces, zi, zgeoms.size)
-    return np.minimum(geodesic_area(union), geodesic_area(zgeoms)) / 1e6
+    zone_km2 = geodesic_area(zgeoms) / 1e6
+    return _overlay(zgeoms, geoms, zone_km2).union_km2
+
+
+class _Overlay(NamedTuple):
+    """A layer's overlap with each zone: the union's area, and each group's area."""
+
+    union_km2: np.ndarray  # per zone: area of the union of the layer inside it
+    pair_zone: np.ndarray  # per (zone, group) meeting: the zone's index
+    pair_code: np.ndarray  # the group's code
+    pair_km2: np.ndarray  # area of the union of the group's polygons inside the zone
+
+
+def _overlay(
+    zgeoms: np.ndarray,
+    lgeoms: np.ndarray,
+    zone_km2: np.ndarray,
+    codes: np.ndarray | None = None,
+) -> _Overlay:
+    """Overlap of the layer ``lgeoms`` (grouped by ``codes``, else each polygon alone) with
+    each zone, in chunks of zones whose size follows :data:`_CHUNK_VERTICES`.
+
+    Equal, to floating-point rounding, to intersecting every zone with every polygon it
+    meets and measuring the unions; but a zone inside a polygon is taken as it is (no
+    intersection), so is a polygon inside a zone, a polygon of many vertices is first cut
+    to the box round the zones of one grid cell (once per cell, not once per zone) and a
+    zone meeting one group needs no union.
+    """
+    n = zgeoms.size
+    if codes is None:
+        codes = np.arange(lgeoms.size)
+    n_codes = int(codes.max()) + 1 if codes.size else 1
+    union = np.zeros(n)
+    empty = np.zeros(0, dtype=np.int64)
+    if n == 0 or lgeoms.size == 0:
+        return _Overlay(union, empty, empty, np.zeros(0))
+    ltree = shapely.STRtree(lgeoms)
+    lverts = shapely.get_num_coordinates(lgeoms)
+    layer_km2 = np.full(lgeoms.size, np.nan)  # measured when first needed
+    keys, areas = [], []
+    for chunk in _chunks(zgeoms):
+        u, key, area = _overlay_chunk(
+            zgeoms[chunk], zone_km2[chunk], lgeoms, ltree, lverts, layer_km2, codes, n_codes
+        )
+        union[chunk] = u
+        keys.append(chunk[key // n_codes] * n_codes + key % n_codes)
+        areas.append(area)
+    key = np.concatenate(keys)
+    order = np.argsort(key, kind="stable")  # by zone, then group
+    key = key[order]
+    return _Overlay(union, key // n_codes, key % n_codes, np.concatenate(areas)[order])
+
+
+def _chunks(zgeoms: np.ndarray) -> list[np.ndarray]:
+    """Zone indices in chunks of about :data:`_CHUNK_VERTICES` vertices, each a band of
+    grid cells (so that one chunk meets few layer polygons)."""
+    verts = shapely.get_num_coordinates(zgeoms)
+    if verts.sum() <= _CHUNK_VERTICES:
+        return [np.arange(zgeoms.size)]
+    cx, cy = _cells(shapely.bounds(zgeoms))
+    order = np.lexsort((cx, cy))
+    ends = np.cumsum(verts[order])
+    cuts = np.searchsorted(ends, np.arange(_CHUNK_VERTICES, ends[-1], _CHUNK_VERTICES))
+    return [c for c in np.split(order, np.unique(cuts)) if c.size]
+
+
+def _cells(bounds: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Grid cell (column, row) of each box's centre (cells of :data:`_CELL_DEG` degrees)."""
+    centre = np.nan_to_num((bounds[:, :2] + bounds[:, 2:]) / 2.0)
+    cell = np.floor(centre / _CELL_DEG).astype(np.int64)
+    return cell[:, 0], cell[:, 1]
+
+
+def _overlay_chunk(
+    zg: np.ndarray,
+    zone_km2: np.ndarray,
+    lgeoms: np.ndarray,
+    ltree: shapely.STRtree,
+    lverts: np.ndarray,
+    layer_km2: np.ndarray,
+    codes: np.ndarray,
+    n_codes: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`_overlay` for one chunk: union area per zone, (zone, group) keys and areas."""
+    n = zg.size
+    union = np.zeros(n)
+    cand = np.unique(ltree.query(zg)[1])  # layer polygons whose box meets a zone's box
+    if cand.size == 0:
+        return union, np.zeros(0, dtype=np.int64), np.zeros(0)
+    lg = lgeoms[cand]
+    zb, lb = shapely.bounds(zg), shapely.bounds(lg)
+    # each layer polygon is prepared once, and tests all the zones near it
+    lprep = ~shapely.is_prepared(lg)
+    shapely.prepare(lg[lprep])
+    try:
+        lj, zi = shapely.STRtree(zg).query(lg, predicate="intersects")
+        # the zone lies inside the polygon: the piece is the zone
+        zin = _box_within(zb[zi], lb[lj])
+        zin[zin] = shapely.contains(lg[lj[zin]], zg[zi[zin]])
+    finally:
+        shapely.destroy_prepared(lg[lprep])
+    # the polygon lies inside the zone: the piece is the polygon
+    lin = ~zin & _box_within(lb[lj], zb[zi])
+    if lin.any():
+        zprep = ~shapely.is_prepared(zg)
+        shapely.prepare(zg[zprep])
+        try:
+            lin[lin] = shapely.contains(zg[zi[lin]], lg[lj[lin]])
+        finally:
+            shapely.destroy_prepared(zg[zprep])
+    part = ~(zin | lin)
+    pieces = np.where(zin, zg[zi], lg[lj])
+    pieces[part] = _cut(zg, zb, zi[part], lg, lb, lj[part], lverts[cand])
+    # areas: the zone's, the polygon's (measured once), or the piece's
+    piece_km2 = np.empty(zi.size)
+    piece_km2[zin] = zone_km2[zi[zin]]
+    todo = np.unique(cand[lj[lin]])
+    todo = todo[np.isnan(layer_km2[todo])]
+    layer_km2[todo] = geodesic_area(lgeoms[todo]) / 1e6
+    piece_km2[lin] = layer_km2[cand[lj[lin]]]
+    piece_km2[part] = geodesic_area(pieces[part]) / 1e6
+    # per (zone, group): one piece as it is, the zone if a piece is the zone, else the union
+    key = zi.astype(np.int64) * n_codes + codes[cand[lj]]
+    ukey, inv = np.unique(key, return_inverse=True)
+    gzone = ukey // n_codes
+    group, gin, gkm2 = _merge(pieces, piece_km2, zin, inv, zg[gzone], zone_km2[gzone])
+    # per zone: a zone inside one polygon is covered; one group is its own union
+    covered = np.bincount(gzone, weights=gin, minlength=n) > 0
+    zone_groups = np.bincount(gzone, minlength=n)
+    one = (zone_groups == 1) & ~covered
+    union[gzone[one[gzone]]] = gkm2[one[gzone]]
+    union[covered] = zone_km2[covered]
+    many = (zone_groups > 1) & ~covered
+    sel = many[gzone]
+    if sel.any():
+        whole = _grouped_union(group[sel], gzone[sel], n)
+        union[many] = geodesic_area(whole[many]) / 1e6
+    # the union lies inside the zone; clip the last-digit noise of the intersections
+    return np.minimum(union, zone_km2), ukey, gkm2
+
+
+def _box_within(inner: np.ndarray, outer: np.ndarray) -> np.ndarray:
+    """Boxes (xmin, ymin, xmax, ymax rows) ``inner`` inside ``outer``, row by row."""
+    return (
+        (inner[:, 0] >= outer[:, 0])
+        & (inner[:, 1] >= outer[:, 1])
+        & (inner[:, 2] <= outer[:, 2])
+        & (inner[:, 3] <= outer[:, 3])
+    )
+
+
+def _cut(
+    zg: np.ndarray,
+    zb: np.ndarray,
+    zi: np.ndarray,
+    lg: np.ndarray,
+    lb: np.ndarray,
+    lj: np.ndarray,
+    lverts: np.ndarray,
+) -> np.ndarray:
+    """Intersections of the zones ``zg[zi]`` with the polygons ``lg[lj]``.
+
+    A polygon of more than :data:`_CLIP_VERTICES` vertices is first cut to the box round
+    all the zones of a grid cell that meet it (plus a margin), once per cell: the box holds
+    these zones whole, so the cut adds no vertex inside them and their intersections are
+    those with the whole polygon, to rounding.
+    """
+    out = np.empty(zi.size, dtype=object)
+    big = lverts[lj] > _CLIP_VERTICES
+    small = ~big
+    out[small] = shapely.intersection(zg[zi[small]], lg[lj[small]])
+    if big.any():
+        cx, cy = _cells(zb[zi[big]])
+        cell = np.unique(np.column_stack([cx, cy, lj[big]]), axis=0, return_inverse=True)[1]
+        cell = cell.ravel()
+        n_cells = int(cell.max()) + 1
+        b = zb[zi[big]]
+        x0 = np.full(n_cells, np.inf)
+        y0 = np.full(n_cells, np.inf)
+        x1 = np.full(n_cells, -np.inf)
+        y1 = np.full(n_cells, -np.inf)
+        np.minimum.at(x0, cell, b[:, 0])
+        np.minimum.at(y0, cell, b[:, 1])
+        np.maximum.at(x1, cell, b[:, 2])
+        np.maximum.at(y1, cell, b[:, 3])
+        poly = np.zeros(n_cells, dtype=np.int64)
+        poly[cell] = lj[big]
+        m = _MARGIN_DEG
+        boxes = shapely.box(x0 - m, y0 - m, x1 + m, y1 + m)
+        # the box may hold the polygon already
+        inside = _box_within(lb[poly], np.column_stack([x0 - m, y0 - m, x1 + m, y1 + m]))
+        clipped = lg[poly]
+        clipped[~inside] = shapely.intersection(lg[poly[~inside]], boxes[~inside])
+        out[big] = shapely.intersection(zg[zi[big]], clipped[cell])
+    return out
+
+
+def _merge(
+    pieces: np.ndarray,
+    piece_km2: np.ndarray,
+    zin: np.ndarray,
+    inv: np.ndarray,
+    zones: np.ndarray,
+    zones_km2: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Pieces merged per group (``inv``: each piece's group; ``zones``, ``zones_km2``: each
+    group's zone): geometry, whether it is the whole zone, area (km2)."""
+    n_groups = zones.size
+    count = np.bincount(inv, minlength=n_groups)
+    gin = np.bincount(inv, weights=zin, minlength=n_groups) > 0
+    geom = np.empty(n_groups, dtype=object)
+    km2 = np.zeros(n_groups)
+    single = count[inv] == 1
+    geom[inv[single]] = pieces[single]
+    km2[inv[single]] = piece_km2[single]
+    geom[gin] = zones[gin]
+    km2[gin] = zones_km2[gin]
+    several = (count > 1) & ~gin
+    sel = several[inv]
+    if sel.any():
+        merged = _grouped_union(pieces[sel], inv[sel], n_groups)
+        geom[several] = merged[several]
+        km2[several] = geodesic_area(merged[several]) / 1e6
+    return geom, gin, km2
 
 
 def _pa_stats(zgeoms: np.ndarray, pas: gpd.GeoDataFrame) -> tuple[dict[str, np.ndarray], dict]:
     """Per-zone protected-area statistics, and the per-(zone, pa_id) overlaps."""
     pgeoms = np.asarray(pas.geometry.values, dtype=object)
     zone_area = geodesic_area(zgeoms) / 1e6
-    zi, pi, pieces = _intersections(zgeoms, pgeoms)
     # merge WDPA parcels sharing one pa_id, per zone; in a layer of several sources
     # (pa_sources.combine_protected_areas) the records of one area (pa_group) too
     area_key = pas["pa_group"] if "pa_group" in pas.columns else pas["pa_id"].astype(str)
     codes = pd.factorize(area_key)[0]
-    n_codes = int(codes.max()) + 1 if codes.size else 1
-    key = zi.astype(np.int64) * n_codes + codes[pi]
-    ukey, inverse = np.unique(key, return_inverse=True)
-    merged = _grouped_union(pieces, inverse, ukey.size)
-    pair_area = geodesic_area(merged) / 1e6
-    pair_zone = ukey // n_codes
-    pair_code = ukey % n_codes
-    positive = pair_area > 0
-    n_pas = np.bincount(pair_zone[positive], minlength=zgeoms.size)
-    union = _grouped_union(merged, pair_zone, zgeoms.size)
-    # the union lies inside the zone; clip the last-digit noise of the intersections
-    pa_area = np.minimum(geodesic_area(union) / 1e6, zone_area)
+    ov = _overlay(zgeoms, pgeoms, zone_area, codes)
+    positive = ov.pair_km2 > 0
+    n_pas = np.bincount(ov.pair_zone[positive], minlength=zgeoms.size)
+    pa_area = ov.union_km2
     # the first row of each pa_id gives its descriptive columns
     _, first = np.unique(codes, return_index=True)
     stats = {
@@ -356,9 +578,9 @@ def _pa_stats(zgeoms: np.ndarray, pas: gpd.GeoDataFrame) -> tuple[dict[str, np.n
         "n_pas": n_pas.astype("int64"),
     }
     pairs = {
-        "zone": pair_zone[positive],
-        "pa_row": first[pair_code[positive]],
-        "area": pair_area[positive],
+        "zone": ov.pair_zone[positive],
+        "pa_row": first[ov.pair_code[positive]],
+        "area": ov.pair_km2[positive],
     }
     return stats, pairs
 
@@ -395,9 +617,10 @@ def _clusters(
 ) -> tuple[np.ndarray, np.ndarray, dict[str, object]]:
     """Connected groups of touching zones, per radius (and inner radius).
 
-    The zones of one radius are unioned; each zone is linked to every part of
-    that union it intersects (a buffer split at the antimeridian links two
-    parts), and connected zones/parts form a cluster.
+    Two zones of one radius are linked when they intersect (touching included); the
+    connected components of these links are the clusters (a buffer split at the
+    antimeridian is one zone, so its two parts are linked), numbered in the order of
+    their first zone, and each is dissolved once.
     """
     group_cols = [c for c in ("radius_km", "inner_km") if c in zones.columns]
     if group_cols:
@@ -411,27 +634,73 @@ def _clusters(
     meta["zone_ids"] = []
     for g in range(int(group_codes.max()) + 1 if len(zones) else 0):
         members = np.flatnonzero(group_codes == g)
-        parts = shapely.get_parts(shapely.union_all(zgeoms[members]))
-        tree = shapely.STRtree(parts)
-        zi, pi = tree.query(zgeoms[members], predicate="intersects")
-        # a component's label is its first zone, so clusters are numbered in zone order
-        labels_g, comp = np.unique(
-            _components(zi, pi, members.size, parts.size), return_inverse=True
-        )
-        n_clusters = labels_g.size
+        comp, n_clusters, dissolved = _dissolve(zgeoms[members])
         suffix = _suffix(zones, members[0], group_cols)
-        ids = np.array([f"C{c + 1:04d}{suffix}" for c in range(n_clusters)], dtype=object)
+        ids = (np.char.mod("C%04d", np.arange(1, n_clusters + 1)).astype(object)) + suffix
         labels[members] = ids[comp]
-        dissolved = _grouped_union(zgeoms[members], comp, n_clusters)
         geoms_out.extend(dissolved)
         meta["cluster_id"].extend(ids)
         for c in group_cols:
             meta[c].extend([zones[c].iloc[members[0]]] * n_clusters)
         counts = np.bincount(comp, minlength=n_clusters)
         meta["n_zones"].extend(counts.tolist())
-        by = pd.Series(zone_ids[members]).groupby(comp).agg(";".join)
-        meta["zone_ids"].extend(by.reindex(range(n_clusters)).tolist())
+        meta["zone_ids"].extend(_joined(zone_ids[members], comp, counts))
     return labels, np.array(geoms_out, dtype=object), meta
+
+
+def _dissolve(geoms: np.ndarray) -> tuple[np.ndarray, int, np.ndarray]:
+    """Connected groups of intersecting geometries, and each group's union.
+
+    Geometries whose boxes chain together are unioned (one union per chain, not one of
+    all); each geometry is linked to the parts of its chain's union it intersects, and
+    the connected geometries and parts form a group, whose union is its parts. Returns
+    each geometry's group (numbered in the order of each group's first geometry), the
+    number of groups and their unions.
+    """
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    n = geoms.size
+    a, b = shapely.STRtree(geoms).query(geoms)  # pairs of intersecting boxes
+    n_chain, chain = connected_components(
+        coo_matrix((np.ones(a.size, dtype=np.int8), (a, b)), shape=(n, n)), directed=False
+    )
+    parts = shapely.get_parts(_grouped_union(geoms, chain, n_chain))
+    zi, pj = shapely.STRtree(parts).query(geoms, predicate="intersects")
+    m = parts.size
+    links = coo_matrix((np.ones(zi.size, dtype=np.int8), (zi, n + pj)), shape=(n + m, n + m))
+    n_comp, comp = connected_components(links, directed=False)
+    first = np.full(n_comp, n + m)
+    np.minimum.at(first, comp, np.arange(n + m))
+    rank = np.empty(n_comp, dtype=np.int64)
+    rank[np.argsort(first)] = np.arange(n_comp)
+    comp = rank[comp]
+    n_groups = int(comp[:n].max()) + 1 if n else 0
+    # a group's union is its part, or its parts (touching at points) as one multi-polygon
+    part_group = comp[n:]
+    linked = part_group < n_groups  # a part of an empty zone meets no zone
+    parts, part_group = parts[linked], part_group[linked]
+    counts = np.bincount(part_group, minlength=n_groups)
+    dissolved = np.full(n_groups, None, dtype=object)
+    one = counts[part_group] == 1
+    dissolved[part_group[one]] = parts[one]
+    if (~one).any():
+        order = np.argsort(part_group[~one], kind="stable")
+        several = shapely.multipolygons(
+            shapely.get_parts(parts[~one][order]), indices=part_group[~one][order]
+        )
+        dissolved[counts > 1] = several[counts > 1]
+    return comp[:n], n_groups, dissolved
+
+
+def _joined(ids: np.ndarray, comp: np.ndarray, counts: np.ndarray) -> list[str]:
+    """The ids of each component joined by ';', in their order."""
+    if ids.size == 0:
+        return []
+    order = np.argsort(comp, kind="stable")
+    starts = np.r_[0, np.cumsum(counts)[:-1]]
+    joined = np.add.reduceat(ids[order].astype(object) + ";", starts)
+    return pd.Series(joined, dtype=object).str[:-1].tolist()
 
 
 def _suffix(zones: gpd.GeoDataFrame, row: int, group_cols: list[str]) -> str:
@@ -443,17 +712,3 @@ def _suffix(zones: gpd.GeoDataFrame, row: int, group_cols: list[str]) -> str:
     if "inner_km" in group_cols:
         return f"_{float(zones['inner_km'].iloc[row]):g}-{r:g}km"
     return f"_{r:g}km"
-
-
-def _components(zi: np.ndarray, pi: np.ndarray, n_zones: int, n_parts: int) -> np.ndarray:
-    """Connected component of each zone in the bipartite zone/part graph (label propagation)."""
-    zone_label = np.arange(n_zones)
-    part_label = np.full(n_parts, n_zones, dtype=int)
-    while True:
-        new_part = part_label.copy()
-        np.minimum.at(new_part, pi, zone_label[zi])
-        new_zone = zone_label.copy()
-        np.minimum.at(new_zone, zi, new_part[pi])
-        if np.array_equal(new_zone, zone_label) and np.array_equal(new_part, part_label):
-            return zone_label
-        zone_label, part_label = new_zone, new_part
