@@ -395,7 +395,7 @@ def classify_parallel(
     landscape_options: Mapping[str, Any] | None = None,
     jobs: int | None = None,
     chunks: int | None = None,
-    min_sites: int = MIN_PARALLEL_SITES,
+    min_sites: int | None = None,
     layers: tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, gpd.GeoDataFrame | None] | None = None,
 ) -> gpd.GeoDataFrame:
     """:func:`asm_pace.classify` of ``sites`` in ``jobs`` worker processes, by spatial chunks.
@@ -404,6 +404,8 @@ def classify_parallel(
     ``classify(sites, read_protected_areas(protected_areas, **pa_options),
     read_ecoregions(ecoregions, **ecoregion_options), ...)``, bit for bit; so are its
     warnings and errors (a chunk that warns or refuses sends the whole run to serial).
+    The readers' own warnings (records dropped, polygons repaired) are not given: read
+    the layers yourself to see them (the pipeline does, before classify).
 
     Parameters
     ----------
@@ -420,8 +422,8 @@ def classify_parallel(
         Worker processes; every core by default (:func:`default_jobs`); 1 is serial.
     chunks : int, optional
         Number of spatial chunks; ``CHUNKS_PER_JOB`` per worker by default.
-    min_sites : int
-        Fewer sites than this: serial, no pool (:data:`MIN_PARALLEL_SITES`).
+    min_sites : int, optional
+        Fewer sites than this: serial, no pool (:data:`MIN_PARALLEL_SITES` by default).
     layers : tuple, optional
         The layers already read from these paths with these options (protected areas,
         ecoregions, landscapes), used by a serial run instead of reading them again.
@@ -455,6 +457,7 @@ def classify_parallel(
             "read the layer with bbox= and call asm_pace.classify (in Python), or drop it"
         )
     n_chunks = chunks if chunks is not None else jobs * CHUNKS_PER_JOB
+    min_sites = MIN_PARALLEL_SITES if min_sites is None else min_sites
     if jobs > 1 and len(sites) >= max(min_sites, 2) and n_chunks > 1:
         spec = _Spec(
             os.fspath(protected_areas),
@@ -464,6 +467,7 @@ def classify_parallel(
             eco_options,
             land_options,
             uncertainty_m,
+            FIRST_MARGIN_KM,
         )
         out = _run_chunks(sites, spec, jobs, n_chunks)
         if out is not None:
@@ -488,13 +492,15 @@ def _serial(
     import asm_pace
 
     if layers is None:
-        pas = asm_pace.read_protected_areas(protected_areas, **pa_options)
-        eco = asm_pace.read_ecoregions(ecoregions, **eco_options)
-        pls = (
-            None
-            if priority_landscapes is None
-            else asm_pace.read_priority_landscapes(priority_landscapes, **land_options)
-        )
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # as in the workers: the readers' are not given
+            pas = asm_pace.read_protected_areas(protected_areas, **pa_options)
+            eco = asm_pace.read_ecoregions(ecoregions, **eco_options)
+            pls = (
+                None
+                if priority_landscapes is None
+                else asm_pace.read_priority_landscapes(priority_landscapes, **land_options)
+            )
     else:
         pas, eco, pls = layers
     return asm_pace.classify(sites, pas, eco, priority_landscapes=pls, uncertainty_m=uncertainty_m)
@@ -546,6 +552,7 @@ def _assemble(
         warnings.simplefilter("ignore", FutureWarning)  # all-NA columns of some chunks
         merged = pd.concat(results, axis=0)
     out = merged.iloc[inverse]
+    out.index = sites.index  # the same labels; a RangeIndex stays one
     for column in out.columns:  # a chunk's all-NA column may have widened the dtype
         if out[column].dtype != results[0][column].dtype:
             out[column] = out[column].astype(results[0][column].dtype)

@@ -1,0 +1,280 @@
+"""classify over spatial chunks in worker processes (``asm_pace.parallel``, ``--jobs``).
+
+The parallel result is compared with one serial :func:`asm_pace.classify` call on the
+same inputs: every column, value (exactly), dtype, index and order, the ``attrs``, and the
+warnings given (category and message, each once). The Hilbert order is checked against its
+defining property with cells computed by hand (floor division), not by geopandas.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import warnings
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import asm_pace
+from asm_pace import parallel
+from asm_pace.cli import cli
+from asm_pace.datasets import sample_path
+from asm_pace.errors import AsmPaceError, InputError
+from asm_pace.pipeline import run_pipeline
+
+ROOT = Path(__file__).resolve().parents[1]
+PAS = sample_path("protected_areas.gpkg")
+ECO = sample_path("ecoregions.gpkg")
+LANDSCAPES = sample_path("priority_landscapes.gpkg")
+
+
+def _recorded(call):
+    """``call()``'s result (or the AsmPaceError it raised) and its warnings, as text."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            out = call()
+        except AsmPaceError as err:
+            out = err
+    return out, [(w.category.__name__, str(w.message)) for w in caught]
+
+
+def _serial(sites, pas=PAS, eco=ECO, landscapes=None, **kw):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        p = asm_pace.read_protected_areas(pas)
+        e = asm_pace.read_ecoregions(eco)
+        pl = None if landscapes is None else asm_pace.read_priority_landscapes(landscapes)
+    return _recorded(lambda: asm_pace.classify(sites, p, e, priority_landscapes=pl, **kw))
+
+
+def _parallel(sites, pas=PAS, eco=ECO, landscapes=None, chunks=4, **kw):
+    return _recorded(
+        lambda: parallel.classify_parallel(
+            sites,
+            pas,
+            eco,
+            priority_landscapes=landscapes,
+            jobs=2,
+            chunks=chunks,
+            min_sites=0,
+            **kw,
+        )
+    )
+
+
+def _same(par, ser):
+    out, warned = par
+    expected, expected_warned = ser
+    if isinstance(expected, Exception):
+        assert type(out) is type(expected) and str(out) == str(expected)
+    else:
+        assert not isinstance(out, Exception), out
+        pd.testing.assert_frame_equal(out, expected, check_exact=True, check_index_type=True)
+        assert type(out.index) is type(expected.index)
+        assert out.attrs == expected.attrs
+    assert warned == expected_warned
+
+
+@pytest.fixture(scope="module")
+def sample_sites():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return asm_pace.read_sites(sample_path("sites.csv"))
+
+
+# --------------------------------------------------------------------------- partitioning
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(st.tuples(st.floats(-179.9, 179.9), st.floats(-89.9, 89.9)), min_size=1, max_size=60),
+    st.integers(1, 7),
+    st.integers(1, 4),
+)
+def test_chunks_partition_the_sites_along_a_hilbert_curve(points, n_chunks, level):
+    x, y = np.array(points).T
+    sites = gpd.GeoDataFrame(geometry=gpd.points_from_xy(x, y), crs=4326)
+    chunks = parallel.spatial_chunks(sites, n_chunks)
+    flat = np.concatenate(chunks)
+    assert sorted(flat.tolist()) == list(range(len(points)))  # every site once
+    sizes = [c.size for c in chunks]
+    assert max(sizes) - min(sizes) <= 1 and len(chunks) == min(n_chunks, len(points))
+    # a Hilbert curve visits each cell of every level whole before leaving it: along the
+    # order, each cell is one run. Cells by hand, on geopandas' grid of the globe (2**16 - 1
+    # steps a side, HILBERT_LEVEL; a coordinate's step truncated), 2**level cells a side
+    order = parallel.hilbert_order(sites)
+    steps = 2**parallel.HILBERT_LEVEL - 1
+    ix = ((x[order] + 180.0) * (steps / 360.0)).astype(np.int64)
+    iy = ((y[order] + 90.0) * (steps / 180.0)).astype(np.int64)
+    shift = parallel.HILBERT_LEVEL - level
+    cells = (ix >> shift) * 2**level + (iy >> shift)
+    starts = cells[np.r_[True, cells[1:] != cells[:-1]]]
+    assert len(starts) == len(set(starts.tolist()))
+    # the chunks are runs of the order
+    assert [c.tolist() for c in chunks] == [
+        np.sort(p).tolist() for p in np.array_split(order, n_chunks) if p.size
+    ]
+
+
+def test_check_jobs():
+    assert parallel.check_jobs(None) == parallel.default_jobs() >= 1
+    assert parallel.check_jobs(3) == 3
+    for bad in (0, -1, 1.5, True, "2"):
+        with pytest.raises(InputError, match="--jobs"):
+            parallel.check_jobs(bad)
+
+
+# --------------------------------------------------------------------------- identity
+
+
+def test_samples_identical_to_serial(sample_sites):
+    _same(
+        _parallel(sample_sites, landscapes=LANDSCAPES), _serial(sample_sites, landscapes=LANDSCAPES)
+    )
+
+
+def test_samples_with_uncertainty_and_footprints_identical(sample_sites):
+    sites = sample_sites.copy()
+    sites.attrs = dict(sample_sites.attrs)
+    # every third site a footprint: a geodesic circle of 300 m around it
+    pts = sites.geometry.values[::3]
+    circles = asm_pace.geodesic_circles(shapely.get_x(pts), shapely.get_y(pts), 300.0)
+    geoms = np.asarray(sites.geometry.values, dtype=object)
+    geoms[::3] = circles
+    sites = sites.set_geometry(list(geoms), crs=4326)
+    sites["uncertainty_m"] = np.where(np.arange(len(sites)) % 2 == 0, 5_000.0, np.nan)
+    _same(
+        _parallel(sites, uncertainty_m=20_000.0, chunks=5),
+        _serial(sites, uncertainty_m=20_000.0),
+    )
+
+
+def test_boxes_widened_to_the_nearest_areas(sample_sites, monkeypatch):
+    """A first box of 0.5 km around each chunk holds too few areas: each worker widens it
+    until the upper bound of every site's nearest distance fits; the distances are the
+    serial ones, and the box read holds each site's nearest area."""
+    monkeypatch.setattr(parallel, "FIRST_MARGIN_KM", 0.5)
+    _same(_parallel(sample_sites, chunks=6), _serial(sample_sites))
+    sites = sample_sites.iloc[parallel.spatial_chunks(sample_sites, 6)[0]]
+    spec = parallel._Spec(str(PAS), str(ECO), None, margin_km=0.5)
+    status, (out, _), box = parallel._classify_chunk(sites, spec)
+    first = asm_pace.geodesy.box_around(tuple(sites.total_bounds), 0.5)
+    assert status == "ok" and box is not None and box != first
+    assert box[0] < first[0] or box[1] < first[1] or box[2] > first[2] or box[3] > first[3]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        pas = asm_pace.read_protected_areas(PAS)
+    outside = out["nearest_pa_km"] > 0
+    nearest = pas.set_index("pa_id").loc[out.loc[outside, "nearest_pa_id"]].geometry
+    assert outside.any() and shapely.intersects(np.asarray(nearest.values), shapely.box(*box)).all()
+
+
+def test_errors_and_refusals_are_the_serial_ones(sample_sites):
+    # every site at sea: the serial refusal (all the sites counted), not one chunk's
+    sea = sample_sites.set_geometry(
+        gpd.points_from_xy(np.linspace(-100, -99, len(sample_sites)), np.zeros(len(sample_sites))),
+        crs=4326,
+    )
+    par, ser = _parallel(sea), _serial(sea)
+    assert isinstance(ser[0], InputError)
+    _same(par, ser)
+    # a value a worker refuses: the run goes serial and refuses it as serial does
+    bad = sample_sites.assign(uncertainty_m=["-3"] + [""] * (len(sample_sites) - 1))
+    par, ser = _parallel(bad), _serial(bad)
+    assert isinstance(ser[0], InputError)
+    _same(par, ser)
+
+
+def test_small_runs_start_no_pool(sample_sites, monkeypatch):
+    def refuse(*args, **kwargs):
+        raise AssertionError("a pool was started for a small run")
+
+    monkeypatch.setattr(parallel, "ProcessPoolExecutor", refuse)
+    out = parallel.classify_parallel(sample_sites, PAS, ECO, jobs=2)
+    _same((out, []), _serial(sample_sites))
+
+
+# --------------------------------------------------------------------------- pipeline and CLI
+
+
+def test_pipeline_jobs(sample_sites, monkeypatch, tmp_path):
+    monkeypatch.setattr(parallel, "MIN_PARALLEL_SITES", 0)
+    started = []
+    pool = parallel.ProcessPoolExecutor
+
+    def counted(*args, **kwargs):
+        started.append(kwargs.get("max_workers"))
+        return pool(*args, **kwargs)
+
+    monkeypatch.setattr(parallel, "ProcessPoolExecutor", counted)
+    runs = {}
+    for jobs in (1, 2):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            runs[jobs] = run_pipeline(
+                sample_path("sites.csv"),
+                protected_areas=PAS,
+                ecoregions=ECO,
+                priority_landscapes=LANDSCAPES,
+                radii_km=[1, 10],
+                jobs=jobs,
+            )
+    assert started == [2]
+    for name in runs[1].layers:
+        pd.testing.assert_frame_equal(runs[2].layers[name], runs[1].layers[name], check_exact=True)
+    with pytest.raises(InputError, match="--jobs"):
+        run_pipeline(sample_path("sites.csv"), protected_areas=PAS, ecoregions=ECO, jobs=0)
+    # the command line: --jobs 2 writes what --jobs 1 writes
+    layers = {}
+    for jobs in ("1", "2"):
+        out = tmp_path / f"out{jobs}.gpkg"
+        args = ["classify", str(sample_path("sites.csv")), "-p", str(PAS), "-e", str(ECO)]
+        result = CliRunner().invoke(cli, [*args, "-o", str(out), "--jobs", jobs])
+        assert result.exit_code == 0, result.output
+        layers[jobs] = gpd.read_file(out, layer="sites")
+    assert started == [2, 2]
+    pd.testing.assert_frame_equal(layers["2"], layers["1"], check_exact=True)
+
+
+def test_pipeline_stays_serial_with_kbas_or_frames(sample_sites, monkeypatch):
+    monkeypatch.setattr(parallel, "MIN_PARALLEL_SITES", 0)
+    monkeypatch.setattr(parallel, "ProcessPoolExecutor", None)  # would fail if started
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        pas = asm_pace.read_protected_areas(PAS)
+        result = run_pipeline(sample_sites, protected_areas=pas, ecoregions=ECO, jobs=2)
+    assert len(result.sites) == len(sample_sites)
+
+
+# --------------------------------------------------------------------------- global subset
+
+
+@pytest.fixture(scope="module")
+def global_subset(tmp_path_factory):
+    out = tmp_path_factory.mktemp("global")
+    subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "make_global.py"), str(out), "--scale",
+         "0.01", "--sites", "3000"],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    return out
+
+
+def test_global_subset_identical_to_serial(global_subset):
+    """Sites in districts on every continent (some far from any area, some at sea):
+    columns, values, order and the serial warnings (counted over all the sites)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        sites = asm_pace.read_sites(global_subset / "sites_3000.csv")
+    pas, eco = global_subset / "protected_areas.gpkg", global_subset / "ecoregions.gpkg"
+    par, ser = _parallel(sites, pas, eco, chunks=8), _serial(sites, pas, eco)
+    _same(par, ser)
+    assert (par[0]["nearest_pa_km"] > parallel.FIRST_MARGIN_KM).any()  # boxes were widened
