@@ -685,11 +685,9 @@ def _dissolve(geoms: np.ndarray) -> tuple[np.ndarray, int, np.ndarray]:
     one = counts[part_group] == 1
     dissolved[part_group[one]] = parts[one]
     if (~one).any():
-        order = np.argsort(part_group[~one], kind="stable")
-        several = shapely.multipolygons(
-            shapely.get_parts(parts[~one][order]), indices=part_group[~one][order]
-        )
-        dissolved[counts > 1] = several[counts > 1]
+        groups, index = np.unique(part_group[~one], return_inverse=True)
+        order = np.argsort(index, kind="stable")
+        dissolved[groups] = shapely.multipolygons(parts[~one][order], indices=index[order])
     return comp[:n], n_groups, dissolved
 
 
