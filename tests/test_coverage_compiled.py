@@ -118,8 +118,9 @@ def test_compiled_path_equals_numpy_path(monkeypatch, seed, h, w, n, k, frequent
     hb=st.integers(1, 25),
     c0=st.integers(-5, 20),
     n=st.integers(1, 10),
+    rule=st.sampled_from(["exact", "center"]),
 )
-def test_band_edges_fused_equals_events(monkeypatch, seed, r0, hb, c0, n):
+def test_band_edges_fused_equals_events(monkeypatch, seed, r0, hb, c0, n, rule):
     """Label sums straight from global edges (one band, one column offset) equal the events'."""
     rng = np.random.default_rng(seed)
     geoms = shapely.buffer(
@@ -137,15 +138,16 @@ def test_band_edges_fused_equals_events(monkeypatch, seed, r0, hb, c0, n):
     labels = rng.integers(0, 26, shape).astype(np.uint16)
     rw = rng.uniform(0.5, 2.0, hb)
     with_jit(monkeypatch, True)
-    fused = cov.BandEdges(start, end, first[:-1], first[1:], r0, r0 + hb, c0, shape)
+    fused = cov.BandEdges(start, end, first[:-1], first[1:], r0, r0 + hb, c0, shape, rule)
     got = cov.label_sums(fused, labels, 26, rw, n)
     with_jit(monkeypatch, False)
     ref_edges = cov.band_edges((start, end, owner), r0, r0 + hb, c0)
-    ref = cov.label_sums(cov.exact_edge_events(ref_edges, shape), labels, 26, rw, n)
+    make = cov.exact_edge_events if rule == "exact" else cov.center_edge_events
+    ref = cov.label_sums(make(ref_edges, shape), labels, 26, rw, n)
     scale = max(1.0, float(np.abs(ref).max()))
     np.testing.assert_allclose(got, ref, rtol=0, atol=1e-11 * scale)
     # the attributes of the events are there too (built on first use)
-    assert len(fused.piece) == len(cov.exact_edge_events(ref_edges, shape).piece)
+    assert len(fused.piece) == len(make(ref_edges, shape).piece)
 
 
 @settings(
@@ -181,7 +183,8 @@ def test_pixel_edges_compiled_equals_numpy(monkeypatch, seed, n, flip):
     assert (twice > 0).all()
 
 
-def test_forest_loss_compiled_equals_numpy_on_the_fixture(monkeypatch, tmp_path):
+@pytest.mark.parametrize("coverage", ["exact", "center"])
+def test_forest_loss_compiled_equals_numpy_on_the_fixture(monkeypatch, tmp_path, coverage):
     """End to end: holes, multipolygons, nodata, several tiles of codes: both paths agree."""
     import geopandas as gpd
     import rasterio
@@ -213,10 +216,10 @@ def test_forest_loss_compiled_equals_numpy_on_the_fixture(monkeypatch, tmp_path)
     zones = gpd.GeoDataFrame(geometry=geoms, crs=4326)
     with_jit(monkeypatch, False)
     with pytest.warns(CoverageWarning):  # the nodata pixel, zones past the edge
-        a = forest_loss(zones, treecover=paths[0], lossyear=paths[1])
+        a = forest_loss(zones, treecover=paths[0], lossyear=paths[1], coverage=coverage)
     with_jit(monkeypatch, True)
     with pytest.warns(CoverageWarning):
-        b = forest_loss(zones, treecover=paths[0], lossyear=paths[1])
+        b = forest_loss(zones, treecover=paths[0], lossyear=paths[1], coverage=coverage)
     assert list(a.columns) == list(b.columns)
     np.testing.assert_allclose(b.to_numpy(), a.to_numpy(), rtol=1e-10, atol=1e-10)
 

@@ -106,10 +106,22 @@ class BandEdges:
     reads the attributes of :class:`Events` (``piece``, ``own``...), built on first use.
     """
 
-    def __init__(self, start, end, e0, e1, r0: int, r1: int, c0: int, shape: tuple[int, int]):
+    def __init__(
+        self,
+        start,
+        end,
+        e0,
+        e1,
+        r0: int,
+        r1: int,
+        c0: int,
+        shape: tuple[int, int],
+        rule: str = "exact",
+    ):
         self.start, self.end, self.e0, self.e1 = start, end, e0, e1
         self.r0, self.r1, self.c0 = r0, r1, c0
         self.shape = shape
+        self.rule = rule  # "exact" or "center"
         self._ev: Events | None = None
 
     def events(self) -> Events:
@@ -119,7 +131,8 @@ class BandEdges:
             sel = np.repeat(self.e0 - (np.cumsum(n) - n), n) + np.arange(int(n.sum()))
             piece = np.repeat(np.arange(len(self.e0)), n)
             e = band_edges((self.start[sel], self.end[sel], piece), self.r0, self.r1, self.c0)
-            self._ev = exact_edge_events(e, self.shape)
+            make = exact_edge_events if self.rule == "exact" else center_edge_events
+            self._ev = make(e, self.shape)
         return self._ev
 
     def __getattr__(self, name: str):
@@ -572,7 +585,8 @@ def _label_sums_nb(
     top = np.array(top, dtype=np.intp)
     if isinstance(ev, BandEdges):
         h, w = ev.shape
-        nb.exact_label_sums_edges(
+        kernel = nb.exact_label_sums_edges if ev.rule == "exact" else nb.center_label_sums_edges
+        kernel(
             ev.start, ev.end, ev.e0, ev.e1, ev.r0, ev.r1, ev.c0, h, w,
             flat, row_weight, packed, nrp, top, rare_ids, table, out,
         )  # fmt: skip

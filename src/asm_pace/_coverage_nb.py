@@ -458,3 +458,82 @@ def simple_edges_px(coords, cidx, n_geoms, x0, y0, dx, dy):
         owner[k] = g
         k += 1
     return start, end, owner
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def center_label_sums_edges(
+    start, end, e0, e1, r0, r1, c0, h, w, flat, row_weight, packed, nrp, top, rare_ids, table, out
+):
+    """Centre-rule label sums straight from the zones' edges, no event arrays.
+
+    As :func:`exact_label_sums_edges` (edges clipped to the rows ``r0:r1``, visited 16
+    rows at a time), with the events of ``_coverage.center_edge_events``: one per
+    crossing of a row's centre line, at the first pixel whose centre lies right of it.
+    """
+    n_pieces = e0.shape[0]
+    n_rare = rare_ids.shape[0]
+    use_rare = table.shape[0] > 0
+    out_rare = np.zeros((n_pieces if use_rare else 0, n_rare))
+    fr0 = float(r0)
+    fr1 = float(r1)
+    fc0 = float(c0)
+    first = np.zeros(h + 1, dtype=np.intp)
+    n_e = 0
+    for p in range(n_pieces):
+        for e in range(e0[p], e1[p]):
+            wa = start[e, 1]
+            wb = end[e, 1]
+            lo = min(wa, wb)
+            hi = max(wa, wb)
+            if hi > fr0 and lo < fr1 and wa != wb:
+                b = min(max(int(max(lo, fr0) - fr0), 0), h - 1) // 16
+                first[b + 1] += 1
+                n_e += 1
+    for r in range(h):
+        first[r + 1] += first[r]
+    order = np.empty(n_e, dtype=np.intp)
+    owner = np.empty(n_e, dtype=np.intp)
+    for p in range(n_pieces):
+        for e in range(e0[p], e1[p]):
+            wa = start[e, 1]
+            wb = end[e, 1]
+            lo = min(wa, wb)
+            hi = max(wa, wb)
+            if hi > fr0 and lo < fr1 and wa != wb:
+                b = min(max(int(max(lo, fr0) - fr0), 0), h - 1) // 16
+                order[first[b]] = e
+                owner[first[b]] = p
+                first[b] += 1
+    for ii in range(n_e):
+        e = order[ii]
+        p = owner[ii]
+        ua0 = start[e, 0]
+        wa0 = start[e, 1]
+        ub0 = end[e, 0]
+        wb0 = end[e, 1]
+        slope = (ub0 - ua0) / (wb0 - wa0)
+        ws = min(max(wa0, fr0), fr1)
+        we = min(max(wb0, fr0), fr1)
+        us = ua0 if ws == wa0 else ua0 + (ws - wa0) * slope
+        ue = ub0 if we == wb0 else ua0 + (we - wa0) * slope
+        ua = us - fc0
+        ub = ue - fc0
+        wa = ws - fr0
+        wb = we - fr0
+        lo = min(wa, wb)
+        hi = max(wa, wb)
+        k0 = np.ceil(lo - 0.5)
+        n = int(max(np.ceil(hi - 0.5) - k0, 0.0))
+        rise = 1.0 if wb > wa else -1.0
+        for i in range(n):
+            k = k0 + float(i)
+            u = ua + (k + 0.5 - wa) / (wb - wa) * (ub - ua)
+            c = min(max(int(np.ceil(u - 0.5)), 0), w)
+            rr = min(max(int(k), 0), h - 1)
+            _prefix_add(
+                p, rr, c, rise * row_weight[rr], w, packed, nrp, top, use_rare, table, out, out_rare
+            )
+    if use_rare:
+        for p in range(n_pieces):
+            for j in range(n_rare):
+                out[p, rare_ids[j]] += out_rare[p, j]

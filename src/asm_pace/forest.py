@@ -272,8 +272,8 @@ def _iter_chunks(
             # the window holds the zones' columns: only the band's rows cut them
             e0, e1 = first_edge[zones], first_edge[zones + 1]
             n = e1 - e0
-            if coverage == "exact" and compiled and int(n.sum()) >= cov.JIT_MIN:
-                ev = cov.BandEdges(start, end, e0, e1, r0, r1, c0, shape)
+            if compiled and int(n.sum()) >= cov.JIT_MIN:
+                ev = cov.BandEdges(start, end, e0, e1, r0, r1, c0, shape, coverage)
                 yield _read_chunk(layers, mask_nodata, ev, grid, zones, r0, r1, c0, c1)
                 continue
             sel = np.repeat(e0 - (np.cumsum(n) - n), n) + np.arange(int(n.sum()))
