@@ -244,22 +244,27 @@ class BoundaryIndex:
         d = s - a - t[:, None] * ab
         return np.sqrt((d * d).sum(axis=1)), t
 
+    @staticmethod
+    def _best(rows: np.ndarray, d: np.ndarray, m: int) -> np.ndarray:
+        """Positions of each row's smallest ``d`` (one per row, the first of ties)."""
+        best = np.full(m, np.inf)
+        np.minimum.at(best, rows, d)
+        at = np.flatnonzero(d == best[rows])
+        _, once = np.unique(rows[at], return_index=True)
+        return at[once]
+
     def _upper(
         self,
         lon: np.ndarray,
         lat: np.ndarray,
-        s: np.ndarray,
         rows: np.ndarray,
         segs: np.ndarray,
+        d: np.ndarray,
+        t: np.ndarray,
         m: int,
-        d: np.ndarray | None = None,
-        t: np.ndarray | None = None,
     ) -> np.ndarray:
         """Per site, the geodesic distance (m) to the foot point of its nearest segment in chord."""
-        if d is None or t is None:
-            d, t = self._seg_dist(s[rows], segs)
-        order = np.lexsort((d, rows))
-        first = order[np.r_[True, rows[order][1:] != rows[order][:-1]]]
+        first = self._best(rows, d, m)
         r, j = rows[first], segs[first]
         p0 = self.coords[j]
         p = p0 + t[first][:, None] * (self.coords[j + 1] - p0)
@@ -290,14 +295,16 @@ class BoundaryIndex:
         s = ecef(lon, lat)
         # 1. an upper bound U on the geodesic distance: the distance to the foot point on
         # the segment nearest in chord among a few candidates per class
-        rows1, segs1 = [], []
+        firsts = []  # per class, each site's nearest segment in chord: (row, seg, d, t)
         for b in self.buckets:
             k = min(_K_FIRST, b.tree.n)
             _, ii = b.tree.query(s, k=[*range(1, k + 1)])
             r, g = self._expand(np.repeat(np.arange(m), k), b.seg[ii.ravel()])
-            rows1.append(r)
-            segs1.append(g)
-        upper = self._upper(lon, lat, s, np.concatenate(rows1), np.concatenate(segs1), m)
+            d, t = self._seg_dist(s[r], g)
+            one = self._best(r, d, m)
+            firsts.append((r[one], g[one], d[one], t[one]))
+        r, g, d, t = (np.concatenate(col) for col in zip(*firsts, strict=True))
+        upper = self._upper(lon, lat, r, g, d, t, m)
         # 2. every chunk that can hold a point within U: its centre is within the longest
         # chord of a geodesic of length U (chord_within) plus its radius
         reach = chord_within(upper)
@@ -320,7 +327,7 @@ class BoundaryIndex:
         d, t = self._seg_dist(s[rows], segs)
         # 3. shortlist: a segment whose foot point can be no nearer than the best foot
         # found so far (its chord, less the edge's departure from it, beyond chord_within)
-        upper = np.minimum(upper, self._upper(lon, lat, s, rows, segs, m, d, t))
+        upper = np.minimum(upper, self._upper(lon, lat, rows, segs, d, t, m))
         keep = d - _H_SLACK_M <= chord_within(upper)[rows]
         rows, segs, t = rows[keep], segs[keep], t[keep]
         # 4. exact geodesic distance to the foot point, on the lon/lat segment

@@ -50,6 +50,10 @@ __all__ = [
     "read_vector",
     "repair_polygons",
     "repair_polygons_counted",
+    "ValidMark",
+    "mark_valid",
+    "known_valid",
+    "carry_mark",
     "check_ids",
     "row_list",
     "source_name",
@@ -571,7 +575,10 @@ def to_wgs84(
     geoms = np.asarray(out.geometry.values, dtype=object)
     flat = shapely.force_2d(geoms) if np.any(shapely.has_z(geoms)) else geoms
     src = np.asarray(gdf.geometry.values, dtype=object)
-    wrapped = _wrap_polygons(flat, src, crs, name)
+    if crs is None and flat is geoms and known_valid(gdf, src).all():
+        wrapped = geoms  # a reader's layer, untouched: already checked and split at +-180
+    else:
+        wrapped = _wrap_polygons(flat, src, crs, name)
     if wrapped is not geoms:
         out = out.set_geometry(gpd.GeoSeries(wrapped, index=out.index, crs="EPSG:4326"))
     out = out.set_crs("EPSG:4326", allow_override=True)
@@ -810,6 +817,98 @@ def _unwrap(
     return out
 
 
+#: The ``attrs`` key of a layer's :class:`ValidMark`.
+VALID_KEY = "valid_geometry"
+
+
+class ValidMark:
+    """The geometry objects a reader checked and repaired: later steps need not check them.
+
+    The reader made them longitude/latitude (:func:`to_wgs84`: 2-D, split at +-180)
+    and valid (:func:`repair_polygons_counted`). Shapely geometries are immutable, so a
+    geometry still in the layer that is one of these very objects is still so; an edited
+    or added row holds another object and is checked again. The mark holds the objects (so their ids cannot be reused
+    while it lives) and is shared, never copied, when pandas copies ``attrs``.
+    """
+
+    __slots__ = ("_held", "_ids")
+
+    def __init__(self, geoms: np.ndarray) -> None:
+        self._held = np.asarray(geoms, dtype=object).copy()
+        self._ids = np.sort(_ids(self._held))
+
+    def __deepcopy__(self, memo: dict) -> ValidMark:
+        return self
+
+    def __copy__(self) -> ValidMark:
+        return self
+
+    def __repr__(self) -> str:
+        return f"<ValidMark of {self._ids.size} geometries>"
+
+    def covers(self, geoms: np.ndarray) -> np.ndarray:
+        """Which of ``geoms`` are objects this mark holds (hence valid)."""
+        ids = _ids(np.asarray(geoms, dtype=object))
+        if self._ids.size == 0 or ids.size == 0:
+            return np.zeros(ids.size, dtype=bool)
+        at = np.minimum(np.searchsorted(self._ids, ids), self._ids.size - 1)
+        return self._ids[at] == ids
+
+
+def _ids(geoms: np.ndarray) -> np.ndarray:
+    return np.fromiter(map(id, geoms), dtype="int64", count=len(geoms))
+
+
+def mark_valid(gdf: gpd.GeoDataFrame, geoms: np.ndarray | None = None) -> gpd.GeoDataFrame:
+    """Mark ``geoms`` (default: the layer's geometries, which must be valid) as checked.
+
+    Readers call it once they have repaired a layer (:func:`repair_polygons_counted`
+    returns a marked layer); classify and overlaps then check only the rows the mark
+    does not hold (:func:`known_valid`). Returns ``gdf`` (modified in place).
+
+    Examples
+    --------
+    >>> import geopandas as gpd, shapely
+    >>> g = mark_valid(gpd.GeoDataFrame(geometry=[shapely.box(0, 0, 1, 1)], crs=4326))
+    >>> known_valid(g.copy()).tolist()  # copies keep the same geometry objects
+    [True]
+    >>> g.loc[0, "geometry"] = shapely.Polygon([(0, 0), (1, 1), (1, 0), (0, 1)])
+    >>> known_valid(g).tolist()  # an edited row is checked again
+    [False]
+    """
+    held = np.asarray(gdf.geometry.values if geoms is None else geoms, dtype=object)
+    gdf.attrs[VALID_KEY] = ValidMark(held)
+    return gdf
+
+
+def carry_mark(
+    out: gpd.GeoDataFrame, source: gpd.GeoDataFrame, extra: Any = None
+) -> gpd.GeoDataFrame:
+    """Give ``out`` the :class:`ValidMark` of ``source`` (a reader that rebuilds ``attrs``).
+
+    ``extra``: more geometries of ``out`` (a reader's point circles), checked here once
+    and marked when valid.
+    """
+    mark = source.attrs.get(VALID_KEY)
+    if isinstance(mark, ValidMark):
+        held = mark._held
+        if extra is not None and len(extra):
+            more = np.asarray(extra, dtype=object)
+            held = np.concatenate([held, more[shapely.is_valid(more)]])
+            mark = ValidMark(held)
+        out.attrs[VALID_KEY] = mark
+    return out
+
+
+def known_valid(gdf: gpd.GeoDataFrame, geoms: np.ndarray | None = None) -> np.ndarray:
+    """Which rows' geometries a reader checked (``attrs`` :class:`ValidMark`); others False."""
+    geoms = np.asarray(gdf.geometry.values if geoms is None else geoms, dtype=object)
+    mark = gdf.attrs.get(VALID_KEY)
+    if not isinstance(mark, ValidMark):
+        return np.zeros(len(geoms), dtype=bool)
+    return mark.covers(geoms)
+
+
 def repair_polygons(gdf: gpd.GeoDataFrame, *, source: str | None = None) -> gpd.GeoDataFrame:
     """Repair invalid polygons with ``shapely.make_valid`` and keep their polygonal parts.
 
@@ -854,7 +953,9 @@ def repair_polygons_counted(
     name = source or gdf.attrs.get("source", "<layer>")
     geoms = np.asarray(gdf.geometry.values, dtype=object)
     present = ~shapely.is_missing(geoms)
-    invalid = present & ~shapely.is_valid(geoms)
+    invalid = np.zeros(len(geoms), dtype=bool)
+    check = present & ~known_valid(gdf, geoms)  # rows a reader checked are valid
+    invalid[check] = ~shapely.is_valid(geoms[check])
     out = gdf.copy()
     if invalid.any():
         fixed = shapely.make_valid(geoms[invalid])
@@ -871,4 +972,5 @@ def repair_polygons_counted(
     keep = ~shapely.is_missing(geoms) & ~shapely.is_empty(geoms)
     out = out[keep]
     out.attrs = dict(gdf.attrs)
+    mark_valid(out)
     return out, int((invalid & keep).sum()), int((invalid & ~keep).sum())

@@ -33,7 +33,7 @@ from ._nearest import (
     relevant_polygons,
     widen_boxes,
 )
-from ._vector import source_name, to_wgs84
+from ._vector import known_valid, source_name, to_wgs84
 from .errors import CRSError, ExtentWarning, InputError, RepairedGeometryWarning, SchemaError
 from .geodesy import geodesic_area
 from .sites import MAX_UNCERTAINTY_M, uncertainty_column, uncertainty_values
@@ -292,7 +292,9 @@ def _classify(
     pa_geoms = _polygons(pas, "protected_areas", repair=not restrict)
     pa_near = None
     if restrict and len(pas):
-        pa_geoms, pa_near = _repair_near(pa_geoms, site_geoms, is_point, tree, _labels(pas))
+        pa_geoms, pa_near = _repair_near(
+            pa_geoms, site_geoms, is_point, tree, _labels(pas), known_valid(pas)
+        )
 
     # --- protected areas -------------------------------------------------------
     pa_id = pas["pa_id"].astype("string").fillna("").to_numpy(dtype=object)
@@ -377,7 +379,7 @@ def _classify(
     pa_desig = pas["designation"].astype("string").fillna("").to_numpy(dtype=object)
     pa_iucn = pas["iucn_category"].astype("string").fillna("").to_numpy(dtype=object)
     years = pd.array(pas["status_year"], dtype="Int64")
-    pa_year = np.array(["" if pd.isna(y) else str(int(y)) for y in years], dtype=object)
+    pa_year = years.astype("string").fillna("").to_numpy(dtype=object)
     wh = np.zeros(n, dtype=bool)
     np.logical_or.at(wh, hit_site, pas["world_heritage"].fillna(False).to_numpy(dtype=bool)[hit_pa])
     ram = np.zeros(n, dtype=bool)
@@ -754,24 +756,36 @@ def _site_geometries(sites: gpd.GeoDataFrame) -> np.ndarray:
 
 
 def _polygons(gdf: gpd.GeoDataFrame, layer: str, *, repair: bool = True) -> np.ndarray:
-    """Valid polygonal geometries of a layer (missing ones become empty)."""
+    """Valid polygonal geometries of a layer (missing ones become empty).
+
+    Rows a reader repaired (:func:`asm_pace._vector.known_valid`) are not checked again.
+    """
     geoms = np.array(gdf.geometry.values, dtype=object)  # a copy: empties are written in
     missing = shapely.is_missing(geoms)
     geoms[missing] = shapely.Polygon()
-    return _repair(geoms, layer, _labels(gdf)) if repair else geoms
+    return _repair(geoms, layer, _labels(gdf), known_valid(gdf)) if repair else geoms
 
 
-def _fix(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Valid polygonal geometries (a copy when any was invalid) and the invalid mask."""
-    invalid = ~shapely.is_valid(geoms)
+def _fix(geoms: np.ndarray, known: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Valid polygonal geometries (a copy when any was invalid) and the invalid mask.
+
+    ``known``: rows known to be valid (a reader's mark), not checked.
+    """
+    if known is None:
+        invalid = ~shapely.is_valid(geoms)
+    else:
+        invalid = np.zeros(len(geoms), dtype=bool)
+        invalid[~known] = ~shapely.is_valid(geoms[~known])
     if invalid.any():
         geoms = geoms.copy()
         geoms[invalid] = polygonal_parts(shapely.make_valid(geoms[invalid]))
     return geoms, invalid
 
 
-def _repair(geoms: np.ndarray, layer: str, labels: np.ndarray) -> np.ndarray:
-    geoms, invalid = _fix(geoms)
+def _repair(
+    geoms: np.ndarray, layer: str, labels: np.ndarray, known: np.ndarray | None = None
+) -> np.ndarray:
+    geoms, invalid = _fix(geoms, known)
     _warn_repaired(invalid, layer, labels)
     return geoms
 
@@ -782,8 +796,12 @@ def _repair_near(
     is_point: np.ndarray,
     tree: shapely.STRtree,
     labels: np.ndarray,
+    known: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray | None]:
     """Repair the protected areas near the sites; return them and their positions.
+
+    ``known``: the rows a reader repaired (:func:`asm_pace._vector.known_valid`), not
+    checked again.
 
     Near: the envelope meets a site's, or lies within the farthest-envelope bound
     of :func:`_nearest.relevant_polygons` of a site. A repaired polygon stays in
@@ -795,14 +813,14 @@ def _repair_near(
     loose = relevant_polygons(pa_geoms, bounds, x, y, exact=False)
     if loose is not None:
         near = np.union1d(hit, loose)
-        fixed, invalid = _fix(pa_geoms[near])
+        fixed, invalid = _fix(pa_geoms[near], known[near])
         vanished = shapely.is_empty(fixed) & ~shapely.is_empty(pa_geoms[near])
         if not vanished.any():
             _warn_repaired(invalid, "protected_areas", labels[near], stacklevel=5)
             out = pa_geoms.copy()
             out[near] = fixed
             return out, near
-    return _repair(pa_geoms, "protected_areas", labels), None
+    return _repair(pa_geoms, "protected_areas", labels, known), None
 
 
 def _warn_repaired(
@@ -835,7 +853,22 @@ def _labels(gdf: gpd.GeoDataFrame) -> np.ndarray:
 
 
 def _natural_rank(ids: np.ndarray) -> np.ndarray:
-    """Rank ids so that numeric ones sort as numbers (2 < 10), then the others as text."""
+    """Rank ids so that numeric ones sort as numbers (2 < 10), then the others as text.
+
+    >>> _natural_rank(np.array(["10", "b", "2", "a", "02"], dtype=object)).tolist()
+    [2, 4, 0, 3, 1]
+    """
+    joined = "".join(ids)
+    if joined.isascii() and "\x00" not in joined:  # digit strings compared by length
+        text = np.asarray(ids, dtype=str)
+        digit = np.char.isdigit(text)
+        bare = np.char.lstrip(text, "0")
+        key = np.where(digit, bare, text)
+        length = np.where(digit, np.char.str_len(bare), 0)
+        order = np.lexsort((np.arange(len(ids)), key, length, ~digit))
+        rank = np.empty(len(ids), dtype="int64")
+        rank[order] = np.arange(len(ids))
+        return rank
     keys = [(0, int(v), "") if v.isdigit() else (1, 0, v) for v in ids]
     order = sorted(range(len(ids)), key=keys.__getitem__)
     rank = np.empty(len(ids), dtype="int64")

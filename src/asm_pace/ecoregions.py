@@ -40,6 +40,7 @@ import shapely
 
 from ._vector import (
     LayerRef,
+    carry_mark,
     choose_layer,
     layer_refs,
     named_refs,
@@ -236,7 +237,7 @@ def read_ecoregions(
     out["geometry"] = gdf.geometry.values
     res = gpd.GeoDataFrame(out, geometry="geometry", crs="EPSG:4326").reset_index(drop=True)
     res.attrs = {"source": name, "layer": gdf.attrs.get("layer", ""), **_counts(gdf)}
-    return res
+    return carry_mark(res, gdf)  # repaired: no check again in classify or overlaps
 
 
 def read_priority_landscapes(
@@ -319,7 +320,7 @@ def read_priority_landscapes(
         crs="EPSG:4326",
     )
     out.attrs = {"source": name, "layer": gdf.attrs.get("layer", ""), **_counts(gdf)}
-    return out
+    return carry_mark(out, gdf)  # repaired: no check again in classify
 
 
 def _int(df: pd.DataFrame, column: str | None) -> pd.Series:

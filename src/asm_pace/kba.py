@@ -37,6 +37,7 @@ import shapely
 
 from ._vector import (
     LayerRef,
+    carry_mark,
     geometry_family,
     layer_refs,
     named_refs,
@@ -319,6 +320,8 @@ def read_kbas(
             "used": len(out),
         },
     }
+    # the repaired polygons (and valid circles) need no check in classify
+    carry_mark(out, polys, circles["geometry"].to_numpy(dtype=object))
     if box is not None:
         out.attrs["bbox"] = tuple(float(v) for v in box.bounds)
     if codes is not None:
@@ -679,6 +682,7 @@ def aze_protected_areas(kbas: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
         "source_label": AZE_LABEL,
         "counts": {"read": len(kbas), "removed": {"not_aze": len(kbas) - n}, "used": n},
     }
+    carry_mark(out, kbas)
     for key in ("bbox", "countries"):
         if key in kbas.attrs:
             out.attrs[key] = kbas.attrs[key]

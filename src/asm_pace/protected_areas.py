@@ -40,6 +40,7 @@ from ._vector import (
     _PARQUET,
     ENGINES,
     LayerRef,
+    carry_mark,
     layer_refs,
     named_refs,
     read_layer,
@@ -552,6 +553,8 @@ def read_protected_areas(
         "source_label": pa_label,
         "wdpa_ids": wdpa_ids,  # pa_id holds WDPAIDs (pa_sources: the same area in two sources)
     }
+    # the repaired polygons (and valid circles) need no check in classify or overlaps
+    carry_mark(out, polys, circles["geometry"].to_numpy(dtype=object))
     if box is not None:
         out.attrs["bbox"] = tuple(float(v) for v in box.bounds)
     if codes is not None:  # reasons then say "nearest PER protected area"
