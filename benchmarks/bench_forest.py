@@ -13,6 +13,9 @@ stored in strips like some Hansen downloads, and clustered geodesic buffers
     # everything: 100 / 1,000 / 10,000 buffers x 1 / 5 / 10 km, tiled and stripped
     .venv/bin/python benchmarks/bench_forest.py --size 40000 --buffers 100,1000,10000 \\
         --radii 1,5,10 --layouts tiled,strips
+    # issue 10: 100,000 clustered 5 km buffers on a 2 x 2 mosaic of 5,000 x 5,000 tiles,
+    # asm_pace (exact, centre) and the decode floor, ratio to the floor printed
+    .venv/bin/python benchmarks/bench_forest.py --size 5000 --zones 100000 --radii 5 --clustered
 
 Outputs: seconds per method, ratios to asm_pace (exact), the decode floor
 (reading every block the buffers touch, nothing else), peak RSS, and the
