@@ -93,10 +93,11 @@ def test_overlaps_equal_a_brute_force_union_per_zone_and_cluster(world, chunk, c
         geometry=[r[1] for r in rows],
         crs="EPSG:4326",
     )
-    # small chunks and a low vertex threshold put every zone through the chunked, cut path
+    # small chunks and batches, a low vertex threshold: every zone through the chunked, cut path
     with (
         mock.patch.object(overlap, "_CHUNK_VERTICES", chunk),
         mock.patch.object(overlap, "_CLIP_VERTICES", clip),
+        mock.patch.object(overlap, "_BOX_BATCH", 2 if chunk == 200 else 20_000),
     ):
         res = asm_pace.overlaps(zones, pas, dissolve=True)
     zg = list(zones.geometry)

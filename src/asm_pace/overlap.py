@@ -29,6 +29,8 @@ __all__ = ["overlaps", "OverlapResult", "PAIR_COLUMNS"]
 _CHUNK_VERTICES = 2_000_000
 #: Layer polygons with more vertices are first cut to a box round the zones of a grid cell.
 _CLIP_VERTICES = 500
+#: Geometries whose box pairs are found at a time when dissolving (bounds the pairs' memory).
+_BOX_BATCH = 20_000
 #: Size of the grid cells (degrees) that order the chunks and share one cut of a polygon.
 _CELL_DEG = 1.0
 #: Margin (degrees) of those boxes round the zones, so their edges stay outside every zone.
@@ -163,7 +165,8 @@ def overlaps(
     if ecoregions is not None:
         eco = _check_layer(ecoregions, "ecoregions", "is_g200", "asm_pace.read_ecoregions")
         eco = eco[eco["is_g200"].fillna(False).astype(bool).to_numpy()]
-        g200 = _union_area(zgeoms, np.asarray(eco.geometry.values, dtype=object))
+        egeoms = np.asarray(eco.geometry.values, dtype=object)
+        g200 = _overlay(zgeoms, egeoms, stats["zone_area_km2"]).union_km2
         out["g200_area_km2"] = g200
         out["g200_share"] = _share(g200, stats["zone_area_km2"])
         out["g200_beyond_extent"] = _beyond(zgeoms, eco_box)
@@ -184,7 +187,7 @@ def overlaps(
             clusters[col] = values
         clusters["pa_beyond_extent"] = _beyond(cgeoms, pa_box)
         if eco is not None:
-            g200 = _union_area(cgeoms, np.asarray(eco.geometry.values, dtype=object))
+            g200 = _overlay(cgeoms, egeoms, clusters["cluster_area_km2"].to_numpy()).union_km2
             clusters["g200_area_km2"] = g200
             clusters["g200_share"] = _share(g200, clusters["cluster_area_km2"].to_numpy())
             clusters["g200_beyond_extent"] = _beyond(cgeoms, eco_box)
@@ -329,12 +332,6 @@ def _intersections(
     return zi, li, pieces
 
 
-def _union_area(zgeoms: np.ndarray, geoms: np.ndarray) -> np.ndarray:
-    """Area (km2) of the union of ``geoms`` inside each zone."""
-    zone_km2 = geodesic_area(zgeoms) / 1e6
-    return _overlay(zgeoms, geoms, zone_km2).union_km2
-
-
 class _Overlay(NamedTuple):
     """A layer's overlap with each zone: the union's area, and each group's area."""
 
@@ -464,12 +461,48 @@ def _overlay_chunk(
     union[gzone[one[gzone]]] = gkm2[one[gzone]]
     union[covered] = zone_km2[covered]
     many = (zone_groups > 1) & ~covered
-    sel = many[gzone]
-    if sel.any():
+    if many.any():
+        # groups whose polygons do not meet add up; the others are unioned
+        meet = many & _groups_meet(zi, lj, lg, codes[cand], many)
+        add = many & ~meet
+        union[add] = np.bincount(gzone, weights=gkm2, minlength=n)[add]
+        sel = meet[gzone]
         whole = _grouped_union(group[sel], gzone[sel], n)
-        union[many] = geodesic_area(whole[many]) / 1e6
+        union[meet] = geodesic_area(whole[meet]) / 1e6
     # the union lies inside the zone; clip the last-digit noise of the intersections
     return np.minimum(union, zone_km2), ukey, gkm2
+
+
+def _groups_meet(
+    zi: np.ndarray, lj: np.ndarray, lg: np.ndarray, codes: np.ndarray, zones: np.ndarray
+) -> np.ndarray:
+    """Zones (of the mask ``zones``) meeting two polygons of different groups that intersect
+    each other (their pieces may overlap: the zone needs a union, not a sum)."""
+    out = np.zeros(zones.size, dtype=bool)
+    sel = zones[zi]
+    used = np.unique(lj[sel])
+    a, b = shapely.STRtree(lg[used]).query(lg[used], predicate="intersects")
+    a, b = used[a], used[b]
+    keep = (a < b) & (codes[a] != codes[b])
+    a, b = a[keep], b[keep]
+    if a.size == 0:
+        return out
+    # the zones of each polygon a, then whether polygon b is in the same zone
+    m = lg.size
+    order = np.argsort(lj[sel], kind="stable")
+    by_layer = zi[sel][order]
+    count = np.bincount(lj[sel], minlength=m)
+    start = np.r_[0, np.cumsum(count)[:-1]]
+    reps = count[a]
+    pair = np.repeat(np.arange(a.size), reps)
+    zone = by_layer[
+        start[a][pair] + np.arange(reps.sum()) - np.repeat(np.cumsum(reps) - reps, reps)
+    ]
+    pieces = np.unique(zi[sel].astype(np.int64) * m + lj[sel])
+    want = zone.astype(np.int64) * m + b[pair]
+    pos = np.searchsorted(pieces, want).clip(0, max(pieces.size - 1, 0))
+    out[zone[pieces[pos] == want]] = True
+    return out
 
 
 def _box_within(inner: np.ndarray, outer: np.ndarray) -> np.ndarray:
@@ -661,10 +694,7 @@ def _dissolve(geoms: np.ndarray) -> tuple[np.ndarray, int, np.ndarray]:
     from scipy.sparse.csgraph import connected_components
 
     n = geoms.size
-    a, b = shapely.STRtree(geoms).query(geoms)  # pairs of intersecting boxes
-    n_chain, chain = connected_components(
-        coo_matrix((np.ones(a.size, dtype=np.int8), (a, b)), shape=(n, n)), directed=False
-    )
+    n_chain, chain = _box_chains(geoms)
     parts = shapely.get_parts(_grouped_union(geoms, chain, n_chain))
     zi, pj = shapely.STRtree(parts).query(geoms, predicate="intersects")
     m = parts.size
@@ -689,6 +719,27 @@ def _dissolve(geoms: np.ndarray) -> tuple[np.ndarray, int, np.ndarray]:
         order = np.argsort(index, kind="stable")
         dissolved[groups] = shapely.multipolygons(parts[~one][order], indices=index[order])
     return comp[:n], n_groups, dissolved
+
+
+def _box_chains(geoms: np.ndarray) -> tuple[int, np.ndarray]:
+    """Connected groups of geometries whose boxes intersect (chains of boxes): their number,
+    and each geometry's group. The box pairs are found :data:`_BOX_BATCH` geometries at a
+    time and folded into the groups found so far, so memory stays bounded however dense."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    n = geoms.size
+    tree = shapely.STRtree(geoms)
+    label = np.arange(n)
+    for start in range(0, n, _BOX_BATCH):
+        a, b = tree.query(geoms[start : start + _BOX_BATCH])
+        a, b = label[a + start], label[b]
+        keep = a != b
+        if keep.any():
+            edges = (np.ones(int(keep.sum()), dtype=np.int8), (a[keep], b[keep]))
+            label = connected_components(coo_matrix(edges, shape=(n, n)), directed=False)[1][label]
+    groups, chain = np.unique(label, return_inverse=True)
+    return groups.size, chain.ravel()
 
 
 def _joined(ids: np.ndarray, comp: np.ndarray, counts: np.ndarray) -> list[str]:
