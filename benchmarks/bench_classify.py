@@ -15,16 +15,34 @@ with every protected-area boundary indexed (the old path) and once with only
 the PAs that can hold a site's nearest boundary, and checks both give the same
 table.
 
+With ``--global DIR`` (a folder written by ``benchmarks/make_global.py``) it times,
+for each ``--sizes`` site list, reading excluded: the peer and classify on the synthetic
+global layers, each size in a fresh process (peak memory: the process's maximum resident
+set), interleaved with another source tree when ``--before TREE`` is given (e.g. a
+``git archive`` of an older commit's ``src``); and checks both trees give the same table.
+
+With ``--footprints`` it times classify on the 5,232 Amazon Mining Watch footprints
+against Peru's national layer (most lie 500-3,000 km from every area) and on their
+centroids, each in a fresh process (with ``--before TREE`` too).
+
 Usage::
 
     .venv/bin/python benchmarks/bench_classify.py 20000
     .venv/bin/python benchmarks/bench_classify.py 100000 --pas 5000 --vertices 2900000
     .venv/bin/python benchmarks/bench_classify.py --continental
+    .venv/bin/python benchmarks/make_global.py /tmp/g02 --scale 0.2 --sites 1000,10000,100000
+    .venv/bin/python benchmarks/bench_classify.py --global /tmp/g02 --before /tmp/old/src
+    .venv/bin/python benchmarks/bench_classify.py --footprints --before /tmp/old/src
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
 import time
 import warnings
 from pathlib import Path
@@ -172,7 +190,118 @@ def continental(seed: int) -> None:
     time_restriction("real WDPA", sites, real, eco, repeat=3)
 
 
+def _peak_gb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6
+
+
+def one_global(folder: Path, n: int, repeat: int) -> dict:
+    """In this process: read the layers, then the peer and classify (best of ``repeat``)."""
+    from asm_pace import read_ecoregions, read_protected_areas, read_sites
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        pas = read_protected_areas(folder / "protected_areas.gpkg")
+        eco = read_ecoregions(folder / "ecoregions.gpkg")
+        sites = read_sites(folder / f"sites_{n}.csv")
+        read_gb = _peak_gb()
+        t_peer = t_ours = np.inf
+        for _ in range(repeat):
+            t0 = time.perf_counter()
+            peer(sites, pas, eco)
+            t_peer = min(t_peer, time.perf_counter() - t0)
+            t0 = time.perf_counter()
+            out = classify(sites, pas, eco)
+            t_ours = min(t_ours, time.perf_counter() - t0)
+    table = out[["nearest_pa_km", "nearest_pa_id", "pace_class"]].astype(str)
+    return {
+        "peer": t_peer,
+        "classify": t_ours,
+        "read_gb": read_gb,
+        "peak_gb": _peak_gb(),
+        "digest": int(pd.util.hash_pandas_object(table, index=False).sum() % (1 << 62)),
+    }
+
+
+def one_footprints(centroids: bool) -> dict:
+    """In this process: classify the AMW footprints (or their centroids) against SERNANP."""
+    from asm_pace import read_protected_areas, read_sites
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        pas = read_protected_areas(
+            REALDATA / "peru_sernanp_anp" / "peru_anp_sernanp.gpkg", statuses=None
+        )
+        feet = read_sites(REALDATA / "amw_peru_amazon" / "mining_202400_simplified.geojson")
+        if centroids:
+            feet = feet.set_geometry(shapely.centroid(feet.geometry.values))
+        eco = make_inputs(10, 10, 100)[2].iloc[:1].copy()
+        eco["geometry"] = [shapely.box(-82, -19, -40, 11)]
+        read_gb = _peak_gb()
+        t0 = time.perf_counter()
+        out = classify(feet, pas, eco)
+        dt = time.perf_counter() - t0
+    table = out[["nearest_pa_km", "nearest_pa_id", "pace_class"]].astype(str)
+    return {
+        "classify": dt,
+        "read_gb": read_gb,
+        "peak_gb": _peak_gb(),
+        "median_km": float(out["nearest_pa_km"].median()),
+        "digest": int(pd.util.hash_pandas_object(table, index=False).sum() % (1 << 62)),
+    }
+
+
+def _child(tree: str | None, *args: str) -> dict:
+    """Run this script with ``--child`` in a fresh process, with another ``src`` first."""
+    env = dict(os.environ)
+    if tree:
+        env["PYTHONPATH"] = str(Path(tree).resolve())
+    done = subprocess.run(
+        [sys.executable, __file__, "--child", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def run_global(folder: Path, sizes: list[int], before: str | None, repeat: int) -> None:
+    print(f"synthetic global layers in {folder}; each size in a fresh process, best of {repeat}")
+    print("tree    sites    peer s  classify s  ratio  peak GB (after reading)  same table")
+    for n in sizes:
+        runs = {}
+        for label, tree in (("before", before), ("after", None)) if before else (("after", None),):
+            runs[label] = r = _child(tree, "global", str(folder), str(n), str(repeat))
+            same = "" if label == "before" else str(r["digest"] == runs.get("before", r)["digest"])
+            print(
+                f"{label:6s} {n:8,d} {r['peer']:8.2f} {r['classify']:10.2f} "
+                f"{r['classify'] / r['peer']:6.2f}  {r['peak_gb']:5.2f} ({r['read_gb']:.2f})"
+                f"             {same}"
+            )
+
+
+def run_footprints(before: str | None) -> None:
+    print("AMW 2024 footprints (5,232) vs SERNANP (353 areas, 336 k vertices), fresh processes")
+    for label, tree in (("before", before), ("after", None)) if before else (("after", None),):
+        f = _child(tree, "footprints", "0")
+        c = _child(tree, "footprints", "1")
+        print(
+            f"{label:6s} footprints {f['classify']:7.2f} s peak {f['peak_gb']:.2f} GB | "
+            f"centroids {c['classify']:6.2f} s peak {c['peak_gb']:.2f} GB | "
+            f"footprints / centroids {f['classify'] / c['classify']:.1f}x | "
+            f"median distance {f['median_km']:,.0f} km | digest {f['digest']}"
+        )
+
+
 def main() -> None:
+    if len(sys.argv) > 1 and sys.argv[1] == "--child":
+        kind, *rest = sys.argv[2:]
+        if kind == "global":
+            res = one_global(Path(rest[0]), int(rest[1]), int(rest[2]))
+        else:
+            res = one_footprints(rest[0] == "1")
+        print(json.dumps(res))
+        return
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("n_sites", type=int, nargs="?", default=20_000)
     ap.add_argument("--pas", type=int, default=5_000)
@@ -183,7 +312,19 @@ def main() -> None:
         action="store_true",
         help="200 clustered sites against continent-wide layers, old path vs restricted index",
     )
+    ap.add_argument("--global", dest="global_dir", type=Path, help="make_global.py folder")
+    ap.add_argument("--sizes", default="1000,10000,100000", help="site lists for --global")
+    ap.add_argument("--footprints", action="store_true", help="AMW footprints vs centroids")
+    ap.add_argument("--before", help="another tree's src folder, run in the same session")
+    ap.add_argument("--repeat", type=int, default=1)
     args = ap.parse_args()
+    if args.global_dir:
+        sizes = [int(v) for v in args.sizes.split(",") if v]
+        run_global(args.global_dir, sizes, args.before, args.repeat)
+        return
+    if args.footprints:
+        run_footprints(args.before)
+        return
     if args.continental:
         continental(args.seed)
         return

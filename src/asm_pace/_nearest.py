@@ -188,11 +188,14 @@ class BoundaryIndex:
             return empty, empty, np.array([], dtype="int64")
         return self.coords[:, 0], self.coords[:, 1], self.line_owner[self.line]
 
-    def vertices_within(self, lon: np.ndarray, lat: np.ndarray, dist: np.ndarray) -> np.ndarray:
+    def vertices_within(
+        self, lon: np.ndarray, lat: np.ndarray, dist: np.ndarray, *, pairs: bool = False
+    ) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
         """Positions (in :meth:`vertices`) of the vertices within geodesic ``dist`` (m) of a point.
 
         Every vertex within ``dist`` of some point ``(lon, lat)`` is returned (once);
-        others may be too (a vertex within the chord of :func:`chord_within`).
+        others may be too (a vertex within the chord of :func:`chord_within`). With
+        ``pairs``: (point, vertex) pairs instead, sorted, one per vertex near each point.
 
         Examples
         --------
@@ -204,8 +207,9 @@ class BoundaryIndex:
         >>> sorted({(float(lon[v]), float(lat[v])) for v in near})
         [(0.01, 0.0), (0.01, 0.01)]
         """
+        none = np.array([], dtype="int64")
         if self.n == 0 or len(lon) == 0:
-            return np.array([], dtype="int64")
+            return (none, none) if pairs else none
         q = ecef(np.asarray(lon, dtype="float64"), np.asarray(lat, dtype="float64"))
         reach = chord_within(np.asarray(dist, dtype="float64"))
         rows_all, chunks_all = [], []
@@ -216,7 +220,7 @@ class BoundaryIndex:
                 rows_all.append(np.repeat(np.arange(len(found)), sizes))
                 chunks_all.append(b.seg[np.concatenate(found).astype("int64")])
         if not rows_all:
-            return np.array([], dtype="int64")
+            return (none, none) if pairs else none
         rows, chunks = np.concatenate(rows_all), np.concatenate(chunks_all)
         counts = self.chunk_count[chunks] + 1  # a chunk's segments and their end vertices
         total = int(counts.sum())
@@ -225,7 +229,57 @@ class BoundaryIndex:
         vert = np.repeat(self.chunk_vertex[chunks], counts) + offset
         off = self.xyz[vert] - q[rows]
         near = (off * off).sum(axis=1) <= reach[rows] ** 2
-        return np.unique(vert[near])
+        if not pairs:
+            return np.unique(vert[near])
+        key = np.unique(rows[near] * (self.xyz.shape[0] + 1) + vert[near])
+        return key // (self.xyz.shape[0] + 1), key % (self.xyz.shape[0] + 1)
+
+    def distance_to_own(self, lon: np.ndarray, lat: np.ndarray, owner: np.ndarray) -> np.ndarray:
+        """Geodesic distance (m) from each point to the boundary of polygon ``owner`` only.
+
+        As :meth:`nearest` measures it (the foot point on the nearest segments), over
+        every segment of that polygon (meant for small ones: footprints).
+
+        Examples
+        --------
+        >>> idx = BoundaryIndex(np.array([shapely.box(0, 0, 0.01, 0.01),
+        ...     shapely.box(0.02, 0, 0.03, 0.01)]))
+        >>> d = idx.distance_to_own(np.array([0.015, 0.015]), np.array([0.005, 0.005]),
+        ...     np.array([0, 1]))
+        >>> [round(float(v)) for v in d]
+        [557, 557]
+        """
+        lon = np.asarray(lon, dtype="float64")
+        lat = np.asarray(lat, dtype="float64")
+        m = lon.size
+        out = np.full(m, np.inf)
+        if m == 0 or self.n == 0:
+            return out
+        start = np.flatnonzero(self.line[:-1] == self.line[1:])  # every segment's start
+        seg_owner = self.line_owner[self.line[start]]
+        order = np.argsort(seg_owner, kind="stable")
+        start = start[order]
+        count = np.bincount(seg_owner, minlength=int(owner.max()) + 1)
+        first = np.r_[0, np.cumsum(count)[:-1]]
+        per = count[owner]
+        rows = np.repeat(np.arange(m), per)
+        segs = start[
+            np.repeat(first[owner], per)
+            + np.arange(per.sum())
+            - np.repeat(np.cumsum(per) - per, per)
+        ]
+        if rows.size == 0:
+            return out
+        s = ecef(lon, lat)
+        d, t = self._seg_dist(s[rows], segs)
+        upper = self._upper(lon, lat, rows, segs, d, t, m)
+        keep = d - _H_SLACK_M <= chord_within(upper)[rows]
+        rows, segs, t = rows[keep], segs[keep], t[keep]
+        p0 = self.coords[segs]
+        p = p0 + t[:, None] * (self.coords[segs + 1] - p0)
+        g = WGS84.inv(lon[rows], lat[rows], p[:, 0], p[:, 1])[2]
+        np.minimum.at(out, rows, g)
+        return out
 
     def _expand(self, rows: np.ndarray, chunks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(site, chunk) pairs -> (site, segment) pairs."""
@@ -273,9 +327,13 @@ class BoundaryIndex:
         return out
 
     def nearest(
-        self, lon: np.ndarray, lat: np.ndarray
+        self, lon: np.ndarray, lat: np.ndarray, bound: np.ndarray | None = None
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Geodesic distance (m) from each point to the nearest boundary.
+
+        ``bound`` (m, per point): only a boundary within it is looked for; a point with
+        none gets NaN and -1 (several points of one footprint share the distance of one
+        of them as their bound: only the points that can beat it do any work).
 
         Returns
         -------
@@ -305,6 +363,8 @@ class BoundaryIndex:
             firsts.append((r[one], g[one], d[one], t[one]))
         r, g, d, t = (np.concatenate(col) for col in zip(*firsts, strict=True))
         upper = self._upper(lon, lat, r, g, d, t, m)
+        if bound is not None:
+            upper = np.minimum(upper, bound)
         # 2. every chunk that can hold a point within U: its centre is within the longest
         # chord of a geodesic of length U (chord_within) plus its radius
         reach = chord_within(upper)

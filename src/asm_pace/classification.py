@@ -954,26 +954,31 @@ def _footprint_distance(feet: np.ndarray, index: BoundaryIndex) -> tuple[np.ndar
     footprint outlines) is exact. Only PA vertices within a footprint's first-pass
     distance of its outline can improve on it, hence within that distance plus the
     footprint's own reach (:func:`_nearest._lpath_bound` of its box) of its first
-    vertex (:meth:`BoundaryIndex.vertices_within`); only those are asked.
+    vertex (:meth:`BoundaryIndex.vertices_within`); only those are asked, each for
+    the outline of every footprint it is near (not only the nearest footprint: a
+    neighbour's outline may be nearer to the vertex). The footprint vertices ask
+    the index with their first vertex's distance as a bound.
     """
     m = len(feet)
     xy, which = shapely.get_coordinates(feet, return_index=True)
-    d, owner, _, _ = index.nearest(xy[:, 0], xy[:, 1])
+    # each footprint's first vertex, then every vertex bounded by that distance
+    first = np.r_[0, np.flatnonzero(np.diff(which)) + 1]
+    d0, _, _, _ = index.nearest(xy[first, 0], xy[first, 1])
+    d, owner, _, _ = index.nearest(xy[:, 0], xy[:, 1], bound=d0[which])
     best_d = np.full(m, np.inf)
     best_o = np.full(m, -1, dtype="int64")
-    _take_min(best_d, best_o, which, d, owner)
+    found = owner >= 0
+    _take_min(best_d, best_o, which[found], d[found], owner[found])
     # PA vertices near each footprint -> the footprint outlines. A vertex nearer to a
     # footprint than best_d is within best_d + rho of its first vertex, rho bounding the
     # distance from there to every point of the footprint's box (the second pass costs
     # what the first does, however far the protected areas are)
     vx, vy, vowner = index.vertices()
-    first = np.r_[0, np.flatnonzero(np.diff(which)) + 1]
     rho = _lpath_bound(xy[first, 0], xy[first, 1], shapely.bounds(feet))
-    near = index.vertices_within(xy[first, 0], xy[first, 1], best_d + rho)
-    if near.size:
-        d2, foot, _, _ = BoundaryIndex(feet).nearest(vx[near], vy[near])
-        ok = foot >= 0
-        _take_min(best_d, best_o, foot[ok], d2[ok], vowner[near][ok])
+    foot, near = index.vertices_within(xy[first, 0], xy[first, 1], best_d + rho, pairs=True)
+    if near.size:  # each vertex to the outline of each footprint it is near
+        d2 = BoundaryIndex(feet).distance_to_own(vx[near], vy[near], foot)
+        _take_min(best_d, best_o, foot, d2, vowner[near])
     return best_d, best_o
 
 
