@@ -43,6 +43,7 @@ _EXPORTS: dict[str, str] = {
     "join_kbas": "kba",
     # analysis
     "classify": "classification",
+    "classify_parallel": "parallel",
     "PACE_CLASSES": "classification",
     "buffers": "buffering",
     "overlaps": "overlap",

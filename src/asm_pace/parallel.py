@@ -28,6 +28,7 @@ from __future__ import annotations
 import contextlib
 import multiprocessing
 import os
+import time
 import warnings
 from collections.abc import Iterator, Mapping
 from concurrent.futures import ProcessPoolExecutor
@@ -53,9 +54,10 @@ __all__ = [
 
 #: Below this many sites a run is serial whatever ``jobs`` says: starting worker processes
 #: and reading the layers in each costs more than it saves (docs/scale.md, measured).
-MIN_PARALLEL_SITES = 20_000
-#: Chunks per worker: enough for one slow chunk not to leave a core idle.
-CHUNKS_PER_JOB = 4
+MIN_PARALLEL_SITES = 50_000
+#: Chunks per worker: each chunk reads its own protected areas, and neighbouring chunks'
+#: boxes overlap, so more chunks read more (measured: docs/scale.md).
+CHUNKS_PER_JOB = 1
 #: The first margin (km) of a chunk's protected-area box around its sites.
 FIRST_MARGIN_KM = 100.0
 #: Slack (m) between a site's nearest distance and its box's edge, for round-off.
@@ -361,26 +363,45 @@ def _need_m(
     return need * (1.0 + 1e-6) + _EDGE_SLACK_M
 
 
+#: Boundary vertices kept per protected area (at most) for the distance bound.
+_BOUND_VERTICES = 32
+
+
 def _nearest_bound_m(geoms: np.ndarray, pas: gpd.GeoDataFrame) -> np.ndarray:
     """An upper bound (m) of each site's geodesic distance to the nearest protected area.
 
-    The length of a path from the site to the boundary point of the area nearest in
-    lon/lat that is nearest in lon/lat: a distance to some boundary point, so never below
-    the nearest one.
+    The geodesic distance (:data:`asm_pace.geodesy.WGS84`) from a point of the site to a
+    boundary vertex of some area (the one nearest on the unit sphere among up to
+    :data:`_BOUND_VERTICES` vertices of each area): a distance to a boundary point, so
+    never below the nearest one.
     """
+    from scipy.spatial import cKDTree
 
-    pa_geoms = np.asarray(pas.geometry.values, dtype=object)
-    site_i, pa_i = shapely.STRtree(pa_geoms).query_nearest(geoms, all_matches=False)
-    lines = shapely.shortest_line(geoms[site_i], shapely.boundary(pa_geoms[pa_i]))
-    xy = shapely.get_coordinates(lines).reshape(-1, 2, 2)
-    lon, lat = xy[:, 0, 0], xy[:, 0, 1]
-    # along the parallel, then the meridian: N cos(lat) dlon + M dlat, N and M at most
-    # 6399.6 km (111.70 km a degree): a path, so no shorter than the geodesic
-    dlon = np.abs(xy[:, 1, 0] - lon)
-    dlat = np.abs(xy[:, 1, 1] - lat)
-    out = np.full(len(geoms), np.inf)
-    out[site_i] = 111_700.0 * (np.cos(np.radians(lat)) * dlon + dlat) + 1.0
-    return out
+    from .geodesy import WGS84
+
+    xy, owner = shapely.get_coordinates(
+        np.asarray(pas.geometry.values, dtype=object), return_index=True
+    )
+    counts = np.bincount(owner, minlength=len(pas))
+    step = np.maximum(counts // _BOUND_VERTICES, 1)
+    first = np.r_[0, np.cumsum(counts)[:-1]]
+    keep = (np.arange(len(owner)) - first[owner]) % step[owner] == 0
+    vx, vy = xy[keep, 0], xy[keep, 1]
+    points = shapely.get_type_id(geoms) == 0
+    px = np.where(points, shapely.get_x(geoms), np.nan)
+    py = np.where(points, shapely.get_y(geoms), np.nan)
+    if (~points).any():  # a footprint: the first vertex of its (first) outline
+        parts = shapely.get_geometry(geoms[~points], 0)
+        first_xy = shapely.get_coordinates(shapely.get_point(shapely.get_exterior_ring(parts), 0))
+        px[~points], py[~points] = first_xy[:, 0], first_xy[:, 1]
+    _, nearest = cKDTree(_unit(vx, vy)).query(_unit(px, py))
+    _, _, d = WGS84.inv(px, py, vx[nearest], vy[nearest])
+    return np.asarray(d, dtype="float64")
+
+
+def _unit(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
+    lam, phi = np.radians(lon), np.radians(lat)
+    return np.c_[np.cos(phi) * np.cos(lam), np.cos(phi) * np.sin(lam), np.sin(phi)]
 
 
 def classify_parallel(
@@ -506,9 +527,18 @@ def _serial(
     return asm_pace.classify(sites, pas, eco, priority_landscapes=pls, uncertainty_m=uncertainty_m)
 
 
+#: Imported once by the fork server, so each worker starts with them (no import per worker).
+_PRELOAD = ["asm_pace.parallel", "asm_pace.classification", "asm_pace.protected_areas",
+            "asm_pace.ecoregions", "asm_pace._nearest", "scipy.spatial"]  # fmt: skip
+
+
 def _context() -> multiprocessing.context.BaseContext:
-    methods = multiprocessing.get_all_start_methods()
-    return multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+    """``forkserver`` (``spawn`` where there is none): GDAL and threads do not survive fork."""
+    if "forkserver" in multiprocessing.get_all_start_methods():
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(_PRELOAD)  # taken when the server starts
+        return context
+    return multiprocessing.get_context("spawn")
 
 
 def _run_chunks(
@@ -520,11 +550,16 @@ def _run_chunks(
         return None
     workers = min(jobs, len(parts))
     with ProcessPoolExecutor(max_workers=workers, mp_context=_context()) as pool:
-        futures = [pool.submit(_classify_chunk, _chunk(sites, p), spec) for p in parts]
+        futures = [pool.submit(_work, _chunk(sites, p), spec) for p in parts]
         results = []
         names: dict[str, Any] = {}
+        cpu: dict[int, float] = {}
+        LAST_RUN.clear()
+        LAST_RUN.update(chunks=len(parts), workers=workers, boxes=[], worker_cpu_s=cpu)
         for future in futures:
-            status, value, _ = future.result()
+            status, value, box, pid, seconds = future.result()
+            LAST_RUN["boxes"].append(box)
+            cpu[pid] = max(cpu.get(pid, 0.0), seconds)
             if status != "ok":
                 for f in futures:
                     f.cancel()
@@ -533,6 +568,18 @@ def _run_chunks(
             names = value[1]
     out = _assemble(sites, parts, results)
     return out if _check_extent(sites, out, names) else None
+
+
+#: The last pool run of this process: ``chunks``, ``workers``, each chunk's ``boxes`` (the
+#: protected areas read; None: the whole layer) and ``worker_cpu_s`` (worker pid -> its
+#: CPU seconds), for benchmarks and tests.
+LAST_RUN: dict[str, Any] = {}
+
+
+def _work(sites: gpd.GeoDataFrame, spec: _Spec) -> tuple[str, Any, Box | None, int, float]:
+    """:func:`_classify_chunk` in a worker, with the worker's pid and CPU seconds so far."""
+    status, value, box = _classify_chunk(sites, spec)
+    return status, value, box, os.getpid(), time.process_time()
 
 
 def _chunk(sites: gpd.GeoDataFrame, positions: np.ndarray) -> gpd.GeoDataFrame:
