@@ -193,13 +193,41 @@ def test_errors_and_refusals_are_the_serial_ones(sample_sites):
     _same(par, ser)
 
 
-def test_small_runs_start_no_pool(sample_sites, monkeypatch):
-    def refuse(*args, **kwargs):
-        raise AssertionError("a pool was started for a small run")
+def _no_pool(monkeypatch) -> list:
+    """Replace the pool by a recorder: the list of the pools asked for."""
+    started: list = []
+    monkeypatch.setattr(parallel, "ProcessPoolExecutor", lambda *a, **k: started.append(k))
+    return started
 
-    monkeypatch.setattr(parallel, "ProcessPoolExecutor", refuse)
+
+def test_small_runs_start_no_pool(sample_sites, monkeypatch):
+    started = _no_pool(monkeypatch)
     out = parallel.classify_parallel(sample_sites, PAS, ECO, jobs=2)
     _same((out, []), _serial(sample_sites))
+    parallel.classify_parallel(sample_sites, PAS, ECO, jobs=1, min_sites=0)
+    assert started == []
+
+
+def test_a_pool_that_breaks_gives_the_serial_run(sample_sites, monkeypatch):
+    """A worker that dies (killed, out of memory): the run is made serially instead."""
+    from concurrent.futures.process import BrokenProcessPool
+
+    class Broken:
+        def __init__(self, *args, **kwargs):
+            pass
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return False
+
+        def submit(self, *args, **kwargs):
+            raise BrokenProcessPool("a worker died")
+
+    monkeypatch.setattr(parallel, "ProcessPoolExecutor", Broken)
+    _same(_parallel(sample_sites), _serial(sample_sites))
+    assert parallel.LAST_RUN.get("failed") is True
 
 
 # --------------------------------------------------------------------------- pipeline and CLI
@@ -246,12 +274,20 @@ def test_pipeline_jobs(sample_sites, monkeypatch, tmp_path):
 
 def test_pipeline_stays_serial_with_kbas_or_frames(sample_sites, monkeypatch):
     monkeypatch.setattr(parallel, "MIN_PARALLEL_SITES", 0)
-    monkeypatch.setattr(parallel, "ProcessPoolExecutor", None)  # would fail if started
+    started = _no_pool(monkeypatch)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         pas = asm_pace.read_protected_areas(PAS)
         result = run_pipeline(sample_sites, protected_areas=pas, ecoregions=ECO, jobs=2)
-    assert len(result.sites) == len(sample_sites)
+        kbas = run_pipeline(
+            sample_sites, protected_areas=PAS, ecoregions=ECO, kbas=sample_path("kbas.zip"),
+            jobs=2,
+        )  # fmt: skip
+        two = run_pipeline(
+            sample_sites, protected_areas={"A": PAS, "B": PAS}, ecoregions=ECO, jobs=2
+        )
+    assert started == []
+    assert len(result.sites) == len(kbas.sites) == len(two.sites) == len(sample_sites)
 
 
 # --------------------------------------------------------------------------- global subset

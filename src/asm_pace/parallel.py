@@ -549,23 +549,29 @@ def _run_chunks(
     if len(parts) < 2:
         return None
     workers = min(jobs, len(parts))
-    with ProcessPoolExecutor(max_workers=workers, mp_context=_context()) as pool:
-        futures = [pool.submit(_work, _chunk(sites, p), spec) for p in parts]
-        results = []
-        names: dict[str, Any] = {}
-        cpu: dict[int, float] = {}
-        LAST_RUN.clear()
-        LAST_RUN.update(chunks=len(parts), workers=workers, boxes=[], worker_cpu_s=cpu)
-        for future in futures:
-            status, value, box, pid, seconds = future.result()
-            LAST_RUN["boxes"].append(box)
-            cpu[pid] = max(cpu.get(pid, 0.0), seconds)
-            if status != "ok":
-                for f in futures:
-                    f.cancel()
-                return None
-            results.append(value[0])
-            names = value[1]
+    results: list[gpd.GeoDataFrame] = []
+    names: dict[str, Any] = {}
+    cpu: dict[int, float] = {}
+    LAST_RUN.clear()
+    LAST_RUN.update(chunks=len(parts), workers=workers, boxes=[], worker_cpu_s=cpu)
+    try:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=_context()) as pool:
+            futures = [pool.submit(_work, _chunk(sites, p), spec) for p in parts]
+            for future in futures:
+                status, value, box, pid, seconds = future.result()
+                LAST_RUN["boxes"].append(box)
+                cpu[pid] = max(cpu.get(pid, 0.0), seconds)
+                if status != "ok":
+                    for f in futures:
+                        f.cancel()
+                    return None
+                results.append(value[0])
+                names = value[1]
+    except Exception:
+        # a worker died (killed, out of memory, a script without the __main__ guard) or
+        # failed outside asm_pace's checks: the serial run gives what it would have given
+        LAST_RUN["failed"] = True
+        return None
     out = _assemble(sites, parts, results)
     return out if _check_extent(sites, out, names) else None
 
