@@ -314,3 +314,13 @@ def test_global_subset_identical_to_serial(global_subset):
     par, ser = _parallel(sites, pas, eco, chunks=8), _serial(sites, pas, eco)
     _same(par, ser)
     assert (par[0]["nearest_pa_km"] > parallel.FIRST_MARGIN_KM).any()  # boxes were widened
+
+
+def test_sites_classify_refuses_are_refused_as_serially(sample_sites):
+    """Sites without a geometry (refused, word for word) or without a CRS: as serially."""
+    geoms = list(sample_sites.geometry.values)
+    geoms[5], geoms[7] = None, shapely.Point()
+    missing = sample_sites.set_geometry(geoms, crs=4326)
+    _same(_parallel(missing), _serial(missing))
+    no_crs = gpd.GeoDataFrame(pd.DataFrame(sample_sites), geometry="geometry", crs=None)
+    _same(_parallel(no_crs), _serial(no_crs))

@@ -506,7 +506,7 @@ def cli() -> None:
     type=click.IntRange(min=1),
     metavar="N",
     help="Worker processes for classify (default: every core; 1: serial). Runs of fewer "
-    "than 50,000 sites are serial; the result is the same either way (docs/scale.md).",
+    "than 100,000 sites are serial; the result is the same either way (docs/scale.md).",
 )
 @_site_options
 @click.option(

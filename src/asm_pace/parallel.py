@@ -54,7 +54,7 @@ __all__ = [
 
 #: Below this many sites a run is serial whatever ``jobs`` says: starting worker processes
 #: and reading the layers in each costs more than it saves (docs/scale.md, measured).
-MIN_PARALLEL_SITES = 50_000
+MIN_PARALLEL_SITES = 100_000
 #: Chunks per worker: each chunk reads its own protected areas, and neighbouring chunks'
 #: boxes overlap, so more chunks read more (measured: docs/scale.md).
 CHUNKS_PER_JOB = 1
@@ -120,7 +120,7 @@ def hilbert_order(sites: gpd.GeoDataFrame) -> np.ndarray:
     from ._vector import to_wgs84
 
     geoms = np.asarray(to_wgs84(sites).geometry.values, dtype=object)
-    bounds = shapely.bounds(geoms)
+    bounds = np.nan_to_num(shapely.bounds(geoms))  # an empty geometry: at (0, 0)
     centres = gpd.GeoSeries(
         shapely.points((bounds[:, 0] + bounds[:, 2]) / 2.0, (bounds[:, 1] + bounds[:, 3]) / 2.0)
     )
@@ -545,7 +545,13 @@ def _run_chunks(
     sites: gpd.GeoDataFrame, spec: _Spec, jobs: int, n_chunks: int
 ) -> gpd.GeoDataFrame | None:
     """The chunks' results in the sites' order, or None when the run must be serial."""
-    parts = spatial_chunks(sites, n_chunks)
+    geoms = np.asarray(sites.geometry.values, dtype=object)
+    if (shapely.is_missing(geoms) | shapely.is_empty(geoms)).any():
+        return None  # classify refuses them, naming them
+    try:
+        parts = spatial_chunks(sites, n_chunks)
+    except Exception:  # sites classify refuses (no CRS...): it says why, serially
+        return None
     if len(parts) < 2:
         return None
     workers = min(jobs, len(parts))
