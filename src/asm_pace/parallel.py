@@ -9,18 +9,22 @@ box around its chunk (``read_protected_areas(bbox=...)``) and, once per process,
 ecoregions and priority landscapes: no layer is shipped to it, only the chunk's sites
 and the paths.
 
-A box is wide enough when every site of the chunk is farther from the box's edge than
-its nearest protected area plus its location uncertainty (a protected area missing
-from a layer read for a box lies wholly outside it, :func:`asm_pace._nearest.layer_box`):
-then nothing outside the box can change any column. Otherwise the worker widens the
-box and reads again, up to the whole layer. The chunks' results are put back in the
-sites' order and are identical, bit for bit, to one :func:`asm_pace.classify` call.
+A box is wide enough when every point within a site's nearest distance plus its
+location uncertainty lies in it (a protected area missing from a layer read for a box
+lies wholly outside it, :func:`asm_pace._nearest.layer_box`): then nothing outside the
+box can change any column. The worker reads the chunk's bounds widened by
+:data:`FIRST_MARGIN_KM`, bounds each site's nearest distance from above (a geodesic
+distance to a boundary vertex read) and reads the box that bound asks for when it is
+wider; the distances found are checked against the box all the same (else the whole
+layer is read). The chunks' results are put back in the sites' order and are
+identical, bit for bit, to one :func:`asm_pace.classify` call.
 
-Whenever a worker's classify warns or refuses (sites at sea, far from every area, a
-repaired polygon...), its message would count only that chunk's sites; the whole
-classification is then run once more serially so that warnings and errors are the
-serial run's, word for word, and given once. Small runs (fewer than
-:data:`MIN_PARALLEL_SITES` sites) never start a pool.
+classify's extent check (sites in no ecoregion or far from every protected area) is
+made once by the parent on all the sites, so its messages count them all. Whenever a
+worker's classify warns or refuses otherwise, its message would count only that
+chunk's sites: the whole classification is then run once more serially, so warnings
+and errors are the serial run's, word for word, and given once. Small runs (fewer than
+:data:`MIN_PARALLEL_SITES` sites) never start a pool (docs/scale.md).
 """
 
 from __future__ import annotations
