@@ -284,6 +284,13 @@ def test_the_mark_follows_the_geometry_objects():
     assert known_valid(added).tolist() == [True, True, True, False]
     moved = pas.to_crs(3857).to_crs(4326)  # reprojected: new objects, checked again
     assert not known_valid(moved).any()
+    # pickled (a process pool): new objects too, and no second copy of the geometries
+    import pickle
+
+    bare = pas.copy()
+    bare.attrs = {}
+    assert not known_valid(pickle.loads(pickle.dumps(pas))).any()
+    assert len(pickle.dumps(pas)) < len(pickle.dumps(bare)) + 200
     # a repair keeps the mark on what it checked and adds what it repaired
     bowtie = shapely.Polygon([(0, 0), (1, 1), (1, 0), (0, 1)])
     with warnings.catch_warnings():

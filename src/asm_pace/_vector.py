@@ -843,6 +843,11 @@ class ValidMark:
     def __copy__(self) -> ValidMark:
         return self
 
+    def __reduce__(self) -> tuple:
+        # pickled (a process pool), the geometries come back as other objects: an empty
+        # mark, rather than a second copy of every geometry in the pickle
+        return (ValidMark, (np.array([], dtype=object),))
+
     def __repr__(self) -> str:
         return f"<ValidMark of {self._ids.size} geometries>"
 
