@@ -462,23 +462,28 @@ def _overlay_chunk(
     union[covered] = zone_km2[covered]
     many = (zone_groups > 1) & ~covered
     if many.any():
-        # groups whose polygons do not meet add up; the others are unioned
-        meet = many & _groups_meet(zi, lj, lg, codes[cand], many)
-        add = many & ~meet
-        union[add] = np.bincount(gzone, weights=gkm2, minlength=n)[add]
-        sel = meet[gzone]
-        whole = _grouped_union(group[sel], gzone[sel], n)
-        union[meet] = geodesic_area(whole[meet]) / 1e6
+        # a group none of whose polygons meets another group's in the zone adds its area;
+        # the others are unioned
+        meets = _pieces_meet(zi, lj, lg, codes[cand], many)
+        gmeet = np.bincount(inv, weights=meets, minlength=ukey.size) > 0
+        alone = many[gzone] & ~gmeet
+        union[many] = np.bincount(gzone[alone], weights=gkm2[alone], minlength=n)[many]
+        sel = many[gzone] & gmeet
+        if sel.any():
+            whole = _grouped_union(group[sel], gzone[sel], n)
+            met = np.unique(gzone[sel])
+            union[met] += geodesic_area(whole[met]) / 1e6
     # the union lies inside the zone; clip the last-digit noise of the intersections
     return np.minimum(union, zone_km2), ukey, gkm2
 
 
-def _groups_meet(
+def _pieces_meet(
     zi: np.ndarray, lj: np.ndarray, lg: np.ndarray, codes: np.ndarray, zones: np.ndarray
 ) -> np.ndarray:
-    """Zones (of the mask ``zones``) meeting two polygons of different groups that intersect
-    each other (their pieces may overlap: the zone needs a union, not a sum)."""
-    out = np.zeros(zones.size, dtype=bool)
+    """For each piece (zone ``zi``, polygon ``lj``) of the zones of the mask ``zones``:
+    whether its polygon intersects a polygon of another group met by the same zone (their
+    pieces may overlap, so they need a union, not a sum)."""
+    out = np.zeros(zi.size, dtype=bool)
     sel = zones[zi]
     used = np.unique(lj[sel])
     a, b = shapely.STRtree(lg[used]).query(lg[used], predicate="intersects")
@@ -498,10 +503,13 @@ def _groups_meet(
     zone = by_layer[
         start[a][pair] + np.arange(reps.sum()) - np.repeat(np.cumsum(reps) - reps, reps)
     ]
-    pieces = np.unique(zi[sel].astype(np.int64) * m + lj[sel])
+    key = zi.astype(np.int64) * m + lj
+    pieces = np.unique(key[sel])
     want = zone.astype(np.int64) * m + b[pair]
     pos = np.searchsorted(pieces, want).clip(0, max(pieces.size - 1, 0))
-    out[zone[pieces[pos] == want]] = True
+    hit = pieces[pos] == want
+    both = np.concatenate([want[hit], zone[hit].astype(np.int64) * m + a[pair[hit]]])
+    out[sel] = np.isin(key[sel], both)
     return out
 
 
