@@ -500,6 +500,7 @@ def test_two_sources_hold_a_site_when_either_does(boxes, split, pts):
     # boundary are left out of the equality
     for name, one, src in (("A", one_a, a), ("B", one_b, b)):
         named = both["pa_sources"].str.split(";").map(lambda v, n=name: n in v).to_numpy()
-        edge = shapely.distance(s.geometry.values, src.boundary.union_all()) < 1e-8
+        with np.errstate(divide="ignore", invalid="ignore"):  # denormal coordinates (6.6e-276)
+            edge = shapely.distance(s.geometry.values, src.boundary.union_all()) < 1e-8
         assert (named <= inside(one)).all()
         assert (named == inside(one))[~edge].all()
