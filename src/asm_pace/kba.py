@@ -72,6 +72,7 @@ from .protected_areas import (
     _Layer,
     _layer_info,
     _point_circles,
+    _split_kinds,
     _text,
 )
 
@@ -266,18 +267,7 @@ def read_kbas(
             )
         data = data[keep]
 
-    kind = data["_kind"].to_numpy()
-    n_other = int((kind == "other").sum())
-    if n_other:
-        warnings.warn(
-            f"{name}: {n_other} KBA record(s) dropped: their geometry is missing, empty or "
-            "neither polygonal nor a point",
-            DroppedRecordsWarning,
-            stacklevel=2,
-        )
-        log["not_polygon_or_point"] = n_other
-    polys = data[kind == "polygon"]
-    pts = data[kind == "point"]
+    polys, pts = _split_kinds(data, name, "KBA record(s)", log)
     circles = pts.iloc[0:0]
     if len(pts):
         area = pts["site_area_km2"].to_numpy(dtype="float64")

@@ -477,18 +477,7 @@ def read_protected_areas(
         )
 
     # 6. point records
-    kind = data["_kind"]
-    n_other = int((kind == "other").sum())
-    if n_other:
-        warnings.warn(
-            f"{name}: {n_other} feature(s) dropped because their geometry is missing, empty or "
-            "neither polygonal nor a point (lines)",
-            DroppedRecordsWarning,
-            stacklevel=2,
-        )
-        log["not_polygon_or_point"] = n_other
-    polys = data[kind == "polygon"]
-    pts = data[kind == "point"]
+    polys, pts = _split_kinds(data, name, "feature(s)", log)
     n_outside = 0
     if box is not None and len(pts):
         # points were read with a widened box; judge area-less ones by their own location
@@ -560,6 +549,24 @@ def read_protected_areas(
     if codes is not None:  # reasons then say "nearest PER protected area"
         out.attrs["countries"] = sorted(codes)
     return out
+
+
+def _split_kinds(
+    data: pd.DataFrame, name: str, what: str, log: dict[str, int]
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The polygon and point records of ``data`` (by its ``_kind`` column); the others
+    (lines, missing or empty geometry) are dropped with a warning and counted in ``log``."""
+    kind = data["_kind"].to_numpy()
+    n_other = int((kind == "other").sum())
+    if n_other:
+        warnings.warn(
+            f"{name}: {n_other} {what} dropped because their geometry is missing, empty or "
+            "neither polygonal nor a point (lines)",
+            DroppedRecordsWarning,
+            stacklevel=3,
+        )
+        log["not_polygon_or_point"] = n_other
+    return data[kind == "polygon"], data[kind == "point"]
 
 
 def _examples(frame: pd.DataFrame, column: str, limit: int = 5) -> str:
