@@ -292,25 +292,10 @@ def _prefix_add(p, r, c, wt, w, packed, nrp, top, use_rare, table, out, out_rare
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def exact_label_sums_edges(
-    start, end, e0, e1, r0, r1, c0, h, w, flat, row_weight, packed, nrp, top, rare_ids, table, out
-):
-    """Exact-coverage label sums straight from the zones' edges, no event arrays.
-
-    ``start``/``end`` hold edges in global pixel coordinates, piece ``p``'s edges are
-    ``e0[p]:e1[p]``; each is clipped to the rows ``r0:r1`` and shifted by (c0, r0)
-    as ``_coverage.band_edges`` does, then cut and summed as :func:`exact_events` and
-    :func:`label_sums_events` do. Edges are visited by their first row, 16 rows at a
-    time, in piece order within (a counting sort): the prefix tables are read along their
-    length and each piece's sums stay in the cache for a while.
-    """
+def _edges_by_row_block(start, end, e0, e1, fr0, fr1, h):
+    """The edges (and their pieces) that cross the rows ``fr0:fr1``, ordered by the block of
+    16 rows holding their first row, pieces in order within a block (a counting sort)."""
     n_pieces = e0.shape[0]
-    n_rare = rare_ids.shape[0]
-    use_rare = table.shape[0] > 0
-    out_rare = np.zeros((n_pieces if use_rare else 0, n_rare))
-    fr0 = float(r0)
-    fr1 = float(r1)
-    fc0 = float(c0)
     first = np.zeros(h + 1, dtype=np.intp)
     n_e = 0
     for p in range(n_pieces):
@@ -338,7 +323,31 @@ def exact_label_sums_edges(
                 order[first[b]] = e
                 owner[first[b]] = p
                 first[b] += 1
-    for ii in range(n_e):
+    return order, owner
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def exact_label_sums_edges(
+    start, end, e0, e1, r0, r1, c0, h, w, flat, row_weight, packed, nrp, top, rare_ids, table, out
+):
+    """Exact-coverage label sums straight from the zones' edges, no event arrays.
+
+    ``start``/``end`` hold edges in global pixel coordinates, piece ``p``'s edges are
+    ``e0[p]:e1[p]``; each is clipped to the rows ``r0:r1`` and shifted by (c0, r0)
+    as ``_coverage.band_edges`` does, then cut and summed as :func:`exact_events` and
+    :func:`label_sums_events` do. Edges are visited by their first row, 16 rows at a
+    time, in piece order within (a counting sort): the prefix tables are read along their
+    length and each piece's sums stay in the cache for a while.
+    """
+    n_pieces = e0.shape[0]
+    n_rare = rare_ids.shape[0]
+    use_rare = table.shape[0] > 0
+    out_rare = np.zeros((n_pieces if use_rare else 0, n_rare))
+    fr0 = float(r0)
+    fr1 = float(r1)
+    fc0 = float(c0)
+    order, owner = _edges_by_row_block(start, end, e0, e1, fr0, fr1, h)
+    for ii in range(order.shape[0]):
         e = order[ii]
         p = owner[ii]
         # band_edges: clip to the rows r0:r1, shift by (c0, r0)
@@ -477,34 +486,8 @@ def center_label_sums_edges(
     fr0 = float(r0)
     fr1 = float(r1)
     fc0 = float(c0)
-    first = np.zeros(h + 1, dtype=np.intp)
-    n_e = 0
-    for p in range(n_pieces):
-        for e in range(e0[p], e1[p]):
-            wa = start[e, 1]
-            wb = end[e, 1]
-            lo = min(wa, wb)
-            hi = max(wa, wb)
-            if hi > fr0 and lo < fr1 and wa != wb:
-                b = min(max(int(max(lo, fr0) - fr0), 0), h - 1) // 16
-                first[b + 1] += 1
-                n_e += 1
-    for r in range(h):
-        first[r + 1] += first[r]
-    order = np.empty(n_e, dtype=np.intp)
-    owner = np.empty(n_e, dtype=np.intp)
-    for p in range(n_pieces):
-        for e in range(e0[p], e1[p]):
-            wa = start[e, 1]
-            wb = end[e, 1]
-            lo = min(wa, wb)
-            hi = max(wa, wb)
-            if hi > fr0 and lo < fr1 and wa != wb:
-                b = min(max(int(max(lo, fr0) - fr0), 0), h - 1) // 16
-                order[first[b]] = e
-                owner[first[b]] = p
-                first[b] += 1
-    for ii in range(n_e):
+    order, owner = _edges_by_row_block(start, end, e0, e1, fr0, fr1, h)
+    for ii in range(order.shape[0]):
         e = order[ii]
         p = owner[ii]
         ua0 = start[e, 0]
