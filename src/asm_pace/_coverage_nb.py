@@ -291,6 +291,22 @@ def _prefix_add(p, r, c, wt, w, packed, nrp, top, use_rare, table, out, out_rare
             acc[j] += wt * trow[j]
 
 
+@njit(cache=True, nogil=True, inline="always", error_model="numpy")
+def _band_edge(start, end, e, fr0, fr1, fc0):
+    """Edge ``e`` clipped to the rows ``fr0:fr1`` and shifted by (fc0, fr0), as
+    ``_coverage.band_edges`` does: (u at its start, u at its end, w at its start, w at its end)."""
+    ua0 = start[e, 0]
+    wa0 = start[e, 1]
+    ub0 = end[e, 0]
+    wb0 = end[e, 1]
+    slope = (ub0 - ua0) / (wb0 - wa0)
+    ws = min(max(wa0, fr0), fr1)
+    we = min(max(wb0, fr0), fr1)
+    us = ua0 if ws == wa0 else ua0 + (ws - wa0) * slope
+    ue = ub0 if we == wb0 else ua0 + (we - wa0) * slope
+    return us - fc0, ue - fc0, ws - fr0, we - fr0
+
+
 @njit(cache=True, nogil=True, error_model="numpy")
 def _edges_by_row_block(start, end, e0, e1, fr0, fr1, h):
     """The edges (and their pieces) that cross the rows ``fr0:fr1``, ordered by the block of
@@ -350,22 +366,10 @@ def exact_label_sums_edges(
     for ii in range(order.shape[0]):
         e = order[ii]
         p = owner[ii]
-        # band_edges: clip to the rows r0:r1, shift by (c0, r0)
-        ua0 = start[e, 0]
-        wa0 = start[e, 1]
-        ub0 = end[e, 0]
-        wb0 = end[e, 1]
-        slope = (ub0 - ua0) / (wb0 - wa0)
-        ws = min(max(wa0, fr0), fr1)
-        we = min(max(wb0, fr0), fr1)
-        us = ua0 if ws == wa0 else ua0 + (ws - wa0) * slope
-        ue = ub0 if we == wb0 else ua0 + (we - wa0) * slope
-        ua = us - fc0
-        wa = ws - fr0
-        wb = we - fr0
+        ua, ub, wa, wb = _band_edge(start, end, e, fr0, fr1, fc0)
         if wa == wb:
             continue
-        du = (ue - fc0) - ua
+        du = ub - ua
         dw = wb - wa
         fa, step, alpha, beta, n = _cut_params(wa, wb)
         for j in range(n + 1):
@@ -490,19 +494,7 @@ def center_label_sums_edges(
     for ii in range(order.shape[0]):
         e = order[ii]
         p = owner[ii]
-        ua0 = start[e, 0]
-        wa0 = start[e, 1]
-        ub0 = end[e, 0]
-        wb0 = end[e, 1]
-        slope = (ub0 - ua0) / (wb0 - wa0)
-        ws = min(max(wa0, fr0), fr1)
-        we = min(max(wb0, fr0), fr1)
-        us = ua0 if ws == wa0 else ua0 + (ws - wa0) * slope
-        ue = ub0 if we == wb0 else ua0 + (we - wa0) * slope
-        ua = us - fc0
-        ub = ue - fc0
-        wa = ws - fr0
-        wb = we - fr0
+        ua, ub, wa, wb = _band_edge(start, end, e, fr0, fr1, fc0)
         lo = min(wa, wb)
         hi = max(wa, wb)
         k0 = np.ceil(lo - 0.5)
