@@ -54,6 +54,7 @@ __all__ = [
     "spatial_chunks",
     "classify_parallel",
     "classify_run",
+    "chunk_executor",
 ]
 
 #: Below this many sites a run is serial whatever ``jobs`` says: starting worker processes
@@ -545,6 +546,32 @@ def _context() -> multiprocessing.context.BaseContext:
     return multiprocessing.get_context("spawn")
 
 
+@contextlib.contextmanager
+def chunk_executor(jobs: int, scheduler: str | None = None) -> Iterator[Any]:
+    """Where the chunks run: a process pool of ``jobs`` workers, or a dask cluster.
+
+    Yields an object with ``submit(fn, *args)`` returning a future with ``result()``:
+    a :class:`concurrent.futures.ProcessPoolExecutor` (``forkserver`` context), or, with
+    ``scheduler`` (an address such as ``tcp://10.0.0.5:8786``, ``--scheduler``), a
+    ``distributed.Client`` connected to it (:func:`asm_pace.distributed.scheduler_client`).
+    Both take the same functions and arguments (paths and chunks of sites, never layers).
+
+    Examples
+    --------
+    >>> with chunk_executor(1) as pool:
+    ...     pool.submit(abs, -3).result()
+    3
+    """
+    if scheduler is not None:
+        from .distributed import scheduler_client
+
+        with scheduler_client(scheduler) as client:
+            yield client
+        return
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=_context()) as pool:
+        yield pool
+
+
 def _run_chunks(
     sites: gpd.GeoDataFrame, spec: _Spec, jobs: int, n_chunks: int
 ) -> gpd.GeoDataFrame | None:
@@ -565,7 +592,7 @@ def _run_chunks(
     LAST_RUN.clear()
     LAST_RUN.update(chunks=len(parts), workers=workers, boxes=[], worker_cpu_s=cpu)
     try:
-        with ProcessPoolExecutor(max_workers=workers, mp_context=_context()) as pool:
+        with chunk_executor(workers) as pool:
             futures = [pool.submit(_work, _chunk(sites, p), spec) for p in parts]
             for future in futures:
                 status, value, box, pid, seconds = future.result()
