@@ -304,7 +304,14 @@ def test_cli_demo_writes_the_report_and_refuses_to_overwrite(tmp_path):
     )
     assert run.returncode == 0, run.stderr
     page = read_page(report)
-    assert page.sections == [*ALL_SECTIONS[:-1], "cleaning", "provenance"]
+    # the demo has KBAs and rivers: their sections come after the sites
+    assert page.sections == [*ALL_SECTIONS[:3], "kbas", "downstream", *ALL_SECTIONS[3:-1],
+                             "cleaning", "provenance"]  # fmt: skip
+    demo_sites = gpd.read_file(tmp_path / "d.gpkg", layer="sites")
+    in_kba = sum(bool(str(v or "").strip()) for v in demo_sites["kba_ids"])
+    assert sum(int(r[3]) for r in page.tables["kbas"][1:]) >= in_kba > 0
+    walks = {r[0]: int(r[1]) for r in page.tables["downstream"][1:]}
+    assert walks == demo_sites["downstream_status"].value_counts().to_dict()
     prov = dict(tuple(r) for r in page.tables["provenance"][1:])
     assert prov["command"].startswith("asm-pace demo")
     assert prov["input: sites"].endswith("sites.csv")
@@ -508,3 +515,77 @@ def test_credits_and_labels_follow_the_sources_used(tmp_path):
     text = write_report(tmp_path / "r2.html", sites, overlaps=overlaps).read_text(encoding="utf-8")
     assert Page(text).tables["overlaps"][0][0] == "Protected area id"
     assert "Data:" not in text[text.index("<footer>") :]
+
+
+def test_kba_section_counts_the_sites_inside_each_kba(tmp_path):
+    sites = make_sites(9)
+    # ;-joined ids as classify writes them; one site in two KBAs, several in none
+    ids = ["K1", "", "K1;K2", "K2", "", "K3", "K1", "", ""]
+    sites["kba_ids"] = ids
+    sites["kba_names"] = ""
+    sites["aze"] = [i.startswith("K1") for i in ids]
+    kbas = gpd.GeoDataFrame(
+        {"kba_id": ["K1", "K2", "K3"], "kba_name": ["One", "Two", "Three"],
+         "aze": [True, False, False]},
+        geometry=[shapely.box(0, 0, 1, 1)] * 3, crs=4326,
+    )  # fmt: skip
+    page = read_page(write_report(tmp_path / "r.html", sites, kbas=kbas))
+    assert page.sections.index("kbas") == page.sections.index("sites") + 1
+    rows = page.tables["kbas"]
+    assert rows[0][:3] == ["KBA", "Name", "AZE site"]
+    got = {r[0]: (r[1], r[2], int(r[3]), int(r[4])) for r in rows[1:]}
+    expected = {}  # by hand from the lists above, one site at a time
+    for site_ids, cls in zip(ids, sites["pace_class"], strict=True):
+        for k in filter(None, site_ids.split(";")):
+            name, aze, n, prot = expected.get(k, ({"K1": "One", "K2": "Two", "K3": "Three"}[k],
+                                                  "yes" if k == "K1" else "no", 0, 0))  # fmt: skip
+            expected[k] = (name, aze, n + 1, prot + (cls == "protected_area"))
+    assert got == expected
+    assert [r[0] for r in rows[1:]] == ["K1", "K2", "K3"]  # most sites first
+    text = (tmp_path / "r.html").read_text(encoding="utf-8")
+    assert "5 of 9 site(s) lie inside a Key Biodiversity Area; 3 inside" in text
+
+
+def test_downstream_section_lists_statuses_and_areas_reached(tmp_path):
+    sites = make_sites(6)
+    sites["downstream_status"] = ["outlet", "outlet", "max_km reached", None, "outlet", "outlet"]
+    sites["downstream_first_pa_km"] = [3.0, np.nan, 12.5, np.nan, 40.0, np.nan]
+    sid = list(sites["site_id"])
+    areas = pd.DataFrame(
+        {
+            "site_id": [sid[0], sid[0], sid[2], sid[4], sid[4], sid[1]],
+            "area": ["protected_area", "kba", "protected_area", "protected_area", "protected_area",
+                     "kba"],
+            "area_id": ["P1", "K1", "P1", "P1", "P2", "K1"],
+            "area_name": ["Park", "Key", "Park", "Park", "Other", "Key"],
+            "river_km": [3.0, 8.0, 12.5, 41.0, 40.0, 2.0],
+            "entry_reach_id": 1,
+            "dilution": 0.5,
+        }
+    )  # fmt: skip
+    page = read_page(write_report(tmp_path / "r.html", sites, downstream_areas=areas))
+    status = {r[0]: int(r[1]) for r in page.tables["downstream"][1:]}
+    assert status == {"outlet": 4, "max_km reached": 1, "not followed": 1}
+    rows = page.tables["downstream#2"]
+    assert rows[0][:4] == ["Area", "Id", "Name", "Sites upstream"]
+    got = {r[1]: (r[0], int(r[3]), float(r[4]), float(r[5])) for r in rows[1:]}
+    assert got == {
+        "P1": ("Protected area", 3, 3.0, 12.5),  # km 3.0, 12.5, 41.0: min and median
+        "K1": ("Key Biodiversity Area", 2, 2.0, 5.0),
+        "P2": ("Protected area", 1, 40.0, 40.0),
+    }
+    text = (tmp_path / "r.html").read_text(encoding="utf-8")
+    assert "3 of 6 site(s) drain into a protected area" in text
+
+
+def test_pa_certainty_counts_in_the_summary(tmp_path):
+    sites = make_sites(7)
+    sites["pa_certainty"] = ["possible", "certain_inside", None, "certain_outside", "possible",
+                             "possible", None]  # fmt: skip
+    page = read_page(write_report(tmp_path / "r.html", sites))
+    rows = page.tables["summary#2"]
+    assert {r[0]: int(r[2]) for r in rows[1:]} == {
+        "certain_inside": 1, "possible": 3, "certain_outside": 1,
+    }  # fmt: skip
+    plain = read_page(write_report(tmp_path / "p.html", make_sites(7)))
+    assert "summary#2" not in plain.tables and "kbas" not in plain.sections

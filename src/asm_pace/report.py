@@ -275,8 +275,139 @@ def _summary_section(sites: gpd.GeoDataFrame, pa_label: str | None) -> str:
     return (
         '<section id="summary"><h2>Sites by ASM-PACE class</h2>'
         f"<p>{total:,} site(s), each in the first class that applies, in this order:</p>"
-        f"{table}</section>"
+        f"{table}{_certainty_table(sites)}</section>"
     )
+
+
+#: What each ``pa_certainty`` value says, for the report (classification.PA_CERTAINTY).
+_CERTAINTY_MEANING = {
+    "certain_inside": "inside protected areas wherever the site lies within its uncertainty",
+    "possible": "inside or outside, depending on where the site really lies",
+    "certain_outside": "outside every protected area wherever the site lies",
+}
+
+
+def _certainty_table(sites: gpd.GeoDataFrame) -> str:
+    """Counts of ``pa_certainty`` (sites with a location uncertainty); empty without it."""
+    if "pa_certainty" not in sites.columns:
+        return ""
+    values = sites["pa_certainty"].astype("string").fillna("")
+    given = values != ""
+    if not given.any():
+        return ""
+    counts = values[given].value_counts()
+    frame = pd.DataFrame(
+        {
+            "pa_certainty": list(_CERTAINTY_MEANING),
+            "meaning": list(_CERTAINTY_MEANING.values()),
+            "n": [int(counts.get(c, 0)) for c in _CERTAINTY_MEANING],
+        }
+    )
+    table = _table(
+        frame, {"pa_certainty": "Certainty", "meaning": "Meaning", "n": "Sites"}, css="counts"
+    )
+    return (
+        f"<p>{int(given.sum()):,} site(s) have a location uncertainty; whether each is in a "
+        "protected area (<code>pa_certainty</code>):</p>" + table
+    )
+
+
+def _split_list(column: pd.Series) -> pd.Series:
+    """A ``;``-joined text column (``kba_ids``...) as lists of stripped items, [] when empty."""
+    text = column.astype("string").fillna("")
+    return text.map(lambda v: [i.strip() for i in v.split(";") if i.strip()])
+
+
+def _kba_section(sites: gpd.GeoDataFrame, kbas: gpd.GeoDataFrame | None) -> str:
+    """Sites inside Key Biodiversity Areas (``kba_ids`` of :func:`asm_pace.classify`)."""
+    if "kba_ids" not in sites.columns:
+        return ""
+    ids = _split_list(sites["kba_ids"])
+    inside = ids.map(len) > 0
+    head = '<section id="kbas"><h2>Key Biodiversity Areas</h2>'
+    if not inside.any():
+        return head + "<p>No site lies inside a Key Biodiversity Area.</p></section>"
+    pairs = pd.DataFrame({"kba_id": ids, "pace_class": sites["pace_class"]}).explode("kba_id")
+    pairs = pairs.dropna(subset=["kba_id"])
+    per = pairs.groupby("kba_id", sort=False).agg(
+        sites=("pace_class", "size"),
+        protected=("pace_class", lambda c: int((c == "protected_area").sum())),
+    )
+    headers = {"kba_id": "KBA", "kba_name": "Name"}
+    if kbas is not None and {"kba_id", "kba_name"} <= set(kbas.columns):
+        layer = pd.DataFrame(kbas.drop(columns=kbas.geometry.name)).drop_duplicates("kba_id")
+        layer = layer.set_index(layer["kba_id"].astype(str))
+        per["kba_name"] = layer["kba_name"].reindex(per.index)
+        if "aze" in layer.columns:
+            per["aze"] = layer["aze"].reindex(per.index).map({True: "yes", False: "no"})
+            headers["aze"] = "AZE site"
+    headers.update({"sites": "Sites inside", "protected": "of which classed protected_area"})
+    per = per.reset_index().sort_values(["sites", "kba_id"], ascending=[False, True])
+    aze = int(sites["aze"].fillna(False).astype(bool).sum()) if "aze" in sites.columns else 0
+    return (
+        head + f"<p>{int(inside.sum()):,} of {len(sites):,} site(s) lie inside a Key Biodiversity "
+        f"Area; {aze:,} inside an Alliance for Zero Extinction site, which counts as a "
+        "protected area.</p>"
+        f'<div class="scroll">{_table(per, headers)}</div></section>'
+    )
+
+
+#: The areas a site's river reaches, as named in the report.
+_AREA_KIND = {"protected_area": "Protected area", "kba": "Key Biodiversity Area"}
+
+
+def _downstream_section(sites: gpd.GeoDataFrame, areas: pd.DataFrame | None) -> str:
+    """Where each site's river goes (:func:`asm_pace.downstream`): statuses, areas reached."""
+    if "downstream_status" not in sites.columns:
+        return ""
+    status = sites["downstream_status"].astype("string").fillna("not followed")
+    counts = status.value_counts().rename_axis("status").reset_index(name="sites")
+    parts = [
+        '<section id="downstream"><h2>Downstream of the sites</h2>'
+        "<p>Each site's river followed downstream along the river network; how each walk "
+        "ended:</p>",
+        _table(counts, {"status": "Walk ended", "sites": "Sites"}, css="counts"),
+    ]
+    if "downstream_first_pa_km" in sites.columns:
+        reach = int(pd.to_numeric(sites["downstream_first_pa_km"], errors="coerce").notna().sum())
+        parts.append(
+            f"<p>{reach:,} of {len(sites):,} site(s) drain into a protected area within the "
+            "length followed.</p>"
+        )
+    if areas is not None and len(areas):
+        per = (
+            areas.groupby(["area", "area_id"], sort=False)
+            .agg(
+                area_name=("area_name", "first"),
+                sites=("site_id", "nunique"),
+                nearest_km=("river_km", "min"),
+                median_km=("river_km", "median"),
+            )
+            .reset_index()
+            .sort_values(["sites", "nearest_km"], ascending=[False, True])
+        )
+        per["area"] = per["area"].map(_AREA_KIND).fillna(per["area"])
+        limit = 50
+        note = (
+            f'<p class="note">The {limit} areas reached by most sites of {len(per):,}; the '
+            "full table is the GeoPackage's <code>downstream_areas</code>.</p>"
+            if len(per) > limit
+            else ""
+        )
+        headers = {
+            "area": "Area",
+            "area_id": "Id",
+            "area_name": "Name",
+            "sites": "Sites upstream",
+            "nearest_km": "Nearest by river (km)",
+            "median_km": "Median by river (km)",
+        }
+        table = _table(per.head(limit), headers, digits={"nearest_km": 1, "median_km": 1})
+        parts.append(
+            "<p>The areas the rivers reach (each site counted once per area):</p>"
+            f'{note}<div class="scroll">{table}</div>'
+        )
+    return "".join(parts) + "</section>"
 
 
 def _map_section(sites, protected_areas, ecoregions, priority_landscapes, buffers) -> str:
@@ -790,6 +921,8 @@ def write_report(
     ecoregions: gpd.GeoDataFrame | None = None,
     priority_landscapes: gpd.GeoDataFrame | None = None,
     counts: Mapping[str, Mapping[str, Any]] | None = None,
+    kbas: gpd.GeoDataFrame | None = None,
+    downstream_areas: pd.DataFrame | None = None,
     pa_source: str | None = None,
     title: str = "ASM-PACE screening report",
     max_rows: int = 5000,
@@ -798,8 +931,10 @@ def write_report(
     """Write a self-contained HTML report of a classification run.
 
     One file, nothing to fetch: inline CSS, the map and charts as base64 PNG
-    images, no scripts. Sections: sites by class (counts and shares), the map,
-    the per-site table (class, reason, nearest protected area, ecoregion),
+    images, no scripts. Sections: sites by class (counts and shares; ``pa_certainty``
+    counts when sites have an uncertainty), the map, the per-site table (class, reason,
+    nearest protected area, ecoregion), Key Biodiversity Areas (sites inside each) and
+    the downstream walk (how it ended, the areas reached) when the sites have them,
     buffers and their protected-area overlaps, forest loss by year and the
     run's provenance (each given only when its input is), what each reader read,
     left out and repaired. The forest table gives each row's data coverage (with a
@@ -837,6 +972,12 @@ def write_report(
         Input role (``sites``, ``protected_areas``, ``ecoregions``,
         ``priority_landscapes``) -> the reader's counts (``source``, ``read``,
         ``removed`` by step, ``repaired``, ``used``), as in ``PipelineResult.counts``.
+    kbas : geopandas.GeoDataFrame, optional
+        The Key Biodiversity Areas read (:func:`asm_pace.read_kbas`): names and AZE status
+        of the KBAs the sites lie in (the section itself needs only the sites' ``kba_ids``).
+    downstream_areas : pandas.DataFrame, optional
+        The areas each site's river reaches (:func:`asm_pace.downstream`, ``areas``; the
+        GeoPackage's ``downstream_areas``): the downstream section lists them.
     pa_source : str, optional
         How to name the protected-area source (table header, footer credit); by
         default ``protected_areas.attrs["source_label"]``, else its file name.
@@ -910,6 +1051,8 @@ def write_report(
         _map_section(sites, protected_areas, ecoregions, priority_landscapes, buffers),
         _sites_section(sites, max_rows),
     ]
+    parts.append(_kba_section(sites, kbas))
+    parts.append(_downstream_section(sites, downstream_areas))
     if buffers is not None and len(buffers):
         parts.append(_buffers_section(buffers))
     if overlaps is not None:
@@ -995,5 +1138,7 @@ def write_pipeline_report(
         ecoregions=context.get("ecoregions"),
         priority_landscapes=context.get("priority_landscapes"),
         counts=result.counts,
+        kbas=context.get("kbas"),
+        downstream_areas=layers.get("downstream_areas"),
         overwrite=overwrite,
     )
