@@ -145,6 +145,37 @@ def test_parcels_of_one_id_in_one_source_are_one_area():
     assert out["same_as"].tolist() == ["", "WDPA:9", "WDPA:9"]
 
 
+def test_sectors_of_one_name_match_the_other_sources_single_polygon():
+    # a national layer without ids holds a park in two sectors (west and east halves); the
+    # WDPA draws it as one polygon: each sector is about half of it, far below 0.9, but
+    # together they are the same area (by pyproj.Geod: the union is the WDPA polygon)
+    west, east = shapely.box(0, 0, 0.5, 1), shapely.box(0.5, 0, 1, 1)
+    assert geod_area(west) / geod_area(shapely.box(0, 0, 1, 1)) < 0.6
+    wdpa = layer(["7"], [shapely.box(0, 0, 1, 1)], "WDPA")
+    nat = layer(["PA1", "PA2", "PA3"], [west, east, shapely.box(3, 0, 4, 1)], "NAT",
+                names=["Cutervo", " cutervo ", "Other"])  # fmt: skip
+    out = combine_protected_areas([wdpa, nat])
+    assert out["pa_group"].tolist() == [0, 0, 0, 1]
+    assert out["same_as"].tolist() == ["", "WDPA:7", "WDPA:7", ""]
+    # the reverse: the WDPA in two parcels of one id, the national layer one polygon
+    parcels = layer(["9", "9"], [west, east], "WDPA")
+    single = layer(["1"], [shapely.box(0, 0, 1, 1.01)], "NAT")
+    assert combine_protected_areas([parcels, single])["pa_group"].tolist() == [0, 0, 0]
+
+
+def test_sectors_are_not_one_area_unless_another_source_says_so():
+    # two same-named sectors far apart, matched by nothing: two areas, as before; and two
+    # sectors whose union is only 2/3 of the other source's polygon stay apart from it
+    west, east = shapely.box(0, 0, 0.5, 1), shapely.box(0.5, 0, 1, 1)
+    nat = layer(["PA1", "PA2"], [west, shapely.box(5, 0, 5.5, 1)], "NAT", names=["X", "X"])
+    other = layer(["3"], [shapely.box(10, 0, 11, 1)], "B")
+    assert combine_protected_areas([nat, other])["pa_group"].tolist() == [0, 1, 2]
+    two = layer(["PA1", "PA2"], [west, east], "NAT", names=["X", "X"])
+    big = layer(["8"], [shapely.box(0, 0, 1.5, 1)], "B")
+    assert geod_area(shapely.box(0, 0, 1, 1)) / geod_area(big.geometry[0]) < 0.9
+    assert combine_protected_areas([big, two])["pa_group"].tolist() == [0, 1, 2]
+
+
 def test_point_circles_are_matched_by_id_only():
     circle = shapely.Point(0.5, 0.5).buffer(0.4, 64)
     wdpa = layer(["1"], [circle], "WDPA", origin=["point_circle"])
@@ -389,6 +420,18 @@ def test_sernanp_and_wdpa_2019_national_parks_match(realdata):
     # WDPA's one polygon): the other 14 each match one WDPA polygon by the mutual 90 % rule
     assert len(parks) == 16 and len(matched) == 14
     assert set(parks.loc[parks["same_as"] == "", "name"]) == {"Cutervo"}
+    # Cutervo's two sectors together: 84 % of their union lies in WDPA's polygon (below 0.9)
+    cut_nat = shapely.union_all(parks.loc[parks["name"] == "Cutervo", "geometry"].to_numpy())
+    cut_wdpa = both.loc[both["name"] == "de Cutervo", "geometry"].iloc[0]
+    assert geod_area(cut_nat.intersection(cut_wdpa)) / geod_area(cut_nat) < 0.9
+    # Titicaca: four SERNANP sectors, one WDPA polygon; their union matches it (checked by
+    # pyproj.Geod both ways), so the five rows are one area
+    titicaca = both[both["name"].isin(["Titicaca", "del Titicaca"])]
+    assert len(titicaca) == 5 and titicaca["pa_group"].nunique() == 1
+    union = shapely.union_all(titicaca.loc[titicaca["source"] == "SERNANP", "geometry"].to_numpy())
+    rep = shapely.make_valid(titicaca.loc[titicaca["source"] == "WDPA", "geometry"].iloc[0])
+    inter = geod_area(union.intersection(rep))
+    assert inter / geod_area(union) >= 0.9 and inter / geod_area(rep) >= 0.9
     # a matched pair, checked by pyproj.Geod: each polygon lies >= 90 % in the other
     manu = both[both["name"].str.fullmatch("Manu") & (both["source"] == "SERNANP")].iloc[0]
     rep = both[both["pa_group"] == manu["pa_group"]].iloc[0]

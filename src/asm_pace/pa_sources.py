@@ -10,8 +10,9 @@ is recognised and counted once (``pa_group``, ``same_as``), by the rule of ``doc
     same id within one source (the WDPA's parcels);
 (b) polygons from different sources whose geodesic overlap is at least ``same_share`` (0.9) of
     the area of **each** of them (a mutual share: a small reserve inside a big park is not
-    the park). Point records drawn as circles (``origin`` "point_circle") have an invented
-    shape: they are matched by (a) only.
+    the park); an area a source holds in several rows (parcels of one id, sectors of one
+    name and designation) is compared as their union too. Point records drawn as circles
+    (``origin`` "point_circle") have an invented shape: they are matched by (a) only.
 
 The group's representative is its first row in source order (the first source listed wins);
 :func:`asm_pace.classify` names an area by it once, with every source holding the site in
@@ -457,7 +458,12 @@ def _components(n: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def _same_polygons(data: pd.DataFrame, src: np.ndarray, share: float) -> tuple[np.ndarray, ...]:
-    """Pairs of rows of different sources whose overlap is >= ``share`` of each one's area."""
+    """Pairs of rows of different sources whose overlap is >= ``share`` of each one's area.
+
+    An area one source holds in several rows (parcels of one id, sectors of one name and
+    designation: :func:`_multi_row_areas`) is also compared as the union of its rows, so
+    two sectors match the other source's single polygon of the area (and the reverse).
+    """
     geoms = np.asarray(data["geometry"].to_numpy(), dtype=object)
     usable = (data["origin"].to_numpy(dtype=object) != "point_circle") & ~(
         shapely.is_missing(geoms) | shapely.is_empty(geoms)
@@ -471,20 +477,91 @@ def _same_polygons(data: pd.DataFrame, src: np.ndarray, share: float) -> tuple[n
     if bad.any():
         g = g.copy()
         g[bad] = shapely.make_valid(g[bad])
-    left, right = shapely.STRtree(g).query(g, predicate="intersects")
-    keep = (left < right) & (src[idx][left] != src[idx][right])
+    tree = shapely.STRtree(g)
+    # candidates: every row, then the union of each multi-row area (rows `members`)
+    cand_rows, cand_of = _multi_row_areas(data.iloc[idx], src[idx], g, tree)
+    n_rows = idx.size
+    if cand_of.size:
+        firsts = np.unique(cand_of, return_index=True)[1]
+        unions = np.array(
+            [shapely.union_all(g[cand_rows[cand_of == k]]) for k in range(firsts.size)],
+            dtype=object,
+        )
+        g_all = np.concatenate([g, unions])
+        src_all = np.concatenate([src[idx], src[idx][cand_rows[firsts]]])
+        tree = shapely.STRtree(g_all)
+    else:
+        g_all, src_all = g, src[idx]
+    left, right = tree.query(g_all, predicate="intersects")
+    keep = (left < right) & (src_all[left] != src_all[right])
     left, right = left[keep], right[keep]
     if not left.size:
         return empty
-    area = geodesic_area(g)
+    area = geodesic_area(g_all)
     # a pair can pass only when each area is at least `share` of the other's
     lo = np.minimum(area[left], area[right])
     hi = np.maximum(area[left], area[right])
     close = lo >= share * hi
     left, right = left[close], right[close]
-    inter = geodesic_area(shapely.intersection(g[left], g[right]))
+    inter = geodesic_area(shapely.intersection(g_all[left], g_all[right]))
     same = (inter >= share * area[left]) & (inter >= share * area[right]) & (inter > 0)
-    return idx[left[same]], idx[right[same]]
+    left, right = left[same], right[same]
+    # a union stands for its rows: the pair links its first row, and its rows are linked
+    # together (one area, as the other source says)
+    firsts = cand_rows[np.unique(cand_of, return_index=True)[1]]
+    first_row = np.concatenate([np.arange(n_rows), firsts])
+    out_a, out_b = [idx[first_row[left]]], [idx[first_row[right]]]
+    matched = np.unique(np.concatenate([left, right]))
+    matched = matched[matched >= n_rows] - n_rows
+    member = np.isin(cand_of, matched)
+    out_a.append(idx[cand_rows[member]])
+    out_b.append(idx[firsts[cand_of[member]]])
+    return np.concatenate(out_a), np.concatenate(out_b)
+
+
+def _multi_row_areas(
+    rows: pd.DataFrame, src: np.ndarray, geoms: np.ndarray, tree: shapely.STRtree
+) -> tuple[np.ndarray, np.ndarray]:
+    """The areas a source holds in several rows: ``(rows, area number)`` pairs, positions.
+
+    Rows of one source are one area when they share the id (parcels) or the same
+    non-empty name and designation (sectors: national layers without ids, e.g. Peru's
+    Cutervo in two rows). Only areas with a row meeting another source's polygon are
+    returned (the others cannot match).
+    """
+    n = len(rows)
+    name = rows["name"].astype("string").fillna("").str.casefold().str.split().str.join(" ")
+    desig = rows["designation"].astype("string").fillna("").str.casefold().str.strip()
+    ids = rows["pa_id"].astype(str).to_numpy(dtype=object)
+    named = name.to_numpy(dtype=object) != ""
+    a, b = [], []
+    for keys, sel in (
+        (np.array([f"{s}\x00{p}" for s, p in zip(src, ids, strict=True)], dtype=object), None),
+        (
+            np.array(
+                [f"{s}\x00{m}\x00{d}" for s, m, d in zip(src, name, desig, strict=True)],
+                dtype=object,
+            ),
+            np.flatnonzero(named),
+        ),
+    ):
+        pos = np.arange(n) if sel is None else sel
+        codes = pd.factorize(keys[pos])[0]
+        first = np.unique(codes, return_index=True)[1]
+        a.append(pos)
+        b.append(pos[first[codes]])
+    area = _components(n, np.concatenate(a), np.concatenate(b))
+    size = np.bincount(area)
+    multi = size[area] >= 2
+    if not multi.any():
+        return (np.zeros(0, dtype="int64"),) * 2
+    # rows meeting a polygon of another source
+    hit_l, hit_r = tree.query(geoms[multi], predicate="intersects")
+    rows_multi = np.flatnonzero(multi)
+    other = src[rows_multi[hit_l]] != src[hit_r]
+    wanted = np.unique(area[rows_multi[hit_l[other]]])
+    keep = np.flatnonzero(np.isin(area, wanted))
+    return keep, np.unique(area[keep], return_inverse=True)[1].reshape(-1)
 
 
 # --------------------------------------------------------------------------- attrs
