@@ -547,3 +547,60 @@ def test_two_sources_hold_a_site_when_either_does(boxes, split, pts):
             edge = shapely.distance(s.geometry.values, src.boundary.union_all()) < 1e-8
         assert (named <= inside(one)).all()
         assert (named == inside(one))[~edge].all()
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    boxes=st.lists(
+        st.tuples(st.integers(0, 3), st.integers(0, 3), st.sampled_from([0.0, 0.01, 0.5])),
+        min_size=3,
+        max_size=8,
+    ),
+    cut=st.tuples(st.integers(1, 6), st.integers(1, 6)),
+)
+def test_appending_a_source_groups_as_combining_all_at_once(boxes, cut):
+    # boxes on a 1-degree grid, some redrawn slightly larger (same area by the 0.9 rule),
+    # some half as tall (not); three sources: A, B, then C appended to the combined A + B
+    geoms = [shapely.box(x, y, x + 1, y + 1 + grow) for x, y, grow in boxes]
+    i = min(cut[0], len(geoms) - 2)
+    j = min(i + cut[1], len(geoms) - 1)
+    a = layer([str(k) for k in range(i)], geoms[:i], "A")
+    b = layer([str(k) for k in range(i, j)], geoms[i:j], "B")
+    c = layer([str(k) for k in range(j, len(geoms))], geoms[j:], "C")
+    from asm_pace.pa_sources import append_source
+
+    whole = combine_protected_areas({"A": a, "B": b, "C": c})
+    added = append_source(combine_protected_areas({"A": a, "B": b}), "C", c)
+    assert added["pa_group"].tolist() == whole["pa_group"].tolist()
+    assert added["same_as"].tolist() == whole["same_as"].tolist()
+    assert added["group_status_year"].equals(whole["group_status_year"])
+    assert added.attrs["groups"] == whole.attrs["groups"]
+    assert added.attrs["pa_sources"] == ["A", "B", "C"]
+    shared = {k: v["n_groups_shared"] for k, v in added.attrs["sources"].items()}
+    assert shared == {k: v["n_groups_shared"] for k, v in whole.attrs["sources"].items()}
+
+
+def test_an_aze_site_drawn_as_a_park_is_that_park_when_the_sources_are_combined():
+    # the pipeline combines several sources first, then classify appends the AZE sites:
+    # an AZE site with the park's own polygon is the park (one area), as with a list
+    from asm_pace.kba import with_aze_source
+
+    park = shapely.box(0, 0, 1, 1)
+    wdpa = layer(["1"], [park], "WDPA")
+    nat = layer(["2"], [shapely.box(3, 3, 4, 4)], "NAT")
+    kbas = gpd.GeoDataFrame(
+        {"kba_id": ["77", "78"], "kba_name": ["Alto", "Bajo"], "aze": [True, True]},
+        geometry=[park, shapely.box(6, 6, 7, 7)], crs=4326,
+    )  # fmt: skip
+    combined = with_aze_source(combine_protected_areas([wdpa, nat]), kbas)
+    listed = combine_protected_areas(with_aze_source([wdpa, nat], kbas))
+    assert combined["same_as"].tolist() == listed["same_as"].tolist() == ["", "", "WDPA:1", ""]
+    assert combined.attrs["groups"] == 3
+    # overlaps count the park once in a zone holding it
+    zone = gpd.GeoDataFrame({"zone_id": ["z"]}, geometry=[shapely.box(-1, -1, 2, 2)], crs=4326)
+    pairs = asm_pace.overlaps(zone, combined).pairs
+    assert len(pairs) == 1
+    alone = asm_pace.overlaps(zone, wdpa).pairs  # the park as the only area
+    assert pairs["overlap_km2"].iloc[0] == pytest.approx(alone["overlap_km2"].iloc[0], rel=1e-9)
+    with pytest.raises(InputError, match="already hold one named 'AZE'"):
+        with_aze_source(combined, kbas)

@@ -695,7 +695,8 @@ def with_aze_source(
     protected_areas : GeoDataFrame, list or dict of GeoDataFrames
         One protected-area layer, several sources, or a layer already combined by
         :func:`asm_pace.pa_sources.combine_protected_areas` (the AZE sites are then
-        appended as its last source, each its own area).
+        appended as its last source, matched against its areas by the same rule:
+        :func:`asm_pace.pa_sources.append_source`).
     kbas : GeoDataFrame
         Key Biodiversity Areas from :func:`read_kbas`.
 
@@ -729,26 +730,11 @@ def with_aze_source(
 
 def _append_combined(combined: gpd.GeoDataFrame, aze: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     """A combined layer (``pa_sources.combine_protected_areas``) with the AZE sites appended
-    as its last source, each its own area (not matched against the other sources' areas)."""
-    from .pa_sources import combine_protected_areas
+    as its last source, matched against its areas by the same-area rule
+    (:func:`asm_pace.pa_sources.append_source`)."""
+    from .pa_sources import append_source
 
-    names = list(combined.attrs.get("pa_sources") or dict.fromkeys(combined["source"]))
-    if AZE_LABEL in names:
-        raise InputError(
-            f"{source_name(combined)}: the protected-area sources already hold one named "
-            f"{AZE_LABEL!r}; give the AZE sites either there or as the kbas keyword, not both"
-        )
-    own = combine_protected_areas({AZE_LABEL: aze})
-    own["pa_group"] = own["pa_group"].to_numpy(dtype="int64") + (
-        int(combined["pa_group"].max()) + 1 if len(combined) else 0
-    )
-    out = pd.concat([combined, own[[c for c in combined.columns if c in own.columns]]])
-    out = gpd.GeoDataFrame(out.reset_index(drop=True), geometry="geometry", crs=combined.crs)
-    out.attrs = dict(combined.attrs)
-    out.attrs["pa_sources"] = [*names, AZE_LABEL]
-    if "groups" in out.attrs:
-        out.attrs["groups"] = int(out.attrs["groups"]) + len(aze)
-    return out
+    return append_source(combined, AZE_LABEL, aze)
 
 
 def _reason_names(

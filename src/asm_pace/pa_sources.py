@@ -53,6 +53,7 @@ from .protected_areas import PA_COLUMNS
 
 __all__ = [
     "combine_protected_areas",
+    "append_source",
     "SOURCE_COLUMNS",
     "DEFAULT_SAME_SHARE",
     "source_ids",
@@ -151,6 +152,93 @@ def combine_protected_areas(
     data = pd.concat(frames, ignore_index=True)
     group = _groups(data, named, share)
     data.insert(len(PA_COLUMNS) - 1, "source", data.pop("source"))
+    data, n_groups = _with_groups(data.drop(columns="_wdpa"), group)
+    out = gpd.GeoDataFrame(data, geometry="geometry", crs="EPSG:4326")
+    out.attrs = _attrs(named, data, n_groups, share)
+    return out
+
+
+def append_source(
+    combined: gpd.GeoDataFrame, name: str, layer: gpd.GeoDataFrame
+) -> gpd.GeoDataFrame:
+    """A combined layer with one more source, last, matched against its areas by the rule.
+
+    The rows of ``combined`` (:func:`combine_protected_areas`) keep their groups and
+    representatives; the new source's rows join an area of them by rule (b) (the same
+    polygon, at the combined layer's ``same_share``; parcels and sectors as their union),
+    and by the same id within the new source. The new source's ids are never read as
+    WDPAIDs (give a WDPA-id source to :func:`combine_protected_areas` with the others).
+
+    Parameters
+    ----------
+    combined : geopandas.GeoDataFrame
+        A layer made by :func:`combine_protected_areas`.
+    name : str
+        The new source's name (``source``); not one of ``combined``'s.
+    layer : geopandas.GeoDataFrame
+        The new source, in the protected-area schema (e.g. the AZE sites,
+        :func:`asm_pace.kba.aze_protected_areas`).
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        As :func:`combine_protected_areas` would return for the sources of ``combined``
+        then ``layer``, but for WDPAIDs of the new source.
+
+    Examples
+    --------
+    >>> import geopandas as gpd, shapely
+    >>> park = gpd.GeoDataFrame({"pa_id": ["1"], "name": ["Park"], "designation": [""],
+    ...     "iucn_category": [""], "status_year": pd.array([1990], dtype="Int64"),
+    ...     "world_heritage": [False], "ramsar": [False]},
+    ...     geometry=[shapely.box(0, 0, 1, 1)], crs=4326)
+    >>> both = combine_protected_areas({"NAT": park})
+    >>> out = append_source(both, "AZE", park.assign(pa_id="7", name="Alto"))
+    >>> out["same_as"].tolist(), out.attrs["pa_sources"], out.attrs["groups"]
+    (['', 'NAT:1'], ['NAT', 'AZE'], 1)
+    """
+    names = list(combined.attrs.get("pa_sources") or dict.fromkeys(combined["source"]))
+    if name.casefold() in {str(n).casefold() for n in names}:
+        raise InputError(
+            f"{source_name(combined)}: the protected-area sources already hold one named "
+            f"{name!r}; give it once"
+        )
+    share = _checked_share(combined.attrs.get("same_share", DEFAULT_SAME_SHARE))
+    new = _normalised(name, layer).drop(columns="_wdpa")
+    new.insert(len(PA_COLUMNS) - 1, "source", new.pop("source"))
+    old = pd.DataFrame(combined[list(new.columns)]).reset_index(drop=True)
+    data = pd.concat([old, new], ignore_index=True)
+    n_old = len(old)
+    src = pd.factorize(data["source"])[0]
+    # the old groups stay linked (each row to its representative), the new ids within the
+    # new source, and polygons of the new source to any other
+    old_group = combined["pa_group"].to_numpy(dtype="int64")
+    a = [np.arange(n_old), np.arange(n_old, len(data))]
+    b = [group_representatives(old_group)[old_group]]
+    codes = pd.factorize(new["pa_id"].astype(str))[0]
+    b.append(n_old + np.unique(codes, return_index=True)[1][codes])
+    i, j = _same_polygons(data.assign(_new=np.arange(len(data)) >= n_old), src, share)
+    group = _components(len(data), np.concatenate([*a, i]), np.concatenate([*b, j]))
+    data, n_groups = _with_groups(data, group)
+    out = gpd.GeoDataFrame(data, geometry="geometry", crs="EPSG:4326")
+    attrs = dict(combined.attrs)
+    own = _attrs([(name, layer)], data[data["source"] == name], 0, share)["sources"]
+    per = {k: dict(v) for k, v in {**dict(attrs.get("sources") or {}), **own}.items()}
+    groups_of = data.groupby("source", sort=False)["pa_group"].agg(set)
+    for source, info in per.items():  # areas each source shares with the others, anew
+        if source in groups_of:
+            others = set().union(*(groups_of[o] for o in groups_of.index if o != source))
+            info["n_groups_shared"] = len(groups_of[source] & others)
+    attrs["sources"] = per
+    attrs["pa_sources"] = [*names, name]
+    attrs["groups"] = n_groups
+    out.attrs = attrs
+    return out
+
+
+def _with_groups(data: pd.DataFrame, group: np.ndarray) -> tuple[pd.DataFrame, int]:
+    """``data`` with ``pa_group`` (numbered by representative), ``same_as`` and
+    ``group_status_year`` after its PA columns and ``source``; and the number of groups."""
     rep = group_representatives(group)  # first row of each group
     order = np.argsort(rep, kind="stable")  # groups numbered by their representative
     renumber = np.empty_like(order)
@@ -162,6 +250,7 @@ def combine_protected_areas(
     years = data["status_year"].to_numpy(dtype="float64", na_value=np.nan)
     first = np.full(rep.size, np.nan)
     np.fmin.at(first, group, years)
+    data = data.copy()
     data.insert(len(PA_COLUMNS), "pa_group", group.astype("int64"))
     data.insert(len(PA_COLUMNS) + 1, "same_as", np.where(is_rep, "", ids[rep[group]]))
     data.insert(
@@ -169,10 +258,7 @@ def combine_protected_areas(
         "group_status_year",
         pd.array(first[group], dtype="Float64").astype("Int64"),
     )
-    data = data.drop(columns="_wdpa")
-    out = gpd.GeoDataFrame(data, geometry="geometry", crs="EPSG:4326")
-    out.attrs = _attrs(named, data, rep.size, share)
-    return out
+    return data, int(rep.size)
 
 
 def source_ids(layer: pd.DataFrame) -> np.ndarray:
@@ -494,6 +580,10 @@ def _same_polygons(data: pd.DataFrame, src: np.ndarray, share: float) -> tuple[n
         g_all, src_all = g, src[idx]
     left, right = tree.query(g_all, predicate="intersects")
     keep = (left < right) & (src_all[left] != src_all[right])
+    if "_new" in data.columns:  # append_source: the old rows' pairs are known
+        fresh = np.asarray(data["_new"].to_numpy(dtype=bool)[idx])
+        fresh_all = np.concatenate([fresh, fresh[cand_rows[firsts]]]) if cand_of.size else fresh
+        keep &= fresh_all[left] | fresh_all[right]
     left, right = left[keep], right[keep]
     if not left.size:
         return empty
