@@ -573,3 +573,29 @@ def test_file_geodatabase_with_both_layers(tmp_path):
     kbas = read_kbas(path)
     assert sorted(kbas["kba_id"]) == ["11", "12", "3", "7"]
     assert sorted(kbas["origin"]) == ["point_circle", "point_circle", "polygon", "polygon"]
+
+
+def test_cli_countries_keeps_the_kbas_of_those_countries_too(tmp_path):
+    from click.testing import CliRunner
+
+    from asm_pace.cli import cli
+
+    # a KBA file with a Peruvian and an Ecuadorian KBA (written here, in the real schema)
+    both = tmp_path / "kbas.gpkg"
+    # both beside the sample sites (the GeoPackage keeps the layers near them)
+    boxes = [shapely.box(-70.5, -12.8, -70.4, -12.7), shapely.box(-70.3, -12.8, -70.2, -12.7)]
+    rows = _rows(SitRecID=[1, 2], ISO3=["PER", "ECU"], AzeStatus=[None, None], geometry=boxes)
+    _gdf(rows).to_file(both, layer="KBAsGlobal_2024_September_01_POL")
+    base = ["classify", str(sample_path("sites.csv")), "-p", str(sample_path("protected_areas.gpkg")),
+            "-e", str(sample_path("ecoregions.gpkg")), "--kbas", str(both)]  # fmt: skip
+    out = tmp_path / "out.gpkg"
+    res = CliRunner().invoke(cli, [*base, "--countries", "PER", "-o", str(out)])
+    assert res.exit_code == 0, res.output
+    assert gpd.read_file(out, layer="kbas")["kba_id"].tolist() == ["1"]
+    res = CliRunner().invoke(cli, [*base, "-o", str(tmp_path / "all.gpkg")])
+    assert sorted(gpd.read_file(tmp_path / "all.gpkg", layer="kbas")["kba_id"]) == ["1", "2"]
+    # a country of the protected areas (BOL, PER) but of no KBA: refused, naming the KBA file
+    res = CliRunner().invoke(cli, [*base, "--countries", "PER,BOL", "-o", str(tmp_path / "x.gpkg")])
+    assert res.exit_code == 2
+    assert "kbas.gpkg" in res.output and "BOL" in res.output
+    assert not (tmp_path / "x.gpkg").exists()

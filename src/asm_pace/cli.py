@@ -526,7 +526,7 @@ def cli() -> None:
     "--countries",
     metavar="ISO3,...",
     callback=_parse_list,
-    help="Only protected areas of these countries (e.g. PER,BRA).",
+    help="Only protected areas (and KBAs, with --kbas) of these countries (e.g. PER,BRA).",
 )
 @click.option(
     "--all-statuses",
@@ -699,6 +699,8 @@ def classify(
     "--output",
     "-o",
     type=_new_file,
+            # the study region: --countries keeps the KBAs of those countries too
+            **(_without_none(countries=countries) if kbas is not None else {}),
     default=Path("asm_pace_demo.gpkg"),
     show_default=True,
     help="The GeoPackage to write.",
