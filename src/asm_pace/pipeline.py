@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 __all__ = [
     "PipelineResult",
     "run_pipeline",
+    "zone_steps",
     "write_outputs",
     "plan_run_outputs",
     "layer_counts",
@@ -307,6 +308,7 @@ def run_pipeline(
     river_options: Mapping[str, Any] | None = None,
     progress: Callable[[str], None] | None = None,
     jobs: int | None = None,
+    memory: int | str | None = None,
 ) -> PipelineResult:
     """Load, classify and (optionally) buffer, overlap and measure forest loss.
 
@@ -385,6 +387,14 @@ def run_pipeline(
         :data:`asm_pace.parallel.MIN_PARALLEL_SITES` sites, several protected-area
         sources, KBAs or layers given as GeoDataFrames are classified serially
         (docs/scale.md).
+    memory : str or int, optional
+        The memory budget of the zone steps (buffers, overlaps, forest loss), e.g.
+        ``"4GB"``, ``"500MB"``, ``"4GiB"`` (bytes when a whole number;
+        :func:`asm_pace.chunked.parse_memory`): the sites are cut into spatial chunks that
+        fit it (touching buffers never cut apart) and, with ``jobs`` above 1 and at least
+        :data:`asm_pace.chunked.MIN_POOL_SITES` sites, the chunks run in worker processes.
+        The result is the unchunked one (values to floating-point rounding). By default
+        a quarter of the machine's memory (:func:`asm_pace.chunked.default_memory`).
 
     Returns
     -------
@@ -409,6 +419,10 @@ def run_pipeline(
     from .parallel import check_jobs
 
     jobs = check_jobs(jobs)
+    if memory is not None:
+        from .chunked import parse_memory
+
+        parse_memory(memory)  # refused before any work
     if hansen is not None:  # the rasters are fetched once the sites are read
         treecover = lossyear = gain = _hansen_pending(hansen, treecover, lossyear, gain)
     elif data_options:
@@ -591,36 +605,15 @@ def run_pipeline(
     layers: dict[str, pd.DataFrame] = {"sites": classified}
 
     if radii:
-        step("buffers")
-        zones = asm_pace.buffers(site_gdf, radii_km=radii, rings=rings, footprint_zone=rings)
-        step("overlaps")
-        result = asm_pace.overlaps(zones, pa_zones, ecoregions=eco_gdf, dissolve=True)
-        zones = _join_columns(zones, result.zones)
-        clusters = result.clusters
-        if forest:
-            step("forest loss")
-            # buffers and their clusters (touching buffers dissolved: each hectare once, the
-            # report's totals) in one call, so every raster block is read once for both
-            both = gpd.GeoDataFrame(
-                {"zone_id": [*zones["zone_id"], *clusters["cluster_id"]]},
-                geometry=[*zones.geometry, *clusters.geometry],
-                crs=zones.crs,
-            )
-            stats = asm_pace.forest_loss(
-                both,
-                treecover=treecover,
-                lossyear=lossyear,
-                gain=gain,
-                canopy=canopy,
-                protected_areas=_with_group_years(pa_zones),
-                drivers=drivers,
-            ).drop(columns="zone_id", errors="ignore")
-            n = len(zones)
-            zones = _join_columns(zones, stats.iloc[:n].set_axis(zones.index))
-            clusters = _join_columns(clusters, stats.iloc[n:].set_axis(clusters.index))
+        zones, clusters, pairs = _zone_layers(
+            site_gdf, radii, rings, pa_zones, eco_gdf, step, memory, jobs,
+            forest=dict(treecover=treecover, lossyear=lossyear, gain=gain, canopy=canopy,
+                        drivers=drivers) if forest else None,
+            files=(pa_sources, ecoregions, pa_options, eco_options, kba_gdf),
+        )  # fmt: skip
         layers["buffers"] = zones
         layers["clusters"] = clusters
-        layers["overlaps"] = result.pairs
+        layers["overlaps"] = pairs
         if forest:
             layers["forest_loss"] = forest_loss_long(zones)
             # the yearly in/outside split lives in the long table; the layers keep the totals
@@ -651,6 +644,115 @@ def run_pipeline(
         counts=counts,
         datasets=datasets,
     )
+
+
+def zone_steps(
+    sites: gpd.GeoDataFrame,
+    *,
+    radii: Sequence[float],
+    rings: bool,
+    pa_zones: gpd.GeoDataFrame,
+    eco_gdf: gpd.GeoDataFrame,
+    forest: Mapping[str, Any] | None = None,
+    step: Callable[[str], None] | None = None,
+) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, pd.DataFrame]:
+    """The zone steps of a run on ``sites``: buffers, overlaps (dissolved) and forest loss.
+
+    Returns the buffers (with the overlap and forest columns), the clusters and the
+    overlaps table. ``forest``: ``treecover``, ``lossyear``, ``gain``, ``canopy`` and
+    ``drivers`` for :func:`asm_pace.forest_loss`. The pipeline calls it on all the sites,
+    or on each spatial chunk of them (:func:`asm_pace.chunked.zone_layers`).
+
+    Examples
+    --------
+    >>> import warnings, asm_pace
+    >>> from asm_pace.datasets import sample_path
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("ignore")
+    ...     sites = asm_pace.read_sites(sample_path("sites.csv"))
+    ...     zones, clusters, pairs = zone_steps(
+    ...         sites, radii=(1.0,), rings=False,
+    ...         pa_zones=asm_pace.read_protected_areas(sample_path("protected_areas.gpkg")),
+    ...         eco_gdf=asm_pace.read_ecoregions(sample_path("ecoregions.gpkg")))
+    >>> len(zones) == len(sites), "cluster_id" in zones.columns
+    (True, True)
+    """
+    import asm_pace
+
+    def progress(name: str) -> None:
+        if step is not None:
+            step(name)
+
+    progress("buffers")
+    zones = asm_pace.buffers(sites, radii_km=radii, rings=rings, footprint_zone=rings)
+    progress("overlaps")
+    result = asm_pace.overlaps(zones, pa_zones, ecoregions=eco_gdf, dissolve=True)
+    zones = _join_columns(zones, result.zones)
+    clusters = result.clusters
+    if forest is not None:
+        progress("forest loss")
+        # buffers and their clusters (touching buffers dissolved: each hectare once, the
+        # report's totals) in one call, so every raster block is read once for both
+        both = gpd.GeoDataFrame(
+            {"zone_id": [*zones["zone_id"], *clusters["cluster_id"]]},
+            geometry=[*zones.geometry, *clusters.geometry],
+            crs=zones.crs,
+        )
+        stats = asm_pace.forest_loss(
+            both, **forest, protected_areas=_with_group_years(pa_zones)
+        ).drop(columns="zone_id", errors="ignore")
+        n = len(zones)
+        zones = _join_columns(zones, stats.iloc[:n].set_axis(zones.index))
+        clusters = _join_columns(clusters, stats.iloc[n:].set_axis(clusters.index))
+    return zones, clusters, result.pairs
+
+
+def _zone_layers(
+    site_gdf: gpd.GeoDataFrame,
+    radii: Sequence[float],
+    rings: bool,
+    pa_zones: gpd.GeoDataFrame,
+    eco_gdf: gpd.GeoDataFrame,
+    step: Callable[[str], None],
+    memory: object,
+    jobs: int,
+    *,
+    forest: dict[str, Any] | None,
+    files: tuple[Any, ...],
+) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, pd.DataFrame]:
+    """:func:`zone_steps` in chunks that fit ``memory``, in worker processes where the layers
+    are files the workers can read and the run is large enough to pay (docs/scale.md)."""
+    from .chunked import MIN_POOL_SITES, ZoneSpec, zone_layers
+    from .parallel import _GENERATED_ID
+
+    pa_sources, ecoregions, pa_options, eco_options, kba_gdf = files
+    paths = (str, os.PathLike)
+    pool = (
+        jobs > 1
+        and len(site_gdf) >= MIN_POOL_SITES
+        and kba_gdf is None
+        and len(pa_sources) == 1
+        and isinstance(pa_sources[0][1], paths)
+        and isinstance(ecoregions, paths)
+        and "bbox" not in pa_options
+        and all(_files(v) for v in (forest or {}).values())
+        and not pa_zones["pa_id"].astype(str).str.match(_GENERATED_ID).any()
+    )  # fmt: skip
+    name, path = pa_sources[0]
+    options = dict(pa_options) if name is None else {**pa_options, "source_label": name}
+    spec = ZoneSpec(
+        radii=tuple(radii),
+        rings=rings,
+        forest=forest,
+        protected_areas=os.fspath(path) if pool else None,
+        ecoregions=os.fspath(ecoregions) if pool else None,
+        pa_options=options,
+        eco_options=dict(eco_options),
+    )
+    return zone_layers(
+        site_gdf, spec=spec, layers=(pa_zones, eco_gdf), memory=memory, jobs=jobs,
+        pool=pool, step=step,
+    )  # fmt: skip
 
 
 def _downstream_layers(
@@ -690,6 +792,13 @@ def _downstream_layers(
     layers["downstream"] = result.paths
     layers["downstream_areas"] = result.areas
     return river_gdf
+
+
+def _files(value: object) -> bool:
+    """A worker can read it: a path, paths, a number or nothing (not a layer in memory)."""
+    if isinstance(value, list | tuple):
+        return all(_files(v) for v in value)
+    return value is None or isinstance(value, str | os.PathLike | int | float)
 
 
 def _pa_sources(

@@ -1,0 +1,519 @@
+"""The pipeline's zone steps (buffers, overlaps with dissolve, forest loss) in spatial chunks.
+
+Buffers, their overlaps with protected areas and ecoregions, their clusters (touching
+buffers of one radius dissolved) and their forest loss need memory in proportion to the
+number of zones. :func:`zone_layers` cuts the sites into spatial chunks whose size
+follows a memory budget (``memory=``, ``--memory 4GB``; :func:`site_bytes`) and runs the
+steps chunk by chunk, in a process pool over the chunks where that pays
+(:func:`asm_pace.parallel.chunk_executor`), each worker reading the protected areas of
+its chunk's box itself (and only the raster windows its zones need).
+
+A chunk never cuts a cluster: two buffers that touch lie in boxes that meet (each
+buffer's box, :func:`asm_pace._nearest.widen_boxes` of the site by the largest radius,
+holds the buffer, and every smaller buffer, ring or footprint zone of the site), so the
+sites are first grouped into the connected components of their boxes (a box past
++-180 degrees also meets the boxes on the other side) and chunks are made of whole
+components, in the Hilbert order of their first site. The chunks' rows are put back in
+the serial order and the clusters numbered again as one run numbers them: the result is
+the unchunked one (same rows, ids and order; values to floating-point rounding), and the
+pool's is the in-process chunked run's, bit for bit (docs/scale.md, "The whole pipeline").
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from .errors import AsmPaceError, InputError
+
+__all__ = [
+    "MEMORY_FRACTION",
+    "MIN_POOL_SITES",
+    "parse_memory",
+    "default_memory",
+    "site_bytes",
+    "pipeline_chunks",
+    "plan_chunk_sites",
+    "zone_layers",
+]
+
+#: The default memory budget: this share of the machine's physical memory.
+MEMORY_FRACTION = 0.25
+#: The least budget accepted (``--memory``): below it one chunk of sites would not fit.
+MIN_MEMORY = 100_000_000
+#: Below this many sites the zone steps run in the calling process (docs/scale.md, measured).
+MIN_POOL_SITES = 20_000
+#: Bytes of working memory per zone (a buffer, ring or footprint zone): its polygon, its
+#: pieces with the protected areas, its share of the clusters and of the forest kernel's
+#: events (docs/scale.md: the model and its check against measured peaks).
+ZONE_BYTES = 40_000
+#: ... and per zone again when forest loss is measured (the zone, its cluster and the
+#: pieces inside protected areas are measured on the pixel grid).
+FOREST_ZONE_BYTES = 40_000
+#: The fewest sites in a chunk (a smaller budget does not cut finer).
+MIN_CHUNK_SITES = 1_000
+
+_UNITS = {
+    "B": 1,
+    "KB": 10**3,
+    "MB": 10**6,
+    "GB": 10**9,
+    "TB": 10**12,
+    "KIB": 2**10,
+    "MIB": 2**20,
+    "GIB": 2**30,
+    "TIB": 2**40,
+}
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d*)?|\.\d+)\s*([KMGT]I?B|B)\s*$", re.IGNORECASE)
+
+
+def parse_memory(value: object) -> int:
+    """A memory budget (``memory=``, ``--memory``) in bytes: ``"500MB"``, ``"4GB"``, ``"4GiB"``.
+
+    Units: B, KB, MB, GB, TB (powers of 1000) and KiB, MiB, GiB, TiB (powers of 1024), any
+    case; a whole number (Python) is bytes. At least :data:`MIN_MEMORY`.
+
+    Examples
+    --------
+    >>> parse_memory("4GB"), parse_memory("4GiB"), parse_memory("500 mb")
+    (4000000000, 4294967296, 500000000)
+    >>> parse_memory("four")
+    Traceback (most recent call last):
+    asm_pace.errors.InputError: memory='four' (--memory): not a size; give a number and a unit ...
+    """
+    if isinstance(value, bool):
+        size = None
+    elif isinstance(value, int | np.integer):
+        size = int(value)
+    elif isinstance(value, str) and (m := _SIZE.match(value)):
+        size = int(float(m.group(1)) * _UNITS[m.group(2).upper()])
+    else:
+        size = None
+    if size is None:
+        raise InputError(
+            f"memory={value!r} (--memory): not a size; give a number and a unit "
+            "(B, KB, MB, GB, TB or KiB, MiB, GiB, TiB), e.g. --memory 4GB"
+        )
+    if size < MIN_MEMORY:
+        raise InputError(
+            f"memory={value!r} (--memory): {size:,} bytes is below the least budget, "
+            f"{MIN_MEMORY // 10**6} MB (one chunk of sites and the layers need more); "
+            "give more, e.g. --memory 4GB"
+        )
+    return size
+
+
+def default_memory() -> int:
+    """The default budget: :data:`MEMORY_FRACTION` of the machine's physical memory.
+
+    Examples
+    --------
+    >>> default_memory() >= MIN_MEMORY
+    True
+    """
+    try:
+        total = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, ValueError, OSError):  # not a POSIX system
+        total = 8 * 10**9
+    return max(int(total * MEMORY_FRACTION), MIN_MEMORY)
+
+
+def site_bytes(n_radii: int, *, rings: bool = False, forest: bool = False) -> int:
+    """Working memory (bytes) one site needs in the zone steps: the model of the chunks.
+
+    ``n_radii`` zones a site (one more for a footprint's own zone with ``rings``), each
+    :data:`ZONE_BYTES`, and :data:`FOREST_ZONE_BYTES` more with forest loss.
+
+    Examples
+    --------
+    >>> site_bytes(3, forest=True)
+    240000
+    """
+    zones = int(n_radii) + (1 if rings else 0)
+    return zones * (ZONE_BYTES + (FOREST_ZONE_BYTES if forest else 0))
+
+
+def _site_boxes(sites: gpd.GeoDataFrame, radius_km: float) -> tuple[np.ndarray, np.ndarray]:
+    """Each site's lon/lat box holding its zones, and copies shifted by 360 degrees where a
+    box passes +-180: (boxes, the site of each box)."""
+    from ._nearest import widen_boxes
+    from ._vector import to_wgs84
+
+    geoms = np.asarray(to_wgs84(sites).geometry.values, dtype=object)
+    # 1 km of slack: the circles' vertices are computed, not exact
+    boxes = widen_boxes(shapely.bounds(geoms), np.full(geoms.size, radius_km * 1000.0 + 1000.0))
+    owner = np.arange(geoms.size)
+    west, east = boxes[:, 0] < -180.0, boxes[:, 2] > 180.0
+    shifted = [boxes]
+    owners = [owner]
+    for mask, shift in ((west, 360.0), (east, -360.0)):
+        if mask.any():
+            extra = boxes[mask].copy()
+            extra[:, [0, 2]] += shift
+            shifted.append(extra)
+            owners.append(owner[mask])
+    return np.concatenate(shifted), np.concatenate(owners)
+
+
+def _components(sites: gpd.GeoDataFrame, radius_km: float) -> np.ndarray:
+    """Each site's group: the connected components of the sites' boxes (numbered from 0)."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    from .overlap import _box_chains
+
+    boxes, owner = _site_boxes(sites, radius_km)
+    n_chains, chain = _box_chains(shapely.box(boxes[:, 0], boxes[:, 1], boxes[:, 2], boxes[:, 3]))
+    n = len(sites)
+    # a site and its shifted copies are one: link each site to its boxes' chains
+    links = coo_matrix((np.ones(owner.size, dtype=np.int8), (owner, n + chain)),
+                       shape=(n + n_chains, n + n_chains))  # fmt: skip
+    return connected_components(links, directed=False)[1][:n]
+
+
+def pipeline_chunks(
+    sites: gpd.GeoDataFrame, radius_km: float, chunk_sites: int
+) -> list[np.ndarray]:
+    """Positions of ``sites`` in chunks of whole groups of touching buffers, about
+    ``chunk_sites`` sites each (a larger group is a chunk of its own).
+
+    The groups (:func:`_components`, the sites whose boxes of ``radius_km`` chain together)
+    are taken in the Hilbert order of their first site (:func:`asm_pace.parallel.hilbert_order`)
+    and packed in turn; each chunk's positions are sorted.
+
+    Examples
+    --------
+    >>> pts = gpd.GeoDataFrame({"site_id": ["a", "b", "c"]},
+    ...                        geometry=gpd.points_from_xy([0, 0.1, 50], [0, 0, 0]), crs=4326)
+    >>> [c.tolist() for c in pipeline_chunks(pts, 10.0, 1)]  # a and b touch: never cut
+    [[0, 1], [2]]
+    """
+    from .parallel import hilbert_order
+
+    n = len(sites)
+    if n == 0:
+        return []
+    group = _components(sites, radius_km)
+    rank = np.empty(n, dtype=np.int64)
+    rank[hilbert_order(sites)] = np.arange(n)
+    first = np.full(int(group.max()) + 1, n, dtype=np.int64)
+    np.minimum.at(first, group, rank)
+    order = np.lexsort((rank, first[group]))  # the groups in turn, each whole
+    sizes = np.bincount(group)[group[order]]
+    starts = np.r_[True, group[order][1:] != group[order][:-1]]
+    chunks: list[np.ndarray] = []
+    begin, count = 0, 0
+    for i in np.flatnonzero(starts):
+        if count and count + sizes[i] > chunk_sites:
+            chunks.append(np.sort(order[begin:i]))
+            begin, count = i, 0
+        count += int(sizes[i])
+    chunks.append(np.sort(order[begin:]))
+    return chunks
+
+
+@dataclass(frozen=True)
+class ZoneSpec:
+    """What a chunk needs besides its sites: the steps' options and the layers' files."""
+
+    radii: tuple[float, ...]
+    rings: bool = False
+    forest: dict[str, Any] | None = None  # treecover, lossyear, gain, canopy, drivers
+    protected_areas: str | None = None  # a file: the worker reads its chunk's box
+    ecoregions: str | None = None
+    pa_options: dict[str, Any] = field(default_factory=dict)
+    eco_options: dict[str, Any] = field(default_factory=dict)
+
+
+def _in_box(layer: gpd.GeoDataFrame, box: tuple[float, float, float, float] | None):
+    """The features of ``layer`` meeting ``box`` (all without one), in the layer's order."""
+    if box is None:
+        return layer
+    rows = np.sort(layer.sindex.query(shapely.box(*box), predicate="intersects"))
+    part = layer.iloc[rows]
+    part.attrs = dict(layer.attrs)
+    return part
+
+
+def _chunk_box(sites: gpd.GeoDataFrame, radius_km: float):
+    from ._vector import to_wgs84
+    from .geodesy import box_around
+
+    box = box_around(tuple(to_wgs84(sites).total_bounds), radius_km + 1.0)
+    return None if box[0] <= -180.0 and box[2] >= 180.0 else box
+
+
+def zone_chunk(
+    sites: gpd.GeoDataFrame,
+    spec: ZoneSpec,
+    layers: tuple[gpd.GeoDataFrame, gpd.GeoDataFrame] | None = None,
+) -> tuple[str, Any, list[tuple[type, str]]]:
+    """The zone steps of one chunk: ``("ok", (zones, clusters, pairs), warnings)`` or
+    ``("refused", message, warnings)``.
+
+    ``layers`` (protected areas, ecoregions) in the calling process; else (a worker) they
+    are read from ``spec``'s files, the protected areas for the chunk's box. Either way
+    only the features meeting that box are used, in the layer's order.
+    """
+    from . import parallel
+    from .pipeline import zone_steps
+
+    box = _chunk_box(sites, max(spec.radii))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            if layers is None:
+                pas = _read_pas(sites, spec, box)
+                eco = parallel._read_once("ecoregions", spec.ecoregions, spec.eco_options)
+            else:
+                pas, eco = layers
+            out = zone_steps(
+                sites,
+                radii=spec.radii,
+                rings=spec.rings,
+                pa_zones=_in_box(pas, box),
+                eco_gdf=_in_box(eco, box),
+                forest=spec.forest,
+            )
+        except AsmPaceError as err:
+            return "refused", str(err), [(w.category, str(w.message)) for w in caught]
+    return "ok", out, [(w.category, str(w.message)) for w in caught]
+
+
+def _read_pas(sites: gpd.GeoDataFrame, spec: ZoneSpec, box):
+    """The protected areas of ``box`` read from the file; a box with none is widened (four
+    times the radius each time) so the layer read has the file's columns (none meets the
+    chunk's box then: :func:`_in_box` leaves them out)."""
+    from . import parallel
+
+    read = parallel._Spec(spec.protected_areas, spec.ecoregions, None, spec.pa_options)
+    radius = max(spec.radii)
+    while True:
+        try:
+            return parallel._read_pas(read, box)
+        except AsmPaceError:
+            if box is None:
+                raise
+            radius *= 4.0
+            box = _chunk_box(sites, radius) if radius < 20_100.0 else None
+
+
+def _work(sites: gpd.GeoDataFrame, spec: ZoneSpec) -> tuple[str, Any, list, int, float]:
+    import time
+
+    status, value, caught = zone_chunk(sites, spec)
+    return status, value, caught, os.getpid(), time.process_time()
+
+
+#: The last chunked run of this process (``chunks``, ``workers``, ``chunk_sites``,
+#: ``worker_cpu_s``), for benchmarks and tests.
+LAST_RUN: dict[str, Any] = {}
+
+
+def zone_layers(
+    sites: gpd.GeoDataFrame,
+    *,
+    spec: ZoneSpec,
+    layers: tuple[gpd.GeoDataFrame, gpd.GeoDataFrame],
+    memory: object = None,
+    jobs: int = 1,
+    pool: bool = False,
+    scheduler: str | None = None,
+    chunk_sites: int | None = None,
+    step: Callable[[str], None] | None = None,
+) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, pd.DataFrame]:
+    """Buffers (with overlap and forest columns), clusters and the overlaps table of
+    ``sites``, in chunks whose size follows ``memory``; the unchunked run's layers.
+
+    One chunk: :func:`asm_pace.pipeline.zone_steps` on all the sites, in this process (the
+    path of a run without chunks). Several: each chunk in turn here, or with ``pool``
+    (files for the layers: ``spec``) in ``jobs`` worker processes
+    (:func:`asm_pace.parallel.chunk_executor`, ``scheduler`` for a dask cluster). A chunk
+    that refuses (e.g. wholly off the forest rasters) sends the run to one unchunked call,
+    so refusals are the serial run's; the chunks' warnings are given once each.
+    """
+    per_site = site_bytes(len(spec.radii), rings=spec.rings, forest=spec.forest is not None)
+    if chunk_sites is None:
+        chunk_sites = plan_chunk_sites(len(sites), per_site, memory)
+    workers = max(1, int(jobs)) if pool else 1
+    LAST_RUN.clear()
+    LAST_RUN.update(chunk_sites=int(chunk_sites), chunks=1, workers=1)
+    if len(sites) <= chunk_sites:
+        return _unchunked(sites, spec, layers, step)
+    parts = pipeline_chunks(sites, max(spec.radii), int(chunk_sites))
+    if len(parts) < 2:
+        return _unchunked(sites, spec, layers, step)
+    if step is not None:
+        step("buffers")
+    workers = min(workers, len(parts))
+    LAST_RUN.update(chunks=len(parts), workers=workers if pool else 1, worker_cpu_s={})
+    results = _run(sites, parts, spec, layers, workers if pool else 0, scheduler)
+    if results is None:
+        return _unchunked(sites, spec, layers, None)
+    for name in ("overlaps", "forest loss") if spec.forest is not None else ("overlaps",):
+        if step is not None:
+            step(name)
+    return _assemble(sites, parts, results)
+
+
+def plan_chunk_sites(n_sites: int, per_site: int, memory: object = None) -> int:
+    """Sites per chunk: the budget over :func:`site_bytes`, shared by every core when the run
+    is large enough for a pool (:data:`MIN_POOL_SITES`), and then at most an equal share of
+    the sites per core. It does not depend on ``jobs``, so ``jobs=1`` makes the same chunks
+    as a pool (and the same result, bit for bit).
+
+    Examples
+    --------
+    >>> plan_chunk_sites(5_000, 240_000, "6GB")  # all in one chunk
+    25000
+    """
+    from .parallel import default_jobs
+
+    budget = default_memory() if memory is None else parse_memory(memory)
+    cores = default_jobs()
+    if n_sites < MIN_POOL_SITES or cores < 2:
+        return max(MIN_CHUNK_SITES, budget // per_site)
+    size = max(MIN_CHUNK_SITES, budget // (cores * per_site))
+    return int(min(size, -(-n_sites // cores)))
+
+
+def _unchunked(sites, spec, layers, step):
+    from .pipeline import zone_steps
+
+    pas, eco = layers
+    return zone_steps(
+        sites, radii=spec.radii, rings=spec.rings, pa_zones=pas, eco_gdf=eco,
+        forest=spec.forest, step=step,
+    )  # fmt: skip
+
+
+def _chunk(sites: gpd.GeoDataFrame, positions: np.ndarray) -> gpd.GeoDataFrame:
+    part = sites.iloc[positions]
+    part.attrs = dict(sites.attrs)
+    return part
+
+
+def _run(sites, parts, spec, layers, workers, scheduler) -> list | None:
+    """Each chunk's (zones, clusters, pairs), in the chunks' order; None when one refused."""
+    import time
+
+    from .parallel import chunk_executor
+
+    results, seen = [], set()
+    cpu = LAST_RUN["worker_cpu_s"]
+
+    def keep(status, value, caught) -> bool:
+        for category, message in caught:
+            if (category, message) not in seen:
+                seen.add((category, message))
+                warnings.warn(message, category, stacklevel=4)
+        if status != "ok":
+            return False
+        results.append(value)
+        return True
+
+    if workers == 0:
+        for p in parts:
+            if not keep(*zone_chunk(_chunk(sites, p), spec, layers)):
+                return None
+        cpu[os.getpid()] = time.process_time()
+        return results
+    with chunk_executor(workers, scheduler) as pool:
+        futures = [pool.submit(_work, _chunk(sites, p), spec) for p in parts]
+        for future in futures:
+            status, value, caught, pid, seconds = future.result()
+            cpu[pid] = max(cpu.get(pid, 0.0), seconds)
+            if not keep(status, value, caught):
+                for f in futures:
+                    f.cancel()
+                return None
+    return results
+
+
+_CLUSTER = re.compile(r"^C(\d+)(.*)$")
+
+
+def _assemble(
+    sites: gpd.GeoDataFrame, parts: list[np.ndarray], results: list
+) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, pd.DataFrame]:
+    """The chunks' layers in the serial order, clusters numbered as one run numbers them."""
+    site_pos = pd.Series(np.arange(len(sites)), index=sites["site_id"].astype(str).to_numpy())
+    zone_parts, cluster_parts, pair_parts = [], [], []
+    for c, (zones, clusters, pairs) in enumerate(results):
+        tag = f"{c}|"
+        zones = zones.assign(_site=site_pos.loc[zones["site_id"].astype(str)].to_numpy(),
+                             _cluster=tag + zones["cluster_id"].astype(str))  # fmt: skip
+        zone_parts.append(zones)
+        cluster_parts.append(clusters.assign(_cluster=tag + clusters["cluster_id"].astype(str)))
+        pair_parts.append(pairs)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)  # all-NA columns of some chunks
+        zones = pd.concat(zone_parts, ignore_index=True)
+        clusters = pd.concat(cluster_parts, ignore_index=True)
+        # an empty chunk's columns may be of another dtype (object): left out
+        pairs = pd.concat([p for p in pair_parts if len(p)] or pair_parts[:1], ignore_index=True)
+    zones = zones.iloc[np.argsort(zones["_site"].to_numpy(), kind="stable")]
+    zones = zones.reset_index(drop=True)
+    # the serial numbering: per group (radius, inner radius; in the order they first come),
+    # clusters in the order of their first zone
+    first = pd.Series(np.arange(len(zones))).groupby(zones["_cluster"].to_numpy()).min()
+    clusters["_first"] = first.loc[clusters["_cluster"]].to_numpy()
+    parsed = clusters["cluster_id"].astype(str).str.extract(_CLUSTER)
+    clusters["_suffix"] = parsed[1].to_numpy()
+    keys = [c for c in ("radius_km", "inner_km") if c in zones.columns]
+    if keys:
+        group_of = pd.MultiIndex.from_frame(zones[keys])
+        uniques = group_of.unique()
+        rank = pd.Series(np.arange(len(uniques)), index=uniques)
+        clusters["_group"] = rank.loc[pd.MultiIndex.from_frame(clusters[keys])].to_numpy()
+    else:
+        clusters["_group"] = 0
+    clusters = clusters.sort_values(["_group", "_first"], kind="stable").reset_index(drop=True)
+    number = clusters.groupby("_group").cumcount().to_numpy() + 1
+    new_ids = np.char.mod("C%04d", number).astype(object) + clusters["_suffix"].to_numpy(
+        dtype=object
+    )
+    rename = pd.Series(new_ids, index=clusters["_cluster"].to_numpy())
+    zones["cluster_id"] = rename.loc[zones["_cluster"]].to_numpy()
+    clusters["cluster_id"] = new_ids
+    zones = zones.drop(columns=["_site", "_cluster"])
+    clusters = clusters.drop(columns=["_cluster", "_first", "_suffix", "_group"])
+    zones = gpd.GeoDataFrame(zones, geometry="geometry", crs=results[0][0].crs)
+    zones.attrs = dict(results[0][0].attrs)
+    clusters = gpd.GeoDataFrame(clusters, geometry="geometry", crs=results[0][1].crs)
+    zones, clusters = _same_columns(zones, results, 0), _same_columns(clusters, results, 1)
+    # the pairs: by zone, then as each chunk ordered them (decreasing overlap)
+    id_col = "zone_id" if "zone_id" in pairs.columns else "site_id"
+    zone_pos = pd.Series(np.arange(len(zones)), index=zones[id_col].astype(str).to_numpy())
+    at = zone_pos.loc[pairs[id_col].astype(str)].to_numpy()
+    pairs = pairs.iloc[np.argsort(at, kind="stable")].reset_index(drop=True)
+    return zones, clusters, pairs
+
+
+def _same_columns(frame: gpd.GeoDataFrame, results: list, which: int) -> gpd.GeoDataFrame:
+    """Columns in the first chunk's order (others after) and dtypes; a forest year some
+    chunk lacked (its pixels held none, no product year in the file names) is 0, or NaN
+    without data."""
+    columns = list(results[0][which].columns)
+    for r in results[1:]:
+        columns += [c for c in r[which].columns if c not in columns]
+    if "data_coverage" in frame.columns:
+        nodata = ~(frame["data_coverage"].to_numpy(dtype="float64") > 0)
+        for c in frame.columns:
+            if str(c).startswith("loss_") and frame[c].isna().any():
+                frame[c] = frame[c].where(frame[c].notna() | nodata, 0.0)
+    out = frame[columns]
+    for c in columns:
+        dtype = results[0][which][c].dtype if c in results[0][which].columns else None
+        if dtype is not None and out[c].dtype != dtype and c != "geometry":
+            out[c] = out[c].astype(dtype)
+    return out
