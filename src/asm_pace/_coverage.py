@@ -41,6 +41,7 @@ spares importing numba (about half a second) in small runs.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -384,6 +385,9 @@ JIT_MIN = 4_000
 #: ... once loaded; loading them (importing numba, about 0.5 s) waits for this much work.
 JIT_LOAD = 200_000
 _NB = None
+#: The fused kernel splits a chunk's edges into this many parts (by rows), each summed
+#: apart and added in order: up to this many threads, and one result for any number.
+GROUPS = 2
 
 
 def _kernels(n: int | None = None):
@@ -450,10 +454,13 @@ def label_sums(
     row_weight: np.ndarray,
     n_pieces: int,
     work: Workspace | None = None,
+    threads: int = 1,
 ) -> np.ndarray:
     """Coverage- and row-weighted area of each label value, per piece: (n_pieces, n_labels).
 
-    ``labels`` is an integer array (H, W) with values in ``[0, n_labels)``.
+    ``labels`` is an integer array (H, W) with values in ``[0, n_labels)``. ``threads``
+    (compiled path on :class:`BandEdges` only) runs the kernel's parts on that many
+    threads; the result is the same, bit for bit, whatever their number.
 
     The row prefix ``V(r, c)`` of each label is replaced by the prefix over the
     whole chunk in row-major order, ``G(r * W + c)``: the two differ by a constant
@@ -473,7 +480,7 @@ def label_sums(
         raise ValueError(f"chunk of {h} x {w} pixels is too large for packed counts")
     flat = labels.ravel()
     if fused:
-        return _label_sums_nb(_kernels(), ev, flat, k, row_weight, out, work)
+        return _label_sums_nb(_kernels(), ev, flat, k, row_weight, out, work, threads)
     nb = _kernels() if h * w > MAX_PIXELS else _kernels(len(ev.piece))
     if nb is not None:
         return _label_sums_nb(nb, ev, flat, k, row_weight, out, work)
@@ -557,8 +564,50 @@ def _top_labels(flat: np.ndarray, k: int) -> tuple[tuple[int, int, int], np.ndar
     return top, lut, rare
 
 
+def _band_sums_nb(nb, ev, flat, row_weight, packed, nrp, top, rare_ids, table, out, threads):
+    """The fused kernel on a :class:`BandEdges` chunk: :data:`GROUPS` parts of its edges
+    (by rows), each into its own sums, on up to ``threads`` threads, added in part order
+    (so the result does not depend on ``threads``)."""
+    h, w = ev.shape
+    fr0, fr1 = float(ev.r0), float(ev.r1)
+    order, owner = nb.edges_by_tile(ev.start, ev.end, ev.e0, ev.e1, fr0, fr1, float(ev.c0), h, w)
+    n_pieces = len(ev.e0)
+    cuts = np.linspace(0, len(order), GROUPS + 1).astype(np.intp)
+    g = packed[np.arange(h) * w]  # the counts before each row (taken off: smaller terms)
+    row0 = np.column_stack([g & np.uint64(0xFFFFFFFF), g >> np.uint64(32), nrp[np.arange(h) * w]])
+    row0 = row0.astype(np.float64)
+    sums = np.zeros((GROUPS, *out.shape))
+    rare = np.zeros((GROUPS, n_pieces if len(table) else 0, len(rare_ids)))
+
+    def part(i: int) -> None:
+        nb.label_sums_edges_part(
+            ev.rule == "exact", ev.start, ev.end, order, owner, cuts[i], cuts[i + 1],
+            ev.r0, ev.r1, ev.c0, h, w, flat, row_weight, packed, nrp, row0, top, table,
+            sums[i], rare[i],
+        )  # fmt: skip
+
+    if threads > 1 and len(order) >= JIT_MIN:
+        with ThreadPoolExecutor(min(threads, GROUPS)) as pool:
+            list(pool.map(part, range(GROUPS)))
+    else:
+        for i in range(GROUPS):
+            part(i)
+    for i in range(GROUPS):
+        out += sums[i]
+        if len(table):
+            out[:, rare_ids] += rare[i]
+    return out
+
+
 def _label_sums_nb(
-    nb, ev: Events, flat: np.ndarray, k: int, row_weight: np.ndarray, out: np.ndarray, work
+    nb,
+    ev: Events,
+    flat: np.ndarray,
+    k: int,
+    row_weight: np.ndarray,
+    out: np.ndarray,
+    work,
+    threads: int = 1,
 ) -> np.ndarray:
     """:func:`label_sums` by the compiled kernels (the same sums, in another order)."""
     work = Workspace() if work is None else work
@@ -584,13 +633,9 @@ def _label_sums_nb(
     row_weight = np.ascontiguousarray(row_weight, dtype=np.float64)
     top = np.array(top, dtype=np.intp)
     if isinstance(ev, BandEdges):
-        h, w = ev.shape
-        kernel = nb.exact_label_sums_edges if ev.rule == "exact" else nb.center_label_sums_edges
-        kernel(
-            ev.start, ev.end, ev.e0, ev.e1, ev.r0, ev.r1, ev.c0, h, w,
-            flat, row_weight, packed, nrp, top, rare_ids, table, out,
-        )  # fmt: skip
-        return out
+        return _band_sums_nb(
+            nb, ev, flat, row_weight, packed, nrp, top, rare_ids, table, out, threads
+        )
     empty_i = np.empty(0, dtype=np.intp)
     empty_f = np.empty(0)
     own = ev.own
