@@ -119,13 +119,17 @@ def test_compiled_path_equals_numpy_path(monkeypatch, seed, h, w, n, k, frequent
     c0=st.integers(-5, 20),
     n=st.integers(1, 10),
     rule=st.sampled_from(["exact", "center"]),
+    size=st.sampled_from([1, 1, 8]),
 )
-def test_band_edges_fused_equals_events(monkeypatch, seed, r0, hb, c0, n, rule):
-    """Label sums straight from global edges (one band, one column offset) equal the events'."""
+def test_band_edges_fused_equals_events(monkeypatch, seed, r0, hb, c0, n, rule, size):
+    """Label sums straight from global edges (one band, one column offset) equal the events',
+    also across the kernel's 128-pixel tiles (``size`` 8: zones up to 400 pixels), and
+    are the same bit for bit on one thread or two."""
     rng = np.random.default_rng(seed)
+    hb *= size
     geoms = shapely.buffer(
-        shapely.points(rng.uniform(0, 50, n), rng.uniform(0, 50, n)),
-        rng.uniform(0.5, 20, n),
+        shapely.points(rng.uniform(0, 50 * size, n), rng.uniform(0, 50 * size, n)),
+        rng.uniform(0.5, 20 * size, n),
         quad_segs=rng.integers(1, 9),
     )
     start, end, owner = cov.edges(geoms)
@@ -140,6 +144,8 @@ def test_band_edges_fused_equals_events(monkeypatch, seed, r0, hb, c0, n, rule):
     with_jit(monkeypatch, True)
     fused = cov.BandEdges(start, end, first[:-1], first[1:], r0, r0 + hb, c0, shape, rule)
     got = cov.label_sums(fused, labels, 26, rw, n)
+    again = cov.BandEdges(start, end, first[:-1], first[1:], r0, r0 + hb, c0, shape, rule)
+    np.testing.assert_array_equal(cov.label_sums(again, labels, 26, rw, n, threads=2), got)
     with_jit(monkeypatch, False)
     ref_edges = cov.band_edges((start, end, owner), r0, r0 + hb, c0)
     make = cov.exact_edge_events if rule == "exact" else cov.center_edge_events
@@ -222,6 +228,27 @@ def test_forest_loss_compiled_equals_numpy_on_the_fixture(monkeypatch, tmp_path,
         b = forest_loss(zones, treecover=paths[0], lossyear=paths[1], coverage=coverage)
     assert list(a.columns) == list(b.columns)
     np.testing.assert_allclose(b.to_numpy(), a.to_numpy(), rtol=1e-10, atol=1e-10)
+    # two threads: the kernel's parts are summed in one order, so the same bits
+    with pytest.warns(CoverageWarning):
+        c = forest_loss(zones, treecover=paths[0], lossyear=paths[1], coverage=coverage, threads=2)
+    np.testing.assert_array_equal(c.to_numpy(), b.to_numpy())
+
+
+@pytest.mark.parametrize("threads", [0, -1, 1.5, True, "2"])
+def test_forest_loss_refuses_bad_threads(threads):
+    import geopandas as gpd
+
+    from asm_pace import datasets, forest_loss
+    from asm_pace.errors import InputError
+
+    zones = gpd.GeoDataFrame(geometry=[shapely.box(0, 0, 1, 1)], crs=4326)
+    with pytest.raises(InputError, match=r"forest_loss\(threads="):
+        forest_loss(
+            zones,
+            treecover=datasets.sample_path("treecover2000.tif"),
+            lossyear=datasets.sample_path("lossyear.tif"),
+            threads=threads,
+        )
 
 
 def test_small_work_does_not_load_the_kernels(monkeypatch):

@@ -83,6 +83,7 @@ PYTHON_ONLY = {
     "length_column",
     "discharge_column",
     "paths",
+    "threads",
 }
 #: Keywords of functions the command line never calls: their advice is for Python users only.
 NOT_REACHED = {"offline": "explore_sites, the interactive map for notebooks"}

@@ -32,6 +32,9 @@ Reference: Hansen, M. C. et al. (2013). High-resolution global maps of
 from __future__ import annotations
 
 import datetime
+import multiprocessing
+import os
+import threading
 import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack
@@ -311,6 +314,28 @@ def _check_coverage(coverage: str) -> str:
             + ", ".join(f"{k!r} ({v})" for k, v in COVERAGE_RULES.items())
         )
     return coverage
+
+
+def _check_threads(threads: object) -> int:
+    """``threads=`` as a number of threads; ``None``: both cores (at most
+    :data:`asm_pace._coverage.GROUPS`) in the main thread of the main process, else 1."""
+    if threads is None:
+        if (
+            multiprocessing.parent_process() is not None
+            or threading.current_thread() is not threading.main_thread()
+        ):
+            return 1  # a worker: its siblings use the other cores
+        try:
+            cores = len(os.sched_getaffinity(0))
+        except AttributeError:  # pragma: no cover - not on Linux
+            cores = os.cpu_count() or 1
+        return max(1, min(cores, cov.GROUPS))
+    if isinstance(threads, bool) or not isinstance(threads, int | np.integer) or threads < 1:
+        raise InputError(
+            f"forest_loss(threads={threads!r}): the number of threads must be a whole number "
+            "of 1 or more (1: one thread); a Python option, the command line has none"
+        )
+    return int(threads)
 
 
 def _area_scale(zones: gpd.GeoDataFrame, geoms: np.ndarray, grid: Grid) -> np.ndarray:
@@ -677,6 +702,7 @@ def forest_loss(
     coverage: str = "exact",
     protected_areas: gpd.GeoDataFrame | None = None,
     drivers: RasterInput | None = None,
+    threads: int | None = None,
 ) -> pd.DataFrame:
     """Forest in 2000 and forest lost each year since, per zone (Hansen Global Forest Change).
 
@@ -713,6 +739,11 @@ def forest_loss(
         takes the class of the drivers cell holding its centre; adds the
         ``loss_driver_<class>_ha`` columns (see Returns and ``docs/drivers.md``). Folders:
         ``drivers``.
+    threads : int, optional
+        Threads for the compiled coverage kernel of runs with many zones (at most
+        :data:`asm_pace._coverage.GROUPS` are used). Default: both cores in the main
+        thread of the main process, one inside a worker process or thread (chunks run in
+        parallel there already). The result is the same, bit for bit, for any number.
 
     Returns
     -------
@@ -745,7 +776,8 @@ def forest_loss(
     SchemaError
         ``protected_areas`` without a ``status_year`` column.
     InputError
-        A status year that is not a year from 1000 to the current year.
+        A status year that is not a year from 1000 to the current year; ``threads``
+        not a whole number of 1 or more.
     CRSError
         Zones (or protected areas) without a CRS.
 
@@ -779,6 +811,7 @@ def forest_loss(
     True
     """
     _check_coverage(coverage)
+    threads = _check_threads(threads)
     try:
         canopy = float(canopy)
     except (TypeError, ValueError) as err:
@@ -818,16 +851,20 @@ def forest_loss(
             code, gain_lab, k = coder(chunk)
             piece_zone = chunk.zone
             npieces = len(piece_zone)
-            sums = cov.label_sums(chunk.events, code, k, chunk.row_area, npieces, work)
+            sums = cov.label_sums(chunk.events, code, k, chunk.row_area, npieces, work, threads)
             if k > acc.shape[1]:
                 acc = np.pad(acc, ((0, 0), (0, k - acc.shape[1])))
             np.add.at(acc[:, :k], piece_zone, sums)
             if gain_lab is not None:
-                gs = cov.label_sums(chunk.events, gain_lab, 2, chunk.row_area, npieces, work)
+                gs = cov.label_sums(
+                    chunk.events, gain_lab, 2, chunk.row_area, npieces, work, threads
+                )
                 np.add.at(gain_acc, piece_zone, gs[:, 1])
             if split is not None:
                 lab = split(code, chunk.rows[0], chunk.cols[0])
-                ds = cov.label_sums(chunk.events, lab, N_LABELS, chunk.row_area, npieces, work)
+                ds = cov.label_sums(
+                    chunk.events, lab, N_LABELS, chunk.row_area, npieces, work, threads
+                )
                 np.add.at(drv_acc, piece_zone, ds)
     coder.finish()
     vmax = coder.vmax
