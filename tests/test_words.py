@@ -56,6 +56,7 @@ OPTIONS = {
     "max_km": ("--downstream-km",),
     "snap_km": ("--snap-km",),
     "jobs": ("--jobs",),
+    "memory": ("--memory",),
     "overwrite": ("--overwrite",),
     "source_label": ("--pa-source-name",),
     "treecover": ("--treecover",),
@@ -83,7 +84,6 @@ PYTHON_ONLY = {
     "length_column",
     "discharge_column",
     "paths",
-    "threads",
 }
 #: Keywords of functions the command line never calls: their advice is for Python users only.
 NOT_REACHED = {"offline": "explore_sites, the interactive map for notebooks"}

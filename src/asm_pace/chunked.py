@@ -76,7 +76,7 @@ _UNITS = {
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d*)?|\.\d+)\s*([KMGT]I?B|B)\s*$", re.IGNORECASE)
 
 
-def parse_memory(value: object) -> int:
+def parse_memory(memory: object) -> int:
     """A memory budget (``memory=``, ``--memory``) in bytes: ``"500MB"``, ``"4GB"``, ``"4GiB"``.
 
     Units: B, KB, MB, GB, TB (powers of 1000) and KiB, MiB, GiB, TiB (powers of 1024), any
@@ -90,22 +90,22 @@ def parse_memory(value: object) -> int:
     Traceback (most recent call last):
     asm_pace.errors.InputError: memory='four' (--memory): not a size; give a number and a unit ...
     """
-    if isinstance(value, bool):
+    if isinstance(memory, bool):
         size = None
-    elif isinstance(value, int | np.integer):
-        size = int(value)
-    elif isinstance(value, str) and (m := _SIZE.match(value)):
+    elif isinstance(memory, int | np.integer):
+        size = int(memory)
+    elif isinstance(memory, str) and (m := _SIZE.match(memory)):
         size = int(float(m.group(1)) * _UNITS[m.group(2).upper()])
     else:
         size = None
     if size is None:
         raise InputError(
-            f"memory={value!r} (--memory): not a size; give a number and a unit "
+            f"memory={memory!r} (--memory): not a size; give a number and a unit "
             "(B, KB, MB, GB, TB or KiB, MiB, GiB, TiB), e.g. --memory 4GB"
         )
     if size < MIN_MEMORY:
         raise InputError(
-            f"memory={value!r} (--memory): {size:,} bytes is below the least budget, "
+            f"memory={memory!r} (--memory): {size:,} bytes is below the least budget, "
             f"{MIN_MEMORY // 10**6} MB (one chunk of sites and the layers need more); "
             "give more, e.g. --memory 4GB"
         )

@@ -502,6 +502,13 @@ def cli() -> None:
     help="Farthest a site may be from its river (default 5; with --rivers).",
 )
 @click.option(
+    "--memory",
+    metavar="SIZE",
+    help="Memory budget of buffers, overlaps and forest loss, e.g. 4GB, 500MB, 4GiB "
+    "(default: a quarter of the machine's): the sites are cut into spatial chunks that fit "
+    "it; the result is the same (docs/scale.md).",
+)
+@click.option(
     "--jobs",
     type=click.IntRange(min=1),
     metavar="N",
@@ -592,6 +599,7 @@ def classify(
     rivers_layer: str | None,
     downstream_km: float | None,
     snap_km: float | None,
+    memory: str | None,
     jobs: int | None,
     lon: str | None,
     lat: str | None,
@@ -683,12 +691,15 @@ def classify(
         kbas=kbas,
         kba_options={
             **_without_none(layer=kba_layer),
+            # the study region: --countries keeps the KBAs of those countries too
+            **(_without_none(countries=countries) if kbas is not None else {}),
             **({"statuses": None} if kba_all_statuses else {}),
         },
         rivers=rivers,
         river_options=_without_none(layer=rivers_layer),
         downstream_km=downstream_km,
         snap_km=snap_km,
+        memory=memory,
         jobs=jobs,
         command="classify",
     )
@@ -699,8 +710,6 @@ def classify(
     "--output",
     "-o",
     type=_new_file,
-            # the study region: --countries keeps the KBAs of those countries too
-            **(_without_none(countries=countries) if kbas is not None else {}),
     default=Path("asm_pace_demo.gpkg"),
     show_default=True,
     help="The GeoPackage to write.",
