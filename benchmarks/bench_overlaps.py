@@ -30,8 +30,10 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import warnings
@@ -58,9 +60,10 @@ def main() -> None:
     parser.add_argument("--methods", default="asm_pace,peer", help="global case: asm_pace, peer")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--tag", help=argparse.SUPPRESS)
+    parser.add_argument("--work", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
-        worker(args.worker, args.folder, args.sites, args.tag)
+        worker(args.worker, args.folder, args.sites, args.tag, args.work)
         return
     if args.folder is not None:
         global_case(args)
@@ -188,7 +191,7 @@ def rss_mb() -> float:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
-def worker(method: str, folder: Path, n: int, tag: str) -> None:
+def worker(method: str, folder: Path, n: int, tag: str, work: Path) -> None:
     zones, pas, eco = read_inputs(folder, n)
     rss0 = rss_mb()  # the inputs; the call's peak is sampled every 20 ms
     peak = [rss0]
@@ -206,11 +209,19 @@ def worker(method: str, folder: Path, n: int, tag: str) -> None:
     done.set()
     sampler.join()
     rss = max(peak[0], rss_mb())
-    np.save(folder / f"_bench_overlaps_{tag}_{n}.npy", np.stack([out["pa"], out["g200"]]))
+    np.save(work / f"{tag}.npy", np.stack([out["pa"], out["g200"]]))
     summary = {k: v for k, v in out.items() if k not in ("pa", "g200")}
     counts = {"zones": len(zones), "pas": len(pas), "ecoregions": len(eco)}
     json.dump(
-        {"wall": wall, "cpu": cpu, "peak_mb": rss, "inputs_mb": rss0, **summary, **counts},
+        {
+            "wall": wall,
+            "cpu": cpu,
+            "peak_mb": rss,
+            "inputs_mb": rss0,
+            "maxrss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            **summary,
+            **counts,
+        },
         sys.stdout,
     )
 
@@ -219,13 +230,19 @@ def global_case(args) -> None:
     runs = [(m, None) for m in args.methods.split(",") if m]
     if args.before is not None:
         runs.insert(1, ("before", args.before / "src"))
+    with tempfile.TemporaryDirectory(prefix="bench_overlaps_") as work:
+        report(args, runs, Path(work))
+
+
+def report(args, runs, work: Path) -> None:
+    """Run each method in its subprocess (results kept in ``work``) and print the table."""
     res = {}
     for name, tree in runs:
         env = dict(os.environ)
         if tree is not None:
             env["PYTHONPATH"] = str(tree)
         method = "peer" if name == "peer" else "asm_pace"
-        cmd = [sys.executable, __file__, "--worker", method, "--tag", name]
+        cmd = [sys.executable, __file__, "--worker", method, "--tag", name, "--work", str(work)]
         cmd += ["--global", str(args.folder), "--sites", str(args.sites)]
         done = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
         if done.returncode:
@@ -233,13 +250,15 @@ def global_case(args) -> None:
             continue
         res[name] = json.loads(done.stdout)
         print(f"{name} done in {res[name]['wall']:.1f} s", flush=True)
+    if not res:
+        return
     first = next(iter(res.values()))
     print(
         f"\n{args.sites} sites x 1, 10, 50 km = {first['zones']} zones, with dissolve; "
         f"{first['pas']} protected areas, {first['ecoregions']} ecoregions ({args.folder})"
     )
     base = res.get("asm_pace")
-    ref = np.load(args.folder / f"_bench_overlaps_asm_pace_{args.sites}.npy") if base else None
+    ref = np.load(work / "asm_pace.npy") if base else None
     print(
         f"{'method':<10}{'wall s':>9}{'CPU s':>9}{'x asm_pace':>11}{'peak MB':>9}"
         f"{'+MB':>7}{'pairs':>8}{'clusters':>9}  largest difference in pa / g200 area"
@@ -248,7 +267,7 @@ def global_case(args) -> None:
         ratio = r["wall"] / base["wall"] if base else float("nan")
         agree = ""
         if ref is not None and name != "asm_pace":
-            other = np.load(args.folder / f"_bench_overlaps_{name}_{args.sites}.npy")
+            other = np.load(work / f"{name}.npy")
             d = np.abs(other - ref) / np.maximum(ref, 1e-9)
             d = np.where(ref > 1e-6, d, 0.0)
             agree = f"{d[0].max():.1e} / {d[1].max():.1e} relative"
