@@ -719,17 +719,18 @@ def _zone_layers(
     *,
     forest: dict[str, Any] | None,
     files: tuple[Any, ...],
+    scheduler: str | None = None,
 ) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, pd.DataFrame]:
     """:func:`zone_steps` in chunks that fit ``memory``, in worker processes where the layers
-    are files the workers can read and the run is large enough to pay (docs/scale.md)."""
+    are files the workers can read and the run is large enough to pay (docs/scale.md); with
+    ``scheduler`` (a dask cluster's address) on its workers, whatever the number of sites."""
     from .chunked import MIN_POOL_SITES, ZoneSpec, zone_layers
     from .parallel import _GENERATED_ID
 
     pa_sources, ecoregions, pa_options, eco_options, kba_gdf = files
     paths = (str, os.PathLike)
     pool = (
-        jobs > 1
-        and len(site_gdf) >= MIN_POOL_SITES
+        (scheduler is not None or (jobs > 1 and len(site_gdf) >= MIN_POOL_SITES))
         and kba_gdf is None
         and len(pa_sources) == 1
         and isinstance(pa_sources[0][1], paths)
@@ -751,7 +752,7 @@ def _zone_layers(
     )
     return zone_layers(
         site_gdf, spec=spec, layers=(pa_zones, eco_gdf), memory=memory, jobs=jobs,
-        pool=pool, step=step,
+        pool=pool, scheduler=scheduler if pool else None, step=step,
     )  # fmt: skip
 
 
