@@ -57,6 +57,7 @@ OPTIONS = {
     "snap_km": ("--snap-km",),
     "jobs": ("--jobs",),
     "memory": ("--memory",),
+    "scheduler": ("--scheduler",),
     "overwrite": ("--overwrite",),
     "source_label": ("--pa-source-name",),
     "treecover": ("--treecover",),
@@ -84,6 +85,7 @@ PYTHON_ONLY = {
     "length_column",
     "discharge_column",
     "paths",
+    "threads",
 }
 #: Keywords of functions the command line never calls: their advice is for Python users only.
 NOT_REACHED = {"offline": "explore_sites, the interactive map for notebooks"}

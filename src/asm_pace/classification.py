@@ -238,7 +238,26 @@ def classify(
     >>> out = classify(sites, pas, eco, uncertainty_m=20_000)
     >>> out["pa_certainty"].tolist(), out["nearest_pa_km_max"].round(2).tolist()
     (['certain_inside', 'possible'], [0.0, 31.06])
+
+    Sites as a dask-geopandas GeoDataFrame, with the layers as paths the workers read:
+    classified on the dask cluster of the current ``distributed.Client``, the same result
+    (:func:`asm_pace.distributed.classify_dask`, docs/distributed.md).
     """
+    from .distributed import _is_dask
+
+    if _is_dask(sites):
+        from .distributed import classify_dask
+
+        if kbas is not None:
+            raise InputError(
+                "Key Biodiversity Areas with dask-geopandas sites: they are not split over a "
+                "cluster yet; compute the sites (sites.compute()) and classify them in this "
+                "process"
+            )
+        return classify_dask(
+            sites, protected_areas, ecoregions,  # type: ignore[arg-type]
+            priority_landscapes=priority_landscapes, uncertainty_m=uncertainty_m,
+        )  # fmt: skip
     if kbas is None:
         return _classify(sites, protected_areas, ecoregions, priority_landscapes, uncertainty_m)
     from .kba import _add_kba_columns, with_aze_source

@@ -515,6 +515,13 @@ def cli() -> None:
     help="Worker processes for classify (default: every core; 1: serial). Runs of fewer "
     "than 100,000 sites are serial; the result is the same either way (docs/scale.md).",
 )
+@click.option(
+    "--scheduler",
+    metavar="ADDRESS",
+    help="Classify on a dask cluster: the scheduler's address, e.g. tcp://10.0.0.5:8786 "
+    "(needs asm-pace[dask]; the workers read the files at the same paths; not with --jobs). "
+    "The result is the serial one (docs/distributed.md).",
+)
 @_site_options
 @click.option(
     "--uncertainty",
@@ -601,6 +608,7 @@ def classify(
     snap_km: float | None,
     memory: str | None,
     jobs: int | None,
+    scheduler: str | None,
     lon: str | None,
     lat: str | None,
     id_column: str | None,
@@ -701,6 +709,7 @@ def classify(
         snap_km=snap_km,
         memory=memory,
         jobs=jobs,
+        scheduler=scheduler,
         command="classify",
     )
 

@@ -423,6 +423,7 @@ def classify_parallel(
     chunks: int | None = None,
     min_sites: int | None = None,
     layers: tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, gpd.GeoDataFrame | None] | None = None,
+    scheduler: str | None = None,
 ) -> gpd.GeoDataFrame:
     """:func:`asm_pace.classify` of ``sites`` in ``jobs`` worker processes, by spatial chunks.
 
@@ -453,6 +454,10 @@ def classify_parallel(
     layers : tuple, optional
         The layers already read from these paths with these options (protected areas,
         ecoregions, landscapes), used by a serial run instead of reading them again.
+    scheduler : str, optional
+        A dask scheduler's address (``--scheduler``): the chunks run on its workers, one
+        chunk per worker thread, whatever the number of sites (``jobs`` is refused with
+        it; :mod:`asm_pace.distributed`, docs/distributed.md).
 
     Returns
     -------
@@ -473,6 +478,11 @@ def classify_parallel(
     >>> out.equals(serial)
     True
     """
+    if scheduler is not None:  # the cluster's worker threads are the jobs; no threshold
+        from .distributed import check_scheduler
+
+        jobs = check_scheduler(scheduler, jobs=jobs)
+        min_sites = 0 if min_sites is None else min_sites
     jobs = check_jobs(jobs)
     pa_options = dict(pa_options or {})
     eco_options = dict(ecoregion_options or {})
@@ -495,7 +505,7 @@ def classify_parallel(
             uncertainty_m,
             FIRST_MARGIN_KM,
         )
-        out = _run_chunks(sites, spec, jobs, n_chunks)
+        out = _run_chunks(sites, spec, jobs, n_chunks, scheduler)
         if out is not None:
             return out
     return _serial(
@@ -573,7 +583,7 @@ def chunk_executor(jobs: int, scheduler: str | None = None) -> Iterator[Any]:
 
 
 def _run_chunks(
-    sites: gpd.GeoDataFrame, spec: _Spec, jobs: int, n_chunks: int
+    sites: gpd.GeoDataFrame, spec: _Spec, jobs: int, n_chunks: int, scheduler: str | None = None
 ) -> gpd.GeoDataFrame | None:
     """The chunks' results in the sites' order, or None when the run must be serial."""
     geoms = np.asarray(sites.geometry.values, dtype=object)
@@ -592,7 +602,7 @@ def _run_chunks(
     LAST_RUN.clear()
     LAST_RUN.update(chunks=len(parts), workers=workers, boxes=[], worker_cpu_s=cpu)
     try:
-        with chunk_executor(workers) as pool:
+        with chunk_executor(workers, scheduler) as pool:
             futures = [pool.submit(_work, _chunk(sites, p), spec) for p in parts]
             for future in futures:
                 status, value, box, pid, seconds = future.result()
@@ -664,6 +674,7 @@ def classify_run(
     *,
     uncertainty_m: float | None = None,
     jobs: int | None = None,
+    scheduler: str | None = None,
 ) -> gpd.GeoDataFrame:
     """The pipeline's classify: in worker processes when it can be and pays, else serial.
 
@@ -672,7 +683,8 @@ def classify_run(
     protected-area sources, the ecoregions, the landscapes), ``options`` the readers'
     keywords. Parallel needs one protected-area source, files for every layer, no KBAs,
     no ``bbox`` option, ids from the file (not made by position) and at least
-    :data:`MIN_PARALLEL_SITES` sites.
+    :data:`MIN_PARALLEL_SITES` sites; with ``scheduler`` (a dask cluster, ``jobs``
+    ignored) any number of sites.
 
     Examples
     --------
@@ -698,8 +710,7 @@ def classify_run(
     jobs = check_jobs(jobs)
     paths = (str, os.PathLike)
     can = (
-        jobs > 1
-        and len(sites) >= MIN_PARALLEL_SITES
+        (scheduler is not None or (jobs > 1 and len(sites) >= MIN_PARALLEL_SITES))
         and kbas is None
         and len(pa_sources) == 1
         and isinstance(pa_sources[0][1], paths)
@@ -729,6 +740,7 @@ def classify_run(
         pa_options=pa_options,
         ecoregion_options=eco_options,
         landscape_options=land_options,
-        jobs=jobs,
+        jobs=None if scheduler is not None else jobs,
         layers=(pa_gdf, eco_gdf, landscapes),
+        scheduler=scheduler,
     )

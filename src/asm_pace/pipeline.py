@@ -309,6 +309,7 @@ def run_pipeline(
     progress: Callable[[str], None] | None = None,
     jobs: int | None = None,
     memory: int | str | None = None,
+    scheduler: str | None = None,
 ) -> PipelineResult:
     """Load, classify and (optionally) buffer, overlap and measure forest loss.
 
@@ -395,6 +396,11 @@ def run_pipeline(
         :data:`asm_pace.chunked.MIN_POOL_SITES` sites, the chunks run in worker processes.
         The result is the unchunked one (values to floating-point rounding). By default
         a quarter of the machine's memory (:func:`asm_pace.chunked.default_memory`).
+    scheduler : str, optional
+        A dask scheduler's address (``tcp://10.0.0.5:8786``): classify's spatial chunks run
+        on its workers, whatever the number of sites, with the serial result
+        (:mod:`asm_pace.distributed`, docs/distributed.md). Checked (reachable, workers
+        with the same asm_pace) before any work; refused with ``jobs``.
 
     Returns
     -------
@@ -418,6 +424,10 @@ def run_pipeline(
     radii = _radii(radii_km)
     from .parallel import check_jobs
 
+    if scheduler is not None:  # refused before any work: unreachable, no dask, with jobs
+        from .distributed import check_scheduler
+
+        check_scheduler(scheduler, jobs=jobs)
     jobs = check_jobs(jobs)
     if memory is not None:
         from .chunked import parse_memory
@@ -601,6 +611,7 @@ def run_pipeline(
         (pa_options, eco_options, land_options),
         uncertainty_m=uncertainty_m,
         jobs=jobs,
+        scheduler=scheduler,
     )
     layers: dict[str, pd.DataFrame] = {"sites": classified}
 
@@ -610,6 +621,7 @@ def run_pipeline(
             forest=dict(treecover=treecover, lossyear=lossyear, gain=gain, canopy=canopy,
                         drivers=drivers) if forest else None,
             files=(pa_sources, ecoregions, pa_options, eco_options, kba_gdf),
+            scheduler=scheduler,
         )  # fmt: skip
         layers["buffers"] = zones
         layers["clusters"] = clusters

@@ -1,0 +1,213 @@
+"""classify on a dask.distributed cluster (``asm_pace.distributed``, ``--scheduler``).
+
+A real ``LocalCluster`` (2 worker processes, 1 thread each), started once for the module.
+Every result is compared with one serial :func:`asm_pace.classify` call on the same sites
+(``sites.compute()`` for a dask input) and layers read whole: every column, value
+(exactly), dtype, index and order, the ``attrs``, and the warnings given. What each
+worker read is checked against the protected areas of the file that meet its box.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+from click.testing import CliRunner
+
+import asm_pace
+from asm_pace import distributed as dist
+from asm_pace import parallel
+from asm_pace.cli import cli
+from asm_pace.datasets import sample_path
+from asm_pace.errors import CRSError, InputError
+
+dask_geopandas = pytest.importorskip("dask_geopandas")
+distributed = pytest.importorskip("distributed")
+
+from test_parallel import _recorded, _same, _serial  # noqa: E402
+
+PAS = sample_path("protected_areas.gpkg")
+ECO = sample_path("ecoregions.gpkg")
+LANDSCAPES = sample_path("priority_landscapes.gpkg")
+
+
+@pytest.fixture(scope="module")
+def client():
+    with (
+        distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        ) as cluster,
+        distributed.Client(cluster) as c,
+    ):
+        yield c
+
+
+@pytest.fixture(scope="module")
+def sample_sites():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return asm_pace.read_sites(sample_path("sites.csv"))
+
+
+def _dask(sites, pas=PAS, eco=ECO, npartitions=3, **kw):
+    frame = dask_geopandas.from_geopandas(sites, npartitions=npartitions)
+    return _recorded(lambda: dist.classify_dask(frame, pas, eco, **kw)), frame.compute()
+
+
+def _read_ids(path, box) -> set[str]:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        layer = asm_pace.read_protected_areas(path, **({} if box is None else {"bbox": box}))
+    return set(layer["pa_id"].astype(str))
+
+
+def _each_chunk_read_its_box(out, path, fewer):
+    """Each chunk read the areas meeting its box, its sites' nearest areas among them
+    (the chunks are the Hilbert runs, by count); with ``fewer``, fewer than the file's."""
+    everything = _read_ids(path, None)
+    points = gpd.GeoDataFrame(
+        geometry=gpd.points_from_xy(*_centres(out).T), crs=4326, index=out.index
+    )
+    chunks = parallel.spatial_chunks(points, len(dist.LAST_RUN["boxes"]))
+    assert [len(c) for c in chunks] == dist.LAST_RUN["sites"]
+    for positions, box in zip(chunks, dist.LAST_RUN["boxes"], strict=True):
+        assert box is not None
+        read = _read_ids(path, box)
+        assert len(read) < len(everything) or not fewer
+        nearest = out["nearest_pa_id"].iloc[positions].astype(str)
+        assert set(nearest[nearest != ""]) <= read
+
+
+def _centres(gdf) -> np.ndarray:
+    b = shapely.bounds(np.asarray(gdf.to_crs(4326).geometry.values, dtype=object))
+    return np.c_[(b[:, 0] + b[:, 2]) / 2, (b[:, 1] + b[:, 3]) / 2]
+
+
+def test_samples_identical_to_serial_and_each_worker_reads_its_box(client, sample_sites):
+    (par, warned), computed = _dask(sample_sites, priority_landscapes=LANDSCAPES)
+    _same((par, warned), _serial(computed, landscapes=LANDSCAPES))
+    assert dist.LAST_RUN["partitions"] == 3 and dist.LAST_RUN["chunks"] == 2
+    assert "serial" not in dist.LAST_RUN and len(set(dist.LAST_RUN["pids"])) == 2
+    _each_chunk_read_its_box(par, PAS, fewer=False)  # 9 areas, all near every site
+    # through asm_pace.classify, the current client's cluster; more chunks than workers
+    frame = dask_geopandas.from_geopandas(sample_sites, npartitions=4)
+    more = _recorded(lambda: dist.classify_dask(frame, PAS, ECO, chunks=5, uncertainty_m=2e4))
+    _same(more, _serial(frame.compute(), uncertainty_m=2e4))
+    assert dist.LAST_RUN["chunks"] == 5
+    _same(_recorded(lambda: asm_pace.classify(frame, PAS, ECO)), _serial(frame.compute()))
+
+
+def test_a_generated_world_across_the_antimeridian(client, tmp_path):
+    """Sites in districts on every continent (some far from any area, some at sea: the
+    serial warnings, counted over all the sites) and sites on both sides of 180 degrees
+    (points and footprints), next to areas at the antimeridian."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    make = Path(__file__).resolve().parents[1] / "benchmarks" / "make_global.py"
+    subprocess.run(
+        [sys.executable, str(make), str(tmp_path), "--scale", "0.01", "--sites", "1000"],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        world = asm_pace.read_sites(tmp_path / "sites_1000.csv")
+    rng = np.random.default_rng(10)
+    lon = np.r_[rng.uniform(179.4, 180.0, 40), rng.uniform(-180.0, -179.4, 40)]
+    lat = rng.uniform(54.0, 58.0, lon.size)
+    geoms = list(shapely.points(lon, lat))
+    # two footprints, one each side of 180 degrees, beside areas at the antimeridian (a
+    # footprint across 180 costs classify seconds: its box spans every longitude)
+    geoms[:2] = asm_pace.geodesic_circles(np.array([179.8, -179.8]), np.array([57.6, 57.7]), 5e3)
+    edge = gpd.GeoDataFrame(
+        {"site_id": [f"AM{i}" for i in range(lon.size)]}, geometry=geoms, crs=4326
+    )
+    sites = pd.concat([world[["site_id", "geometry"]], edge], ignore_index=True)
+    sites.attrs = dict(world.attrs)
+    pas, eco = tmp_path / "protected_areas.gpkg", tmp_path / "ecoregions.gpkg"
+    (par, warned), computed = _dask(sites, pas, eco, npartitions=5, chunks=4)
+    _same((par, warned), _serial(computed, pas, eco))
+    assert warned and "serial" not in dist.LAST_RUN
+    # some of them nearest to an area on the other side of 180 degrees
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        areas = asm_pace.read_protected_areas(pas).set_index("pa_id")
+    edge_out = par[par["site_id"].str.startswith("AM")]
+    x = shapely.get_x(shapely.centroid(areas.geometry.loc[edge_out["nearest_pa_id"]].values))
+    assert (np.sign(x) != np.sign(_centres(edge_out)[:, 0])).any()
+    assert (par["nearest_pa_km"] > parallel.FIRST_MARGIN_KM).any()  # boxes were widened
+    _each_chunk_read_its_box(par, pas, fewer=True)
+
+
+def test_refusals_and_the_serial_run(client, sample_sites, monkeypatch):
+    frame = dask_geopandas.from_geopandas(sample_sites, npartitions=2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        pas = asm_pace.read_protected_areas(PAS)
+    with pytest.raises(InputError, match="protected_areas: with dask-geopandas sites give a"):
+        asm_pace.classify(frame, pas, ECO)
+    with pytest.raises(InputError, match="Key Biodiversity Areas with dask-geopandas sites"):
+        asm_pace.classify(frame, PAS, ECO, kbas=pas)
+    no_crs = dask_geopandas.from_geopandas(
+        sample_sites.set_crs(None, allow_override=True), npartitions=2
+    )
+    with pytest.raises(CRSError, match="no coordinate reference system"):
+        asm_pace.classify(no_crs, PAS, ECO)
+    # what a chunk refuses, and sites at sea: refused as serially, word for word
+    bad = sample_sites.assign(uncertainty_m=["-3"] + [""] * (len(sample_sites) - 1))
+    sea = sample_sites.set_geometry(
+        gpd.points_from_xy(np.linspace(-100, -99, len(sample_sites)), np.zeros(len(sample_sites))),
+        crs=4326,
+    )
+    for sites, serial in ((bad, True), (sea, False)):
+        (par, warned), computed = _dask(sites)
+        expected = _serial(computed)
+        assert isinstance(expected[0], InputError)
+        _same((par, warned), expected)
+        # the value: a chunk refused it, the run was made serially; the sea: refused by
+        # the client's extent check on all the sites' results
+        assert ("serial" in dist.LAST_RUN) is serial
+    # the scheduler's address: nothing there, not an address, with jobs, empty
+    monkeypatch.setattr(dist, "CONNECT_TIMEOUT_S", 0.5)
+    for address in ("tcp://127.0.0.1:1", "no-port"):
+        with pytest.raises(InputError, match="no dask scheduler answered"):
+            dist.check_scheduler(address)
+    address = client.scheduler.address
+    with pytest.raises(InputError, match="--jobs"):
+        dist.check_scheduler(address, jobs=2)
+    with pytest.raises(InputError, match="give the dask scheduler's address"):
+        dist.check_scheduler(" ")
+    # workers that cannot run asm_pace, or run another version
+    monkeypatch.setattr(dist, "_WORKER_PROBE", lambda: 1 / 0)
+    with pytest.raises(InputError, match="the workers cannot run asm_pace"):
+        dist.check_scheduler(address)
+    monkeypatch.setattr(dist, "_WORKER_PROBE", dist._probe)
+    monkeypatch.setattr(asm_pace, "__version__", "0.0.0+other")
+    with pytest.raises(InputError, match=r"2 of 2 worker\(s\) run other versions"):
+        dist.check_scheduler(address)
+
+
+def test_cli_scheduler_writes_the_serial_geopackage(client, tmp_path):
+    layers = {}
+    args = ["classify", str(sample_path("sites.csv")), "-p", str(PAS), "-e", str(ECO)]
+    args += ["--buffers", "1,10"]  # the zone steps go to the cluster too (asm_pace.chunked)
+    for name, extra in (
+        ("serial", ["--jobs", "1"]),
+        ("cluster", ["--scheduler", client.scheduler.address]),
+    ):
+        out = tmp_path / f"{name}.gpkg"
+        result = CliRunner().invoke(cli, [*args, "-o", str(out), *extra])
+        assert result.exit_code == 0, result.output
+        layers[name] = [gpd.read_file(out, layer=n) for n in ("sites", "buffers", "overlaps")]
+    assert parallel.LAST_RUN["chunks"] == 2 and None not in parallel.LAST_RUN["boxes"]
+    for cluster, serial in zip(layers["cluster"], layers["serial"], strict=True):
+        pd.testing.assert_frame_equal(cluster, serial, check_exact=True)
+    both = CliRunner().invoke(
+        cli, [*args, "-o", str(tmp_path / "x.gpkg"), "--jobs", "2", "--scheduler", "tcp://h:1"]
+    )
+    assert both.exit_code != 0 and "--jobs" in both.output and "--scheduler" in both.output
