@@ -160,6 +160,10 @@ def run_once(args: argparse.Namespace) -> dict:
         steps.append([name, now[0], now[1]])
         sampler.step = name
 
+    if args.pool_from is not None:
+        import asm_pace.chunked
+
+        asm_pace.chunked.MIN_POOL_SITES = args.pool_from
     folder = Path(args.folder)
     options = {} if args.memory is None else {"memory": args.memory}
     t0, c0 = time.perf_counter(), time.process_time()
@@ -208,6 +212,7 @@ def run_once(args: argparse.Namespace) -> dict:
 def compare(a: str, b: str) -> str:
     """The largest difference between two outputs' numeric columns, per layer."""
     import geopandas as gpd
+    import pandas as pd
     import pyogrio
 
     notes = []
@@ -236,7 +241,7 @@ def compare(a: str, b: str) -> str:
         for c in x.columns:
             if c == "geometry":
                 continue
-            if np.issubdtype(x[c].dtype, np.number):
+            if pd.api.types.is_numeric_dtype(x[c]) and not pd.api.types.is_bool_dtype(x[c]):
                 u, v = x[c].to_numpy(dtype=float), y[c].to_numpy(dtype=float)
                 both = np.isnan(u) & np.isnan(v)
                 d = np.where(both, 0.0, np.abs(u - v) / np.maximum(np.abs(u), 1.0))
@@ -256,6 +261,7 @@ def main() -> None:
     p.add_argument("--no-forest", action="store_true", help="leave forest loss out")
     p.add_argument("--memory", default=None, help="--memory of the chunked way")
     p.add_argument("--jobs", type=int, default=None, help="--jobs of the chunked way")
+    p.add_argument("--pool-from", type=int, default=None, help="MIN_POOL_SITES of the run")
     p.add_argument("--limit-gb", type=float, default=None, help="stop a run above this RSS")
     p.add_argument("--out", default="/tmp/bench_pipeline", help="folder for the outputs")
     p.add_argument("--one", action="store_true", help=argparse.SUPPRESS)
@@ -288,6 +294,8 @@ def main() -> None:
                     cmd += ["--memory", args.memory]
                 if args.jobs:
                     cmd += ["--jobs", str(args.jobs)]
+                if args.pool_from is not None:
+                    cmd += ["--pool-from", str(args.pool_from)]
             done = subprocess.run(cmd, capture_output=True, text=True)
             if done.returncode == 3:
                 print(f"{n:>9,} {way:>9}: {done.stdout.strip().splitlines()[-1]}", flush=True)
