@@ -144,10 +144,17 @@ def make_zones(n: int, radius_km: float, size: int, seed: int = 1):
 # --------------------------------------------------------------------------- methods
 
 
-def run_asm_pace(zones, tcp, lyp, coverage="exact"):
+def run_asm_pace(zones, tcp, lyp, coverage="exact", threads=1):
+    import inspect
+
     from asm_pace import forest_loss
 
-    out = forest_loss(zones, treecover=tcp, lossyear=lyp, coverage=coverage)
+    kw = {"coverage": coverage}
+    if "threads" in inspect.signature(forest_loss).parameters:  # not in trees before it
+        kw["threads"] = threads
+    elif threads != 1:
+        raise SystemExit("this asm_pace has no forest_loss(threads=)")
+    out = forest_loss(zones, treecover=tcp, lossyear=lyp, **kw)
     return out["forest_2000_ha"].to_numpy(), out["zone_area_ha"].to_numpy()
 
 
@@ -263,6 +270,7 @@ def run_rasterstats(zones, tcp, lyp):
 METHODS = {
     "asm_pace": run_asm_pace,
     "asm_pace_center": lambda z, t, lp: run_asm_pace(z, t, lp, "center"),
+    "asm_pace_2t": lambda z, t, lp: run_asm_pace(z, t, lp, threads=2),
     "decode_floor": run_decode_floor,
     "numpy": run_numpy,
     "exactextract": run_exactextract,
@@ -277,12 +285,15 @@ def worker(args) -> None:
     if len(tc) == 1:
         tc, ly = tc[0], ly[0]
     t0 = time.perf_counter()
+    c0 = time.process_time()
     forest, extra = METHODS[args.worker](zones, tc, ly)
     dt = time.perf_counter() - t0
+    cpu = time.process_time() - c0  # every thread's
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
     json.dump(
         {
             "seconds": dt,
+            "cpu": cpu,
             "peak_mb": rss,
             "forest": None if forest is None else forest.tolist(),
             "extra": None if extra is None else np.asarray(extra).tolist(),
@@ -319,6 +330,11 @@ def main() -> None:
         default=str(Path(tempfile.gettempdir()) / "asm_pace_bench"),
         help="folder for the generated tiles (kept for reuse)",
     )
+    p.add_argument(
+        "--base",
+        help="the src folder of another asm_pace tree (e.g. a git worktree of an older "
+        "commit): its asm_pace methods run too, interleaved, as <method>@base",
+    )
     p.add_argument("--worker", help=argparse.SUPPRESS)
     p.add_argument("--tc", help=argparse.SUPPRESS)
     p.add_argument("--ly", help=argparse.SUPPRESS)
@@ -334,7 +350,7 @@ def main() -> None:
     size = args.size
     if args.clustered:
         if "--methods" not in sys.argv:
-            methods = ["asm_pace", "asm_pace_center", "decode_floor"]
+            methods = ["asm_pace", "asm_pace_center", "asm_pace_2t", "decode_floor"]
         size = 2 * args.size
         print(f"2 x 2 mosaic of {args.size} x {args.size} tiles, cells {RES} deg, one thread")
     else:
@@ -354,9 +370,19 @@ def main() -> None:
         for n in (int(x) for x in args.buffers.split(",")):
             for radius in (float(x) for x in args.radii.split(",")):
                 res = {}
+                runs = []
                 for m in methods:
                     if m in ("exactextract", "rasterstats") and n > args.max_slow:
                         continue
+                    if args.base and m in ("asm_pace", "asm_pace_center"):
+                        runs.append((m, f"{m}@base"))
+                    runs.append((m, m))
+                for m, label in runs:
+                    env = dict(os.environ)
+                    if label.endswith("@base"):
+                        env["PYTHONPATH"] = os.pathsep.join(
+                            [args.base, *filter(None, [env.get("PYTHONPATH")])]
+                        )
                     cmd = [
                         sys.executable,
                         __file__,
@@ -373,11 +399,11 @@ def main() -> None:
                         "--size",
                         str(size),
                     ]
-                    done = subprocess.run(cmd, capture_output=True, text=True, check=False)
+                    done = subprocess.run(cmd, capture_output=True, text=True, check=False, env=env)
                     if done.returncode:
-                        print(f"  {m} failed:\n{done.stderr[-2000:]}")
+                        print(f"  {label} failed:\n{done.stderr[-2000:]}")
                         continue
-                    res[m] = json.loads(done.stdout)
+                    res[label] = json.loads(done.stdout)
                 report(n, radius, res, size)
 
 
@@ -386,11 +412,14 @@ def report(n: int, radius: float, res: dict, size: int) -> None:
     base = res.get("asm_pace")
     ref = np.asarray(base["forest"]) if base else None
     area = None
-    print(f"  {'method':<16} {'seconds':>9} {'x asm_pace':>11} {'peak MB':>8}  agreement")
+    print(
+        f"  {'method':<20} {'seconds':>9} {'CPU s':>7} {'x asm_pace':>11} {'peak MB':>8}  agreement"
+    )
     for m, r in res.items():
         ratio = r["seconds"] / base["seconds"] if base else float("nan")
         agree = ""
         if ref is not None and r["forest"] is not None and m != "asm_pace":
+            agree = "forest 2000 differs by max {:.2e}, mean {:.2e} of zone area"
             f = np.asarray(r["forest"])
             if area is None:
                 from asm_pace.geodesy import geodesic_area
@@ -398,16 +427,21 @@ def report(n: int, radius: float, res: dict, size: int) -> None:
                 zones = make_zones(n, radius, size)
                 area = geodesic_area(np.asarray(zones.geometry.values)) / 1e4
             d = np.abs(f - ref) / area
-            agree = f"forest 2000 differs by max {d.max():.2e}, mean {d.mean():.2e} of zone area"
+            agree = agree.format(d.max(), d.mean())
         if m == "rasterstats" and base:
             agree = "(loss-year pixel counts only)"
-        print(f"  {m:<16} {r['seconds']:>9.3f} {ratio:>11.2f} {r['peak_mb']:>8.0f}  {agree}")
+        cpu = r.get("cpu", float("nan"))
+        print(
+            f"  {m:<20} {r['seconds']:>9.3f} {cpu:>7.2f} {ratio:>11.2f} {r['peak_mb']:>8.0f}"
+            f"  {agree}"
+        )
     floor = res.get("decode_floor")
     if floor:
-        for m in ("asm_pace", "asm_pace_center"):
-            if m in res:
+        for m in res:
+            if m.startswith("asm_pace"):
                 ratio = res[m]["seconds"] / floor["seconds"]
-                print(f"  {m} / decode floor: {ratio:.2f}x")
+                cpu = res[m].get("cpu", float("nan")) / floor.get("cpu", float("nan"))
+                print(f"  {m} / decode floor: {ratio:.2f}x (CPU {cpu:.2f}x)")
 
 
 if __name__ == "__main__":
