@@ -164,6 +164,16 @@ class _Sampler(threading.Thread):
         return max(self.peak, _rss_tree_mb(os.getpid()))
 
 
+def _hwm_mb() -> float:
+    """This process's peak resident memory (MB), ``VmHWM``: unlike ``ru_maxrss``, it does
+    not carry the parent's size at ``fork`` across ``exec``."""
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def _cpu_s() -> float:
     """CPU seconds of this process and of its reaped children (worker processes)."""
     own = resource.getrusage(resource.RUSAGE_SELF)
@@ -263,7 +273,7 @@ def run_cell(step: str, way: str, folder: Path | None, n: int, opts: argparse.Na
         wall = out["wall_s"]
         cpu = out["cpu_parent_s"] + out["cpu_children_s"]
         peak = max(peak, out["peak_gb"] * 1e9 / 2**20)
-    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    own = _hwm_mb()
     kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     return {
         "wall_s": wall,
@@ -286,15 +296,23 @@ def run_child(cmd: list[str], limit: float) -> tuple[str, dict | str, float]:
     try:
         out, err = proc.communicate(timeout=limit)
     except subprocess.TimeoutExpired:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGKILL)  # the cell and its workers, nothing else
-        proc.communicate()
+        _stop(proc)
         return "stopped", f"stopped at the limit, {limit:g} s", time.perf_counter() - t0
+    except BaseException:  # interrupted (Ctrl-C, SIGTERM): the cell does not outlive us
+        _stop(proc)
+        raise
     took = time.perf_counter() - t0
     if proc.returncode:
         last = (err.strip().splitlines() or [f"exit {proc.returncode}"])[-1]
         return "failed", last[:200], took
     return "ok", json.loads(out.strip().splitlines()[-1]), took
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    """Kill the process group of ``proc`` (the cell and its workers, nothing else)."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    proc.communicate()
 
 
 # -- the grid ----------------------------------------------------------------------------------
@@ -695,13 +713,17 @@ def main(argv: list[str] | None = None) -> dict | None:
         res = run_cell(step, way, None if folder == "-" else Path(folder), int(n), opts)
         print(json.dumps(res))
         return None
-    with contextlib.ExitStack() as stack:
-        if opts.work is None:
-            opts.work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="scale_")))
-        opts.work.mkdir(parents=True, exist_ok=True)
-        if "forest" in opts.steps:  # the mosaic is made once, before any cell is timed
-            _forest_tiles(opts.forest_data, opts.forest_size)
-        report = run_grid(opts)
+    old = signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # cells stopped on exit
+    try:
+        with contextlib.ExitStack() as stack:
+            if opts.work is None:
+                opts.work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="scale_")))
+            opts.work.mkdir(parents=True, exist_ok=True)
+            if "forest" in opts.steps:  # the mosaic is made once, before any cell is timed
+                _forest_tiles(opts.forest_data, opts.forest_size)
+            report = run_grid(opts)
+    finally:
+        signal.signal(signal.SIGTERM, old)
     print()
     print(markdown(report))
     return report
