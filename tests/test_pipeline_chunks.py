@@ -248,3 +248,16 @@ def test_demo_numbers_in_chunks(monkeypatch, tmp_path):
     out = tmp_path / "demo.gpkg"
     write_outputs(parts, out)
     assert [p.name for p in tmp_path.iterdir()] == ["demo.gpkg"]
+
+
+def test_classify_chunks_follow_the_budget(tmp_path):
+    """More classify chunks when the protected areas (estimated from their file) and
+    classify's work on them would not fit: k = ceil(2 x 2.6 x file / budget) a worker."""
+    from asm_pace.parallel import classify_chunks
+
+    layer = tmp_path / "pas.gpkg"
+    with open(layer, "wb") as f:
+        f.truncate(10**9)  # a sparse file of 1 GB: 2.6 GB once read
+    assert classify_chunks(2, layer, "1GB") == 2 * 6  # ceil(5.2)
+    assert classify_chunks(2, layer, "100GB") == 2
+    assert classify_chunks(3, tmp_path, "1GB") == 3  # a folder: one chunk a worker

@@ -612,6 +612,7 @@ def run_pipeline(
         uncertainty_m=uncertainty_m,
         jobs=jobs,
         scheduler=scheduler,
+        memory=memory,
     )
     layers: dict[str, pd.DataFrame] = {"sites": classified}
 
