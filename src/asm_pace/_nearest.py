@@ -34,11 +34,14 @@ import numpy as np
 import shapely
 from scipy.spatial import cKDTree
 
+from ._vector import VALID_KEY, ValidMark, _ids
 from .errors import InputError
 from .geodesy import _A, _E2, WGS84, _meridian_arc  # WGS84 constants, defined once
 
 __all__ = [
     "BoundaryIndex",
+    "Envelopes",
+    "layer_envelopes",
     "ecef",
     "relevant_polygons",
     "widen_boxes",
@@ -154,6 +157,7 @@ class BoundaryIndex:
         nv = len(coords)
         self.n = nv - len(parts)
         self.buckets: list[_Bucket] = []
+        self.chunk_radius = np.zeros(0)
         if self.n <= 0:
             self.n = 0
             return
@@ -173,6 +177,7 @@ class BoundaryIndex:
         radius = np.maximum.reduceat(np.sqrt((off * off).sum(axis=1)), cv)
         tail = self.xyz[cv + self.chunk_count] - centre
         radius = np.maximum(radius, np.sqrt((tail * tail).sum(axis=1))) + _H_SLACK_M
+        self.chunk_centre, self.chunk_radius = centre, radius
         # radius classes, so a few long edges do not widen every search
         edges = 25.0 * 4.0 ** np.arange(1, 12)
         cls = np.searchsorted(edges, radius)
@@ -207,11 +212,16 @@ class BoundaryIndex:
         >>> sorted({(float(lon[v]), float(lat[v])) for v in near})
         [(0.01, 0.0), (0.01, 0.01)]
         """
-        none = np.array([], dtype="int64")
-        if self.n == 0 or len(lon) == 0:
-            return (none, none) if pairs else none
         q = ecef(np.asarray(lon, dtype="float64"), np.asarray(lat, dtype="float64"))
-        reach = chord_within(np.asarray(dist, dtype="float64"))
+        return self._vertices_in_balls(q, chord_within(np.asarray(dist, dtype="float64")), pairs)
+
+    def _vertices_in_balls(
+        self, q: np.ndarray, reach: np.ndarray, pairs: bool
+    ) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
+        """:meth:`vertices_within` for balls in ECEF: centres ``q``, radii ``reach`` (m)."""
+        none = np.array([], dtype="int64")
+        if self.n == 0 or len(q) == 0:
+            return (none, none) if pairs else none
         rows_all, chunks_all = [], []
         for b in self.buckets:
             found = b.tree.query_ball_point(q, reach + b.hmax)
@@ -234,11 +244,20 @@ class BoundaryIndex:
         key = np.unique(rows[near] * (self.xyz.shape[0] + 1) + vert[near])
         return key // (self.xyz.shape[0] + 1), key % (self.xyz.shape[0] + 1)
 
-    def distance_to_own(self, lon: np.ndarray, lat: np.ndarray, owner: np.ndarray) -> np.ndarray:
+    def distance_to_own(
+        self,
+        lon: np.ndarray,
+        lat: np.ndarray,
+        owner: np.ndarray,
+        bound: np.ndarray | None = None,
+    ) -> np.ndarray:
         """Geodesic distance (m) from each point to the boundary of polygon ``owner`` only.
 
         As :meth:`nearest` measures it (the foot point on the nearest segments), over
-        every segment of that polygon (meant for small ones: footprints).
+        every segment of that polygon (meant for small ones: footprints). ``bound`` (m,
+        per point): only a distance below it is wanted; a point with none gets ``inf``
+        or some distance no smaller than the bound (only the chunks of segments that can
+        be nearer are measured).
 
         Examples
         --------
@@ -248,38 +267,73 @@ class BoundaryIndex:
         ...     np.array([0, 1]))
         >>> [round(float(v)) for v in d]
         [557, 557]
+        >>> idx.distance_to_own(np.array([0.015]), np.array([0.005]), np.array([0]),
+        ...     bound=np.array([500.0])).tolist()
+        [inf]
         """
         lon = np.asarray(lon, dtype="float64")
         lat = np.asarray(lat, dtype="float64")
+        owner = np.asarray(owner, dtype="int64")
         m = lon.size
         out = np.full(m, np.inf)
         if m == 0 or self.n == 0:
             return out
-        start = np.flatnonzero(self.line[:-1] == self.line[1:])  # every segment's start
-        seg_owner = self.line_owner[self.line[start]]
-        order = np.argsort(seg_owner, kind="stable")
-        start = start[order]
-        count = np.bincount(seg_owner, minlength=int(owner.max()) + 1)
+        # every chunk of each point's polygon (in chunk order)
+        chunk_owner = self.line_owner[self.line[self.chunk_vertex]]
+        order = np.argsort(chunk_owner, kind="stable")
+        count = np.bincount(chunk_owner, minlength=int(owner.max()) + 1)
         first = np.r_[0, np.cumsum(count)[:-1]]
         per = count[owner]
         rows = np.repeat(np.arange(m), per)
-        segs = start[
+        chunks = order[
             np.repeat(first[owner], per)
             + np.arange(per.sum())
             - np.repeat(np.cumsum(per) - per, per)
         ]
+        s = ecef(lon, lat)
+        reach = None if bound is None else chord_within(np.asarray(bound, dtype="float64"))
+        if reach is not None:  # a chunk's segments are no nearer than its sphere
+            off = s[rows] - self.chunk_centre[chunks]
+            ok = np.sqrt((off * off).sum(axis=1)) - self.chunk_radius[chunks] <= reach[rows]
+            rows, chunks = rows[ok], chunks[ok]
+        rows, segs = self._expand(rows, chunks)
         if rows.size == 0:
             return out
-        s = ecef(lon, lat)
         d, t = self._seg_dist(s[rows], segs)
+        if reach is not None:
+            ok = d - _H_SLACK_M <= reach[rows]
+            rows, segs, d, t = rows[ok], segs[ok], d[ok], t[ok]
         upper = self._upper(lon, lat, rows, segs, d, t, m)
+        if bound is not None:
+            upper = np.minimum(upper, bound)
         keep = d - _H_SLACK_M <= chord_within(upper)[rows]
         rows, segs, t = rows[keep], segs[keep], t[keep]
+        np.minimum.at(out, rows, self._geodesic(lon, lat, rows, segs, t))
+        return out
+
+    def pair_distance(self, lon: np.ndarray, lat: np.ndarray, seg: np.ndarray) -> np.ndarray:
+        """Geodesic distance (m) from each point to the foot point on segment ``seg``.
+
+        The distance :meth:`nearest` measures to that segment (``inf`` where ``seg`` is
+        negative): a distance to a boundary point, hence an upper bound on the nearest.
+        """
+        lon = np.asarray(lon, dtype="float64")
+        lat = np.asarray(lat, dtype="float64")
+        out = np.full(lon.size, np.inf)
+        ok = np.flatnonzero(np.asarray(seg) >= 0)
+        if ok.size:
+            seg = np.asarray(seg, dtype="int64")[ok]
+            _, t = self._seg_dist(ecef(lon[ok], lat[ok]), seg)
+            out[ok] = self._geodesic(lon[ok], lat[ok], np.arange(ok.size), seg, t)
+        return out
+
+    def _geodesic(
+        self, lon: np.ndarray, lat: np.ndarray, rows: np.ndarray, segs: np.ndarray, t: np.ndarray
+    ) -> np.ndarray:
+        """Geodesic distance (m) from point ``rows`` to the foot at ``t`` on segment ``segs``."""
         p0 = self.coords[segs]
         p = p0 + t[:, None] * (self.coords[segs + 1] - p0)
-        g = WGS84.inv(lon[rows], lat[rows], p[:, 0], p[:, 1])[2]
-        np.minimum.at(out, rows, g)
-        return out
+        return WGS84.inv(lon[rows], lat[rows], p[:, 0], p[:, 1])[2]
 
     def _expand(self, rows: np.ndarray, chunks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(site, chunk) pairs -> (site, segment) pairs."""
@@ -332,8 +386,8 @@ class BoundaryIndex:
         """Geodesic distance (m) from each point to the nearest boundary.
 
         ``bound`` (m, per point): only a boundary within it is looked for; a point with
-        none gets NaN and -1 (several points of one footprint share the distance of one
-        of them as their bound: only the points that can beat it do any work).
+        none gets NaN and -1 (several points of one footprint share a bound: only the
+        points that can beat it do any work).
 
         Returns
         -------
@@ -341,45 +395,71 @@ class BoundaryIndex:
             The distance, the index of the polygon the nearest boundary belongs
             to (-1 when the index is empty) and the nearest boundary point.
         """
+        d, seg, near_lon, near_lat = self.nearest_segment(lon, lat, bound)
+        owner = np.full(seg.size, -1, dtype="int64")
+        found = seg >= 0
+        owner[found] = self.line_owner[self.line[seg[found]]]
+        return d, owner, near_lon, near_lat
+
+    def nearest_segment(
+        self, lon: np.ndarray, lat: np.ndarray, bound: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """:meth:`nearest` with the nearest segment (its start vertex; -1: none) for the owner."""
         lon = np.asarray(lon, dtype="float64")
         lat = np.asarray(lat, dtype="float64")
         m = lon.size
         out_d = np.full(m, np.nan)
-        out_o = np.full(m, -1, dtype="int64")
+        out_s = np.full(m, -1, dtype="int64")
         out_lon = np.full(m, np.nan)
         out_lat = np.full(m, np.nan)
         if m == 0 or self.n == 0:
-            return out_d, out_o, out_lon, out_lat
+            return out_d, out_s, out_lon, out_lat
         s = ecef(lon, lat)
         # 1. an upper bound U on the geodesic distance: the distance to the foot point on
-        # the segment nearest in chord among a few candidates per class
-        firsts = []  # per class, each site's nearest segment in chord: (row, seg, d, t)
-        for b in self.buckets:
-            k = min(_K_FIRST, b.tree.n)
-            _, ii = b.tree.query(s, k=[*range(1, k + 1)])
-            r, g = self._expand(np.repeat(np.arange(m), k), b.seg[ii.ravel()])
+        # the segment nearest in chord in two chunks among the nearest of each class (the
+        # one whose sphere is nearest, the one whose centre is); a point with a finite
+        # bound starts from it instead
+        upper = np.full(m, np.inf) if bound is None else np.asarray(bound, dtype="float64")
+        ask = np.flatnonzero(~np.isfinite(upper))
+        if ask.size:
+            lbs, chunks = [], []
+            for b in self.buckets:
+                k = min(_K_FIRST, b.tree.n)
+                dd, ii = b.tree.query(s[ask], k=[*range(1, k + 1)])
+                ch = b.seg[ii]
+                lbs.append(dd - self.chunk_radius[ch])
+                chunks.append(ch)
+                lbs.append(dd)  # the nearest centres, ranked apart
+                chunks.append(ch)
+            lb = np.concatenate(lbs[0::2], axis=1)
+            dd = np.concatenate(lbs[1::2], axis=1)
+            ch = np.concatenate(chunks[0::2], axis=1)
+            at = np.arange(ask.size)
+            pick = np.unique(
+                np.r_[at * ch.shape[1] + lb.argmin(axis=1), at * ch.shape[1] + dd.argmin(axis=1)]
+            )
+            r, g = self._expand(ask[pick // ch.shape[1]], ch.ravel()[pick])
             d, t = self._seg_dist(s[r], g)
-            one = self._best(r, d, m)
-            firsts.append((r[one], g[one], d[one], t[one]))
-        r, g, d, t = (np.concatenate(col) for col in zip(*firsts, strict=True))
-        upper = self._upper(lon, lat, r, g, d, t, m)
-        if bound is not None:
-            upper = np.minimum(upper, bound)
+            upper = upper.copy()
+            upper[ask] = self._upper(lon, lat, r, g, d, t, m)[ask]
         # 2. every chunk that can hold a point within U: its centre is within the longest
-        # chord of a geodesic of length U (chord_within) plus its radius
+        # chord of a geodesic of length U (chord_within) plus its radius (the class's
+        # largest radius bounds the search, each chunk's own keeps it)
         reach = chord_within(upper)
         rows_all, segs_all = [], []
         for b in self.buckets:
             radius = reach + b.hmax
-            todo = np.arange(m)
+            todo = np.flatnonzero(np.isfinite(reach))
             k_done = 0
             k = min(_K_START, b.tree.n)
             while todo.size:
                 dd, ii = b.tree.query(s[todo], k=[*range(k_done + 1, k + 1)])
                 hit = dd <= radius[todo, None]
                 r, c = np.nonzero(hit)
-                rows_all.append(todo[r])
-                segs_all.append(b.seg[ii[r, c]])
+                ch = b.seg[ii[r, c]]
+                ok = dd[r, c] <= reach[todo[r]] + self.chunk_radius[ch]
+                rows_all.append(todo[r[ok]])
+                segs_all.append(ch[ok])
                 more = hit[:, -1] & (k < b.tree.n)
                 todo = todo[more]
                 k_done, k = k, min(4 * k, b.tree.n)
@@ -401,10 +481,10 @@ class BoundaryIndex:
         first[1:] = rows[1:] != rows[:-1]
         r = rows[first]
         out_d[r] = g[first]
-        out_o[r] = self.line_owner[self.line[segs[first]]]
+        out_s[r] = segs[first]
         out_lon[r] = p[first, 0]
         out_lat[r] = p[first, 1]
-        return out_d, out_o, out_lon, out_lat
+        return out_d, out_s, out_lon, out_lat
 
 
 def widen_boxes(bounds: np.ndarray, dist: np.ndarray) -> np.ndarray:
@@ -454,6 +534,80 @@ def _lpath_bound(lon: np.ndarray, lat: np.ndarray, box: np.ndarray) -> np.ndarra
     return 111_700.0 * (np.cos(np.radians(lat)) * dlon + dlat) + 1.0
 
 
+class Envelopes:
+    """The envelopes of polygons: bounds, vertex counts and an STRtree of the boxes.
+
+    Attributes: ``env`` (bounds, NaN for an empty or missing polygon), ``have`` (the
+    positions with an envelope), ``nv`` (vertex counts), ``tree`` (an STRtree of the
+    boxes of ``have``: its positions are positions in ``have``) and ``known`` (which
+    polygons a reader's :class:`asm_pace._vector.ValidMark` holds; all False without one).
+
+    Examples
+    --------
+    >>> e = Envelopes(np.array([shapely.box(0, 0, 1, 1), None, shapely.box(5, 5, 6, 6)]))
+    >>> e.have.tolist(), e.hits(np.array([[4.0, 4.0, 5.5, 5.5]])).tolist()
+    ([0, 2], [2])
+    """
+
+    def __init__(self, polygons: np.ndarray, known: np.ndarray | None = None) -> None:
+        geoms = np.asarray(polygons, dtype=object)
+        self.env = shapely.bounds(geoms)
+        self.have = np.flatnonzero(np.isfinite(self.env).all(axis=1))
+        self.nv = shapely.get_num_coordinates(geoms)
+        self.tree = shapely.STRtree(shapely.box(*self.env[self.have].T))
+        self.known = np.zeros(len(geoms), dtype=bool) if known is None else known
+        self._held: np.ndarray | None = None  # the objects it was built from (layer_envelopes)
+        self._ids: np.ndarray | None = None
+
+    def meeting(self, geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(input, polygon) position pairs whose envelopes meet, sorted by input."""
+        i, k = self.tree.query(np.asarray(geoms, dtype=object))
+        return i, self.have[k]
+
+    def hits(self, boxes: np.ndarray) -> np.ndarray:
+        """Sorted positions of the polygons whose envelopes meet any lon/lat box (wrapped)."""
+        return self.have[box_hits(self.tree, boxes)]
+
+
+#: ``ValidMark.cache`` key of a layer's :class:`Envelopes` (the last two layers seen)
+_ENVELOPES = "envelopes"
+
+
+def layer_envelopes(layer: object) -> Envelopes:
+    """The :class:`Envelopes` of a layer's geometries, built once per reader's layer.
+
+    A layer a reader marked (:class:`asm_pace._vector.ValidMark`, shared by its copies)
+    keeps the envelopes it was given last: a later call with the same geometry objects
+    in the same order (the same layer, or a copy) reuses them; an edited, filtered or
+    reordered layer holds other objects or another order and gets its own (the last two
+    are kept). A layer without the mark gets new ones each call.
+
+    Examples
+    --------
+    >>> import geopandas as gpd
+    >>> from asm_pace._vector import mark_valid
+    >>> pas = mark_valid(gpd.GeoDataFrame(geometry=[shapely.box(0, 0, 1, 1)], crs=4326))
+    >>> layer_envelopes(pas) is layer_envelopes(pas.copy())
+    True
+    >>> pas.loc[0, "geometry"] = shapely.box(0, 0, 2, 2)  # an edited row: new envelopes
+    >>> layer_envelopes(pas).env.tolist()
+    [[0.0, 0.0, 2.0, 2.0]]
+    """
+    geoms = np.asarray(layer.geometry.values, dtype=object)  # type: ignore[attr-defined]
+    mark = (getattr(layer, "attrs", None) or {}).get(VALID_KEY)
+    if not isinstance(mark, ValidMark):
+        return Envelopes(geoms)
+    ids = _ids(geoms)
+    kept = mark.cache.get(_ENVELOPES, [])
+    for entry in kept:
+        if entry._ids is not None and np.array_equal(entry._ids, ids):
+            return entry
+    entry = Envelopes(geoms, known=mark.covers(geoms))
+    entry._held, entry._ids = geoms, ids  # held: no id of the list is reused while kept
+    mark.cache[_ENVELOPES] = [entry, *kept][:2]
+    return entry
+
+
 def relevant_polygons(
     polygons: np.ndarray,
     bounds: np.ndarray,
@@ -463,6 +617,7 @@ def relevant_polygons(
     cell_deg: float = 0.5,
     max_share: float = 0.5,
     exact: bool = True,
+    envelopes: Envelopes | None = None,
 ) -> np.ndarray | None:
     """Positions of the polygons that can hold the nearest boundary of some query.
 
@@ -490,6 +645,8 @@ def relevant_polygons(
     an index of every polygon is cheaper). With ``exact=False`` only envelopes
     are used (the farthest-envelope bound, never refined): a superset, valid
     for any polygons that lie within their envelopes and are not empty.
+    ``envelopes``: the polygons' :class:`Envelopes` when already built (those of the
+    polygons before a repair will do: a repaired polygon lies within its envelope).
 
     Examples
     --------
@@ -506,14 +663,14 @@ def relevant_polygons(
     lon = np.asarray(lon, dtype="float64")
     lat = np.asarray(lat, dtype="float64")
     bounds = np.asarray(bounds, dtype="float64")
-    env = shapely.bounds(geoms)
-    have = np.flatnonzero(np.isfinite(env).all(axis=1))
-    if have.size == 0 or lon.size == 0:
+    if lon.size == 0:
         return None
-    nv = shapely.get_num_coordinates(geoms)
+    envelopes = Envelopes(geoms) if envelopes is None else envelopes
+    env, have, nv, tree = envelopes.env, envelopes.have, envelopes.nv, envelopes.tree
+    if have.size == 0:
+        return None
     total = float(nv.sum())
     limit = max_share * total
-    tree = shapely.STRtree(shapely.box(*env[have].T))
     # 1. one point per grid cell, and the polygons with the nearest envelopes
     ix = np.floor(lon / cell_deg).astype("int64")
     iy = np.floor(lat / cell_deg).astype("int64")

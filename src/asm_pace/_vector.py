@@ -829,13 +829,17 @@ class ValidMark:
     geometry still in the layer that is one of these very objects is still so; an edited
     or added row holds another object and is checked again. The mark holds the objects (so their ids cannot be reused
     while it lives) and is shared, never copied, when pandas copies ``attrs``.
+    ``cache``: what later steps derive from a layer's geometries (an index of their
+    envelopes: :func:`asm_pace._nearest.layer_envelopes`), each entry checked against
+    the geometry objects it was built from before it is reused.
     """
 
-    __slots__ = ("_held", "_ids")
+    __slots__ = ("_held", "_ids", "cache")
 
     def __init__(self, geoms: np.ndarray) -> None:
         self._held = np.asarray(geoms, dtype=object).copy()
         self._ids = np.sort(_ids(self._held))
+        self.cache: dict[str, Any] = {}
 
     def __deepcopy__(self, memo: dict) -> ValidMark:
         return self

@@ -25,11 +25,12 @@ import shapely
 from ._geometry import nonfinite, polygonal_parts
 from ._nearest import (
     BoundaryIndex,
-    _lpath_bound,
+    Envelopes,
     box_edge_distance,
-    box_hits,
     box_text,
+    chord_within,
     layer_box,
+    layer_envelopes,
     relevant_polygons,
     widen_boxes,
 )
@@ -287,7 +288,7 @@ def _classify(
 
         protected_areas = combine_protected_areas(protected_areas)
     sites_ll = _prepare(sites, "sites", ())
-    pas = _prepare(protected_areas, "protected_areas", _PA_COLUMNS)
+    pas, pa_env = _prepare_pas(protected_areas)
     combined = "source" in pas.columns and "pa_group" in pas.columns
     eco = _prepare(ecoregions, "ecoregions", _ECO_COLUMNS)
     pls = (
@@ -306,29 +307,21 @@ def _classify(
     n = len(site_geoms)
     is_point = shapely.get_type_id(site_geoms) == 0
     tree = shapely.STRtree(site_geoms)
+    # the protected areas whose envelopes meet a site's (the layer's envelope index,
+    # kept with a reader's layer: no work over the whole layer when only a few are near)
+    pa_cand = np.unique(pa_env.meeting(site_geoms)[1])
     # only the protected areas near the sites are checked and repaired: no other
     # one can contain a site or hold a nearest boundary (pa_near: their positions)
-    pa_geoms = _polygons(pas, "protected_areas", repair=not restrict)
+    pa_geoms = _polygons(pas, "protected_areas", repair=False)
     pa_near = None
-    if restrict and len(pas):
-        pa_geoms, pa_near = _repair_near(
-            pa_geoms, site_geoms, is_point, tree, _labels(pas), known_valid(pas)
-        )
+    if not restrict:
+        pa_geoms = _repair(pa_geoms, "protected_areas", _labels(pas), pa_env.known)
+    elif len(pas):
+        pa_geoms, pa_near = _repair_near(pa_geoms, pas, site_geoms, is_point, pa_cand, pa_env)
 
     # --- protected areas -------------------------------------------------------
-    pa_id = pas["pa_id"].astype("string").fillna("").to_numpy(dtype=object)
-    if combined:  # one area per group, named SOURCE:ID; its first row represents it
-        from .pa_sources import group_representatives, source_ids
-
-        pa_key = pas["pa_group"].to_numpy(dtype="int64")
-        pa_rank, pa_rep = pa_key, group_representatives(pa_key)
-        pa_shown = source_ids(pas)
-    else:
-        pa_key = pa_shown = pa_id
-        pa_rank = _natural_rank(pa_id)
-    pa_i, site_i = tree.query(pa_geoms, predicate="intersects")
-    pa_names = pas["name"].astype("string").fillna("").to_numpy(dtype=object)
-    pa_labels = _id_labels(protected_areas, pas, pa_id)
+    pa_i, site_i = tree.query(pa_geoms[pa_cand], predicate="intersects")
+    pa_i = pa_cand[pa_i]
     # --- nearest protected-area boundary ---------------------------------------
     near_km = np.full(n, np.nan)
     near_pa = np.full(n, -1, dtype="int64")
@@ -340,7 +333,7 @@ def _classify(
             q_geoms = site_geoms[out]
             q_point = is_point[out]
             index = (
-                _pa_index(pa_geoms, q_geoms, q_point, pa_near)
+                _pa_index(pa_geoms, q_geoms, q_point, pa_near, pa_env)
                 if restrict
                 else BoundaryIndex(pa_geoms)
             )
@@ -360,6 +353,21 @@ def _classify(
         site_i = np.r_[site_i, np.flatnonzero(touch)]
         pa_i = np.r_[pa_i, near_pa[touch]]
         near_km[touch] = 0.0
+    # the text of the protected areas met or nearest only (not of every area in the layer)
+    used = np.unique(np.r_[pa_i, near_pa[near_pa >= 0]])
+    pa_id = _texts(pas["pa_id"], used)
+    if combined:  # one area per group, named SOURCE:ID; its first row represents it
+        from .pa_sources import group_representatives, source_ids
+
+        pa_key = pas["pa_group"].to_numpy(dtype="int64")
+        pa_rank, pa_rep = pa_key, group_representatives(pa_key)
+        pa_shown = source_ids(pas)
+    else:
+        pa_key = pa_shown = pa_id
+        pa_rank = np.zeros(len(pas), dtype="int64")
+        pa_rank[used] = _natural_rank(pa_id[used])  # the order of those compared
+    pa_names = _texts(pas["name"], used)
+    pa_labels = _id_labels(protected_areas, pas, pa_id, used)
     # every (site, protected-area row) met, by site: shares, flags and sources count them all
     order = np.argsort(site_i, kind="stable")
     hit_site, hit_pa = site_i[order], pa_i[order]
@@ -395,16 +403,16 @@ def _classify(
     def joined(values: np.ndarray) -> np.ndarray:
         return _join_by_site(site_i, values[pa_i], n)
 
-    pa_desig = pas["designation"].astype("string").fillna("").to_numpy(dtype=object)
-    pa_iucn = pas["iucn_category"].astype("string").fillna("").to_numpy(dtype=object)
+    pa_desig = _texts(pas["designation"], used)
+    pa_iucn = _texts(pas["iucn_category"], used)
     years = pd.array(pas["status_year"], dtype="Int64")
-    pa_year = years.astype("string").fillna("").to_numpy(dtype=object)
+    pa_year = _texts(pas["status_year"].astype("Int64"), used)
     wh = np.zeros(n, dtype=bool)
     np.logical_or.at(wh, hit_site, pas["world_heritage"].fillna(False).to_numpy(dtype=bool)[hit_pa])
     ram = np.zeros(n, dtype=bool)
     np.logical_or.at(ram, hit_site, pas["ramsar"].fillna(False).to_numpy(dtype=bool)[hit_pa])
     origin = (
-        pas["origin"].astype("string").fillna("").to_numpy(dtype=object)
+        _texts(pas["origin"], used)
         if "origin" in pas.columns
         else np.full(len(pas), "", dtype=object)
     )
@@ -527,7 +535,7 @@ def _classify(
     extra = {}
     if radius is not None:
         certainty, kmin, kmax = _certainty(
-            radius, site_geoms, is_point, in_pa, near_km, edge_km, pa_geoms
+            radius, site_geoms, is_point, in_pa, near_km, edge_km, pa_geoms, pa_env
         )
         reasons = reasons + _uncertainty_text(certainty, radius, is_point, in_pa)
         extra = {
@@ -651,8 +659,13 @@ def _certainty(
     near_km: np.ndarray,
     edge_km: np.ndarray,
     pa_geoms: np.ndarray,
+    pa_env: Envelopes,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``pa_certainty`` and the nearest-distance interval (km) of each site (class docs)."""
+    """``pa_certainty`` and the nearest-distance interval (km) of each site (class docs).
+
+    ``pa_env``: the envelopes of the protected areas (before any repair: a repaired
+    polygon lies within its envelope).
+    """
     n = len(radius)
     known = ~np.isnan(radius)
     certainty = np.full(n, "", dtype=object)
@@ -672,7 +685,7 @@ def _certainty(
     wide = ins[radius[ins] > 0]
     if wide.size:
         boxes = widen_boxes(shapely.bounds(site_geoms[wide]), radius[wide])
-        hits = box_hits(shapely.STRtree(pa_geoms), boxes)
+        hits = pa_env.hits(boxes)
         union = shapely.union_all(_fix(pa_geoms[hits])[0])
         index = BoundaryIndex(np.array([union]))
         pts = wide[is_point[wide]]
@@ -748,6 +761,37 @@ def _prepare(gdf: object, layer: str, required: Sequence[str]) -> gpd.GeoDataFra
     return to_wgs84(gdf, source=gdf.attrs.get("source", f"the {layer} layer"))
 
 
+def _prepare_pas(protected_areas: object) -> tuple[gpd.GeoDataFrame, Envelopes]:
+    """:func:`_prepare` for the protected areas, and their envelopes.
+
+    A reader's layer in EPSG:4326 whose every geometry the reader checked (its
+    :class:`asm_pace._vector.ValidMark`) is used as it is: no copy, no check over the
+    whole layer; its envelope index is built once and kept with the layer
+    (:func:`asm_pace._nearest.layer_envelopes`).
+    """
+    if (
+        isinstance(protected_areas, gpd.GeoDataFrame)
+        and protected_areas.crs is not None
+        and all(c in protected_areas.columns for c in _PA_COLUMNS)
+    ):
+        env = layer_envelopes(protected_areas)
+        if env.known.all() and protected_areas.crs.to_epsg() == 4326:
+            return protected_areas, env
+    pas = _prepare(protected_areas, "protected_areas", _PA_COLUMNS)
+    return pas, layer_envelopes(pas)
+
+
+def _texts(column: pd.Series, rows: np.ndarray) -> np.ndarray:
+    """A column as text (missing: empty) at ``rows``, empty elsewhere (same length).
+
+    >>> _texts(pd.Series([1, None, 3], dtype="Int64"), np.array([1, 2])).tolist()
+    ['', '', '3']
+    """
+    out = np.full(len(column), "", dtype=object)
+    out[rows] = column.iloc[rows].astype("string").fillna("").to_numpy(dtype=object)
+    return out
+
+
 def _site_geometries(sites: gpd.GeoDataFrame) -> np.ndarray:
     geoms = np.array(sites.geometry.values, dtype=object)  # a copy: repairs are written in
     bad_missing = shapely.is_missing(geoms) | shapely.is_empty(geoms)
@@ -811,15 +855,16 @@ def _repair(
 
 def _repair_near(
     pa_geoms: np.ndarray,
+    pas: gpd.GeoDataFrame,
     site_geoms: np.ndarray,
     is_point: np.ndarray,
-    tree: shapely.STRtree,
-    labels: np.ndarray,
-    known: np.ndarray,
+    hit: np.ndarray,
+    env: Envelopes,
 ) -> tuple[np.ndarray, np.ndarray | None]:
     """Repair the protected areas near the sites; return them and their positions.
 
-    ``known``: the rows a reader repaired (:func:`asm_pace._vector.known_valid`), not
+    ``hit``: the areas whose envelopes meet a site's; ``env``: the layer's envelopes,
+    whose ``known`` rows a reader repaired (:func:`asm_pace._vector.known_valid`), not
     checked again.
 
     Near: the envelope meets a site's, or lies within the farthest-envelope bound
@@ -827,19 +872,21 @@ def _repair_near(
     its envelope, so the bound holds for it unless it vanished (then, and when
     most areas are near, every one is repaired and the positions are None).
     """
-    hit = tree.query(pa_geoms)[0]
     bounds, x, y = _query_points(site_geoms, is_point)
-    loose = relevant_polygons(pa_geoms, bounds, x, y, exact=False)
+    loose = relevant_polygons(pa_geoms, bounds, x, y, exact=False, envelopes=env)
     if loose is not None:
         near = np.union1d(hit, loose)
-        fixed, invalid = _fix(pa_geoms[near], known[near])
+        fixed, invalid = _fix(pa_geoms[near], env.known[near])
         vanished = shapely.is_empty(fixed) & ~shapely.is_empty(pa_geoms[near])
         if not vanished.any():
-            _warn_repaired(invalid, "protected_areas", labels[near], stacklevel=5)
+            if invalid.any():  # name only the rows repaired
+                labels = np.full(near.size, "", dtype=object)
+                labels[invalid] = _labels(pas.iloc[near[invalid]])
+                _warn_repaired(invalid, "protected_areas", labels, stacklevel=5)
             out = pa_geoms.copy()
             out[near] = fixed
             return out, near
-    return _repair(pa_geoms, "protected_areas", labels, known), None
+    return _repair(pa_geoms, "protected_areas", _labels(pas), env.known), None
 
 
 def _warn_repaired(
@@ -951,18 +998,24 @@ def _query_points(
 
 
 def _pa_index(
-    pa_geoms: np.ndarray, q_geoms: np.ndarray, q_point: np.ndarray, near: np.ndarray | None
+    pa_geoms: np.ndarray,
+    q_geoms: np.ndarray,
+    q_point: np.ndarray,
+    near: np.ndarray | None,
+    env: Envelopes | None = None,
 ) -> BoundaryIndex:
     """The boundary index of the protected areas that can be nearest to the sites.
 
     ``near``: the positions :func:`_repair_near` repaired (no other can matter), or None
-    when every protected area was repaired.
+    when every protected area was repaired; ``env``: the layer's envelopes (each
+    repaired polygon lies within its own).
     """
     bounds, x, y = _query_points(q_geoms, q_point)
+    sub = relevant_polygons(pa_geoms, bounds, x, y, envelopes=env)
     if near is None:
-        return BoundaryIndex(pa_geoms, subset=relevant_polygons(pa_geoms, bounds, x, y))
-    sub = relevant_polygons(pa_geoms[near], bounds, x, y)
-    return BoundaryIndex(pa_geoms, subset=near if sub is None else near[sub])
+        return BoundaryIndex(pa_geoms, subset=sub)
+    # both hold every area that can be nearest: so does their intersection
+    return BoundaryIndex(pa_geoms, subset=near if sub is None else np.intersect1d(near, sub))
 
 
 def _footprint_distance(feet: np.ndarray, index: BoundaryIndex) -> tuple[np.ndarray, np.ndarray]:
@@ -970,33 +1023,48 @@ def _footprint_distance(feet: np.ndarray, index: BoundaryIndex) -> tuple[np.ndar
 
     The closest pair of two polylines has a vertex of one of them at one end, so
     the minimum of (footprint vertices -> PA boundaries) and (PA vertices ->
-    footprint outlines) is exact. Only PA vertices within a footprint's first-pass
-    distance of its outline can improve on it, hence within that distance plus the
-    footprint's own reach (:func:`_nearest._lpath_bound` of its box) of its first
-    vertex (:meth:`BoundaryIndex.vertices_within`); only those are asked, each for
-    the outline of every footprint it is near (not only the nearest footprint: a
-    neighbour's outline may be nearer to the vertex). The footprint vertices ask
-    the index with their first vertex's distance as a bound.
+    footprint outlines) is exact. Each is searched only where it can beat a bound, so
+    that a footprint far from every protected area costs about what its centroid does:
+
+    1. the first vertex's nearest segment (a point search); every vertex's distance to
+       the foot point on that segment bounds the footprint's distance (``U``);
+    2. every vertex asks the index for a boundary within ``U`` (the far side of a
+       footprint finds none and does no work);
+    3. only PA vertices within the best distance so far of the outline can improve on
+       it: they lie in the ball around the footprint's vertices (centre, the largest
+       chord to a vertex) grown by the longest chord of that distance
+       (:func:`_nearest.chord_within`); each is measured to the outline of every
+       footprint whose ball holds it (a neighbour's outline may be nearer to the
+       vertex), again only where it can beat the bound.
     """
     m = len(feet)
     xy, which = shapely.get_coordinates(feet, return_index=True)
-    # each footprint's first vertex, then every vertex bounded by that distance
     first = np.r_[0, np.flatnonzero(np.diff(which)) + 1]
-    d0, _, _, _ = index.nearest(xy[first, 0], xy[first, 1])
-    d, owner, _, _ = index.nearest(xy[:, 0], xy[:, 1], bound=d0[which])
+    d0, seg0, _, _ = index.nearest_segment(xy[first, 0], xy[first, 1])
+    bound = np.full(m, np.inf)
+    np.minimum.at(bound, which, index.pair_distance(xy[:, 0], xy[:, 1], seg0[which]))
+    bound = np.fmin(bound, d0)
+    d, owner, _, _ = index.nearest(xy[:, 0], xy[:, 1], bound=bound[which])
     best_d = np.full(m, np.inf)
     best_o = np.full(m, -1, dtype="int64")
     found = owner >= 0
     _take_min(best_d, best_o, which[found], d[found], owner[found])
-    # PA vertices near each footprint -> the footprint outlines. A vertex nearer to a
-    # footprint than best_d is within best_d + rho of its first vertex, rho bounding the
-    # distance from there to every point of the footprint's box (the second pass costs
-    # what the first does, however far the protected areas are)
-    vx, vy, vowner = index.vertices()
-    rho = _lpath_bound(xy[first, 0], xy[first, 1], shapely.bounds(feet))
-    foot, near = index.vertices_within(xy[first, 0], xy[first, 1], best_d + rho, pairs=True)
-    if near.size:  # each vertex to the outline of each footprint it is near
-        d2 = BoundaryIndex(feet).distance_to_own(vx[near], vy[near], foot)
+    # PA vertices near each footprint -> the footprint outlines
+    outlines = BoundaryIndex(feet)
+    if outlines.n == 0:
+        return best_d, best_o
+    _, _, fown = outlines.vertices()
+    centre = np.zeros((m, 3))
+    np.add.at(centre, fown, outlines.xyz)
+    centre /= np.maximum(np.bincount(fown, minlength=m), 1)[:, None]
+    off = outlines.xyz - centre[fown]
+    reach = np.zeros(m)
+    np.maximum.at(reach, fown, np.sqrt((off * off).sum(axis=1)))
+    reach += chord_within(np.where(np.isfinite(best_d), best_d, np.pi * 6.4e6)) + 1.0
+    foot, near = index._vertices_in_balls(centre, reach, pairs=True)
+    if near.size:
+        vx, vy, vowner = index.vertices()
+        d2 = outlines.distance_to_own(vx[near], vy[near], foot, bound=best_d[foot])
         _take_min(best_d, best_o, foot, d2, vowner[near])
     return best_d, best_o
 
@@ -1020,9 +1088,12 @@ def _fmt_km(km: float) -> str:
 
 
 def _id_labels(
-    protected_areas: gpd.GeoDataFrame, pas: gpd.GeoDataFrame, pa_id: np.ndarray
+    protected_areas: gpd.GeoDataFrame,
+    pas: gpd.GeoDataFrame,
+    pa_id: np.ndarray,
+    rows: np.ndarray | None = None,
 ) -> np.ndarray:
-    """How reasons name each protected area's id: its source and id.
+    """How reasons name each protected area's id: its source and id (only at ``rows``).
 
     The source is the layer's ``attrs["source_label"]`` (set by
     :func:`asm_pace.read_protected_areas`: "WDPA", or the file's own name, or
@@ -1035,29 +1106,33 @@ def _id_labels(
         from .pa_sources import group_labels
 
         return group_labels(pas)
+    rows = np.arange(len(pa_id)) if rows is None else rows
+    ids = pa_id[rows]
     label = protected_areas.attrs.get("source_label")
     label = label.strip() if isinstance(label, str) else ""
-    digits = np.array([p.isdigit() for p in pa_id], dtype=bool)
+    digits = np.array([p.isdigit() for p in ids], dtype=bool)
     if label and label != "WDPA":
-        src = np.full(len(pa_id), label, dtype=object)
+        src = np.full(len(ids), label, dtype=object)
     else:
         if label == "WDPA":
             wdpa = digits
         else:
             pid = (
-                pas["wdpa_pid"].astype("string").fillna("").str.strip().to_numpy(dtype=object)
+                _texts(pas["wdpa_pid"], rows)[rows]
                 if "wdpa_pid" in pas.columns
-                else np.full(len(pa_id), "", dtype=object)
+                else np.full(len(ids), "", dtype=object)
             )
             wdpa = digits & np.array(
-                [q == p or q.startswith(p + "_") for p, q in zip(pa_id, pid, strict=True)],
+                [
+                    q.strip() == p or q.strip().startswith(p + "_")
+                    for p, q in zip(ids, pid, strict=True)
+                ],
                 dtype=bool,
             )
         src = np.where(wdpa, "WDPA", "id").astype(object)
-    return np.array(
-        [f"{s} {p}" if p.strip() else f"{s}, no id" for s, p in zip(src, pa_id, strict=True)],
-        dtype=object,
-    )
+    out = np.full(len(pa_id), "", dtype=object)
+    out[rows] = [f"{s} {p}" if p.strip() else f"{s}, no id" for s, p in zip(src, ids, strict=True)]
+    return out
 
 
 def _sources_by_site(
