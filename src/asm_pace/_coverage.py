@@ -472,7 +472,13 @@ def label_sums(
     h, w = ev.shape
     k = int(n_labels)
     out = np.zeros((n_pieces, k))
-    fused = isinstance(ev, BandEdges) and ev._ev is None and _kernels() is not None
+    fused = (
+        isinstance(ev, BandEdges)
+        and ev._ev is None
+        and _kernels() is not None
+        and w < 1 << 16
+        and k <= 1 << 16
+    )
     if not fused and len(ev.piece) == 0:
         return out
     limit = MAX_PIXELS_NB if _NB else MAX_PIXELS
@@ -564,26 +570,37 @@ def _top_labels(flat: np.ndarray, k: int) -> tuple[tuple[int, int, int], np.ndar
     return top, lut, rare
 
 
-def _band_sums_nb(nb, ev, flat, row_weight, packed, nrp, top, rare_ids, table, out, threads):
-    """The fused kernel on a :class:`BandEdges` chunk: :data:`GROUPS` parts of its edges
-    (by rows), each into its own sums, on up to ``threads`` threads, added in part order
-    (so the result does not depend on ``threads``)."""
+def _band_sums_nb(nb, ev, flat, k, row_weight, out, work, threads):
+    """The fused kernel on a :class:`BandEdges` chunk (rows under 2**16 pixels, labels
+    under 2**16): counts per row (:func:`_coverage_nb.row_packed`), then :data:`GROUPS`
+    parts of the edges (by rows), each into its own sums, on up to ``threads`` threads,
+    added in part order (so the result does not depend on ``threads``)."""
     h, w = ev.shape
+    top, _, rare = _top_labels(flat, k)
+    lut = np.zeros(k, dtype=np.uint64)  # 16-bit fields per row
+    if top[1] >= 0:
+        lut[top[1]] = 1
+    if top[2] >= 0:
+        lut[top[2]] = 1 << 16
+    lut[rare] = 1 << 32
+    packed = work.get("packed", h * (w + 1), np.uint64)
+    rowrare = work.get("rowrare", h, np.intp)
+    n_pos = nb.row_packed(flat, h, w, lut, packed, rowrare)
+    rare_ids, table = _rare_table(nb, flat, k, rare, n_pos, work)
+    row_weight = np.ascontiguousarray(row_weight, dtype=np.float64)
+    top = np.array(top, dtype=np.intp)
     fr0, fr1 = float(ev.r0), float(ev.r1)
     order, owner = nb.edges_by_tile(ev.start, ev.end, ev.e0, ev.e1, fr0, fr1, float(ev.c0), h, w)
     n_pieces = len(ev.e0)
     cuts = np.linspace(0, len(order), GROUPS + 1).astype(np.intp)
-    g = packed[np.arange(h) * w]  # the counts before each row (taken off: smaller terms)
-    row0 = np.column_stack([g & np.uint64(0xFFFFFFFF), g >> np.uint64(32), nrp[np.arange(h) * w]])
-    row0 = row0.astype(np.float64)
     sums = np.zeros((GROUPS, *out.shape))
-    rare = np.zeros((GROUPS, n_pieces if len(table) else 0, len(rare_ids)))
+    rare_sums = np.zeros((GROUPS, n_pieces if len(table) else 0, len(rare_ids)))
 
     def part(i: int) -> None:
         nb.label_sums_edges_part(
             ev.rule == "exact", ev.start, ev.end, order, owner, cuts[i], cuts[i + 1],
-            ev.r0, ev.r1, ev.c0, h, w, flat, row_weight, packed, nrp, row0, top, table,
-            sums[i], rare[i],
+            ev.r0, ev.r1, ev.c0, h, w, row_weight, packed, rowrare, top, table,
+            sums[i], rare_sums[i],
         )  # fmt: skip
 
     if threads > 1 and len(order) >= JIT_MIN:
@@ -595,8 +612,22 @@ def _band_sums_nb(nb, ev, flat, row_weight, packed, nrp, top, rare_ids, table, o
     for i in range(GROUPS):
         out += sums[i]
         if len(table):
-            out[:, rare_ids] += rare[i]
+            out[:, rare_ids] += rare_sums[i]
     return out
+
+
+def _rare_table(nb, flat, k, rare, n_pos, work) -> tuple[np.ndarray, np.ndarray]:
+    """The rare labels and their cumulative one-hot counts over the rare pixels (float32,
+    exact below 2**24 pixels), or empty arrays without rare pixels."""
+    if not n_pos:
+        return np.empty(0, dtype=np.intp), np.empty((0, 0), dtype=np.float32)
+    # every rare label gets a column (absent ones stay zero): no pass to find them
+    rare_ids = np.flatnonzero(rare)
+    compact = np.zeros(k, dtype=np.intp)
+    compact[rare_ids] = np.arange(len(rare_ids))
+    table = work.get("table", (n_pos + 1, len(rare_ids)), np.float32)
+    nb.rare_table_flat(flat, rare, compact, len(rare_ids), table)
+    return rare_ids, table
 
 
 def _label_sums_nb(
@@ -611,6 +642,9 @@ def _label_sums_nb(
 ) -> np.ndarray:
     """:func:`label_sums` by the compiled kernels (the same sums, in another order)."""
     work = Workspace() if work is None else work
+    w = ev.shape[1]
+    if isinstance(ev, BandEdges) and ev._ev is None and w < 1 << 16 and k <= 1 << 16:
+        return _band_sums_nb(nb, ev, flat, k, row_weight, out, work, threads)
     top, _, rare = _top_labels(flat, k)
     lut = np.zeros(k, dtype=np.uint64)  # 32-bit fields: chunks up to MAX_PIXELS_NB
     if top[1] >= 0:
@@ -620,22 +654,9 @@ def _label_sums_nb(
     packed = work.get("packed", flat.size + 1, np.uint64)
     nrp = work.get("nrp", flat.size + 1, np.int32)
     n_pos = nb.packed_prefix(flat, lut, rare.astype(np.int32), packed, nrp)
-    rare_ids = np.empty(0, dtype=np.intp)
-    table = np.empty((0, 0), dtype=np.float32)
-    if n_pos:
-        # every rare label gets a column (absent ones stay zero): no pass to find them;
-        # float32 counts are exact below 2**24 (MAX_PIXELS_NB)
-        rare_ids = np.flatnonzero(rare)
-        compact = np.zeros(k, dtype=np.intp)
-        compact[rare_ids] = np.arange(len(rare_ids))
-        table = work.get("table", (n_pos + 1, len(rare_ids)), np.float32)
-        nb.rare_table_flat(flat, rare, compact, len(rare_ids), table)
+    rare_ids, table = _rare_table(nb, flat, k, rare, n_pos, work)
     row_weight = np.ascontiguousarray(row_weight, dtype=np.float64)
     top = np.array(top, dtype=np.intp)
-    if isinstance(ev, BandEdges):
-        return _band_sums_nb(
-            nb, ev, flat, row_weight, packed, nrp, top, rare_ids, table, out, threads
-        )
     empty_i = np.empty(0, dtype=np.intp)
     empty_f = np.empty(0)
     own = ev.own

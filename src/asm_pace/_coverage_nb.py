@@ -172,6 +172,34 @@ def packed_prefix(flat, lut, rare, packed, nrp):
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
+def row_packed(flat, h, w, lut, packed, rowrare):
+    """Counts along each row before each column (0 to w), one word per pixel.
+
+    ``packed`` (h * (w + 1)) holds, in 16-bit fields, the counts before the pixel on its
+    row of the labels ``lut`` codes 1 (bits 0-15), ``1 << 16`` (16-31) and ``1 << 32``
+    (32-47, the rare labels), and the pixel's own label (48-63; none at column w).
+    ``rowrare[r]`` counts the rare pixels before row ``r``. Rows of fewer than 2**16
+    pixels, labels below 2**16. Returns the number of rare pixels.
+    """
+    nr = 0
+    m16 = np.uint64(0xFFFF)
+    s32 = np.uint64(32)
+    s48 = np.uint64(48)
+    for r in range(h):
+        rowrare[r] = nr
+        acc = np.uint64(0)
+        src = r * w
+        dst = r * (w + 1)
+        for c in range(w):
+            lab = flat[src + c]
+            packed[dst + c] = acc | (np.uint64(lab) << s48)
+            acc += lut[lab]
+        packed[dst + w] = acc
+        nr += int((acc >> s32) & m16)
+    return nr
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
 def rare_table_flat(flat, rare, compact, n_rare, table):
     """Cumulative one-hot counts of the rare labels over the rare pixels, row by row."""
     for j in range(n_rare):
@@ -336,7 +364,7 @@ def edges_by_tile(start, end, e0, e1, fr0, fr1, fc0, h, w):
 @njit(cache=True, nogil=True, error_model="numpy")
 def label_sums_edges_part(
     exact, start, end, order, owner, lo, hi, r0, r1, c0, h, w,
-    flat, row_weight, packed, nrp, row0, top, table, out, out_rare,
+    row_weight, packed, rowrare, top, table, out, out_rare,
 ):  # fmt: skip
     """Label sums straight from the zones' edges ``order[lo:hi]`` (pieces ``owner``), no event arrays.
 
@@ -346,13 +374,13 @@ def label_sums_edges_part(
     ``_coverage.center_edge_events`` by the same floating-point operations. The pixels'
     own shares and the three frequent labels (``top``) go to ``out`` (n_pieces, k), the
     rare labels' prefix counts (``table`` rows) to ``out_rare`` (n_pieces, n_rare).
-    ``row0`` (h, 3) holds the two packed counts and the rare count at each row's
-    start: taken off, the frequent labels' counts are those of the row, not of the
-    chunk (a constant per row, which a closed boundary's rises cancel), so the terms
-    stay small and their rounding ~1e-16 of the zone area. An edge's prefix events are
-    gathered first, then added in one loop: the one place that reads the prefix tables
-    (written out, not a helper call, which costs numba a reference count per array per
-    event).
+    ``packed`` and ``rowrare`` come from :func:`row_packed`: one word per pixel holds
+    the counts of the row before it and its label (one read for the prefix and the
+    pixel's own share); counts per row, not per chunk (a constant per row, which a
+    closed boundary's rises cancel), keep the terms small (rounding ~1e-16 of the zone
+    area). An edge's prefix events are gathered first, then added in one loop: the one
+    place that reads the prefix tables (written out, not a helper call, which costs
+    numba a reference count per array per event).
     """
     fr0 = float(r0)
     fr1 = float(r1)
@@ -360,8 +388,11 @@ def label_sums_edges_part(
     t1, t2, t3 = top[0], top[1], top[2]
     use_rare = table.shape[0] > 0
     n_rare = table.shape[1]
-    field = np.uint64(32)
-    mask = np.uint64(0xFFFFFFFF)
+    m16 = np.uint64(0xFFFF)
+    s16 = np.uint64(16)
+    s32 = np.uint64(32)
+    s48 = np.uint64(48)
+    w1 = w + 1  # a row of packed words: columns 0..w
     at = np.empty(h + 2, dtype=np.intp)  # one edge's prefix events: row, column, weight
     col = np.empty(h + 2, dtype=np.intp)
     wt = np.empty(h + 2)
@@ -393,13 +424,13 @@ def label_sums_edges_part(
                 c1 = min(max(int(fu0), 0), w - 1)
                 rr = min(max(int(cell), 0), h - 1)
                 rw = row_weight[rr]
-                base = rr * w
+                base = rr * w1
                 at[m] = rr
                 col[m] = c1
                 wt[m] = dw1 * rw
                 m += 1
                 if not cx:
-                    out[p, flat[base + c1]] += ((0.5 * (u0 + u1) - c1) * dw1) * rw
+                    out[p, packed[base + c1] >> s48] += ((0.5 * (u0 + u1) - c1) * dw1) * rw
                     continue
                 ga, gstep, galpha, gbeta, n2 = _cut_params(u0, u1)
                 right = u1 > u0
@@ -421,7 +452,7 @@ def label_sums_edges_part(
                         later = 0.0
                     else:
                         later = -(1.0 - s0) * dw1
-                    out[p, flat[base + c]] += (o + later) * rw
+                    out[p, packed[base + c] >> s48] += (o + later) * rw
         else:
             lo_w = min(wa, wb)
             k0 = np.ceil(lo_w - 0.5)
@@ -439,13 +470,13 @@ def label_sums_edges_part(
         for q in range(m):
             rr = at[q]
             x = wt[q]
-            f = rr * w + col[q]
-            g = packed[f]
-            n2f = float(g & mask) - row0[rr, 0]
-            n3f = float(g >> field) - row0[rr, 1]
-            nr = int(nrp[f])
+            g = packed[rr * w1 + col[q]]
+            n2f = float(g & m16)
+            n3f = float((g >> s16) & m16)
+            nrl = int((g >> s32) & m16)
+            nr = rowrare[rr] + nrl
             if t1 >= 0:
-                out[p, t1] += x * (float(col[q]) - n2f - n3f - (nr - row0[rr, 2]))
+                out[p, t1] += x * (float(col[q]) - n2f - n3f - nrl)
             if t2 >= 0:
                 out[p, t2] += x * n2f
             if t3 >= 0:
