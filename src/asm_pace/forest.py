@@ -37,7 +37,8 @@ import os
 import threading
 import warnings
 from collections.abc import Iterator, Sequence
-from contextlib import ExitStack
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack, closing
 from dataclasses import dataclass
 from os import PathLike
 from pathlib import Path
@@ -295,6 +296,19 @@ def _iter_chunks(
             edges = cov.edges(shapely.transform(pieces, lambda xy, o=(c0, r0): xy - o))
         ev = events(edges, shape)
         yield _read_chunk(layers, mask_nodata, ev, grid, zones, r0, r1, c0, c1)
+
+
+def _ahead(chunks: Iterator[_Chunk], on: bool) -> Iterator[_Chunk]:
+    """``chunks``, the next one read and cut by a second thread while the caller works on
+    this one (``on``; GDAL releases the GIL while it decodes, the kernels too)."""
+    if not on:
+        yield from chunks
+        return
+    with ThreadPoolExecutor(1) as pool:
+        coming = pool.submit(next, chunks, None)
+        while (chunk := coming.result()) is not None:
+            coming = pool.submit(next, chunks, None)
+            yield chunk
 
 
 def _read_chunk(layers, mask_nodata, ev, grid, zones, r0, r1, c0, c1) -> _Chunk:
@@ -847,7 +861,9 @@ def forest_loss(
             layer.open_all(stack)
         if split is not None:
             split.layer.open_all(stack)
-        for chunk in _iter_chunks(geoms, layers, coverage, coder.mask_nodata):
+        chunks = _iter_chunks(geoms, layers, coverage, coder.mask_nodata)
+        # closed (its thread done) before the rasters are
+        for chunk in stack.enter_context(closing(_ahead(chunks, threads > 1))):
             code, gain_lab, k = coder(chunk)
             piece_zone = chunk.zone
             npieces = len(piece_zone)
