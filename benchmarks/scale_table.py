@@ -33,9 +33,10 @@ A cell is run only if it can finish within ``--limit`` seconds (its subprocess, 
 included): it is **skipped** when a smaller cell of its row (fewer sites, or a smaller
 layer) went over the limit, or when the time predicted from the smaller cells (their
 growth exponent, 1 with a single one) exceeds it; a cell that runs past the limit is
-stopped. Every cell is in the table, with its numbers or why it has none. Cells of a
-layer above 10 M vertices, of 1 M sites or more, or whose row already peaked above
-``--lock-mb``, hold ``--lock FILE`` (``flock``) while they run.
+stopped. Every cell is in the table, with its numbers or why it has none. A cell whose
+peak memory may pass ``--lock-mb`` (predicted from the smaller cells of its row; without
+any, a layer above 30 M vertices or 1 M sites or more) holds ``--lock FILE`` (``flock``)
+while it runs, so that two such cells of different runs never run at once.
 
 Usage::
 
@@ -389,10 +390,25 @@ def _predict(cells: list[Cell], cell: Cell, limit: float, vertices: dict) -> tup
 
 
 def _needs_lock(cells: list[Cell], cell: Cell, vertices: dict, lock_mb: float) -> bool:
-    if (cell.folder and vertices[cell.folder] > 10_000_000) or cell.sites >= 1_000_000:
-        return True
-    row = [c for c in cells if c.step == cell.step and c.folder == cell.folder and c.best()]
-    return any(c.best()["peak_mb"] > lock_mb for c in row)
+    """Whether ``cell``'s peak memory may pass ``lock_mb``: predicted from the cells of its
+    row already run (in proportion to the vertices; as the fitted memory exponent of the
+    sites, 0.5 with one cell), else for a layer above 30 M vertices or 1 M sites or more."""
+    done = [c for c in cells if c.step == cell.step and c.way == cell.way and c.best()]
+    fewer = [c for c in done if c.folder == cell.folder and 0 < c.sites < cell.sites]
+    smaller = [
+        c
+        for c in done
+        if c.sites == cell.sites and c.folder and vertices[c.folder] < vertices[cell.folder]
+    ]
+    if not (fewer or smaller):
+        return bool(cell.folder and vertices[cell.folder] > 30_000_000) or cell.sites >= 10**6
+    guesses = [c.best()["peak_mb"] * vertices[cell.folder] / vertices[c.folder] for c in smaller]
+    if fewer:
+        slope = growth_exponent([c.sites for c in fewer], [c.best()["peak_mb"] for c in fewer])
+        last = max(fewer, key=lambda c: c.sites)
+        slope = 0.5 if math.isnan(slope) else min(max(slope, 0.0), 1.0)
+        guesses.append(last.best()["peak_mb"] * (cell.sites / last.sites) ** slope)
+    return max(guesses) > lock_mb
 
 
 def grid(opts: argparse.Namespace) -> tuple[list[Cell], dict]:

@@ -185,3 +185,38 @@ def test_cells_beyond_the_limit_are_skipped_and_marked(layers, tmp_path, monkeyp
     text = (tmp_path / "limit.md").read_text()
     assert text.count("skipped: the cell with") == 6 and "(over the limit)" in text
     capsys.readouterr()
+
+
+def _done(step, way, folder, sites, wall, peak=100.0):
+    cell = TABLE.Cell(step, way, folder, sites, status="ok", total_s=wall)
+    cell.runs = [{"wall_s": wall, "peak_mb": peak}]
+    return cell
+
+
+def test_a_cell_predicted_past_the_limit_is_skipped():
+    v = {"a": 10**6, "b": 4 * 10**6}
+    row = [_done("classify", "peer", "a", 1000, 10.0), _done("classify", "peer", "a", 10**4, 100.0)]
+    # exponent 1 (10 s -> 100 s for 10 times the sites): 1,000 s at 100,000 sites
+    why, guess = TABLE._predict(row, TABLE.Cell("classify", "peer", "a", 10**5), 600, v)
+    assert guess == pytest.approx(1000.0) and why == "skipped: predicted 1,000 s > limit 600 s"
+    assert TABLE._predict(row, TABLE.Cell("classify", "peer", "a", 10**5), 2000, v)[0] == ""
+    # a larger layer, one cell to go by: in proportion to the vertices, 4 x 100 s
+    why, guess = TABLE._predict(row, TABLE.Cell("classify", "peer", "b", 10**4), 300, v)
+    assert guess == pytest.approx(400.0) and why.startswith("skipped: predicted 400 s")
+    # the other way's cells say nothing about this one
+    assert TABLE._predict(row, TABLE.Cell("classify", "asm_pace", "a", 10**5), 1, v)[0] == ""
+
+
+def test_a_cell_that_may_pass_the_memory_bound_holds_the_lock():
+    v = {"a": 10**6, "b": 3 * 10**6, "g": 71 * 10**6}
+    done = [_done("overlaps", "peer", "a", 1000, 1.0, peak=1200.0)]
+    # a larger layer: 1,200 MB x 3 = 3,600 MB
+    assert TABLE._needs_lock(done, TABLE.Cell("overlaps", "peer", "b", 1000), v, 3000)
+    assert not TABLE._needs_lock(done, TABLE.Cell("overlaps", "peer", "b", 1000), v, 4000)
+    # more sites, one cell to go by: 1,200 MB x 10^0.5 = 3,795 MB
+    assert TABLE._needs_lock(done, TABLE.Cell("overlaps", "peer", "a", 10**4), v, 3700)
+    assert not TABLE._needs_lock(done, TABLE.Cell("overlaps", "peer", "a", 10**4), v, 3900)
+    # nothing to go by: a global-size layer, or a million sites
+    assert TABLE._needs_lock([], TABLE.Cell("read", "peer", "g", 0), v, 3000)
+    assert TABLE._needs_lock([], TABLE.Cell("buffers", "peer", "", 10**6), v, 3000)
+    assert not TABLE._needs_lock([], TABLE.Cell("read", "peer", "b", 0), v, 3000)
