@@ -188,6 +188,16 @@ def run_once(args: argparse.Namespace) -> dict:
     sampler.stop.set()
     sampler.join()
     counts = {k: len(v) for k, v in result.layers.items()}
+    from asm_pace import chunked
+
+    run = chunked.LAST_RUN
+    chunks = {
+        "chunks": run.get("chunks"),
+        "chunk_sites": run.get("chunk_sites"),
+        "workers": run.get("workers"),
+        "step_cpu_s": {k: round(v, 1) for k, v in run.get("step_cpu_s", {}).items()},
+        "worker_peak_gb": [round(v / 1e9, 2) for v in run.get("worker_peak_bytes", {}).values()],
+    }
     return {
         "n": args.n,
         "way": args.way,
@@ -205,6 +215,7 @@ def run_once(args: argparse.Namespace) -> dict:
             for s in steps[:-1]
         ],
         "rows": counts,
+        "zone_chunks": chunks,
         "output": str(out),
     }
 
@@ -311,6 +322,7 @@ def main() -> None:
                 f"(parent + children); rows {res['rows']}",
                 flush=True,
             )
+            print(f"    zone steps: {res['zone_chunks']}", flush=True)
             for s in res["steps"]:
                 print(
                     f"    {s['step']:<22} {s['wall_s']:7.1f} s  CPU {s['cpu_s']:7.1f} s  "

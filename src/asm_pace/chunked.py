@@ -21,8 +21,10 @@ pool's is the in-process chunked run's, bit for bit (docs/scale.md, "The whole p
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
+import time
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -257,8 +259,9 @@ def zone_chunk(
     spec: ZoneSpec,
     layers: tuple[gpd.GeoDataFrame, gpd.GeoDataFrame] | None = None,
 ) -> tuple[str, Any, list[tuple[type, str]]]:
-    """The zone steps of one chunk: ``("ok", (zones, clusters, pairs), warnings)`` or
-    ``("refused", message, warnings)``.
+    """The zone steps of one chunk: ``("ok", (zones, clusters, pairs, cpu), warnings)`` or
+    ``("refused", message, warnings)``; ``cpu``: each step's CPU seconds (``read layers``,
+    ``layers cut to the box``, ``buffers``, ``overlaps``, ``forest loss``).
 
     ``layers`` (protected areas, ecoregions) in the calling process; else (a worker) they
     are read from ``spec``'s files, the protected areas for the chunk's box. Either way
@@ -268,6 +271,12 @@ def zone_chunk(
     from .pipeline import zone_steps
 
     box = _chunk_box(sites, max(spec.radii))
+    marks: list[tuple[str, float]] = []
+
+    def mark(name: str) -> None:  # each step's CPU seconds, for LAST_RUN
+        marks.append((name, time.process_time()))
+
+    mark("read layers")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
@@ -276,6 +285,7 @@ def zone_chunk(
                 eco = parallel._read_once("ecoregions", spec.ecoregions, spec.eco_options)
             else:
                 pas, eco = layers
+            mark("layers cut to the box")
             out = zone_steps(
                 sites,
                 radii=spec.radii,
@@ -283,10 +293,13 @@ def zone_chunk(
                 pa_zones=_in_box(pas, box),
                 eco_gdf=_in_box(eco, box),
                 forest=spec.forest,
+                step=mark,
             )
+            mark("end")
         except AsmPaceError as err:
             return "refused", str(err), [(w.category, str(w.message)) for w in caught]
-    return "ok", out, [(w.category, str(w.message)) for w in caught]
+    cpu = {a[0]: b[1] - a[1] for a, b in itertools.pairwise(marks)}
+    return "ok", (*out, cpu), [(w.category, str(w.message)) for w in caught]
 
 
 def _read_pas(sites: gpd.GeoDataFrame, spec: ZoneSpec, box):
@@ -307,15 +320,17 @@ def _read_pas(sites: gpd.GeoDataFrame, spec: ZoneSpec, box):
             box = _chunk_box(sites, radius) if radius < 20_100.0 else None
 
 
-def _work(sites: gpd.GeoDataFrame, spec: ZoneSpec) -> tuple[str, Any, list, int, float]:
-    import time
+def _work(sites: gpd.GeoDataFrame, spec: ZoneSpec) -> tuple[str, Any, list, int, float, int]:
+    import resource
 
     status, value, caught = zone_chunk(sites, spec)
-    return status, value, caught, os.getpid(), time.process_time()
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # Linux: kB
+    return status, value, caught, os.getpid(), time.process_time(), peak
 
 
 #: The last chunked run of this process (``chunks``, ``workers``, ``chunk_sites``,
-#: ``worker_cpu_s``), for benchmarks and tests.
+#: ``worker_cpu_s``: pid -> CPU seconds, ``worker_peak_bytes``: pid -> peak RSS,
+#: ``step_cpu_s``: step -> CPU seconds summed over the chunks), for benchmarks and tests.
 LAST_RUN: dict[str, Any] = {}
 
 
@@ -404,12 +419,12 @@ def _chunk(sites: gpd.GeoDataFrame, positions: np.ndarray) -> gpd.GeoDataFrame:
 
 def _run(sites, parts, spec, layers, workers, scheduler) -> list | None:
     """Each chunk's (zones, clusters, pairs), in the chunks' order; None when one refused."""
-    import time
-
     from .parallel import chunk_executor
 
     results, seen = [], set()
     cpu = LAST_RUN["worker_cpu_s"]
+    steps = LAST_RUN.setdefault("step_cpu_s", {})
+    peaks = LAST_RUN.setdefault("worker_peak_bytes", {})
 
     def keep(status, value, caught) -> bool:
         for category, message in caught:
@@ -418,7 +433,9 @@ def _run(sites, parts, spec, layers, workers, scheduler) -> list | None:
                 warnings.warn(message, category, stacklevel=4)
         if status != "ok":
             return False
-        results.append(value)
+        for name, seconds in value[3].items():
+            steps[name] = steps.get(name, 0.0) + seconds
+        results.append(value[:3])
         return True
 
     if workers == 0:
@@ -430,8 +447,9 @@ def _run(sites, parts, spec, layers, workers, scheduler) -> list | None:
     with chunk_executor(workers, scheduler) as pool:
         futures = [pool.submit(_work, _chunk(sites, p), spec) for p in parts]
         for future in futures:
-            status, value, caught, pid, seconds = future.result()
+            status, value, caught, pid, seconds, peak = future.result()
             cpu[pid] = max(cpu.get(pid, 0.0), seconds)
+            peaks[pid] = max(peaks.get(pid, 0), peak)
             if not keep(status, value, caught):
                 for f in futures:
                     f.cancel()
