@@ -261,3 +261,28 @@ def test_small_work_does_not_load_the_kernels(monkeypatch):
     # once loaded, chunks from JIT_MIN edges use them
     assert cov._kernels(cov.JIT_MIN) is not None
     assert cov._kernels(cov.JIT_MIN - 1) is None
+
+
+def test_fused_path_falls_back_on_rows_too_wide_for_16_bit_counts(monkeypatch):
+    """A chunk 70,000 pixels wide (counts past 2**16 along a row) sums through the events:
+    the same as shapely's cell-by-cell areas of a zone where a row holds 2**16 pixels of one label."""
+    h, w = 2, 70_000
+    geom = shapely.Polygon(
+        [(66_000.5, 0.25), (67_990.5, 0.75), (67_990.25, 1.75), (66_000.25, 1.5)]
+    )
+    rng = np.random.default_rng(3)
+    labels = np.array([[0], [1]], dtype=np.uint8).repeat(w, axis=1)  # 70,000 of each
+    sprinkle = rng.random((h, w)) < 0.02
+    labels[sprinkle] = rng.integers(2, 5, int(sprinkle.sum()))
+    rw = np.array([1.0, 2.0])
+    start, end, _ = cov.edges(np.array([geom]))
+    with_jit(monkeypatch, True)
+    ev = cov.BandEdges(start, end, np.array([0]), np.array([len(start)]), 0, h, 0, (h, w))
+    got = cov.label_sums(ev, labels, 5, rw, 1)
+    # brute force on the cells under the zone: intersection areas by shapely
+    ref = np.zeros(5)
+    cols = np.arange(66_000, 67_992)
+    for r in range(h):
+        area = shapely.area(shapely.intersection(shapely.box(cols, r, cols + 1, r + 1), geom))
+        ref += np.bincount(labels[r, cols], weights=area * rw[r], minlength=5)
+    np.testing.assert_allclose(got[0], ref, rtol=1e-9, atol=1e-9)
