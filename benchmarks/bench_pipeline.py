@@ -188,15 +188,21 @@ def run_once(args: argparse.Namespace) -> dict:
     sampler.stop.set()
     sampler.join()
     counts = {k: len(v) for k, v in result.layers.items()}
-    from asm_pace import chunked
+    from asm_pace import chunked, parallel
 
     run = chunked.LAST_RUN
+    classify_pool = parallel.LAST_RUN
+    classify_cpu = round(sum(classify_pool.get("worker_cpu_s", {}).values()), 1)
     chunks = {
         "chunks": run.get("chunks"),
         "chunk_sites": run.get("chunk_sites"),
         "workers": run.get("workers"),
         "step_cpu_s": {k: round(v, 1) for k, v in run.get("step_cpu_s", {}).items()},
         "worker_peak_gb": [round(v / 1e9, 2) for v in run.get("worker_peak_bytes", {}).values()],
+        # forkserver workers are not this process's children (getrusage misses them)
+        "workers_cpu_s": round(sum(run.get("worker_cpu_s", {}).values()), 1)
+        if run.get("workers", 1) > 1
+        else 0.0,
     }
     return {
         "n": args.n,
@@ -216,6 +222,7 @@ def run_once(args: argparse.Namespace) -> dict:
         ],
         "rows": counts,
         "zone_chunks": chunks,
+        "classify_pool": {"chunks": classify_pool.get("chunks"), "workers_cpu_s": classify_cpu},
         "output": str(out),
     }
 
@@ -323,6 +330,7 @@ def main() -> None:
                 flush=True,
             )
             print(f"    zone steps: {res['zone_chunks']}", flush=True)
+            print(f"    classify pool: {res['classify_pool']}", flush=True)
             for s in res["steps"]:
                 print(
                     f"    {s['step']:<22} {s['wall_s']:7.1f} s  CPU {s['cpu_s']:7.1f} s  "
