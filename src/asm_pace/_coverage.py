@@ -42,6 +42,7 @@ spares importing numba (about half a second) in small runs.
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
 from dataclasses import dataclass
 
 import numpy as np
@@ -573,42 +574,39 @@ def _top_labels(flat: np.ndarray, k: int) -> tuple[tuple[int, int, int], np.ndar
 def _band_sums_nb(nb, ev, flat, k, row_weight, out, work, threads):
     """The fused kernel on a :class:`BandEdges` chunk (rows under 2**16 pixels, labels
     under 2**16): counts per row (:func:`_coverage_nb.row_packed`), then :data:`GROUPS`
-    parts of the edges (by rows), each into its own sums, on up to ``threads`` threads,
-    added in part order (so the result does not depend on ``threads``)."""
-    h, w = ev.shape
-    top, _, rare = _top_labels(flat, k)
-    lut = np.zeros(k, dtype=np.uint64)  # 16-bit fields per row
-    if top[1] >= 0:
-        lut[top[1]] = 1
-    if top[2] >= 0:
-        lut[top[2]] = 1 << 16
-    lut[rare] = 1 << 32
-    packed = work.get("packed", h * (w + 1), np.uint64)
-    rowrare = work.get("rowrare", h, np.intp)
-    n_pos = nb.row_packed(flat, h, w, lut, packed, rowrare)
-    rare_ids, table = _rare_table(nb, flat, k, rare, n_pos, work)
-    row_weight = np.ascontiguousarray(row_weight, dtype=np.float64)
-    top = np.array(top, dtype=np.intp)
-    fr0, fr1 = float(ev.r0), float(ev.r1)
-    order, owner = nb.edges_by_tile(ev.start, ev.end, ev.e0, ev.e1, fr0, fr1, float(ev.c0), h, w)
-    n_pieces = len(ev.e0)
-    cuts = np.linspace(0, len(order), GROUPS + 1).astype(np.intp)
-    sums = np.zeros((GROUPS, *out.shape))
-    rare_sums = np.zeros((GROUPS, n_pieces if len(table) else 0, len(rare_ids)))
+    parts of the edges (by rows), each into its own sums, added in part order (so the
+    result does not depend on ``threads``). With ``threads`` > 1 the edges are sorted
+    while the counts are taken, and the parts run side by side."""
+    with ThreadPoolExecutor(min(threads, GROUPS)) if threads > 1 else nullcontext() as pool:
+        h, w = ev.shape
+        edges = (ev.start, ev.end, ev.e0, ev.e1, float(ev.r0), float(ev.r1), float(ev.c0), h, w)
+        sorting = pool.submit(nb.edges_by_tile, *edges) if pool else None
+        top, _, rare = _top_labels(flat, k)
+        lut = np.zeros(k, dtype=np.uint64)  # 16-bit fields per row
+        if top[1] >= 0:
+            lut[top[1]] = 1
+        if top[2] >= 0:
+            lut[top[2]] = 1 << 16
+        lut[rare] = 1 << 32
+        packed = work.get("packed", h * (w + 1), np.uint64)
+        rowrare = work.get("rowrare", h, np.intp)
+        n_pos = nb.row_packed(flat, h, w, lut, packed, rowrare)
+        rare_ids, table = _rare_table(nb, flat, k, rare, n_pos, work)
+        row_weight = np.ascontiguousarray(row_weight, dtype=np.float64)
+        top = np.array(top, dtype=np.intp)
+        order, owner = sorting.result() if pool else nb.edges_by_tile(*edges)
+        cuts = np.linspace(0, len(order), GROUPS + 1).astype(np.intp)
+        sums = np.zeros((GROUPS, *out.shape))
+        rare_sums = np.zeros((GROUPS, len(ev.e0) if len(table) else 0, len(rare_ids)))
 
-    def part(i: int) -> None:
-        nb.label_sums_edges_part(
-            ev.rule == "exact", ev.start, ev.end, order, owner, cuts[i], cuts[i + 1],
-            ev.r0, ev.r1, ev.c0, h, w, row_weight, packed, rowrare, top, table,
-            sums[i], rare_sums[i],
-        )  # fmt: skip
+        def part(i: int) -> None:
+            nb.label_sums_edges_part(
+                ev.rule == "exact", ev.start, ev.end, order, owner, cuts[i], cuts[i + 1],
+                ev.r0, ev.r1, ev.c0, h, w, row_weight, packed, rowrare, top, table,
+                sums[i], rare_sums[i],
+            )  # fmt: skip
 
-    if threads > 1 and len(order) >= JIT_MIN:
-        with ThreadPoolExecutor(min(threads, GROUPS)) as pool:
-            list(pool.map(part, range(GROUPS)))
-    else:
-        for i in range(GROUPS):
-            part(i)
+        list(pool.map(part, range(GROUPS)) if pool else map(part, range(GROUPS)))
     for i in range(GROUPS):
         out += sums[i]
         if len(table):
