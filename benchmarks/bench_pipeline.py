@@ -18,8 +18,8 @@ be 65 G pixels a layer; the kernel's cost follows the zones' perimeter, not the 
     flock /work/bench/big.lock .venv/bin/python benchmarks/bench_pipeline.py \\
         /work/bench/g1 --sites 10000,100000 --ways unchunked,chunked --out /work/bench/T1
 
-Ways: ``unchunked`` (the peer: ``jobs=1``, ``memory="1TB"``: one chunk, the path of
-before), ``chunked`` (the defaults: ``--memory`` from the machine's RAM, every core).
+Ways: ``unchunked`` (the peer: ``jobs=1``, ``memory="1TB"`` and no cut to the cores:
+one chunk, the path of before), ``chunked`` (the defaults: ``--memory`` from the machine's RAM, every core).
 """
 
 from __future__ import annotations
@@ -305,8 +305,8 @@ def main() -> None:
                 cmd += ["--limit-gb", str(args.limit_gb)]
             if args.mosaic and not args.no_forest:
                 cmd += ["--mosaic", args.mosaic]
-            if way == "unchunked":
-                cmd += ["--jobs", "1", "--memory", "1TB"]
+            if way == "unchunked":  # one chunk: never cut to the cores, no pool
+                cmd += ["--jobs", "1", "--memory", "1TB", "--pool-from", str(10**12)]
             else:
                 if args.memory:
                     cmd += ["--memory", args.memory]
