@@ -93,12 +93,12 @@ def test_samples_identical_to_serial_and_each_worker_reads_its_box(client, sampl
     assert dist.LAST_RUN["partitions"] == 3 and dist.LAST_RUN["chunks"] == 2
     assert "serial" not in dist.LAST_RUN and len(set(dist.LAST_RUN["pids"])) == 2
     _each_chunk_read_its_box(par, PAS, fewer=False)  # 9 areas, all near every site
-    # through asm_pace.classify, the current client's cluster; more chunks than workers
+    # more chunks than workers, and an uncertainty (asm_pace.classify's dispatch to here:
+    # classify_dask's doctest and the refusals below)
     frame = dask_geopandas.from_geopandas(sample_sites, npartitions=4)
     more = _recorded(lambda: dist.classify_dask(frame, PAS, ECO, chunks=5, uncertainty_m=2e4))
     _same(more, _serial(frame.compute(), uncertainty_m=2e4))
     assert dist.LAST_RUN["chunks"] == 5
-    _same(_recorded(lambda: asm_pace.classify(frame, PAS, ECO)), _serial(frame.compute()))
 
 
 def test_a_generated_world_across_the_antimeridian(client, tmp_path):
@@ -177,6 +177,7 @@ def test_refusals_and_the_serial_run(client, sample_sites, monkeypatch):
     for address in ("tcp://127.0.0.1:1", "no-port"):
         with pytest.raises(InputError, match="no dask scheduler answered"):
             dist.check_scheduler(address)
+    monkeypatch.setattr(dist, "CONNECT_TIMEOUT_S", 30.0)  # the cluster's: a loaded machine
     address = client.scheduler.address
     with pytest.raises(InputError, match="--jobs"):
         dist.check_scheduler(address, jobs=2)

@@ -44,6 +44,7 @@ _EXPORTS: dict[str, str] = {
     # analysis
     "classify": "classification",
     "classify_parallel": "parallel",
+    "classify_dask": "distributed",
     "parse_memory": "chunked",
     "PACE_CLASSES": "classification",
     "buffers": "buffering",
