@@ -412,6 +412,9 @@ def _classify_on(
     if np.concatenate([f[1] for f in found]).any():
         LAST_RUN["serial"] = "sites without a geometry"
         return None
+    if len(centres) < 2:
+        LAST_RUN["serial"] = "fewer than two sites"
+        return None
     index = found[0][2].append([f[2] for f in found[1:]]) if len(found) > 1 else found[0][2]
     points = gpd.GeoDataFrame(geometry=gpd.points_from_xy(centres[:, 0], centres[:, 1]), crs=4326)
     positions = parallel.spatial_chunks(points, n_chunks)
