@@ -404,7 +404,9 @@ def _classify_on(
     n_chunks = max(1, int(chunks) if chunks is not None else cluster.threads)
     LAST_RUN.update(partitions=len(parts), workers=cluster.threads)
     try:
-        found = client.gather([client.submit(_centres, p, pure=False) for p in parts])
+        found = client.gather(
+            [client.submit(_on_worker, cluster.run, _centres, p, pure=False) for p in parts]
+        )
     except AsmPaceError as err:  # sites to_wgs84 refuses: the serial run names them
         LAST_RUN["serial"] = str(err)
         return None
