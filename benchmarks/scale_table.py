@@ -389,10 +389,16 @@ def _predict(cells: list[Cell], cell: Cell, limit: float, vertices: dict) -> tup
     return "", worst
 
 
+def _memory_slope(row: list[Cell]) -> float:
+    """Growth exponent of the peak memory with the sites over ``row``."""
+    return growth_exponent([c.sites for c in row], [c.best()["peak_mb"] for c in row])
+
+
 def _needs_lock(cells: list[Cell], cell: Cell, vertices: dict, lock_mb: float) -> bool:
     """Whether ``cell``'s peak memory may pass ``lock_mb``: predicted from the cells of its
-    row already run (in proportion to the vertices; as the fitted memory exponent of the
-    sites, 0.5 with one cell), else for a layer above 30 M vertices or 1 M sites or more."""
+    row already run (in proportion to the vertices; with the sites, as the memory exponent
+    fitted on the layer, or with one cell there on the other layers, else 0.5), else for a
+    layer above 30 M vertices or 1 M sites or more."""
     done = [c for c in cells if c.step == cell.step and c.way == cell.way and c.best()]
     fewer = [c for c in done if c.folder == cell.folder and 0 < c.sites < cell.sites]
     smaller = [
@@ -404,9 +410,13 @@ def _needs_lock(cells: list[Cell], cell: Cell, vertices: dict, lock_mb: float) -
         return bool(cell.folder and vertices[cell.folder] > 30_000_000) or cell.sites >= 10**6
     guesses = [c.best()["peak_mb"] * vertices[cell.folder] / vertices[c.folder] for c in smaller]
     if fewer:
-        slope = growth_exponent([c.sites for c in fewer], [c.best()["peak_mb"] for c in fewer])
+        others = [_memory_slope([c for c in done if c.folder == f]) for f in vertices]
+        others = [x for x in others if not math.isnan(x)]
+        slope = _memory_slope(fewer)  # this layer's; with one cell, the other layers' largest
+        if math.isnan(slope):
+            slope = max(others) if others else 0.5
+        slope = min(max(slope, 0.0), 1.0)
         last = max(fewer, key=lambda c: c.sites)
-        slope = 0.5 if math.isnan(slope) else min(max(slope, 0.0), 1.0)
         guesses.append(last.best()["peak_mb"] * (cell.sites / last.sites) ** slope)
     return max(guesses) > lock_mb
 
@@ -555,7 +565,8 @@ def _cell_text(cell: Cell | None) -> tuple[str, str, str]:
         return f"{best['wall_s']:.2f}", f"{best['cpu_s']:.2f}", f"{best['peak_mb']:,.0f}"
     if cell.status == "over" and best:
         return f"{best['wall_s']:.2f} (over the limit)", f"{best['cpu_s']:.2f}", ""
-    return f"{cell.status}: {cell.note}".replace("|", "/"), "", ""
+    text = f"{cell.status}: {cell.note}" if cell.note else cell.status
+    return text.replace("|", "/"), "", ""
 
 
 def exponents(cells: list[Cell], vertices: dict) -> list[dict]:

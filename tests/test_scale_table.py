@@ -216,6 +216,11 @@ def test_a_cell_that_may_pass_the_memory_bound_holds_the_lock():
     # more sites, one cell to go by: 1,200 MB x 10^0.5 = 3,795 MB
     assert TABLE._needs_lock(done, TABLE.Cell("overlaps", "peer", "a", 10**4), v, 3700)
     assert not TABLE._needs_lock(done, TABLE.Cell("overlaps", "peer", "a", 10**4), v, 3900)
+    # one cell on this layer, two on another: that layer's exponent, log10(1100 / 1000), so
+    # 1,200 MB x 10^log10(1.1) = 1,320 MB
+    other = [_done("overlaps", "peer", "b", n, 1.0, peak=p) for n, p in ((10, 1000), (100, 1100))]
+    assert not TABLE._needs_lock(done + other, TABLE.Cell("overlaps", "peer", "a", 10**4), v, 1330)
+    assert TABLE._needs_lock(done + other, TABLE.Cell("overlaps", "peer", "a", 10**4), v, 1310)
     # nothing to go by: a global-size layer, or a million sites
     assert TABLE._needs_lock([], TABLE.Cell("read", "peer", "g", 0), v, 3000)
     assert TABLE._needs_lock([], TABLE.Cell("buffers", "peer", "", 10**6), v, 3000)
