@@ -591,6 +591,7 @@ def exponents(cells: list[Cell], vertices: dict) -> list[dict]:
                             "at": at,
                             "sizes": xs,
                             "time": growth_exponent(xs, [c.best()["wall_s"] for c in row]),
+                            "cpu": growth_exponent(xs, [c.best()["cpu_s"] for c in row]),
                             "memory": growth_exponent(xs, [c.best()["peak_mb"] for c in row]),
                         }
                     )
@@ -643,11 +644,12 @@ def markdown(report: dict) -> str:
         "",
         "## Growth exponents",
         "",
-        "Least-squares slope of log seconds (and log peak MB) against log sites at a fixed "
-        "layer, and against log vertices at a fixed number of sites.",
+        "Least-squares slope of log seconds (wall, and CPU: steadier on a shared machine) "
+        "and of log peak MB against log sites at a fixed layer, and against log vertices at "
+        "a fixed number of sites.",
         "",
-        "| step | way | with | at | sizes | time | memory |",
-        "|---|---|---|---|---|---:|---:|",
+        "| step | way | with | at | sizes | time | CPU | memory |",
+        "|---|---|---|---|---|---:|---:|---:|",
     ]
     for r in rows:
         if r["with"] == "vertices":
@@ -657,7 +659,7 @@ def markdown(report: dict) -> str:
         sizes = ", ".join(_mvert(x) if r["with"] == "vertices" else f"{x:,}" for x in r["sizes"])
         lines.append(
             f"| {r['step']} | {r['way']} | {r['with']} | {at} | {sizes} | "
-            f"{r['time']:.2f} | {r['memory']:.2f} |"
+            f"{r['time']:.2f} | {r['cpu']:.2f} | {r['memory']:.2f} |"
         )
     return "\n".join(lines) + "\n"
 
