@@ -19,7 +19,9 @@ be 65 G pixels a layer; the kernel's cost follows the zones' perimeter, not the 
         /work/bench/g1 --sites 10000,100000 --ways unchunked,chunked --out /work/bench/T1
 
 Ways: ``unchunked`` (the peer: ``jobs=1``, ``memory="1TB"`` and no cut to the cores:
-one chunk, the path of before), ``chunked`` (the defaults: ``--memory`` from the machine's RAM, every core).
+one chunk, the path of before), ``serial`` (the chunks of ``--memory``, ``jobs=1``: the
+same chunks, in one process) and ``chunked`` (``--memory``, default from the machine's
+RAM; every core).
 """
 
 from __future__ import annotations
@@ -274,7 +276,7 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("folder", nargs="?", help="layers of make_global.py (sites_<n>.csv...)")
     p.add_argument("--sites", default="10000", help="site counts, e.g. 10000,100000")
-    p.add_argument("--ways", default="unchunked,chunked", help="unchunked, chunked")
+    p.add_argument("--ways", default="unchunked,chunked", help="unchunked, serial, chunked")
     p.add_argument("--mosaic", default=None, help="the forest mosaic folder (made if absent)")
     p.add_argument("--no-forest", action="store_true", help="leave forest loss out")
     p.add_argument("--memory", default=None, help="--memory of the chunked way")
@@ -307,6 +309,8 @@ def main() -> None:
                 cmd += ["--mosaic", args.mosaic]
             if way == "unchunked":  # one chunk: never cut to the cores, no pool
                 cmd += ["--jobs", "1", "--memory", "1TB", "--pool-from", str(10**12)]
+            elif way == "serial":  # the chunked way's chunks, in this process
+                cmd += ["--jobs", "1"] + (["--memory", args.memory] if args.memory else [])
             else:
                 if args.memory:
                     cmd += ["--memory", args.memory]
