@@ -6,8 +6,8 @@ way and once the peer way, interleaved (``--repeat`` times: the best time is kep
 Each subprocess reads its inputs first, then times only the step (wall and CPU seconds,
 the CPU of its worker processes included) while a thread samples the resident memory of
 the process and of its children every 50 ms; the peak is the larger of that sample and
-``getrusage`` ``ru_maxrss`` (of the process, and of its largest child). The peers are
-those of the existing benchmarks, imported, not copied:
+the process's ``VmHWM`` (``ru_maxrss`` of the largest child is kept in the raw numbers).
+The peers are those of the existing benchmarks, imported, not copied:
 
 ========  ==========================================================  =========================
 step      asm_pace                                                    peer
@@ -25,8 +25,8 @@ on the layer (one row per number of sites; forest uses ``bench_forest``'s mosaic
 ``--forest-size`` tiles, its setting for issue 10). The pipeline's forest step runs on
 ``--mosaic`` (``bench_pipeline.make_mosaic``'s folder) when given, else it is left out.
 
-The growth exponent is the least-squares slope of log time (and log peak memory) against
-log sites at a fixed layer, and against log vertices (of the protected-area file) at a
+The growth exponent is the least-squares slope of log time (wall and CPU) and of log peak
+memory against log sites at a fixed layer, and against log vertices (of the protected-area file) at a
 fixed number of sites: 1 is linear, 0 a fixed cost.
 
 A cell is run only if it can finish within ``--limit`` seconds (its subprocess, reading
