@@ -261,3 +261,27 @@ def test_classify_chunks_follow_the_budget(tmp_path):
     assert classify_chunks(2, layer, "1GB") == 2 * 6  # ceil(5.2)
     assert classify_chunks(2, layer, "100GB") == 2
     assert classify_chunks(3, tmp_path, "1GB") == 3  # a folder: one chunk a worker
+
+
+def test_a_chunk_that_refuses_gives_the_unchunked_run(monkeypatch):
+    """Sites far off the forest rasters make a chunk whose zones have no forest data at
+    all (forest_loss refuses such a call): the zone steps run once, unchunked, and give
+    NaN for those zones, as the one-chunk run does."""
+    near = _sites(30)
+    far = gpd.GeoDataFrame(
+        {"site_id": ["FAR1", "FAR2"]},
+        geometry=gpd.points_from_xy([-65.0, -65.01], [-12.0, -12.0]),
+        crs=4326,
+    )
+    sites = pd.concat([near[["site_id", "geometry"]], far], ignore_index=True)
+    sites = gpd.GeoDataFrame(sites, geometry="geometry", crs=4326)
+    kwargs = dict(radii_km=(1,), jobs=1, **FOREST)
+    whole = _run(sites, **kwargs)
+    _force_chunks(monkeypatch, 2)  # the two far sites: a chunk of their own
+    parts = _run(sites, **kwargs)
+    assert chunked.LAST_RUN["chunks"] >= 2
+    # the far chunk: two buffers and their cluster
+    assert "none of the 3 zone(s) has data" in chunked.LAST_RUN["refused"]
+    _assert_same(whole, parts)
+    zones = parts.layers["buffers"]
+    assert zones.loc[zones["site_id"].str.startswith("FAR"), "forest_2000_ha"].isna().all()

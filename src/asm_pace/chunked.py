@@ -330,7 +330,8 @@ def _work(sites: gpd.GeoDataFrame, spec: ZoneSpec) -> tuple[str, Any, list, int,
 
 #: The last chunked run of this process (``chunks``, ``workers``, ``chunk_sites``,
 #: ``worker_cpu_s``: pid -> CPU seconds, ``worker_peak_bytes``: pid -> peak RSS,
-#: ``step_cpu_s``: step -> CPU seconds summed over the chunks), for benchmarks and tests.
+#: ``step_cpu_s``: step -> CPU seconds summed over the chunks, ``refused``: a chunk's
+#: refusal, after which the zone steps ran unchunked), for benchmarks and tests.
 LAST_RUN: dict[str, Any] = {}
 
 
@@ -432,6 +433,7 @@ def _run(sites, parts, spec, layers, workers, scheduler) -> list | None:
                 seen.add((category, message))
                 warnings.warn(message, category, stacklevel=4)
         if status != "ok":
+            LAST_RUN["refused"] = value  # the unchunked run follows
             return False
         for name, seconds in value[3].items():
             steps[name] = steps.get(name, 0.0) + seconds
