@@ -387,7 +387,8 @@ def run_pipeline(
         one, bit for bit): every core by default, 1 for serial. Runs of fewer than
         :data:`asm_pace.parallel.MIN_PARALLEL_SITES` sites, several protected-area
         sources, KBAs or layers given as GeoDataFrames are classified serially
-        (docs/scale.md).
+        (docs/scale.md). The zone steps' chunks (``memory``) run in ``jobs`` workers too,
+        from :data:`asm_pace.chunked.MIN_POOL_SITES` sites.
     memory : str or int, optional
         The memory budget of the zone steps (buffers, overlaps, forest loss), e.g.
         ``"4GB"``, ``"500MB"``, ``"4GiB"`` (bytes when a whole number;
