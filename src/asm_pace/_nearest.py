@@ -535,11 +535,12 @@ def _lpath_bound(lon: np.ndarray, lat: np.ndarray, box: np.ndarray) -> np.ndarra
 
 
 class Envelopes:
-    """The envelopes of polygons: bounds, vertex counts and an STRtree of the boxes.
+    """The envelopes of polygons: bounds, vertex counts and an STRtree.
 
     Attributes: ``env`` (bounds, NaN for an empty or missing polygon), ``have`` (the
     positions with an envelope), ``nv`` (vertex counts), ``tree`` (an STRtree of the
-    boxes of ``have``: its positions are positions in ``have``) and ``known`` (which
+    polygons of ``have``, whose queries without a predicate meet envelopes; its
+    positions are positions in ``have``) and ``known`` (which
     polygons a reader's :class:`asm_pace._vector.ValidMark` holds; all False without one).
 
     Examples
@@ -554,7 +555,7 @@ class Envelopes:
         self.env = shapely.bounds(geoms)
         self.have = np.flatnonzero(np.isfinite(self.env).all(axis=1))
         self.nv = shapely.get_num_coordinates(geoms)
-        self.tree = shapely.STRtree(shapely.box(*self.env[self.have].T))
+        self.tree = shapely.STRtree(geoms[self.have])  # no box objects: it keeps envelopes
         self.known = np.zeros(len(geoms), dtype=bool) if known is None else known
         self._held: np.ndarray | None = None  # the objects it was built from (layer_envelopes)
         self._ids: np.ndarray | None = None
@@ -626,9 +627,9 @@ def relevant_polygons(
     is at most as far as that point's. The method:
 
     1. queries are grouped by ``cell_deg`` grid cell of their point. For one
-       point per cell, the polygons whose envelopes are nearest in degrees
-       (also across +-180 for points within 30 degrees of it) are found with an
-       STRtree of the envelopes; any polygon gives an upper bound ``U`` on the
+       point per cell, the polygons nearest in degrees (also across +-180 for
+       points within 30 degrees of it) are found with an STRtree of the
+       polygons; any polygon gives an upper bound ``U`` on the
        distance to the nearest boundary: first the distance to the farthest
        point of its envelope (:func:`_lpath_bound`), and when that keeps too
        much, the exact geodesic distance to its boundary (:class:`BoundaryIndex`

@@ -333,7 +333,7 @@ def _classify(
             q_geoms = site_geoms[out]
             q_point = is_point[out]
             index = (
-                _pa_index(pa_geoms, q_geoms, q_point, pa_near, pa_env)
+                _pa_index(pa_geoms, q_geoms, q_point, pa_near)
                 if restrict
                 else BoundaryIndex(pa_geoms)
             )
@@ -998,24 +998,19 @@ def _query_points(
 
 
 def _pa_index(
-    pa_geoms: np.ndarray,
-    q_geoms: np.ndarray,
-    q_point: np.ndarray,
-    near: np.ndarray | None,
-    env: Envelopes | None = None,
+    pa_geoms: np.ndarray, q_geoms: np.ndarray, q_point: np.ndarray, near: np.ndarray | None
 ) -> BoundaryIndex:
     """The boundary index of the protected areas that can be nearest to the sites.
 
     ``near``: the positions :func:`_repair_near` repaired (no other can matter), or None
-    when every protected area was repaired; ``env``: the layer's envelopes (each
-    repaired polygon lies within its own).
+    when every protected area was repaired. Only they are searched (their own envelope
+    tree: the layer's holds the unrepaired others, whose boundaries bound nothing).
     """
     bounds, x, y = _query_points(q_geoms, q_point)
-    sub = relevant_polygons(pa_geoms, bounds, x, y, envelopes=env)
     if near is None:
-        return BoundaryIndex(pa_geoms, subset=sub)
-    # both hold every area that can be nearest: so does their intersection
-    return BoundaryIndex(pa_geoms, subset=near if sub is None else np.intersect1d(near, sub))
+        return BoundaryIndex(pa_geoms, subset=relevant_polygons(pa_geoms, bounds, x, y))
+    sub = relevant_polygons(pa_geoms[near], bounds, x, y)
+    return BoundaryIndex(pa_geoms, subset=near if sub is None else near[sub])
 
 
 def _footprint_distance(feet: np.ndarray, index: BoundaryIndex) -> tuple[np.ndarray, np.ndarray]:
