@@ -1,0 +1,219 @@
+"""Issue 10, classify at every size: the pruned searches against brute force, the kept index.
+
+The nearest search and the footprint distance prune with bounds (the first vertex's
+segment, chunk spheres, the ball around a footprint); each is checked here against the
+same distance computed over every pair with no pruning: Earth-centred coordinates from
+pyproj (EPSG:4978), the foot of the perpendicular on every segment, pyproj.Geod.inv to it.
+The envelope index kept with a reader's layer is checked against a layer without it after
+the layer is edited, filtered and reordered.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from pyproj import Geod, Transformer
+
+from asm_pace import classify
+from asm_pace._nearest import BoundaryIndex, layer_envelopes
+from asm_pace._vector import mark_valid
+from asm_pace.classification import _footprint_distance
+
+GEOD = Geod(ellps="WGS84")
+ECEF = Transformer.from_crs("EPSG:4326", "EPSG:4978", always_xy=True)
+WORLD_ECO = gpd.GeoDataFrame(
+    {
+        "eco_id": pd.array([1], dtype="Int64"),
+        "eco_name": ["world"],
+        "biome": pd.array([1], dtype="Int64"),
+        "g200_region": [""],
+        "is_g200": [False],
+    },
+    geometry=[shapely.box(-180, -90, 180, 90)],
+    crs=4326,
+)
+
+
+def xyz(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
+    x, y, z = ECEF.transform(lon, lat, np.zeros_like(lon))
+    return np.stack([x, y, z], axis=-1)
+
+
+def segments(geoms) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every boundary segment (start, end in lon/lat) and its polygon's position."""
+    parts, owner = shapely.get_parts(shapely.boundary(np.asarray(geoms)), return_index=True)
+    xy, line = shapely.get_coordinates(parts, return_index=True)
+    seg = np.flatnonzero(line[:-1] == line[1:])
+    return xy[seg], xy[seg + 1], owner[line[seg]]
+
+
+def brute(points: np.ndarray, start: np.ndarray, end: np.ndarray) -> np.ndarray:
+    """(point x segment) geodesic distances to the perpendicular's foot, every pair."""
+    s = xyz(points[:, 0], points[:, 1])[:, None, :]
+    a = xyz(start[:, 0], start[:, 1])[None]
+    ab = xyz(end[:, 0], end[:, 1])[None] - a
+    t = np.clip(((s - a) * ab).sum(-1) / (ab * ab).sum(-1), 0.0, 1.0)
+    foot = start[None] + t[..., None] * (end - start)[None]
+    lon = np.broadcast_to(points[:, None, 0], t.shape)
+    lat = np.broadcast_to(points[:, None, 1], t.shape)
+    return GEOD.inv(lon.ravel(), lat.ravel(), foot[..., 0].ravel(), foot[..., 1].ravel())[
+        2
+    ].reshape(t.shape)
+
+
+def star(rng, cx, cy, r, n):
+    """A star-shaped ring of n vertices (edges short of the index's 0.02 degrees)."""
+    ang = np.sort(rng.uniform(0, 2 * np.pi, n))
+    rad = r * rng.uniform(0.6, 1.0, n)
+    ring = np.c_[cx + rad * np.cos(ang), cy + rad * np.sin(ang)]
+    return shapely.segmentize(shapely.Polygon(ring), 0.015)
+
+
+def layer(rng, lon0, lat0, k):
+    """k areas a few tenths of a degree apart: fine (0.001 degree) and coarse edges."""
+    geoms = []
+    for i in range(k):
+        g = star(rng, lon0 + 0.35 * i, lat0 + 0.2 * (i % 2), rng.uniform(0.05, 0.15), 9)
+        geoms.append(shapely.segmentize(g, 0.001) if i % 2 else g)
+    return np.array(geoms)
+
+
+def unique_min(d: np.ndarray, owner: np.ndarray) -> bool:
+    """The minimum is held by one polygon with a margin (else the owner is a tie)."""
+    best = d.min()
+    return bool((d[owner != owner[d.argmin()]] > best + 0.01).all())
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    lat0=st.floats(-70, 70),
+    km=st.floats(0.0, 3000.0),
+    bearing=st.floats(0, 360),
+    seed=st.integers(0, 10_000),
+)
+def test_nearest_is_the_minimum_over_every_segment(lat0, km, bearing, seed):
+    rng = np.random.default_rng(seed)
+    pas = layer(rng, 20.0, lat0, 4)
+    lon1, lat1, _ = GEOD.fwd(20.5, lat0, bearing, km * 1000.0)
+    pts = np.c_[lon1 + rng.normal(0, 0.2, 5), np.clip(lat1 + rng.normal(0, 0.2, 5), -89, 89)]
+    d, owner, _, _ = BoundaryIndex(pas).nearest(pts[:, 0], pts[:, 1])
+    start, end, seg_owner = segments(pas)
+    every = brute(pts, start, end)
+    for i in range(len(pts)):
+        assert d[i] == pytest.approx(every[i].min(), abs=1e-4)
+        if unique_min(every[i], seg_owner):
+            assert owner[i] == seg_owner[every[i].argmin()]
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    lat0=st.floats(-60, 60),
+    km=st.floats(0.0, 2500.0),
+    bearing=st.floats(0, 360),
+    size=st.floats(0.003, 0.05),
+    seed=st.integers(0, 10_000),
+)
+def test_footprint_distance_is_the_minimum_over_every_pair(lat0, km, bearing, size, seed):
+    # footprints near, overlapping or far (a district of three, a few km apart): both ways
+    # round (footprint vertices to area edges, area vertices to footprint edges)
+    rng = np.random.default_rng(seed)
+    pas = layer(rng, 10.0, lat0, 3)
+    lon1, lat1, _ = GEOD.fwd(10.35, lat0, bearing, km * 1000.0)
+    feet = np.array(
+        [
+            star(rng, lon1 + 0.03 * j, lat1 + 0.02 * j, size, int(rng.integers(4, 12)))
+            for j in range(3)
+        ]
+    )
+    d, owner = _footprint_distance(feet, BoundaryIndex(pas))
+    start, end, seg_owner = segments(pas)
+    pa_xy, pa_line = shapely.get_coordinates(
+        shapely.get_parts(shapely.boundary(pas)), return_index=True
+    )
+    _, part_owner = shapely.get_parts(shapely.boundary(pas), return_index=True)
+    for j, foot in enumerate(feet):
+        fxy = shapely.get_coordinates(shapely.boundary(foot))
+        one = brute(fxy, start, end)  # footprint vertices -> area edges
+        other = brute(pa_xy, fxy[:-1], fxy[1:])  # area vertices -> footprint edges
+        dist = np.r_[one.min(axis=0), other.min(axis=1)]
+        who = np.r_[seg_owner, part_owner[pa_line]]
+        assert d[j] == pytest.approx(dist.min(), abs=1e-4)
+        if unique_min(dist, who):
+            assert owner[j] == who[dist.argmin()]
+
+
+def test_a_bound_leaves_the_distances_below_it():
+    rng = np.random.default_rng(3)
+    idx = BoundaryIndex(layer(rng, 0.0, 0.0, 4))
+    pts = np.c_[rng.uniform(-0.5, 1.5, 40), rng.uniform(-0.5, 0.5, 40)]
+    free, _, _, _ = idx.nearest(pts[:, 0], pts[:, 1])
+    bound = np.quantile(free, 0.5)
+    d, owner, _, _ = idx.nearest(pts[:, 0], pts[:, 1], bound=np.full(40, bound))
+    below = free <= bound
+    np.testing.assert_array_equal(d[below], free[below])
+    assert np.isnan(d[~below]).all() and (owner[~below] == -1).all()
+    own = np.zeros(40, dtype="int64")
+    full = idx.distance_to_own(pts[:, 0], pts[:, 1], own)
+    part = idx.distance_to_own(pts[:, 0], pts[:, 1], own, bound=np.full(40, bound))
+    np.testing.assert_array_equal(part[full < bound], full[full < bound])
+    assert (part[full >= bound] >= bound).all()
+
+
+# -- the envelope index kept with a reader's layer -----------------------------------------
+
+
+def pa_frame(geoms) -> gpd.GeoDataFrame:
+    n = len(geoms)
+    return gpd.GeoDataFrame(
+        {
+            "pa_id": [str(100 + i) for i in range(n)],
+            "name": [f"Park {i}" for i in range(n)],
+            "designation": "National Park",
+            "iucn_category": "II",
+            "status_year": pd.array([2000] * n, dtype="Int64"),
+            "world_heritage": False,
+            "ramsar": False,
+        },
+        geometry=list(geoms),
+        crs=4326,
+    )
+
+
+def bare(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    out = gdf.copy()
+    out.attrs = {}
+    return out
+
+
+def test_the_kept_index_follows_edits_filters_and_order():
+    rng = np.random.default_rng(5)
+    pas = mark_valid(pa_frame(layer(rng, 0.0, 0.0, 6)))
+    sites = gpd.GeoDataFrame(
+        {"site_id": [f"S{i}" for i in range(30)]},
+        geometry=shapely.points(rng.uniform(-0.3, 2.2, 30), rng.uniform(-0.4, 0.6, 30)),
+        crs=4326,
+    )
+
+    def same(layer_: gpd.GeoDataFrame) -> None:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            got = classify(sites, layer_, WORLD_ECO)
+            want = classify(sites, bare(layer_), WORLD_ECO)  # no mark: nothing kept
+        pd.testing.assert_frame_equal(got, want)
+
+    same(pas)
+    assert layer_envelopes(pas) is layer_envelopes(pas.copy())  # built once, kept
+    # a park moved next to the sites: new envelopes, new answers
+    pas.loc[3, "geometry"] = shapely.box(-0.25, 0.45, -0.2, 0.5)
+    same(pas)
+    assert layer_envelopes(pas).env[3].tolist() == [-0.25, 0.45, -0.2, 0.5]
+    same(pas.iloc[[5, 1, 3]])  # filtered and reordered: the same mark, its own index
+    same(pas.iloc[::-1])
+    same(pas)
