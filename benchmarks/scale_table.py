@@ -357,35 +357,44 @@ class Cell:
 
 def _predict(cells: list[Cell], cell: Cell, limit: float, vertices: dict) -> tuple[str, float]:
     """Why ``cell`` cannot finish within the limit (``""`` if it may) and its predicted
-    seconds, from the cells of its row already run."""
+    seconds, from the cells of its row already run: their growth exponent, or with one
+    cell the largest of the parallel rows' (other layers, or other numbers of sites), else 1.
+    """
+    mine = [c for c in cells if c.step == cell.step and c.way == cell.way]
+    ok = [c for c in mine if c.status == "ok"]
+
+    def size(c: Cell, axis: int) -> float:
+        return c.sites if axis == 0 else vertices[c.folder]
+
+    def slope(row: list[Cell], axis: int) -> float:
+        return growth_exponent([size(c, axis) for c in row], [c.total_s for c in row])
+
     worst = 0.0
-    rows = (
-        [c for c in cells if c.folder == cell.folder and 0 < c.sites < cell.sites],
-        [
-            c
-            for c in cells
-            if c.sites == cell.sites and c.folder and vertices[c.folder] < vertices[cell.folder]
-        ]
-        if cell.folder
-        else [],
-    )
-    for axis, row in enumerate(rows):
-        row = [c for c in row if c.step == cell.step and c.way == cell.way]
-        if any(c.status in ("over", "stopped", "skipped") for c in row):
-            bigger = "fewer sites" if axis == 0 else "a smaller layer"
-            return f"skipped: the cell with {bigger} went over the limit", math.inf
-        ok = [c for c in row if c.status == "ok"]
-        if not ok:
+    for axis in (0, 1):
+        if axis == 0:
+            row = [c for c in mine if c.folder == cell.folder and 0 < c.sites < cell.sites]
+            others = [[c for c in ok if c.folder == f] for f in {c.folder for c in ok}]
+        elif cell.folder:
+            row = [c for c in mine if c.sites == cell.sites and c.folder]
+            row = [c for c in row if vertices[c.folder] < vertices[cell.folder]]
+            others = [[c for c in ok if c.sites == n] for n in {c.sites for c in ok}]
+        else:
             continue
-        xs = [c.sites if axis == 0 else vertices[c.folder] for c in ok]
-        ts = [c.total_s for c in ok]
-        slope = growth_exponent(xs, ts)
-        slope = 1.0 if math.isnan(slope) else min(max(slope, 0.0), 2.0)
-        x_new = cell.sites if axis == 0 else vertices[cell.folder]
-        last = int(np.argmax(xs))
-        worst = max(worst, ts[last] * (x_new / xs[last]) ** slope)
+        if any(c.status in ("over", "stopped", "skipped") for c in row):
+            fewer = "fewer sites" if axis == 0 else "a smaller layer"
+            return f"the cell with {fewer} went over the limit", math.inf
+        row = [c for c in row if c.status == "ok"]
+        if not row:
+            continue
+        k = slope(row, axis)
+        if math.isnan(k):
+            fits = [x for x in (slope(r, axis) for r in others if r) if not math.isnan(x)]
+            k = max(fits) if fits else 1.0
+        k = min(max(k, 0.0), 2.0)
+        last = max(row, key=lambda c: size(c, axis))
+        worst = max(worst, last.total_s * (size(cell, axis) / size(last, axis)) ** k)
     if worst > limit:
-        return f"skipped: predicted {worst:,.0f} s > limit {limit:g} s", worst
+        return f"predicted {worst:,.0f} s > limit {limit:g} s", worst
     return "", worst
 
 

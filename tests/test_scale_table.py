@@ -200,11 +200,20 @@ def test_a_cell_predicted_past_the_limit_is_skipped():
     row = [_done("classify", "peer", "a", 1000, 10.0), _done("classify", "peer", "a", 10**4, 100.0)]
     # exponent 1 (10 s -> 100 s for 10 times the sites): 1,000 s at 100,000 sites
     why, guess = TABLE._predict(row, TABLE.Cell("classify", "peer", "a", 10**5), 600, v)
-    assert guess == pytest.approx(1000.0) and why == "skipped: predicted 1,000 s > limit 600 s"
+    assert guess == pytest.approx(1000.0) and why == "predicted 1,000 s > limit 600 s"
     assert TABLE._predict(row, TABLE.Cell("classify", "peer", "a", 10**5), 2000, v)[0] == ""
     # a larger layer, one cell to go by: in proportion to the vertices, 4 x 100 s
     why, guess = TABLE._predict(row, TABLE.Cell("classify", "peer", "b", 10**4), 300, v)
-    assert guess == pytest.approx(400.0) and why.startswith("skipped: predicted 400 s")
+    assert guess == pytest.approx(400.0) and why.startswith("predicted 400 s")
+    # one cell on this layer: the exponent of another layer's row, log10(20 / 10) = 0.301,
+    # so 10 s x 100^0.301 = 40 s at 100 times the sites
+    other = [
+        _done("overlaps", "peer", "b", 1000, 10.0),
+        _done("overlaps", "peer", "b", 10**4, 20.0),
+    ]
+    one = [_done("overlaps", "peer", "a", 1000, 10.0)]
+    why, guess = TABLE._predict(one + other, TABLE.Cell("overlaps", "peer", "a", 10**5), 30, v)
+    assert guess == pytest.approx(40.0) and why == "predicted 40 s > limit 30 s"
     # the other way's cells say nothing about this one
     assert TABLE._predict(row, TABLE.Cell("classify", "asm_pace", "a", 10**5), 1, v)[0] == ""
 
