@@ -464,6 +464,24 @@ class BoundaryIndex:
                 todo = todo[more]
                 k_done, k = k, min(4 * k, b.tree.n)
         rows, segs = self._expand(np.concatenate(rows_all), np.concatenate(segs_all))
+        return self._closest(lon, lat, s, rows, segs, upper)
+
+    def _closest(
+        self,
+        lon: np.ndarray,
+        lat: np.ndarray,
+        s: np.ndarray,
+        rows: np.ndarray,
+        segs: np.ndarray,
+        upper: np.ndarray,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Steps 3 and 4 of :meth:`nearest_segment`: the nearest of the candidate
+        (point, segment) pairs, each point's ``upper`` (m) bounding its distance."""
+        m = lon.size
+        out_d = np.full(m, np.nan)
+        out_s = np.full(m, -1, dtype="int64")
+        out_lon = np.full(m, np.nan)
+        out_lat = np.full(m, np.nan)
         d, t = self._seg_dist(s[rows], segs)
         # 3. shortlist: a segment whose foot point can be no nearer than the best foot
         # found so far (its chord, less the edge's departure from it, beyond chord_within)
@@ -485,6 +503,81 @@ class BoundaryIndex:
         out_lon[r] = p[first, 0]
         out_lat[r] = p[first, 1]
         return out_d, out_s, out_lon, out_lat
+
+    def nearest_in_groups(
+        self,
+        lon: np.ndarray,
+        lat: np.ndarray,
+        group: np.ndarray,
+        bound: np.ndarray,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`nearest` with a bound per group of nearby points (a footprint's vertices).
+
+        ``group`` (sorted, ``0 .. len(bound) - 1``): each point's group; ``bound`` (m, per
+        group, finite): only a boundary within it is looked for (NaN and -1 for a point
+        with none). The chunks are gathered once per group, in the ball holding its
+        points grown by the longest chord of the bound, then each point keeps those whose
+        sphere is within that chord of it: a far group costs one query, not one a point.
+
+        Examples
+        --------
+        >>> idx = BoundaryIndex(np.array([shapely.box(0.0, 0.0, 1.0, 1.0)]))
+        >>> d, owner = idx.nearest_in_groups(np.array([0.5, 0.5]), np.array([1.1, 1.2]),
+        ...     np.array([0, 0]), np.array([12_000.0]))
+        >>> d.round().tolist(), owner.tolist()
+        ([11057.0, nan], [0, -1])
+        """
+        lon = np.asarray(lon, dtype="float64")
+        lat = np.asarray(lat, dtype="float64")
+        group = np.asarray(group, dtype="int64")
+        m, ng = lon.size, len(bound)
+        if m == 0 or self.n == 0:
+            return np.full(m, np.nan), np.full(m, -1, dtype="int64")
+        s = ecef(lon, lat)
+        count = np.bincount(group, minlength=ng)
+        start = np.r_[0, np.cumsum(count)[:-1]]
+        centre = np.zeros((ng, 3))
+        np.add.at(centre, group, s)
+        centre /= np.maximum(count, 1)[:, None]
+        off = s - centre[group]
+        spread = np.zeros(ng)
+        np.maximum.at(spread, group, np.sqrt((off * off).sum(axis=1)))
+        reach = chord_within(np.asarray(bound, dtype="float64"))
+        rows_all, chunks_all = [], []
+        for b in self.buckets:
+            found = b.tree.query_ball_point(centre, reach + spread + b.hmax)
+            sizes = np.fromiter(map(len, found), dtype="int64", count=ng)
+            if not sizes.sum():
+                continue
+            grp = np.repeat(np.arange(ng), sizes)
+            ch = b.seg[np.concatenate(found).astype("int64")]
+            off = centre[grp] - self.chunk_centre[ch]
+            ok = (
+                np.sqrt((off * off).sum(axis=1)) - self.chunk_radius[ch] <= reach[grp] + spread[grp]
+            )
+            grp, ch = grp[ok], ch[ok]
+            # each point of the group against each chunk's sphere
+            per = count[grp]
+            rows = (
+                np.repeat(start[grp], per)
+                + np.arange(per.sum())
+                - np.repeat(np.cumsum(per) - per, per)
+            )
+            ch = np.repeat(ch, per)
+            off = s[rows] - self.chunk_centre[ch]
+            ok = np.sqrt((off * off).sum(axis=1)) - self.chunk_radius[ch] <= reach[group[rows]]
+            rows_all.append(rows[ok])
+            chunks_all.append(ch[ok])
+        owner = np.full(m, -1, dtype="int64")
+        if not rows_all:
+            return np.full(m, np.nan), owner
+        rows = np.concatenate(rows_all)
+        order = np.argsort(rows, kind="stable")
+        rows, segs = self._expand(rows[order], np.concatenate(chunks_all)[order])
+        d, seg, _, _ = self._closest(lon, lat, s, rows, segs, np.asarray(bound)[group])
+        found = seg >= 0
+        owner[found] = self.line_owner[self.line[seg[found]]]
+        return d, owner
 
 
 def widen_boxes(bounds: np.ndarray, dist: np.ndarray) -> np.ndarray:

@@ -71,6 +71,7 @@ _IUCN_SILENT = {"", "not reported", "not applicable", "not assigned"}
 EXTENT_KM = 500.0
 _EDGE_SLACK_M = 1.0  # distances to a boundary point are within a metre of the minimum
 _SHOWN = 3  # sites named in an extent message
+_EARTH_HALF_M = 20_004_000.0  # a bound past every point of the Earth (half a meridian: 20,003.9 km)
 
 
 def classify(
@@ -1023,8 +1024,9 @@ def _footprint_distance(feet: np.ndarray, index: BoundaryIndex) -> tuple[np.ndar
 
     1. the first vertex's nearest segment (a point search); every vertex's distance to
        the foot point on that segment bounds the footprint's distance (``U``);
-    2. every vertex asks the index for a boundary within ``U`` (the far side of a
-       footprint finds none and does no work);
+    2. every vertex looks for a boundary within ``U``, among the chunks of boundary
+       gathered once for the footprint (:meth:`_nearest.BoundaryIndex.nearest_in_groups`:
+       the far side of a footprint finds none and does no work);
     3. only PA vertices within the best distance so far of the outline can improve on
        it: they lie in the ball around the footprint's vertices (centre, the largest
        chord to a vertex) grown by the longest chord of that distance
@@ -1039,7 +1041,8 @@ def _footprint_distance(feet: np.ndarray, index: BoundaryIndex) -> tuple[np.ndar
     bound = np.full(m, np.inf)
     np.minimum.at(bound, which, index.pair_distance(xy[:, 0], xy[:, 1], seg0[which]))
     bound = np.fmin(bound, d0)
-    d, owner, _, _ = index.nearest(xy[:, 0], xy[:, 1], bound=bound[which])
+    bound[~np.isfinite(bound)] = _EARTH_HALF_M
+    d, owner = index.nearest_in_groups(xy[:, 0], xy[:, 1], which, bound)
     best_d = np.full(m, np.inf)
     best_o = np.full(m, -1, dtype="int64")
     found = owner >= 0
@@ -1055,7 +1058,7 @@ def _footprint_distance(feet: np.ndarray, index: BoundaryIndex) -> tuple[np.ndar
     off = outlines.xyz - centre[fown]
     reach = np.zeros(m)
     np.maximum.at(reach, fown, np.sqrt((off * off).sum(axis=1)))
-    reach += chord_within(np.where(np.isfinite(best_d), best_d, np.pi * 6.4e6)) + 1.0
+    reach += chord_within(np.where(np.isfinite(best_d), best_d, _EARTH_HALF_M)) + 1.0
     foot, near = index._vertices_in_balls(centre, reach, pairs=True)
     if near.size:
         vx, vy, vowner = index.vertices()
