@@ -214,6 +214,11 @@ def test_the_kept_index_follows_edits_filters_and_order():
     pas.loc[3, "geometry"] = shapely.box(-0.25, 0.45, -0.2, 0.5)
     same(pas)
     assert layer_envelopes(pas).env[3].tolist() == [-0.25, 0.45, -0.2, 0.5]
+    # an edited row is not the mark's: not kept (nothing outside the mark is held alive)
+    assert layer_envelopes(pas) is not layer_envelopes(pas)
+    mark = pas.attrs["valid_geometry"]
+    for entry in mark.cache["envelopes"]:
+        assert mark.covers(entry._held).all()
     same(pas.iloc[[5, 1, 3]])  # filtered and reordered: the same mark, its own index
     same(pas.iloc[::-1])
     same(pas)

@@ -672,9 +672,10 @@ def layer_envelopes(layer: object) -> Envelopes:
 
     A layer a reader marked (:class:`asm_pace._vector.ValidMark`, shared by its copies)
     keeps the envelopes it was given last: a later call with the same geometry objects
-    in the same order (the same layer, or a copy) reuses them; an edited, filtered or
-    reordered layer holds other objects or another order and gets its own (the last two
-    are kept). A layer without the mark gets new ones each call.
+    in the same order (the same layer, or a copy) reuses them; a filtered or reordered
+    layer holds another list and gets its own (the last two are kept). Only lists of the
+    mark's own objects are kept (they cost no memory): an edited or reprojected layer, or
+    a layer without the mark, gets new envelopes each call.
 
     Examples
     --------
@@ -696,9 +697,11 @@ def layer_envelopes(layer: object) -> Envelopes:
     for entry in kept:
         if entry._ids is not None and np.array_equal(entry._ids, ids):
             return entry
-    entry = Envelopes(geoms, known=mark.covers(geoms))
-    entry._held, entry._ids = geoms, ids  # held: no id of the list is reused while kept
-    mark.cache[_ENVELOPES] = [entry, *kept][:2]
+    known = mark.covers(geoms)
+    entry = Envelopes(geoms, known=known)
+    if known.all():  # the mark's own objects: keeping them costs no memory
+        entry._held, entry._ids = geoms, ids  # held: no id of the list is reused while kept
+        mark.cache[_ENVELOPES] = [entry, *kept][:2]
     return entry
 
 
