@@ -700,7 +700,9 @@ def layer_envelopes(layer: object) -> Envelopes:
     known = mark.covers(geoms)
     entry = Envelopes(geoms, known=known)
     if known.all():  # the mark's own objects: keeping them costs no memory
-        entry._held, entry._ids = geoms, ids  # held: no id of the list is reused while kept
+        # held (a copy: the layer's own array can be edited in place), so that no id of
+        # the list is reused while it is kept
+        entry._held, entry._ids = geoms.copy(), ids
         mark.cache[_ENVELOPES] = [entry, *kept][:2]
     return entry
 
