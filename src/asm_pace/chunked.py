@@ -57,10 +57,10 @@ MIN_POOL_SITES = 20_000
 #: Bytes of working memory per zone (a buffer, ring or footprint zone): its polygon, its
 #: pieces with the protected areas, its share of the clusters and of the forest kernel's
 #: events (docs/scale.md: the model and its check against measured peaks).
-ZONE_BYTES = 40_000
+ZONE_BYTES = 50_000
 #: ... and per zone again when forest loss is measured (the zone, its cluster and the
 #: pieces inside protected areas are measured on the pixel grid).
-FOREST_ZONE_BYTES = 40_000
+FOREST_ZONE_BYTES = 50_000
 #: The fewest sites in a chunk (a smaller budget does not cut finer).
 MIN_CHUNK_SITES = 1_000
 
@@ -138,7 +138,7 @@ def site_bytes(n_radii: int, *, rings: bool = False, forest: bool = False) -> in
     Examples
     --------
     >>> site_bytes(3, forest=True)
-    240000
+    300000
     """
     zones = int(n_radii) + (1 if rings else 0)
     return zones * (ZONE_BYTES + (FOREST_ZONE_BYTES if forest else 0))
