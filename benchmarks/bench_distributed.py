@@ -17,6 +17,7 @@ the workers inside each timed run). Then, ``--repeat`` times, interleaved:
   ``--chunks`` spatial chunks, one per worker by default: the
   workers read the protected areas of their chunks' boxes and the ecoregions
   themselves; every read counted);
+- with ``--pool``, the process pool of ``--jobs`` (``classify_parallel(jobs=--workers)``);
 - with ``--naive``, the peer issue 10 measured: ``sites.map_partitions(asm_pace.classify,
   pas, eco, meta=...)``, the layers put in the task graph (sent to every worker).
 
@@ -40,6 +41,12 @@ from pathlib import Path
 import pandas as pd
 
 
+def _cpu_with_children() -> float:
+    """CPU seconds of this process (the pool's workers are counted by LAST_RUN)."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    return own.ru_utime + own.ru_stime
+
+
 def _workers_cpu(client) -> dict[str, float]:
     return client.run(time.process_time)
 
@@ -54,6 +61,7 @@ def main() -> None:
 
     import asm_pace
     from asm_pace import distributed as dist
+    from asm_pace import parallel
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("folder", type=Path, help="make_global.py's output folder")
@@ -63,6 +71,7 @@ def main() -> None:
     ap.add_argument("--chunks", type=int, default=None, help="default: one per worker")
     ap.add_argument("--repeat", type=int, default=2)
     ap.add_argument("--naive", action="store_true", help="also map_partitions(classify)")
+    ap.add_argument("--pool", action="store_true", help="also classify_parallel(jobs=2)")
     args = ap.parse_args()
     pa_path = args.folder / "protected_areas.gpkg"
     eco_path = args.folder / "ecoregions.gpkg"
@@ -84,8 +93,8 @@ def main() -> None:
             asm_pace.read_sites(args.folder / f"sites_{n}.csv"), npartitions=args.partitions
         )
         sites = frame.compute()
-        times: dict[str, list[float]] = {"serial": [], "dask": [], "naive": []}
-        cpu: dict[str, list[float]] = {"serial": [], "dask": [], "naive": []}
+        times: dict[str, list[float]] = {"serial": [], "dask": [], "naive": [], "pool": []}
+        cpu: dict[str, list[float]] = {"serial": [], "dask": [], "naive": [], "pool": []}
         busiest: list[float] = []
         meta = None
         for _ in range(args.repeat):
@@ -101,6 +110,20 @@ def main() -> None:
             spent = {w: after[w] - before[w] for w in after}
             cpu["dask"].append(time.process_time() - c + sum(spent.values()))
             busiest.append(max(spent.values()))
+            if args.pool:
+                c, t = _cpu_with_children(), time.perf_counter()
+                pooled = parallel.classify_parallel(
+                    sites,
+                    pa_path,
+                    eco_path,
+                    jobs=args.workers,
+                    min_sites=0,
+                    layers=(pas, eco, None),
+                )
+                times["pool"].append(time.perf_counter() - t)
+                cpu["pool"].append(
+                    _cpu_with_children() - c + sum(parallel.LAST_RUN["worker_cpu_s"].values())
+                )
             if args.naive:
                 meta = expected.iloc[:0]
                 before = _workers_cpu(client)
@@ -121,6 +144,14 @@ def main() -> None:
             f"; chunks {dist.LAST_RUN['chunks']}, sites per chunk {dist.LAST_RUN['sites']}",
             flush=True,
         )
+        if args.pool:
+            pd.testing.assert_frame_equal(pooled, expected, check_exact=True)
+            print(
+                f"{'':>9} process pool (classify_parallel, jobs={args.workers}): "
+                f"{best['pool']:.2f} s, ratio serial / pool {best['serial'] / best['pool']:.2f}, "
+                f"CPU (parent + workers) {min(cpu['pool']):.1f} s; identical",
+                flush=True,
+            )
         if args.naive:
             try:
                 pd.testing.assert_frame_equal(naive, expected, check_exact=True)
