@@ -628,39 +628,45 @@ def _lpath_bound(lon: np.ndarray, lat: np.ndarray, box: np.ndarray) -> np.ndarra
 
 
 class Envelopes:
-    """The envelopes of polygons: bounds, vertex counts and an STRtree.
+    """An STRtree of polygons and their vertex counts, for :func:`relevant_polygons`.
 
-    Attributes: ``env`` (bounds, NaN for an empty or missing polygon), ``have`` (the
-    positions with an envelope), ``nv`` (vertex counts), ``tree`` (an STRtree of the
-    polygons of ``have``, whose queries without a predicate meet envelopes; its
-    positions are positions in ``have``) and ``known`` (which
-    polygons a reader's :class:`asm_pace._vector.ValidMark` holds; all False without one).
+    Attributes: ``tree`` (an STRtree of the polygons, empty and missing ones left out;
+    its queries without a predicate meet envelopes, its positions are the polygons'),
+    ``nv`` (vertex counts), ``known`` (which polygons a reader's
+    :class:`asm_pace._vector.ValidMark` holds; all False without one) and ``env``
+    (bounds, NaN for an empty or missing polygon; computed when first asked for).
 
     Examples
     --------
     >>> e = Envelopes(np.array([shapely.box(0, 0, 1, 1), None, shapely.box(5, 5, 6, 6)]))
-    >>> e.have.tolist(), e.hits(np.array([[4.0, 4.0, 5.5, 5.5]])).tolist()
-    ([0, 2], [2])
+    >>> len(e.tree), e.hits(np.array([[4.0, 4.0, 5.5, 5.5]])).tolist()
+    (2, [2])
     """
 
     def __init__(self, polygons: np.ndarray, known: np.ndarray | None = None) -> None:
-        geoms = np.asarray(polygons, dtype=object)
-        self.env = shapely.bounds(geoms)
-        self.have = np.flatnonzero(np.isfinite(self.env).all(axis=1))
-        self.nv = shapely.get_num_coordinates(geoms)
-        self.tree = shapely.STRtree(geoms[self.have])  # no box objects: it keeps envelopes
-        self.known = np.zeros(len(geoms), dtype=bool) if known is None else known
+        self.geoms = np.asarray(polygons, dtype=object)
+        self.nv = shapely.get_num_coordinates(self.geoms)
+        self.tree = shapely.STRtree(self.geoms)  # no box objects: it keeps the envelopes
+        self.known = np.zeros(len(self.geoms), dtype=bool) if known is None else known
+        self._env: np.ndarray | None = None
         self._held: np.ndarray | None = None  # the objects it was built from (layer_envelopes)
         self._ids: np.ndarray | None = None
+
+    @property
+    def env(self) -> np.ndarray:
+        """Bounds of every polygon (NaN for an empty or missing one)."""
+        if self._env is None:
+            self._env = shapely.bounds(self.geoms)
+        return self._env
 
     def meeting(self, geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(input, polygon) position pairs whose envelopes meet, sorted by input."""
         i, k = self.tree.query(np.asarray(geoms, dtype=object))
-        return i, self.have[k]
+        return i, k
 
     def hits(self, boxes: np.ndarray) -> np.ndarray:
         """Sorted positions of the polygons whose envelopes meet any lon/lat box (wrapped)."""
-        return self.have[box_hits(self.tree, boxes)]
+        return box_hits(self.tree, boxes)
 
 
 #: ``ValidMark.cache`` key of a layer's :class:`Envelopes` (the last two layers seen)
@@ -765,8 +771,8 @@ def relevant_polygons(
     if lon.size == 0:
         return None
     envelopes = Envelopes(geoms) if envelopes is None else envelopes
-    env, have, nv, tree = envelopes.env, envelopes.have, envelopes.nv, envelopes.tree
-    if have.size == 0:
+    nv, tree = envelopes.nv, envelopes.tree
+    if len(tree) == 0:
         return None
     total = float(nv.sum())
     limit = max_share * total
@@ -785,7 +791,7 @@ def relevant_polygons(
         q2, near2 = tree.query_nearest(shapely.points(moved, ry[wrap]), all_matches=True)
         q, near, qx = np.r_[q, wrap[q2]], np.r_[near, near2], np.r_[qx, moved[q2]]
     loose = np.full(rep.size, np.inf)
-    np.minimum.at(loose, q, _lpath_bound(qx, ry[q], env[have[near]]))
+    np.minimum.at(loose, q, _lpath_bound(qx, ry[q], shapely.bounds(geoms[near])))
     # 2. every query's bound: its cell's, plus the hop to the cell's point
     hop = 111_700.0 * (np.cos(np.radians(lat)) * np.abs(lon - rx[which]) + np.abs(lat - ry[which]))
     ncell = rep.size
@@ -798,10 +804,10 @@ def relevant_polygons(
 
     def kept(u_rep: np.ndarray) -> np.ndarray:
         upper = (u_rep + cell_hop) * (1.0 + 1e-9) + 1.0
-        return np.union1d(have[box_hits(tree, widen_boxes(cell_box, upper))], cand)
+        return np.union1d(box_hits(tree, widen_boxes(cell_box, upper)), cand)
 
     # 3. first with the loose bound; refine with exact distances when it keeps much
-    cand = have[np.unique(near)]
+    cand = np.unique(near)
     keep = kept(loose)
     if nv[keep].sum() <= 0.1 * total or not exact:
         return None if nv[keep].sum() > limit else keep
