@@ -59,6 +59,8 @@ def _dask(sites, pas=PAS, eco=ECO, npartitions=3, **kw):
 
 
 def _read_ids(path, box) -> set[str]:
+    if box is not None and isinstance(box[0], tuple):  # across +-180: its two parts
+        return _read_ids(path, box[0]) | _read_ids(path, box[1])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         layer = asm_pace.read_protected_areas(path, **({} if box is None else {"bbox": box}))

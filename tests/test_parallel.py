@@ -324,3 +324,115 @@ def test_sites_classify_refuses_are_refused_as_serially(sample_sites):
     _same(_parallel(missing), _serial(missing))
     no_crs = gpd.GeoDataFrame(pd.DataFrame(sample_sites), geometry="geometry", crs=None)
     _same(_parallel(no_crs), _serial(no_crs))
+
+
+# --------------------------------------------------------------------------- across +-180
+def _fiji_layers(tmp_path):
+    """The samples' protected areas and ecoregions moved to both sides of 180 degrees (one
+    area in two parts, meeting both), some far away; west-only and east-only rows mixed."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        pas = gpd.read_file(PAS, layer="polygons")
+        eco = gpd.read_file(ECO)
+    across = shapely.MultiPolygon(
+        [shapely.box(179.8, -16.5, 180, -16.2), shapely.box(-180, -16.5, -179.8, -16.2)]
+    )
+    boxes = [
+        (179.0, -17.2, 179.5, -16.8),
+        (-179.6, -17.0, -179.2, -16.6),
+        None,
+        (178.0, -18.0, 178.3, -17.7),
+        (-178.5, -16.0, -178.2, -15.7),
+        (5.0, 0.0, 6.0, 1.0),
+        (-179.3, -18.2, -179.0, -18.0),
+        (100.0, 5.0, 101.0, 6.0),
+        (179.9, -18.5, 180.0, -18.3),
+        (-60.0, 0.0, -59.0, 1.0),
+    ]
+    pas = pas.iloc[: len(boxes)].copy()
+    pas["STATUS"] = "Designated"
+    pas = pas.set_geometry([across if b is None else shapely.box(*b) for b in boxes], crs=4326)
+    eco = eco.set_geometry(
+        shapely.box(
+            [170.0, -180.0, 0.0, 100.0],
+            [-25.0, -25.0, -10.0, 0.0],
+            [180.0, -170.0, 10.0, 110.0],
+            [-10.0, -10.0, 10.0, 10.0],
+        ),
+        crs=4326,
+    )
+    pas.to_file(tmp_path / "pas.gpkg")
+    eco.to_file(tmp_path / "eco.gpkg")
+    return tmp_path / "pas.gpkg", tmp_path / "eco.gpkg"
+
+
+def _fiji_sites(n: int = 48) -> gpd.GeoDataFrame:
+    rng = np.random.default_rng(6)
+    lon = np.r_[rng.uniform(179.2, 179.999, n // 2), rng.uniform(-179.999, -179.0, n - n // 2)]
+    lat = rng.uniform(-18.6, -15.6, n)
+    return gpd.GeoDataFrame(
+        {"site_id": [f"S{i}" for i in range(n)]}, geometry=gpd.points_from_xy(lon, lat), crs=4326
+    )
+
+
+def test_a_box_across_the_antimeridian_is_read_as_two_parts(tmp_path):
+    """The areas of a two-part box: those of the whole read meeting either part, each once
+    and in the whole read's order (the area in two parts, met by both, once)."""
+    pas_path, eco_path = _fiji_layers(tmp_path)
+    box = ((179.1, -18.0, 180.0, -16.0), (-180.0, -18.0, -179.1, -16.0))
+    read = parallel._read_pas(parallel._Spec(str(pas_path), str(eco_path), None), box)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        whole = asm_pace.read_protected_areas(pas_path)
+    geoms = np.asarray(whole.geometry.values, dtype=object)
+    meets = shapely.intersects(geoms, shapely.box(*box[0])) | shapely.intersects(
+        geoms, shapely.box(*box[1])
+    )
+    # west-only rows before the east-only ones ahead of the same shared row (two box
+    # reads cannot tell their order: here the file's); every other row in the file's order
+    assert read["pa_id"].tolist() == whole.loc[meets, "pa_id"].tolist()
+    assert 3 <= len(read) < len(whole) and read["pa_id"].is_unique
+    assert shapely.equals_exact(np.asarray(read.geometry.values), geoms[meets], 0).all()
+
+
+def test_sites_across_the_antimeridian_are_the_serial_ones(tmp_path):
+    """Sites on both sides of 180 with areas on both sides: chunks in two workers are the
+    serial run bit for bit, each box read across 180 in two parts (not every longitude),
+    and a chunk of sites on both sides too."""
+    pas_path, eco_path = _fiji_layers(tmp_path)
+    sites = _fiji_sites()
+    serial = _serial(sites, pas=pas_path, eco=eco_path)
+    near = serial[0]["nearest_pa_id"]  # areas on both sides, the one across 180 among them
+    assert {"900001", "900002", "900003"} <= set(near) and (serial[0]["nearest_pa_km"] == 0).any()
+    _same(_parallel(sites, pas=pas_path, eco=eco_path, chunks=4), serial)
+    boxes = parallel.LAST_RUN["boxes"]
+    assert None not in boxes
+    two = [b for b in boxes if isinstance(b[0], tuple)]
+    assert two, boxes
+    for west, east in two:
+        assert west[2] == 180.0 and east[0] == -180.0
+        assert (west[2] - west[0]) + (east[2] - east[0]) < 10.0  # not the globe
+    # one chunk holding every site, on both sides: two parts, the serial columns
+    spec = parallel._Spec(str(pas_path), str(eco_path), None)
+    status, (out, _), box = parallel._classify_chunk(sites, spec)
+    assert status == "ok" and isinstance(box[0], tuple), box
+    pd.testing.assert_frame_equal(out, serial[0], check_exact=True)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    lon=st.floats(178.0, 180.0) | st.floats(-180.0, -178.0),
+    lat=st.floats(-70.0, 70.0),
+    km=st.floats(0.0, 400.0),
+    az=st.floats(-180.0, 180.0),
+)
+def test_box_for_holds_every_point_within_the_distance(lon, lat, km, az):
+    """Every point ``km`` from a site near 180 (pyproj.Geod) lies in a part of its box."""
+    from pyproj import Geod
+
+    box = parallel._box_for(np.array([shapely.Point(lon, lat)]), np.array([km * 1e3]))
+    x, y, _ = Geod(ellps="WGS84").fwd(lon, lat, az, km * 1e3)
+    parts = [(-180.0, -90.0, 180.0, 90.0)] if box is None else parallel._parts(box)
+    tol = 1e-7  # degrees (1 cm): Geod's rounding
+    assert any(p[0] - tol <= x <= p[2] + tol and p[1] - tol <= y <= p[3] + tol for p in parts)
+    assert box is None or sum(p[2] - p[0] for p in parts) < 360.0

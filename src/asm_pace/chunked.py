@@ -28,7 +28,7 @@ import time
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import numpy as np
@@ -36,6 +36,9 @@ import pandas as pd
 import shapely
 
 from .errors import AsmPaceError, InputError
+
+if TYPE_CHECKING:
+    from .parallel import Boxes
 
 __all__ = [
     "MEMORY_FRACTION",
@@ -236,22 +239,28 @@ class ZoneSpec:
     eco_options: dict[str, Any] = field(default_factory=dict)
 
 
-def _in_box(layer: gpd.GeoDataFrame, box: tuple[float, float, float, float] | None):
-    """The features of ``layer`` meeting ``box`` (all without one), in the layer's order."""
+def _in_box(layer: gpd.GeoDataFrame, box: Boxes | None):
+    """The features of ``layer`` meeting ``box`` (all without one; a box across +-180
+    degrees: its two parts), in the layer's order."""
+    from . import parallel
+
     if box is None:
         return layer
-    rows = np.sort(layer.sindex.query(shapely.box(*box), predicate="intersects"))
+    query = shapely.box(*np.array(parallel._parts(box)).T)
+    rows = np.unique(layer.sindex.query(query, predicate="intersects")[1])
     part = layer.iloc[rows]
     part.attrs = dict(layer.attrs)
     return part
 
 
-def _chunk_box(sites: gpd.GeoDataFrame, radius_km: float):
+def _chunk_box(sites: gpd.GeoDataFrame, radius_km: float) -> Boxes | None:
+    """The box holding every point within ``radius_km`` + 1 km of the sites (two parts
+    across +-180 degrees, :func:`asm_pace.parallel._box_for`); None: the world."""
+    from . import parallel
     from ._vector import to_wgs84
-    from .geodesy import box_around
 
-    box = box_around(tuple(to_wgs84(sites).total_bounds), radius_km + 1.0)
-    return None if box[0] <= -180.0 and box[2] >= 180.0 else box
+    geoms = np.asarray(to_wgs84(sites).geometry.values, dtype=object)
+    return parallel._box_for(geoms, np.full(geoms.size, (radius_km + 1.0) * 1e3))
 
 
 def zone_chunk(

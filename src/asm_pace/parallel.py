@@ -5,7 +5,8 @@ partitioning dask-geopandas uses) and cut into chunks by count
 (:func:`spatial_chunks`). Each chunk is classified in a worker process of a
 :class:`concurrent.futures.ProcessPoolExecutor` (``forkserver`` context: GDAL and
 threads do not survive ``fork``); the worker reads **itself** the protected areas of a
-box around its chunk (``read_protected_areas(bbox=...)``) and, once per process, the
+box around its chunk (``read_protected_areas(bbox=...)``; a box across +-180 degrees as
+its two parts, each area once, in the layer's order) and, once per process, the
 ecoregions and priority landscapes: no layer is shipped to it, only the chunk's sites
 and the paths.
 
@@ -185,51 +186,128 @@ def _read_once(kind: str, path: str, options: Mapping[str, Any]) -> gpd.GeoDataF
 
 
 Box = tuple[float, float, float, float]
+#: A box to read: one box, or the two parts of a box across +-180 degrees (the west part
+#: up to 180, the east part from -180); None (where allowed): the whole layer.
+Boxes = Box | tuple[Box, Box]
 
 
-def _box_for(geoms: np.ndarray, need_m: np.ndarray) -> Box | None:
+def _parts(box: Boxes) -> list[Box]:
+    """The parts of ``box``: itself, or its two parts across +-180 degrees."""
+    return list(box) if isinstance(box[0], tuple) else [box]  # type: ignore[list-item]
+
+
+def _wrap(west: float, south: float, east: float, north: float) -> Boxes | None:
+    """A box whose longitudes may run past +-180 (by less than a turn) as one box or its
+    two parts; None: every longitude and latitude, or not finite."""
+    box = (west, south, east, north)
+    if not np.isfinite(box).all() or east - west >= 360.0:
+        return None
+    if west < -180.0:
+        return ((west + 360.0, south, 180.0, north), (-180.0, south, east, north))
+    if east > 180.0:
+        return ((west, south, 180.0, north), (-180.0, south, east - 360.0, north))
+    return None if box == _WORLD else box
+
+
+def _box_for(geoms: np.ndarray, need_m: np.ndarray) -> Boxes | None:
     """A lon/lat box holding every point within ``need_m`` of each geometry; None: the world.
 
-    The union of :func:`asm_pace._nearest.widen_boxes` (never too small); a box past
-    +-180 degrees takes every longitude.
+    The union of :func:`asm_pace._nearest.widen_boxes` (never too small), the narrower
+    of the union as given and the one with the western boxes moved east by 360 degrees
+    (sites on both sides of 180); past +-180 degrees it is read as its two parts
+    (:func:`_wrap`), not as every longitude.
     """
     from ._nearest import widen_boxes
 
-    boxes = widen_boxes(shapely.bounds(geoms), need_m)
-    west, south = float(boxes[:, 0].min()), float(boxes[:, 1].min())
-    east, north = float(boxes[:, 2].max()), float(boxes[:, 3].max())
-    if west < -180.0 or east > 180.0:
-        west, east = -180.0, 180.0
-    box = (west, south, east, north)
-    return None if box == _WORLD or not np.isfinite(box).all() else box
+    some = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))  # the others need nothing
+    if not some.any():
+        return None
+    boxes = widen_boxes(shapely.bounds(geoms[some]), np.asarray(need_m, dtype="float64")[some])
+    lons = boxes[:, [0, 2]]
+    west, east = float(lons[:, 0].min()), float(lons[:, 1].max())
+    moved = lons + np.where(lons.sum(axis=1) < 0.0, 360.0, 0.0)[:, None]
+    if moved[:, 1].max() - moved[:, 0].min() < east - west - 1e-9:  # narrower across 180
+        west, east = float(moved[:, 0].min()), float(moved[:, 1].max())
+    return _wrap(west, float(boxes[:, 1].min()), east, float(boxes[:, 3].max()))
 
 
-def _within(inner: Box | None, outer: Box | None) -> bool:
+def _within(inner: Boxes | None, outer: Boxes | None) -> bool:
+    """Whether every part of ``inner`` lies in a part of ``outer`` (None: the world)."""
     if outer is None:
         return True
     if inner is None:
         return False
-    return (
-        inner[0] >= outer[0]
-        and inner[1] >= outer[1]
-        and inner[2] <= outer[2]
-        and inner[3] <= outer[3]
+    return all(
+        any(i[0] >= o[0] and i[1] >= o[1] and i[2] <= o[2] and i[3] <= o[3] for o in _parts(outer))
+        for i in _parts(inner)
     )
 
 
-def _read_pas(spec: _Spec, box: Box | None) -> gpd.GeoDataFrame:
+def _read_pas(spec: _Spec, box: Boxes | None) -> gpd.GeoDataFrame:
+    """The protected areas of ``box`` (all without one); a box across +-180 is read as its
+    two parts, put together by :func:`_merge_reads` (a part nothing meets is left out)."""
     import asm_pace
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # the parent's own read gave them
-        pas = asm_pace.read_protected_areas(
-            spec.protected_areas, **spec.pa_options, **({} if box is None else {"bbox": box})
-        )
-    pas.attrs.pop("bbox", None)  # classified as the whole layer: the box is checked here
-    return pas
+    reads: list[gpd.GeoDataFrame] = []
+    empty: list[InputError] = []
+    for part in [None] if box is None else _parts(box):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the parent's own read gave them
+            try:
+                pas = asm_pace.read_protected_areas(
+                    spec.protected_areas,
+                    **spec.pa_options,
+                    **({} if part is None else {"bbox": part}),
+                )
+            except InputError as err:
+                # nothing in the file meets this part (other refusals are the layer's)
+                if part is None or len(_parts(box)) == 1 or "intersects bbox" not in str(err):
+                    raise
+                empty.append(err)
+                continue
+        pas.attrs.pop("bbox", None)  # classified as the whole layer: the box is checked here
+        reads.append(pas)
+    if not reads:
+        raise empty[0]
+    return reads[0] if len(reads) == 1 else _merge_reads(*reads)
 
 
-def _classify_chunk(sites: gpd.GeoDataFrame, spec: _Spec) -> tuple[str, Any, Box | None]:
+def _merge_reads(west: gpd.GeoDataFrame, east: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """The rows of two reads of one layer, each area once, in the layer's order.
+
+    A row of both reads (the same ``pa_id``, ``wdpa_pid`` and geometry, counted by
+    occurrence) is taken from ``west``. Both reads list their rows in the file's order,
+    which the merged rows keep: each row only ``east`` holds goes just before the next row
+    both hold. (Two box reads cannot tell the file's order of a row only ``west`` holds and
+    one only ``east`` holds between the same two shared rows: the western one is put
+    first.) The geometries stay the objects read, so the readers' validity marks hold.
+    """
+    from ._vector import VALID_KEY, ValidMark
+
+    def keys(pas: gpd.GeoDataFrame) -> pd.Series:
+        wkb = pd.Series(shapely.to_wkb(np.asarray(pas.geometry.values, dtype=object)))
+        key = pas["pa_id"].astype(str).to_numpy() + "\x1f" + pas["wdpa_pid"].astype(str).to_numpy()
+        key = pd.Series(key) + "\x1f" + wkb.map(bytes.hex)
+        return key + "\x1f" + key.groupby(key).cumcount().astype(str)
+
+    at = pd.Series(np.arange(len(west)), index=keys(west))
+    in_west = at.reindex(keys(east)).to_numpy()  # the west position of each east row, or nan
+    shared = ~np.isnan(in_west)
+    after = np.where(shared, in_west, float(len(west)))[::-1]
+    before = (np.fmin.accumulate(after) if len(east) else after)[::-1]  # the next shared row
+    only = np.flatnonzero(~shared)
+    rank = np.r_[np.arange(len(west)), before[only] - 0.5]
+    order = np.lexsort((np.r_[np.zeros(len(west)), only], rank))
+    merged = pd.concat([west, east.iloc[only]], ignore_index=True).iloc[order]
+    out = gpd.GeoDataFrame(merged.reset_index(drop=True), geometry="geometry", crs=west.crs)
+    out.attrs = dict(west.attrs)
+    marks = [r.attrs.get(VALID_KEY) for r in (west, east)]
+    if all(isinstance(m, ValidMark) for m in marks):
+        out.attrs[VALID_KEY] = ValidMark(np.concatenate([m._held for m in marks]))
+    return out
+
+
+def _classify_chunk(sites: gpd.GeoDataFrame, spec: _Spec) -> tuple[str, Any, Boxes | None]:
     """Classify one chunk in a worker: ``("ok", result, box)`` or ``("serial", why, box)``.
 
     The protected areas are read for a box around the chunk (``spec.margin_km``; wider
@@ -242,19 +320,17 @@ def _classify_chunk(sites: gpd.GeoDataFrame, spec: _Spec) -> tuple[str, Any, Box
     import asm_pace
 
     from ._vector import to_wgs84
-    from .geodesy import box_around
 
     eco = _read_once("ecoregions", spec.ecoregions, spec.eco_options)
     pls = None
     if spec.priority_landscapes is not None:
         pls = _read_once("landscapes", spec.priority_landscapes, spec.land_options)
     geoms = np.asarray(to_wgs84(sites).geometry.values, dtype=object)
-    bounds = tuple(float(v) for v in shapely.total_bounds(geoms))
     margin = spec.margin_km
     while True:
-        box: Box | None = box_around(bounds, margin)
-        if box == _WORLD or margin > 20_100.0:  # half the meridian: every area
-            box = None
+        box: Boxes | None = None  # half the meridian: every area
+        if margin <= 20_100.0:
+            box = _box_for(geoms, np.full(geoms.size, margin * 1e3))
         try:
             pas = _read_pas(spec, box)
             break
@@ -630,7 +706,7 @@ def _run_chunks(
 LAST_RUN: dict[str, Any] = {}
 
 
-def _work(sites: gpd.GeoDataFrame, spec: _Spec) -> tuple[str, Any, Box | None, int, float]:
+def _work(sites: gpd.GeoDataFrame, spec: _Spec) -> tuple[str, Any, Boxes | None, int, float]:
     """:func:`_classify_chunk` in a worker, with the worker's pid and CPU seconds so far."""
     status, value, box = _classify_chunk(sites, spec)
     return status, value, box, os.getpid(), time.process_time()
