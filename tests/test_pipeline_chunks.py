@@ -285,3 +285,59 @@ def test_a_chunk_that_refuses_gives_the_unchunked_run(monkeypatch):
     _assert_same(whole, parts)
     zones = parts.layers["buffers"]
     assert zones.loc[zones["site_id"].str.startswith("FAR"), "forest_2000_ha"].isna().all()
+
+
+def test_chunks_across_the_antimeridian_read_two_part_boxes(tmp_path, monkeypatch):
+    """Sites on both sides of 180 degrees (clusters across it) with areas on both sides:
+    chunks in two workers, each reading its box in two parts (not every longitude), give
+    the unchunked run's layers (to rounding, as every chunked run)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        pas = gpd.read_file(LAYERS["protected_areas"], layer="polygons").iloc[:6].copy()
+        eco = gpd.read_file(LAYERS["ecoregions"]).iloc[:2].copy()
+    pas["STATUS"] = "Designated"
+    west, east = shapely.box(179.97, -17.3, 180, -16.9), shapely.box(-180, -17.3, -179.97, -16.9)
+    pas = pas.set_geometry(
+        [
+            shapely.box(179.5, -17.2, 179.9, -16.8),
+            shapely.box(-179.8, -17.0, -179.6, -16.6),
+            shapely.MultiPolygon([west, east]),
+            shapely.box(10.0, 0.0, 11.0, 1.0),
+            shapely.box(-179.95, -17.6, -179.9, -17.4),
+            shapely.box(179.3, -17.8, 179.4, -17.6),
+        ],
+        crs=4326,
+    )
+    eco = eco.set_geometry(
+        [shapely.box(170, -25, 180, -10), shapely.box(-180, -25, -170, -10)], crs=4326
+    )
+    files = {"protected_areas": tmp_path / "pas.gpkg", "ecoregions": tmp_path / "eco.gpkg"}
+    pas.to_file(files["protected_areas"])
+    eco.to_file(files["ecoregions"])
+    rng = np.random.default_rng(6)
+    lon = np.r_[rng.uniform(179.4, 179.999, 20), rng.uniform(-179.999, -179.5, 20)]
+    sites = gpd.GeoDataFrame(
+        {"site_id": [f"S{i}" for i in range(lon.size)]},
+        geometry=gpd.points_from_xy(lon, rng.uniform(-17.9, -16.4, lon.size)),
+        crs=4326,
+    )
+    box = chunked._chunk_box(sites, 10.0)  # sites on both sides: two parts
+    assert box[0][2] == 180.0 and box[1][0] == -180.0, box
+    assert box[0][0] > 179.0 and box[1][2] < -179.0
+    kwargs = dict(radii_km=(1, 10), rings=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        whole = run_pipeline(sites, **files, jobs=1, **kwargs)
+        assert chunked.LAST_RUN["chunks"] == 1
+        _force_chunks(monkeypatch, 6)
+        monkeypatch.setattr(chunked, "MIN_POOL_SITES", 0)
+        parts = run_pipeline(sites, **files, jobs=2, **kwargs)
+    assert chunked.LAST_RUN["chunks"] >= 2 and chunked.LAST_RUN["workers"] == 2
+    # cluster outlines across 180 may start their rings elsewhere: the same polygons
+    a, b = (np.asarray(r.layers["clusters"].geometry.values) for r in (whole, parts))
+    assert shapely.equals_exact(shapely.normalize(a), shapely.normalize(b), 1e-9).all()
+    for r in (whole, parts):
+        r.layers["clusters"] = r.layers["clusters"].set_geometry(shapely.normalize(a))
+    _assert_same(whole, parts)
+    met = whole.layers["overlaps"]["pa_id"].astype(str)  # areas on both sides, and across
+    assert {"900001", "900002", "900003"} <= set(met), sorted(set(met))
