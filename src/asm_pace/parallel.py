@@ -667,8 +667,12 @@ def _run_chunks(
     if (shapely.is_missing(geoms) | shapely.is_empty(geoms)).any():
         return None  # classify refuses them, naming them
     try:
-        parts = spatial_chunks(sites, n_chunks)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            parts = spatial_chunks(sites, n_chunks)
     except Exception:  # sites classify refuses (no CRS...): it says why, serially
+        return None
+    if caught:  # sites classify warns about (no CRS...): the serial run's words, once
         return None
     if len(parts) < 2:
         return None
