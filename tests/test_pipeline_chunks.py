@@ -160,7 +160,8 @@ def _assert_same(a, b, exact: bool = False):
     for name in a.layers:
         x, y = a.layers[name], b.layers[name]
         if exact:
-            assert x.equals(y), name
+            differ = [c for c in x.columns if not x[c].equals(y[c])]
+            assert x.equals(y), (name, differ)
             continue
         assert list(x.columns) == list(y.columns), name
         assert x.index.equals(y.index), name
@@ -220,9 +221,10 @@ def test_pool_is_in_process_bit_for_bit(monkeypatch):
     monkeypatch.setattr(chunked, "MIN_POOL_SITES", 0)
     kwargs = dict(radii_km=(1,), **FOREST)
     serial = _run(_sites(), jobs=1, **kwargs)
-    assert chunked.LAST_RUN["workers"] == 1
+    assert chunked.LAST_RUN["workers"] == 1 and "refused" not in chunked.LAST_RUN
     pool = _run(_sites(), jobs=2, **kwargs)
     assert chunked.LAST_RUN["workers"] == 2 and len(chunked.LAST_RUN["worker_cpu_s"]) == 2
+    assert "refused" not in chunked.LAST_RUN, chunked.LAST_RUN["refused"]
     _assert_same(serial, pool, exact=True)
 
 
