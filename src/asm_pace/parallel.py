@@ -639,9 +639,11 @@ def chunk_executor(jobs: int, scheduler: str | None = None) -> Iterator[Any]:
 
     Yields an object with ``submit(fn, *args)`` returning a future with ``result()``:
     a :class:`concurrent.futures.ProcessPoolExecutor` (``forkserver`` context), or, with
-    ``scheduler`` (an address such as ``tcp://10.0.0.5:8786``, ``--scheduler``), a
-    ``distributed.Client`` connected to it (:func:`asm_pace.distributed.scheduler_client`).
-    Both take the same functions and arguments (paths and chunks of sites, never layers).
+    ``scheduler`` (an address such as ``tcp://10.0.0.5:8786``, ``--scheduler``), an
+    executor on a ``distributed.Client`` connected to it
+    (:func:`asm_pace.distributed.scheduler_client`: checked workers, frames scattered,
+    one task at a time per worker process). Both take the same functions and arguments
+    (paths and chunks of sites, never layers).
 
     Examples
     --------
