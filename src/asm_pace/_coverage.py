@@ -381,9 +381,13 @@ def _group_sums(keys: np.ndarray, values: np.ndarray, n_groups: int) -> np.ndarr
     return out
 
 
-#: Chunks with at least this many edges (or events) use the compiled kernels...
+#: In a call that uses the compiled kernels, its chunks with at least this many edges use
+#: them (forest.py's whole windows) ...
 JIT_MIN = 4_000
-#: ... once loaded; loading them (importing numba, about 0.5 s) waits for this much work.
+#: ... and a call or chunk uses them from this much work (loading them, importing numba,
+#: takes about 0.5 s). Never from what ran before in the process: the path, and so the
+#: rounding of the sums, depends on the sizes alone (a worker process gives the parent's
+#: result bit for bit).
 JIT_LOAD = 200_000
 _NB = None
 #: The fused kernel splits a chunk's edges into this many parts (by rows), each summed
@@ -394,11 +398,11 @@ GROUPS = 2
 def _kernels(n: int | None = None):
     """The compiled kernels module, or ``None`` (numba missing, or ``n`` too little work).
 
-    ``n`` counts the work at hand (edges or events): below :data:`JIT_MIN` the numpy
-    path is used, below :data:`JIT_LOAD` too unless the kernels are already loaded.
+    ``n`` counts the work at hand (edges or events): below :data:`JIT_LOAD` the numpy
+    path is used, whether or not the kernels were loaded by an earlier call.
     """
     global _NB
-    if n is not None and (n < JIT_MIN or (_NB is None and n < JIT_LOAD)):
+    if n is not None and n < JIT_LOAD:
         return None
     if _NB is None:
         try:
