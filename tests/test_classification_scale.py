@@ -25,6 +25,7 @@ from asm_pace import classify
 from asm_pace._nearest import BoundaryIndex, layer_envelopes
 from asm_pace._vector import mark_valid
 from asm_pace.classification import _footprint_distance
+from test_classify_speed import pa_frame  # a PA layer in the normalised schema
 
 GEOD = Geod(ellps="WGS84")
 ECEF = Transformer.from_crs("EPSG:4326", "EPSG:4978", always_xy=True)
@@ -167,23 +168,6 @@ def test_a_bound_leaves_the_distances_below_it():
 
 
 # -- the envelope index kept with a reader's layer -----------------------------------------
-
-
-def pa_frame(geoms) -> gpd.GeoDataFrame:
-    n = len(geoms)
-    return gpd.GeoDataFrame(
-        {
-            "pa_id": [str(100 + i) for i in range(n)],
-            "name": [f"Park {i}" for i in range(n)],
-            "designation": "National Park",
-            "iucn_category": "II",
-            "status_year": pd.array([2000] * n, dtype="Int64"),
-            "world_heritage": False,
-            "ramsar": False,
-        },
-        geometry=list(geoms),
-        crs=4326,
-    )
 
 
 def bare(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
