@@ -25,21 +25,10 @@ from asm_pace import classify
 from asm_pace._nearest import BoundaryIndex, layer_envelopes
 from asm_pace._vector import mark_valid
 from asm_pace.classification import _footprint_distance
-from test_classify_speed import pa_frame  # a PA layer in the normalised schema
+from test_classify_speed import WORLD_ECO, pa_frame  # one world ecoregion; PA layers
 
 GEOD = Geod(ellps="WGS84")
 ECEF = Transformer.from_crs("EPSG:4326", "EPSG:4978", always_xy=True)
-WORLD_ECO = gpd.GeoDataFrame(
-    {
-        "eco_id": pd.array([1], dtype="Int64"),
-        "eco_name": ["world"],
-        "biome": pd.array([1], dtype="Int64"),
-        "g200_region": [""],
-        "is_g200": [False],
-    },
-    geometry=[shapely.box(-180, -90, 180, 90)],
-    crs=4326,
-)
 
 
 def xyz(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:

@@ -749,6 +749,30 @@ def _assemble(
 _GENERATED_ID = r"^PA\d+$"
 
 
+def workers_can_read(
+    pa_sources: list,
+    ecoregions: Any,
+    pa_options: Mapping[str, Any],
+    kbas: Any,
+    pa_layer: Any,
+    *others: Any,
+) -> bool:
+    """Whether worker processes can read the run's layers themselves and get what the
+    caller holds: one protected-area source and the ecoregions (and ``others``: the
+    landscapes, the rasters...) given as files, no KBAs, no ``bbox`` option, and ids read
+    from the file (ids made by position, ``PA1``..., differ in a layer read for a box)."""
+    paths = (str, os.PathLike)
+    return (
+        kbas is None
+        and len(pa_sources) == 1
+        and isinstance(pa_sources[0][1], paths)
+        and isinstance(ecoregions, paths)
+        and all(o is None or isinstance(o, paths) for o in others)
+        and "bbox" not in pa_options
+        and not pa_layer["pa_id"].astype(str).str.match(_GENERATED_ID).any()
+    )
+
+
 def classify_run(
     sites: gpd.GeoDataFrame,
     layers: tuple[Any, Any, Any, Any],
@@ -792,17 +816,9 @@ def classify_run(
     pa_sources, ecoregions, priority_landscapes = sources
     pa_options, eco_options, land_options = (dict(o) for o in options)
     jobs = check_jobs(jobs)
-    paths = (str, os.PathLike)
     can = (
-        (scheduler is not None or (jobs > 1 and len(sites) >= MIN_PARALLEL_SITES))
-        and kbas is None
-        and len(pa_sources) == 1
-        and isinstance(pa_sources[0][1], paths)
-        and isinstance(ecoregions, paths)
-        and (priority_landscapes is None or isinstance(priority_landscapes, paths))
-        and "bbox" not in pa_options
-        and not pa_gdf["pa_id"].astype(str).str.match(_GENERATED_ID).any()
-    )
+        scheduler is not None or (jobs > 1 and len(sites) >= MIN_PARALLEL_SITES)
+    ) and workers_can_read(pa_sources, ecoregions, pa_options, kbas, pa_gdf, priority_landscapes)
     if not can:
         return asm_pace.classify(
             sites,

@@ -739,20 +739,14 @@ def _zone_layers(
     are files the workers can read and the run is large enough to pay (docs/scale.md); with
     ``scheduler`` (a dask cluster's address) on its workers, whatever the number of sites."""
     from .chunked import MIN_POOL_SITES, ZoneSpec, zone_layers
-    from .parallel import _GENERATED_ID
+    from .parallel import workers_can_read
 
     pa_sources, ecoregions, pa_options, eco_options, kba_gdf = files
-    paths = (str, os.PathLike)
     pool = (
         (scheduler is not None or (jobs > 1 and len(site_gdf) >= MIN_POOL_SITES))
-        and kba_gdf is None
-        and len(pa_sources) == 1
-        and isinstance(pa_sources[0][1], paths)
-        and isinstance(ecoregions, paths)
-        and "bbox" not in pa_options
         and all(_files(v) for v in (forest or {}).values())
-        and not pa_zones["pa_id"].astype(str).str.match(_GENERATED_ID).any()
-    )  # fmt: skip
+        and workers_can_read(pa_sources, ecoregions, pa_options, kba_gdf, pa_zones)
+    )
     name, path = pa_sources[0]
     options = dict(pa_options) if name is None else {**pa_options, "source_label": name}
     spec = ZoneSpec(
