@@ -217,7 +217,7 @@ def append_source(
     b = [group_representatives(old_group)[old_group]]
     codes = pd.factorize(new["pa_id"].astype(str))[0]
     b.append(n_old + np.unique(codes, return_index=True)[1][codes])
-    i, j = _same_polygons(data.assign(_new=np.arange(len(data)) >= n_old), src, share)
+    i, j = _same_polygons(data, src, share, fresh=np.arange(len(data)) >= n_old)
     group = _components(len(data), np.concatenate([*a, i]), np.concatenate([*b, j]))
     data, n_groups = _with_groups(data, group)
     out = gpd.GeoDataFrame(data, geometry="geometry", crs="EPSG:4326")
@@ -543,12 +543,15 @@ def _components(n: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         label = new
 
 
-def _same_polygons(data: pd.DataFrame, src: np.ndarray, share: float) -> tuple[np.ndarray, ...]:
+def _same_polygons(
+    data: pd.DataFrame, src: np.ndarray, share: float, fresh: np.ndarray | None = None
+) -> tuple[np.ndarray, ...]:
     """Pairs of rows of different sources whose overlap is >= ``share`` of each one's area.
 
     An area one source holds in several rows (parcels of one id, sectors of one name and
     designation: :func:`_multi_row_areas`) is also compared as the union of its rows, so
     two sectors match the other source's single polygon of the area (and the reverse).
+    With ``fresh`` (a flag per row of ``data``), only pairs holding a fresh row are given.
     """
     geoms = np.asarray(data["geometry"].to_numpy(), dtype=object)
     usable = (data["origin"].to_numpy(dtype=object) != "point_circle") & ~(
@@ -567,22 +570,22 @@ def _same_polygons(data: pd.DataFrame, src: np.ndarray, share: float) -> tuple[n
     # candidates: every row, then the union of each multi-row area (rows `members`)
     cand_rows, cand_of = _multi_row_areas(data.iloc[idx], src[idx], g, tree)
     n_rows = idx.size
+    # each candidate's first row (a row is its own; a union's is its first member's)
+    order = np.argsort(cand_of, kind="stable")
+    starts = np.flatnonzero(np.r_[True, np.diff(cand_of[order]) != 0]) if order.size else order
+    first_row = np.concatenate([np.arange(n_rows), cand_rows[order][starts]])
     if cand_of.size:
-        firsts = np.unique(cand_of, return_index=True)[1]
-        unions = np.array(
-            [shapely.union_all(g[cand_rows[cand_of == k]]) for k in range(firsts.size)],
-            dtype=object,
-        )
+        members = np.split(cand_rows[order], starts[1:])
+        unions = np.array([shapely.union_all(g[m]) for m in members], dtype=object)
         g_all = np.concatenate([g, unions])
-        src_all = np.concatenate([src[idx], src[idx][cand_rows[firsts]]])
         tree = shapely.STRtree(g_all)
     else:
-        g_all, src_all = g, src[idx]
+        g_all = g
+    src_all = src[idx][first_row]
     left, right = tree.query(g_all, predicate="intersects")
     keep = (left < right) & (src_all[left] != src_all[right])
-    if "_new" in data.columns:  # append_source: the old rows' pairs are known
-        fresh = np.asarray(data["_new"].to_numpy(dtype=bool)[idx])
-        fresh_all = np.concatenate([fresh, fresh[cand_rows[firsts]]]) if cand_of.size else fresh
+    if fresh is not None:  # append_source: the pairs of the old rows are known
+        fresh_all = np.asarray(fresh, dtype=bool)[idx][first_row]
         keep &= fresh_all[left] | fresh_all[right]
     left, right = left[keep], right[keep]
     if not left.size:
@@ -598,14 +601,12 @@ def _same_polygons(data: pd.DataFrame, src: np.ndarray, share: float) -> tuple[n
     left, right = left[same], right[same]
     # a union stands for its rows: the pair links its first row, and its rows are linked
     # together (one area, as the other source says)
-    firsts = cand_rows[np.unique(cand_of, return_index=True)[1]]
-    first_row = np.concatenate([np.arange(n_rows), firsts])
     out_a, out_b = [idx[first_row[left]]], [idx[first_row[right]]]
     matched = np.unique(np.concatenate([left, right]))
     matched = matched[matched >= n_rows] - n_rows
     member = np.isin(cand_of, matched)
     out_a.append(idx[cand_rows[member]])
-    out_b.append(idx[firsts[cand_of[member]]])
+    out_b.append(idx[first_row[n_rows + cand_of[member]]])
     return np.concatenate(out_a), np.concatenate(out_b)
 
 
