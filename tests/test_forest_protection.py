@@ -266,7 +266,7 @@ def test_a_layer_without_status_year_points_or_no_crs_is_refused(hand_rasters):
     with pytest.raises(SchemaError, match=r"status_year.*read_protected_areas"):
         forest_loss(zones, **hand_rasters, protected_areas=no_year)
     points = _pas([shapely.Point(10.005, 0.0)], [2010])
-    with pytest.raises(InputError, match="rows 0 are not polygons"):
+    with pytest.raises(InputError, match="rows 1 are not polygons"):
         forest_loss(zones, **hand_rasters, protected_areas=points)
     with pytest.raises(InputError, match="GeoDataFrame"):
         forest_loss(zones, **hand_rasters, protected_areas=pd.DataFrame({"status_year": [1]}))

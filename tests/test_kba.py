@@ -213,7 +213,7 @@ def test_point_without_area_dropped_with_warning():
         ({"SitArea": [-1.0, 1.0]}, ["SitArea", "SitRecID 7"]),
         ({"SitArea": [1e12, 1.0]}, ["SitArea", "SitRecID 7"]),
         ({"SitRecID": [7, 7]}, ["SitRecID 7", "repeated"]),
-        ({"SitRecID": [None, 3]}, ["no SitRecID", "rows 0"]),
+        ({"SitRecID": [None, 3]}, ["no SitRecID", "rows 1"]),
         ({"KbaStatus": ["de-listed", "does not qualify"]}, ["KbaStatus confirmed", "de-listed 1"]),
     ],
 )

@@ -152,35 +152,35 @@ def test_refuses_a_polygon_layer(tmp_path):
 def test_refuses_points_in_a_mixed_layer():
     raw = hydrorivers()
     raw.loc[2, "geometry"] = shapely.Point(0.25, 0)
-    with pytest.raises(InputError, match="rows 2 are not lines"):
+    with pytest.raises(InputError, match="rows 3 are not lines"):
         read_rivers(raw)
 
 
 def test_refuses_a_reach_of_no_length():
     raw = hydrorivers()
     raw.loc[1, "geometry"] = shapely.LineString([(0.1, 0), (0.1, 0)])
-    with pytest.raises(InputError, match="rows 1 are lines of no length"):
+    with pytest.raises(InputError, match="rows 2 are lines of no length"):
         read_rivers(raw)
 
 
 def test_refuses_duplicate_ids():
-    with pytest.raises(InputError, match=r"HYRIV_ID repeats in rows 1, 2 \(ids \[12\]\)"):
+    with pytest.raises(InputError, match=r"HYRIV_ID repeats in rows 2, 3 \(ids \[12\]\)"):
         read_rivers(hydrorivers(HYRIV_ID=[11, 12, 12, 14]))
 
 
 def test_refuses_ids_that_are_not_whole_numbers():
-    with pytest.raises(InputError, match=r"NEXT_DOWN .* rows 1 "):
+    with pytest.raises(InputError, match=r"NEXT_DOWN .* rows 2 "):
         read_rivers(hydrorivers(NEXT_DOWN=[12, 13.5, 0, 12]))
-    with pytest.raises(InputError, match=r"NEXT_DOWN .* rows 0 "):
+    with pytest.raises(InputError, match=r"NEXT_DOWN .* rows 1 "):
         read_rivers(hydrorivers(NEXT_DOWN=[-1, 13, 0, 12]))
-    with pytest.raises(InputError, match=r"HYRIV_ID .* rows 3 "):
+    with pytest.raises(InputError, match=r"HYRIV_ID .* rows 4 "):
         read_rivers(hydrorivers(HYRIV_ID=[11, 12, 13, None]))
 
 
 def test_refuses_negative_lengths_and_discharge():
-    with pytest.raises(InputError, match=r"LENGTH_KM \(reach length in km\).* rows 1 "):
+    with pytest.raises(InputError, match=r"LENGTH_KM \(reach length in km\).* rows 2 "):
         read_rivers(hydrorivers(LENGTH_KM=[11.13, -1.0, 11.13, 11.13]))
-    with pytest.raises(InputError, match=r"DIS_AV_CMS .* rows 3 "):
+    with pytest.raises(InputError, match=r"DIS_AV_CMS .* rows 4 "):
         read_rivers(hydrorivers(DIS_AV_CMS=[1.0, 3.0, 3.5, -2.0]))
 
 

@@ -184,7 +184,7 @@ def test_status_year_that_is_not_a_year(tmp_path):
         crs="EPSG:4326",
     )  # fmt: skip
     gdf.to_file(tmp_path / "yr.gpkg")
-    with pytest.warns(UnreadableValueWarning, match=r"2 feature\(s\).*rows 2, 3: '19900', 'n/a'"):
+    with pytest.warns(UnreadableValueWarning, match=r"2 feature\(s\).*rows 3, 4: '19900', 'n/a'"):
         out = read_protected_areas(tmp_path / "yr.gpkg")
     assert list(out["status_year"].astype("object").fillna(-1)) == [1990, -1, -1, -1]
 
@@ -222,7 +222,7 @@ def test_g200_rule_by_region_only_when_no_number(tmp_path):
 
 def test_g200_num_values_read(tmp_path):
     values = ["37", "0", "", None, "-9999", "-9998", "238"]
-    with pytest.warns(UnreadableValueWarning, match=r"G200_NUM is empty in 2 .*rows 2, 3"):
+    with pytest.warns(UnreadableValueWarning, match=r"G200_NUM is empty in 2 .*rows 3, 4"):
         eco = read_ecoregions(_eco(tmp_path, ECO_ID=list(range(1, 8)), G200_NUM=values))
     assert list(eco["is_g200"]) == [True, False, False, False, False, False, True]
     with pytest.raises(InputError, match=r"G200_NUM is empty in every feature"):
@@ -232,7 +232,7 @@ def test_g200_num_values_read(tmp_path):
 @pytest.mark.parametrize("bad", ["x", "3.5", "239"])  # "n/a" and -1: tests/corpus/attributes
 def test_g200_num_unreadable_is_refused(tmp_path, bad):
     path = _eco(tmp_path, ECO_ID=[101, 102], G200_NUM=["5", bad])
-    with pytest.raises(InputError, match=rf"eco\.gpkg: G200_NUM .*rows 1, ECO_ID 102.*'{bad}'"):
+    with pytest.raises(InputError, match=rf"eco\.gpkg: G200_NUM .*rows 2, ECO_ID 102.*'{bad}'"):
         read_ecoregions(path)
 
 

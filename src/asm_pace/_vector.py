@@ -78,8 +78,15 @@ def source_name(source: Any) -> str:
 
 
 def row_list(mask: np.ndarray | pd.Series) -> str:
-    """The positions where ``mask`` is true, for messages: the first ten and how many in all."""
-    rows = np.flatnonzero(np.asarray(mask))
+    """The rows where ``mask`` is true, for messages: the first ten and how many in all.
+
+    Rows are counted from 1 (the first feature is row 1), as the site messages count
+    lines and QGIS counts features: the docs' "Row numbers in messages".
+
+    >>> row_list(np.array([False, True, False, True]))
+    '2, 4'
+    """
+    rows = np.flatnonzero(np.asarray(mask)) + 1
     shown = ", ".join(str(r) for r in rows[:10])
     return shown + (f" ... ({rows.size} in all)" if rows.size > 10 else "")
 

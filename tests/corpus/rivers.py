@@ -133,17 +133,17 @@ CASES = [
     Case(
         "rivers/duplicate_ids",
         lambda f: run(f, _set("HYRIV_ID", [1, 2, 2])),
-        words=("rivers.gpkg", "HYRIV_ID repeats in rows 1, 2"),
+        words=("rivers.gpkg", "HYRIV_ID repeats in rows 2, 3"),
     ),
     Case(
         "rivers/next_down_not_a_number",
         lambda f: run(f, _set("NEXT_DOWN", ["2", "three", "0"])),
-        words=("rivers.gpkg", "NEXT_DOWN", "rows 1", "'three'"),
+        words=("rivers.gpkg", "NEXT_DOWN", "rows 2", "'three'"),
     ),
     Case(
         "rivers/negative_length",
         lambda f: run(f, _set("LENGTH_KM", [65.0, -1.0, 120.0])),
-        words=("rivers.gpkg", "LENGTH_KM", "rows 1", ">= 0"),
+        words=("rivers.gpkg", "LENGTH_KM", "rows 2", ">= 0"),
     ),
     Case(
         "rivers/network_of_another_region",

@@ -288,16 +288,16 @@ CASES = [
     Case(
         "wrapping/pa_point_lon_190",
         _pa_point_190,
-        words=("pas.gpkg", "row 0", "longitude", "subtract 360"),
+        words=("pas.gpkg", "row 1", "longitude", "subtract 360"),
     ),
     Case(
         "wrapping/pa_ambiguous_edge",
         _pa_ambiguous,
-        words=("pas.gpkg", "row 0", "either way", "add vertices"),
+        words=("pas.gpkg", "row 1", "either way", "add vertices"),
     ),
-    Case("wrapping/pa_round_a_pole", _pa_round_pole, words=("pas.gpkg", "row 0", "pole", "cut it")),
+    Case("wrapping/pa_round_a_pole", _pa_round_pole, words=("pas.gpkg", "row 1", "pole", "cut it")),
     Case(
-        "wrapping/pa_latitude_95", _pa_latitude_95, words=("pas.gpkg", "row 0", "latitude", "CRS")
+        "wrapping/pa_latitude_95", _pa_latitude_95, words=("pas.gpkg", "row 1", "latitude", "CRS")
     ),
     Case(
         "wrapping/site_lon_190_csv",
