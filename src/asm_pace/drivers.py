@@ -34,6 +34,8 @@ __all__ = ["DRIVER_CLASSES", "driver_columns", "open_drivers_layer"]
 
 #: The drivers map's classes, by value (the order of the dataset's class list), as the slug
 #: used in column names (``loss_driver_<slug>_ha``). 0, nodata and no cell: ``unknown``.
+#: Checked against the Earth Engine catalog entry of the dataset (band ``classification``,
+#: ``gee:classes`` values 1-7 in this order; v1.1 2001-2023, the same classes in v1.2).
 DRIVER_CLASSES: dict[int, str] = {
     1: "permanent_agriculture",
     2: "hard_commodities",  # mining and energy infrastructure: the ASM class
