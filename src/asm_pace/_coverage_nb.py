@@ -42,77 +42,132 @@ def _cut_params(a: float, b: float) -> tuple[float, float, float, float, int]:
     return fa, step, alpha, beta, n
 
 
+@njit(cache=True, nogil=True, inline="always", error_model="numpy")
+def _exact_cuts(ua, ub, wa, wb, h, w, row, col, rise, oat, ocol, ow):
+    """The exact-coverage events of one edge ``(ua, wa) -> (ub, wb)`` (pixel coordinates),
+    as ``_coverage.exact_edge_events`` computes them, into scratch arrays.
+
+    Prefix events ``0:m``, one per row piece: ``row``, ``col``, ``rise``. Own shares
+    ``0:q``: the prefix event ``oat`` they belong to, ``ocol`` and the weight ``ow``; one
+    for a row piece inside one column (``exact_edge_events``' ``own_at``), one per column
+    piece (two or more) for a row piece crossing columns. Returns ``(m, q)``. The one
+    place the edge-cutting arithmetic is written: :func:`exact_events` and
+    :func:`label_sums_edges_part` both read its events.
+    """
+    du = ub - ua
+    dw = wb - wa
+    fa, step, alpha, beta, n = _cut_params(wa, wb)
+    q = 0
+    for j in range(n + 1):
+        jf = float(j)
+        t0 = alpha + beta * jf
+        t1 = t0 + beta
+        if j == 0:
+            t0 = 0.0
+        if j == n:
+            t1 = 1.0
+        cell = fa + step * jf
+        u0 = ua + t0 * du
+        u1 = ua + t1 * du
+        dw1 = (t1 - t0) * dw
+        fu0 = _first_cell(u0, u1)
+        c1 = min(max(int(fu0), 0), w - 1)
+        row[j] = min(max(int(cell), 0), h - 1)
+        col[j] = c1
+        rise[j] = dw1
+        if fu0 == np.floor(u1):  # inside one column
+            oat[q] = j
+            ocol[q] = c1
+            ow[q] = (0.5 * (u0 + u1) - c1) * dw1
+            q += 1
+            continue
+        ga, gstep, galpha, gbeta, n2 = _cut_params(u0, u1)
+        right = u1 > u0
+        for i in range(n2 + 1):
+            fi = float(i)
+            s0 = galpha + gbeta * fi
+            s1 = s0 + gbeta
+            if i == 0:
+                s0 = 0.0
+            if i == n2:
+                s1 = 1.0
+            r = (s1 - s0) * dw1
+            mid = u0 + 0.5 * (s0 + s1) * (u1 - u0)
+            c = min(max(int(ga + gstep * fi), 0), w - 1)
+            o = (mid - c) * r
+            if right:
+                later = (1.0 - s1) * dw1
+            elif i == 0:
+                later = 0.0
+            else:
+                later = -(1.0 - s0) * dw1
+            oat[q] = j
+            ocol[q] = c
+            ow[q] = o + later
+            q += 1
+    return n + 1, q
+
+
+@njit(cache=True, nogil=True, inline="always", error_model="numpy")
+def _scratch(h, w):
+    """Scratch arrays for :func:`_exact_cuts` on a chunk of ``h`` x ``w`` pixels: an edge
+    has at most ``h + 1`` row pieces and ``h + w + 2`` own shares."""
+    m = h + 2
+    q = h + w + 4
+    return (
+        np.empty(m, np.intp),
+        np.empty(m, np.intp),
+        np.empty(m),
+        np.empty(q, np.intp),
+        np.empty(q, np.intp),
+        np.empty(q),
+    )
+
+
 @njit(cache=True, nogil=True, error_model="numpy")
 def _exact_pass(
-    start, end, owner, h, w, fill, kpos, mpos, piece, row, col, rise, own_at, opiece, orow, ocol, ow
-):
+    start, end, owner, h, w, fill, kpos, mpos, piece, row, col, rise, own_at, opiece, orow, ocol,
+    ow, s_row, s_col, s_rise, s_oat, s_ocol, s_ow,
+):  # fmt: skip
     """Count per row (``fill`` False) or write row by row (``fill`` True) the events.
 
     ``kpos`` and ``mpos`` (h + 1) count the prefix and own events of each row, then
     (as exclusive cumulative sums) give where each row's next event goes.
     """
     for e in range(start.shape[0]):
-        ua = start[e, 0]
         wa = start[e, 1]
         wb = end[e, 1]
         if wa == wb:
             continue  # horizontal edges add nothing
-        du = end[e, 0] - ua
-        dw = wb - wa
-        fa, step, alpha, beta, n = _cut_params(wa, wb)
-        for j in range(n + 1):
-            jf = float(j)
-            t0 = alpha + beta * jf
-            t1 = t0 + beta
-            if j == 0:
-                t0 = 0.0
-            if j == n:
-                t1 = 1.0
-            cell = fa + step * jf
-            u0 = ua + t0 * du
-            u1 = ua + t1 * du
-            dw1 = (t1 - t0) * dw
-            fu0 = _first_cell(u0, u1)
-            cx = fu0 != np.floor(u1)
-            c1 = min(max(int(fu0), 0), w - 1)
-            r1 = min(max(int(cell), 0), h - 1)
+        m, q = _exact_cuts(
+            start[e, 0], end[e, 0], wa, wb, h, w, s_row, s_col, s_rise, s_oat, s_ocol, s_ow
+        )
+        i = 0
+        for j in range(m):
+            r1 = s_row[j]
+            i1 = i
+            while i1 < q and s_oat[i1] == j:
+                i1 += 1
             if fill:
                 k = kpos[r1]
                 piece[k] = owner[e]
                 row[k] = r1
-                col[k] = c1
-                rise[k] = dw1
-                own_at[k] = 0.0 if cx else (0.5 * (u0 + u1) - c1) * dw1
+                col[k] = s_col[j]
+                rise[k] = s_rise[j]
+                own_at[k] = s_ow[i] if i1 - i == 1 else 0.0
             kpos[r1] += 1
-            if not cx:
+            if i1 - i == 1:  # inside one column: its share is own_at
+                i = i1
                 continue
-            ga, gstep, galpha, gbeta, n2 = _cut_params(u0, u1)
-            right = u1 > u0
-            for i in range(n2 + 1):
+            for x in range(i, i1):
                 if fill:
-                    fi = float(i)
-                    s0 = galpha + gbeta * fi
-                    s1 = s0 + gbeta
-                    if i == 0:
-                        s0 = 0.0
-                    if i == n2:
-                        s1 = 1.0
-                    r = (s1 - s0) * dw1
-                    mid = u0 + 0.5 * (s0 + s1) * (u1 - u0)
-                    c = min(max(int(ga + gstep * fi), 0), w - 1)
-                    o = (mid - c) * r
-                    if right:
-                        later = (1.0 - s1) * dw1
-                    elif i == 0:
-                        later = 0.0
-                    else:
-                        later = -(1.0 - s0) * dw1
-                    m = mpos[r1]
-                    opiece[m] = owner[e]
-                    orow[m] = r1
-                    ocol[m] = c
-                    ow[m] = o + later
+                    k = mpos[r1]
+                    opiece[k] = owner[e]
+                    orow[k] = r1
+                    ocol[k] = s_ocol[x]
+                    ow[k] = s_ow[x]
                 mpos[r1] += 1
+            i = i1
 
 
 def exact_events(
@@ -131,7 +186,10 @@ def exact_events(
     ef = np.empty(0, dtype=np.float64)
     kpos = np.zeros(h + 1, dtype=np.intp)
     mpos = np.zeros(h + 1, dtype=np.intp)
-    _exact_pass(start, end, owner, h, w, False, kpos, mpos, ei, ei, ei, ef, ef, ei, ei, ei, ef)
+    scratch = _scratch(h, w)
+    _exact_pass(
+        start, end, owner, h, w, False, kpos, mpos, ei, ei, ei, ef, ef, ei, ei, ei, ef, *scratch
+    )
     k, m = int(kpos.sum()), int(mpos.sum())
     kpos = np.concatenate([[0], np.cumsum(kpos[:-1])])
     mpos = np.concatenate([[0], np.cumsum(mpos[:-1])])
@@ -146,7 +204,7 @@ def exact_events(
         np.empty(m, np.intp),
         np.empty(m),
     )
-    _exact_pass(start, end, owner, h, w, True, kpos, mpos, *out)
+    _exact_pass(start, end, owner, h, w, True, kpos, mpos, *out, *scratch)
     return out
 
 
@@ -393,9 +451,9 @@ def label_sums_edges_part(
     s32 = np.uint64(32)
     s48 = np.uint64(48)
     w1 = w + 1  # a row of packed words: columns 0..w
-    at = np.empty(h + 2, dtype=np.intp)  # one edge's prefix events: row, column, weight
-    col = np.empty(h + 2, dtype=np.intp)
-    wt = np.empty(h + 2)
+    # one edge's events (_exact_cuts): the prefix events' row, column and weight, the own
+    # shares' prefix event, column and weight
+    at, col, wt, oat, ocol, ow = _scratch(h, w)
     for ii in range(lo, hi):
         e = order[ii]
         p = owner[ii]
@@ -404,55 +462,12 @@ def label_sums_edges_part(
             continue
         m = 0
         if exact:
-            du = ub - ua
-            dw = wb - wa
-            fa, step, alpha, beta, n = _cut_params(wa, wb)
-            for j in range(n + 1):
-                jf = float(j)
-                t0 = alpha + beta * jf
-                t1_ = t0 + beta
-                if j == 0:
-                    t0 = 0.0
-                if j == n:
-                    t1_ = 1.0
-                cell = fa + step * jf
-                u0 = ua + t0 * du
-                u1 = ua + t1_ * du
-                dw1 = (t1_ - t0) * dw
-                fu0 = _first_cell(u0, u1)
-                cx = fu0 != np.floor(u1)
-                c1 = min(max(int(fu0), 0), w - 1)
-                rr = min(max(int(cell), 0), h - 1)
-                rw = row_weight[rr]
-                base = rr * w1
-                at[m] = rr
-                col[m] = c1
-                wt[m] = dw1 * rw
-                m += 1
-                if not cx:
-                    out[p, packed[base + c1] >> s48] += ((0.5 * (u0 + u1) - c1) * dw1) * rw
-                    continue
-                ga, gstep, galpha, gbeta, n2 = _cut_params(u0, u1)
-                right = u1 > u0
-                for i in range(n2 + 1):
-                    fi = float(i)
-                    s0 = galpha + gbeta * fi
-                    s1 = s0 + gbeta
-                    if i == 0:
-                        s0 = 0.0
-                    if i == n2:
-                        s1 = 1.0
-                    rise = (s1 - s0) * dw1
-                    mid = u0 + 0.5 * (s0 + s1) * (u1 - u0)
-                    c = min(max(int(ga + gstep * fi), 0), w - 1)
-                    o = (mid - c) * rise
-                    if right:
-                        later = (1.0 - s1) * dw1
-                    elif i == 0:
-                        later = 0.0
-                    else:
-                        later = -(1.0 - s0) * dw1
-                    out[p, packed[base + c] >> s48] += (o + later) * rw
+            m, q = _exact_cuts(ua, ub, wa, wb, h, w, at, col, wt, oat, ocol, ow)
+            for i in range(q):
+                rr = at[oat[i]]
+                out[p, packed[rr * w1 + ocol[i]] >> s48] += ow[i] * row_weight[rr]
+            for j in range(m):
+                wt[j] = wt[j] * row_weight[at[j]]
         else:
             lo_w = min(wa, wb)
             k0 = np.ceil(lo_w - 0.5)
@@ -467,16 +482,16 @@ def label_sums_edges_part(
                 col[m] = c
                 wt[m] = sign * row_weight[rr]
                 m += 1
-        for q in range(m):
-            rr = at[q]
-            x = wt[q]
-            g = packed[rr * w1 + col[q]]
+        for k in range(m):
+            rr = at[k]
+            x = wt[k]
+            g = packed[rr * w1 + col[k]]
             n2f = float(g & m16)
             n3f = float((g >> s16) & m16)
             nrl = int((g >> s32) & m16)
             nr = rowrare[rr] + nrl
             if t1 >= 0:
-                out[p, t1] += x * (float(col[q]) - n2f - n3f - nrl)
+                out[p, t1] += x * (float(col[k]) - n2f - n3f - nrl)
             if t2 >= 0:
                 out[p, t2] += x * n2f
             if t3 >= 0:
