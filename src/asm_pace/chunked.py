@@ -49,6 +49,7 @@ __all__ = [
     "pipeline_chunks",
     "plan_chunk_sites",
     "zone_layers",
+    "ZoneSpool",
 ]
 
 #: The default memory budget: this share of the machine's physical memory.
@@ -355,9 +356,15 @@ def zone_layers(
     scheduler: str | None = None,
     chunk_sites: int | None = None,
     step: Callable[[str], None] | None = None,
-) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, pd.DataFrame]:
+    spool: str | os.PathLike[str] | None = None,
+) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, pd.DataFrame] | ZoneSpool:
     """Buffers (with overlap and forest columns), clusters and the overlaps table of
     ``sites``, in chunks whose size follows ``memory``; the unchunked run's layers.
+
+    With ``spool`` (a file name) a run of several chunks keeps no layer: each chunk's are
+    added to that file as the chunk is done, and a :class:`ZoneSpool` that reads them back
+    in order is returned (the file is the caller's to remove: :meth:`ZoneSpool.close`;
+    on an error it is removed here).
 
     One chunk: :func:`asm_pace.pipeline.zone_steps` on all the sites, in this process (the
     path of a run without chunks). Several: each chunk in turn here, or with ``pool``
@@ -381,12 +388,26 @@ def zone_layers(
         step("buffers")
     workers = min(workers, len(parts))
     LAST_RUN.update(chunks=len(parts), workers=workers if pool else 1, worker_cpu_s={})
-    results = _run(sites, parts, spec, layers, workers if pool else 0, scheduler)
-    if results is None:
-        return _unchunked(sites, spec, layers, None)
-    for name in ("overlaps", "forest loss") if spec.forest is not None else ("overlaps",):
-        if step is not None:
-            step(name)
+    store = None
+    if spool is not None:
+        store = ZoneSpool(spool, sites, len(spec.radii) + (1 if spec.rings else 0))
+    try:
+        sink = None if store is None else (lambda value: store.add(*value))
+        results = _run(sites, parts, spec, layers, workers if pool else 0, scheduler, sink)
+        if results is None:
+            if store is not None:
+                store.close()
+            return _unchunked(sites, spec, layers, None)
+        for name in ("overlaps", "forest loss") if spec.forest is not None else ("overlaps",):
+            if step is not None:
+                step(name)
+        if store is not None:
+            LAST_RUN["streamed"] = True
+            return store.finish()
+    except BaseException:
+        if store is not None:
+            store.close()
+        raise
     return _assemble(sites, parts, results)
 
 
@@ -427,8 +448,9 @@ def _chunk(sites: gpd.GeoDataFrame, positions: np.ndarray) -> gpd.GeoDataFrame:
     return part
 
 
-def _run(sites, parts, spec, layers, workers, scheduler) -> list | None:
-    """Each chunk's (zones, clusters, pairs), in the chunks' order; None when one refused."""
+def _run(sites, parts, spec, layers, workers, scheduler, sink=None) -> list | None:
+    """Each chunk's (zones, clusters, pairs), in the chunks' order; None when one refused.
+    With ``sink`` each is given to it as it comes (in order) and not kept."""
     from .parallel import chunk_executor
 
     results, seen = [], set()
@@ -446,7 +468,10 @@ def _run(sites, parts, spec, layers, workers, scheduler) -> list | None:
             return False
         for name, seconds in value[3].items():
             steps[name] = steps.get(name, 0.0) + seconds
-        results.append(value[:3])
+        if sink is None:
+            results.append(value[:3])
+        else:
+            sink(value[:3])
         return True
 
     if workers == 0:
@@ -457,14 +482,17 @@ def _run(sites, parts, spec, layers, workers, scheduler) -> list | None:
         return results
     with chunk_executor(workers, scheduler) as pool:
         futures = [pool.submit(_work, _chunk(sites, p), spec) for p in parts]
-        for future in futures:
+        for i, future in enumerate(futures):
             status, value, caught, pid, seconds, peak = future.result()
+            futures[i] = None  # a done future holds its result: let it go
             cpu[pid] = max(cpu.get(pid, 0.0), seconds)
             peaks[pid] = max(peaks.get(pid, 0), peak)
             if not keep(status, value, caught):
                 for f in futures:
-                    f.cancel()
+                    if f is not None:
+                        f.cancel()
                 return None
+            del value
     return results
 
 
@@ -535,14 +563,295 @@ def _same_columns(frame: gpd.GeoDataFrame, results: list, which: int) -> gpd.Geo
     columns = list(results[0][which].columns)
     for r in results[1:]:
         columns += [c for c in r[which].columns if c not in columns]
-    if "data_coverage" in frame.columns:
-        nodata = ~(frame["data_coverage"].to_numpy(dtype="float64") > 0)
-        for c in frame.columns:
-            if str(c).startswith("loss_") and frame[c].isna().any():
-                frame[c] = frame[c].where(frame[c].notna() | nodata, 0.0)
+    _fill_missing_years(frame)
     out = frame[columns]
     for c in columns:
         dtype = results[0][which][c].dtype if c in results[0][which].columns else None
         if dtype is not None and out[c].dtype != dtype and c != "geometry":
             out[c] = out[c].astype(dtype)
     return out
+
+
+# --------------------------------------------------------------------------- streaming
+#: Sites whose zones (and overlap rows) a streamed layer is read back in at a time.
+SPOOL_BATCH_SITES = 20_000
+#: Clusters read back at a time.
+SPOOL_BATCH_CLUSTERS = 50_000
+_TABLES = ("zones", "clusters", "pairs")
+
+
+class ZoneSpool:
+    """A chunked run's zone layers on disk: each chunk's buffers, clusters and overlaps are
+    added to a scratch SQLite file as soon as the chunk is done (:meth:`add`), and read
+    back in batches in the unchunked run's order, clusters numbered as one run numbers
+    them (:meth:`batches`): the layers :func:`_assemble` makes in memory, row for row.
+
+    Each zone is keyed by its site's position in the sites and its rank among that site's
+    zones (``_k``), each pair by its zone's key and its rank in its chunk; each cluster by
+    its first zone's key. :meth:`finish` numbers the clusters (per group of radius and
+    inner radius, in the order the groups first come; by first zone) in a table of their
+    new ids. Columns are the first chunk's (others after), with its dtypes
+    (:func:`_same_columns`); values are stored untyped (SQLite keeps each as given) and
+    geometries as WKB. The file is the caller's to remove (:meth:`close`).
+    """
+
+    def __init__(self, path: str | os.PathLike[str], sites: gpd.GeoDataFrame, zones_per_site: int):
+        import sqlite3
+
+        self.path = os.fspath(path)
+        self._con = sqlite3.connect(self.path)
+        self._con.execute("PRAGMA journal_mode=OFF")  # a scratch file: no journal
+        self._con.execute("PRAGMA synchronous=OFF")
+        self._site_pos = pd.Series(
+            np.arange(len(sites)), index=sites["site_id"].astype(str).to_numpy()
+        )
+        self.n_sites = len(sites)
+        self.stride = int(zones_per_site) + 1
+        self.columns: dict[str, list[str]] = {t: [] for t in _TABLES}
+        self.dtypes: dict[str, dict[str, Any]] = {t: {} for t in _TABLES}
+        self.rows = dict.fromkeys(_TABLES, 0)
+        self.geom_types: dict[str, set[str]] = {t: set() for t in _TABLES}
+        self.has_z = dict.fromkeys(_TABLES, False)
+        self.crs: dict[str, Any] = {}
+        self.attrs: dict[str, Any] = {}
+        self._geometry: dict[str, str | None] = {}
+        self._groups: dict[tuple, int] = {}  # (radius, inner) -> its first zone's key
+        self._chunks = 0
+        self._keys: list[str] = []
+
+    # ---------------------------------------------------------------- writing
+    def add(self, zones: gpd.GeoDataFrame, clusters: gpd.GeoDataFrame, pairs: pd.DataFrame) -> None:
+        """Append one chunk's layers (as :func:`asm_pace.pipeline.zone_steps` returns them)."""
+        c = self._chunks
+        self._chunks += 1
+        if c == 0:
+            self._keys = [k for k in ("radius_km", "inner_km") if k in zones.columns]
+            self.attrs = dict(zones.attrs)
+        site = self._site_pos.loc[zones["site_id"].astype(str)].to_numpy()
+        rank = pd.Series(site).groupby(site).cumcount().to_numpy()
+        key = site.astype(np.int64) * self.stride + rank
+        # each group's first zone, each cluster's first zone
+        if self._keys:
+            groups = [_group_key(g) for g in zones[self._keys].itertuples(index=False, name=None)]
+            codes, uniques = pd.factorize(pd.Series(groups, dtype=object))
+            firsts = np.full(len(uniques), np.iinfo(np.int64).max, dtype=np.int64)
+            np.minimum.at(firsts, codes, key)
+            for group, k in zip(uniques, firsts.tolist(), strict=True):
+                self._groups[group] = min(self._groups.get(group, k), k)
+        local = zones["cluster_id"].astype(str).to_numpy()
+        first = pd.Series(key).groupby(local).min()
+        cluster_key = first.reindex(clusters["cluster_id"].astype(str)).to_numpy()
+        id_col = "zone_id" if "zone_id" in pairs.columns else "site_id"
+        zone_key = pd.Series(key, index=zones[id_col].astype(str).to_numpy())
+        pair_key = zone_key.loc[pairs[id_col].astype(str)].to_numpy() if len(pairs) else key[:0]
+        self._insert("zones", zones, {"_c": np.full(len(zones), c), "_k": key})
+        self._insert("clusters", clusters, {"_c": np.full(len(clusters), c), "_k": cluster_key})
+        self._insert("pairs", pairs, {"_k": pair_key, "_p": np.arange(len(pairs))})
+
+    def _insert(self, table: str, frame: pd.DataFrame, keys: dict[str, Any]) -> None:
+        if not len(frame) and self.columns[table]:
+            return
+        if self.rows[table] == 0 and len(frame):  # an empty chunk's dtypes may be object
+            for col in self.columns[table]:
+                if col in frame.columns:
+                    self.dtypes[table][col] = frame[col].dtype
+        geo = isinstance(frame, gpd.GeoDataFrame) and frame.active_geometry_name is not None
+        gname = frame.geometry.name if geo else None
+        names = self.columns[table]
+        first = not names
+        if first:
+            self._geometry[table] = gname
+            if geo:
+                self.crs[table] = frame.crs
+            cols = ", ".join(list(keys) + [f"v{i}" for i in range(len(frame.columns))])
+            self._con.execute(f"CREATE TABLE {table} ({cols})")
+        for col in frame.columns:
+            if col not in names:
+                if not first:
+                    self._con.execute(f"ALTER TABLE {table} ADD COLUMN v{len(names)}")
+                names.append(col)
+                dtype = frame[col].dtype
+                if not first and (  # NULL in the rows before: as pandas.concat gives them
+                    pd.api.types.is_integer_dtype(dtype) or pd.api.types.is_bool_dtype(dtype)
+                ):
+                    dtype = np.dtype("float64" if dtype.kind in "iu" else "object")
+                self.dtypes[table][col] = dtype
+        if not len(frame):
+            return
+        if geo:
+            types = frame.geometry.geom_type.dropna().unique()
+            self.geom_types[table].update(str(t) for t in types)
+            live = np.asarray(frame.geometry.values, dtype=object)
+            live = live[~(shapely.is_missing(live) | shapely.is_empty(live))]
+            self.has_z[table] = self.has_z[table] or bool(shapely.has_z(live).any())
+        data = [_sql_values(np.asarray(v)) for v in keys.values()]
+        at = {col: i for i, col in enumerate(frame.columns)}
+        for col in names:
+            if col not in at:
+                data.append([None] * len(frame))
+            elif col == gname:
+                data.append(list(shapely.to_wkb(np.asarray(frame[col].values, dtype=object))))
+            else:
+                data.append(_sql_values(frame.iloc[:, at[col]]))
+        marks = ", ".join("?" * len(data))
+        columns = ", ".join(list(keys) + [f"v{names.index(c)}" for c in names])
+        self._con.executemany(
+            f"INSERT INTO {table} ({columns}) VALUES ({marks})", zip(*data, strict=True)
+        )
+        self._con.commit()
+        self.rows[table] += len(frame)
+
+    def finish(self) -> ZoneSpool:
+        """Index the keys and number the clusters (their new ids and order); returns self."""
+        con = self._con
+        con.execute("CREATE INDEX zones_k ON zones (_k)")
+        con.execute("CREATE INDEX pairs_k ON pairs (_k, _p)")
+        names = self.columns["clusters"]
+        group_cols = [f"v{names.index(k)}" for k in self._keys]
+        cid = f"v{names.index('cluster_id')}"
+        found = pd.DataFrame(
+            con.execute(
+                f"SELECT rowid, _c, {cid}, _k{''.join(', ' + g for g in group_cols)} "
+                "FROM clusters ORDER BY rowid"
+            ).fetchall(),
+            columns=["row", "_c", "cid", "_k", *self._keys],
+        )
+        ranked = sorted(self._groups, key=self._groups.__getitem__)
+        rank = {g: i for i, g in enumerate(ranked)}
+        if self._keys and len(found):
+            found["_group"] = [
+                rank.get(_group_key(g), len(rank))
+                for g in found[self._keys].itertuples(index=False, name=None)
+            ]
+        else:
+            found["_group"] = 0
+        found = found.sort_values(["_group", "_k"], kind="stable").reset_index(drop=True)
+        number = found.groupby("_group").cumcount().to_numpy() + 1
+        suffix = found["cid"].astype(str).str.extract(_CLUSTER)[1].fillna("").to_numpy(dtype=object)
+        new_ids = np.char.mod("C%04d", number).astype(object) + suffix
+        con.execute("CREATE TABLE cluster_map (crow, _c, cid, new_id, ord)")
+        con.executemany(
+            "INSERT INTO cluster_map VALUES (?, ?, ?, ?, ?)",
+            zip(
+                found["row"].tolist(),
+                found["_c"].tolist(),
+                found["cid"].astype(str).tolist(),
+                new_ids.tolist(),
+                range(len(found)),
+                strict=True,
+            ),
+        )
+        con.execute("CREATE INDEX cluster_map_id ON cluster_map (_c, cid)")
+        con.execute("CREATE INDEX cluster_map_ord ON cluster_map (ord)")
+        con.commit()
+        return self
+
+    # ---------------------------------------------------------------- reading
+    def batches(self, table: str) -> Any:
+        """The rows of ``table`` (``zones``, ``clusters``, ``pairs``) in the unchunked run's
+        order, as frames of at most :data:`SPOOL_BATCH_SITES` sites (clusters:
+        :data:`SPOOL_BATCH_CLUSTERS`); always at least one frame (empty: the columns)."""
+        names = self.columns[table]
+        values = ", ".join(f"t.v{i}" for i in range(len(names))) or "NULL"
+        if table == "clusters":
+            step = SPOOL_BATCH_CLUSTERS
+            sql = (
+                f"SELECT m.new_id, {values} FROM cluster_map m JOIN clusters t "
+                "ON t.rowid = m.crow WHERE m.ord >= ? AND m.ord < ? ORDER BY m.ord"
+            )
+            bounds = range(0, max(self.rows[table], 1), step)
+        else:
+            step = SPOOL_BATCH_SITES * self.stride
+            join = ""
+            new = "NULL"
+            if table == "zones":
+                join = "LEFT JOIN cluster_map m ON m._c = t._c AND m.cid = t.v{}".format(
+                    names.index("cluster_id")
+                )
+                new = "m.new_id"
+            order = "t._k" if table == "zones" else "t._k, t._p"
+            sql = (
+                f"SELECT {new}, {values} FROM {table} t {join} "
+                f"WHERE t._k >= ? AND t._k < ? ORDER BY {order}"
+            )
+            bounds = range(0, max(self.n_sites * self.stride, 1), step)
+        for start in bounds:
+            rows = self._con.execute(sql, (start, start + step)).fetchall() if names else []
+            yield self._frame(table, rows)
+
+    def _frame(self, table: str, rows: list[tuple]) -> pd.DataFrame:
+        names = self.columns[table]
+        columns = list(zip(*rows, strict=True)) if rows else [()] * (len(names) + 1)
+        data: dict[str, Any] = {}
+        gname = self._geometry.get(table)
+        for i, col in enumerate(names):
+            values = columns[i + 1]
+            if col == gname:
+                data[col] = shapely.from_wkb(np.array(values, dtype=object))
+                continue
+            dtype = self.dtypes[table][col]
+            if col == "cluster_id" and table in ("zones", "clusters"):
+                values = columns[0]
+            data[col] = _typed(values, dtype)
+        frame = pd.DataFrame(data, index=pd.RangeIndex(len(rows)))
+        if gname is not None:
+            frame = gpd.GeoDataFrame(frame, geometry=gname, crs=self.crs.get(table))
+        _fill_missing_years(frame)
+        if table == "zones":
+            frame.attrs = dict(self.attrs)
+        return frame
+
+    def read(self, table: str) -> pd.DataFrame:
+        """All of ``table``, in order (in memory: for a notebook, not for the run)."""
+        parts = list(self.batches(table))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FutureWarning)
+            frame = pd.concat([p for p in parts if len(p)] or parts[:1], ignore_index=True)
+        if isinstance(parts[0], gpd.GeoDataFrame):
+            frame = gpd.GeoDataFrame(frame, geometry=parts[0].geometry.name, crs=parts[0].crs)
+        frame.attrs = dict(parts[0].attrs)
+        return frame
+
+    def close(self) -> None:
+        """Close and remove the file."""
+        import contextlib
+
+        with contextlib.suppress(Exception):
+            self._con.close()
+        with contextlib.suppress(OSError):
+            os.unlink(self.path)
+
+
+def _group_key(values: tuple) -> tuple:
+    """A group of zones (radius, inner radius) as a key: NaN is None (NaN != NaN)."""
+    return tuple(None if pd.isna(v) else float(v) for v in values)
+
+
+def _sql_values(values: Any) -> list:
+    """A column as values SQLite takes (NaN and NA: NULL)."""
+    series = pd.Series(values)
+    kind = series.dtype.kind
+    if kind in "fiub" and not isinstance(series.dtype, pd.api.extensions.ExtensionDtype):
+        return series.to_numpy().tolist()
+    obj = series.astype(object)
+    return obj.where(series.notna(), None).tolist()
+
+
+def _typed(values: tuple, dtype: Any) -> Any:
+    """Values read back from SQLite as a column of ``dtype``."""
+    if isinstance(dtype, np.dtype) and dtype.kind == "f":
+        return np.array([np.nan if v is None else v for v in values], dtype=dtype)
+    try:
+        return pd.Series(list(values), dtype=dtype)
+    except (TypeError, ValueError):
+        return pd.Series(list(values), dtype=object)
+
+
+def _fill_missing_years(frame: pd.DataFrame) -> None:
+    """A forest year some chunk lacked (its pixels held none) is 0 where the zone had data."""
+    if "data_coverage" not in frame.columns:
+        return
+    nodata = ~(frame["data_coverage"].to_numpy(dtype="float64") > 0)
+    for c in frame.columns:
+        if str(c).startswith("loss_") and frame[c].isna().any():
+            frame[c] = frame[c].where(frame[c].notna() | nodata, 0.0)

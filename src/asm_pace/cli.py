@@ -852,7 +852,8 @@ def _run(
     steps.append("write")
     progress = _Progress(ctx, steps)
     try:
-        result = run_pipeline(radii_km=radii, progress=progress, **options)
+        # a chunked run streams its zone layers to a scratch file beside the output
+        result = run_pipeline(radii_km=radii, progress=progress, stream_to=output, **options)
         progress("write")
         path = write_outputs(
             result,
@@ -943,8 +944,8 @@ def _summary(ctx: _Ctx, result: Any, path: Path, csv_path: Path | None) -> None:
     for key, n in counts.items():
         share = f"{100 * n / total:5.1f} %" if total else ""
         ctx.info(f"  {PACE_CLASS_LABELS.get(key, key):<{width}}  {n:>6}  {share}")
-    written = {**result.layers, **result.map_layers()}
-    layers = ", ".join(f"{name} ({len(frame)})" for name, frame in written.items())
+    written = {**result.row_counts(), **{k: len(v) for k, v in result.map_layers().items()}}
+    layers = ", ".join(f"{name} ({n})" for name, n in written.items())
     ctx.info(f"Wrote {path} (layers: {layers}; run_info; styled for QGIS)")
     if csv_path is not None:
         ctx.info(f"Wrote {csv_path}")

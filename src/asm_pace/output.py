@@ -40,7 +40,7 @@ import threading
 import time
 import unicodedata
 import warnings
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -416,7 +416,7 @@ def _run_info_table(
             row.get("sha256"),
         )
     for name, frame in layers.items():
-        add("layer", name, str(len(frame)))
+        add("layer", name, str(len(frame) if isinstance(frame, pd.DataFrame) else frame))
         for new, old in renamed.get(name, {}).items():
             add("renamed_column", f"{name}.{new}", old)
     table = pd.DataFrame(rows)
@@ -1036,6 +1036,116 @@ def clean_stale_temporaries(
 
 
 # --------------------------------------------------------------------------- writing
+@dataclass
+class LayerStream:
+    """A layer :func:`write_geopackage` writes batch by batch, never whole in memory (a
+    chunked run's zone layers read back from its scratch file,
+    :func:`asm_pace.pipeline.run_pipeline` ``stream_to``).
+
+    ``batches()`` gives the layer's frames in order (at least one; the first's columns
+    and types are the layer's); ``rows`` is their total. ``geometry_types`` and ``has_z``
+    are the whole layer's, so the GeoPackage's geometry type (and the promotion of
+    polygons to multipolygons) is the one a write of the whole frame chooses. Once
+    written, :meth:`stand_in` is a small frame with the layer's columns, geometry types,
+    extent and radii: its style and its QGIS project entry are the whole layer's.
+    """
+
+    rows: int
+    batches: Callable[[], Iterable[pd.DataFrame]]
+    geometry_types: frozenset[str] = frozenset()
+    has_z: bool = False
+
+    def __post_init__(self) -> None:
+        self._seen: dict[str, Any] = {}
+
+    def geometry_type(self) -> tuple[str, bool]:
+        """The layer's geometry type and whether to promote single parts to multi (as
+        pyogrio chooses them for a GeoPackage written in one go)."""
+        types = set(self.geometry_types)
+        kind, promote = "Unknown", False
+        if self.rows and len(types) == 1:
+            kind = types.pop()
+        elif self.rows and len(types) == 2:
+            for single in ("Polygon", "LineString", "Point"):
+                if types == {single, f"Multi{single}"}:
+                    kind, promote = f"Multi{single}", True
+        if self.has_z and kind != "Unknown":
+            kind = f"{kind} Z"
+        return kind, promote
+
+    def observe(self, batch: pd.DataFrame) -> None:
+        """Note a batch written: columns, geometry types, extent, radii (first come)."""
+        seen = self._seen
+        if not seen:
+            seen["columns"] = list(batch.columns)
+            geo = isinstance(batch, gpd.GeoDataFrame) and batch.active_geometry_name is not None
+            seen["geometry"] = batch.geometry.name if geo else None
+            seen["crs"] = batch.crs if geo else None
+            seen["types"] = {}
+            seen["bounds"] = None
+            seen["radii"] = []
+        if seen["geometry"] is not None and len(batch):
+            for kind, n in batch.geometry.geom_type.dropna().value_counts().items():
+                seen["types"][kind] = seen["types"].get(kind, 0) + int(n)
+            live = batch.geometry[~(batch.geometry.isna() | batch.geometry.is_empty)]
+            if len(live):
+                b = live.total_bounds
+                old = seen["bounds"]
+                seen["bounds"] = (
+                    b
+                    if old is None
+                    else np.r_[np.minimum(old[:2], b[:2]), np.maximum(old[2:], b[2:])]
+                )
+        keys = [c for c in ("radius_km", "inner_km") if c in batch.columns]
+        if "radius_km" in keys and len(batch):
+            pairs = pd.DataFrame(batch[keys]).drop_duplicates()
+            seen["radii"].append(pairs)
+
+    def stand_in(self) -> pd.DataFrame:
+        """A few rows standing for the written layer (:func:`layer_style`, the QGIS project)."""
+        seen = self._seen
+        if not seen:
+            raise RuntimeError("stand_in(): the layer has not been written yet")
+        columns = seen["columns"]
+        radii = (
+            pd.concat(seen["radii"], ignore_index=True).drop_duplicates().reset_index(drop=True)
+            if seen["radii"]
+            else pd.DataFrame()
+        )
+        kinds = sorted(seen["types"].items(), key=lambda kv: -kv[1])
+        others = [k for k, _ in kinds[1:]]
+        n = max(len(radii), len(others) + 2) if kinds else len(radii)
+        data = {c: [None] * n for c in columns if c != seen["geometry"]}
+        for c in radii.columns:
+            values = radii[c].tolist()
+            data[c] = [values[min(i, len(values) - 1)] for i in range(n)] if values else data[c]
+        frame = pd.DataFrame(data, columns=[c for c in columns if c != seen["geometry"]])
+        if seen["geometry"] is None:
+            return frame
+        geoms: list[Any] = [None] * n
+        if kinds and seen["bounds"] is not None:
+            top = [_spanning(kinds[0][0], seen["bounds"], i) for i in range(n - len(others))]
+            geoms = top + [_spanning(k, seen["bounds"], 0) for k in others]
+        out = gpd.GeoDataFrame(frame, geometry=geoms, crs=seen["crs"])
+        return out.rename_geometry(seen["geometry"]) if seen["geometry"] != "geometry" else out
+
+
+def _spanning(kind: str, bounds: Sequence[float], i: int) -> Any:
+    """A geometry of type ``kind`` whose bounds are ``bounds`` (a point: a corner, by ``i``)."""
+    x0, y0, x1, y1 = (float(v) for v in bounds)
+    box = shapely.box(x0, y0, x1, y1)
+    line = shapely.LineString([(x0, y0), (x1, y1)])
+    made = {
+        "Polygon": box,
+        "MultiPolygon": shapely.MultiPolygon([box]),
+        "LineString": line,
+        "MultiLineString": shapely.MultiLineString([line]),
+        "Point": shapely.Point((x0, y0) if i % 2 == 0 else (x1, y1)),
+        "MultiPoint": shapely.MultiPoint([(x0, y0), (x1, y1)]),
+    }
+    return made.get(kind, shapely.GeometryCollection([box]))
+
+
 def write_geopackage(
     path: str | os.PathLike[str],
     layers: Mapping[str, pd.DataFrame],
@@ -1059,6 +1169,7 @@ def write_geopackage(
         CRS); DataFrames become attribute tables (GeoPackage data type
         ``attributes``). Names and values are converted as
         :func:`prepare_frame` describes; layer names with :func:`safe_name`.
+        A :class:`LayerStream` is written batch by batch.
     overwrite : bool
         Replace an existing file. Without it an existing file is left
         untouched and :class:`~asm_pace.errors.OutputExistsError` is raised
@@ -1118,10 +1229,10 @@ def write_geopackage(
     if not isinstance(layers, Mapping) or not layers:
         raise InputError("write_geopackage needs at least one layer: {'sites': sites, ...}")
 
-    prepared: dict[str, pd.DataFrame] = {}
+    prepared: dict[str, Any] = {}  # a frame, or a LayerStream (written batch by batch)
     renamed: dict[str, dict[str, str]] = {}
     for name, frame in layers.items():
-        if not isinstance(frame, pd.DataFrame):
+        if not isinstance(frame, pd.DataFrame | LayerStream):
             raise InputError(
                 f"layer {name!r} is a {type(frame).__name__}; give a GeoDataFrame or DataFrame"
             )
@@ -1130,6 +1241,9 @@ def write_geopackage(
             raise InputError(
                 f"layer name {name!r} is reserved for asm_pace's own table; rename the layer"
             )
+        if isinstance(frame, LayerStream):
+            prepared[lname] = frame
+            continue
         geo = isinstance(frame, gpd.GeoDataFrame) and frame.active_geometry_name is not None
         if geo and frame.crs is None and len(frame):
             raise InputError(
@@ -1140,41 +1254,65 @@ def write_geopackage(
         prepared[lname], renamed[lname] = prepare_frame(frame)
 
     now = _dt.datetime.now(_dt.UTC)
-    extra: dict[str, pd.DataFrame] = {
-        "run_info": _run_info_table(
-            run_info or {}, inputs or {}, prepared, renamed, counts, datasets
-        )
-    }
-    if styles:
-        table = _styles_table(prepared, now)
-        if table is not None:
-            extra["layer_styles"] = table
+
+    def write(name: str, frame: pd.DataFrame, temp: Path, **options: Any) -> None:
+        if not temp.exists():
+            # GeoPackage 1.2: read without warnings by older GDAL, QGIS and ArcGIS
+            options["dataset_options"] = {"VERSION": "1.2"}
+        if name == "layer_styles":
+            options["layer_options"] = {"FID": "id"}
+        try:
+            pyogrio.write_dataframe(
+                frame if isinstance(frame, gpd.GeoDataFrame) else pd.DataFrame(frame),
+                temp,
+                layer=name,
+                driver="GPKG",
+                **options,
+            )
+        except Exception as err:
+            raise OutputError(
+                f"could not write layer {name!r} to {path}: {err}. Nothing was "
+                "written; check the layer's columns, and that the folder is writable "
+                "and has space"
+            ) from err
 
     with atomic_output(path, overwrite=overwrite, suffix=".gpkg") as temp:
         with warnings.catch_warnings():
             # pyogrio warns when it promotes mixed Polygon/MultiPolygon; that is intended
             warnings.filterwarnings("ignore", category=RuntimeWarning, module="pyogrio")
-            for name, frame in {**prepared, **extra}.items():
-                options: dict[str, object] = {}
-                if not temp.exists():
-                    # GeoPackage 1.2: read without warnings by older GDAL, QGIS and ArcGIS
-                    options["dataset_options"] = {"VERSION": "1.2"}
-                if name == "layer_styles":
-                    options["layer_options"] = {"FID": "id"}
-                try:
-                    pyogrio.write_dataframe(
-                        frame if isinstance(frame, gpd.GeoDataFrame) else pd.DataFrame(frame),
-                        temp,
-                        layer=name,
-                        driver="GPKG",
-                        **options,
-                    )
-                except Exception as err:
-                    raise OutputError(
-                        f"could not write layer {name!r} to {path}: {err}. Nothing was "
-                        "written; check the layer's columns, and that the folder is writable "
-                        "and has space"
-                    ) from err
+            for name, frame in prepared.items():
+                if not isinstance(frame, LayerStream):
+                    write(name, frame, temp)
+                    continue
+                kind, promote = frame.geometry_type()
+                for i, batch in enumerate(frame.batches()):
+                    if i and not len(batch):
+                        continue
+                    frame.observe(batch)
+                    ready, renamed[name] = prepare_frame(batch)
+                    geo = isinstance(ready, gpd.GeoDataFrame)
+                    options: dict[str, Any] = {"append": True} if i else {}
+                    if geo:
+                        options.update(geometry_type=kind, promote_to_multi=promote)
+                    write(name, ready, temp, **options)
+            summary = {
+                name: prepare_frame(f.stand_in())[0] if isinstance(f, LayerStream) else f
+                for name, f in prepared.items()
+            }
+            rows = {
+                name: f.rows if isinstance(f, LayerStream) else f for name, f in prepared.items()
+            }
+            extra: dict[str, pd.DataFrame] = {
+                "run_info": _run_info_table(
+                    run_info or {}, inputs or {}, rows, renamed, counts, datasets
+                )
+            }
+            if styles:
+                table = _styles_table(summary, now)
+                if table is not None:
+                    extra["layer_styles"] = table
+            for name, frame in extra.items():
+                write(name, frame, temp)
         _finish_contents(temp, now)
     return path
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import os
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -132,6 +132,17 @@ class PipelineResult:
         default=None, init=False, repr=False, compare=False
     )
 
+    def row_counts(self) -> dict[str, int]:
+        """Rows of each layer of :attr:`layers`, without reading a streamed one back."""
+        if isinstance(self.layers, _Layers):
+            return self.layers.row_counts()
+        return {name: len(frame) for name, frame in self.layers.items()}
+
+    def close(self) -> None:
+        """Remove a streamed run's scratch file (``stream_to``); its layers are gone then."""
+        if isinstance(self.layers, _Layers):
+            self.layers.close()
+
     def map_layers(self) -> dict[str, gpd.GeoDataFrame]:
         """The layers read (after cleaning) within the analysis extent, for the GeoPackage.
 
@@ -198,6 +209,114 @@ MAP_COLUMNS: dict[str, tuple[str, ...]] = {
 
 #: The least margin (km) of the analysis extent around the sites.
 MIN_MAP_MARGIN_KM = 10.0
+
+
+class _Streamed:
+    """A layer of a streamed run: ``table`` of ``spool`` (:class:`asm_pace.chunked.ZoneSpool`)
+    read back in batches, each passed through ``make``."""
+
+    def __init__(self, spool: Any, table: str, make: Callable[[pd.DataFrame], pd.DataFrame]):
+        self.spool, self.table, self.make = spool, table, make
+
+    def batches(self):
+        for batch in self.spool.batches(self.table):
+            yield self.make(batch)
+
+    def rows(self) -> int:
+        n = self.spool.rows[self.table]
+        if self.make is forest_loss_long:  # a row per zone and year
+            years = loss_columns(pd.DataFrame(columns=self.spool.columns["zones"]))
+            return n * len(years)
+        return n
+
+    def read(self) -> pd.DataFrame:
+        parts = list(self.batches())
+        if len(parts) == 1:
+            return parts[0]
+        frame = pd.concat([p for p in parts if len(p)] or parts[:1], ignore_index=True)
+        if isinstance(parts[0], gpd.GeoDataFrame):
+            frame = gpd.GeoDataFrame(frame, geometry=parts[0].geometry.name, crs=parts[0].crs)
+        frame.attrs = dict(parts[0].attrs)
+        return frame
+
+    def stream(self):
+        """The layer for :func:`asm_pace.output.write_geopackage` (written in batches)."""
+        from .output import LayerStream
+
+        return LayerStream(
+            rows=self.rows(),
+            batches=self.batches,
+            geometry_types=frozenset(self.spool.geom_types[self.table])
+            if self.make is not forest_loss_long
+            else frozenset(),
+            has_z=self.spool.has_z[self.table] and self.make is not forest_loss_long,
+        )
+
+
+class _Layers(MutableMapping):
+    """A result's layers when the zone layers were streamed (``stream_to``): the others in
+    memory, those in the run's spool, read back whole on access."""
+
+    def __init__(self, frames: Mapping[str, Any]):
+        self._items: dict[str, Any] = dict(frames)
+        self._spool: Any = None
+        self._finalizer: Any = None
+
+    def stream(self, spool: Any, *, forest: bool) -> None:
+        import weakref
+
+        self._spool = spool
+        self._finalizer = weakref.finalize(self, spool.close)
+
+        def totals(frame: pd.DataFrame) -> pd.DataFrame:
+            # the yearly in/outside split lives in the long table; the layers keep the totals
+            return frame.drop(columns=_protection_by_year(frame)) if forest else frame
+
+        self._items["buffers"] = _Streamed(spool, "zones", totals)
+        self._items["clusters"] = _Streamed(spool, "clusters", totals)
+        self._items["overlaps"] = _Streamed(spool, "pairs", lambda frame: frame)
+        if forest:
+            self._items["forest_loss"] = _Streamed(spool, "zones", forest_loss_long)
+
+    def raw(self, name: str) -> Any:
+        """The frame, or the :class:`_Streamed` layer (not read back)."""
+        return self._items[name]
+
+    def row_counts(self) -> dict[str, int]:
+        return {
+            name: item.rows() if isinstance(item, _Streamed) else len(item)
+            for name, item in self._items.items()
+        }
+
+    def close(self) -> None:
+        if self._finalizer is not None:
+            self._finalizer()
+
+    def __getitem__(self, name: str) -> Any:
+        item = self._items[name]
+        return item.read() if isinstance(item, _Streamed) else item
+
+    def __setitem__(self, name: str, value: Any) -> None:
+        self._items[name] = value
+
+    def __delitem__(self, name: str) -> None:
+        del self._items[name]
+
+    def __iter__(self):
+        return iter(self._items)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
+def _spool_path(output: str | os.PathLike[str] | None) -> Path | None:
+    """The scratch file of a streamed run beside ``output`` (a temporary's name, so a
+    killed run's is removed by the next: :func:`asm_pace.output.clean_stale_temporaries`)."""
+    if output is None:
+        return None
+    from .output import _temp_sibling
+
+    return _temp_sibling(Path(os.fspath(output)), ".sqlite")
 
 
 def analysis_extent(result: PipelineResult) -> tuple[float, float, float, float] | None:
@@ -310,6 +429,7 @@ def run_pipeline(
     jobs: int | None = None,
     memory: int | str | None = None,
     scheduler: str | None = None,
+    stream_to: str | os.PathLike[str] | None = None,
 ) -> PipelineResult:
     """Load, classify and (optionally) buffer, overlap and measure forest loss.
 
@@ -402,6 +522,15 @@ def run_pipeline(
         on its workers, whatever the number of sites, with the serial result
         (:mod:`asm_pace.distributed`, docs/distributed.md). Checked (reachable, workers
         with the same asm_pace) before any work; refused with ``jobs``.
+    stream_to : path, optional
+        The GeoPackage the result will be written to (:func:`write_outputs`; the command
+        line gives ``-o``). When the zone steps run in several chunks (``memory``), each
+        chunk's buffers, clusters and overlaps then go to a scratch file beside it
+        (``.<name>.<pid>-<hex>.tmp.sqlite``) as soon as the chunk is done, instead of
+        staying in memory: ``result.layers["buffers"]`` (and ``clusters``, ``overlaps``,
+        ``forest_loss``) reads them back on access, :func:`write_outputs` copies them in
+        batches, and the file goes with the result (:meth:`PipelineResult.close`, or when
+        the result is freed). Without it, or in one chunk, the layers are in memory.
 
     Returns
     -------
@@ -618,17 +747,22 @@ def run_pipeline(
     layers: dict[str, pd.DataFrame] = {"sites": classified}
 
     if radii:
-        zones, clusters, pairs = _zone_layers(
+        zones = _zone_layers(
             site_gdf, radii, rings, pa_zones, eco_gdf, step, memory, jobs,
             forest=dict(treecover=treecover, lossyear=lossyear, gain=gain, canopy=canopy,
                         drivers=drivers) if forest else None,
             files=(pa_sources, ecoregions, pa_options, eco_options, kba_gdf),
-            scheduler=scheduler,
+            scheduler=scheduler, spool=_spool_path(stream_to),
         )  # fmt: skip
-        layers["buffers"] = zones
-        layers["clusters"] = clusters
-        layers["overlaps"] = pairs
-        if forest:
+        if not isinstance(zones, tuple):  # streamed: the layers stay in the spool
+            layers = _Layers(layers)
+            layers.stream(zones, forest=forest)
+        else:
+            zones, clusters, pairs = zones
+            layers["buffers"] = zones
+            layers["clusters"] = clusters
+            layers["overlaps"] = pairs
+        if forest and isinstance(layers, dict):
             layers["forest_loss"] = forest_loss_long(zones)
             # the yearly in/outside split lives in the long table; the layers keep the totals
             layers["buffers"] = zones.drop(columns=_protection_by_year(zones))
@@ -734,10 +868,13 @@ def _zone_layers(
     forest: dict[str, Any] | None,
     files: tuple[Any, ...],
     scheduler: str | None = None,
-) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, pd.DataFrame]:
+    spool: Path | None = None,
+) -> Any:
     """:func:`zone_steps` in chunks that fit ``memory``, in worker processes where the layers
     are files the workers can read and the run is large enough to pay (docs/scale.md); with
-    ``scheduler`` (a dask cluster's address) on its workers, whatever the number of sites."""
+    ``scheduler`` (a dask cluster's address) on its workers, whatever the number of sites.
+    Returns ``(zones, clusters, pairs)``, or with ``spool`` a streamed run's
+    :class:`asm_pace.chunked.ZoneSpool`."""
     from .chunked import MIN_POOL_SITES, ZoneSpec, zone_layers
     from .parallel import workers_can_read
 
@@ -760,7 +897,7 @@ def _zone_layers(
     )
     return zone_layers(
         site_gdf, spec=spec, layers=(pa_zones, eco_gdf), memory=memory, jobs=jobs,
-        pool=pool, scheduler=scheduler if pool else None, step=step,
+        pool=pool, scheduler=scheduler if pool else None, step=step, spool=spool,
     )  # fmt: skip
 
 
@@ -1013,7 +1150,7 @@ def _protection_by_year(frame: pd.DataFrame) -> list[str]:
 def _zone_ids(frame: pd.DataFrame) -> pd.Series:
     if "zone_id" in frame.columns:
         return frame["zone_id"].astype(str)
-    if "radius_km" not in frame.columns:
+    if "radius_km" not in frame.columns or frame.empty:  # empty: a streamed run's batch
         return frame["site_id"].astype(str)
     radius = frame["radius_km"].map(lambda r: f"{float(r):g}km")
     return frame["site_id"].astype(str) + "_" + radius
@@ -1129,8 +1266,9 @@ def write_outputs(
 ) -> Path:
     """Write a :class:`PipelineResult`: the GeoPackage, the sites as CSV, the report, a project.
 
-    The GeoPackage holds the result's layers, then the layers read within the analysis
-    extent (:meth:`PipelineResult.map_layers`: ``protected_areas``, ``ecoregions``,
+    The GeoPackage holds the result's layers (a streamed run's, ``stream_to``, copied
+    from its scratch file in batches, in order: never all in memory), then the layers
+    read within the analysis extent (:meth:`PipelineResult.map_layers`: ``protected_areas``, ``ecoregions``,
     ``priority_landscapes``), each with its default QGIS style.
 
     Every destination is checked before anything is written (:func:`plan_run_outputs`:
@@ -1186,7 +1324,12 @@ def write_outputs(
     else:
         plan.check_existing()
     parameters = {**result.parameters, **(extra_parameters or {})}
-    layers = {**result.layers, **result.map_layers()}
+    if isinstance(result.layers, _Layers):  # streamed layers are copied in batches
+        raw = {name: result.layers.raw(name) for name in result.layers}
+        kept = {k: v.stream() if isinstance(v, _Streamed) else v for k, v in raw.items()}
+    else:
+        kept = dict(result.layers)
+    layers = {**kept, **result.map_layers()}
     with plan.transaction():
         write_geopackage(
             output,
@@ -1205,8 +1348,16 @@ def write_outputs(
             info = {**(report_info or {}), "output": str(output)}
             write_pipeline_report(report, result, run_info=info, overwrite=overwrite)
         if project is not None:
+            from .output import LayerStream
+
             top = [name for name in PROJECT_ORDER if name in layers]
-            ordered = {name: layers[name] for name in [*top, *layers] if name in layers}
+            ordered = {
+                name: layers[name].stand_in()
+                if isinstance(layers[name], LayerStream)
+                else layers[name]
+                for name in [*top, *layers]
+                if name in layers
+            }
             write_qgis_project(project, output, ordered, overwrite=overwrite)
     return output
 

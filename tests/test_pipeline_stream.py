@@ -1,0 +1,153 @@
+"""A chunked run with an output streams its zone layers to disk (``stream_to``): the
+GeoPackage is the unchunked run's, layer by layer, and nothing is left behind on failure."""
+
+from __future__ import annotations
+
+import sqlite3
+import warnings
+import zipfile
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyogrio
+import pytest
+import shapely
+
+from asm_pace import chunked
+from asm_pace.datasets import sample_path
+from asm_pace.errors import AsmPaceError, OutputExistsError
+from asm_pace.pipeline import run_pipeline, write_outputs
+
+LAYERS = {
+    "protected_areas": sample_path("protected_areas.gpkg"),
+    "ecoregions": sample_path("ecoregions.gpkg"),
+}
+FOREST = {
+    "treecover": sample_path("treecover2000.tif"),
+    "lossyear": sample_path("lossyear.tif"),
+}
+
+
+def _run(sites, **kwargs):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return run_pipeline(sites, **LAYERS, **kwargs)
+
+
+def _footprints(tmp_path, n: int = 90):
+    """The samples' first ``n`` sites, every fourth a square footprint of about 600 m."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from asm_pace import read_sites
+
+        sites = read_sites(sample_path("sites.csv")).iloc[:n]
+    geoms = np.asarray(sites.geometry.values, dtype=object)
+    geoms[::4] = shapely.buffer(geoms[::4], 0.003, cap_style="square")
+    path = tmp_path / "footprints.gpkg"
+    gpd.GeoDataFrame({"site_id": sites["site_id"]}, geometry=geoms, crs=4326).to_file(path)
+    return path
+
+
+def _force_chunks(monkeypatch, size: int, batch: int = 7) -> None:
+    monkeypatch.setattr(chunked, "plan_chunk_sites", lambda *args, **kwargs: size)
+    # small read-back batches: many batches per layer, some of them empty
+    monkeypatch.setattr(chunked, "SPOOL_BATCH_SITES", batch)
+    monkeypatch.setattr(chunked, "SPOOL_BATCH_CLUSTERS", batch)
+
+
+def _same_file(a, b) -> None:
+    """Two GeoPackages hold the same layers in the same order, each with the same columns,
+    types, rows and values (to 1e-9 relative), geometry types and styles; the same
+    run_info apart from the time it was written."""
+    names_a = [tuple(r) for r in pyogrio.list_layers(a)]
+    assert names_a == [tuple(r) for r in pyogrio.list_layers(b)]
+    for name, _ in names_a:
+        if name in ("run_info", "layer_styles"):
+            continue
+        x, y = gpd.read_file(a, layer=name), gpd.read_file(b, layer=name)
+        assert list(x.columns) == list(y.columns), name
+        assert x.dtypes.equals(y.dtypes), name
+        assert len(x) == len(y), name
+        for c in x.columns:
+            if isinstance(x, gpd.GeoDataFrame) and c == x.geometry.name:
+                gx, gy = np.asarray(x[c].values), np.asarray(y[c].values)
+                assert (shapely.get_type_id(gx) == shapely.get_type_id(gy)).all(), name
+                assert shapely.equals_exact(gx, gy, 1e-9).all(), (name, c)
+            elif pd.api.types.is_float_dtype(x[c]):
+                np.testing.assert_allclose(x[c], y[c], rtol=1e-9, atol=1e-9, err_msg=f"{name}.{c}")
+            else:
+                assert x[c].equals(y[c]), (name, c)
+    with sqlite3.connect(a) as ca, sqlite3.connect(b) as cb:
+        for sql in (
+            "SELECT table_name, data_type FROM gpkg_contents ORDER BY table_name",
+            "SELECT table_name, geometry_type_name FROM gpkg_geometry_columns ORDER BY 1",
+            "SELECT f_table_name, styleQML FROM layer_styles ORDER BY 1",
+            "SELECT section, key, value FROM run_info WHERE key NOT IN ('created_utc') "
+            "ORDER BY 1, 2",
+        ):
+            assert ca.execute(sql).fetchall() == cb.execute(sql).fetchall(), sql
+
+
+@pytest.mark.parametrize("rings", [False, True])
+def test_streamed_file_is_the_unchunked_file(tmp_path, monkeypatch, rings):
+    """Buffers (or rings and footprint zones), clusters of several zones, overlaps and
+    forest loss streamed chunk by chunk: the GeoPackage the one-call run writes."""
+    sites = _footprints(tmp_path)
+    kwargs = dict(radii_km=(0.5, 1), rings=rings, jobs=1, **FOREST)
+    whole = _run(sites, **kwargs)
+    assert chunked.LAST_RUN["chunks"] == 1
+    write_outputs(whole, tmp_path / "whole.gpkg", qgis_project=True)
+    _force_chunks(monkeypatch, 8)
+    out = tmp_path / "parts.gpkg"
+    parts = _run(sites, stream_to=out, **kwargs)
+    assert chunked.LAST_RUN["chunks"] >= 3 and chunked.LAST_RUN.get("streamed")
+    spool = parts.layers._spool.path
+    write_outputs(parts, out, qgis_project=True)
+    _same_file(tmp_path / "whole.gpkg", out)
+    # the QGIS projects: the same layers, types, extents and styles
+    with zipfile.ZipFile(tmp_path / "whole.qgz") as x, zipfile.ZipFile(tmp_path / "parts.qgz") as y:
+        text = [z.read(z.namelist()[0]).decode().replace("whole", "parts") for z in (x, y)]
+    assert text[0] == text[1]
+    # the layers read back on demand; the counts without reading them
+    assert parts.row_counts() == whole.row_counts()
+    assert parts.layers["clusters"]["cluster_id"].tolist() == (
+        whole.layers["clusters"]["cluster_id"].tolist()
+    )
+    assert (whole.layers["clusters"]["n_zones"] > 3).any()
+    parts.close()
+    assert not (tmp_path / spool).exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "footprints.gpkg", "parts.gpkg", "parts.qgz", "whole.gpkg", "whole.qgz",
+    ]  # fmt: skip
+
+
+def test_stream_failure_leaves_nothing(tmp_path, monkeypatch):
+    """A chunk failing mid-run: no output, no scratch file; an existing output is kept
+    unless overwriting is asked for, and then replaced whole."""
+    sites = _footprints(tmp_path, 40)
+    out = tmp_path / "out.gpkg"
+    _force_chunks(monkeypatch, 8)
+    calls = []
+    real = chunked.ZoneSpool.add
+
+    def fail_third(self, *args):
+        calls.append(1)
+        if len(calls) == 3:
+            raise AsmPaceError("disk full (a test)")
+        return real(self, *args)
+
+    monkeypatch.setattr(chunked.ZoneSpool, "add", fail_third)
+    with pytest.raises(AsmPaceError, match="disk full"):
+        _run(sites, radii_km=(1,), jobs=1, stream_to=out)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["footprints.gpkg"]
+    monkeypatch.setattr(chunked.ZoneSpool, "add", real)
+    out.write_bytes(b"an older run")
+    result = _run(sites, radii_km=(1,), jobs=1, stream_to=out)
+    with pytest.raises(OutputExistsError):
+        write_outputs(result, out)
+    assert out.read_bytes() == b"an older run"
+    write_outputs(result, out, overwrite=True)
+    assert len(gpd.read_file(out, layer="buffers")) == result.row_counts()["buffers"] == 40
+    result.close()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["footprints.gpkg", "out.gpkg"]
