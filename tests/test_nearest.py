@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pyproj import Geod
 
-from asm_pace._nearest import BoundaryIndex, ecef, relevant_polygons
+from asm_pace._nearest import BoundaryIndex, KDTree, _ball, _Bucket, ecef, relevant_polygons
 
 GEOD = Geod(ellps="WGS84")
 
@@ -256,3 +256,47 @@ def test_restriction_refines_a_loose_bound_with_exact_distances():
     # what the loose bound alone would reach: the C's whole envelope
     near_c = shapely.intersects(shapely.box(-70.0, -20.0, -50.0, 0.0), small)
     assert near_c.sum() > 500
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    n=st.integers(1, 400),
+    m=st.integers(1, 30),
+    scale=st.sampled_from([1e3, 1e5, 3e6, 2e7]),
+)
+def test_ball_finds_every_centre_within_its_radius(seed, n, m, scale):
+    # the k-nearest search grown until the k-th is beyond the radius, against all pairs
+    rng = np.random.default_rng(seed)
+    centres = ecef(rng.uniform(-180, 180, n), rng.uniform(-90, 90, n))
+    bucket = _Bucket(KDTree(centres, leafsize=16), np.arange(n) + 7, 0.0, n)
+    q = ecef(rng.uniform(-180, 180, m), rng.uniform(-90, 90, m))
+    radius = rng.uniform(0.0, scale, m)
+    radius[rng.random(m) < 0.1] = np.inf  # not searched
+    rows, chunks = _ball(bucket, q, radius)
+    apart = np.sqrt(((q[:, None, :] - centres[None, :, :]) ** 2).sum(axis=2))
+    i, j = np.nonzero((apart <= radius[:, None]) & np.isfinite(radius)[:, None])
+    want = set(zip(i.tolist(), j.tolist(), strict=True))
+    got = list(zip(rows.tolist(), (chunks - 7).tolist(), strict=True))
+    assert len(got) == len(set(got))  # each pair once
+    assert set(got) == want
+
+
+@settings(max_examples=12, deadline=None)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    lat0=st.floats(-70.0, 70.0),
+    gap=st.floats(0.0, 20.0),
+)
+def test_nearest_matches_brute_force_property(seed, lat0, gap):
+    # small worlds: a few polygons, sites from on top of them to 20 degrees away
+    rng = np.random.default_rng(seed)
+    polys = star_polygons(rng, 4, (20.0, 24.0), (lat0, lat0 + 4.0), vertices=12)
+    polys = shapely.make_valid(polys)
+    lon = 22.0 + rng.uniform(-1.0, 1.0, 6) + gap * rng.choice([-1.0, 1.0], 6)
+    lat = np.clip(lat0 + 2.0 + rng.uniform(-3.0, 3.0, 6), -89.0, 89.0)
+    d = BoundaryIndex(polys).nearest(lon, lat)[0]
+    exp, _ = brute(lon, lat, polys, step=0.002)
+    # the densified brute force overestimates by a few metres at most
+    np.testing.assert_allclose(d, exp, rtol=5e-3, atol=60.0)
+    assert (d <= exp * (1 + 1e-6)).all()

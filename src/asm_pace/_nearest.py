@@ -9,6 +9,10 @@ The method, in four steps:
 2. Segment midpoints go into k-d trees in Earth-centred Cartesian
    coordinates (ECEF, metres, on the WGS84 ellipsoid), one tree per class of
    segment length. In ECEF the antimeridian and the poles are not special.
+   The trees are :mod:`pykdtree`'s (k-nearest queries only, imported in a
+   millisecond; ``scipy.spatial`` costs a fresh process 0.2-0.3 s, more than
+   the whole nearest search of 1,000 sites): a search within a radius grows
+   ``k`` until the k-th neighbour lies beyond it (:func:`_ball`).
 3. For each site an upper bound ``U`` on the distance is the geodesic
    distance to the foot point on the segment nearest in chord among a few
    candidates. The chord under a geodesic of length ``U`` is at most
@@ -32,11 +36,33 @@ from dataclasses import dataclass
 
 import numpy as np
 import shapely
-from scipy.spatial import cKDTree
 
 from ._vector import VALID_KEY, ValidMark, _ids
 from .errors import InputError
 from .geodesy import _A, _E2, WGS84, _meridian_arc  # WGS84 constants, defined once
+
+
+def _kdtree_class() -> type:
+    """pykdtree's KDTree, its OpenMP queries on one thread unless ``OMP_NUM_THREADS`` says.
+
+    pykdtree ships its own copy of libgomp, which reads ``OMP_NUM_THREADS`` when it is
+    loaded: set for that moment only, it touches no other library. Its threads spin while
+    they wait, so on a busy 2-core machine a 1,000-site search took 2-3 times the CPU of
+    one thread; the process pool and the dask engine are what split the work over cores.
+    """
+    import os
+
+    before = os.environ.get("OMP_NUM_THREADS")
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    try:
+        from pykdtree.kdtree import KDTree
+    finally:
+        if before is None:
+            os.environ.pop("OMP_NUM_THREADS", None)
+    return KDTree
+
+
+KDTree = _kdtree_class()
 
 __all__ = [
     "BoundaryIndex",
@@ -109,9 +135,42 @@ def chord_within(g: np.ndarray) -> np.ndarray:
 
 @dataclass
 class _Bucket:
-    tree: cKDTree
+    tree: KDTree
     seg: np.ndarray  # chunk indices
     hmax: float
+    n: int  # chunks in the tree
+
+
+def _knn(b: _Bucket, q: np.ndarray, k_done: int, k: int, bound: float | None = None):
+    """Distances and bucket positions of the ``k_done + 1``-th to ``k``-th nearest centres
+    of each ECEF point ``q`` (2-D arrays; beyond ``bound``: ``inf`` and ``b.n``)."""
+    dd, ii = b.tree.query(np.ascontiguousarray(q), k=k, distance_upper_bound=bound)
+    if k == 1:
+        dd, ii = dd[:, None], ii[:, None]
+    return dd[:, k_done:], ii[:, k_done:]
+
+
+def _ball(b: _Bucket, q: np.ndarray, radius: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(point, chunk) pairs: every chunk of the bucket whose centre is within ``radius``
+    (m, per point) of ECEF point ``q``, by k-nearest queries growing ``k`` (8, 32, ...)
+    for the points whose k-th neighbour is still within their radius."""
+    rows_all, chunks_all = [], []
+    todo = np.flatnonzero(np.isfinite(radius) & (radius >= 0))
+    k_done, k = 0, min(_K_START, b.n)
+    while todo.size:
+        r_todo = radius[todo]
+        # the tree's own cut-off, a little wider: the test that counts is the one below
+        dd, ii = _knn(b, q[todo], k_done, k, float(r_todo.max()) * (1.0 + 1e-9) + 1.0)
+        hit = dd <= r_todo[:, None]
+        r, c = np.nonzero(hit)
+        rows_all.append(todo[r])
+        chunks_all.append(b.seg[ii[r, c].astype("int64")])
+        todo = todo[hit[:, -1] & (k < b.n)]
+        k_done, k = k, min(4 * k, b.n)
+    if not rows_all:
+        none = np.array([], dtype="int64")
+        return none, none
+    return np.concatenate(rows_all), np.concatenate(chunks_all)
 
 
 class BoundaryIndex:
@@ -183,8 +242,8 @@ class BoundaryIndex:
         cls = np.searchsorted(edges, radius)
         for c in np.unique(cls):
             sel = np.flatnonzero(cls == c)
-            tree = cKDTree(centre[sel], leafsize=16, balanced_tree=False, compact_nodes=False)
-            self.buckets.append(_Bucket(tree, sel, float(radius[sel].max())))
+            tree = KDTree(np.ascontiguousarray(centre[sel]), leafsize=16)
+            self.buckets.append(_Bucket(tree, sel, float(radius[sel].max()), sel.size))
 
     def vertices(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Longitude, latitude and owning polygon of every boundary vertex."""
@@ -222,16 +281,11 @@ class BoundaryIndex:
         none = np.array([], dtype="int64")
         if self.n == 0 or len(q) == 0:
             return (none, none) if pairs else none
-        rows_all, chunks_all = [], []
-        for b in self.buckets:
-            found = b.tree.query_ball_point(q, reach + b.hmax)
-            sizes = np.fromiter(map(len, found), dtype="int64", count=len(found))
-            if sizes.sum():
-                rows_all.append(np.repeat(np.arange(len(found)), sizes))
-                chunks_all.append(b.seg[np.concatenate(found).astype("int64")])
-        if not rows_all:
+        found = [_ball(b, q, reach + b.hmax) for b in self.buckets]
+        rows = np.concatenate([f[0] for f in found])
+        chunks = np.concatenate([f[1] for f in found])
+        if not rows.size:
             return (none, none) if pairs else none
-        rows, chunks = np.concatenate(rows_all), np.concatenate(chunks_all)
         counts = self.chunk_count[chunks] + 1  # a chunk's segments and their end vertices
         total = int(counts.sum())
         offset = np.arange(total) - np.repeat(np.cumsum(counts) - counts, counts)
@@ -424,9 +478,8 @@ class BoundaryIndex:
         if ask.size:
             lbs, chunks = [], []
             for b in self.buckets:
-                k = min(_K_FIRST, b.tree.n)
-                dd, ii = b.tree.query(s[ask], k=[*range(1, k + 1)])
-                ch = b.seg[ii]
+                dd, ii = _knn(b, s[ask], 0, min(_K_FIRST, b.n))
+                ch = b.seg[ii.astype("int64")]
                 lbs.append(dd - self.chunk_radius[ch])
                 chunks.append(ch)
                 lbs.append(dd)  # the nearest centres, ranked apart
@@ -448,21 +501,11 @@ class BoundaryIndex:
         reach = chord_within(upper)
         rows_all, segs_all = [], []
         for b in self.buckets:
-            radius = reach + b.hmax
-            todo = np.flatnonzero(np.isfinite(reach))
-            k_done = 0
-            k = min(_K_START, b.tree.n)
-            while todo.size:
-                dd, ii = b.tree.query(s[todo], k=[*range(k_done + 1, k + 1)])
-                hit = dd <= radius[todo, None]
-                r, c = np.nonzero(hit)
-                ch = b.seg[ii[r, c]]
-                ok = dd[r, c] <= reach[todo[r]] + self.chunk_radius[ch]
-                rows_all.append(todo[r[ok]])
-                segs_all.append(ch[ok])
-                more = hit[:, -1] & (k < b.tree.n)
-                todo = todo[more]
-                k_done, k = k, min(4 * k, b.tree.n)
+            r, ch = _ball(b, s, reach + b.hmax)
+            off = s[r] - self.chunk_centre[ch]
+            ok = (off * off).sum(axis=1) <= (reach[r] + self.chunk_radius[ch]) ** 2
+            rows_all.append(r[ok])
+            segs_all.append(ch[ok])
         rows, segs = self._expand(np.concatenate(rows_all), np.concatenate(segs_all))
         return self._closest(lon, lat, s, rows, segs, upper)
 
@@ -545,12 +588,9 @@ class BoundaryIndex:
         reach = chord_within(np.asarray(bound, dtype="float64"))
         rows_all, chunks_all = [], []
         for b in self.buckets:
-            found = b.tree.query_ball_point(centre, reach + spread + b.hmax)
-            sizes = np.fromiter(map(len, found), dtype="int64", count=ng)
-            if not sizes.sum():
+            grp, ch = _ball(b, centre, reach + spread + b.hmax)
+            if not grp.size:
                 continue
-            grp = np.repeat(np.arange(ng), sizes)
-            ch = b.seg[np.concatenate(found).astype("int64")]
             off = centre[grp] - self.chunk_centre[ch]
             ok = (
                 np.sqrt((off * off).sum(axis=1)) - self.chunk_radius[ch] <= reach[grp] + spread[grp]
