@@ -18,6 +18,17 @@ be 65 G pixels a layer; the kernel's cost follows the zones' perimeter, not the 
     flock /work/bench/big.lock .venv/bin/python benchmarks/bench_pipeline.py \\
         /work/bench/g1 --sites 10000,100000 --ways unchunked,chunked --out /work/bench/T1
 
+A chunked run streams its zone layers to a scratch file beside the output (``stream_to``,
+as the command line does); ``--no-stream`` keeps them in memory (the way before; also for
+an older asm_pace given by ``PYTHONPATH``). Unattended, e.g. the 1 M run:
+
+    flock /work/bench/big.lock .venv/bin/python benchmarks/bench_pipeline.py /work/bench/g1 \
+        --sites 1000000 --ways chunked --memory 1GB --limit-gb 12 \
+        --mosaic /work/bench/T1/mosaic --out /work/bench/final/pipe_out
+
+prints, per step, the wall and CPU seconds and the peak memory (``--limit-gb``: the run is
+stopped, with its workers, above that RSS, and says in which step).
+
 Ways: ``unchunked`` (the peer: ``jobs=1``, ``memory="1TB"`` and no cut to the cores:
 one chunk, the path of before), ``serial`` (the chunks of ``--memory``, ``jobs=1``: the
 same chunks, in one process) and ``chunked`` (``--memory``, default from the machine's
@@ -168,6 +179,7 @@ def run_once(args: argparse.Namespace) -> dict:
         asm_pace.chunked.MIN_POOL_SITES = args.pool_from
     folder = Path(args.folder)
     options = {} if args.memory is None else {"memory": args.memory}
+    out = Path(args.out) / f"pipeline_{args.n}_{args.way}.gpkg"
     t0, c0 = time.perf_counter(), time.process_time()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -181,15 +193,19 @@ def run_once(args: argparse.Namespace) -> dict:
             progress=progress,
             jobs=args.jobs,
             **options,
+            **({} if args.no_stream else {"stream_to": out}),
         )
         progress("write")
-        out = Path(args.out) / f"pipeline_{args.n}_{args.way}.gpkg"
         write_outputs(result, out, overwrite=True)
         progress("end")
     wall, cpu = time.perf_counter() - t0, time.process_time() - c0
     sampler.stop.set()
     sampler.join()
-    counts = {k: len(v) for k, v in result.layers.items()}
+    # row counts without reading a streamed layer back (older versions: no row_counts)
+    rows = getattr(result, "row_counts", None)
+    counts = rows() if rows else {k: len(v) for k, v in result.layers.items()}
+    if hasattr(result, "close"):
+        result.close()
     from asm_pace import chunked, parallel
 
     run = chunked.LAST_RUN
@@ -224,6 +240,7 @@ def run_once(args: argparse.Namespace) -> dict:
         ],
         "rows": counts,
         "zone_chunks": chunks,
+        "streamed": bool(run.get("streamed")),
         "classify_pool": {"chunks": classify_pool.get("chunks"), "workers_cpu_s": classify_cpu},
         "output": str(out),
     }
@@ -283,6 +300,11 @@ def main() -> None:
     p.add_argument("--jobs", type=int, default=None, help="--jobs of the chunked way")
     p.add_argument("--pool-from", type=int, default=None, help="MIN_POOL_SITES of the run")
     p.add_argument("--limit-gb", type=float, default=None, help="stop a run above this RSS")
+    p.add_argument(
+        "--no-stream",
+        action="store_true",
+        help="keep the zone layers in memory (no stream_to=; the way before streaming)",
+    )
     p.add_argument("--out", default="/tmp/bench_pipeline", help="folder for the outputs")
     p.add_argument("--one", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--n", type=int, help=argparse.SUPPRESS)
@@ -305,6 +327,8 @@ def main() -> None:
                    "--out", args.out]  # fmt: skip
             if args.limit_gb:
                 cmd += ["--limit-gb", str(args.limit_gb)]
+            if args.no_stream:
+                cmd += ["--no-stream"]
             if args.mosaic and not args.no_forest:
                 cmd += ["--mosaic", args.mosaic]
             if way == "unchunked":  # one chunk: never cut to the cores, no pool
@@ -333,7 +357,7 @@ def main() -> None:
                 f"(parent + children); rows {res['rows']}",
                 flush=True,
             )
-            print(f"    zone steps: {res['zone_chunks']}", flush=True)
+            print(f"    zone steps: {res['zone_chunks']}, streamed {res['streamed']}", flush=True)
             print(f"    classify pool: {res['classify_pool']}", flush=True)
             for s in res["steps"]:
                 print(

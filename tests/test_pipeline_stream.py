@@ -14,7 +14,7 @@ import pyogrio
 import pytest
 import shapely
 
-from asm_pace import chunked
+from asm_pace import chunked, pipeline
 from asm_pace.datasets import sample_path
 from asm_pace.errors import AsmPaceError, OutputExistsError
 from asm_pace.pipeline import run_pipeline, write_outputs
@@ -92,16 +92,25 @@ def _same_file(a, b) -> None:
 @pytest.mark.parametrize("rings", [False, True])
 def test_streamed_file_is_the_unchunked_file(tmp_path, monkeypatch, rings):
     """Buffers (or rings and footprint zones), clusters of several zones, overlaps and
-    forest loss streamed chunk by chunk: the GeoPackage the one-call run writes."""
+    forest loss streamed chunk by chunk (in two workers, the parent letting its protected
+    areas go meanwhile; or in this process): the GeoPackage the one-call run writes."""
     sites = _footprints(tmp_path)
-    kwargs = dict(radii_km=(0.5, 1), rings=rings, jobs=1, **FOREST)
-    whole = _run(sites, **kwargs)
+    kwargs = dict(radii_km=(0.5, 1), rings=rings, **FOREST)
+    whole = _run(sites, jobs=1, **kwargs)
     assert chunked.LAST_RUN["chunks"] == 1
     write_outputs(whole, tmp_path / "whole.gpkg", qgis_project=True)
     _force_chunks(monkeypatch, 8)
     out = tmp_path / "parts.gpkg"
-    parts = _run(sites, stream_to=out, **kwargs)
+    if not rings:  # the pool: the workers read the layers, the parent reads them again
+        monkeypatch.setattr(chunked, "MIN_POOL_SITES", 0)
+        reads = []
+        real = pipeline._reader
+        monkeypatch.setattr(pipeline, "_reader", lambda *a: reads.append(1) or real(*a))
+    parts = _run(sites, stream_to=out, jobs=1 if rings else 2, **kwargs)
     assert chunked.LAST_RUN["chunks"] >= 3 and chunked.LAST_RUN.get("streamed")
+    assert chunked.LAST_RUN["workers"] == (1 if rings else 2)
+    if not rings:
+        assert reads == [1]
     spool = parts.layers._spool.path
     write_outputs(parts, out, qgis_project=True)
     _same_file(tmp_path / "whole.gpkg", out)

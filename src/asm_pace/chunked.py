@@ -436,6 +436,8 @@ def _unchunked(sites, spec, layers, step):
     from .pipeline import zone_steps
 
     pas, eco = layers
+    if callable(pas):  # the caller let its copy go (a streamed run): read again
+        pas = pas()
     return zone_steps(
         sites, radii=spec.radii, rings=spec.rings, pa_zones=pas, eco_gdf=eco,
         forest=spec.forest, step=step,
@@ -475,6 +477,8 @@ def _run(sites, parts, spec, layers, workers, scheduler, sink=None) -> list | No
         return True
 
     if workers == 0:
+        if callable(layers[0]):
+            layers = (layers[0](), layers[1])
         for p in parts:
             if not keep(*zone_chunk(_chunk(sites, p), spec, layers)):
                 return None

@@ -747,13 +747,25 @@ def run_pipeline(
     layers: dict[str, pd.DataFrame] = {"sites": classified}
 
     if radii:
+        zone_forest = dict(treecover=treecover, lossyear=lossyear, gain=gain, canopy=canopy,
+                           drivers=drivers) if forest else None  # fmt: skip
+        files = (pa_sources, ecoregions, pa_options, eco_options, kba_gdf)
+        pool = _zone_pool(site_gdf, jobs, scheduler, zone_forest, files, pa_zones)
+        reread = None
+        if stream_to is not None and pool and rivers is None and pa_zones is pa_gdf:
+            # the workers read their chunks' protected areas: the parent lets its copy go
+            # while they work and reads the layer again for the GeoPackage's context layer
+            reread = _reader(pa_sources[0], pa_options)
+            pa_gdf = pa_zones = pa_read = None
+            _release_memory()
         zones = _zone_layers(
-            site_gdf, radii, rings, pa_zones, eco_gdf, step, memory, jobs,
-            forest=dict(treecover=treecover, lossyear=lossyear, gain=gain, canopy=canopy,
-                        drivers=drivers) if forest else None,
-            files=(pa_sources, ecoregions, pa_options, eco_options, kba_gdf),
-            scheduler=scheduler, spool=_spool_path(stream_to),
+            site_gdf, radii, rings, reread or pa_zones, eco_gdf, step, memory, jobs,
+            forest=zone_forest, files=files, scheduler=scheduler,
+            spool=_spool_path(stream_to), pool=pool,
         )  # fmt: skip
+        if reread is not None:
+            pa_gdf = pa_zones = reread()
+            pa_read = {"protected_areas": pa_gdf}
         if not isinstance(zones, tuple):  # streamed: the layers stay in the spool
             layers = _Layers(layers)
             layers.stream(zones, forest=forest)
@@ -869,21 +881,20 @@ def _zone_layers(
     files: tuple[Any, ...],
     scheduler: str | None = None,
     spool: Path | None = None,
+    pool: bool | None = None,
 ) -> Any:
     """:func:`zone_steps` in chunks that fit ``memory``, in worker processes where the layers
     are files the workers can read and the run is large enough to pay (docs/scale.md); with
     ``scheduler`` (a dask cluster's address) on its workers, whatever the number of sites.
     Returns ``(zones, clusters, pairs)``, or with ``spool`` a streamed run's
-    :class:`asm_pace.chunked.ZoneSpool`."""
-    from .chunked import MIN_POOL_SITES, ZoneSpec, zone_layers
-    from .parallel import workers_can_read
+    :class:`asm_pace.chunked.ZoneSpool`. ``pa_zones`` may be a function that reads the
+    layer (a streamed run's parent lets it go while the workers work; ``pool``: decided
+    by :func:`_zone_pool` before)."""
+    from .chunked import ZoneSpec, zone_layers
 
-    pa_sources, ecoregions, pa_options, eco_options, kba_gdf = files
-    pool = (
-        (scheduler is not None or (jobs > 1 and len(site_gdf) >= MIN_POOL_SITES))
-        and all(_files(v) for v in (forest or {}).values())
-        and workers_can_read(pa_sources, ecoregions, pa_options, kba_gdf, pa_zones)
-    )
+    pa_sources, ecoregions, pa_options, eco_options, _ = files
+    if pool is None:
+        pool = _zone_pool(site_gdf, jobs, scheduler, forest, files, pa_zones)
     name, path = pa_sources[0]
     options = dict(pa_options) if name is None else {**pa_options, "source_label": name}
     spec = ZoneSpec(
@@ -899,6 +910,55 @@ def _zone_layers(
         site_gdf, spec=spec, layers=(pa_zones, eco_gdf), memory=memory, jobs=jobs,
         pool=pool, scheduler=scheduler if pool else None, step=step, spool=spool,
     )  # fmt: skip
+
+
+def _zone_pool(
+    site_gdf: gpd.GeoDataFrame,
+    jobs: int,
+    scheduler: str | None,
+    forest: Mapping[str, Any] | None,
+    files: tuple[Any, ...],
+    pa_zones: gpd.GeoDataFrame,
+) -> bool:
+    """Whether the zone steps' chunks run in worker processes that read the layers."""
+    from .chunked import MIN_POOL_SITES
+    from .parallel import workers_can_read
+
+    pa_sources, ecoregions, pa_options, _, kba_gdf = files
+    return bool(
+        (scheduler is not None or (jobs > 1 and len(site_gdf) >= MIN_POOL_SITES))
+        and all(_files(v) for v in (forest or {}).values())
+        and workers_can_read(pa_sources, ecoregions, pa_options, kba_gdf, pa_zones)
+    )
+
+
+def _reader(source: tuple[str | None, Any], pa_options: Mapping[str, Any]):
+    """A function that reads the protected areas again, as the run read them (quietly:
+    the reader's warnings were given on the first read)."""
+    import warnings
+
+    import asm_pace
+
+    name, value = source
+    label = {} if name is None else {"source_label": name}
+
+    def read() -> gpd.GeoDataFrame:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return asm_pace.read_protected_areas(value, **pa_options, **label)
+
+    return read
+
+
+def _release_memory() -> None:
+    """Give freed memory back to the system (glibc keeps it otherwise; a no-op elsewhere)."""
+    import contextlib
+    import ctypes
+    import gc
+
+    gc.collect()
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
 def _downstream_layers(
