@@ -2,10 +2,11 @@
 
 The kernels do what the vectorised numpy code of ``_coverage`` does, edge by edge
 and event by event, without the temporary arrays: :func:`exact_events` returns
-the same events in the same order, computed by the same floating-point
-operations, and :func:`label_sums_events` the same sums (added in another order,
-so equal to rounding). ``_coverage`` calls them only for chunks with many
-edges, where they pay for importing numba; the results are equal either way.
+the same events (each edge cut at its row and column crossings in one merged pass,
+:func:`_exact_cuts`, where the numpy path cuts rows first, then columns: equal to
+rounding), and :func:`label_sums_events` the same sums (added in another order, so
+equal to rounding). ``_coverage`` calls them only for chunks with many edges, where
+they pay for importing numba; the results are equal either way.
 """
 
 from __future__ import annotations
@@ -45,7 +46,12 @@ def _cut_params(a: float, b: float) -> tuple[float, float, float, float, int]:
 @njit(cache=True, nogil=True, inline="always", error_model="numpy")
 def _exact_cuts(ua, ub, wa, wb, h, w, row, col, rise, oat, ocol, ow):
     """The exact-coverage events of one edge ``(ua, wa) -> (ub, wb)`` (pixel coordinates),
-    as ``_coverage.exact_edge_events`` computes them, into scratch arrays.
+    those of ``_coverage.exact_edge_events`` to rounding, into scratch arrays.
+
+    The edge's crossings of row lines and of column lines are two arithmetic sequences
+    in its parameter ``t``; merged in travel order, each step between two crossings is a
+    piece inside one cell (one division per edge and direction, no cut per row piece,
+    no branch on whether a row piece crosses columns).
 
     Prefix events ``0:m``, one per row piece: ``row``, ``col``, ``rise``. Own shares
     ``0:q``: the prefix event ``oat`` they belong to, ``ocol`` and the weight ``ow``; one
@@ -56,56 +62,62 @@ def _exact_cuts(ua, ub, wa, wb, h, w, row, col, rise, oat, ocol, ow):
     """
     du = ub - ua
     dw = wb - wa
+    # the edge's crossings of row lines (t = alpha + beta * k, k = 1..n) and of column
+    # lines (calpha + cbeta * k, k = 1..nc), merged in travel order: each step between two
+    # crossings is a piece inside one cell
     fa, step, alpha, beta, n = _cut_params(wa, wb)
+    fc, cstep, calpha, cbeta, nc = _cut_params(ua, ub)
+    right = du > 0.0
+    rr = fa
+    cc = fc
+    kr = 1
+    kc = 1
+    tr = alpha + beta if n >= 1 else 1.0
+    tc = calpha + cbeta if nc >= 1 else 1.0
+    t = 0.0
+    ua_ = ua
+    m = -1
     q = 0
-    for j in range(n + 1):
-        jf = float(j)
-        t0 = alpha + beta * jf
-        t1 = t0 + beta
-        if j == 0:
-            t0 = 0.0
-        if j == n:
-            t1 = 1.0
-        cell = fa + step * jf
-        u0 = ua + t0 * du
-        u1 = ua + t1 * du
-        dw1 = (t1 - t0) * dw
-        fu0 = _first_cell(u0, u1)
-        c1 = min(max(int(fu0), 0), w - 1)
-        row[j] = min(max(int(cell), 0), h - 1)
-        col[j] = c1
-        rise[j] = dw1
-        if fu0 == np.floor(u1):  # inside one column
-            oat[q] = j
-            ocol[q] = c1
-            ow[q] = (0.5 * (u0 + u1) - c1) * dw1
-            q += 1
-            continue
-        ga, gstep, galpha, gbeta, n2 = _cut_params(u0, u1)
-        right = u1 > u0
-        for i in range(n2 + 1):
-            fi = float(i)
-            s0 = galpha + gbeta * fi
-            s1 = s0 + gbeta
-            if i == 0:
-                s0 = 0.0
-            if i == n2:
-                s1 = 1.0
-            r = (s1 - s0) * dw1
-            mid = u0 + 0.5 * (s0 + s1) * (u1 - u0)
-            c = min(max(int(ga + gstep * fi), 0), w - 1)
-            o = (mid - c) * r
-            if right:
-                later = (1.0 - s1) * dw1
-            elif i == 0:
-                later = 0.0
-            else:
-                later = -(1.0 - s0) * dw1
-            oat[q] = j
-            ocol[q] = c
-            ow[q] = o + later
-            q += 1
-    return n + 1, q
+    rem = 0.0
+    first = True
+    for _ in range(n + nc + 1):
+        if first:
+            # a row piece starts: its prefix event, at its first cell, with its whole rise
+            m += 1
+            row[m] = min(max(int(rr), 0), h - 1)
+            col[m] = min(max(int(cc), 0), w - 1)
+            rem = (min(tr, 1.0) - t) * dw
+            rise[m] = rem
+        row_next = kr <= n and (kc > nc or tr <= tc)
+        tn = min(tr if row_next else tc, 1.0)  # the last piece ends at 1
+        ub_ = ua + tn * du
+        dwp = (tn - t) * dw
+        c = min(max(int(cc), 0), w - 1)
+        after = rem - dwp
+        if right:
+            later = after
+        elif first:
+            later = 0.0
+        else:
+            later = -rem
+        oat[q] = m
+        ocol[q] = c
+        ow[q] = (0.5 * (ua_ + ub_) - c) * dwp + later
+        q += 1
+        rem = after
+        t = tn
+        ua_ = ub_
+        if row_next:
+            rr += step
+            kr += 1
+            tr = alpha + beta * float(kr) if kr <= n else 1.0
+            first = True
+        else:
+            cc += cstep
+            kc += 1
+            tc = calpha + cbeta * float(kc) if kc <= nc else 1.0
+            first = False
+    return m + 1, q
 
 
 @njit(cache=True, nogil=True, inline="always", error_model="numpy")
@@ -428,8 +440,9 @@ def label_sums_edges_part(
 
     ``start``/``end`` hold edges in global pixel coordinates; each is clipped to the
     rows ``r0:r1`` and shifted by (c0, r0) as ``_coverage.band_edges`` does, then cut
-    into the events of ``_coverage.exact_edge_events`` (``exact``) or
-    ``_coverage.center_edge_events`` by the same floating-point operations. The pixels'
+    into the events of ``_coverage.exact_edge_events`` (``exact``, :func:`_exact_cuts`: the
+    same to rounding) or ``_coverage.center_edge_events`` (by the same floating-point
+    operations). The pixels'
     own shares and the three frequent labels (``top``) go to ``out`` (n_pieces, k), the
     rare labels' prefix counts (``table`` rows) to ``out_rare`` (n_pieces, n_rare).
     ``packed`` and ``rowrare`` come from :func:`row_packed`: one word per pixel holds
