@@ -94,7 +94,7 @@ def test_streamed_file_is_the_unchunked_file(tmp_path, monkeypatch, rings):
     """Buffers (or rings and footprint zones), clusters of several zones, overlaps and
     forest loss streamed chunk by chunk (in two workers, the parent letting its protected
     areas go meanwhile; or in this process): the GeoPackage the one-call run writes."""
-    sites = _footprints(tmp_path)
+    sites = _footprints(tmp_path, 48)
     kwargs = dict(radii_km=(0.5, 1), rings=rings, **FOREST)
     whole = _run(sites, jobs=1, **kwargs)
     assert chunked.LAST_RUN["chunks"] == 1
@@ -134,19 +134,19 @@ def test_streamed_file_is_the_unchunked_file(tmp_path, monkeypatch, rings):
 def test_stream_failure_leaves_nothing(tmp_path, monkeypatch):
     """A chunk failing mid-run: no output, no scratch file; an existing output is kept
     unless overwriting is asked for, and then replaced whole."""
-    sites = _footprints(tmp_path, 40)
+    sites = _footprints(tmp_path, 24)
     out = tmp_path / "out.gpkg"
     _force_chunks(monkeypatch, 8)
     calls = []
     real = chunked.ZoneSpool.add
 
-    def fail_third(self, *args):
+    def fail_second(self, *args):
         calls.append(1)
-        if len(calls) == 3:
+        if len(calls) == 2:
             raise AsmPaceError("disk full (a test)")
         return real(self, *args)
 
-    monkeypatch.setattr(chunked.ZoneSpool, "add", fail_third)
+    monkeypatch.setattr(chunked.ZoneSpool, "add", fail_second)
     with pytest.raises(AsmPaceError, match="disk full"):
         _run(sites, radii_km=(1,), jobs=1, stream_to=out)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["footprints.gpkg"]
@@ -157,6 +157,6 @@ def test_stream_failure_leaves_nothing(tmp_path, monkeypatch):
         write_outputs(result, out)
     assert out.read_bytes() == b"an older run"
     write_outputs(result, out, overwrite=True)
-    assert len(gpd.read_file(out, layer="buffers")) == result.row_counts()["buffers"] == 40
+    assert len(gpd.read_file(out, layer="buffers")) == result.row_counts()["buffers"] == 24
     result.close()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["footprints.gpkg", "out.gpkg"]
