@@ -156,6 +156,34 @@ def test_a_bound_leaves_the_distances_below_it():
     assert (part[full >= bound] >= bound).all()
 
 
+@settings(max_examples=15, deadline=None)
+@given(seed=st.integers(0, 10_000), far=st.floats(0.0, 20.0))
+def test_group_bounds_keep_each_group_nearest(seed, far):
+    # footprints' shortcuts: a bound and a shortlist per group, against every point alone
+    rng = np.random.default_rng(seed)
+    idx = BoundaryIndex(layer(rng, 0.0, 0.0, 4))
+    pts = np.c_[rng.uniform(-0.5, 1.5, 40) + far, rng.uniform(-0.5, 0.5, 40)]
+    group = np.sort(np.unique(rng.integers(0, 8, 40), return_inverse=True)[1])  # 0, 1, ...
+    ng = int(group.max()) + 1
+    alone, seg, _, _ = idx.nearest_segment(pts[:, 0], pts[:, 1])
+    want = np.full(ng, np.inf)
+    np.minimum.at(want, group, alone)
+    bound = idx.group_bound(pts[:, 0], pts[:, 1], seg, group)  # a distance to a boundary point
+    assert (bound >= want[group] * (1 - 1e-12)).all()
+    # each group's nearest within the bound (held by its points alone) is found exactly
+    first = np.unique(group, return_index=True)[1]
+    d, _ = idx.nearest_in_groups(pts[:, 0], pts[:, 1], group, bound[first])
+    got = np.full(ng, np.inf)
+    np.minimum.at(got, group, np.where(np.isnan(d), np.inf, d))
+    np.testing.assert_array_equal(got, want)
+    # distance to the own polygon: each owner's nearest as without sharing
+    full = idx.distance_to_own(pts[:, 0], pts[:, 1], group % 4)
+    shared = idx.distance_to_own(pts[:, 0], pts[:, 1], group % 4, shared=True)
+    assert (shared >= full).all()
+    for o in np.unique(group % 4):
+        assert shared[group % 4 == o].min() == full[group % 4 == o].min()
+
+
 # -- the envelope index kept with a reader's layer -----------------------------------------
 
 

@@ -304,6 +304,8 @@ class BoundaryIndex:
         lat: np.ndarray,
         owner: np.ndarray,
         bound: np.ndarray | None = None,
+        *,
+        shared: bool = False,
     ) -> np.ndarray:
         """Geodesic distance (m) from each point to the boundary of polygon ``owner`` only.
 
@@ -311,7 +313,9 @@ class BoundaryIndex:
         every segment of that polygon (meant for small ones: footprints). ``bound`` (m,
         per point): only a distance below it is wanted; a point with none gets ``inf``
         or some distance no smaller than the bound (only the chunks of segments that can
-        be nearer are measured).
+        be nearer are measured). ``shared``: only the nearest point of each owner is
+        wanted (the points of one owner share its best distance as their bound; a point
+        that cannot beat it may get ``inf``).
 
         Examples
         --------
@@ -357,7 +361,7 @@ class BoundaryIndex:
         if reach is not None:
             ok = d - _H_SLACK_M <= reach[rows]
             rows, segs, d, t = rows[ok], segs[ok], d[ok], t[ok]
-        upper = self._upper(lon, lat, rows, segs, d, t, m)
+        upper = self._upper(lon, lat, rows, segs, d, t, m, owner if shared else None)
         if bound is not None:
             upper = np.minimum(upper, bound)
         keep = d - _H_SLACK_M <= chord_within(upper)[rows]
@@ -365,21 +369,34 @@ class BoundaryIndex:
         np.minimum.at(out, rows, self._geodesic(lon, lat, rows, segs, t))
         return out
 
-    def pair_distance(self, lon: np.ndarray, lat: np.ndarray, seg: np.ndarray) -> np.ndarray:
-        """Geodesic distance (m) from each point to the foot point on segment ``seg``.
+    def group_bound(
+        self, lon: np.ndarray, lat: np.ndarray, seg: np.ndarray, group: np.ndarray
+    ) -> np.ndarray:
+        """Per point, an upper bound (m) on the nearest distance of its group's points.
 
-        The distance :meth:`nearest` measures to that segment (``inf`` where ``seg`` is
-        negative): a distance to a boundary point, hence an upper bound on the nearest.
+        Each point is paired with segment ``seg`` (none where negative); in each group the
+        point nearest its segment in chord is measured (the geodesic distance to the foot
+        point, as :meth:`nearest` measures it): a distance from a point of the group to a
+        boundary point. ``inf`` for a group without a segment.
+
+        Examples
+        --------
+        >>> idx = BoundaryIndex(np.array([shapely.box(0.0, 0.0, 1.0, 1.0)]))
+        >>> _, seg, _, _ = idx.nearest_segment(np.array([0.5]), np.array([2.0]))
+        >>> b = idx.group_bound(np.array([0.5, 0.5]), np.array([2.0, 1.5]), seg[[0, 0]],
+        ...     np.array([0, 0]))
+        >>> [round(float(v)) for v in b]
+        [55287, 55287]
         """
         lon = np.asarray(lon, dtype="float64")
         lat = np.asarray(lat, dtype="float64")
-        out = np.full(lon.size, np.inf)
+        group = np.asarray(group, dtype="int64")
         ok = np.flatnonzero(np.asarray(seg) >= 0)
-        if ok.size:
-            seg = np.asarray(seg, dtype="int64")[ok]
-            _, t = self._seg_dist(ecef(lon[ok], lat[ok]), seg)
-            out[ok] = self._geodesic(lon[ok], lat[ok], np.arange(ok.size), seg, t)
-        return out
+        if not ok.size:
+            return np.full(lon.size, np.inf)
+        seg = np.asarray(seg, dtype="int64")[ok]
+        d, t = self._seg_dist(ecef(lon[ok], lat[ok]), seg)
+        return self._upper(lon, lat, ok, seg, d, t, lon.size, group)
 
     def _geodesic(
         self, lon: np.ndarray, lat: np.ndarray, rows: np.ndarray, segs: np.ndarray, t: np.ndarray
@@ -424,15 +441,21 @@ class BoundaryIndex:
         d: np.ndarray,
         t: np.ndarray,
         m: int,
+        group: np.ndarray | None = None,
     ) -> np.ndarray:
-        """Per site, the geodesic distance (m) to the foot point of its nearest segment in chord."""
-        first = self._best(rows, d, m)
+        """Per site, the geodesic distance (m) to the foot point of its nearest segment in chord.
+
+        With ``group`` (of each site): one measure per group, its nearest (site, segment)
+        pair in chord, given to every site of the group (a bound on the group's nearest).
+        """
+        key, size = (rows, m) if group is None else (group[rows], int(group.max()) + 1)
+        first = self._best(key, d, size)
         r, j = rows[first], segs[first]
         p0 = self.coords[j]
         p = p0 + t[first][:, None] * (self.coords[j + 1] - p0)
-        out = np.full(m, np.inf)
-        out[r] = WGS84.inv(lon[r], lat[r], p[:, 0], p[:, 1])[2]
-        return out
+        out = np.full(size, np.inf)
+        out[key[first]] = WGS84.inv(lon[r], lat[r], p[:, 0], p[:, 1])[2]
+        return out if group is None else out[group]
 
     def nearest(
         self, lon: np.ndarray, lat: np.ndarray, bound: np.ndarray | None = None
@@ -517,9 +540,11 @@ class BoundaryIndex:
         rows: np.ndarray,
         segs: np.ndarray,
         upper: np.ndarray,
+        group: np.ndarray | None = None,
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Steps 3 and 4 of :meth:`nearest_segment`: the nearest of the candidate
-        (point, segment) pairs, each point's ``upper`` (m) bounding its distance."""
+        (point, segment) pairs, each point's ``upper`` (m) bounding its distance
+        (with ``group``: only each group's nearest is wanted, see :meth:`_upper`)."""
         m = lon.size
         out_d = np.full(m, np.nan)
         out_s = np.full(m, -1, dtype="int64")
@@ -528,7 +553,7 @@ class BoundaryIndex:
         d, t = self._seg_dist(s[rows], segs)
         # 3. shortlist: a segment whose foot point can be no nearer than the best foot
         # found so far (its chord, less the edge's departure from it, beyond chord_within)
-        upper = np.minimum(upper, self._upper(lon, lat, rows, segs, d, t, m))
+        upper = np.minimum(upper, self._upper(lon, lat, rows, segs, d, t, m, group))
         keep = d - _H_SLACK_M <= chord_within(upper)[rows]
         rows, segs, t = rows[keep], segs[keep], t[keep]
         # 4. exact geodesic distance to the foot point, on the lon/lat segment
@@ -557,8 +582,9 @@ class BoundaryIndex:
         """:meth:`nearest` with a bound per group of nearby points (a footprint's vertices).
 
         ``group`` (sorted, ``0 .. len(bound) - 1``): each point's group; ``bound`` (m, per
-        group, finite): only a boundary within it is looked for (NaN and -1 for a point
-        with none). The chunks are gathered once per group, in the ball holding its
+        group, finite): only a boundary within it is looked for, and only each group's
+        nearest (NaN and -1 for a point with none, or that cannot beat the nearest of
+        its group). The chunks are gathered once per group, in the ball holding its
         points grown by the longest chord of the bound, then each point keeps those whose
         sphere is within that chord of it: a far group costs one query, not one a point.
 
@@ -614,7 +640,7 @@ class BoundaryIndex:
         rows = np.concatenate(rows_all)
         order = np.argsort(rows, kind="stable")
         rows, segs = self._expand(rows[order], np.concatenate(chunks_all)[order])
-        d, seg, _, _ = self._closest(lon, lat, s, rows, segs, np.asarray(bound)[group])
+        d, seg, _, _ = self._closest(lon, lat, s, rows, segs, np.asarray(bound)[group], group)
         found = seg >= 0
         owner[found] = self.line_owner[self.line[seg[found]]]
         return d, owner

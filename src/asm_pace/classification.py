@@ -1022,11 +1022,12 @@ def _footprint_distance(feet: np.ndarray, index: BoundaryIndex) -> tuple[np.ndar
     footprint outlines) is exact. Each is searched only where it can beat a bound, so
     that a footprint far from every protected area costs about what its centroid does:
 
-    1. the first vertex's nearest segment (a point search); every vertex's distance to
-       the foot point on that segment bounds the footprint's distance (``U``);
+    1. the first vertex's nearest segment (a point search); the distance of the vertex
+       nearest that segment in chord to its foot point bounds the footprint's (``U``);
     2. every vertex looks for a boundary within ``U``, among the chunks of boundary
        gathered once for the footprint (:meth:`_nearest.BoundaryIndex.nearest_in_groups`:
-       the far side of a footprint finds none and does no work);
+       the far side of a footprint finds none and does no work), and only the pairs
+       that can beat the footprint's best so far are measured geodesically;
     3. only PA vertices within the best distance so far of the outline can improve on
        it: they lie in the ball around the footprint's vertices (centre, the largest
        chord to a vertex) grown by the longest chord of that distance
@@ -1038,9 +1039,7 @@ def _footprint_distance(feet: np.ndarray, index: BoundaryIndex) -> tuple[np.ndar
     xy, which = shapely.get_coordinates(feet, return_index=True)
     first = np.r_[0, np.flatnonzero(np.diff(which)) + 1]
     d0, seg0, _, _ = index.nearest_segment(xy[first, 0], xy[first, 1])
-    bound = np.full(m, np.inf)
-    np.minimum.at(bound, which, index.pair_distance(xy[:, 0], xy[:, 1], seg0[which]))
-    bound = np.fmin(bound, d0)
+    bound = np.fmin(index.group_bound(xy[:, 0], xy[:, 1], seg0[which], which)[first], d0)
     bound[~np.isfinite(bound)] = _EARTH_HALF_M
     d, owner = index.nearest_in_groups(xy[:, 0], xy[:, 1], which, bound)
     best_d = np.full(m, np.inf)
@@ -1062,7 +1061,7 @@ def _footprint_distance(feet: np.ndarray, index: BoundaryIndex) -> tuple[np.ndar
     foot, near = index._vertices_in_balls(centre, reach, pairs=True)
     if near.size:
         vx, vy, vowner = index.vertices()
-        d2 = outlines.distance_to_own(vx[near], vy[near], foot, bound=best_d[foot])
+        d2 = outlines.distance_to_own(vx[near], vy[near], foot, bound=best_d[foot], shared=True)
         _take_min(best_d, best_o, foot, d2, vowner[near])
     return best_d, best_o
 
