@@ -167,13 +167,13 @@ def edges(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 def pixel_edges(
-    geoms: np.ndarray, x0: float, y0: float, dx: float, dy: float
+    geoms: np.ndarray, x0: float, y0: float, dx: float, dy: float, threads: int = 1
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """:func:`edges` in pixel coordinates ``((x - x0) / dx, (y - y0) / dy)``, counter-clockwise there.
 
     Many polygons without holes go through a compiled kernel (one pass, no new
-    geometries); the edges are the same, in the same order within each ring up to
-    its direction.
+    geometries; on ``threads`` threads, 2 at most); the edges are the same, in the same
+    order within each ring up to its direction.
     """
     geoms = np.asarray(geoms, dtype=object)
     nb = _kernels(len(geoms) * 16)
@@ -186,7 +186,7 @@ def pixel_edges(
         )
     ):
         coords, cidx = shapely.get_coordinates(geoms, return_index=True)
-        return nb.simple_edges_px(coords, cidx, len(geoms), x0, y0, dx, dy)
+        return nb.simple_edges_px(coords, cidx, len(geoms), x0, y0, dx, dy, threads)
     start, end, owner = edges(geoms)
     start = (start - (x0, y0)) / (dx, dy)
     end = (end - (x0, y0)) / (dx, dy)

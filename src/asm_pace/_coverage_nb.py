@@ -11,6 +11,8 @@ they pay for importing numba; the results are equal either way.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 from numba import njit
 
@@ -515,52 +517,62 @@ def label_sums_edges_part(
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def simple_edges_px(coords, cidx, n_geoms, x0, y0, dx, dy):
-    """Edges (start, end, owner) of single-ring polygons in pixel coordinates, counter-clockwise.
-
-    ``coords``/``cidx`` come from ``shapely.get_coordinates(..., return_index=True)``;
-    pixel coordinates are ``((x - x0) / dx, (y - y0) / dy)``; a ring clockwise in
-    pixel coordinates (negative shoelace area) gives its edges with start and end swapped.
-    """
-    n = coords.shape[0]
-    twice = np.zeros(n_geoms)
-    m = 0
-    i = 0
-    while i < n:
-        g = cidx[i]
-        j = i
-        while j + 1 < n and cidx[j + 1] == g:
-            j += 1
-        ou = (coords[i, 0] - x0) / dx
-        ow = (coords[i, 1] - y0) / dy
+def _ring_edges_px(coords, cidx, rs, lo, hi, x0, y0, dx, dy, start, end, owner):
+    """The edges of rings ``lo:hi`` (ring ``i``: ``coords[rs[i]:rs[i + 1]]``), written from
+    ``rs[lo] - lo`` on: in pixel coordinates, a ring clockwise there (negative shoelace
+    area) with start and end swapped."""
+    for i in range(lo, hi):
+        a = rs[i]
+        b = rs[i + 1]
+        ou = (coords[a, 0] - x0) / dx
+        ow = (coords[a, 1] - y0) / dy
         s = 0.0
-        for q in range(i, j):
+        for q in range(a, b - 1):
             au = (coords[q, 0] - x0) / dx - ou
             aw = (coords[q, 1] - y0) / dy - ow
             bu = (coords[q + 1, 0] - x0) / dx - ou
             bw = (coords[q + 1, 1] - y0) / dy - ow
             s += au * bw - bu * aw
-        twice[g] = s
-        m += j - i
-        i = j + 1
+        k = a - i
+        g = cidx[a]
+        for q in range(a, b - 1):
+            su = (coords[q, 0] - x0) / dx
+            sw = (coords[q, 1] - y0) / dy
+            eu = (coords[q + 1, 0] - x0) / dx
+            ew = (coords[q + 1, 1] - y0) / dy
+            if s < 0:
+                su, sw, eu, ew = eu, ew, su, sw
+            start[k, 0] = su
+            start[k, 1] = sw
+            end[k, 0] = eu
+            end[k, 1] = ew
+            owner[k] = g
+            k += 1
+
+
+def simple_edges_px(coords, cidx, n_geoms, x0, y0, dx, dy, threads=1):
+    """Edges (start, end, owner) of single-ring polygons in pixel coordinates, counter-clockwise.
+
+    ``coords``/``cidx`` come from ``shapely.get_coordinates(..., return_index=True)``;
+    pixel coordinates are ``((x - x0) / dx, (y - y0) / dy)``; a ring clockwise in
+    pixel coordinates (negative shoelace area) gives its edges with start and end swapped.
+    ``threads`` (2 at most) write the two halves of the rings side by side.
+    """
+    n = coords.shape[0]
+    rs = np.flatnonzero(np.r_[True, cidx[1:] != cidx[:-1]]) if n else np.zeros(0, np.intp)
+    rs = np.append(rs, n).astype(np.intp)
+    n_rings = rs.shape[0] - 1
+    m = n - n_rings
     start = np.empty((m, 2))
     end = np.empty((m, 2))
     owner = np.empty(m, dtype=np.intp)
-    k = 0
-    for q in range(n - 1):
-        g = cidx[q]
-        if cidx[q + 1] != g:
-            continue
-        su = (coords[q, 0] - x0) / dx
-        sw = (coords[q, 1] - y0) / dy
-        eu = (coords[q + 1, 0] - x0) / dx
-        ew = (coords[q + 1, 1] - y0) / dy
-        if twice[g] < 0:
-            su, sw, eu, ew = eu, ew, su, sw
-        start[k, 0] = su
-        start[k, 1] = sw
-        end[k, 0] = eu
-        end[k, 1] = ew
-        owner[k] = g
-        k += 1
+    args = (x0, y0, dx, dy, start, end, owner)
+    if threads > 1 and n_rings > 1:
+        half = n_rings // 2
+        with ThreadPoolExecutor(1) as pool:
+            other = pool.submit(_ring_edges_px, coords, cidx, rs, half, n_rings, *args)
+            _ring_edges_px(coords, cidx, rs, 0, half, *args)
+            other.result()
+    else:
+        _ring_edges_px(coords, cidx, rs, 0, n_rings, *args)
     return start, end, owner

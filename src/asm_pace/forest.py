@@ -42,6 +42,7 @@ from contextlib import ExitStack, closing
 from dataclasses import dataclass
 from os import PathLike
 from pathlib import Path
+from typing import TypeVar
 
 import geopandas as gpd
 import numpy as np
@@ -81,6 +82,7 @@ RASTER_STATS: dict[str, str] = {
 _COVERAGE_TOL = 1e-6
 _OUT = np.iinfo(np.uint16).max  # the code of a pixel holding a value outside its domain
 _BAND = 256  # rows per band of windows
+_T = TypeVar("_T")
 
 
 # --------------------------------------------------------------------------- driver
@@ -241,14 +243,15 @@ def _iter_chunks(
     layers: list[Layer],
     coverage: str,
     mask_nodata: Sequence[bool] | None = None,
+    threads: int = 1,
 ) -> Iterator[_Chunk]:
     """Read each window touched by zones once; yield its data and the zones' boundary events.
 
-    ``geoms`` are the zones in the rasters' CRS.
+    ``geoms`` are the zones in the rasters' CRS; ``threads`` compute their edges.
     """
     grid = layers[0].grid
     # every zone's edges once, in global pixel coordinates, grouped by zone
-    start, end, owner = cov.pixel_edges(geoms, grid.x0, grid.y0, grid.dx, grid.dy)
+    start, end, owner = cov.pixel_edges(geoms, grid.x0, grid.y0, grid.dx, grid.dy, threads)
     first_edge = np.searchsorted(owner, np.arange(len(geoms) + 1))
     idx = np.flatnonzero(first_edge[1:] > first_edge[:-1])  # missing or empty zones have no edge
     if idx.size == 0:
@@ -298,9 +301,10 @@ def _iter_chunks(
         yield _read_chunk(layers, mask_nodata, ev, grid, zones, r0, r1, c0, c1)
 
 
-def _ahead(chunks: Iterator[_Chunk], on: bool) -> Iterator[_Chunk]:
-    """``chunks``, the next one read and cut by a second thread while the caller works on
-    this one (``on``; GDAL releases the GIL while it decodes, the kernels too)."""
+def _ahead(chunks: Iterator[_T], on: bool) -> Iterator[_T]:
+    """``chunks``, the next one read, cut and coded by a second thread while the caller
+    works on this one (``on``; GDAL releases the GIL while it decodes, numpy while it
+    codes, the kernels too)."""
     if not on:
         yield from chunks
         return
@@ -861,10 +865,10 @@ def forest_loss(
             layer.open_all(stack)
         if split is not None:
             split.layer.open_all(stack)
-        chunks = _iter_chunks(geoms, layers, coverage, coder.mask_nodata)
+        chunks = _iter_chunks(geoms, layers, coverage, coder.mask_nodata, threads)
+        coded = ((chunk, coder(chunk)) for chunk in chunks)  # in order: the coder counts
         # closed (its thread done) before the rasters are
-        for chunk in stack.enter_context(closing(_ahead(chunks, threads > 1))):
-            code, gain_lab, k = coder(chunk)
+        for chunk, (code, gain_lab, k) in stack.enter_context(closing(_ahead(coded, threads > 1))):
             piece_zone = chunk.zone
             npieces = len(piece_zone)
             sums = cov.label_sums(chunk.events, code, k, chunk.row_area, npieces, work, threads)
