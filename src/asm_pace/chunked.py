@@ -622,6 +622,7 @@ class ZoneSpool:
         self._groups: dict[tuple, int] = {}  # (radius, inner) -> its first zone's key
         self._chunks = 0
         self._keys: list[str] = []
+        self._block: dict[str, list[str]] = {}  # table -> its float columns, in one blob
 
     # ---------------------------------------------------------------- writing
     def add(self, zones: gpd.GeoDataFrame, clusters: gpd.GeoDataFrame, pairs: pd.DataFrame) -> None:
@@ -667,7 +668,7 @@ class ZoneSpool:
             self._geometry[table] = gname
             if geo:
                 self.crs[table] = frame.crs
-            cols = ", ".join(list(keys) + [f"v{i}" for i in range(len(frame.columns))])
+            cols = ", ".join([*keys, "fb"] + [f"v{i}" for i in range(len(frame.columns))])
             self._con.execute(f"CREATE TABLE {table} ({cols})")
         for col in frame.columns:
             if col not in names:
@@ -682,6 +683,15 @@ class ZoneSpool:
                 self.dtypes[table][col] = dtype
         if not len(frame):
             return
+        if table not in self._block:  # the first rows' float columns: one blob a row
+            self._block[table] = [  # not the groups' keys: finish() reads them
+                c
+                for c in names
+                if c != gname
+                and c not in self._keys
+                and self.dtypes[table][c] == np.dtype("float64")
+            ]
+        block = self._block[table]
         if geo:
             types = frame.geometry.geom_type.dropna().unique()
             self.geom_types[table].update(str(t) for t in types)
@@ -690,7 +700,13 @@ class ZoneSpool:
             self.has_z[table] = self.has_z[table] or bool(shapely.has_z(live).any())
         data = [_sql_values(np.asarray(v)) for v in keys.values()]
         at = {col: i for i, col in enumerate(frame.columns)}
-        for col in names:
+        floats = np.full((len(frame), len(block)), np.nan)
+        for j, col in enumerate(block):
+            if col in at:
+                floats[:, j] = frame.iloc[:, at[col]].to_numpy(dtype="float64", na_value=np.nan)
+        data.append(floats.view(np.dtype((np.void, 8 * len(block)))).ravel().tolist())
+        single = [c for c in names if c not in block]
+        for col in single:
             if col not in at:
                 data.append([None] * len(frame))
             elif col == gname:
@@ -698,7 +714,7 @@ class ZoneSpool:
             else:
                 data.append(_sql_values(frame.iloc[:, at[col]]))
         marks = ", ".join("?" * len(data))
-        columns = ", ".join(list(keys) + [f"v{names.index(c)}" for c in names])
+        columns = ", ".join([*keys, "fb"] + [f"v{names.index(c)}" for c in single])
         self._con.executemany(
             f"INSERT INTO {table} ({columns}) VALUES ({marks})", zip(*data, strict=True)
         )
@@ -756,7 +772,9 @@ class ZoneSpool:
         order, as frames of at most :data:`SPOOL_BATCH_SITES` sites (clusters:
         :data:`SPOOL_BATCH_CLUSTERS`); always at least one frame (empty: the columns)."""
         names = self.columns[table]
-        values = ", ".join(f"t.v{i}" for i in range(len(names))) or "NULL"
+        block = self._block.get(table, [])
+        single = [f"t.v{i}" for i, c in enumerate(names) if c not in block]
+        values = ", ".join(["t.fb", *single])
         if table == "clusters":
             step = SPOOL_BATCH_CLUSTERS
             sql = (
@@ -785,11 +803,17 @@ class ZoneSpool:
 
     def _frame(self, table: str, rows: list[tuple]) -> pd.DataFrame:
         names = self.columns[table]
-        columns = list(zip(*rows, strict=True)) if rows else [()] * (len(names) + 1)
+        block = self._block.get(table, [])
+        columns = list(zip(*rows, strict=True)) if rows else [()] * (len(names) + 2)
+        floats = np.frombuffer(b"".join(columns[1]), dtype="float64").reshape(-1, len(block))
         data: dict[str, Any] = {}
         gname = self._geometry.get(table)
-        for i, col in enumerate(names):
-            values = columns[i + 1]
+        single = iter(columns[2:])
+        for col in names:
+            if col in block:
+                data[col] = floats[:, block.index(col)].copy()
+                continue
+            values = next(single)
             if col == gname:
                 data[col] = shapely.from_wkb(np.array(values, dtype=object))
                 continue
