@@ -14,9 +14,11 @@ the workers inside each timed run). Then, ``--repeat`` times, interleaved:
 - **serial**: ``asm_pace.classify(sites.compute(), pas, eco)`` on layers read once
   beforehand (as the pipeline has them);
 - **dask**: ``asm_pace.classify(sites, pa_path, eco_path)`` (``classify_dask``, with
-  ``--chunks`` spatial chunks, one per worker by default: the
+  ``--chunks`` spatial chunks, ``parallel.dask_chunks`` by default: the
   workers read the protected areas of their chunks' boxes and the ecoregions
   themselves; every read counted);
+- with ``--before N``, the same with ``N`` chunks (``--before 2``: one chunk per
+  worker, the default until 3 December 2026), for a before/after ratio in one run;
 - with ``--pool``, the process pool of ``--jobs`` (``classify_parallel(jobs=--workers)``);
 - with ``--naive``, the peer issue 10 measured: ``sites.map_partitions(asm_pace.classify,
   pas, eco, meta=...)``, the layers put in the task graph (sent to every worker).
@@ -68,7 +70,8 @@ def main() -> None:
     ap.add_argument("--sites", default="100000", help="sizes (sites_<n>.csv)")
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--partitions", type=int, default=8, help="of the dask sites")
-    ap.add_argument("--chunks", type=int, default=None, help="default: one per worker")
+    ap.add_argument("--chunks", type=int, default=None, help="default: dask_chunks")
+    ap.add_argument("--before", type=int, default=None, help="also dask with this many chunks")
     ap.add_argument("--repeat", type=int, default=2)
     ap.add_argument("--naive", action="store_true", help="also map_partitions(classify)")
     ap.add_argument("--pool", action="store_true", help="also classify_parallel(jobs=2)")
@@ -93,8 +96,10 @@ def main() -> None:
             asm_pace.read_sites(args.folder / f"sites_{n}.csv"), npartitions=args.partitions
         )
         sites = frame.compute()
-        times: dict[str, list[float]] = {"serial": [], "dask": [], "naive": [], "pool": []}
-        cpu: dict[str, list[float]] = {"serial": [], "dask": [], "naive": [], "pool": []}
+        times: dict[str, list[float]] = {
+            k: [] for k in ("serial", "dask", "naive", "pool", "before")
+        }
+        cpu: dict[str, list[float]] = {k: [] for k in times}
         busiest: list[float] = []
         meta = None
         for _ in range(args.repeat):
@@ -110,6 +115,27 @@ def main() -> None:
             spent = {w: after[w] - before[w] for w in after}
             cpu["dask"].append(time.process_time() - c + sum(spent.values()))
             busiest.append(max(spent.values()))
+            steps = {k: round(v, 1) for k, v in dist.LAST_RUN["client_s"].items()}
+            print(
+                f"{'':>9} dask {times['dask'][-1]:.2f} s, client steps (wall s) {steps}; "
+                f"workers' CPU s {[round(v, 1) for v in spent.values()]}",
+                flush=True,
+            )
+            if args.before:
+                before = _workers_cpu(client)
+                c, t = time.process_time(), time.perf_counter()
+                old = dist.classify_dask(frame, pa_path, eco_path, chunks=args.before)
+                times["before"].append(time.perf_counter() - t)
+                after = _workers_cpu(client)
+                cpu["before"].append(
+                    time.process_time() - c + sum(after[w] - before[w] for w in after)
+                )
+                pd.testing.assert_frame_equal(old, expected, check_exact=True)
+                print(
+                    f"{'':>9} dask with {args.before} chunks {times['before'][-1]:.2f} s, "
+                    f"client steps {dist.LAST_RUN['client_s']}",
+                    flush=True,
+                )
             if args.pool:
                 c, t = _cpu_with_children(), time.perf_counter()
                 pooled = parallel.classify_parallel(
@@ -144,6 +170,14 @@ def main() -> None:
             f"; chunks {dist.LAST_RUN['chunks']}, sites per chunk {dist.LAST_RUN['sites']}",
             flush=True,
         )
+        if args.before:
+            print(
+                f"{'':>9} dask with {args.before} chunks: {best['before']:.2f} s, ratio serial / "
+                f"it {best['serial'] / best['before']:.2f}, CPU (client + workers) "
+                f"{min(cpu['before']):.1f} s; identical; ratio it / dask "
+                f"{best['before'] / best['dask']:.2f}",
+                flush=True,
+            )
         if args.pool:
             pd.testing.assert_frame_equal(pooled, expected, check_exact=True)
             print(
@@ -165,7 +199,10 @@ def main() -> None:
             )
     rss = _workers_rss_mb(client)
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
-    print(f"peak RSS: this process {own:,.0f} MB, busiest worker {max(rss.values()):,.0f} MB")
+    print(
+        f"peak RSS: this process {own:,.0f} MB, workers "
+        f"{', '.join(f'{v:,.0f}' for v in rss.values())} MB"
+    )
     client.close()
     cluster.close()
     print(f"load after {os.getloadavg()}")

@@ -103,7 +103,7 @@ def test_samples_identical_to_serial_and_each_worker_reads_its_box(client, sampl
     assert dist.LAST_RUN["chunks"] == 5
 
 
-def test_a_generated_world_across_the_antimeridian(client, tmp_path):
+def test_a_generated_world_across_the_antimeridian(client, tmp_path, monkeypatch):
     """Sites in districts on every continent (some far from any area, some at sea: the
     serial warnings, counted over all the sites) and sites on both sides of 180 degrees
     (points and footprints), next to areas at the antimeridian."""
@@ -132,9 +132,14 @@ def test_a_generated_world_across_the_antimeridian(client, tmp_path):
     sites = pd.concat([world[["site_id", "geometry"]], edge], ignore_index=True)
     sites.attrs = dict(world.attrs)
     pas, eco = tmp_path / "protected_areas.gpkg", tmp_path / "ecoregions.gpkg"
-    (par, warned), computed = _dask(sites, pas, eco, npartitions=5, chunks=4)
+    # the default chunks (dask_chunks), at 100 sites a chunk: many more chunks than workers
+    monkeypatch.setattr(parallel, "SITES_PER_DASK_CHUNK", 100)
+    (par, warned), computed = _dask(sites, pas, eco, npartitions=5)
     _same((par, warned), _serial(computed, pas, eco))
     assert warned and "serial" not in dist.LAST_RUN
+    per_thread = -(-len(sites) // (100 * 2))  # ceil: a whole number of chunks a worker
+    assert dist.LAST_RUN["chunks"] == 2 * per_thread and per_thread >= 5
+    assert len(set(dist.LAST_RUN["pids"])) == 2  # both workers took chunks
     # some of them nearest to an area on the other side of 180 degrees
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -214,3 +219,44 @@ def test_cli_scheduler_writes_the_serial_geopackage(client, tmp_path):
         cli, [*args, "-o", str(tmp_path / "x.gpkg"), "--jobs", "2", "--scheduler", "tcp://h:1"]
     )
     assert both.exit_code != 0 and "--jobs" in both.output and "--scheduler" in both.output
+
+
+def test_a_worker_reads_a_changed_ecoregion_file_anew(client, sample_sites, tmp_path):
+    """The ecoregions a worker keeps are keyed on the file's identity and forgotten by
+    clear_reads; a file rewritten between two runs gives the new file's serial result."""
+    import os
+    import shutil
+
+    eco = tmp_path / "eco.gpkg"
+    shutil.copy(ECO, eco)
+
+    def rewrite(layer):  # as an editor would: a new file in the old one's place
+        layer.to_file(tmp_path / "new.gpkg", layer="ecoregions", driver="GPKG")
+        os.replace(tmp_path / "new.gpkg", eco)
+
+    first = parallel._read_once("ecoregions", str(eco), {})
+    assert parallel._read_once("ecoregions", str(eco), {}) is first  # kept
+    raw = gpd.read_file(ECO)
+    raw["ECO_NAME"] = raw["ECO_NAME"] + " (revised)"
+    rewrite(raw)  # another size and time: read anew
+    second = parallel._read_once("ecoregions", str(eco), {})
+    assert second is not first
+    assert second["eco_name"].str.endswith(" (revised)").all()
+    assert parallel.clear_reads() >= 2 and parallel.clear_reads() == 0
+    frame = dask_geopandas.from_geopandas(sample_sites, npartitions=2)
+    runs = []
+    for names in (raw["ECO_NAME"], raw["ECO_NAME"] + " again"):
+        rewrite(raw.assign(ECO_NAME=names))
+        runs.append(_recorded(lambda: dist.classify_dask(frame, PAS, eco)))
+        _same(runs[-1], _serial(frame.compute(), eco=eco))
+    assert runs[1][0]["eco_name"].str.endswith(" again").any()
+
+
+def test_dask_chunks():
+    """About SITES_PER_DASK_CHUNK sites a chunk, a whole number of chunks per thread."""
+    per = parallel.SITES_PER_DASK_CHUNK
+    for n_sites, threads in ((1, 1), (per, 2), (per * 2 + 1, 2), (10**6, 2), (10**6, 7)):
+        n = parallel.dask_chunks(n_sites, threads)
+        assert n % threads == 0 and n >= threads
+        assert n_sites / n <= per
+        assert n == threads or n_sites / (n - threads) > per  # one fewer a thread: too big

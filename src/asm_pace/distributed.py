@@ -6,7 +6,8 @@ Two ways in, one partitioning (that of :mod:`asm_pace.parallel`):
   GeoDataFrame of sites and the layers as paths): the sites' partitions stay on the
   cluster. Each partition gives its sites' lon/lat box centres; the client sorts them by
   the Hilbert key (:func:`asm_pace.parallel.spatial_chunks`, the key of dask-geopandas'
-  ``spatial_shuffle``) and cuts equal counts, one chunk per worker thread; the workers
+  ``spatial_shuffle``) and cuts equal counts (:func:`asm_pace.parallel.dask_chunks`: about
+  30,000 sites each, a whole number per worker thread); the workers
   move each partition's rows to their chunk among themselves, and each chunk is
   classified by :func:`asm_pace.parallel._classify_chunk`: the worker reads the
   protected areas **of a box around its chunk** and the ecoregions once per run. No
@@ -29,6 +30,7 @@ import contextlib
 import operator
 import os
 import threading
+import time
 import uuid
 import warnings
 from collections.abc import Iterator, Mapping
@@ -49,7 +51,9 @@ CONNECT_TIMEOUT_S = 5.0
 #: The last run of :func:`classify_dask` in this process: ``partitions`` (of the input),
 #: ``chunks``, ``workers`` (the cluster's threads), each chunk's ``sites`` (count),
 #: ``boxes`` (the protected areas read; None: the whole layer) and ``pids`` (the worker
-#: process), and ``serial`` (why the run was made serially, when it was).
+#: process), ``client_s`` (the client's wall seconds by step: ``centres`` gathered, chunks
+#: ``cut``, waiting for the ``chunks``' results, ``assemble``, ``extent check``), and
+#: ``serial`` (why the run was made serially, when it was).
 LAST_RUN: dict[str, Any] = {}
 _INSTALL = "pip install 'asm-pace[dask]'"
 
@@ -223,7 +227,7 @@ def _on_worker(run: str, fn: Any, *args: Any) -> Any:
     (a long-lived worker must not keep an ecoregion file that has since changed)."""
     with _LOCK:
         if _CURRENT_RUN[0] != run:
-            parallel._READ.clear()
+            parallel.clear_reads()
             _CURRENT_RUN[0] = run
         return fn(*args)
 
@@ -308,7 +312,9 @@ def classify_dask(
     pa_options, ecoregion_options, landscape_options : mapping, optional
         The readers' keywords (``bbox`` is refused in ``pa_options``).
     chunks : int, optional
-        Spatial chunks; by default one per worker thread of the cluster.
+        Spatial chunks; by default :func:`asm_pace.parallel.dask_chunks` (about
+        :data:`~asm_pace.parallel.SITES_PER_DASK_CHUNK` sites each, a whole number per
+        worker thread of the cluster).
     scheduler : str, optional
         The scheduler's address; by default the current ``distributed.Client``.
 
@@ -400,8 +406,8 @@ def _classify_on(
 ) -> gpd.GeoDataFrame | None:
     """The chunks' results in the sites' order, or None (LAST_RUN["serial"]: why)."""
     client = cluster.client
+    clock = _Clock()
     parts = client.compute(sites.to_delayed())
-    n_chunks = max(1, int(chunks) if chunks is not None else cluster.threads)
     LAST_RUN.update(partitions=len(parts), workers=cluster.threads)
     try:
         found = client.gather(
@@ -410,6 +416,7 @@ def _classify_on(
     except AsmPaceError as err:  # sites to_wgs84 refuses: the serial run names them
         LAST_RUN["serial"] = str(err)
         return None
+    clock("centres")
     centres = np.concatenate([f[0] for f in found])
     if np.concatenate([f[1] for f in found]).any():
         LAST_RUN["serial"] = "sites without a geometry"
@@ -418,6 +425,11 @@ def _classify_on(
         LAST_RUN["serial"] = "fewer than two sites"
         return None
     index = found[0][2].append([f[2] for f in found[1:]]) if len(found) > 1 else found[0][2]
+    n_chunks = (
+        max(1, int(chunks))
+        if chunks is not None
+        else parallel.dask_chunks(len(centres), cluster.threads)
+    )
     points = gpd.GeoDataFrame(geometry=gpd.points_from_xy(centres[:, 0], centres[:, 1]), crs=4326)
     positions = parallel.spatial_chunks(points, n_chunks)
     labels = np.empty(len(points), dtype="int64")
@@ -437,7 +449,8 @@ def _classify_on(
             if (labels[s:e] == c).any()
         ]
         futures.append(client.submit(_on_worker, cluster.run, _chunk_of, spec, *pieces, pure=False))
-    LAST_RUN.update(chunks=len(positions), sites=[], boxes=[], pids=[])
+    clock("cut")
+    LAST_RUN.update(chunks=len(positions), sites=[], boxes=[], pids=[], client_s=clock.spent)
     results, names = [], {}
     for future in futures:
         status, value, box, pid, _, count = future.result()
@@ -450,8 +463,24 @@ def _classify_on(
             return None
         results.append(value[0])
         names = value[1]
+    clock("chunks")
     out = parallel._assemble(pd.DataFrame(index=index), positions, results)
+    clock("assemble")
     if not parallel._check_extent(out, out, names):
         LAST_RUN["serial"] = "classify has no extent check to call"
         return None
+    clock("extent check")
     return out
+
+
+class _Clock:
+    """Wall seconds of the client's steps (``LAST_RUN["client_s"]``), for benchmarks."""
+
+    def __init__(self) -> None:
+        self.spent: dict[str, float] = {}
+        self._last = time.perf_counter()
+
+    def __call__(self, step: str) -> None:
+        now = time.perf_counter()
+        self.spent[step] = now - self._last
+        self._last = now

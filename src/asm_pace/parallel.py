@@ -54,9 +54,11 @@ __all__ = [
     "check_jobs",
     "hilbert_order",
     "spatial_chunks",
+    "dask_chunks",
     "classify_parallel",
     "classify_run",
     "chunk_executor",
+    "clear_reads",
 ]
 
 #: Below this many sites a run is serial whatever ``jobs`` says: starting worker processes
@@ -65,6 +67,10 @@ MIN_PARALLEL_SITES = 100_000
 #: Chunks per worker: each chunk reads its own protected areas, and neighbouring chunks'
 #: boxes overlap, so more chunks read more (measured: docs/scale.md).
 CHUNKS_PER_JOB = 1
+#: Sites per chunk on a dask cluster (at least one chunk per worker thread): small
+#: Hilbert chunks read small boxes and classify faster per site, and many chunks keep
+#: every worker busy to the end (measured: docs/distributed.md).
+SITES_PER_DASK_CHUNK = 30_000
 #: The first margin (km) of a chunk's protected-area box around its sites.
 FIRST_MARGIN_KM = 100.0
 #: Slack (m) between a site's nearest distance and its box's edge, for round-off.
@@ -135,6 +141,21 @@ def hilbert_order(sites: gpd.GeoDataFrame) -> np.ndarray:
     return np.argsort(keys, kind="stable")
 
 
+def dask_chunks(n_sites: int, threads: int) -> int:
+    """How many spatial chunks a dask run of ``n_sites`` sites on ``threads`` worker
+    threads is cut into: about :data:`SITES_PER_DASK_CHUNK` sites each, a whole number
+    of chunks per thread (at least one), so the threads end together.
+
+    Examples
+    --------
+    >>> dask_chunks(1_000_000, 2), dask_chunks(50_000, 2), dask_chunks(10, 4)
+    (34, 2, 4)
+    """
+    threads = max(1, int(threads))
+    per_thread = math.ceil(max(1, int(n_sites)) / (SITES_PER_DASK_CHUNK * threads))
+    return threads * max(1, per_thread)
+
+
 def spatial_chunks(sites: gpd.GeoDataFrame, n_chunks: int) -> list[np.ndarray]:
     """Positions of ``sites`` cut into ``n_chunks`` spatial chunks of (nearly) equal count.
 
@@ -167,14 +188,45 @@ class _Spec:
     margin_km: float = FIRST_MARGIN_KM
 
 
-#: Per worker process: the ecoregions and landscapes read, by (path, options).
-_READ: dict[tuple[str, str, str], gpd.GeoDataFrame] = {}
+#: Per worker process: the ecoregions and landscapes read, by (kind, path, the file's
+#: identity, options); emptied by :func:`clear_reads`.
+_READ: dict[tuple[str, str, tuple[int, int] | None, str], gpd.GeoDataFrame] = {}
+
+
+def _identity(path: str) -> tuple[int, int] | None:
+    """A file's modification time (ns) and size: a file changed since is read anew."""
+    try:
+        stat = os.stat(path)
+    except OSError:  # not a local file (a URL GDAL reads): by its path alone
+        return None
+    return stat.st_mtime_ns, stat.st_size
+
+
+def clear_reads() -> int:
+    """Forget the layers this process has read for chunks; the number forgotten.
+
+    A worker process (of the pool, or of a dask cluster) reads the ecoregions and
+    priority landscapes once and keeps them for the chunks it classifies next, keyed on
+    the file's path, modification time and size and the reader's options.
+    :mod:`asm_pace.distributed` calls this at a run's first chunk on each worker, so a
+    long-lived worker keeps nothing from one run to the next.
+
+    Examples
+    --------
+    >>> clear_reads() >= 0
+    True
+    >>> clear_reads()
+    0
+    """
+    forgotten = len(_READ)
+    _READ.clear()
+    return forgotten
 
 
 def _read_once(kind: str, path: str, options: Mapping[str, Any]) -> gpd.GeoDataFrame:
     import asm_pace
 
-    key = (kind, path, repr(sorted(options.items())))
+    key = (kind, path, _identity(path), repr(sorted(options.items())))
     if key not in _READ:
         reader = (
             asm_pace.read_ecoregions if kind == "ecoregions" else asm_pace.read_priority_landscapes
@@ -397,6 +449,11 @@ def _check_extent(sites: gpd.GeoDataFrame, out: gpd.GeoDataFrame, names: dict[st
     check = getattr(classification, "_check_extent", None)
     if check is None:
         return False
+    near = pd.to_numeric(out["nearest_pa_km"], errors="coerce").to_numpy(dtype="float64")
+    has_eco = out["eco_id"].notna().to_numpy(dtype=bool)
+    limit = getattr(classification, "EXTENT_KM", None)
+    if limit is not None and has_eco.all() and (near <= limit).all():
+        return True  # no site it would warn about: the sites' geometries are not needed
     geoms = np.asarray(to_wgs84(sites).geometry.values, dtype=object)
     stubs = []
     for role in ("protected_areas", "ecoregions"):
@@ -404,7 +461,6 @@ def _check_extent(sites: gpd.GeoDataFrame, out: gpd.GeoDataFrame, names: dict[st
         if names.get(role) is not None:
             stub.attrs["source"] = names[role]
         stubs.append(stub)
-    near = pd.to_numeric(out["nearest_pa_km"], errors="coerce").to_numpy(dtype="float64")
     check(
         sites,
         stubs[0],
@@ -413,7 +469,7 @@ def _check_extent(sites: gpd.GeoDataFrame, out: gpd.GeoDataFrame, names: dict[st
         is_point=shapely.get_type_id(geoms) == 0,
         in_pa=np.zeros(len(geoms), dtype=bool),
         near_km=near,
-        has_eco=out["eco_id"].notna().to_numpy(dtype=bool),
+        has_eco=has_eco,
     )
     return True
 
@@ -532,9 +588,9 @@ def classify_parallel(
         The layers already read from these paths with these options (protected areas,
         ecoregions, landscapes), used by a serial run instead of reading them again.
     scheduler : str, optional
-        A dask scheduler's address (``--scheduler``): the chunks run on its workers, one
-        chunk per worker thread, whatever the number of sites (``jobs`` is refused with
-        it; :mod:`asm_pace.distributed`, docs/distributed.md).
+        A dask scheduler's address (``--scheduler``): the chunks run on its workers,
+        :func:`dask_chunks` of them by default, whatever the number of sites (``jobs`` is
+        refused with it; :mod:`asm_pace.distributed`, docs/distributed.md).
 
     Returns
     -------
@@ -570,6 +626,8 @@ def classify_parallel(
             "read the layer with bbox= and call asm_pace.classify (in Python), or drop it"
         )
     n_chunks = chunks if chunks is not None else jobs * CHUNKS_PER_JOB
+    if scheduler is not None and chunks is None:
+        n_chunks = dask_chunks(len(sites), jobs)
     min_sites = MIN_PARALLEL_SITES if min_sites is None else min_sites
     if jobs > 1 and len(sites) >= max(min_sites, 2) and n_chunks > 1:
         spec = _Spec(
