@@ -874,18 +874,20 @@ def forest_loss(
             sums = cov.label_sums(chunk.events, code, k, chunk.row_area, npieces, work, threads)
             if k > acc.shape[1]:
                 acc = np.pad(acc, ((0, 0), (0, k - acc.shape[1])))
-            np.add.at(acc[:, :k], piece_zone, sums)
+            # a zone has at most one piece in a window: a plain indexed add (np.add.at, which
+            # allows repeats, took 0.15 s at 100,000 zones)
+            acc[piece_zone, :k] += sums
             if gain_lab is not None:
                 gs = cov.label_sums(
                     chunk.events, gain_lab, 2, chunk.row_area, npieces, work, threads
                 )
-                np.add.at(gain_acc, piece_zone, gs[:, 1])
+                gain_acc[piece_zone] += gs[:, 1]
             if split is not None:
                 lab = split(code, chunk.rows[0], chunk.cols[0])
                 ds = cov.label_sums(
                     chunk.events, lab, N_LABELS, chunk.row_area, npieces, work, threads
                 )
-                np.add.at(drv_acc, piece_zone, ds)
+                drv_acc[piece_zone] += ds
     coder.finish()
     vmax = coder.vmax
     year = hansen_year([t.path for t in layers[1].tiles])
