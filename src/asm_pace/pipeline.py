@@ -363,7 +363,15 @@ def _clipped(
     rect = shapely.box(*box)
     rows = np.sort(gdf.sindex.query(rect, predicate="intersects"))
     part = gdf.iloc[rows]
-    geoms = polygonal_parts(shapely.intersection(np.asarray(part.geometry.array), rect))
+    geoms = np.asarray(part.geometry.array, dtype=object).copy()
+    # a feature whose bounds lie inside the box is its own cut: kept as it is (the same
+    # object, no copy: at a global extent this is nearly the whole layer)
+    bounds = shapely.bounds(geoms)
+    cut = ~(
+        (bounds[:, 0] > box[0]) & (bounds[:, 1] > box[1])
+        & (bounds[:, 2] < box[2]) & (bounds[:, 3] < box[3])
+    )  # fmt: skip
+    geoms[cut] = polygonal_parts(shapely.intersection(geoms[cut], rect))
     keep = ~shapely.is_empty(geoms)
     kept = [c for c in columns if c in part.columns]
     frame = pd.DataFrame(part[kept]).iloc[keep].reset_index(drop=True)
