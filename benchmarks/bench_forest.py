@@ -151,8 +151,9 @@ def run_asm_pace(zones, tcp, lyp, coverage="exact", threads=1):
 
     kw = {"coverage": coverage}
     if "threads" in inspect.signature(forest_loss).parameters:  # not in trees before it
-        kw["threads"] = threads
-    elif threads != 1:
+        if threads is not None:
+            kw["threads"] = threads
+    elif threads not in (1, None):
         raise SystemExit("this asm_pace has no forest_loss(threads=)")
     out = forest_loss(zones, treecover=tcp, lossyear=lyp, **kw)
     return out["forest_2000_ha"].to_numpy(), out["zone_area_ha"].to_numpy()
@@ -271,6 +272,8 @@ METHODS = {
     "asm_pace": run_asm_pace,
     "asm_pace_center": lambda z, t, lp: run_asm_pace(z, t, lp, "center"),
     "asm_pace_2t": lambda z, t, lp: run_asm_pace(z, t, lp, threads=2),
+    # the default call: threads=None (both cores in the main process)
+    "asm_pace_default": lambda z, t, lp: run_asm_pace(z, t, lp, threads=None),
     "decode_floor": run_decode_floor,
     "numpy": run_numpy,
     "exactextract": run_exactextract,
@@ -335,6 +338,13 @@ def main() -> None:
         help="the src folder of another asm_pace tree (e.g. a git worktree of an older "
         "commit): its asm_pace methods run too, interleaved, as <method>@base",
     )
+    p.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        help="run every method this many times, interleaved (round after round), and "
+        "report each one's run of median wall time (a shared machine's noise)",
+    )
     p.add_argument("--worker", help=argparse.SUPPRESS)
     p.add_argument("--tc", help=argparse.SUPPRESS)
     p.add_argument("--ly", help=argparse.SUPPRESS)
@@ -374,10 +384,11 @@ def main() -> None:
                 for m in methods:
                     if m in ("exactextract", "rasterstats") and n > args.max_slow:
                         continue
-                    if args.base and m in ("asm_pace", "asm_pace_center"):
+                    if args.base and m.startswith("asm_pace"):
                         runs.append((m, f"{m}@base"))
                     runs.append((m, m))
-                for m, label in runs:
+                every: dict[str, list] = {}
+                for m, label in runs * args.repeat:
                     env = dict(os.environ)
                     if label.endswith("@base"):
                         env["PYTHONPATH"] = os.pathsep.join(
@@ -403,7 +414,10 @@ def main() -> None:
                     if done.returncode:
                         print(f"  {label} failed:\n{done.stderr[-2000:]}")
                         continue
-                    res[label] = json.loads(done.stdout)
+                    every.setdefault(label, []).append(json.loads(done.stdout))
+                for label, done_runs in every.items():  # the run of median wall time
+                    done_runs.sort(key=lambda r: r["seconds"])
+                    res[label] = done_runs[(len(done_runs) - 1) // 2]
                 report(n, radius, res, size)
 
 
