@@ -160,3 +160,26 @@ def test_stream_failure_leaves_nothing(tmp_path, monkeypatch):
     assert len(gpd.read_file(out, layer="buffers")) == result.row_counts()["buffers"] == 24
     result.close()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["footprints.gpkg", "out.gpkg"]
+
+
+def test_large_layer_written_in_slices_is_written_whole(tmp_path, monkeypatch):
+    """A feature layer above WRITE_BATCH rows goes in slices: the file of a write in one
+    go (mixed polygons and multipolygons promoted alike, every row, the run_info count)."""
+    from asm_pace import output
+
+    rng = np.random.default_rng(7)
+    boxes = [shapely.box(x, y, x + 0.1, y + 0.1) for x, y in rng.uniform(-50, 50, (500, 2))]
+    boxes[1::9] = [shapely.MultiPolygon([b, shapely.box(60, 60, 61, 61)]) for b in boxes[1::9]]
+    frame = gpd.GeoDataFrame(
+        {
+            "pa_id": [f"P{i}" for i in range(500)],
+            "designation_type": "National",
+            "v": rng.random(500),
+        },
+        geometry=boxes,
+        crs=4326,
+    )
+    output.write_geopackage(tmp_path / "whole.gpkg", {"protected_areas": frame})
+    monkeypatch.setattr(output, "WRITE_BATCH", 70)
+    output.write_geopackage(tmp_path / "slices.gpkg", {"protected_areas": frame})
+    _same_file(tmp_path / "whole.gpkg", tmp_path / "slices.gpkg")

@@ -1130,6 +1130,29 @@ class LayerStream:
         return out.rename_geometry(seen["geometry"]) if seen["geometry"] != "geometry" else out
 
 
+#: Rows of a feature layer written at a time (pyogrio converts a whole frame's
+#: geometries to WKB at once).
+WRITE_BATCH = 200_000
+
+
+def _sliced(frame: gpd.GeoDataFrame) -> LayerStream:
+    """A frame as a :class:`LayerStream` of :data:`WRITE_BATCH` rows a slice."""
+    geoms = frame.geometry
+    live = np.asarray(geoms.values, dtype=object)
+    live = live[~(shapely.is_missing(live) | shapely.is_empty(live))]
+
+    def batches() -> Iterator[pd.DataFrame]:
+        for start in range(0, len(frame), WRITE_BATCH):
+            yield frame.iloc[start : start + WRITE_BATCH]
+
+    return LayerStream(
+        rows=len(frame),
+        batches=batches,
+        geometry_types=frozenset(str(t) for t in geoms.geom_type.dropna().unique()),
+        has_z=bool(shapely.has_z(live).any()),
+    )
+
+
 def _spanning(kind: str, bounds: Sequence[float], i: int) -> Any:
     """A geometry of type ``kind`` whose bounds are ``bounds`` (a point: a corner, by ``i``)."""
     x0, y0, x1, y1 = (float(v) for v in bounds)
@@ -1281,6 +1304,15 @@ def write_geopackage(
             # pyogrio warns when it promotes mixed Polygon/MultiPolygon; that is intended
             warnings.filterwarnings("ignore", category=RuntimeWarning, module="pyogrio")
             for name, frame in prepared.items():
+                if isinstance(frame, gpd.GeoDataFrame) and len(frame) > WRITE_BATCH:
+                    # in slices: the WKB of one slice at a time, not of the whole layer
+                    sliced = _sliced(frame)
+                    kind, promote = sliced.geometry_type()
+                    for i, batch in enumerate(sliced.batches()):
+                        more = {"append": True} if i else {}
+                        write(name, batch, temp, geometry_type=kind, promote_to_multi=promote,
+                              **more)  # fmt: skip
+                    continue
                 if not isinstance(frame, LayerStream):
                     write(name, frame, temp)
                     continue
