@@ -89,28 +89,26 @@ def _same_file(a, b) -> None:
             assert ca.execute(sql).fetchall() == cb.execute(sql).fetchall(), sql
 
 
-@pytest.mark.parametrize("rings", [False, True])
-def test_streamed_file_is_the_unchunked_file(tmp_path, monkeypatch, rings):
-    """Buffers (or rings and footprint zones), clusters of several zones, overlaps and
-    forest loss streamed chunk by chunk (in two workers, the parent letting its protected
-    areas go meanwhile; or in this process): the GeoPackage the one-call run writes."""
-    sites = _footprints(tmp_path, 48)
-    kwargs = dict(radii_km=(0.5, 1), rings=rings, **FOREST)
+def test_streamed_file_is_the_unchunked_file(tmp_path, monkeypatch):
+    """Rings and footprint zones, clusters of several zones, overlaps and forest loss
+    streamed chunk by chunk from two workers (the parent letting its protected areas go
+    meanwhile): the GeoPackage and QGIS project the one-call run writes. (The command
+    line's run below streams chunks made in this process.)"""
+    sites = _footprints(tmp_path, 40)
+    kwargs = dict(radii_km=(0.5, 1), rings=True, **FOREST)
     whole = _run(sites, jobs=1, **kwargs)
     assert chunked.LAST_RUN["chunks"] == 1
     write_outputs(whole, tmp_path / "whole.gpkg", qgis_project=True)
     _force_chunks(monkeypatch, 8)
+    monkeypatch.setattr(chunked, "MIN_POOL_SITES", 0)
+    reads = []
+    real = pipeline._reader
+    monkeypatch.setattr(pipeline, "_reader", lambda *a: reads.append(1) or real(*a))
     out = tmp_path / "parts.gpkg"
-    if not rings:  # the pool: the workers read the layers, the parent reads them again
-        monkeypatch.setattr(chunked, "MIN_POOL_SITES", 0)
-        reads = []
-        real = pipeline._reader
-        monkeypatch.setattr(pipeline, "_reader", lambda *a: reads.append(1) or real(*a))
-    parts = _run(sites, stream_to=out, jobs=1 if rings else 2, **kwargs)
+    parts = _run(sites, stream_to=out, jobs=2, **kwargs)
     assert chunked.LAST_RUN["chunks"] >= 3 and chunked.LAST_RUN.get("streamed")
-    assert chunked.LAST_RUN["workers"] == (1 if rings else 2)
-    if not rings:
-        assert reads == [1]
+    assert chunked.LAST_RUN["workers"] == 2 and reads == [1]
+    assert (whole.layers["buffers"]["radius_km"] == 0).any()  # footprint zones
     spool = parts.layers._spool.path
     write_outputs(parts, out, qgis_project=True)
     _same_file(tmp_path / "whole.gpkg", out)
@@ -183,3 +181,35 @@ def test_large_layer_written_in_slices_is_written_whole(tmp_path, monkeypatch):
     monkeypatch.setattr(output, "WRITE_BATCH", 70)
     output.write_geopackage(tmp_path / "slices.gpkg", {"protected_areas": frame})
     _same_file(tmp_path / "whole.gpkg", tmp_path / "slices.gpkg")
+
+
+def test_cli_streams_and_writes_csv_report_and_project(tmp_path, monkeypatch):
+    """The command line gives -o as stream_to: in chunks, the buffers, the CSV, the report
+    and the QGIS project are those of a run in one piece; nothing is left beside them."""
+    from click.testing import CliRunner
+
+    from asm_pace.cli import cli
+
+    sites = _footprints(tmp_path, 24)
+    args = ["classify", sites, "-p", LAYERS["protected_areas"], "-e", LAYERS["ecoregions"]]
+    args += ["--buffers", "1", "--jobs", "1", "--qgis-project"]
+    for name in ("whole", "parts"):
+        if name == "parts":
+            _force_chunks(monkeypatch, 8)
+        more = ["-o", tmp_path / f"{name}.gpkg", "--csv", tmp_path / f"{name}.csv"]
+        if name == "parts":  # the report reads the streamed layers back
+            more += ["--report", tmp_path / f"{name}.html"]
+        done = CliRunner().invoke(cli, [*map(str, args + more)])
+        assert done.exit_code == 0, done.output
+        assert (chunked.LAST_RUN["chunks"] > 1) == (name == "parts")
+        assert "buffers (24)" in done.output
+    _same_file(tmp_path / "whole.gpkg", tmp_path / "parts.gpkg")
+    assert (tmp_path / "whole.csv").read_text() == (tmp_path / "parts.csv").read_text()
+    with zipfile.ZipFile(tmp_path / "whole.qgz") as x, zipfile.ZipFile(tmp_path / "parts.qgz") as y:
+        text = [z.read(z.namelist()[0]).decode().replace("whole", "parts") for z in (x, y)]
+    assert text[0] == text[1]
+    assert "24 site" in (tmp_path / "parts.html").read_text()
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "footprints.gpkg", "parts.csv", "parts.gpkg", "parts.html", "parts.qgz",
+        "whole.csv", "whole.gpkg", "whole.qgz",
+    ]  # fmt: skip
