@@ -144,7 +144,9 @@ def make_zones(n: int, radius_km: float, size: int, seed: int = 1):
 # --------------------------------------------------------------------------- methods
 
 
-def run_asm_pace(zones, tcp, lyp, coverage="exact", threads=1):
+def run_asm_pace(zones, tcp, lyp, coverage="exact", threads=None):
+    """``forest_loss``; ``threads=None`` is the default call (both cores in the main
+    process: how issue 10's goal is measured, against the decode floor's wall time)."""
     import inspect
 
     from asm_pace import forest_loss
@@ -269,8 +271,8 @@ def run_rasterstats(zones, tcp, lyp):
 
 
 METHODS = {
-    "asm_pace": run_asm_pace,
-    "asm_pace_center": lambda z, t, lp: run_asm_pace(z, t, lp, "center"),
+    "asm_pace": lambda z, t, lp: run_asm_pace(z, t, lp, threads=1),
+    "asm_pace_center": lambda z, t, lp: run_asm_pace(z, t, lp, "center", threads=1),
     "asm_pace_2t": lambda z, t, lp: run_asm_pace(z, t, lp, threads=2),
     # the default call: threads=None (both cores in the main process)
     "asm_pace_default": lambda z, t, lp: run_asm_pace(z, t, lp, threads=None),
