@@ -300,3 +300,19 @@ def test_nearest_matches_brute_force_property(seed, lat0, gap):
     # the densified brute force overestimates by a few metres at most
     np.testing.assert_allclose(d, exp, rtol=5e-3, atol=60.0)
     assert (d <= exp * (1 + 1e-6)).all()
+
+
+def test_blocks_of_sites_give_the_same_results(monkeypatch):
+    import asm_pace._nearest as nearest
+
+    rng = np.random.default_rng(11)
+    polys = star_polygons(rng, 6, (20.0, 24.0), (-5.0, 5.0))
+    lon, lat = rng.uniform(15.0, 30.0, 60), rng.uniform(-10.0, 10.0, 60)
+    bound = np.where(rng.random(60) < 0.3, 50_000.0, np.inf)
+    idx = BoundaryIndex(polys)
+    whole = idx.nearest_segment(lon, lat, bound)
+    monkeypatch.setattr(nearest, "_BLOCK", 7)  # 9 blocks, the last of 4 sites
+    blocks = idx.nearest_segment(lon, lat, bound)
+    for a, b in zip(whole, blocks, strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert np.isnan(whole[0]).any() and np.isfinite(whole[0]).any()  # both kinds of sites

@@ -29,6 +29,7 @@ from ._nearest import (
     box_edge_distance,
     box_text,
     chord_within,
+    ecef,
     layer_box,
     layer_envelopes,
     relevant_polygons,
@@ -1038,7 +1039,7 @@ def _footprint_distance(feet: np.ndarray, index: BoundaryIndex) -> tuple[np.ndar
     m = len(feet)
     xy, which = shapely.get_coordinates(feet, return_index=True)
     first = np.r_[0, np.flatnonzero(np.diff(which)) + 1]
-    d0, seg0, _, _ = index.nearest_segment(xy[first, 0], xy[first, 1])
+    d0, seg0, near_x, near_y = index.nearest_segment(xy[first, 0], xy[first, 1])
     bound = np.fmin(index.group_bound(xy[:, 0], xy[:, 1], seg0[which], which)[first], d0)
     bound[~np.isfinite(bound)] = _EARTH_HALF_M
     d, owner = index.nearest_in_groups(xy[:, 0], xy[:, 1], which, bound)
@@ -1057,8 +1058,23 @@ def _footprint_distance(feet: np.ndarray, index: BoundaryIndex) -> tuple[np.ndar
     off = outlines.xyz - centre[fown]
     reach = np.zeros(m)
     np.maximum.at(reach, fown, np.sqrt((off * off).sum(axis=1)))
-    reach += chord_within(np.where(np.isfinite(best_d), best_d, _EARTH_HALF_M)) + 1.0
+    beat = chord_within(np.where(np.isfinite(best_d), best_d, _EARTH_HALF_M))
+    reach += beat + 1.0
     foot, near = index._vertices_in_balls(centre, reach, pairs=True)
+    # a plane between each footprint and its first vertex's nearest boundary point (unit
+    # normal u): every point x of the outline has (x - centre) . u <= h, the largest over its
+    # vertices (plus the edges' 1 m departure from their chords), so a PA vertex w is at
+    # least (w - centre) . u - h from the outline; only those within the chord of the best
+    # distance can beat it (the ball keeps a lens of boundary around the nearest point)
+    u = np.zeros((m, 3))
+    seen = np.isfinite(near_x)
+    u[seen] = ecef(near_x[seen], near_y[seen]) - centre[seen]
+    u /= np.maximum(np.sqrt((u * u).sum(axis=1)), 1e-9)[:, None]
+    h = np.full(m, -np.inf)
+    np.maximum.at(h, fown, (off * u[fown]).sum(axis=1))
+    ahead = ((index.xyz[near] - centre[foot]) * u[foot]).sum(axis=1) - h[foot] - 1.0
+    keep = ahead <= beat[foot]
+    foot, near = foot[keep], near[keep]
     if near.size:
         vx, vy, vowner = index.vertices()
         d2 = outlines.distance_to_own(vx[near], vy[near], foot, bound=best_d[foot], shared=True)
