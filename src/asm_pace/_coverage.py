@@ -168,12 +168,13 @@ def edges(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 def pixel_edges(
     geoms: np.ndarray, x0: float, y0: float, dx: float, dy: float, threads: int = 1
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """:func:`edges` in pixel coordinates ``((x - x0) / dx, (y - y0) / dy)``, counter-clockwise there.
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`edges` in pixel coordinates ``((x - x0) / dx, (y - y0) / dy)``, counter-clockwise
+    there, as ``(start, end, e0, e1)``: geometry ``g``'s edges are ``e0[g]:e1[g]``.
 
     Many polygons without holes go through a compiled kernel (one pass, no new
-    geometries; on ``threads`` threads, 2 at most); the edges are the same, in the same
-    order within each ring up to its direction.
+    geometries; on ``threads`` threads, 2 at most): the same edges, a clockwise ring's
+    in reverse order, and ``start`` and ``end`` two views of one array of vertices.
     """
     geoms = np.asarray(geoms, dtype=object)
     nb = _kernels(len(geoms) * 16)
@@ -192,7 +193,8 @@ def pixel_edges(
     end = (end - (x0, y0)) / (dx, dy)
     if dx * dy < 0:  # a map with a negative determinant reverses the orientation
         start, end = end, start
-    return start, end, owner
+    g = np.arange(len(geoms))
+    return start, end, np.searchsorted(owner, g), np.searchsorted(owner, g, side="right")
 
 
 def _simple_edges(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -517,10 +517,10 @@ def label_sums_edges_part(
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def _ring_edges_px(coords, cidx, rs, lo, hi, x0, y0, dx, dy, start, end, owner):
-    """The edges of rings ``lo:hi`` (ring ``i``: ``coords[rs[i]:rs[i + 1]]``), written from
-    ``rs[lo] - lo`` on: in pixel coordinates, a ring clockwise there (negative shoelace
-    area) with start and end swapped."""
+def _ring_vertices_px(coords, rs, lo, hi, x0, y0, dx, dy, out):
+    """The vertices of rings ``lo:hi`` (ring ``i``: ``coords[rs[i]:rs[i + 1]]``) in pixel
+    coordinates, into ``out`` at the same rows: counter-clockwise there (a ring of negative
+    shoelace area is written backwards)."""
     for i in range(lo, hi):
         a = rs[i]
         b = rs[i + 1]
@@ -533,46 +533,40 @@ def _ring_edges_px(coords, cidx, rs, lo, hi, x0, y0, dx, dy, start, end, owner):
             bu = (coords[q + 1, 0] - x0) / dx - ou
             bw = (coords[q + 1, 1] - y0) / dy - ow
             s += au * bw - bu * aw
-        k = a - i
-        g = cidx[a]
-        for q in range(a, b - 1):
-            su = (coords[q, 0] - x0) / dx
-            sw = (coords[q, 1] - y0) / dy
-            eu = (coords[q + 1, 0] - x0) / dx
-            ew = (coords[q + 1, 1] - y0) / dy
-            if s < 0:
-                su, sw, eu, ew = eu, ew, su, sw
-            start[k, 0] = su
-            start[k, 1] = sw
-            end[k, 0] = eu
-            end[k, 1] = ew
-            owner[k] = g
-            k += 1
+        for q in range(a, b):
+            k = q if s >= 0 else a + b - 1 - q
+            out[k, 0] = (coords[q, 0] - x0) / dx
+            out[k, 1] = (coords[q, 1] - y0) / dy
 
 
 def simple_edges_px(coords, cidx, n_geoms, x0, y0, dx, dy, threads=1):
-    """Edges (start, end, owner) of single-ring polygons in pixel coordinates, counter-clockwise.
+    """Edges of single-ring polygons in pixel coordinates, counter-clockwise there:
+    ``(start, end, e0, e1)``, geometry ``g``'s edges ``start[e0[g]:e1[g]]`` -> ``end[...]``.
 
     ``coords``/``cidx`` come from ``shapely.get_coordinates(..., return_index=True)``;
-    pixel coordinates are ``((x - x0) / dx, (y - y0) / dy)``; a ring clockwise in
-    pixel coordinates (negative shoelace area) gives its edges with start and end swapped.
-    ``threads`` (2 at most) write the two halves of the rings side by side.
+    pixel coordinates are ``((x - x0) / dx, (y - y0) / dy)``. The rings' vertices are
+    written once, counter-clockwise (a clockwise ring backwards), and ``start`` and
+    ``end`` are two views of them, one row apart: edge ``q`` runs from vertex ``q`` to
+    ``q + 1`` (the last vertex of a ring starts no edge of it). ``threads`` (2 at most)
+    write the two halves of the rings side by side.
     """
     n = coords.shape[0]
     rs = np.flatnonzero(np.r_[True, cidx[1:] != cidx[:-1]]) if n else np.zeros(0, np.intp)
     rs = np.append(rs, n).astype(np.intp)
     n_rings = rs.shape[0] - 1
-    m = n - n_rings
-    start = np.empty((m, 2))
-    end = np.empty((m, 2))
-    owner = np.empty(m, dtype=np.intp)
-    args = (x0, y0, dx, dy, start, end, owner)
+    px = np.empty((n, 2))
+    args = (x0, y0, dx, dy, px)
     if threads > 1 and n_rings > 1:
         half = n_rings // 2
         with ThreadPoolExecutor(1) as pool:
-            other = pool.submit(_ring_edges_px, coords, cidx, rs, half, n_rings, *args)
-            _ring_edges_px(coords, cidx, rs, 0, half, *args)
+            other = pool.submit(_ring_vertices_px, coords, rs, half, n_rings, *args)
+            _ring_vertices_px(coords, rs, 0, half, *args)
             other.result()
     else:
-        _ring_edges_px(coords, cidx, rs, 0, n_rings, *args)
-    return start, end, owner
+        _ring_vertices_px(coords, rs, 0, n_rings, *args)
+    e0 = np.zeros(n_geoms, dtype=np.intp)
+    e1 = np.zeros(n_geoms, dtype=np.intp)
+    g = cidx[rs[:-1]]
+    e0[g] = rs[:-1]
+    e1[g] = rs[1:] - 1
+    return px[:-1], px[1:], e0, e1

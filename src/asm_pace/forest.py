@@ -251,13 +251,12 @@ def _iter_chunks(
     """
     grid = layers[0].grid
     # every zone's edges once, in global pixel coordinates, grouped by zone
-    start, end, owner = cov.pixel_edges(geoms, grid.x0, grid.y0, grid.dx, grid.dy, threads)
-    first_edge = np.searchsorted(owner, np.arange(len(geoms) + 1))
-    idx = np.flatnonzero(first_edge[1:] > first_edge[:-1])  # missing or empty zones have no edge
+    start, end, first, last = cov.pixel_edges(geoms, grid.x0, grid.y0, grid.dx, grid.dy, threads)
+    idx = np.flatnonzero(last > first)  # missing or empty zones have no edge
     if idx.size == 0:
         return
     # bounds in pixels: every vertex starts an edge of its closed ring
-    at = first_edge[idx]
+    at = first[idx]  # (a ring's closing vertex, between two zones' edges, is its first)
     bounds = np.column_stack(
         [
             idx,
@@ -269,7 +268,7 @@ def _iter_chunks(
     )
     events = cov.exact_edge_events if coverage == "exact" else cov.center_edge_events
     geoms_px = None
-    max_px = cov.chunk_pixels(len(owner))
+    max_px = cov.chunk_pixels(int((last - first).sum()))
     compiled = max_px > cov.MAX_PIXELS  # many edges, and the compiled kernels at hand
     if compiled:
         start, end = np.ascontiguousarray(start), np.ascontiguousarray(end)
@@ -277,7 +276,7 @@ def _iter_chunks(
         shape = (r1 - r0, c1 - c0)
         if whole:
             # the window holds the zones' columns: only the band's rows cut them
-            e0, e1 = first_edge[zones], first_edge[zones + 1]
+            e0, e1 = first[zones], last[zones]
             n = e1 - e0
             if compiled and int(n.sum()) >= cov.JIT_MIN:
                 ev = cov.BandEdges(start, end, e0, e1, r0, r1, c0, shape, coverage)
