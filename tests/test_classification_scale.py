@@ -176,6 +176,13 @@ def test_group_bounds_keep_each_group_nearest(seed, far):
     got = np.full(ng, np.inf)
     np.minimum.at(got, group, np.where(np.isnan(d), np.inf, d))
     np.testing.assert_array_equal(got, want)
+    # with a direction per group (any unit vector bounds; random ones here): the same
+    toward = rng.normal(size=(ng, 3))
+    toward /= np.linalg.norm(toward, axis=1)[:, None]
+    d, _ = idx.nearest_in_groups(pts[:, 0], pts[:, 1], group, bound[first], toward=toward)
+    got = np.full(ng, np.inf)
+    np.minimum.at(got, group, np.where(np.isnan(d), np.inf, d))
+    np.testing.assert_array_equal(got, want)
     # distance to the own polygon: each owner's nearest as without sharing
     full = idx.distance_to_own(pts[:, 0], pts[:, 1], group % 4)
     shared = idx.distance_to_own(pts[:, 0], pts[:, 1], group % 4, shared=True)

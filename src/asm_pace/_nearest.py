@@ -593,6 +593,7 @@ class BoundaryIndex:
         lat: np.ndarray,
         group: np.ndarray,
         bound: np.ndarray,
+        toward: np.ndarray | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
         """:meth:`nearest` with a bound per group of nearby points (a footprint's vertices).
 
@@ -602,6 +603,11 @@ class BoundaryIndex:
         its group). The chunks are gathered once per group, in the ball holding its
         points grown by the longest chord of the bound, then each point keeps those whose
         sphere is within that chord of it: a far group costs one query, not one a point.
+        ``toward`` (per group, ECEF unit vectors, e.g. towards a boundary point found for
+        one of its points; zero for none): a point ``v`` of the group is at least
+        ``min(y . u) - v . u`` from the boundary points ``y`` gathered for its group, so
+        only the points that can be within the bound that way are measured (those at the
+        back of a footprint far from every area are not).
 
         Examples
         --------
@@ -627,16 +633,28 @@ class BoundaryIndex:
         spread = np.zeros(ng)
         np.maximum.at(spread, group, np.sqrt((off * off).sum(axis=1)))
         reach = chord_within(np.asarray(bound, dtype="float64"))
-        rows_all, chunks_all = [], []
-        for b in self.buckets:
-            grp, ch = _ball(b, centre, reach + spread + b.hmax)
-            if not grp.size:
-                continue
-            off = centre[grp] - self.chunk_centre[ch]
-            ok = (
-                np.sqrt((off * off).sum(axis=1)) - self.chunk_radius[ch] <= reach[grp] + spread[grp]
+        found = [_ball(b, centre, reach + spread + b.hmax) for b in self.buckets]
+        grp = np.concatenate([f[0] for f in found])
+        ch = np.concatenate([f[1] for f in found])
+        off = centre[grp] - self.chunk_centre[ch]
+        ok = np.sqrt((off * off).sum(axis=1)) - self.chunk_radius[ch] <= reach[grp] + spread[grp]
+        grp, ch = grp[ok], ch[ok]
+        alive = np.ones(m, dtype=bool)
+        if toward is not None and grp.size:
+            # the lowest boundary point gathered for each group along its direction (the
+            # chunks' vertices; an edge departs from its chord by under _H_SLACK_M)
+            u = np.asarray(toward, dtype="float64")
+            counts = self.chunk_count[ch] + 1
+            vert = np.repeat(self.chunk_vertex[ch], counts) + (
+                np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts, counts)
             )
-            grp, ch = grp[ok], ch[ok]
+            g = np.repeat(grp, counts)
+            low = np.full(ng, np.inf)
+            np.minimum.at(low, g, (self.xyz[vert] * u[g]).sum(axis=1))
+            ahead = low[group] - (s * u[group]).sum(axis=1) - _H_SLACK_M
+            alive = ahead <= reach[group]
+        rows_all, chunks_all = [], []
+        if grp.size:
             # each point of the group against each chunk's sphere
             per = count[grp]
             rows = (
@@ -645,12 +663,14 @@ class BoundaryIndex:
                 - np.repeat(np.cumsum(per) - per, per)
             )
             ch = np.repeat(ch, per)
+            keep = alive[rows]
+            rows, ch = rows[keep], ch[keep]
             off = s[rows] - self.chunk_centre[ch]
             ok = np.sqrt((off * off).sum(axis=1)) - self.chunk_radius[ch] <= reach[group[rows]]
             rows_all.append(rows[ok])
             chunks_all.append(ch[ok])
         owner = np.full(m, -1, dtype="int64")
-        if not rows_all:
+        if not rows_all or not rows_all[0].size:
             return np.full(m, np.nan), owner
         rows = np.concatenate(rows_all)
         order = np.argsort(rows, kind="stable")

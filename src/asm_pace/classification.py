@@ -1042,7 +1042,14 @@ def _footprint_distance(feet: np.ndarray, index: BoundaryIndex) -> tuple[np.ndar
     d0, seg0, near_x, near_y = index.nearest_segment(xy[first, 0], xy[first, 1])
     bound = np.fmin(index.group_bound(xy[:, 0], xy[:, 1], seg0[which], which)[first], d0)
     bound[~np.isfinite(bound)] = _EARTH_HALF_M
-    d, owner = index.nearest_in_groups(xy[:, 0], xy[:, 1], which, bound)
+    # a direction per footprint, from its first vertex to that vertex's nearest boundary
+    # point: the boundary lies beyond a plane across it, and the footprint behind its own
+    # support plane, which bounds both passes below (any direction is valid, this one tight)
+    u = np.zeros((m, 3))
+    seen = np.isfinite(near_x)
+    u[seen] = ecef(near_x[seen], near_y[seen]) - ecef(xy[first[seen], 0], xy[first[seen], 1])
+    u /= np.maximum(np.sqrt((u * u).sum(axis=1)), 1e-9)[:, None]
+    d, owner = index.nearest_in_groups(xy[:, 0], xy[:, 1], which, bound, toward=u)
     best_d = np.full(m, np.inf)
     best_o = np.full(m, -1, dtype="int64")
     found = owner >= 0
@@ -1061,15 +1068,10 @@ def _footprint_distance(feet: np.ndarray, index: BoundaryIndex) -> tuple[np.ndar
     beat = chord_within(np.where(np.isfinite(best_d), best_d, _EARTH_HALF_M))
     reach += beat + 1.0
     foot, near = index._vertices_in_balls(centre, reach, pairs=True)
-    # a plane between each footprint and its first vertex's nearest boundary point (unit
-    # normal u): every point x of the outline has (x - centre) . u <= h, the largest over its
+    # along u every point x of the outline has (x - centre) . u <= h, the largest over its
     # vertices (plus the edges' 1 m departure from their chords), so a PA vertex w is at
     # least (w - centre) . u - h from the outline; only those within the chord of the best
     # distance can beat it (the ball keeps a lens of boundary around the nearest point)
-    u = np.zeros((m, 3))
-    seen = np.isfinite(near_x)
-    u[seen] = ecef(near_x[seen], near_y[seen]) - centre[seen]
-    u /= np.maximum(np.sqrt((u * u).sum(axis=1)), 1e-9)[:, None]
     h = np.full(m, -np.inf)
     np.maximum.at(h, fown, (off * u[fown]).sum(axis=1))
     ahead = ((index.xyz[near] - centre[foot]) * u[foot]).sum(axis=1) - h[foot] - 1.0
