@@ -85,7 +85,7 @@ def main() -> None:
     print(f"layers read once for serial: {len(pas):,} areas, {time.perf_counter() - t:.1f} s")
     t = time.perf_counter()
     cluster = LocalCluster(
-        n_workers=args.workers, threads_per_worker=1, processes=True, dashboard_address=None
+        n_workers=args.workers, threads_per_worker=1, processes=True, dashboard_address=":0"
     )
     client = Client(cluster)
     client.run(lambda: __import__("asm_pace.distributed"))  # imported once per worker
@@ -121,7 +121,9 @@ def main() -> None:
                 f"workers' CPU s {[round(v, 1) for v in spent.values()]}",
                 flush=True,
             )
-            if args.before:
+            if args.before:  # the workers' peaks so far: serial and this dask run only
+                peaks = ", ".join(f"{v:,.0f}" for v in _workers_rss_mb(client).values())
+                print(f"{'':>9} workers' peak RSS before the --before run: {peaks} MB")
                 before = _workers_cpu(client)
                 c, t = time.process_time(), time.perf_counter()
                 old = dist.classify_dask(frame, pa_path, eco_path, chunks=args.before)

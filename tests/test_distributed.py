@@ -17,6 +17,8 @@ import pandas as pd
 import pytest
 import shapely
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import asm_pace
 from asm_pace import distributed as dist
@@ -39,7 +41,7 @@ LANDSCAPES = sample_path("priority_landscapes.gpkg")
 def client():
     with (
         distributed.LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0"
         ) as cluster,
         distributed.Client(cluster) as c,
     ):
@@ -260,3 +262,46 @@ def test_dask_chunks():
         assert n % threads == 0 and n >= threads
         assert n_sites / n <= per
         assert n == threads or n_sites / (n - threads) > per  # one fewer a thread: too big
+
+
+@settings(max_examples=15, deadline=None)
+@given(
+    seed=st.integers(0, 2**16),
+    lon0=st.sampled_from([-179.5, -60.0, 0.0, 120.0, 179.5]),
+    lat0=st.floats(-70.0, 70.0),
+)
+def test_a_chunk_keeps_every_area_near_its_sites(seed, lon0, lat0):
+    """parallel._near_sites (each chunk's areas cut to those near its own sites): every
+    area within a site's distance is kept, by geodesic distances (pyproj.Geod) to the
+    areas' boundaries densified to 0.01 degree; near +-180 and away from it."""
+    from pyproj import Geod
+
+    rng = np.random.default_rng(seed)
+    lon = (lon0 + rng.uniform(-1.0, 1.0, 12) + 180.0) % 360.0 - 180.0
+    lat = np.clip(lat0 + rng.uniform(-1.0, 1.0, 12), -89.0, 89.0)
+    sites = shapely.points(lon, lat)
+    need = rng.uniform(5e3, 80e3, sites.size)
+    cx = (lon0 + rng.uniform(-4.0, 4.0, 60) + 180.0) % 360.0 - 180.0
+    cy = np.clip(lat0 + rng.uniform(-3.0, 3.0, 60), -88.0, 88.0)
+    size = rng.uniform(0.02, 0.3, 60)
+    areas = shapely.box(
+        cx - size, cy - size, np.minimum(cx + size, 180.0), np.minimum(cy + size, 89.5)
+    )
+    areas = np.where(
+        cx - size < -180.0, shapely.box(-180.0, cy - size, cx + size, cy + size), areas
+    )
+    pas = gpd.GeoDataFrame({"pa_id": np.arange(60)}, geometry=areas, crs=4326)
+    pas.attrs["source"] = "test"
+    kept = parallel._near_sites(pas, sites, need)
+    assert kept["pa_id"].is_monotonic_increasing and kept.attrs == pas.attrs
+    geod = Geod(ellps="WGS84")
+    for i, area in enumerate(areas):
+        ring = shapely.segmentize(shapely.get_exterior_ring(area), 0.01)
+        xy = shapely.get_coordinates(ring)
+        near = any(
+            geod.inv(np.full(len(xy), x), np.full(len(xy), y), xy[:, 0], xy[:, 1])[2].min() <= d
+            or shapely.contains_xy(area, x, y)
+            for x, y, d in zip(lon, lat, need, strict=True)
+        )
+        if near:
+            assert i in set(kept["pa_id"]), (i, area)

@@ -342,7 +342,7 @@ def classify_dask(
     ...     pas = sample_path("protected_areas.gpkg")
     ...     eco = sample_path("ecoregions.gpkg")
     ...     frame = dask_geopandas.from_geopandas(sites, npartitions=3)
-    ...     with LocalCluster(n_workers=2, processes=False, dashboard_address=None) as lc, \\
+    ...     with LocalCluster(n_workers=2, processes=False, dashboard_address=":0") as lc, \\
     ...             Client(lc):
     ...         out = asm_pace.classify(frame, pas, eco)
     ...     serial = asm_pace.classify(frame.compute(), asm_pace.read_protected_areas(pas),

@@ -366,8 +366,10 @@ def _classify_chunk(sites: gpd.GeoDataFrame, spec: _Spec) -> tuple[str, Any, Box
     while nothing is left in it). An upper bound of each site's nearest distance (to a
     boundary point of the area nearest in lon/lat) plus its uncertainty gives the box
     that surely holds every area that can change its columns; it is read when it is
-    wider. The distances found are checked against the box all the same (else the whole
-    layer is read).
+    wider. Of the areas read, classify is given only those near a site of the chunk
+    (:func:`_near_sites`: each site's own box, not the chunk's). The distances found are
+    checked against those boxes all the same (else the chunk's box is used whole, and
+    then the whole layer).
     """
     import asm_pace
 
@@ -390,12 +392,17 @@ def _classify_chunk(sites: gpd.GeoDataFrame, spec: _Spec) -> tuple[str, Any, Box
             if box is None:
                 return "serial", str(err), box
             margin *= 4.0  # nothing left in the box: look farther
+    need = None
     if box is not None:
-        wanted = _box_for(geoms, _need_m(_nearest_bound_m(geoms, pas), spec.uncertainty_m, sites))
+        need = _need_m(_nearest_bound_m(geoms, pas), spec.uncertainty_m, sites)
+        wanted = _box_for(geoms, need)
         if not _within(wanted, box):
             box = wanted
             pas = _read_pas(spec, box)
-    for _ in range(2):
+    if need is not None:  # a little wider than need: the distances found are rounded
+        need = need + _EDGE_SLACK_M
+    read, pas = pas, (pas if need is None else _near_sites(pas, geoms, need))
+    for _ in range(3):
         with warnings.catch_warnings(record=True) as caught, _extent_check_deferred():
             warnings.simplefilter("always")
             try:
@@ -408,15 +415,43 @@ def _classify_chunk(sites: gpd.GeoDataFrame, spec: _Spec) -> tuple[str, Any, Box
             return "serial", str(caught[0].message), box
         # the bound held, so this holds too; checked on the distances found all the same
         found = pd.to_numeric(out["nearest_pa_km"], errors="coerce").fillna(0.0).to_numpy()
-        if _within(_box_for(geoms, _need_m(found * 1e3, spec.uncertainty_m, sites, out)), box):
+        found_need = _need_m(found * 1e3, spec.uncertainty_m, sites, out)
+        if pas is read:
+            held = _within(_box_for(geoms, found_need), box)
+        else:  # each site's own box: the areas kept are those meeting it
+            held = bool((found_need <= need).all())
+        if held:
             names = {
                 "protected_areas": pas.attrs.get("source"),
                 "ecoregions": eco.attrs.get("source"),
             }
             return "ok", (out, names), box
+        if pas is not read:  # the areas read for the chunk's box, all of them
+            pas = read
+            continue
         box = None
-        pas = _read_pas(spec, None)
+        pas = read = _read_pas(spec, None)
     return "serial", "the nearest areas lie outside the whole layer's box", box
+
+
+def _near_sites(pas: gpd.GeoDataFrame, geoms: np.ndarray, need_m: np.ndarray) -> gpd.GeoDataFrame:
+    """The areas (in the layer's order) whose envelope meets a site's own box: every point
+    within ``need_m`` of that site (:func:`asm_pace._nearest.widen_boxes`). An area
+    meeting none lies farther than ``need_m`` from every site, so it changes no column;
+    the chunk's box (the union of these boxes) holds many more where sites are sparse.
+    The geometries stay the objects read (the reader's validity mark holds)."""
+    from ._nearest import box_hits, widen_boxes
+
+    if len(pas) == 0:
+        return pas
+    boxes = widen_boxes(shapely.bounds(geoms), np.asarray(need_m, dtype="float64"))
+    tree = shapely.STRtree(np.asarray(pas.geometry.values, dtype=object))
+    keep = box_hits(tree, boxes)
+    if keep.size == len(pas):
+        return pas
+    out = pas.iloc[np.sort(keep)]
+    out.attrs = dict(pas.attrs)
+    return out
 
 
 @contextlib.contextmanager
