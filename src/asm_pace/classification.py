@@ -246,21 +246,21 @@ def classify(
     classified on the dask cluster of the current ``distributed.Client``, the same result
     (:func:`asm_pace.distributed.classify_dask`, docs/distributed.md).
     """
-    from .distributed import _is_dask
+    # the dask engine (and the process pool it imports: 25 ms) only for a dask collection
+    if type(sites).__module__.split(".")[0] in {"dask", "dask_geopandas"}:
+        from .distributed import _is_dask, classify_dask
 
-    if _is_dask(sites):
-        from .distributed import classify_dask
-
-        if kbas is not None:
+        if _is_dask(sites) and kbas is not None:
             raise InputError(
                 "Key Biodiversity Areas with dask-geopandas sites: they are not split over a "
                 "cluster yet; compute the sites (sites.compute()) and classify them in this "
                 "process"
             )
-        return classify_dask(
-            sites, protected_areas, ecoregions,  # type: ignore[arg-type]
-            priority_landscapes=priority_landscapes, uncertainty_m=uncertainty_m,
-        )  # fmt: skip
+        if _is_dask(sites):
+            return classify_dask(
+                sites, protected_areas, ecoregions,  # type: ignore[arg-type]
+                priority_landscapes=priority_landscapes, uncertainty_m=uncertainty_m,
+            )  # fmt: skip
     if kbas is None:
         return _classify(sites, protected_areas, ecoregions, priority_landscapes, uncertainty_m)
     from .kba import _add_kba_columns, with_aze_source
