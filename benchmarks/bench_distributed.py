@@ -115,7 +115,8 @@ def main() -> None:
             spent = {w: after[w] - before[w] for w in after}
             cpu["dask"].append(time.process_time() - c + sum(spent.values()))
             busiest.append(max(spent.values()))
-            steps = {k: round(v, 1) for k, v in dist.LAST_RUN["client_s"].items()}
+            run = dict(dist.LAST_RUN)  # this run's chunks (a --before run replaces LAST_RUN)
+            steps = {k: round(v, 1) for k, v in run["client_s"].items()}
             print(
                 f"{'':>9} dask {times['dask'][-1]:.2f} s, client steps (wall s) {steps}; "
                 f"workers' CPU s {[round(v, 1) for v in spent.values()]}",
@@ -163,13 +164,13 @@ def main() -> None:
                     time.process_time() - c + sum(after[w] - before[w] for w in after)
                 )
         pd.testing.assert_frame_equal(out, expected, check_exact=True)
-        assert out.attrs == expected.attrs and "serial" not in dist.LAST_RUN
+        assert out.attrs == expected.attrs and "serial" not in run
         best = {k: min(v) for k, v in times.items() if v}
         print(
             f"{n:>9,} {best['serial']:>9.2f} {best['dask']:>8.2f} "
             f"{best['serial'] / best['dask']:>6.2f}  yes        serial {min(cpu['serial']):.1f}, "
             f"dask (client + workers) {min(cpu['dask']):.1f}, busiest worker {min(busiest):.1f}"
-            f"; chunks {dist.LAST_RUN['chunks']}, sites per chunk {dist.LAST_RUN['sites']}",
+            f"; chunks {run['chunks']}, sites per chunk {min(run['sites'])}-{max(run['sites'])}",
             flush=True,
         )
         if args.before:
