@@ -93,6 +93,9 @@ _K_START = 8
 # the same results
 _BLOCK = 32_768
 _CHUNK = 8
+# points converted to ECEF at once (each of ecef's five temporaries is 8 bytes a point:
+# 71 M boundary vertices at once held 2.8 GB of them)
+_ECEF_BLOCK = 1 << 22
 
 
 def ecef(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
@@ -103,8 +106,15 @@ def ecef(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
     >>> ecef(np.array([0.0]), np.array([0.0])).round(1).tolist()
     [[6378137.0, 0.0, 0.0]]
     """
-    lam = np.radians(np.asarray(lon, dtype="float64"))
-    phi = np.radians(np.asarray(lat, dtype="float64"))
+    lon = np.asarray(lon, dtype="float64")
+    lat = np.asarray(lat, dtype="float64")
+    if lon.ndim == 1 and lon.size > _ECEF_BLOCK:  # blocks: a few temporaries of one block
+        out = np.empty((lon.size, 3))
+        for i in range(0, lon.size, _ECEF_BLOCK):
+            out[i : i + _ECEF_BLOCK] = ecef(lon[i : i + _ECEF_BLOCK], lat[i : i + _ECEF_BLOCK])
+        return out
+    lam = np.radians(lon)
+    phi = np.radians(lat)
     sphi = np.sin(phi)
     n = _A / np.sqrt(1.0 - _E2 * sphi * sphi)
     out = np.empty((*phi.shape, 3))
@@ -207,8 +217,10 @@ class BoundaryIndex:
         parts, part_owner = shapely.get_parts(shapely.boundary(geoms[ok]), return_index=True)
         coords, line = shapely.get_coordinates(parts, return_index=True)
         # densify only the rings that have edges longer than MAX_SEGMENT_DEG
-        step = np.abs(np.diff(coords, axis=0)).max(axis=1, initial=0.0)
-        long = (step > MAX_SEGMENT_DEG) & (line[1:] == line[:-1])
+        long = (np.abs(np.diff(coords[:, 0])) > MAX_SEGMENT_DEG) | (
+            np.abs(np.diff(coords[:, 1])) > MAX_SEGMENT_DEG
+        )
+        long &= line[1:] == line[:-1]
         if long.any():
             which = np.unique(line[1:][long])
             parts = parts.copy()
@@ -228,17 +240,22 @@ class BoundaryIndex:
         self.xyz = ecef(coords[:, 0], coords[:, 1])
         # chunks of up to _CHUNK consecutive segments of one ring, each bounded by
         # a sphere (centre, radius) holding its vertices, hence its chords
+        # (per chunk, not per vertex: at 71 M vertices every per-vertex array is 0.6 GB)
         line_start = np.flatnonzero(np.r_[True, line[1:] != line[:-1]])
-        line_len = np.diff(np.r_[line_start, nv])
-        pos = np.arange(nv) - np.repeat(line_start, line_len)
-        nseg = np.repeat(line_len - 1, line_len)  # segments in the vertex's ring
-        cv = np.flatnonzero((pos % _CHUNK == 0) & (pos < nseg))
+        nseg = np.diff(np.r_[line_start, nv]) - 1  # segments of each ring
+        per = -(-nseg // _CHUNK)  # chunks of each ring
+        pos = _CHUNK * (np.arange(int(per.sum())) - np.repeat(np.cumsum(per) - per, per))
+        cv = np.repeat(line_start, per) + pos
         self.chunk_vertex = cv
-        self.chunk_count = np.minimum(_CHUNK, nseg[cv] - pos[cv])
+        self.chunk_count = np.minimum(_CHUNK, np.repeat(nseg, per) - pos)
         group = np.diff(np.r_[cv, nv])
         centre = np.add.reduceat(self.xyz, cv, axis=0) / group[:, None]
-        off = self.xyz - np.repeat(centre, group, axis=0)
-        radius = np.maximum.reduceat(np.sqrt((off * off).sum(axis=1)), cv)
+        r2 = np.zeros(nv)  # squared distance of each vertex to its chunk's centre
+        for k in range(3):
+            off = self.xyz[:, k] - np.repeat(centre[:, k], group)
+            r2 += off * off
+        radius = np.maximum.reduceat(np.sqrt(r2), cv)
+        del r2, off
         tail = self.xyz[cv + self.chunk_count] - centre
         radius = np.maximum(radius, np.sqrt((tail * tail).sum(axis=1))) + _H_SLACK_M
         self.chunk_centre, self.chunk_radius = centre, radius
