@@ -34,8 +34,9 @@ pixels only, so preparing a chunk costs a few passes over its pixels whatever
 the number of classes.
 
 Chunks with many edges go through compiled kernels (``_coverage_nb``, numba):
-the same events by the same floating-point operations, the same sums added in
-another order, without the temporary arrays. Small chunks stay on numpy, which
+the same events (each edge cut at its row and column crossings in one merged
+pass, so equal to rounding), the same sums added in another order, without the
+temporary arrays. Small chunks stay on numpy, which
 spares importing numba (about half a second) in small runs.
 """
 
