@@ -4,9 +4,9 @@ Two ways in, one partitioning (that of :mod:`asm_pace.parallel`):
 
 - :func:`classify_dask` (and :func:`asm_pace.classify` given a dask-geopandas
   GeoDataFrame of sites and the layers as paths): the sites' partitions stay on the
-  cluster. Each partition gives its sites' lon/lat box centres; the client sorts them by
-  the Hilbert key (:func:`asm_pace.parallel.spatial_chunks`, the key of dask-geopandas'
-  ``spatial_shuffle``) and cuts equal counts (:func:`asm_pace.parallel.dask_chunks`: about
+  cluster. Each partition gives its sites' Hilbert keys (of their lon/lat box centres,
+  :func:`asm_pace.parallel.spatial_chunks`, the key of dask-geopandas'
+  ``spatial_shuffle``); the client sorts them and cuts equal counts (:func:`asm_pace.parallel.dask_chunks`: about
   30,000 sites each, a whole number per worker thread); the workers
   move each partition's rows to their chunk among themselves, and each chunk is
   classified by :func:`asm_pace.parallel._classify_chunk`: the worker reads the
@@ -51,7 +51,7 @@ CONNECT_TIMEOUT_S = 5.0
 #: The last run of :func:`classify_dask` in this process: ``partitions`` (of the input),
 #: ``chunks``, ``workers`` (the cluster's threads), each chunk's ``sites`` (count),
 #: ``boxes`` (the protected areas read; None: the whole layer) and ``pids`` (the worker
-#: process), ``client_s`` (the client's wall seconds by step: ``centres`` gathered, chunks
+#: process), ``client_s`` (the client's wall seconds by step: the ``centres``' keys gathered, chunks
 #: ``cut``, waiting for the ``chunks``' results, ``assemble``, ``extent check``), and
 #: ``serial`` (why the run was made serially, when it was).
 LAST_RUN: dict[str, Any] = {}
@@ -248,18 +248,19 @@ def _layer_path(value: object, name: str, option: str) -> str:
 
 
 def _centres(part: gpd.GeoDataFrame) -> tuple[np.ndarray, np.ndarray, pd.Index]:
-    """A partition's lon/lat box centres (NaN: no geometry), missing flags and index."""
+    """A partition's Hilbert keys (:func:`asm_pace.parallel.hilbert_order`'s, computed on
+    the worker; zeros when a site has no geometry), missing flags and index."""
     from ._vector import to_wgs84
 
     geoms = np.asarray(part.geometry.values, dtype=object)
     bad = shapely.is_missing(geoms) | shapely.is_empty(geoms)
-    centres = np.full((len(part), 2), np.nan)
+    keys = np.zeros(len(part), dtype="int64")
     if not bad.any():
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # a chunk's classify gives them, or the serial run
-            bounds = shapely.bounds(np.asarray(to_wgs84(part).geometry.values, dtype=object))
-        centres = np.c_[(bounds[:, 0] + bounds[:, 2]) / 2.0, (bounds[:, 1] + bounds[:, 3]) / 2.0]
-    return centres, bad, part.index
+            wgs84 = np.asarray(to_wgs84(part).geometry.values, dtype=object)
+        keys = parallel._hilbert_keys(wgs84)
+    return keys, bad, part.index
 
 
 def _split(part: gpd.GeoDataFrame, labels: np.ndarray, n_chunks: int) -> list[gpd.GeoDataFrame]:
@@ -417,22 +418,21 @@ def _classify_on(
         LAST_RUN["serial"] = str(err)
         return None
     clock("centres")
-    centres = np.concatenate([f[0] for f in found])
+    keys = np.concatenate([f[0] for f in found])
     if np.concatenate([f[1] for f in found]).any():
         LAST_RUN["serial"] = "sites without a geometry"
         return None
-    if len(centres) < 2:
+    if len(keys) < 2:
         LAST_RUN["serial"] = "fewer than two sites"
         return None
     index = found[0][2].append([f[2] for f in found[1:]]) if len(found) > 1 else found[0][2]
     n_chunks = (
         max(1, int(chunks))
         if chunks is not None
-        else parallel.dask_chunks(len(centres), cluster.threads)
+        else parallel.dask_chunks(len(keys), cluster.threads)
     )
-    points = gpd.GeoDataFrame(geometry=gpd.points_from_xy(centres[:, 0], centres[:, 1]), crs=4326)
-    positions = parallel.spatial_chunks(points, n_chunks)
-    labels = np.empty(len(points), dtype="int64")
+    positions = parallel._cut(np.argsort(keys, kind="stable"), n_chunks)
+    labels = np.empty(len(keys), dtype="int64")
     for c, p in enumerate(positions):
         labels[p] = c
     ends = np.cumsum([len(f[2]) for f in found])

@@ -133,12 +133,17 @@ def hilbert_order(sites: gpd.GeoDataFrame) -> np.ndarray:
     from ._vector import to_wgs84
 
     geoms = np.asarray(to_wgs84(sites).geometry.values, dtype=object)
+    return np.argsort(_hilbert_keys(geoms), kind="stable")
+
+
+def _hilbert_keys(geoms: np.ndarray) -> np.ndarray:
+    """The Hilbert key of each lon/lat geometry's box centre (:func:`hilbert_order`); a
+    site's key does not depend on the others, so parts of the sites may compute theirs."""
     bounds = np.nan_to_num(shapely.bounds(geoms))  # an empty geometry: at (0, 0)
     centres = gpd.GeoSeries(
         shapely.points((bounds[:, 0] + bounds[:, 2]) / 2.0, (bounds[:, 1] + bounds[:, 3]) / 2.0)
     )
-    keys = centres.hilbert_distance(total_bounds=_WORLD, level=HILBERT_LEVEL).to_numpy()
-    return np.argsort(keys, kind="stable")
+    return centres.hilbert_distance(total_bounds=_WORLD, level=HILBERT_LEVEL).to_numpy()
 
 
 def dask_chunks(n_sites: int, threads: int) -> int:
@@ -169,7 +174,12 @@ def spatial_chunks(sites: gpd.GeoDataFrame, n_chunks: int) -> list[np.ndarray]:
     >>> [c.tolist() for c in spatial_chunks(pts, 2)]
     [[1, 3], [0, 2]]
     """
-    order = hilbert_order(sites)
+    return _cut(hilbert_order(sites), n_chunks)
+
+
+def _cut(order: np.ndarray, n_chunks: int) -> list[np.ndarray]:
+    """The positions ``order`` cut into ``n_chunks`` runs of (nearly) equal count, each
+    sorted; empty runs left out."""
     parts = np.array_split(order, max(1, int(n_chunks)))
     return [np.sort(p) for p in parts if p.size]
 
