@@ -47,7 +47,7 @@ def _kdtree_class() -> type:
 
     pykdtree ships its own copy of libgomp, which reads ``OMP_NUM_THREADS`` when it is
     loaded: set for that moment only, it touches no other library. Its threads spin while
-    they wait, so on a busy 2-core machine a 1,000-site search took 2-3 times the CPU of
+    they wait, so on a busy 2-core machine classify took 1.4-2 times the CPU of
     one thread; the process pool and the dask engine are what split the work over cores.
     """
     import os
