@@ -213,3 +213,21 @@ def test_cli_streams_and_writes_csv_report_and_project(tmp_path, monkeypatch):
         "footprints.gpkg", "parts.csv", "parts.gpkg", "parts.html", "parts.qgz",
         "whole.csv", "whole.gpkg", "whole.qgz",
     ]  # fmt: skip
+
+
+def test_context_features_inside_the_extent_are_kept_as_read():
+    """The GeoPackage's context layer: a feature inside the analysis extent is the layer's
+    own object (no copy), one across its edge is cut (its area is the intersection's)."""
+    from asm_pace.pipeline import _clipped
+
+    inside = shapely.MultiPolygon([shapely.box(1, 1, 2, 2)])
+    across = shapely.MultiPolygon([shapely.box(8, 8, 12, 9)])
+    outside = shapely.MultiPolygon([shapely.box(20, 20, 21, 21)])
+    layer = gpd.GeoDataFrame(
+        {"pa_id": ["in", "across", "out"]}, geometry=[inside, across, outside], crs=4326
+    )
+    out = _clipped(layer, (0.0, 0.0, 10.0, 10.0), ("pa_id",))
+    assert out["pa_id"].tolist() == ["in", "across"]
+    assert out.geometry.iloc[0] is inside
+    assert out.geometry.iloc[1].area == pytest.approx(2.0)  # 8..10 x 8..9
+    assert out.geometry.iloc[1].bounds == (8.0, 8.0, 10.0, 9.0)
