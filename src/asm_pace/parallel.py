@@ -558,8 +558,7 @@ def _nearest_bound_m(geoms: np.ndarray, pas: gpd.GeoDataFrame) -> np.ndarray:
     :data:`_BOUND_VERTICES` vertices of each area): a distance to a boundary point, so
     never below the nearest one.
     """
-    from scipy.spatial import cKDTree
-
+    from ._nearest import _kdtree_class
     from .geodesy import WGS84
 
     xy, owner = shapely.get_coordinates(
@@ -577,7 +576,7 @@ def _nearest_bound_m(geoms: np.ndarray, pas: gpd.GeoDataFrame) -> np.ndarray:
         parts = shapely.get_geometry(geoms[~points], 0)
         first_xy = shapely.get_coordinates(shapely.get_point(shapely.get_exterior_ring(parts), 0))
         px[~points], py[~points] = first_xy[:, 0], first_xy[:, 1]
-    _, nearest = cKDTree(_unit(vx, vy)).query(_unit(px, py))
+    _, nearest = _kdtree_class()(_unit(vx, vy)).query(_unit(px, py))
     _, _, d = WGS84.inv(px, py, vx[nearest], vy[nearest])
     return np.asarray(d, dtype="float64")
 
@@ -723,8 +722,10 @@ def _serial(
 
 
 #: Imported once by the fork server, so each worker starts with them (no import per worker).
+#: Not pykdtree: ``_nearest._kdtree_class`` imports it with OpenMP on one thread (a
+#: millisecond in each worker).
 _PRELOAD = ["asm_pace.parallel", "asm_pace.classification", "asm_pace.protected_areas",
-            "asm_pace.ecoregions", "asm_pace._nearest", "scipy.spatial"]  # fmt: skip
+            "asm_pace.ecoregions", "asm_pace._nearest"]  # fmt: skip
 
 
 def _context() -> multiprocessing.context.BaseContext:
@@ -944,7 +945,7 @@ def classify_run(
         ecoregion_options=eco_options,
         landscape_options=land_options,
         jobs=None if scheduler is not None else jobs,
-        chunks=None if scheduler is not None else classify_chunks(jobs, path, memory),
+        chunks=None if scheduler is not None else classify_chunks(jobs, path, memory, len(sites)),
         layers=(pa_gdf, eco_gdf, landscapes),
         scheduler=scheduler,
     )
@@ -955,7 +956,9 @@ def classify_run(
 LAYER_BYTES_PER_FILE_BYTE = 2.6
 
 
-def classify_chunks(jobs: int, path: str | os.PathLike[str], memory: object = None) -> int:
+def classify_chunks(
+    jobs: int, path: str | os.PathLike[str], memory: object = None, n_sites: int = 0
+) -> int:
     """Chunks of a pool's classify under a memory budget (``memory=``, ``--memory``).
 
     Each worker holds the protected areas of its chunk's box; with :data:`CHUNKS_PER_JOB`
@@ -964,18 +967,25 @@ def classify_chunks(jobs: int, path: str | os.PathLike[str], memory: object = No
     (:data:`LAYER_BYTES_PER_FILE_BYTE`), and a worker's classify needs about as much again
     (measured: 3.7 GB a worker reading half of a 1.8 GB share); the chunks are made ``k``
     times more (``k`` a whole number) so that ``jobs`` workers' share fits the budget.
+    Never fewer than :func:`dask_chunks` gives for ``n_sites`` sites (about
+    :data:`SITES_PER_DASK_CHUNK` a chunk): small Hilbert chunks read small boxes and
+    classify for less CPU (measured on the scale-1 layer at 1 M sites, in one process:
+    32 chunks 81.6 CPU s, 16 chunks 93.4, serial 107; docs/distributed.md).
 
     Examples
     --------
     >>> from asm_pace.datasets import sample_path
     >>> classify_chunks(2, sample_path("protected_areas.gpkg"), "1GB")  # a small file
     2
+    >>> classify_chunks(2, sample_path("protected_areas.gpkg"), "1GB", n_sites=1_000_000)
+    34
     """
     from .chunked import default_memory, parse_memory
 
     budget = default_memory() if memory is None else parse_memory(memory)
+    least = dask_chunks(n_sites, jobs)
     try:
         layer = LAYER_BYTES_PER_FILE_BYTE * os.path.getsize(path)
-    except OSError:  # not a file (a folder, a database): as many chunks as before
-        return jobs * CHUNKS_PER_JOB
-    return jobs * max(CHUNKS_PER_JOB, math.ceil(2.0 * layer / budget))
+    except OSError:  # not a file (a folder, a database): no budget to follow
+        return max(jobs * CHUNKS_PER_JOB, least)
+    return max(jobs * max(CHUNKS_PER_JOB, math.ceil(2.0 * layer / budget)), least)
