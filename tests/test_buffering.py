@@ -221,7 +221,7 @@ def test_refusals() -> None:
         asm_pace.buffers(points([(0.0, 0.0), (1.0, 1.0)], ids=["A", "A"]))
     empty = good.copy()
     empty.loc[1, "geometry"] = None
-    with pytest.raises(InputError, match="rows 1"):
+    with pytest.raises(InputError, match="rows 2 "):
         asm_pace.buffers(empty)
     for radii in [(), (0, 1), (-1,), (1, 1), ("x",), (float("nan"),)]:
         with pytest.raises(InputError):
@@ -243,5 +243,5 @@ def test_sites_with_a_nan_coordinate_are_refused_with_their_rows():
         geometry=[shapely.Point(-70, -12), shapely.Point(-70, np.nan)],
         crs="EPSG:4326",
     )
-    with pytest.raises(InputError, match=r"rows 1 have a NaN or infinite coordinate"):
+    with pytest.raises(InputError, match=r"rows 2 have a NaN or infinite coordinate"):
         asm_pace.buffers(sites, radii_km=[1])

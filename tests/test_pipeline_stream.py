@@ -18,15 +18,7 @@ from asm_pace import chunked, pipeline
 from asm_pace.datasets import sample_path
 from asm_pace.errors import AsmPaceError, OutputExistsError
 from asm_pace.pipeline import run_pipeline, write_outputs
-
-LAYERS = {
-    "protected_areas": sample_path("protected_areas.gpkg"),
-    "ecoregions": sample_path("ecoregions.gpkg"),
-}
-FOREST = {
-    "treecover": sample_path("treecover2000.tif"),
-    "lossyear": sample_path("lossyear.tif"),
-}
+from test_pipeline_chunks import FOREST, LAYERS  # the samples' layers and forest
 
 
 def _run(sites, **kwargs):

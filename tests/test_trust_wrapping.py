@@ -175,18 +175,18 @@ def test_boxes_straddling_the_antimeridian(west, width, south, height, written, 
 @pytest.mark.parametrize(
     "geom, error, words",
     [
-        (shapely.Point(190.0, -17.0), CRSError, "row 1 .*point longitude outside -180..180.*360"),
-        (shapely.box(-70.0, 85.0, -69.0, 95.0), CRSError, "row 1 .*latitude outside -90..90"),
-        (shapely.box(400.0, 0.0, 401.0, 1.0), CRSError, "row 1 .*longitude outside -360..360"),
+        (shapely.Point(190.0, -17.0), CRSError, "row 2 .*point longitude outside -180..180.*360"),
+        (shapely.box(-70.0, 85.0, -69.0, 95.0), CRSError, "row 2 .*latitude outside -90..90"),
+        (shapely.box(400.0, 0.0, 401.0, 1.0), CRSError, "row 2 .*longitude outside -360..360"),
         (
             shapely.Polygon([(-90, 0), (100, 0), (100, 10), (-90, 10)]),
             InputError,
-            "row 1 .*from longitude -90 to 100.*190 or 170 degrees.*add vertices",
+            "row 2 .*from longitude -90 to 100.*190 or 170 degrees.*add vertices",
         ),
         (
             shapely.Polygon([(-170, 80), (-90, 80), (0, 80), (90, 80), (170, 80)]),
             InputError,
-            "row 1 .*goes round a pole.*cut it",
+            "row 2 .*goes round a pole.*cut it",
         ),
     ],
 )
@@ -198,7 +198,7 @@ def test_refused_with_the_file_and_row(geom, error, words):
 def test_polygon_that_cannot_be_reprojected_is_refused():
     g = layer([shapely.box(500000, 8600000, 501000, 8601000), shapely.box(0, 0, 1e30, 1e30)])
     g = g.set_crs("EPSG:32719", allow_override=True)
-    with pytest.raises(CRSError, match=r"pas\.gpkg: row 1 .*cannot be reprojected.*CRS"):
+    with pytest.raises(CRSError, match=r"pas\.gpkg: row 2 .*cannot be reprojected.*CRS"):
         to_wgs84(g)
 
 
