@@ -14,7 +14,7 @@ the workers inside each timed run). Then, ``--repeat`` times, interleaved:
 - **serial**: ``asm_pace.classify(sites.compute(), pas, eco)`` on layers read once
   beforehand (as the pipeline has them);
 - **dask**: ``asm_pace.classify(sites, pa_path, eco_path)`` (``classify_dask``, with
-  ``--chunks`` spatial chunks, ``parallel.dask_chunks`` by default: the
+  ``--chunks`` spatial chunks, ``parallel.site_chunks`` by default: the
   workers read the protected areas of their chunks' boxes and the ecoregions
   themselves; every read counted);
 - with ``--before N``, the same with ``N`` chunks (``--before 2``: one chunk per
@@ -70,7 +70,7 @@ def main() -> None:
     ap.add_argument("--sites", default="100000", help="sizes (sites_<n>.csv)")
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--partitions", type=int, default=8, help="of the dask sites")
-    ap.add_argument("--chunks", type=int, default=None, help="default: dask_chunks")
+    ap.add_argument("--chunks", type=int, default=None, help="default: site_chunks")
     ap.add_argument("--before", type=int, default=None, help="also dask with this many chunks")
     ap.add_argument("--repeat", type=int, default=2)
     ap.add_argument("--naive", action="store_true", help="also map_partitions(classify)")

@@ -54,7 +54,7 @@ def main() -> None:
     ap.add_argument("folder", type=Path, help="make_global.py's output folder")
     ap.add_argument("--sites", default="1000,10000,100000", help="sizes (sites_<n>.csv)")
     ap.add_argument("--jobs", type=int, default=2)
-    ap.add_argument("--chunks", type=int, default=None, help="default: CHUNKS_PER_JOB a job")
+    ap.add_argument("--chunks", type=int, default=None, help="default: parallel.site_chunks")
     ap.add_argument("--repeat", type=int, default=2)
     ap.add_argument("--unused", action="store_true", help="also time jobs=1 against classify")
     args = ap.parse_args()

@@ -134,8 +134,8 @@ def test_a_generated_world_across_the_antimeridian(client, tmp_path, monkeypatch
     sites = pd.concat([world[["site_id", "geometry"]], edge], ignore_index=True)
     sites.attrs = dict(world.attrs)
     pas, eco = tmp_path / "protected_areas.gpkg", tmp_path / "ecoregions.gpkg"
-    # the default chunks (dask_chunks), at 100 sites a chunk: many more chunks than workers
-    monkeypatch.setattr(parallel, "SITES_PER_DASK_CHUNK", 100)
+    # the default chunks (site_chunks), at 100 sites a chunk: many more chunks than workers
+    monkeypatch.setattr(parallel, "SITES_PER_CHUNK", 100)
     (par, warned), computed = _dask(sites, pas, eco, npartitions=5)
     _same((par, warned), _serial(computed, pas, eco))
     assert warned and "serial" not in dist.LAST_RUN
@@ -254,11 +254,11 @@ def test_a_worker_reads_a_changed_ecoregion_file_anew(client, sample_sites, tmp_
     assert runs[1][0]["eco_name"].str.endswith(" again").any()
 
 
-def test_dask_chunks():
-    """About SITES_PER_DASK_CHUNK sites a chunk, a whole number of chunks per thread."""
-    per = parallel.SITES_PER_DASK_CHUNK
+def test_site_chunks():
+    """About SITES_PER_CHUNK sites a chunk, a whole number of chunks per thread."""
+    per = parallel.SITES_PER_CHUNK
     for n_sites, threads in ((1, 1), (per, 2), (per * 2 + 1, 2), (10**6, 2), (10**6, 7)):
-        n = parallel.dask_chunks(n_sites, threads)
+        n = parallel.site_chunks(n_sites, threads)
         assert n % threads == 0 and n >= threads
         assert n_sites / n <= per
         assert n == threads or n_sites / (n - threads) > per  # one fewer a thread: too big

@@ -132,20 +132,13 @@ def test_check_jobs():
             parallel.check_jobs(bad)
 
 
-def test_classify_chunks_are_small_hilbert_chunks_for_many_sites(tmp_path):
-    # a 200 MB file (sparse) is 520 MB once read: 10 GB need no more than a chunk a job
-    layer = tmp_path / "pas.gpkg"
-    with open(layer, "wb") as f:
-        f.truncate(200_000_000)
-    per_chunk = parallel.SITES_PER_DASK_CHUNK
-    assert parallel.classify_chunks(2, layer, "10GB", n_sites=100) == 2
-    # 1 M sites: at most SITES_PER_DASK_CHUNK a chunk, the same number for each of 2 jobs
-    n = parallel.classify_chunks(2, layer, "10GB", n_sites=1_000_000)
-    assert n % 2 == 0 and 1_000_000 / n <= per_chunk < 1_000_000 / (n - 2)
-    # a tight budget asks for more chunks than the sites do: ceil(2 * 520 / 100) a job
-    assert parallel.classify_chunks(2, layer, "100MB", n_sites=100) == 2 * 11
-    # no file to size (a folder): the sites decide
-    assert parallel.classify_chunks(3, tmp_path, "1GB", n_sites=10 * per_chunk) == 3 * 4
+def test_default_chunks_hold_about_sites_per_chunk_sites(sample_sites, monkeypatch):
+    # 3 sites a chunk: ceil(n / (3 * 2)) chunks a worker, the serial result all the same
+    monkeypatch.setattr(parallel, "SITES_PER_CHUNK", 3)
+    n = len(sample_sites)
+    _same(_parallel(sample_sites, chunks=None), _serial(sample_sites))
+    assert parallel.LAST_RUN["chunks"] == 2 * -(-n // 6)
+    assert parallel.site_chunks(n, 2) == 2 * -(-n // 6)
 
 
 # --------------------------------------------------------------------------- identity

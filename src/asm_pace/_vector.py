@@ -77,6 +77,13 @@ def source_name(source: Any) -> str:
     return str(source)
 
 
+def is_dask(obj: object) -> bool:
+    """A dask collection (dask-geopandas or dask DataFrame), without importing dask."""
+    return type(obj).__module__.split(".")[0] in {"dask", "dask_geopandas"} and hasattr(
+        obj, "npartitions"
+    )
+
+
 def row_list(mask: np.ndarray | pd.Series) -> str:
     """The rows where ``mask`` is true, for messages: the first ten and how many in all.
 

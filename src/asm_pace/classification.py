@@ -35,7 +35,7 @@ from ._nearest import (
     relevant_polygons,
     widen_boxes,
 )
-from ._vector import known_valid, source_name, to_wgs84
+from ._vector import is_dask, known_valid, source_name, to_wgs84
 from .errors import CRSError, ExtentWarning, InputError, RepairedGeometryWarning, SchemaError
 from .geodesy import geodesic_area
 from .sites import MAX_UNCERTAINTY_M, uncertainty_column, uncertainty_values
@@ -247,20 +247,19 @@ def classify(
     (:func:`asm_pace.distributed.classify_dask`, docs/distributed.md).
     """
     # the dask engine (and the process pool it imports: 25 ms) only for a dask collection
-    if type(sites).__module__.split(".")[0] in {"dask", "dask_geopandas"}:
-        from .distributed import _is_dask, classify_dask
+    if is_dask(sites):
+        from .distributed import classify_dask
 
-        if _is_dask(sites) and kbas is not None:
+        if kbas is not None:
             raise InputError(
                 "Key Biodiversity Areas with dask-geopandas sites: they are not split over a "
                 "cluster yet; compute the sites (sites.compute()) and classify them in this "
                 "process"
             )
-        if _is_dask(sites):
-            return classify_dask(
-                sites, protected_areas, ecoregions,  # type: ignore[arg-type]
-                priority_landscapes=priority_landscapes, uncertainty_m=uncertainty_m,
-            )  # fmt: skip
+        return classify_dask(
+            sites, protected_areas, ecoregions,  # type: ignore[arg-type]
+            priority_landscapes=priority_landscapes, uncertainty_m=uncertainty_m,
+        )  # fmt: skip
     if kbas is None:
         return _classify(sites, protected_areas, ecoregions, priority_landscapes, uncertainty_m)
     from .kba import _add_kba_columns, with_aze_source
@@ -462,7 +461,6 @@ def _classify(
         protected_areas if len(pas) else None,
         ecoregions if len(eco) else None,
         site_geoms=site_geoms,
-        is_point=is_point,
         in_pa=in_pa,
         near_km=near_km,
         has_eco=has_eco,
@@ -1351,10 +1349,15 @@ def _share(mask: np.ndarray) -> str:
     return f"{share:.0%}"
 
 
-def _examples(sites: gpd.GeoDataFrame, site_geoms: np.ndarray, mask: np.ndarray) -> str:
-    """The first few sites of ``mask`` with a point of each, for messages."""
+def _examples(sites: gpd.GeoDataFrame, site_geoms: np.ndarray | None, mask: np.ndarray) -> str:
+    """The first few sites of ``mask`` with a point of each, for messages (``site_geoms``
+    None: those few sites' geometries are taken to lon/lat here)."""
     rows = np.flatnonzero(mask)[:_SHOWN]
-    _, x, y = _query_points(site_geoms[rows], shapely.get_type_id(site_geoms[rows]) == 0)
+    if site_geoms is None:
+        geoms = np.asarray(to_wgs84(sites.iloc[rows]).geometry.values, dtype=object)
+    else:
+        geoms = site_geoms[rows]
+    _, x, y = _query_points(geoms, shapely.get_type_id(geoms) == 0)
     labels = _labels(sites.iloc[rows])  # only the sites shown
     text = ", ".join(
         f"{lab} at lon {lon:.4f}, lat {lat:.4f}" for lab, lon, lat in zip(labels, x, y, strict=True)
@@ -1433,8 +1436,7 @@ def _check_extent(
     protected_areas: gpd.GeoDataFrame | None,
     ecoregions: gpd.GeoDataFrame | None,
     *,
-    site_geoms: np.ndarray,
-    is_point: np.ndarray,
+    site_geoms: np.ndarray | None,
     in_pa: np.ndarray,
     near_km: np.ndarray,
     has_eco: np.ndarray,
@@ -1443,14 +1445,14 @@ def _check_extent(
 
     A site is outside the ecoregion layer when it lies in none of its polygons
     (TEOW covers all land: at sea, or a clipped file), and outside the
-    protected-area layer when it is more than :data:`EXTENT_KM` from every
     protected area. Either warns (ExtentWarning) with the count and the first
     sites; no site inside either non-empty layer raises InputError: swapped
     coordinates, a wrong CRS or layers of another region, not a result.
+    ``site_geoms`` (lon/lat) name the first sites; None: only those few are reprojected.
     """
     import warnings
 
-    n = len(site_geoms)
+    n = len(sites)
     if n == 0:
         return
     no_eco = ~has_eco if ecoregions is not None else np.zeros(n, dtype=bool)

@@ -6,7 +6,7 @@ Two ways in, one partitioning (that of :mod:`asm_pace.parallel`):
   GeoDataFrame of sites and the layers as paths): the sites' partitions stay on the
   cluster. Each partition gives its sites' Hilbert keys (of their lon/lat box centres,
   :func:`asm_pace.parallel.spatial_chunks`, the key of dask-geopandas'
-  ``spatial_shuffle``); the client sorts them and cuts equal counts (:func:`asm_pace.parallel.dask_chunks`: about
+  ``spatial_shuffle``); the client sorts them and cuts equal counts (:func:`asm_pace.parallel.site_chunks`: about
   30,000 sites each, a whole number per worker thread); the workers
   move each partition's rows to their chunk among themselves, and each chunk is
   classified by :func:`asm_pace.parallel._classify_chunk`: the worker reads the
@@ -51,7 +51,7 @@ CONNECT_TIMEOUT_S = 5.0
 #: The last run of :func:`classify_dask` in this process: ``partitions`` (of the input),
 #: ``chunks``, ``workers`` (the cluster's threads), each chunk's ``sites`` (count),
 #: ``boxes`` (the protected areas read; None: the whole layer) and ``pids`` (the worker
-#: process), ``client_s`` (the client's wall seconds by step: the ``centres``' keys gathered, chunks
+#: process), ``client_s`` (the client's wall seconds by step: the ``keys`` gathered, chunks
 #: ``cut``, waiting for the ``chunks``' results, ``assemble``, ``extent check``), and
 #: ``serial`` (why the run was made serially, when it was).
 LAST_RUN: dict[str, Any] = {}
@@ -72,13 +72,6 @@ def _distributed() -> Any:
 def _at(address: str) -> str:
     """Where a message about a scheduler points: both interfaces' names for it."""
     return f"--scheduler {address} (scheduler= in Python)"
-
-
-def _is_dask(obj: object) -> bool:
-    """A dask collection (dask-geopandas or dask DataFrame), without importing dask."""
-    return type(obj).__module__.split(".")[0] in {"dask", "dask_geopandas"} and hasattr(
-        obj, "npartitions"
-    )
 
 
 def _probe() -> dict[str, str]:
@@ -247,7 +240,7 @@ def _layer_path(value: object, name: str, option: str) -> str:
     )
 
 
-def _centres(part: gpd.GeoDataFrame) -> tuple[np.ndarray, np.ndarray, pd.Index]:
+def _keys(part: gpd.GeoDataFrame) -> tuple[np.ndarray, np.ndarray, pd.Index]:
     """A partition's Hilbert keys (:func:`asm_pace.parallel.hilbert_order`'s, computed on
     the worker; zeros when a site has no geometry), missing flags and index."""
     from ._vector import to_wgs84
@@ -313,8 +306,8 @@ def classify_dask(
     pa_options, ecoregion_options, landscape_options : mapping, optional
         The readers' keywords (``bbox`` is refused in ``pa_options``).
     chunks : int, optional
-        Spatial chunks; by default :func:`asm_pace.parallel.dask_chunks` (about
-        :data:`~asm_pace.parallel.SITES_PER_DASK_CHUNK` sites each, a whole number per
+        Spatial chunks; by default :func:`asm_pace.parallel.site_chunks` (about
+        :data:`~asm_pace.parallel.SITES_PER_CHUNK` sites each, a whole number per
         worker thread of the cluster).
     scheduler : str, optional
         The scheduler's address; by default the current ``distributed.Client``.
@@ -412,12 +405,12 @@ def _classify_on(
     LAST_RUN.update(partitions=len(parts), workers=cluster.threads)
     try:
         found = client.gather(
-            [client.submit(_on_worker, cluster.run, _centres, p, pure=False) for p in parts]
+            [client.submit(_on_worker, cluster.run, _keys, p, pure=False) for p in parts]
         )
     except AsmPaceError as err:  # sites to_wgs84 refuses: the serial run names them
         LAST_RUN["serial"] = str(err)
         return None
-    clock("centres")
+    clock("keys")
     keys = np.concatenate([f[0] for f in found])
     if np.concatenate([f[1] for f in found]).any():
         LAST_RUN["serial"] = "sites without a geometry"
@@ -429,7 +422,7 @@ def _classify_on(
     n_chunks = (
         max(1, int(chunks))
         if chunks is not None
-        else parallel.dask_chunks(len(keys), cluster.threads)
+        else parallel.site_chunks(len(keys), cluster.threads)
     )
     positions = parallel._cut(np.argsort(keys, kind="stable"), n_chunks)
     labels = np.empty(len(keys), dtype="int64")
@@ -466,9 +459,7 @@ def _classify_on(
     clock("chunks")
     out = parallel._assemble(pd.DataFrame(index=index), positions, results)
     clock("assemble")
-    if not parallel._check_extent(out, out, names):
-        LAST_RUN["serial"] = "classify has no extent check to call"
-        return None
+    parallel._check_extent(out, out, names)
     clock("extent check")
     return out
 

@@ -46,7 +46,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from .errors import AsmPaceError, InputError
+from .errors import AsmPaceError, AsmPaceWarning, InputError
 
 __all__ = [
     "MIN_PARALLEL_SITES",
@@ -54,7 +54,7 @@ __all__ = [
     "check_jobs",
     "hilbert_order",
     "spatial_chunks",
-    "dask_chunks",
+    "site_chunks",
     "classify_parallel",
     "classify_run",
     "chunk_executor",
@@ -64,13 +64,10 @@ __all__ = [
 #: Below this many sites a run is serial whatever ``jobs`` says: starting worker processes
 #: and reading the layers in each costs more than it saves (docs/scale.md, measured).
 MIN_PARALLEL_SITES = 100_000
-#: Chunks per worker: each chunk reads its own protected areas, and neighbouring chunks'
-#: boxes overlap, so more chunks read more (measured: docs/scale.md).
-CHUNKS_PER_JOB = 1
-#: Sites per chunk on a dask cluster (at least one chunk per worker thread): small
-#: Hilbert chunks read small boxes and classify faster per site, and many chunks keep
-#: every worker busy to the end (measured: docs/distributed.md).
-SITES_PER_DASK_CHUNK = 30_000
+#: Sites per chunk (at least one chunk per worker): small Hilbert chunks read small boxes
+#: and classify for less CPU, and many chunks keep every worker busy to the end (measured:
+#: docs/distributed.md).
+SITES_PER_CHUNK = 30_000
 #: The first margin (km) of a chunk's protected-area box around its sites.
 FIRST_MARGIN_KM = 100.0
 #: Slack (m) between a site's nearest distance and its box's edge, for round-off.
@@ -146,19 +143,18 @@ def _hilbert_keys(geoms: np.ndarray) -> np.ndarray:
     return centres.hilbert_distance(total_bounds=_WORLD, level=HILBERT_LEVEL).to_numpy()
 
 
-def dask_chunks(n_sites: int, threads: int) -> int:
-    """How many spatial chunks a dask run of ``n_sites`` sites on ``threads`` worker
-    threads is cut into: about :data:`SITES_PER_DASK_CHUNK` sites each, a whole number
-    of chunks per thread (at least one), so the threads end together.
+def site_chunks(n_sites: int, threads: int) -> int:
+    """How many spatial chunks a run of ``n_sites`` sites on ``threads`` workers (pool
+    processes or dask worker threads) is cut into: about :data:`SITES_PER_CHUNK` sites
+    each, a whole number of chunks per worker (at least one), so the workers end together.
 
     Examples
     --------
-    >>> dask_chunks(1_000_000, 2), dask_chunks(50_000, 2), dask_chunks(10, 4)
+    >>> site_chunks(1_000_000, 2), site_chunks(50_000, 2), site_chunks(10, 4)
     (34, 2, 4)
     """
     threads = max(1, int(threads))
-    per_thread = math.ceil(max(1, int(n_sites)) / (SITES_PER_DASK_CHUNK * threads))
-    return threads * max(1, per_thread)
+    return threads * math.ceil(max(1, int(n_sites)) / (SITES_PER_CHUNK * threads))
 
 
 def spatial_chunks(sites: gpd.GeoDataFrame, n_chunks: int) -> list[np.ndarray]:
@@ -409,8 +405,7 @@ def _classify_chunk(sites: gpd.GeoDataFrame, spec: _Spec) -> tuple[str, Any, Box
         if not _within(wanted, box):
             box = wanted
             pas = _read_pas(spec, box)
-    if need is not None:  # a little wider than need: the distances found are rounded
-        need = need + _EDGE_SLACK_M
+        need = need + _EDGE_SLACK_M  # a little wider: the distances found are rounded
     read, pas = pas, (pas if need is None else _near_sites(pas, geoms, need))
     for _ in range(3):
         with warnings.catch_warnings(record=True) as caught, _extent_check_deferred():
@@ -485,21 +480,12 @@ def _no_check(*args: object, **kwargs: object) -> None:
     return None
 
 
-def _check_extent(sites: gpd.GeoDataFrame, out: gpd.GeoDataFrame, names: dict[str, Any]) -> bool:
+def _check_extent(sites: gpd.GeoDataFrame, out: gpd.GeoDataFrame, names: dict[str, Any]) -> None:
     """classify's extent check on all the sites, as the serial run makes it (its warnings
-    and its refusal, word for word); False when classify has no such check to call."""
-    from . import classification
-    from ._vector import to_wgs84
+    and its refusal, word for word), from the chunks' columns: only the sites it names
+    are taken to lon/lat."""
+    from .classification import _check_extent as check
 
-    check = getattr(classification, "_check_extent", None)
-    if check is None:
-        return False
-    near = pd.to_numeric(out["nearest_pa_km"], errors="coerce").to_numpy(dtype="float64")
-    has_eco = out["eco_id"].notna().to_numpy(dtype=bool)
-    limit = getattr(classification, "EXTENT_KM", None)
-    if limit is not None and has_eco.all() and (near <= limit).all():
-        return True  # no site it would warn about: the sites' geometries are not needed
-    geoms = np.asarray(to_wgs84(sites).geometry.values, dtype=object)
     stubs = []
     for role in ("protected_areas", "ecoregions"):
         stub = gpd.GeoDataFrame(geometry=[], crs=4326)
@@ -510,13 +496,11 @@ def _check_extent(sites: gpd.GeoDataFrame, out: gpd.GeoDataFrame, names: dict[st
         sites,
         stubs[0],
         stubs[1],
-        site_geoms=geoms,
-        is_point=shapely.get_type_id(geoms) == 0,
-        in_pa=np.zeros(len(geoms), dtype=bool),
-        near_km=near,
-        has_eco=has_eco,
+        site_geoms=None,
+        in_pa=np.zeros(len(sites), dtype=bool),
+        near_km=pd.to_numeric(out["nearest_pa_km"], errors="coerce").to_numpy(dtype="float64"),
+        has_eco=out["eco_id"].notna().to_numpy(dtype=bool),
     )
-    return True
 
 
 def _need_m(
@@ -558,7 +542,7 @@ def _nearest_bound_m(geoms: np.ndarray, pas: gpd.GeoDataFrame) -> np.ndarray:
     :data:`_BOUND_VERTICES` vertices of each area): a distance to a boundary point, so
     never below the nearest one.
     """
-    from ._nearest import _kdtree_class
+    from ._nearest import KDTree
     from .geodesy import WGS84
 
     xy, owner = shapely.get_coordinates(
@@ -576,7 +560,7 @@ def _nearest_bound_m(geoms: np.ndarray, pas: gpd.GeoDataFrame) -> np.ndarray:
         parts = shapely.get_geometry(geoms[~points], 0)
         first_xy = shapely.get_coordinates(shapely.get_point(shapely.get_exterior_ring(parts), 0))
         px[~points], py[~points] = first_xy[:, 0], first_xy[:, 1]
-    _, nearest = _kdtree_class()(_unit(vx, vy)).query(_unit(px, py))
+    _, nearest = KDTree(_unit(vx, vy)).query(_unit(px, py))
     _, _, d = WGS84.inv(px, py, vx[nearest], vy[nearest])
     return np.asarray(d, dtype="float64")
 
@@ -625,7 +609,8 @@ def classify_parallel(
     jobs : int, optional
         Worker processes; every core by default (:func:`default_jobs`); 1 is serial.
     chunks : int, optional
-        Number of spatial chunks; ``CHUNKS_PER_JOB`` per worker by default.
+        Number of spatial chunks; :func:`site_chunks` by default (about
+        :data:`SITES_PER_CHUNK` sites each, at least one per worker).
     min_sites : int, optional
         Fewer sites than this: serial, no pool (:data:`MIN_PARALLEL_SITES` by default).
     layers : tuple, optional
@@ -633,8 +618,7 @@ def classify_parallel(
         ecoregions, landscapes), used by a serial run instead of reading them again.
     scheduler : str, optional
         A dask scheduler's address (``--scheduler``): the chunks run on its workers,
-        :func:`dask_chunks` of them by default, whatever the number of sites (``jobs`` is
-        refused with it; :mod:`asm_pace.distributed`, docs/distributed.md).
+        whatever the number of sites (``jobs`` is refused with it; :mod:`asm_pace.distributed`, docs/distributed.md).
 
     Returns
     -------
@@ -669,9 +653,7 @@ def classify_parallel(
             "bbox= in pa_options: classify_parallel reads a box around each chunk itself; "
             "read the layer with bbox= and call asm_pace.classify (in Python), or drop it"
         )
-    n_chunks = chunks if chunks is not None else jobs * CHUNKS_PER_JOB
-    if scheduler is not None and chunks is None:
-        n_chunks = dask_chunks(len(sites), jobs)
+    n_chunks = chunks if chunks is not None else site_chunks(len(sites), jobs)
     min_sites = MIN_PARALLEL_SITES if min_sites is None else min_sites
     if jobs > 1 and len(sites) >= max(min_sites, 2) and n_chunks > 1:
         spec = _Spec(
@@ -721,9 +703,8 @@ def _serial(
     return asm_pace.classify(sites, pas, eco, priority_landscapes=pls, uncertainty_m=uncertainty_m)
 
 
-#: Imported once by the fork server, so each worker starts with them (no import per worker).
-#: Not pykdtree: ``_nearest._kdtree_class`` imports it with OpenMP on one thread (a
-#: millisecond in each worker).
+#: Imported once by the fork server, so each worker starts with them (no import per worker);
+#: ``asm_pace._nearest`` brings pykdtree, imported with OpenMP on one thread.
 _PRELOAD = ["asm_pace.parallel", "asm_pace.classification", "asm_pace.protected_areas",
             "asm_pace.ecoregions", "asm_pace._nearest"]  # fmt: skip
 
@@ -774,7 +755,8 @@ def _run_chunks(
         return None  # classify refuses them, naming them
     try:
         with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
+            warnings.simplefilter("ignore")  # a library's own notices change nothing here
+            warnings.simplefilter("always", AsmPaceWarning)
             parts = spatial_chunks(sites, n_chunks)
     except Exception:  # sites classify refuses (no CRS...): it says why, serially
         return None
@@ -807,7 +789,8 @@ def _run_chunks(
         LAST_RUN["failed"] = True
         return None
     out = _assemble(sites, parts, results)
-    return out if _check_extent(sites, out, names) else None
+    _check_extent(sites, out, names)
+    return out
 
 
 #: The last pool run of this process: ``chunks``, ``workers``, each chunk's ``boxes`` (the
@@ -945,7 +928,9 @@ def classify_run(
         ecoregion_options=eco_options,
         landscape_options=land_options,
         jobs=None if scheduler is not None else jobs,
-        chunks=None if scheduler is not None else classify_chunks(jobs, path, memory, len(sites)),
+        chunks=None
+        if scheduler is not None
+        else max(classify_chunks(jobs, path, memory), site_chunks(len(sites), jobs)),
         layers=(pa_gdf, eco_gdf, landscapes),
         scheduler=scheduler,
     )
@@ -956,36 +941,27 @@ def classify_run(
 LAYER_BYTES_PER_FILE_BYTE = 2.6
 
 
-def classify_chunks(
-    jobs: int, path: str | os.PathLike[str], memory: object = None, n_sites: int = 0
-) -> int:
+def classify_chunks(jobs: int, path: str | os.PathLike[str], memory: object = None) -> int:
     """Chunks of a pool's classify under a memory budget (``memory=``, ``--memory``).
 
-    Each worker holds the protected areas of its chunk's box; with :data:`CHUNKS_PER_JOB`
-    chunk a worker, sites spread over the globe make each read about ``1 / jobs`` of the
-    layer. The layer's size once read is estimated from its file
+    Each worker holds the protected areas of its chunk's box; with one chunk a worker,
+    sites spread over the globe make each read about ``1 / jobs`` of the layer. The layer's size once read is estimated from its file
     (:data:`LAYER_BYTES_PER_FILE_BYTE`), and a worker's classify needs about as much again
     (measured: 3.7 GB a worker reading half of a 1.8 GB share); the chunks are made ``k``
     times more (``k`` a whole number) so that ``jobs`` workers' share fits the budget.
-    Never fewer than :func:`dask_chunks` gives for ``n_sites`` sites (about
-    :data:`SITES_PER_DASK_CHUNK` a chunk): small Hilbert chunks read small boxes and
-    classify for less CPU (measured on the scale-1 layer at 1 M sites, in one process:
-    32 chunks 81.6 CPU s, 16 chunks 93.4, serial 107; docs/distributed.md).
+    :func:`classify_run` takes the larger of this and :func:`site_chunks`.
 
     Examples
     --------
     >>> from asm_pace.datasets import sample_path
     >>> classify_chunks(2, sample_path("protected_areas.gpkg"), "1GB")  # a small file
     2
-    >>> classify_chunks(2, sample_path("protected_areas.gpkg"), "1GB", n_sites=1_000_000)
-    34
     """
     from .chunked import default_memory, parse_memory
 
     budget = default_memory() if memory is None else parse_memory(memory)
-    least = dask_chunks(n_sites, jobs)
     try:
         layer = LAYER_BYTES_PER_FILE_BYTE * os.path.getsize(path)
-    except OSError:  # not a file (a folder, a database): no budget to follow
-        return max(jobs * CHUNKS_PER_JOB, least)
-    return max(jobs * max(CHUNKS_PER_JOB, math.ceil(2.0 * layer / budget)), least)
+    except OSError:  # not a file (a folder, a database): one chunk a worker
+        return jobs
+    return jobs * max(1, math.ceil(2.0 * layer / budget))
