@@ -118,6 +118,21 @@ def test_compiled_path_equals_numpy_path(monkeypatch, seed, h, w, n, k, frequent
     np.testing.assert_allclose(cb, ca, rtol=0, atol=1e-11 * scale)
 
 
+def test_edges_reaching_far_outside_the_chunk(monkeypatch):
+    """A triangle from 50 rows above a 3 x 3 chunk to 60 below it: the compiled cuts (their
+    scratch sized by the edges, not the chunk; it wrote past its arrays before) give the
+    numpy path's coverage of every pixel."""
+    start = np.array([[0.5, -50.0], [2.5, 60.0], [2.9, 60.0]])
+    end = np.array([[2.5, 60.0], [2.9, 60.0], [0.5, -50.0]])
+    e = (start, end, np.zeros(3, dtype=np.intp))
+    with_jit(monkeypatch, False)
+    a = cov.exact_edge_events(e, (3, 3))
+    with_jit(monkeypatch, True)
+    b = cov.exact_edge_events(e, (3, 3))
+    assert b.by_row and not a.by_row
+    np.testing.assert_allclose(coverage_grid(b, 0, 3, 3), coverage_grid(a, 0, 3, 3), atol=1e-12)
+
+
 @settings(
     max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )

@@ -122,10 +122,23 @@ def _exact_cuts(ua, ub, wa, wb, h, w, row, col, rise, oat, ocol, ow):
     return m + 1, q
 
 
+@njit(cache=True, nogil=True, error_model="numpy")
+def _most_lines(start, end, order, lo, hi, axis):
+    """The most grid lines of ``axis`` (0: column lines, 1: row lines) one edge
+    ``order[lo:hi]`` can cross, plus one: at least its length in pixels, rounded up."""
+    most = 0.0
+    for ii in range(lo, hi):
+        e = order[ii]
+        most = max(most, abs(end[e, axis] - start[e, axis]))
+    return int(np.ceil(most)) + 1
+
+
 @njit(cache=True, nogil=True, inline="always", error_model="numpy")
 def _scratch(h, w):
-    """Scratch arrays for :func:`_exact_cuts` on a chunk of ``h`` x ``w`` pixels: an edge
-    has at most ``h + 1`` row pieces and ``h + w + 2`` own shares."""
+    """Scratch arrays for :func:`_exact_cuts` of edges crossing at most ``h`` row lines and
+    ``w`` column lines (the chunk's ``h`` x ``w`` for edges inside it; sized by the edges
+    otherwise, so no write falls outside): at most ``h + 1`` row pieces and ``h + w + 2``
+    own shares."""
     m = h + 2
     q = h + w + 4
     return (
@@ -141,13 +154,18 @@ def _scratch(h, w):
 @njit(cache=True, nogil=True, error_model="numpy")
 def _exact_pass(
     start, end, owner, h, w, fill, kpos, mpos, piece, row, col, rise, own_at, opiece, orow, ocol,
-    ow, s_row, s_col, s_rise, s_oat, s_ocol, s_ow,
+    ow,
 ):  # fmt: skip
     """Count per row (``fill`` False) or write row by row (``fill`` True) the events.
 
     ``kpos`` and ``mpos`` (h + 1) count the prefix and own events of each row, then
     (as exclusive cumulative sums) give where each row's next event goes.
     """
+    every = np.arange(start.shape[0])
+    s_row, s_col, s_rise, s_oat, s_ocol, s_ow = _scratch(
+        max(h, _most_lines(start, end, every, 0, every.size, 1)),
+        max(w, _most_lines(start, end, every, 0, every.size, 0)),
+    )
     for e in range(start.shape[0]):
         wa = start[e, 1]
         wb = end[e, 1]
@@ -200,10 +218,7 @@ def exact_events(
     ef = np.empty(0, dtype=np.float64)
     kpos = np.zeros(h + 1, dtype=np.intp)
     mpos = np.zeros(h + 1, dtype=np.intp)
-    scratch = _scratch(h, w)
-    _exact_pass(
-        start, end, owner, h, w, False, kpos, mpos, ei, ei, ei, ef, ef, ei, ei, ei, ef, *scratch
-    )
+    _exact_pass(start, end, owner, h, w, False, kpos, mpos, ei, ei, ei, ef, ef, ei, ei, ei, ef)
     k, m = int(kpos.sum()), int(mpos.sum())
     kpos = np.concatenate([[0], np.cumsum(kpos[:-1])])
     mpos = np.concatenate([[0], np.cumsum(mpos[:-1])])
@@ -218,7 +233,7 @@ def exact_events(
         np.empty(m, np.intp),
         np.empty(m),
     )
-    _exact_pass(start, end, owner, h, w, True, kpos, mpos, *out, *scratch)
+    _exact_pass(start, end, owner, h, w, True, kpos, mpos, *out)
     return out
 
 
@@ -468,7 +483,8 @@ def label_sums_edges_part(
     w1 = w + 1  # a row of packed words: columns 0..w
     # one edge's events (_exact_cuts): the prefix events' row, column and weight, the own
     # shares' prefix event, column and weight
-    at, col, wt, oat, ocol, ow = _scratch(h, w)
+    # rows are clipped to the band; columns sized by the edges (none past the scratch)
+    at, col, wt, oat, ocol, ow = _scratch(h, max(w, _most_lines(start, end, order, lo, hi, 0)))
     for ii in range(lo, hi):
         e = order[ii]
         p = owner[ii]
