@@ -913,3 +913,12 @@ def test_ids_are_labelled_by_their_source():
     # a WDPA layer's generated id (a record without WDPAID) is no WDPA id
     pas = pa_layer({**row, "pa_id": "PA3"})
     assert classify(site, pas, NO_ECO)["reason"].iloc[0] == "Inside Reserva Y (id PA3)"
+
+
+def test_features_without_ids_are_named_by_their_row_counted_from_1():
+    from asm_pace.classification import _labels
+
+    layer = GeoDataFrame(geometry=[shapely.Point(i, 0) for i in range(4)], crs=4326)
+    layer.index = [10, 20, 30, 40]  # index labels are not rows
+    assert _labels(layer).tolist() == ["row 1", "row 2", "row 3", "row 4"]
+    assert _labels(layer.iloc[[2, 3]], [2, 3]).tolist() == ["row 3", "row 4"]

@@ -638,7 +638,8 @@ def _uncertainty(sites: gpd.GeoDataFrame, uncertainty_m: object) -> np.ndarray |
     values, problems = uncertainty_values(sites[column], np.arange(1, len(sites) + 1), column)
     if problems:
         first = problems[:_SHOWN]
-        labels = _labels(sites.iloc[[p.line - 1 for p in first]])  # type: ignore[operator]
+        rows = [p.line - 1 for p in first]  # type: ignore[operator]
+        labels = _labels(sites.iloc[rows], rows)
         shown = "; ".join(f"{lab}: {p.value!r}" for lab, p in zip(labels, first, strict=True))
         more = f" and {len(problems) - _SHOWN} more" if len(problems) > _SHOWN else ""
         raise InputError(
@@ -881,7 +882,7 @@ def _repair_near(
         if not vanished.any():
             if invalid.any():  # name only the rows repaired
                 labels = np.full(near.size, "", dtype=object)
-                labels[invalid] = _labels(pas.iloc[near[invalid]])
+                labels[invalid] = _labels(pas.iloc[near[invalid]], near[invalid])
                 _warn_repaired(invalid, "protected_areas", labels, stacklevel=5)
             out = pa_geoms.copy()
             out[near] = fixed
@@ -907,11 +908,14 @@ def _warn_repaired(
     )
 
 
-def _labels(gdf: gpd.GeoDataFrame) -> np.ndarray:
+def _labels(gdf: gpd.GeoDataFrame, rows: np.ndarray | list[int] | None = None) -> np.ndarray:
+    """How messages name features: their id, else their row counted from 1 (``rows``: the
+    positions of ``gdf``'s features in the whole layer, for a subset)."""
     for col in ("site_id", "pa_id", "eco_id", "landscape_name"):
         if col in gdf.columns:
             return np.array([f"{col} {v}" for v in gdf[col]], dtype=object)
-    return np.array([f"row {i}" for i in gdf.index], dtype=object)
+    pos = np.arange(len(gdf)) if rows is None else np.asarray(rows)
+    return np.array([f"row {p + 1}" for p in pos], dtype=object)
 
 
 # ---------------------------------------------------------------------------------
@@ -1358,7 +1362,7 @@ def _examples(sites: gpd.GeoDataFrame, site_geoms: np.ndarray | None, mask: np.n
     else:
         geoms = site_geoms[rows]
     _, x, y = _query_points(geoms, shapely.get_type_id(geoms) == 0)
-    labels = _labels(sites.iloc[rows])  # only the sites shown
+    labels = _labels(sites.iloc[rows], rows)  # only the sites shown
     text = ", ".join(
         f"{lab} at lon {lon:.4f}, lat {lat:.4f}" for lab, lon, lat in zip(labels, x, y, strict=True)
     )
