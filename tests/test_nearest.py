@@ -269,12 +269,13 @@ def test_ball_finds_every_centre_within_its_radius(seed, n, m, scale):
     # the k-nearest search grown until the k-th is beyond the radius, against all pairs
     rng = np.random.default_rng(seed)
     centres = ecef(rng.uniform(-180, 180, n), rng.uniform(-90, 90, n))
-    bucket = _Bucket(KDTree(centres, leafsize=16), np.arange(n) + 7, 0.0, n)
+    bucket = _Bucket(KDTree(centres, leafsize=16), np.arange(n) + 7, 0.0)
     q = ecef(rng.uniform(-180, 180, m), rng.uniform(-90, 90, m))
     radius = rng.uniform(0.0, scale, m)
     radius[rng.random(m) < 0.1] = np.inf  # not searched
-    rows, chunks = _ball(bucket, q, radius)
+    rows, chunks, dist = _ball(bucket, q, radius)
     apart = np.sqrt(((q[:, None, :] - centres[None, :, :]) ** 2).sum(axis=2))
+    np.testing.assert_allclose(dist, apart[rows, chunks - 7], rtol=1e-9, atol=1e-6)
     i, j = np.nonzero((apart <= radius[:, None]) & np.isfinite(radius)[:, None])
     want = set(zip(i.tolist(), j.tolist(), strict=True))
     got = list(zip(rows.tolist(), (chunks - 7).tolist(), strict=True))

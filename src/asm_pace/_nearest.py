@@ -153,7 +153,11 @@ class _Bucket:
     tree: KDTree
     seg: np.ndarray  # chunk indices
     hmax: float
-    n: int  # chunks in the tree
+
+    @property
+    def n(self) -> int:
+        """Chunks in the tree."""
+        return self.seg.size
 
 
 def _knn(b: _Bucket, q: np.ndarray, k_done: int, k: int, bound: float | None = None):
@@ -165,11 +169,14 @@ def _knn(b: _Bucket, q: np.ndarray, k_done: int, k: int, bound: float | None = N
     return dd[:, k_done:], ii[:, k_done:]
 
 
-def _ball(b: _Bucket, q: np.ndarray, radius: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(point, chunk) pairs: every chunk of the bucket whose centre is within ``radius``
-    (m, per point) of ECEF point ``q``, by k-nearest queries growing ``k`` (8, 32, ...)
-    for the points whose k-th neighbour is still within their radius."""
-    rows_all, chunks_all = [], []
+def _ball(
+    b: _Bucket, q: np.ndarray, radius: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(point, chunk, distance) triples: every chunk of the bucket whose centre is within
+    ``radius`` (m, per point) of ECEF point ``q``, and that distance (m), by k-nearest
+    queries growing ``k`` (8, 32, ...) for the points whose k-th neighbour is still within
+    their radius."""
+    rows_all, chunks_all, dist_all = [], [], []
     todo = np.flatnonzero(np.isfinite(radius) & (radius >= 0))
     k_done, k = 0, min(_K_START, b.n)
     while todo.size:
@@ -180,12 +187,13 @@ def _ball(b: _Bucket, q: np.ndarray, radius: np.ndarray) -> tuple[np.ndarray, np
         r, c = np.nonzero(hit)
         rows_all.append(todo[r])
         chunks_all.append(b.seg[ii[r, c].astype("int64")])
+        dist_all.append(dd[r, c])
         todo = todo[hit[:, -1] & (k < b.n)]
         k_done, k = k, min(4 * k, b.n)
     if not rows_all:
         none = np.array([], dtype="int64")
-        return none, none
-    return np.concatenate(rows_all), np.concatenate(chunks_all)
+        return none, none, np.array([])
+    return np.concatenate(rows_all), np.concatenate(chunks_all), np.concatenate(dist_all)
 
 
 class BoundaryIndex:
@@ -265,7 +273,7 @@ class BoundaryIndex:
         for c in np.unique(cls):
             sel = np.flatnonzero(cls == c)
             tree = KDTree(np.ascontiguousarray(centre[sel]), leafsize=16)
-            self.buckets.append(_Bucket(tree, sel, float(radius[sel].max()), sel.size))
+            self.buckets.append(_Bucket(tree, sel, float(radius[sel].max())))
 
     def vertices(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Longitude, latitude and owning polygon of every boundary vertex."""
@@ -274,14 +282,13 @@ class BoundaryIndex:
             return empty, empty, np.array([], dtype="int64")
         return self.coords[:, 0], self.coords[:, 1], self.line_owner[self.line]
 
-    def vertices_within(
-        self, lon: np.ndarray, lat: np.ndarray, dist: np.ndarray, *, pairs: bool = False
+    def vertices_in_balls(
+        self, q: np.ndarray, reach: np.ndarray, pairs: bool = False
     ) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
-        """Positions (in :meth:`vertices`) of the vertices within geodesic ``dist`` (m) of a point.
-
-        Every vertex within ``dist`` of some point ``(lon, lat)`` is returned (once);
-        others may be too (a vertex within the chord of :func:`chord_within`). With
-        ``pairs``: (point, vertex) pairs instead, sorted, one per vertex near each point.
+        """Positions (in :meth:`vertices`) of the vertices within ``reach`` (m, straight
+        line) of ECEF points ``q`` (:func:`ecef`); for a geodesic distance, ``reach`` is
+        its :func:`chord_within`. Every such vertex is returned once; with ``pairs``:
+        (point, vertex) pairs instead, sorted, one per vertex near each point.
 
         Examples
         --------
@@ -289,17 +296,11 @@ class BoundaryIndex:
 
         >>> idx = BoundaryIndex(np.array([shapely.box(0.0, 0.0, 0.01, 0.01)]))
         >>> lon, lat, _ = idx.vertices()
-        >>> near = idx.vertices_within(np.array([0.02]), np.array([0.005]), np.array([1300.0]))
+        >>> q = ecef(np.array([0.02]), np.array([0.005]))
+        >>> near = idx.vertices_in_balls(q, chord_within(np.array([1300.0])))
         >>> sorted({(float(lon[v]), float(lat[v])) for v in near})
         [(0.01, 0.0), (0.01, 0.01)]
         """
-        q = ecef(np.asarray(lon, dtype="float64"), np.asarray(lat, dtype="float64"))
-        return self._vertices_in_balls(q, chord_within(np.asarray(dist, dtype="float64")), pairs)
-
-    def _vertices_in_balls(
-        self, q: np.ndarray, reach: np.ndarray, pairs: bool
-    ) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
-        """:meth:`vertices_within` for balls in ECEF: centres ``q``, radii ``reach`` (m)."""
         none = np.array([], dtype="int64")
         if self.n == 0 or len(q) == 0:
             return (none, none) if pairs else none
@@ -308,11 +309,7 @@ class BoundaryIndex:
         chunks = np.concatenate([f[1] for f in found])
         if not rows.size:
             return (none, none) if pairs else none
-        counts = self.chunk_count[chunks] + 1  # a chunk's segments and their end vertices
-        total = int(counts.sum())
-        offset = np.arange(total) - np.repeat(np.cumsum(counts) - counts, counts)
-        rows = np.repeat(rows, counts)
-        vert = np.repeat(self.chunk_vertex[chunks], counts) + offset
+        rows, vert = self._expand(rows, chunks, ends=True)
         off = self.xyz[vert] - q[rows]
         near = (off * off).sum(axis=1) <= reach[rows] ** 2
         if not pairs:
@@ -428,9 +425,12 @@ class BoundaryIndex:
         p = p0 + t[:, None] * (self.coords[segs + 1] - p0)
         return WGS84.inv(lon[rows], lat[rows], p[:, 0], p[:, 1])[2]
 
-    def _expand(self, rows: np.ndarray, chunks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(site, chunk) pairs -> (site, segment) pairs."""
-        counts = self.chunk_count[chunks]
+    def _expand(
+        self, rows: np.ndarray, chunks: np.ndarray, *, ends: bool = False
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(site, chunk) pairs -> (site, segment) pairs; with ``ends``, (site, vertex)
+        pairs: a chunk's segments' start vertices and its last segment's end vertex."""
+        counts = self.chunk_count[chunks] + int(ends)
         total = int(counts.sum())
         offset = np.arange(total) - np.repeat(np.cumsum(counts) - counts, counts)
         return np.repeat(rows, counts), np.repeat(self.chunk_vertex[chunks], counts) + offset
@@ -556,9 +556,8 @@ class BoundaryIndex:
         reach = chord_within(upper)
         rows_all, segs_all = [], []
         for b in self.buckets:
-            r, ch = _ball(b, s, reach + b.hmax)
-            off = s[r] - self.chunk_centre[ch]
-            ok = (off * off).sum(axis=1) <= (reach[r] + self.chunk_radius[ch]) ** 2
+            r, ch, dist = _ball(b, s, reach + b.hmax)
+            ok = dist <= reach[r] + self.chunk_radius[ch]
             rows_all.append(r[ok])
             segs_all.append(ch[ok])
         rows, segs = self._expand(np.concatenate(rows_all), np.concatenate(segs_all))
@@ -653,19 +652,15 @@ class BoundaryIndex:
         found = [_ball(b, centre, reach + spread + b.hmax) for b in self.buckets]
         grp = np.concatenate([f[0] for f in found])
         ch = np.concatenate([f[1] for f in found])
-        off = centre[grp] - self.chunk_centre[ch]
-        ok = np.sqrt((off * off).sum(axis=1)) - self.chunk_radius[ch] <= reach[grp] + spread[grp]
+        dist = np.concatenate([f[2] for f in found])
+        ok = dist - self.chunk_radius[ch] <= reach[grp] + spread[grp]
         grp, ch = grp[ok], ch[ok]
         alive = np.ones(m, dtype=bool)
         if toward is not None and grp.size:
             # the lowest boundary point gathered for each group along its direction (the
             # chunks' vertices; an edge departs from its chord by under _H_SLACK_M)
             u = np.asarray(toward, dtype="float64")
-            counts = self.chunk_count[ch] + 1
-            vert = np.repeat(self.chunk_vertex[ch], counts) + (
-                np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts, counts)
-            )
-            g = np.repeat(grp, counts)
+            g, vert = self._expand(grp, ch, ends=True)
             low = np.full(ng, np.inf)
             np.minimum.at(low, g, (self.xyz[vert] * u[g]).sum(axis=1))
             ahead = low[group] - (s * u[group]).sum(axis=1) - _H_SLACK_M
@@ -751,8 +746,7 @@ class Envelopes:
     Attributes: ``tree`` (an STRtree of the polygons, empty and missing ones left out;
     its queries without a predicate meet envelopes, its positions are the polygons'),
     ``nv`` (vertex counts), ``known`` (which polygons a reader's
-    :class:`asm_pace._vector.ValidMark` holds; all False without one) and ``env``
-    (bounds, NaN for an empty or missing polygon; computed when first asked for).
+    :class:`asm_pace._vector.ValidMark` holds; all False without one).
 
     Examples
     --------
@@ -762,25 +756,16 @@ class Envelopes:
     """
 
     def __init__(self, polygons: np.ndarray, known: np.ndarray | None = None) -> None:
-        self.geoms = np.asarray(polygons, dtype=object)
-        self.nv = shapely.get_num_coordinates(self.geoms)
-        self.tree = shapely.STRtree(self.geoms)  # no box objects: it keeps the envelopes
-        self.known = np.zeros(len(self.geoms), dtype=bool) if known is None else known
-        self._env: np.ndarray | None = None
+        geoms = np.asarray(polygons, dtype=object)
+        self.nv = shapely.get_num_coordinates(geoms)
+        self.tree = shapely.STRtree(geoms)  # no box objects: it keeps the envelopes
+        self.known = np.zeros(len(geoms), dtype=bool) if known is None else known
         self._held: np.ndarray | None = None  # the objects it was built from (layer_envelopes)
         self._ids: np.ndarray | None = None
 
-    @property
-    def env(self) -> np.ndarray:
-        """Bounds of every polygon (NaN for an empty or missing one)."""
-        if self._env is None:
-            self._env = shapely.bounds(self.geoms)
-        return self._env
-
     def meeting(self, geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(input, polygon) position pairs whose envelopes meet, sorted by input."""
-        i, k = self.tree.query(np.asarray(geoms, dtype=object))
-        return i, k
+        return self.tree.query(np.asarray(geoms, dtype=object))
 
     def hits(self, boxes: np.ndarray) -> np.ndarray:
         """Sorted positions of the polygons whose envelopes meet any lon/lat box (wrapped)."""
@@ -809,7 +794,7 @@ def layer_envelopes(layer: object) -> Envelopes:
     >>> layer_envelopes(pas) is layer_envelopes(pas.copy())
     True
     >>> pas.loc[0, "geometry"] = shapely.box(0, 0, 2, 2)  # an edited row: new envelopes
-    >>> layer_envelopes(pas).env.tolist()
+    >>> shapely.bounds(layer_envelopes(pas).tree.geometries).tolist()
     [[0.0, 0.0, 2.0, 2.0]]
     """
     geoms = np.asarray(layer.geometry.values, dtype=object)  # type: ignore[attr-defined]

@@ -1069,7 +1069,7 @@ def _footprint_distance(feet: np.ndarray, index: BoundaryIndex) -> tuple[np.ndar
     np.maximum.at(reach, fown, np.sqrt((off * off).sum(axis=1)))
     beat = chord_within(np.where(np.isfinite(best_d), best_d, _EARTH_HALF_M))
     reach += beat + 1.0
-    foot, near = index._vertices_in_balls(centre, reach, pairs=True)
+    foot, near = index.vertices_in_balls(centre, reach, pairs=True)
     # along u every point x of the outline has (x - centre) . u <= h, the largest over its
     # vertices (plus the edges' 1 m departure from their chords), so a PA vertex w is at
     # least (w - centre) . u - h from the outline; only those within the chord of the best
