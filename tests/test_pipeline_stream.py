@@ -14,7 +14,8 @@ import pyogrio
 import pytest
 import shapely
 
-from asm_pace import chunked, pipeline
+import asm_pace
+from asm_pace import chunked
 from asm_pace.datasets import sample_path
 from asm_pace.errors import AsmPaceError, OutputExistsError
 from asm_pace.pipeline import run_pipeline, write_outputs
@@ -93,13 +94,15 @@ def test_streamed_file_is_the_unchunked_file(tmp_path, monkeypatch):
     write_outputs(whole, tmp_path / "whole.gpkg")
     _force_chunks(monkeypatch, 6)
     monkeypatch.setattr(chunked, "MIN_POOL_SITES", 0)
-    reads = []
-    real = pipeline._reader
-    monkeypatch.setattr(pipeline, "_reader", lambda *a: reads.append(1) or real(*a))
+    reads = []  # the parent's reads of the file (the workers read their chunks' boxes)
+    real = asm_pace.read_protected_areas
+    monkeypatch.setattr(
+        asm_pace, "read_protected_areas", lambda *a, **k: reads.append(1) or real(*a, **k)
+    )
     out = tmp_path / "parts.gpkg"
     parts = _run(sites, stream_to=out, jobs=2, **kwargs)
     assert chunked.LAST_RUN["chunks"] >= 3 and chunked.LAST_RUN.get("streamed")
-    assert chunked.LAST_RUN["workers"] == 2 and reads == [1]
+    assert chunked.LAST_RUN["workers"] == 2 and reads == [1, 1]  # before classify, after
     assert (whole.layers["buffers"]["radius_km"] == 0).any()  # footprint zones
     spool = parts.layers._spool.path
     write_outputs(parts, out)
@@ -117,6 +120,13 @@ def test_streamed_file_is_the_unchunked_file(tmp_path, monkeypatch):
         "parts.gpkg",
         "whole.gpkg",
     ]
+    # a pool run in one chunk reads the layer it let go for its zones: once for the
+    # zones and the context layer together
+    _force_chunks(monkeypatch, 10**6)
+    reads.clear()
+    one = _run(sites, stream_to=tmp_path / "one.gpkg", jobs=2, **kwargs)
+    assert chunked.LAST_RUN["chunks"] == 1 and reads == [1, 1]
+    one.close()
 
 
 def test_stream_failure_leaves_nothing(tmp_path, monkeypatch):
@@ -192,6 +202,7 @@ def test_cli_streams_and_writes_csv_report_and_project(tmp_path, monkeypatch):
         done = CliRunner().invoke(cli, [*map(str, args + more)])
         assert done.exit_code == 0, done.output
         assert (chunked.LAST_RUN["chunks"] > 1) == (name == "parts")
+        assert bool(chunked.LAST_RUN.get("streamed")) == (name == "parts")  # -o: stream_to
         assert "buffers (24)" in done.output
     _same_file(tmp_path / "whole.gpkg", tmp_path / "parts.gpkg")
     assert (tmp_path / "whole.csv").read_text() == (tmp_path / "parts.csv").read_text()
@@ -221,3 +232,12 @@ def test_context_features_inside_the_extent_are_kept_as_read():
     assert out.geometry.iloc[0] is inside
     assert out.geometry.iloc[1].area == pytest.approx(2.0)  # 8..10 x 8..9
     assert out.geometry.iloc[1].bounds == (8.0, 8.0, 10.0, 9.0)
+
+
+def test_a_stream_to_in_a_missing_folder_is_refused_before_any_work(tmp_path, monkeypatch):
+    calls = []
+    monkeypatch.setattr(asm_pace, "read_protected_areas", lambda *a, **k: calls.append(1))
+    sites = asm_pace.read_sites(sample_path("sites.csv"))
+    with pytest.raises(AsmPaceError, match=r"missing.*does not exist"):
+        _run(sites, radii_km=(1,), stream_to=tmp_path / "missing" / "out.gpkg")
+    assert calls == []  # refused before the layers were read

@@ -28,6 +28,7 @@ import time
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
@@ -477,8 +478,6 @@ def _run(sites, parts, spec, layers, workers, scheduler, sink=None) -> list | No
         return True
 
     if workers == 0:
-        if callable(layers[0]):
-            layers = (layers[0](), layers[1])
         for p in parts:
             if not keep(*zone_chunk(_chunk(sites, p), spec, layers)):
                 return None
@@ -501,6 +500,27 @@ def _run(sites, parts, spec, layers, workers, scheduler, sink=None) -> list | No
 
 
 _CLUSTER = re.compile(r"^C(\d+)(.*)$")
+
+
+def _renumber(
+    group: np.ndarray, first: np.ndarray, ids: pd.Series
+) -> tuple[np.ndarray, np.ndarray]:
+    """One run's cluster numbering of clusters gathered from chunks: their order (by
+    ``group`` of radius and inner radius, then by ``first`` zone) and new ids (``C0001``...
+    per group, each id's suffix kept).
+
+    >>> _renumber(np.array([1, 0, 0]), np.array([5, 9, 2]), pd.Series(["C0007_10km", "C0001", "C0002"]))
+    (array([2, 1, 0]), array(['C0001', 'C0002', 'C0001_10km'], dtype=object))
+    """
+    order = np.lexsort((first, group))  # stable: by group, then first zone
+    g = np.asarray(group)[order]
+    at = np.arange(g.size)
+    start = np.r_[True, g[1:] != g[:-1]] if g.size else np.zeros(0, dtype=bool)
+    number = at - np.maximum.accumulate(np.where(start, at, 0)) + 1
+    suffix = pd.Series(np.asarray(ids, dtype=object)[order]).astype(str).str.extract(_CLUSTER)[1]
+    return order, np.char.mod("C%04d", number).astype(object) + suffix.fillna("").to_numpy(
+        dtype=object
+    )
 
 
 def _assemble(
@@ -528,8 +548,6 @@ def _assemble(
     # clusters in the order of their first zone
     first = pd.Series(np.arange(len(zones))).groupby(zones["_cluster"].to_numpy()).min()
     clusters["_first"] = first.loc[clusters["_cluster"]].to_numpy()
-    parsed = clusters["cluster_id"].astype(str).str.extract(_CLUSTER)
-    clusters["_suffix"] = parsed[1].to_numpy()
     keys = [c for c in ("radius_km", "inner_km") if c in zones.columns]
     if keys:
         group_of = pd.MultiIndex.from_frame(zones[keys])
@@ -538,16 +556,15 @@ def _assemble(
         clusters["_group"] = rank.loc[pd.MultiIndex.from_frame(clusters[keys])].to_numpy()
     else:
         clusters["_group"] = 0
-    clusters = clusters.sort_values(["_group", "_first"], kind="stable").reset_index(drop=True)
-    number = clusters.groupby("_group").cumcount().to_numpy() + 1
-    new_ids = np.char.mod("C%04d", number).astype(object) + clusters["_suffix"].to_numpy(
-        dtype=object
+    order, new_ids = _renumber(
+        clusters["_group"].to_numpy(), clusters["_first"].to_numpy(), clusters["cluster_id"]
     )
+    clusters = clusters.iloc[order].reset_index(drop=True)
     rename = pd.Series(new_ids, index=clusters["_cluster"].to_numpy())
     zones["cluster_id"] = rename.loc[zones["_cluster"]].to_numpy()
     clusters["cluster_id"] = new_ids
     zones = zones.drop(columns=["_site", "_cluster"])
-    clusters = clusters.drop(columns=["_cluster", "_first", "_suffix", "_group"])
+    clusters = clusters.drop(columns=["_cluster", "_first", "_group"])
     zones = gpd.GeoDataFrame(zones, geometry="geometry", crs=results[0][0].crs)
     zones.attrs = dict(results[0][0].attrs)
     clusters = gpd.GeoDataFrame(clusters, geometry="geometry", crs=results[0][1].crs)
@@ -637,8 +654,7 @@ class ZoneSpool:
         key = site.astype(np.int64) * self.stride + rank
         # each group's first zone, each cluster's first zone
         if self._keys:
-            groups = [_group_key(g) for g in zones[self._keys].itertuples(index=False, name=None)]
-            codes, uniques = pd.factorize(pd.Series(groups, dtype=object))
+            codes, uniques = _group_codes(zones, self._keys)
             firsts = np.full(len(uniques), np.iinfo(np.int64).max, dtype=np.int64)
             np.minimum.at(firsts, codes, key)
             for group, k in zip(uniques, firsts.tolist(), strict=True):
@@ -739,16 +755,12 @@ class ZoneSpool:
         ranked = sorted(self._groups, key=self._groups.__getitem__)
         rank = {g: i for i, g in enumerate(ranked)}
         if self._keys and len(found):
-            found["_group"] = [
-                rank.get(_group_key(g), len(rank))
-                for g in found[self._keys].itertuples(index=False, name=None)
-            ]
+            codes, groups = _group_codes(found, self._keys)
+            found["_group"] = np.array([rank.get(g, len(rank)) for g in groups])[codes]
         else:
             found["_group"] = 0
-        found = found.sort_values(["_group", "_k"], kind="stable").reset_index(drop=True)
-        number = found.groupby("_group").cumcount().to_numpy() + 1
-        suffix = found["cid"].astype(str).str.extract(_CLUSTER)[1].fillna("").to_numpy(dtype=object)
-        new_ids = np.char.mod("C%04d", number).astype(object) + suffix
+        order, new_ids = _renumber(found["_group"].to_numpy(), found["_k"].to_numpy(), found["cid"])
+        found = found.iloc[order].reset_index(drop=True)
         con.execute("CREATE TABLE cluster_map (crow, _c, cid, new_id, ord)")
         con.executemany(
             "INSERT INTO cluster_map VALUES (?, ?, ?, ?, ?)",
@@ -767,13 +779,15 @@ class ZoneSpool:
         return self
 
     # ---------------------------------------------------------------- reading
-    def batches(self, table: str) -> Any:
+    def batches(self, table: str, *, geometry: bool = True) -> Any:
         """The rows of ``table`` (``zones``, ``clusters``, ``pairs``) in the unchunked run's
         order, as frames of at most :data:`SPOOL_BATCH_SITES` sites (clusters:
-        :data:`SPOOL_BATCH_CLUSTERS`); always at least one frame (empty: the columns)."""
+        :data:`SPOOL_BATCH_CLUSTERS`); always at least one frame (empty: the columns).
+        ``geometry`` False: plain frames without the geometries (not read nor decoded)."""
         names = self.columns[table]
         block = self._block.get(table, [])
-        single = [f"t.v{i}" for i, c in enumerate(names) if c not in block]
+        skip = None if geometry else self._geometry.get(table)
+        single = [f"t.v{i}" for i, c in enumerate(names) if c not in block and c != skip]
         values = ", ".join(["t.fb", *single])
         if table == "clusters":
             step = SPOOL_BATCH_CLUSTERS
@@ -799,15 +813,15 @@ class ZoneSpool:
             bounds = range(0, max(self.n_sites * self.stride, 1), step)
         for start in bounds:
             rows = self._con.execute(sql, (start, start + step)).fetchall() if names else []
-            yield self._frame(table, rows)
+            yield self._frame(table, rows, skip)
 
-    def _frame(self, table: str, rows: list[tuple]) -> pd.DataFrame:
-        names = self.columns[table]
+    def _frame(self, table: str, rows: list[tuple], skip: str | None = None) -> pd.DataFrame:
+        names = [c for c in self.columns[table] if c != skip]
         block = self._block.get(table, [])
         columns = list(zip(*rows, strict=True)) if rows else [()] * (len(names) + 2)
         floats = np.frombuffer(b"".join(columns[1]), dtype="float64").reshape(-1, len(block))
         data: dict[str, Any] = {}
-        gname = self._geometry.get(table)
+        gname = None if skip else self._geometry.get(table)
         single = iter(columns[2:])
         for col in names:
             if col in block:
@@ -829,30 +843,29 @@ class ZoneSpool:
             frame.attrs = dict(self.attrs)
         return frame
 
-    def read(self, table: str) -> pd.DataFrame:
-        """All of ``table``, in order (in memory: for a notebook, not for the run)."""
-        parts = list(self.batches(table))
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", FutureWarning)
-            frame = pd.concat([p for p in parts if len(p)] or parts[:1], ignore_index=True)
-        if isinstance(parts[0], gpd.GeoDataFrame):
-            frame = gpd.GeoDataFrame(frame, geometry=parts[0].geometry.name, crs=parts[0].crs)
-        frame.attrs = dict(parts[0].attrs)
-        return frame
-
     def close(self) -> None:
         """Close and remove the file."""
         import contextlib
 
+        from .output import _remove_quietly
+
         with contextlib.suppress(Exception):
             self._con.close()
-        with contextlib.suppress(OSError):
-            os.unlink(self.path)
+        _remove_quietly(Path(self.path))
 
 
 def _group_key(values: tuple) -> tuple:
     """A group of zones (radius, inner radius) as a key: NaN is None (NaN != NaN)."""
     return tuple(None if pd.isna(v) else float(v) for v in values)
+
+
+def _group_codes(frame: pd.DataFrame, keys: list[str]) -> tuple[np.ndarray, list[tuple]]:
+    """Each row's group of ``keys`` (radius, inner radius) as a code, and each code's
+    :func:`_group_key` (one per group, not per row)."""
+    codes = frame.groupby(keys, dropna=False, sort=False).ngroup().to_numpy()
+    _, first = np.unique(codes, return_index=True)
+    rows = frame[keys].iloc[first].itertuples(index=False, name=None)
+    return codes, [_group_key(g) for g in rows]
 
 
 def _sql_values(values: Any) -> list:

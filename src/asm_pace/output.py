@@ -358,7 +358,7 @@ def _param_text(value: object) -> str | None:
 def _run_info_table(
     run_info: Mapping[str, object],
     inputs: Mapping[str, object],
-    layers: Mapping[str, pd.DataFrame],
+    layers: Mapping[str, int],
     renamed: Mapping[str, Mapping[str, str]],
     counts: Mapping[str, Mapping[str, object]] | None = None,
     datasets: Sequence[Mapping[str, object]] | None = None,
@@ -415,8 +415,8 @@ def _run_info_table(
             row.get("size"),
             row.get("sha256"),
         )
-    for name, frame in layers.items():
-        add("layer", name, str(len(frame) if isinstance(frame, pd.DataFrame) else frame))
+    for name, n in layers.items():  # the rows of each layer written
+        add("layer", name, str(n))
         for new, old in renamed.get(name, {}).items():
             add("renamed_column", f"{name}.{new}", old)
     table = pd.DataFrame(rows)
@@ -1304,35 +1304,31 @@ def write_geopackage(
             # pyogrio warns when it promotes mixed Polygon/MultiPolygon; that is intended
             warnings.filterwarnings("ignore", category=RuntimeWarning, module="pyogrio")
             for name, frame in prepared.items():
-                if isinstance(frame, gpd.GeoDataFrame) and len(frame) > WRITE_BATCH:
-                    # in slices: the WKB of one slice at a time, not of the whole layer
-                    sliced = _sliced(frame)
-                    kind, promote = sliced.geometry_type()
-                    for i, batch in enumerate(sliced.batches()):
-                        more = {"append": True} if i else {}
-                        write(name, batch, temp, geometry_type=kind, promote_to_multi=promote,
-                              **more)  # fmt: skip
-                    continue
-                if not isinstance(frame, LayerStream):
+                # a large frame in slices (the WKB of one slice at a time, not of the whole
+                # layer), a streamed layer batch by batch (each prepared as it comes)
+                big = isinstance(frame, gpd.GeoDataFrame) and len(frame) > WRITE_BATCH
+                if not (big or isinstance(frame, LayerStream)):
                     write(name, frame, temp)
                     continue
-                kind, promote = frame.geometry_type()
-                for i, batch in enumerate(frame.batches()):
+                stream = _sliced(frame) if big else frame
+                kind, promote = stream.geometry_type()
+                for i, batch in enumerate(stream.batches()):
                     if i and not len(batch):
                         continue
-                    frame.observe(batch)
-                    ready, renamed[name] = prepare_frame(batch)
-                    geo = isinstance(ready, gpd.GeoDataFrame)
+                    if not big:
+                        stream.observe(batch)
+                        batch, renamed[name] = prepare_frame(batch)
                     options: dict[str, Any] = {"append": True} if i else {}
-                    if geo:
+                    if isinstance(batch, gpd.GeoDataFrame):
                         options.update(geometry_type=kind, promote_to_multi=promote)
-                    write(name, ready, temp, **options)
+                    write(name, batch, temp, **options)
             summary = {
                 name: prepare_frame(f.stand_in())[0] if isinstance(f, LayerStream) else f
                 for name, f in prepared.items()
             }
             rows = {
-                name: f.rows if isinstance(f, LayerStream) else f for name, f in prepared.items()
+                name: f.rows if isinstance(f, LayerStream) else len(f)
+                for name, f in prepared.items()
             }
             extra: dict[str, pd.DataFrame] = {
                 "run_info": _run_info_table(

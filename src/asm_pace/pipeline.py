@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import os
 import re
+import warnings
 from collections.abc import Callable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -213,27 +214,36 @@ MIN_MAP_MARGIN_KM = 10.0
 
 class _Streamed:
     """A layer of a streamed run: ``table`` of ``spool`` (:class:`asm_pace.chunked.ZoneSpool`)
-    read back in batches, each passed through ``make``."""
+    read back in batches, each passed through ``make``; ``long``: the long ``forest_loss``
+    table made from the zones (a row per zone and year, no geometry)."""
 
-    def __init__(self, spool: Any, table: str, make: Callable[[pd.DataFrame], pd.DataFrame]):
-        self.spool, self.table, self.make = spool, table, make
+    def __init__(
+        self,
+        spool: Any,
+        table: str,
+        make: Callable[[pd.DataFrame], pd.DataFrame],
+        *,
+        long: bool = False,
+    ):
+        self.spool, self.table, self.make, self.long = spool, table, make, long
 
     def batches(self):
-        for batch in self.spool.batches(self.table):
+        for batch in self.spool.batches(self.table, geometry=not self.long):
             yield self.make(batch)
 
     def rows(self) -> int:
         n = self.spool.rows[self.table]
-        if self.make is forest_loss_long:  # a row per zone and year
-            years = loss_columns(pd.DataFrame(columns=self.spool.columns["zones"]))
-            return n * len(years)
+        if self.long:
+            return n * len(loss_columns(pd.DataFrame(columns=self.spool.columns["zones"])))
         return n
 
     def read(self) -> pd.DataFrame:
         parts = list(self.batches())
         if len(parts) == 1:
             return parts[0]
-        frame = pd.concat([p for p in parts if len(p)] or parts[:1], ignore_index=True)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FutureWarning)  # all-NA columns of some batches
+            frame = pd.concat([p for p in parts if len(p)] or parts[:1], ignore_index=True)
         if isinstance(parts[0], gpd.GeoDataFrame):
             frame = gpd.GeoDataFrame(frame, geometry=parts[0].geometry.name, crs=parts[0].crs)
         frame.attrs = dict(parts[0].attrs)
@@ -246,10 +256,10 @@ class _Streamed:
         return LayerStream(
             rows=self.rows(),
             batches=self.batches,
-            geometry_types=frozenset(self.spool.geom_types[self.table])
-            if self.make is not forest_loss_long
-            else frozenset(),
-            has_z=self.spool.has_z[self.table] and self.make is not forest_loss_long,
+            geometry_types=frozenset()
+            if self.long
+            else frozenset(self.spool.geom_types[self.table]),
+            has_z=not self.long and self.spool.has_z[self.table],
         )
 
 
@@ -276,7 +286,7 @@ class _Layers(MutableMapping):
         self._items["clusters"] = _Streamed(spool, "clusters", totals)
         self._items["overlaps"] = _Streamed(spool, "pairs", lambda frame: frame)
         if forest:
-            self._items["forest_loss"] = _Streamed(spool, "zones", forest_loss_long)
+            self._items["forest_loss"] = _Streamed(spool, "zones", forest_loss_long, long=True)
 
     def raw(self, name: str) -> Any:
         """The frame, or the :class:`_Streamed` layer (not read back)."""
@@ -669,6 +679,10 @@ def run_pipeline(
             isinstance(value, Sequence) and value and all(_is_path(v) for v in value)
         ):
             inputs[role] = value
+    if stream_to is not None:  # its folder takes the scratch file: checked before any work
+        from .output import check_destination
+
+        check_destination(stream_to, True, "stream_to=", kind="gpkg", inputs=inputs)
 
     parameters: dict[str, object] = {
         "buffers_km": list(radii) if radii else None,
@@ -706,19 +720,12 @@ def run_pipeline(
             open_drivers_layer(drivers, forest_layers, bounds=near, warn=False)
     step("read protected areas")
     if len(pa_sources) == 1:  # one source, named or not: read as ever, never combined
-        name, value = pa_sources[0]
-        label = {} if name is None else {"source_label": name}
-        pa_gdf = asm_pace.read_protected_areas(value, **pa_options, **label)
+        pa_gdf = _read_source(pa_sources[0], pa_options)
         pa_read = {"protected_areas": pa_gdf}
     else:
         from .pa_sources import combine_protected_areas
 
-        layers_read = [
-            asm_pace.read_protected_areas(
-                value, **pa_options, **({} if name is None else {"source_label": name})
-            )
-            for name, value in pa_sources
-        ]
+        layers_read = [_read_source(source, pa_options) for source in pa_sources]
         pa_gdf = combine_protected_areas(layers_read)
         names = pa_gdf.attrs["pa_sources"]
         # the names of run_info's protected_areas_1, _2... inputs, in order
@@ -889,7 +896,7 @@ def _zone_layers(
     files: tuple[Any, ...],
     scheduler: str | None = None,
     spool: Path | None = None,
-    pool: bool | None = None,
+    pool: bool,
 ) -> Any:
     """:func:`zone_steps` in chunks that fit ``memory``, in worker processes where the layers
     are files the workers can read and the run is large enough to pay (docs/scale.md); with
@@ -897,12 +904,10 @@ def _zone_layers(
     Returns ``(zones, clusters, pairs)``, or with ``spool`` a streamed run's
     :class:`asm_pace.chunked.ZoneSpool`. ``pa_zones`` may be a function that reads the
     layer (a streamed run's parent lets it go while the workers work; ``pool``: decided
-    by :func:`_zone_pool` before)."""
+    by :func:`_zone_pool`)."""
     from .chunked import ZoneSpec, zone_layers
 
     pa_sources, ecoregions, pa_options, eco_options, _ = files
-    if pool is None:
-        pool = _zone_pool(site_gdf, jobs, scheduler, forest, files, pa_zones)
     name, path = pa_sources[0]
     options = dict(pa_options) if name is None else {**pa_options, "source_label": name}
     spec = ZoneSpec(
@@ -940,20 +945,26 @@ def _zone_pool(
     )
 
 
-def _reader(source: tuple[str | None, Any], pa_options: Mapping[str, Any]):
-    """A function that reads the protected areas again, as the run read them (quietly:
-    the reader's warnings were given on the first read)."""
-    import warnings
-
+def _read_source(source: tuple[str | None, Any], pa_options: Mapping[str, Any]) -> gpd.GeoDataFrame:
+    """One protected-area source ``(name or None, path or frame)`` read with the run's options."""
     import asm_pace
 
     name, value = source
     label = {} if name is None else {"source_label": name}
+    return asm_pace.read_protected_areas(value, **pa_options, **label)
 
+
+def _reader(source: tuple[str | None, Any], pa_options: Mapping[str, Any]):
+    """A function that reads the protected areas again, as the run read them (quietly:
+    the reader's warnings were given on the first read); once, however often it is
+    called (a one-chunk run reads it for its zones, the context layer reads it after)."""
+    import functools
+
+    @functools.cache
     def read() -> gpd.GeoDataFrame:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            return asm_pace.read_protected_areas(value, **pa_options, **label)
+            return _read_source(source, pa_options)
 
     return read
 
