@@ -19,6 +19,7 @@ from dataclasses import dataclass
 __all__ = [
     "AsmPaceError",
     "InputError",
+    "EmptyBoxError",
     "ReadError",
     "LayerNotFoundError",
     "SchemaError",
@@ -48,6 +49,10 @@ class AsmPaceError(Exception):
 
 class InputError(AsmPaceError, ValueError):
     """Input data that asm_pace cannot use as it is (wrong values, wrong types)."""
+
+
+class EmptyBoxError(InputError):
+    """No feature of a layer (of the countries asked for) meets the ``bbox`` it was read for."""
 
 
 class ReadError(AsmPaceError, OSError):

@@ -46,7 +46,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from .errors import AsmPaceError, AsmPaceWarning, InputError
+from .errors import AsmPaceError, AsmPaceWarning, EmptyBoxError, InputError
 
 __all__ = [
     "MIN_PARALLEL_SITES",
@@ -307,7 +307,7 @@ def _read_pas(spec: _Spec, box: Boxes | None) -> gpd.GeoDataFrame:
     import asm_pace
 
     reads: list[gpd.GeoDataFrame] = []
-    empty: list[InputError] = []
+    empty: list[EmptyBoxError] = []
     for part in [None] if box is None else _parts(box):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # the parent's own read gave them
@@ -317,9 +317,8 @@ def _read_pas(spec: _Spec, box: Boxes | None) -> gpd.GeoDataFrame:
                     **spec.pa_options,
                     **({} if part is None else {"bbox": part}),
                 )
-            except InputError as err:
-                # nothing in the file meets this part (other refusals are the layer's)
-                if part is None or len(_parts(box)) == 1 or "intersects bbox" not in str(err):
+            except EmptyBoxError as err:  # nothing in the file meets this part
+                if part is None or len(_parts(box)) == 1:
                     raise
                 empty.append(err)
                 continue

@@ -53,6 +53,7 @@ from ._vector import (
 )
 from .errors import (
     DroppedRecordsWarning,
+    EmptyBoxError,
     InputError,
     LayerChoiceError,
     LayerNotFoundError,
@@ -349,12 +350,14 @@ def read_protected_areas(
     n_read = len(data)
     log: dict[str, int] = {}
 
-    def drop(frame: pd.DataFrame, keep: Any, step: str, why: Any) -> pd.DataFrame:
+    def drop(
+        frame: pd.DataFrame, keep: Any, step: str, why: Any, error: type = InputError
+    ) -> pd.DataFrame:
         """Remove the records ``keep`` leaves out; refuse when none would be left."""
         keep = np.asarray(keep, dtype=bool)
         log[step] = int((~keep).sum())
         if len(frame) and not keep.any():
-            raise InputError(f"{name}: {why(frame)}")
+            raise error(f"{name}: {why(frame)}")
         return frame[keep]
 
     # 1. countries (exact: GDAL's LIKE filter may match a code inside another word); a code
@@ -369,10 +372,11 @@ def read_protected_areas(
             if unmatched - present or box is None:
                 missing = (unmatched - present) or unmatched
                 raise _unmatched_countries(name, missing, codes, box, present)
-        data = drop(data, keep, "countries", lambda d: _in_box(codes, box))
+        empty = InputError if box is None else EmptyBoxError
+        data = drop(data, keep, "countries", lambda d: _in_box(codes, box), empty)
     if not n_read:
         if box is not None:
-            raise InputError(f"{name}: {_in_box(codes, box)}")
+            raise EmptyBoxError(f"{name}: {_in_box(codes, box)}")
         raise ReadError(
             f"{name}: layer(s) {', '.join(read_layers)} hold no features; check that it is "
             "the protected-area file and export it again"
