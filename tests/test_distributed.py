@@ -254,6 +254,28 @@ def test_a_worker_reads_a_changed_ecoregion_file_anew(client, sample_sites, tmp_
     assert runs[1][0]["eco_name"].str.endswith(" again").any()
 
 
+def test_a_refused_address_leaves_no_client_to_the_garbage_collector():
+    """Nothing answers: the half-made client is gone when the refusal is raised. Left to
+    the garbage collector, its __del__ ran while the next client started, and distributed
+    deadlocked there (the test suite hung in the refusals above)."""
+    import gc
+
+    import distributed
+
+    with (
+        pytest.raises(InputError, match="no dask scheduler answered"),
+        dist.scheduler_client("tcp://127.0.0.1:1", timeout=0.3),
+    ):
+        pass
+    left = [
+        o
+        for o in gc.get_objects()
+        if isinstance(o, distributed.Client)
+        and getattr(o, "_start_arg", None) == "tcp://127.0.0.1:1"
+    ]
+    assert left == []
+
+
 def test_site_chunks():
     """About SITES_PER_CHUNK sites a chunk, a whole number of chunks per thread."""
     per = parallel.SITES_PER_CHUNK

@@ -27,6 +27,7 @@ run's, word for word (as with ``jobs=``).
 from __future__ import annotations
 
 import contextlib
+import gc
 import operator
 import os
 import threading
@@ -168,11 +169,19 @@ def scheduler_client(address: str, *, timeout: float | None = None) -> Iterator[
     try:
         client = distributed.Client(address, timeout=timeout, set_as_default=False)
     except (OSError, ValueError, TypeError) as err:
+        failed = f"{type(err).__name__}: {err}"
+    else:
+        failed = None
+    if failed is not None:
+        # the half-made client's event loop is stopped now: left to the garbage collector,
+        # its __del__ may run while another client starts, and distributed then deadlocks
+        # (Client.__del__ -> LoopRunner.stop waits on the starting loop's lock)
+        gc.collect()
         raise InputError(
             f"{_at(address)}: no dask scheduler answered there within {timeout:g} s "
-            f"({type(err).__name__}: {err}); start one (dask scheduler) and give the address "
-            "it prints, e.g. tcp://10.0.0.5:8786"
-        ) from None  # the cause is in the message; dask's own chain is long
+            f"({failed}); start one (dask scheduler) and give the address it prints, e.g. "
+            "tcp://10.0.0.5:8786"
+        )
     try:
         _check_workers(client, address, timeout)
         yield _Cluster(client)
