@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 import rasterio
 import shapely
-from pyproj import Geod
+from pyproj import Geod, Transformer
 from rasterio.features import geometry_mask
 from rasterio.transform import from_origin
 from shapely.geometry import box
@@ -186,22 +186,80 @@ def test_protected_areas_in_a_projected_crs(hand_rasters):
     assert out["loss_2005_in_pa_ha"] == pytest.approx(0.0, abs=1e-6)
 
 
+def test_centre_rule_on_a_projected_raster(tmp_path):
+    """UTM rasters, a park in lon/lat whose edge runs between two columns of pixel centres:
+    loss of the zone's cells west of it counts inside, by ellipsoidal areas cell by cell."""
+    crs, res, x0, y0 = "EPSG:32719", 500.0, 300_000.0, 8_700_000.0
+    rng = np.random.default_rng(7)
+    tc = rng.integers(0, 101, (16, 16)).astype("uint8")
+    ly = np.where(rng.random((16, 16)) < 0.4, 4, 0).astype("uint8")
+    paths = {}
+    for name, arr in (("treecover", tc), ("lossyear", ly)):
+        paths[name] = tmp_path / f"{name}.tif"
+        with rasterio.open(
+            paths[name], "w", driver="GTiff", height=16, width=16, count=1, dtype="uint8",
+            crs=crs, transform=from_origin(x0, y0, res, res), compress="deflate",
+        ) as ds:  # fmt: skip
+            ds.write(arr, 1)
+    to_ll = Transformer.from_crs(crs, 4326, always_xy=True)
+    west_utm = box(x0 - 5000.0, y0 - 20_000.0, x0 + 8 * res, y0 + 5000.0)  # columns 0-7
+
+    def lonlat(geom):
+        return shapely.transform(
+            shapely.segmentize(geom, 50.0),
+            lambda xy: np.column_stack(to_ll.transform(xy[:, 0], xy[:, 1])),
+        )
+
+    zone_utm = box(x0 + 1200.0, y0 - 6300.0, x0 + 6600.0, y0 - 1100.0)
+    zones = _zones(lonlat(zone_utm))
+    out = forest_loss(zones, **paths, protected_areas=_pas([lonlat(west_utm)], [2000])).iloc[0]
+    inside = outside = 0.0
+    for r, c in itertools.product(range(16), range(16)):
+        cell = box(x0 + c * res, y0 - (r + 1) * res, x0 + (c + 1) * res, y0 - r * res)
+        piece = cell.intersection(zone_utm)
+        if piece.is_empty or tc[r, c] <= 30 or not ly[r, c]:
+            continue
+        ha = abs(GEOD.geometry_area_perimeter(lonlat(piece))[0]) / 1e4
+        if c < 8:
+            inside += ha
+        else:
+            outside += ha
+    assert inside > 0 and outside > 0
+    assert out["loss_2004_in_pa_ha"] == pytest.approx(inside, rel=2e-4)
+    assert out["loss_2004_outside_pa_ha"] == pytest.approx(outside, rel=2e-4)
+    assert out["loss_2004_in_pa_unknown_year_ha"] == 0.0
+
+
+def test_a_rule_that_is_not_one_is_refused(hand_rasters):
+    with pytest.raises(InputError, match=r"pa_coverage='centre' is not a coverage rule.*'center'"):
+        forest_loss(
+            _zones(ZONE), **hand_rasters, protected_areas=_pas([WEST], [2010]), pa_coverage="centre"
+        )
+
+
 # --------------------------------------------------------------------------- brute force
 
 
-def _brute_force(lossyear, forest, zone, pas, coverage):
-    """Loss per year inside designated areas, unknown-year ones and outside, pixel by pixel."""
+def _brute_force(lossyear, forest, zone, pas, coverage, pa_coverage):
+    """Loss per year inside designated areas, unknown-year ones and outside, pixel by pixel:
+    the zone weighted by ``coverage``; the areas by ``pa_coverage`` (exact: the fraction
+    of the pixel in zone & areas; center: the zone's weight where the pixel's centre is in
+    the areas, by rasterio's rasteriser)."""
     rows, cols = np.mgrid[0:N, 0:N]
     cells = shapely.box(
         X0 + cols * RES, Y0 - (rows + 1) * RES, X0 + (cols + 1) * RES, Y0 - rows * RES
     ).ravel()
     area = np.array([_row_ha(r) for r in range(N)])[rows].ravel()
 
+    def centre(geom):
+        if geom.is_empty:
+            return np.zeros(N * N)
+        return (~geometry_mask([geom], (N, N), TRANSFORM)).ravel().astype(float)
+
     def weight(geom):
         if coverage == "exact":
             return shapely.area(shapely.intersection(cells, geom)) / RES**2
-        inside = ~geometry_mask([geom], (N, N), TRANSFORM) if not geom.is_empty else None
-        return np.zeros(N * N) if inside is None else inside.ravel().astype(float)
+        return centre(geom)
 
     unknown = shapely.union_all(pas.geometry[pas["status_year"].isna()].values)
     out = {}
@@ -210,15 +268,31 @@ def _brute_force(lossyear, forest, zone, pas, coverage):
         designated = shapely.union_all(
             pas.geometry[(pas["status_year"] < year).fillna(False)].values
         )
-        in_pa = zone.intersection(designated)
-        unk = zone.intersection(unknown).difference(designated)
-        outside = zone.difference(designated).difference(unknown)
-        out[year] = [float((weight(g) * lost).sum()) for g in (in_pa, unk, outside)]
+        if pa_coverage == "exact":
+            weights = [
+                weight(zone.intersection(designated)),
+                weight(zone.intersection(unknown).difference(designated)),
+                weight(zone.difference(designated).difference(unknown)),
+            ]
+        else:
+            z, d, u = weight(zone), centre(designated), centre(unknown)
+            weights = [z * d, z * u * (1 - d), z * (1 - d) * (1 - u)]
+        out[year] = [float((w * lost).sum()) for w in weights]
     return out
 
 
-@pytest.mark.parametrize(("seed", "coverage"), [(1, "exact"), (2, "exact"), (3, "center")])
-def test_matches_brute_force_on_random_parks(tmp_path, seed, coverage):
+@pytest.mark.parametrize(
+    ("seed", "coverage", "pa_coverage"),
+    [
+        (1, "exact", "exact"),
+        (2, "exact", "exact"),
+        (3, "center", "exact"),
+        (4, "exact", "center"),
+        (5, "exact", "center"),
+        (6, "center", "center"),
+    ],
+)
+def test_matches_brute_force_on_random_parks(tmp_path, seed, coverage, pa_coverage):
     rng = np.random.default_rng(seed)
     tc = rng.integers(0, 101, (N, N)).astype("uint8")
     ly = rng.integers(0, 21, (N, N)).astype("uint8")
@@ -234,10 +308,12 @@ def test_matches_brute_force_on_random_parks(tmp_path, seed, coverage):
         shapely.Point(X0 + 0.008, Y0 - 0.009).buffer(0.0071, quad_segs=6),
         box(X0 + 0.0043, Y0 - 0.0177, X0 + 0.0161, Y0 - 0.0031),
     )
-    out = forest_loss(zones, **rasters, protected_areas=pas, coverage=coverage)
+    out = forest_loss(
+        zones, **rasters, protected_areas=pas, coverage=coverage, pa_coverage=pa_coverage
+    )
     _assert_parts_add_up(out)
     for z in range(len(zones)):
-        expected = _brute_force(ly, tc > 30, zones.geometry[z], pas, coverage)
+        expected = _brute_force(ly, tc > 30, zones.geometry[z], pas, coverage, pa_coverage)
         for year, (in_pa, unk, outside) in expected.items():
             got = out.iloc[z][
                 [
