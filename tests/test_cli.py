@@ -451,6 +451,8 @@ def test_classify_real_wdpa_teow_and_hansen(tmp_path, realdata):
         ("protected_areas", pa_file),
     ]:
         assert hashes[key] == hashlib.sha256(path.read_bytes()).hexdigest()
+    params = info[info["section"] == "parameter"].set_index("key")["value"]
+    assert params["forest_pa_coverage"] == "center"  # the rule the in_pa split was made with
 
 
 def test_new_ids_reads_a_list_with_repeated_ids(tmp_path):

@@ -107,6 +107,8 @@ def test_streamed_file_is_the_unchunked_file(tmp_path, monkeypatch):
     spool = parts.layers._spool.path
     write_outputs(parts, out)
     _same_file(tmp_path / "whole.gpkg", out)
+    info = pyogrio.read_dataframe(out, layer="run_info").set_index("key")["value"]
+    assert info["forest_pa_coverage"] == "center"  # the rule of the in_pa split, recorded
     # the layers read back on demand; the counts without reading them
     assert parts.row_counts() == whole.row_counts()
     assert parts.layers["clusters"]["cluster_id"].tolist() == (

@@ -93,6 +93,9 @@ def planned_steps(
 
 #: Tree cover (percent) above which a pixel is forest, when no threshold is given.
 DEFAULT_CANOPY = 30
+#: How a loss pixel on a protected area's edge counts in the zones' in_pa split
+#: (:func:`asm_pace.forest_loss` ``pa_coverage``; recorded in run_info).
+PA_COVERAGE = "center"
 
 #: River length (km) followed downstream of each site, when ``rivers`` is given alone.
 DEFAULT_DOWNSTREAM_KM = 500.0
@@ -688,6 +691,8 @@ def run_pipeline(
         "buffers_km": list(radii) if radii else None,
         "rings": rings if radii else None,
         "canopy_pct": float(canopy) if forest else None,
+        # how a loss pixel on a park's edge counts in the in_pa split (forest_loss's default)
+        "forest_pa_coverage": PA_COVERAGE if forest and radii else None,
         "uncertainty_m": uncertainty_m,
     }
     parameters = {k: v for k, v in parameters.items() if v is not None}
@@ -763,7 +768,7 @@ def run_pipeline(
 
     if radii:
         zone_forest = dict(treecover=treecover, lossyear=lossyear, gain=gain, canopy=canopy,
-                           drivers=drivers) if forest else None  # fmt: skip
+                           drivers=drivers, pa_coverage=PA_COVERAGE) if forest else None  # fmt: skip
         files = (pa_sources, ecoregions, pa_options, eco_options, kba_gdf)
         pool = _zone_pool(site_gdf, jobs, scheduler, zone_forest, files, pa_zones)
         reread = None
