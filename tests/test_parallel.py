@@ -447,3 +447,101 @@ def test_box_for_holds_every_point_within_the_distance(lon, lat, km, az):
     tol = 1e-7  # degrees (1 cm): Geod's rounding
     assert any(p[0] - tol <= x <= p[2] + tol and p[1] - tol <= y <= p[3] + tol for p in parts)
     assert box is None or sum(p[2] - p[0] for p in parts) < 360.0
+
+
+# --------------------------------------------------------------------------- blocks in one process
+
+
+def _by_blocks(monkeypatch, sites, per_block, call):
+    """``call()`` recorded with classify cutting ``sites`` into blocks of ``per_block``
+    sites, and the number of classify calls made (blocks, and the whole run if abandoned)."""
+    from asm_pace import classification
+
+    calls = []
+    real = classification._classify
+    monkeypatch.setattr(classification, "BLOCK_MIN_SITES", 2)
+    monkeypatch.setattr(parallel, "SITES_PER_CHUNK", per_block)
+    monkeypatch.setattr(
+        classification, "_classify", lambda s, *a, **k: calls.append(len(s)) or real(s, *a, **k)
+    )
+    try:
+        return call(), calls
+    finally:
+        monkeypatch.undo()
+
+
+def _whole(monkeypatch, call):
+    from asm_pace import classification
+
+    monkeypatch.setattr(classification, "BLOCK_MIN_SITES", 10**12)
+    try:
+        return call()
+    finally:
+        monkeypatch.undo()
+
+
+def test_blocks_are_the_whole_run(sample_sites, monkeypatch):
+    """The samples in blocks of 5 sites: every column, value, dtype, index, attrs and
+    warning of one classify call, each block classified on its own."""
+    call = lambda: _serial(sample_sites, landscapes=LANDSCAPES)  # noqa: E731
+    blocked, calls = _by_blocks(monkeypatch, sample_sites, 5, call)
+    assert len(calls) == -(-len(sample_sites) // 5) >= 4
+    assert sum(calls) == len(sample_sites)
+    _same(blocked, _whole(monkeypatch, call))
+
+
+def test_blocks_with_uncertainty_footprints_and_far_sites(sample_sites, monkeypatch, global_subset):
+    sites = sample_sites.copy()
+    sites.attrs = dict(sample_sites.attrs)
+    pts = sites.geometry.values[::3]
+    geoms = np.asarray(sites.geometry.values, dtype=object)
+    geoms[::3] = asm_pace.geodesic_circles(shapely.get_x(pts), shapely.get_y(pts), 300.0)
+    sites = sites.set_geometry(list(geoms), crs=4326)
+    sites["uncertainty_m"] = np.where(np.arange(len(sites)) % 2 == 0, 5_000.0, np.nan)
+    call = lambda: _serial(sites, uncertainty_m=20_000.0)  # noqa: E731
+    blocked, calls = _by_blocks(monkeypatch, sites, 6, call)
+    assert len(calls) >= 3 and sum(calls) == len(sites)
+    _same(blocked, _whole(monkeypatch, call))
+    # districts on every continent, some far from any area or at sea: the extent
+    # warnings counted over all the sites, once
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        far = asm_pace.read_sites(global_subset / "sites_3000.csv")
+    pas, eco = global_subset / "protected_areas.gpkg", global_subset / "ecoregions.gpkg"
+    call = lambda: _serial(far, pas, eco)  # noqa: E731
+    blocked, calls = _by_blocks(monkeypatch, far, 400, call)
+    whole = _whole(monkeypatch, call)
+    assert len(calls) == -(-len(far) // 400) and sum(calls) == len(far)
+    assert whole[1] and (whole[0]["nearest_pa_km"] > parallel.FIRST_MARGIN_KM).any()
+    _same(blocked, whole)
+
+
+def test_blocks_across_the_antimeridian(tmp_path, monkeypatch):
+    pas_path, eco_path = _fiji_layers(tmp_path)
+    sites = _fiji_sites()
+    call = lambda: _serial(sites, pas=pas_path, eco=eco_path)  # noqa: E731
+    blocked, calls = _by_blocks(monkeypatch, sites, 8, call)
+    assert len(calls) == 6
+    _same(blocked, _whole(monkeypatch, call))
+
+
+def test_a_block_that_warns_gives_the_whole_run(sample_sites, monkeypatch):
+    """An invalid area near the sites: a block's repair warning would count its own sites
+    only, so the blocks are dropped and the run is made whole (its warning, once)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        pas = asm_pace.read_protected_areas(PAS)
+        eco = asm_pace.read_ecoregions(ECO)
+    site = sample_sites.geometry.iloc[0]
+    x, y = site.x, site.y
+    bowtie = shapely.Polygon(
+        [(x - 0.1, y - 0.1), (x + 0.1, y + 0.1), (x + 0.1, y - 0.1), (x - 0.1, y + 0.1)]
+    )
+    broken = pd.concat([pas, pas.iloc[[0]].assign(pa_id="BOWTIE", geometry=[bowtie])])
+    broken = gpd.GeoDataFrame(broken, geometry="geometry", crs=4326).reset_index(drop=True)
+    call = lambda: _recorded(lambda: asm_pace.classify(sample_sites, broken, eco))  # noqa: E731
+    blocked, calls = _by_blocks(monkeypatch, sample_sites, 5, call)
+    assert calls[-1] == len(sample_sites) and len(calls) >= 2  # a block, then the whole run
+    whole = _whole(monkeypatch, call)
+    assert any(kind == "RepairedGeometryWarning" for kind, _ in whole[1])
+    _same(blocked, whole)

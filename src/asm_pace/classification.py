@@ -70,6 +70,10 @@ _MAX_NAMED = 3  # PAs named in full in a reason sentence
 _IUCN_SILENT = {"", "not reported", "not applicable", "not assigned"}
 #: A site farther than this (km) from every protected area is outside the layer's extent.
 EXTENT_KM = 500.0
+#: classify cuts a run of this many sites or more into Hilbert blocks of about
+#: :data:`asm_pace.parallel.SITES_PER_CHUNK` sites, each with the protected areas near it
+#: (:func:`asm_pace.parallel.classify_blocks`; docs/scale.md).
+BLOCK_MIN_SITES = 60_000
 _EDGE_SLACK_M = 1.0  # distances to a boundary point are within a metre of the minimum
 _SHOWN = 3  # sites named in an extent message
 _EARTH_HALF_M = 20_004_000.0  # a bound past every point of the Earth (half a meridian: 20,003.9 km)
@@ -261,6 +265,14 @@ def classify(
             priority_landscapes=priority_landscapes, uncertainty_m=uncertainty_m,
         )  # fmt: skip
     if kbas is None:
+        if len(sites) >= BLOCK_MIN_SITES:  # many sites: by blocks, each with its areas near
+            from .parallel import classify_blocks
+
+            out = classify_blocks(
+                sites, protected_areas, ecoregions, priority_landscapes, uncertainty_m
+            )
+            if out is not None:
+                return out
         return _classify(sites, protected_areas, ecoregions, priority_landscapes, uncertainty_m)
     from .kba import _add_kba_columns, with_aze_source
 

@@ -57,6 +57,7 @@ __all__ = [
     "site_chunks",
     "classify_parallel",
     "classify_run",
+    "classify_blocks",
     "chunk_executor",
     "clear_reads",
 ]
@@ -455,6 +456,85 @@ def _near_sites(pas: gpd.GeoDataFrame, geoms: np.ndarray, need_m: np.ndarray) ->
         return pas
     out = pas.iloc[np.sort(keep)]
     out.attrs = dict(pas.attrs)
+    return out
+
+
+def classify_blocks(
+    sites: gpd.GeoDataFrame,
+    protected_areas: Any,
+    ecoregions: gpd.GeoDataFrame,
+    priority_landscapes: gpd.GeoDataFrame | None,
+    uncertainty_m: float | None,
+) -> gpd.GeoDataFrame | None:
+    """:func:`asm_pace.classify` in this process by Hilbert blocks of sites, or ``None``.
+
+    A run of :data:`asm_pace.classification.BLOCK_MIN_SITES` sites or more against one
+    lon/lat protected-area layer is cut into blocks of about :data:`SITES_PER_CHUNK` sites
+    (:func:`site_chunks` for one worker). Each block is classified against the areas whose envelope meets one
+    of its sites' own boxes (the boxes :func:`_classify_chunk` uses in a worker: an upper
+    bound of the site's nearest distance plus its uncertainty, from the areas within
+    :data:`FIRST_MARGIN_KM` or farther), so each block indexes the boundaries near it
+    only: less memory and less CPU than one index of every boundary (docs/scale.md). The
+    distances found are checked against those boxes. ``None`` (the caller classifies the
+    run whole) when a block warns, refuses or finds a distance past its box, so warnings
+    and errors are the whole run's, word for word; else the rows are the whole run's, bit
+    for bit, with classify's extent check made once on all the sites.
+    """
+    from ._nearest import box_hits, widen_boxes
+    from ._vector import to_wgs84
+    from .classification import BLOCK_MIN_SITES, _classify
+
+    pas = protected_areas
+    if (
+        len(sites) < BLOCK_MIN_SITES
+        or not isinstance(pas, gpd.GeoDataFrame)
+        or not isinstance(sites, gpd.GeoDataFrame)
+        or not isinstance(ecoregions, gpd.GeoDataFrame)
+        or pas.crs is None
+        or not pas.crs.equals("EPSG:4326")
+        or len(pas) == 0
+    ):
+        return None
+    try:
+        geoms_all = np.asarray(to_wgs84(sites).geometry.values, dtype=object)
+    except AsmPaceError:
+        return None  # classify says what is wrong
+    if (shapely.is_missing(geoms_all) | shapely.is_empty(geoms_all)).any():
+        return None
+    tree = shapely.STRtree(np.asarray(pas.geometry.values, dtype=object))
+    parts = spatial_chunks(sites, site_chunks(len(sites), 1))
+    results = []
+    for positions in parts:
+        geoms = geoms_all[positions]
+        bounds = shapely.bounds(geoms)
+        margin = FIRST_MARGIN_KM * 1e3
+        near = box_hits(tree, widen_boxes(bounds, np.full(geoms.size, margin)))
+        while not near.size and margin < 2.1e7:  # nothing near: look farther
+            margin *= 4.0
+            near = box_hits(tree, widen_boxes(bounds, np.full(geoms.size, margin)))
+        part = _chunk(sites, positions)
+        bound = _nearest_bound_m(geoms, pas.iloc[near]) if near.size else np.full(geoms.size, 4e7)
+        need = _need_m(bound, uncertainty_m, part) + _EDGE_SLACK_M
+        block = pas.iloc[np.sort(box_hits(tree, widen_boxes(bounds, need)))]
+        block.attrs = dict(pas.attrs)
+        with warnings.catch_warnings(record=True) as caught, _extent_check_deferred():
+            warnings.simplefilter("always")
+            try:
+                out = _classify(part, block, ecoregions, priority_landscapes, uncertainty_m)
+            except AsmPaceError:
+                return None
+        if caught:
+            return None
+        found = pd.to_numeric(out["nearest_pa_km"], errors="coerce").fillna(0.0).to_numpy()
+        if not (_need_m(found * 1e3, uncertainty_m, part, out) <= need).all():
+            return None
+        results.append(out)
+    out = _assemble(sites, parts, results)
+    _check_extent(
+        sites,
+        out,
+        {"protected_areas": pas.attrs.get("source"), "ecoregions": ecoregions.attrs.get("source")},
+    )
     return out
 
 
