@@ -75,11 +75,18 @@ def _same_file(a, b) -> None:
         for sql in (
             "SELECT table_name, data_type FROM gpkg_contents ORDER BY table_name",
             "SELECT table_name, geometry_type_name FROM gpkg_geometry_columns ORDER BY 1",
+            # every feature layer with its spatial index (QGIS and ArcGIS use it)
+            "SELECT table_name, column_name, extension_name FROM gpkg_extensions ORDER BY 1, 2, 3",
             "SELECT f_table_name, styleQML FROM layer_styles ORDER BY 1",
             "SELECT section, key, value FROM run_info WHERE key NOT IN ('created_utc') "
             "ORDER BY 1, 2",
         ):
             assert ca.execute(sql).fetchall() == cb.execute(sql).fetchall(), sql
+        for (table,) in ca.execute("SELECT table_name FROM gpkg_geometry_columns").fetchall():
+            count = f'SELECT count(*) FROM "{table}"'
+            index = f'SELECT count(*) FROM "rtree_{table}_geom"'
+            assert ca.execute(index).fetchone() == cb.execute(index).fetchone(), table
+            assert cb.execute(index).fetchone() == cb.execute(count).fetchone(), table
 
 
 def test_streamed_file_is_the_unchunked_file(tmp_path, monkeypatch):

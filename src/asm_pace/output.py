@@ -42,6 +42,7 @@ import unicodedata
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from itertools import chain
 from pathlib import Path
 from typing import Any
 
@@ -1169,6 +1170,57 @@ def _spanning(kind: str, bounds: Sequence[float], i: int) -> Any:
     return made.get(kind, shapely.GeometryCollection([box]))
 
 
+def _prepared(
+    stream: Any, renamed: dict[str, dict[str, str]], name: str, *, sliced: bool
+) -> Iterator[pd.DataFrame]:
+    """The parts of a layer written in parts: a streamed layer's prepared
+    (:func:`prepare_frame`, its renamed columns noted in ``renamed``) and observed
+    (:meth:`LayerStream.observe`) as they come; a large frame's slices as they are."""
+    for batch in stream.batches():
+        if not sliced:
+            stream.observe(batch)
+            batch, renamed[name] = prepare_frame(batch)
+        yield batch
+
+
+def _arrow_batch(frame: pd.DataFrame, promote: bool, schema: Any = None) -> Any:
+    """A prepared part as an Arrow record batch: the geometries as WKB (single parts made
+    multi when the layer's type is), other columns as pyogrio's Arrow writer takes them;
+    with ``schema`` (the first part's), in its types."""
+    import pyarrow as pa
+
+    data = pd.DataFrame(frame, copy=False)
+    if isinstance(frame, gpd.GeoDataFrame):
+        gname = frame.geometry.name
+        geoms = np.asarray(frame.geometry.values, dtype=object)
+        if promote:  # each single part as a multi-part of one (as pyogrio promotes them)
+            kinds = shapely.get_type_id(geoms)
+            for single, make in ((0, shapely.multipoints), (1, shapely.multilinestrings),
+                                 (3, shapely.multipolygons)):  # fmt: skip
+                at = kinds == single
+                if at.any():
+                    geoms = geoms.copy()
+                    geoms[at] = make(np.atleast_2d(geoms[at]), axis=0)
+        data = data.assign(**{gname: shapely.to_wkb(geoms)})
+    return pa.RecordBatch.from_pandas(data, schema=schema, preserve_index=False)
+
+
+def _arrow_schema(batch: Any, geometry: str | None) -> Any:
+    """The first part's schema, with its columns of no type (all missing) as text and the
+    geometries as binary (GDAL takes no null type), as pyogrio's Arrow writer makes them."""
+    import pyarrow as pa
+
+    fields = [
+        field.with_type(pa.binary())
+        if field.name == geometry
+        else field.with_type(pa.string())
+        if pa.types.is_null(field.type)
+        else field
+        for field in batch.schema
+    ]
+    return pa.schema(fields, metadata=batch.schema.metadata)
+
+
 def write_geopackage(
     path: str | os.PathLike[str],
     layers: Mapping[str, pd.DataFrame],
@@ -1304,6 +1356,44 @@ def write_geopackage(
                 "and has space"
             ) from err
 
+    def write_stream(
+        name: str, parts: Iterator[pd.DataFrame], temp: Path, kind: str, promote: bool
+    ) -> None:
+        """A layer in parts, in one GDAL call: its spatial index is built once, at the
+        end (appending part by part updated it row by row: 1.4 times the time)."""
+        import pyarrow as pa
+        from pyogrio.raw import write_arrow
+
+        first = next(parts)
+        geo = isinstance(first, gpd.GeoDataFrame)
+        crs = None
+        if geo and first.crs is not None:
+            epsg = first.crs.to_epsg()
+            crs = f"EPSG:{epsg}" if epsg else first.crs.to_wkt("WKT1_GDAL")
+        batch = _arrow_batch(first, promote)
+        schema = _arrow_schema(batch, first.geometry.name if geo else None)
+        rest = (_arrow_batch(b, promote, schema) for b in parts if len(b))
+        options: dict[str, Any] = {}
+        if not temp.exists():
+            options["dataset_options"] = {"VERSION": "1.2"}
+        try:
+            write_arrow(
+                pa.RecordBatchReader.from_batches(schema, chain([batch.cast(schema)], rest)),
+                temp,
+                layer=name,
+                driver="GPKG",
+                geometry_name=first.geometry.name if geo else None,
+                geometry_type=kind if geo else None,
+                crs=crs,
+                **options,
+            )
+        except Exception as err:
+            raise OutputError(
+                f"could not write layer {name!r} to {path}: {err}. Nothing was "
+                "written; check the layer's columns, and that the folder is writable "
+                "and has space"
+            ) from err
+
     with atomic_output(path, overwrite=overwrite, suffix=".gpkg") as temp:
         with warnings.catch_warnings():
             # pyogrio warns when it promotes mixed Polygon/MultiPolygon; that is intended
@@ -1317,16 +1407,11 @@ def write_geopackage(
                     continue
                 stream = _sliced(frame) if big else frame
                 kind, promote = stream.geometry_type()
-                for i, batch in enumerate(stream.batches()):
-                    if i and not len(batch):
-                        continue
-                    if not big:
-                        stream.observe(batch)
-                        batch, renamed[name] = prepare_frame(batch)
-                    options: dict[str, Any] = {"append": True} if i else {}
-                    if isinstance(batch, gpd.GeoDataFrame):
-                        options.update(geometry_type=kind, promote_to_multi=promote)
-                    write(name, batch, temp, **options)
+                parts = _prepared(stream, renamed, name, sliced=big)
+                try:
+                    write_stream(name, parts, temp, kind, promote)
+                finally:
+                    parts.close()
             summary = {
                 name: prepare_frame(f.stand_in())[0] if isinstance(f, LayerStream) else f
                 for name, f in prepared.items()
