@@ -621,6 +621,9 @@ class ZoneSpool:
 
         self.path = os.fspath(path)
         self._con = sqlite3.connect(self.path)
+        # 64 kB pages: a zone's geometry (kilobytes of WKB) overflows a 4 kB page into a
+        # chain of them (60,000 rows of 1-12 kB: 2.85 against 8.21 CPU s to insert)
+        self._con.execute("PRAGMA page_size=65536")
         self._con.execute("PRAGMA journal_mode=OFF")  # a scratch file: no journal
         self._con.execute("PRAGMA synchronous=OFF")
         self._site_pos = pd.Series(
