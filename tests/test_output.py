@@ -281,6 +281,39 @@ def test_failed_layer_leaves_nothing_behind(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
+def _stream(parts):
+    from asm_pace.output import LayerStream
+
+    def batches():
+        for part in parts:
+            if isinstance(part, Exception):
+                raise part
+            yield part
+
+    return LayerStream(rows=sum(len(p) for p in parts if not isinstance(p, Exception)),
+                       batches=batches, geometry_types=frozenset({"Point"}))  # fmt: skip
+
+
+def test_a_streamed_layer_failing_midway_says_why_and_leaves_nothing(tmp_path):
+    """A part that cannot be written (a column's type changed) or a source that fails while
+    the layer streams: its own error, not GDAL's, and no file."""
+    from asm_pace.errors import AsmPaceError
+
+    out = tmp_path / "out.gpkg"
+    good = _sites()[["site_id", "nearest_pa_km", "geometry"]]
+    clash = good.assign(nearest_pa_km=["far"] * len(good))
+    with pytest.raises(OutputError, match=r"layer 'sites'.*nearest_pa_km") as info:
+        asm_pace.write_geopackage(out, {"sites": _stream([good, clash])})
+    assert "ROLLBACK" not in str(info.value)
+    with pytest.raises(AsmPaceError, match="the scratch file is gone"):
+        asm_pace.write_geopackage(
+            out, {"sites": _stream([good, AsmPaceError("the scratch file is gone")])}
+        )
+    assert list(tmp_path.iterdir()) == []
+    asm_pace.write_geopackage(out, {"sites": _stream([good, good])})
+    assert len(pyogrio.read_dataframe(out, layer="sites")) == 2 * len(good)
+
+
 def test_failed_overwrite_keeps_the_old_file(tmp_path):
     out = write_geopackage(tmp_path / "out.gpkg", {"sites": _sites()})
     before = out.read_bytes()

@@ -1372,13 +1372,23 @@ def write_geopackage(
             crs = f"EPSG:{epsg}" if epsg else first.crs.to_wkt("WKT1_GDAL")
         batch = _arrow_batch(first, promote)
         schema = _arrow_schema(batch, first.geometry.name if geo else None)
-        rest = (_arrow_batch(b, promote, schema) for b in parts if len(b))
+        failed: list[BaseException] = []  # GDAL reports a part's failure as its own
+
+        def rest() -> Iterator[Any]:
+            try:
+                for part in parts:
+                    if len(part):
+                        yield _arrow_batch(part, promote, schema)
+            except BaseException as err:
+                failed.append(err)
+                raise
+
         options: dict[str, Any] = {}
         if not temp.exists():
             options["dataset_options"] = {"VERSION": "1.2"}
         try:
             write_arrow(
-                pa.RecordBatchReader.from_batches(schema, chain([batch.cast(schema)], rest)),
+                pa.RecordBatchReader.from_batches(schema, chain([batch.cast(schema)], rest())),
                 temp,
                 layer=name,
                 driver="GPKG",
@@ -1388,11 +1398,14 @@ def write_geopackage(
                 **options,
             )
         except Exception as err:
+            if failed and isinstance(failed[0], AsmPaceError):
+                raise failed[0] from None
+            cause = failed[0] if failed else err
             raise OutputError(
-                f"could not write layer {name!r} to {path}: {err}. Nothing was "
+                f"could not write layer {name!r} to {path}: {cause}. Nothing was "
                 "written; check the layer's columns, and that the folder is writable "
                 "and has space"
-            ) from err
+            ) from cause
 
     with atomic_output(path, overwrite=overwrite, suffix=".gpkg") as temp:
         with warnings.catch_warnings():
