@@ -289,8 +289,11 @@ def _classify(
     uncertainty_m: float | None = None,
     *,
     restrict: bool = True,
+    extent_check: bool = True,
 ) -> gpd.GeoDataFrame:
-    """:func:`classify`; ``restrict=False`` indexes every protected-area boundary.
+    """:func:`classify`; ``restrict=False`` indexes every protected-area boundary;
+    ``extent_check=False`` leaves out the extent check (a chunk's counts are not the run's:
+    :mod:`asm_pace.parallel` makes it once on all the sites).
 
     With ``restrict`` (the default) only the protected areas that can hold the
     nearest boundary of some site are indexed (:func:`_nearest.relevant_polygons`);
@@ -468,15 +471,16 @@ def _classify(
         from .pa_sources import warn_far_sources
 
         warn_far_sources(pas, site_geoms, EXTENT_KM)
-    _check_extent(
-        sites,
-        protected_areas if len(pas) else None,
-        ecoregions if len(eco) else None,
-        site_geoms=site_geoms,
-        in_pa=in_pa,
-        near_km=near_km,
-        has_eco=has_eco,
-    )
+    if extent_check:
+        _check_extent(
+            sites,
+            protected_areas if len(pas) else None,
+            ecoregions if len(eco) else None,
+            site_geoms=site_geoms,
+            in_pa=in_pa,
+            near_km=near_km,
+            has_eco=has_eco,
+        )
 
     # --- priority landscapes -----------------------------------------------------
     landscape = np.full(n, "", dtype=object)

@@ -377,9 +377,8 @@ def _classify_chunk(sites: gpd.GeoDataFrame, spec: _Spec) -> tuple[str, Any, Box
     checked against those boxes all the same (else the chunk's box is used whole, and
     then the whole layer).
     """
-    import asm_pace
-
     from ._vector import to_wgs84
+    from .classification import _classify
 
     eco = _read_once("ecoregions", spec.ecoregions, spec.eco_options)
     pls = None
@@ -408,12 +407,10 @@ def _classify_chunk(sites: gpd.GeoDataFrame, spec: _Spec) -> tuple[str, Any, Box
         need = need + _EDGE_SLACK_M  # a little wider: the distances found are rounded
     read, pas = pas, (pas if need is None else _near_sites(pas, geoms, need))
     for _ in range(3):
-        with warnings.catch_warnings(record=True) as caught, _extent_check_deferred():
+        with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             try:
-                out = asm_pace.classify(
-                    sites, pas, eco, priority_landscapes=pls, uncertainty_m=spec.uncertainty_m
-                )
+                out = _classify(sites, pas, eco, pls, spec.uncertainty_m, extent_check=False)
             except AsmPaceError as err:
                 return "serial", str(err), box
         if caught:
@@ -517,10 +514,12 @@ def classify_blocks(
         need = _need_m(bound, uncertainty_m, part) + _EDGE_SLACK_M
         block = pas.iloc[np.sort(box_hits(tree, widen_boxes(bounds, need)))]
         block.attrs = dict(pas.attrs)
-        with warnings.catch_warnings(record=True) as caught, _extent_check_deferred():
+        with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             try:
-                out = _classify(part, block, ecoregions, priority_landscapes, uncertainty_m)
+                out = _classify(
+                    part, block, ecoregions, priority_landscapes, uncertainty_m, extent_check=False
+                )
             except AsmPaceError:
                 return None
         if caught:
@@ -536,27 +535,6 @@ def classify_blocks(
         {"protected_areas": pas.attrs.get("source"), "ecoregions": ecoregions.attrs.get("source")},
     )
     return out
-
-
-@contextlib.contextmanager
-def _extent_check_deferred() -> Iterator[None]:
-    """classify without its extent check (a chunk's counts are not the run's): the parent
-    makes it once on all the sites (:func:`_check_extent`). Nothing when classify has none."""
-    from . import classification
-
-    check = getattr(classification, "_check_extent", None)
-    if check is None:
-        yield
-        return
-    classification._check_extent = _no_check
-    try:
-        yield
-    finally:
-        classification._check_extent = check
-
-
-def _no_check(*args: object, **kwargs: object) -> None:
-    return None
 
 
 def _check_extent(sites: gpd.GeoDataFrame, out: gpd.GeoDataFrame, names: dict[str, Any]) -> None:
