@@ -613,47 +613,56 @@ class _CentreProtection:
     an area of unknown year, else *outside*. Its code becomes ``c``, ``c + (k - 3)`` or
     ``c + 2 (k - 3)``: the zones' sums of the folded codes give the loss of each year
     inside, of unknown year and outside in one pass of the coverage kernel, with no cutting
-    of the zones. Only the loss pixels' centres are looked up (an STRtree of the areas in
-    lon/lat, the centres brought there from the rasters' CRS).
+    of the zones. The areas meeting a window are burnt onto it by GDAL's rasteriser
+    (rasterio, a pixel whose centre is inside): the earliest status year of each pixel,
+    and whether an area of unknown year holds it.
     """
 
     def __init__(self, pas: gpd.GeoDataFrame, year: np.ndarray, grid: Grid):
-        from pyproj import Transformer
-
-        self.tree = shapely.STRtree(np.asarray(pas.geometry.values, dtype=object))
-        self.year = year
+        geoms = pas.geometry
+        if not grid.crs.equals("EPSG:4326"):
+            try:
+                geoms = geoms.to_crs(grid.crs)
+            except Exception as err:  # pyproj errors vary by version
+                raise CRSError(
+                    f"cannot reproject the protected areas to the rasters' CRS "
+                    f"{grid.crs.to_string()}: {err}"
+                ) from err
+        order = np.argsort(-np.nan_to_num(year, nan=0.0), kind="stable")  # latest first
+        self.geoms = np.asarray(geoms.values, dtype=object)[order]
+        self.year = year[order]
+        self.tree = shapely.STRtree(self.geoms)
         self.grid = grid
-        self.to_lonlat = (
-            None
-            if grid.crs.equals("EPSG:4326")
-            else Transformer.from_crs(grid.crs, "EPSG:4326", always_xy=True).transform
-        )
 
     def __call__(self, code: np.ndarray, r0: int, c0: int, k: int) -> tuple[np.ndarray, int]:
         """The folded codes of a window at global row ``r0``, column ``c0``, and their count."""
+        from rasterio.features import rasterize
+        from rasterio.transform import Affine
+
         h, w = code.shape
-        flat = code.ravel()
-        idx = np.flatnonzero(flat > 2)
-        if idx.size == 0 or len(self.year) == 0:
-            return code, 3 * k - 6
-        rows, cols = np.divmod(idx, w)
+        lost = code > 2
         g = self.grid
-        x = g.x0 + (c0 + cols + 0.5) * g.dx
-        y = g.y0 + (r0 + rows + 0.5) * g.dy
-        if self.to_lonlat is not None:
-            x, y = self.to_lonlat(x, y)
-        pt, pa = self.tree.query(shapely.points(x, y), predicate="intersects")
-        yr = self.year[pa]
-        dated = ~np.isnan(yr)
-        lost = 1998.0 + flat[idx[pt]]  # the loss year of each pair's pixel
-        inside = np.zeros(idx.size, dtype=bool)
-        inside[pt[dated & (yr < lost)]] = True
-        unknown = np.zeros(idx.size, dtype=bool)
-        unknown[pt[~dated]] = True
-        shift = np.where(inside, 1, np.where(unknown, 2, 0)).astype(code.dtype) * (k - 3)
-        out = flat.copy()
-        out[idx] += shift
-        return out.reshape(h, w), 3 * k - 6
+        xs = (g.x0 + c0 * g.dx, g.x0 + (c0 + w) * g.dx)
+        ys = (g.y0 + r0 * g.dy, g.y0 + (r0 + h) * g.dy)
+        hit = np.sort(self.tree.query(shapely.box(min(xs), min(ys), max(xs), max(ys))))
+        if not lost.any() or hit.size == 0:
+            return code, 3 * k - 6
+        transform = Affine(g.dx, 0.0, xs[0], 0.0, g.dy, ys[0])
+        year = self.year[hit]
+        dated = ~np.isnan(year)
+        first = np.zeros((h, w), dtype=np.uint16)
+        if dated.any():  # latest first: each pixel keeps the earliest year burnt on it
+            shapes = zip(self.geoms[hit[dated]], year[dated].astype(np.uint16), strict=True)
+            first = rasterize(shapes, (h, w), fill=0, transform=transform, dtype="uint16")
+        unknown = np.zeros((h, w), dtype=bool)
+        if not dated.all():
+            shapes = ((geom, 1) for geom in self.geoms[hit[~dated]])
+            unknown = rasterize(shapes, (h, w), fill=0, transform=transform, dtype="uint8") > 0
+        loss_year = 1998 + code.astype(np.int32)
+        inside = lost & (first > 0) & (first < loss_year)
+        unknown &= lost & ~inside
+        shift = (inside * 1 + unknown * 2).astype(code.dtype) * (k - 3)
+        return code + shift, 3 * k - 6
 
 
 def _protection_pieces(zg: np.ndarray, pas: gpd.GeoDataFrame, year: np.ndarray) -> _Protection:
