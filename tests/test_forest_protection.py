@@ -325,6 +325,43 @@ def test_matches_brute_force_on_random_parks(tmp_path, seed, coverage, pa_covera
             np.testing.assert_allclose(got, [in_pa, unk, outside], rtol=1e-6, atol=1e-6)
 
 
+def test_windows_with_different_loss_years_add_up(tmp_path):
+    """Two zones apart read in two windows, the first with loss in 2003 only, the second up
+    to 2018 (more codes): each year's split is the brute force's, by both rules."""
+    rng = np.random.default_rng(8)
+    tc = rng.integers(0, 101, (N, N)).astype("uint8")
+    ly = np.zeros((N, N), "uint8")
+    ly[:, :10] = np.where(rng.random((N, 10)) < 0.5, 3, 0)
+    ly[:, 10:] = rng.integers(0, 19, (N, 10))
+    rasters = {
+        "treecover": _write(tmp_path / "tc.tif", tc),
+        "lossyear": _write(tmp_path / "ly.tif", ly),
+    }
+    pas = _pas(
+        [box(X0, Y0 - 0.02, X0 + 0.0056, Y0), box(X0 + 0.0123, Y0 - 0.013, X0 + 0.02, Y0)],
+        [2001, None],
+    )
+    zones = _zones(
+        box(X0 + 0.0013, Y0 - 0.0187, X0 + 0.0087, Y0 - 0.0011),
+        box(X0 + 0.0112, Y0 - 0.0176, X0 + 0.0189, Y0 - 0.0023),
+    )
+    for pa_coverage in ("center", "exact"):
+        out = forest_loss(zones, **rasters, protected_areas=pas, pa_coverage=pa_coverage)
+        _assert_parts_add_up(out)
+        for z in range(len(zones)):
+            expected = _brute_force(ly, tc > 30, zones.geometry[z], pas, "exact", pa_coverage)
+            for year, values in expected.items():
+                got = out.iloc[z][
+                    [
+                        f"loss_{year}_{part}_ha"
+                        for part in ("in_pa", "in_pa_unknown_year", "outside_pa")
+                    ]
+                ].to_numpy(float)
+                np.testing.assert_allclose(got, values, rtol=1e-6, atol=1e-6)
+        assert out["loss_2018_in_pa_unknown_year_ha"].iloc[1] > 0
+        assert out["loss_2003_in_pa_ha"].iloc[0] > 0
+
+
 # --------------------------------------------------------------------------- trust
 
 

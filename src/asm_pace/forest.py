@@ -157,16 +157,23 @@ def _lonlat_zones(zones: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     return to_wgs84(zones)
 
 
-def _prepare_zones(zones: gpd.GeoDataFrame, grid: Grid) -> np.ndarray:
-    """Zone geometries (lon/lat, from :func:`_lonlat_zones`) in the CRS of ``grid``."""
+def _prepare_zones(zones: gpd.GeoDataFrame, grid: Grid, what: str = "zones") -> np.ndarray:
+    """Zone (or ``what``) geometries, in lon/lat (:func:`_lonlat_zones`), in the CRS of
+    ``grid``."""
     try:
         proj = zones.geometry if zones.crs == grid.crs else zones.geometry.to_crs(grid.crs)
     except Exception as err:  # pyproj errors vary by version
         raise CRSError(
-            f"cannot reproject the zones from {zones.crs.to_string()} to the rasters' CRS "
+            f"cannot reproject the {what} from {zones.crs.to_string()} to the rasters' CRS "
             f"{grid.crs.to_string()}: {err}"
         ) from err
     return np.asarray(proj.values, dtype=object)
+
+
+def _widened(a: np.ndarray, width: int) -> np.ndarray:
+    """``a`` with its last axis padded with zeros to at least ``width``."""
+    more = width - a.shape[-1]
+    return a if more <= 0 else np.pad(a, [(0, 0)] * (a.ndim - 1) + [(0, more)])
 
 
 def _to_pixels(xy: np.ndarray, grid: Grid) -> np.ndarray:
@@ -619,17 +626,8 @@ class _CentreProtection:
     """
 
     def __init__(self, pas: gpd.GeoDataFrame, year: np.ndarray, grid: Grid):
-        geoms = pas.geometry
-        if not grid.crs.equals("EPSG:4326"):
-            try:
-                geoms = geoms.to_crs(grid.crs)
-            except Exception as err:  # pyproj errors vary by version
-                raise CRSError(
-                    f"cannot reproject the protected areas to the rasters' CRS "
-                    f"{grid.crs.to_string()}: {err}"
-                ) from err
         order = np.argsort(-np.nan_to_num(year, nan=0.0), kind="stable")  # latest first
-        self.geoms = np.asarray(geoms.values, dtype=object)[order]
+        self.geoms = _prepare_zones(pas, grid, "protected areas")[order]
         self.year = year[order]
         self.tree = shapely.STRtree(self.geoms)
         self.grid = grid
@@ -641,11 +639,13 @@ class _CentreProtection:
 
         h, w = code.shape
         lost = code > 2
+        if not lost.any():
+            return code, 3 * k - 6
         g = self.grid
         xs = (g.x0 + c0 * g.dx, g.x0 + (c0 + w) * g.dx)
         ys = (g.y0 + r0 * g.dy, g.y0 + (r0 + h) * g.dy)
         hit = np.sort(self.tree.query(shapely.box(min(xs), min(ys), max(xs), max(ys))))
-        if not lost.any() or hit.size == 0:
+        if hit.size == 0:
             return code, 3 * k - 6
         transform = Affine(g.dx, 0.0, xs[0], 0.0, g.dy, ys[0])
         year = self.year[hit]
@@ -957,18 +957,16 @@ def forest_loss(
         for chunk, (code, gain_lab, k) in stack.enter_context(closing(_ahead(coded, threads > 1))):
             piece_zone = chunk.zone
             npieces = len(piece_zone)
-            if k > acc.shape[1]:
-                acc = np.pad(acc, ((0, 0), (0, k - acc.shape[1])))
+            acc = _widened(acc, k)
             if centre is None:
                 sums = cov.label_sums(chunk.events, code, k, chunk.row_area, npieces, work, threads)
-            else:
+            else:  # the folded codes' sums: the codes', then inside and unknown by loss year
                 folded, k3 = centre(code, chunk.rows[0], chunk.cols[0], k)
                 sums = cov.label_sums(
                     chunk.events, folded, k3, chunk.row_area, npieces, work, threads
                 )
-                if k - 3 > split_acc.shape[2]:
-                    split_acc = np.pad(split_acc, ((0, 0), (0, 0), (0, k - 3 - split_acc.shape[2])))
                 parts = sums[:, k:].reshape(npieces, 2, k - 3)
+                split_acc = _widened(split_acc, k - 3)
                 split_acc[:, piece_zone, : k - 3] += parts.transpose(1, 0, 2)
                 sums = sums[:, :k].copy()
                 sums[:, 3:] += parts.sum(axis=1)
@@ -991,13 +989,12 @@ def forest_loss(
     year = hansen_year([t.path for t in layers[1].tiles])
     last = max(vmax, (year - 2000) if year else 0)
     scale = _area_scale(measured, geoms, grid)[:, None] / 1e4  # m2 -> ha
-    if acc.shape[1] < 3 + last:
-        acc = np.pad(acc, ((0, 0), (0, 3 + last - acc.shape[1])))
-    acc = acc * scale
+    acc = _widened(acc, 3 + last) * scale
     pieces_loss = np.maximum(acc[n:, 3 : 3 + last], 0.0)
     acc, scale, gain_acc = acc[:n], scale[:n], gain_acc[:n]
     # float cancellation in the prefix sums leaves ~1e-15 noise on absent classes
-    acc[np.abs(acc) <= 1e-9 * np.abs(acc).sum(axis=1, keepdims=True)] = 0.0
+    tiny = 1e-9 * np.abs(acc).sum(axis=1, keepdims=True)
+    acc[np.abs(acc) <= tiny] = 0.0
     np.maximum(acc, 0.0, out=acc)
     total = acc.sum(axis=1)
     valid_area = acc[:, 1:].sum(axis=1)
@@ -1026,11 +1023,8 @@ def forest_loss(
         in_pa, unknown = _pieces_split(prot, pieces_loss, loss_by_year.shape)
         cols.update(_protection_columns(in_pa, unknown, loss_by_year))
     elif centre is not None:
-        if split_acc.shape[2] < last:
-            split_acc = np.pad(split_acc, ((0, 0), (0, 0), (0, last - split_acc.shape[2])))
-        in_pa, unknown = split_acc[:, :, :last] * scale
-        tiny = 1e-9 * acc.sum(axis=1, keepdims=True)  # float noise, as on acc above
-        in_pa[in_pa <= tiny], unknown[unknown <= tiny] = 0.0, 0.0
+        in_pa, unknown = _widened(split_acc, last)[:, :, :last] * scale
+        in_pa[in_pa <= tiny], unknown[unknown <= tiny] = 0.0, 0.0  # the same noise
         cols.update(_protection_columns(in_pa, unknown, loss_by_year))
     out = pd.DataFrame(cols, index=zones.index)
     out.loc[nodata, out.columns[1:]] = np.nan

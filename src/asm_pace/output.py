@@ -1195,11 +1195,11 @@ def _arrow_batch(frame: pd.DataFrame, promote: bool, schema: Any = None) -> Any:
         geoms = np.asarray(frame.geometry.values, dtype=object)
         if promote:  # each single part as a multi-part of one (as pyogrio promotes them)
             kinds = shapely.get_type_id(geoms)
+            geoms = geoms.copy()  # not the frame's own array
             for single, make in ((0, shapely.multipoints), (1, shapely.multilinestrings),
                                  (3, shapely.multipolygons)):  # fmt: skip
                 at = kinds == single
                 if at.any():
-                    geoms = geoms.copy()
                     geoms[at] = make(np.atleast_2d(geoms[at]), axis=0)
         data = data.assign(**{gname: shapely.to_wkb(geoms)})
     return pa.RecordBatch.from_pandas(data, schema=schema, preserve_index=False)
@@ -1330,10 +1330,19 @@ def write_geopackage(
 
     now = _dt.datetime.now(_dt.UTC)
 
+    def new_file(temp: Path) -> dict[str, Any]:
+        """The options of the file's first layer: GeoPackage 1.2, read without warnings by
+        older GDAL, QGIS and ArcGIS."""
+        return {} if temp.exists() else {"dataset_options": {"VERSION": "1.2"}}
+
+    def refused(name: str, cause: BaseException) -> OutputError:
+        return OutputError(
+            f"could not write layer {name!r} to {path}: {cause}. Nothing was written; check "
+            "the layer's columns, and that the folder is writable and has space"
+        )
+
     def write(name: str, frame: pd.DataFrame, temp: Path, **options: Any) -> None:
-        if not temp.exists():
-            # GeoPackage 1.2: read without warnings by older GDAL, QGIS and ArcGIS
-            options["dataset_options"] = {"VERSION": "1.2"}
+        options.update(new_file(temp))
         if name == "layer_styles":
             options["layer_options"] = {"FID": "id"}
         geo = isinstance(frame, gpd.GeoDataFrame)
@@ -1350,11 +1359,7 @@ def write_geopackage(
                 **options,
             )
         except Exception as err:
-            raise OutputError(
-                f"could not write layer {name!r} to {path}: {err}. Nothing was "
-                "written; check the layer's columns, and that the folder is writable "
-                "and has space"
-            ) from err
+            raise refused(name, err) from err
 
     def write_stream(
         name: str, parts: Iterator[pd.DataFrame], temp: Path, kind: str, promote: bool
@@ -1383,9 +1388,6 @@ def write_geopackage(
                 failed.append(err)
                 raise
 
-        options: dict[str, Any] = {}
-        if not temp.exists():
-            options["dataset_options"] = {"VERSION": "1.2"}
         try:
             write_arrow(
                 pa.RecordBatchReader.from_batches(schema, chain([batch.cast(schema)], rest())),
@@ -1395,17 +1397,13 @@ def write_geopackage(
                 geometry_name=first.geometry.name if geo else None,
                 geometry_type=kind if geo else None,
                 crs=crs,
-                **options,
+                **new_file(temp),
             )
         except Exception as err:
             if failed and isinstance(failed[0], AsmPaceError):
                 raise failed[0] from None
             cause = failed[0] if failed else err
-            raise OutputError(
-                f"could not write layer {name!r} to {path}: {cause}. Nothing was "
-                "written; check the layer's columns, and that the folder is writable "
-                "and has space"
-            ) from cause
+            raise refused(name, cause) from cause
 
     with atomic_output(path, overwrite=overwrite, suffix=".gpkg") as temp:
         with warnings.catch_warnings():

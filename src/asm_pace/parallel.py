@@ -378,7 +378,6 @@ def _classify_chunk(sites: gpd.GeoDataFrame, spec: _Spec) -> tuple[str, Any, Box
     then the whole layer).
     """
     from ._vector import to_wgs84
-    from .classification import _classify
 
     eco = _read_once("ecoregions", spec.ecoregions, spec.eco_options)
     pls = None
@@ -407,17 +406,10 @@ def _classify_chunk(sites: gpd.GeoDataFrame, spec: _Spec) -> tuple[str, Any, Box
         need = need + _EDGE_SLACK_M  # a little wider: the distances found are rounded
     read, pas = pas, (pas if need is None else _near_sites(pas, geoms, need))
     for _ in range(3):
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            try:
-                out = _classify(sites, pas, eco, pls, spec.uncertainty_m, extent_check=False)
-            except AsmPaceError as err:
-                return "serial", str(err), box
-        if caught:
-            return "serial", str(caught[0].message), box
+        out, found_need = _classify_part(sites, pas, eco, pls, spec.uncertainty_m)
+        if found_need is None:
+            return "serial", out, box
         # the bound held, so this holds too; checked on the distances found all the same
-        found = pd.to_numeric(out["nearest_pa_km"], errors="coerce").fillna(0.0).to_numpy()
-        found_need = _need_m(found * 1e3, spec.uncertainty_m, sites, out)
         if pas is read:
             held = _within(_box_for(geoms, found_need), box)
         else:  # each site's own box: the areas kept are those meeting it
@@ -436,18 +428,50 @@ def _classify_chunk(sites: gpd.GeoDataFrame, spec: _Spec) -> tuple[str, Any, Box
     return "serial", "the nearest areas lie outside the whole layer's box", box
 
 
-def _near_sites(pas: gpd.GeoDataFrame, geoms: np.ndarray, need_m: np.ndarray) -> gpd.GeoDataFrame:
+def _classify_part(
+    sites: gpd.GeoDataFrame,
+    pas: gpd.GeoDataFrame,
+    eco: gpd.GeoDataFrame,
+    pls: gpd.GeoDataFrame | None,
+    uncertainty_m: float | None,
+) -> tuple[Any, np.ndarray | None]:
+    """classify of a chunk or block of the sites, without the extent check (the run's is
+    made once on all the sites): ``(out, need)``, ``need`` the distance (m) from each site
+    that its areas had to reach (nearest area found plus uncertainty); or ``(why, None)``
+    when it warned or refused (a part's counts are not the run's: the run is then serial)."""
+    from .classification import _classify
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            out = _classify(sites, pas, eco, pls, uncertainty_m, extent_check=False)
+        except AsmPaceError as err:
+            return str(err), None
+    if caught:
+        return str(caught[0].message), None
+    found = pd.to_numeric(out["nearest_pa_km"], errors="coerce").fillna(0.0).to_numpy()
+    return out, _need_m(found * 1e3, uncertainty_m, sites, out)
+
+
+def _near_sites(
+    pas: gpd.GeoDataFrame,
+    geoms: np.ndarray,
+    need_m: np.ndarray,
+    tree: shapely.STRtree | None = None,
+) -> gpd.GeoDataFrame:
     """The areas (in the layer's order) whose envelope meets a site's own box: every point
     within ``need_m`` of that site (:func:`asm_pace._nearest.widen_boxes`). An area
     meeting none lies farther than ``need_m`` from every site, so it changes no column;
     the chunk's box (the union of these boxes) holds many more where sites are sparse.
-    The geometries stay the objects read (the reader's validity mark holds)."""
+    The geometries stay the objects read (the reader's validity mark holds). ``tree``:
+    an STRtree of ``pas``'s geometries, when the caller has one."""
     from ._nearest import box_hits, widen_boxes
 
     if len(pas) == 0:
         return pas
     boxes = widen_boxes(shapely.bounds(geoms), np.asarray(need_m, dtype="float64"))
-    tree = shapely.STRtree(np.asarray(pas.geometry.values, dtype=object))
+    if tree is None:
+        tree = shapely.STRtree(np.asarray(pas.geometry.values, dtype=object))
     keep = box_hits(tree, boxes)
     if keep.size == len(pas):
         return pas
@@ -479,7 +503,7 @@ def classify_blocks(
     """
     from ._nearest import box_hits, widen_boxes
     from ._vector import to_wgs84
-    from .classification import BLOCK_MIN_SITES, _classify
+    from .classification import BLOCK_MIN_SITES
 
     pas = protected_areas
     if (
@@ -512,20 +536,11 @@ def classify_blocks(
         part = _chunk(sites, positions)
         bound = _nearest_bound_m(geoms, pas.iloc[near]) if near.size else np.full(geoms.size, 4e7)
         need = _need_m(bound, uncertainty_m, part) + _EDGE_SLACK_M
-        block = pas.iloc[np.sort(box_hits(tree, widen_boxes(bounds, need)))]
-        block.attrs = dict(pas.attrs)
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            try:
-                out = _classify(
-                    part, block, ecoregions, priority_landscapes, uncertainty_m, extent_check=False
-                )
-            except AsmPaceError:
-                return None
-        if caught:
-            return None
-        found = pd.to_numeric(out["nearest_pa_km"], errors="coerce").fillna(0.0).to_numpy()
-        if not (_need_m(found * 1e3, uncertainty_m, part, out) <= need).all():
+        block = _near_sites(pas, geoms, need, tree)
+        out, found_need = _classify_part(
+            part, block, ecoregions, priority_landscapes, uncertainty_m
+        )
+        if found_need is None or not (found_need <= need).all():
             return None
         results.append(out)
     out = _assemble(sites, parts, results)
