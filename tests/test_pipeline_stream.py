@@ -15,7 +15,7 @@ import pytest
 import shapely
 
 import asm_pace
-from asm_pace import chunked
+from asm_pace import chunked, output, pipeline
 from asm_pace.datasets import sample_path
 from asm_pace.errors import AsmPaceError, OutputExistsError
 from asm_pace.pipeline import run_pipeline, write_outputs
@@ -78,6 +78,10 @@ def _same_file(a, b) -> None:
             # every feature layer with its spatial index (QGIS and ArcGIS use it)
             "SELECT table_name, column_name, extension_name FROM gpkg_extensions ORDER BY 1, 2, 3",
             "SELECT f_table_name, styleQML FROM layer_styles ORDER BY 1",
+            # GDAL's feature counts, the fids' sequences, the tables' indexes and triggers
+            "SELECT table_name, feature_count FROM gpkg_ogr_contents ORDER BY 1",
+            "SELECT name, seq FROM sqlite_sequence ORDER BY 1",
+            "SELECT type, name, tbl_name FROM sqlite_master ORDER BY 2",
             "SELECT section, key, value FROM run_info WHERE key NOT IN ('created_utc') "
             "ORDER BY 1, 2",
         ):
@@ -87,6 +91,9 @@ def _same_file(a, b) -> None:
             index = f'SELECT count(*) FROM "rtree_{table}_geom"'
             assert ca.execute(index).fetchone() == cb.execute(index).fetchone(), table
             assert cb.execute(index).fetchone() == cb.execute(count).fetchone(), table
+
+
+copy = output.copy_table
 
 
 def test_streamed_file_is_the_unchunked_file(tmp_path, monkeypatch):
@@ -112,7 +119,12 @@ def test_streamed_file_is_the_unchunked_file(tmp_path, monkeypatch):
     assert chunked.LAST_RUN["workers"] == 2 and reads == [1, 1]  # before classify, after
     assert (whole.layers["buffers"]["radius_km"] == 0).any()  # footprint zones
     spool = parts.layers._spool.path
+    # the tables (overlaps, forest loss) written by a second process, copied in
+    monkeypatch.setattr(pipeline, "SIDE_MIN_ROWS", 0)
+    copied = []
+    monkeypatch.setattr(output, "copy_table", lambda *a: copied.append(a[2]) or copy(*a))
     write_outputs(parts, out)
+    assert copied == ["overlaps", "forest_loss"]
     _same_file(tmp_path / "whole.gpkg", out)
     info = pyogrio.read_dataframe(out, layer="run_info").set_index("key")["value"]
     assert info["forest_pa_coverage"] == "center"  # the rule of the in_pa split, recorded

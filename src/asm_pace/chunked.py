@@ -626,6 +626,7 @@ class ZoneSpool:
         self._con.execute("PRAGMA page_size=65536")
         self._con.execute("PRAGMA journal_mode=OFF")  # a scratch file: no journal
         self._con.execute("PRAGMA synchronous=OFF")
+        self._owner = True  # this copy removes the file (close); a reader's copy does not
         self._site_pos = pd.Series(
             np.arange(len(sites)), index=sites["site_id"].astype(str).to_numpy()
         )
@@ -846,15 +847,32 @@ class ZoneSpool:
             frame.attrs = dict(self.attrs)
         return frame
 
+    def __getstate__(self) -> dict[str, Any]:
+        """A copy for another process (:mod:`pickle`), once :meth:`finish` is done: it reads
+        the file (:meth:`batches`), read only, and never removes it."""
+        state = dict(self.__dict__)
+        del state["_con"]
+        state["_owner"] = False
+        state["path"] = os.path.abspath(self.path)  # the other process's folder may differ
+        state["_site_pos"] = None  # for add() only
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        import sqlite3
+
+        self.__dict__.update(state)
+        self._con = sqlite3.connect(f"{Path(self.path).as_uri()}?mode=ro", uri=True)
+
     def close(self) -> None:
-        """Close and remove the file."""
+        """Close, and remove the file (a copy made by :mod:`pickle` only closes it)."""
         import contextlib
 
         from .output import _remove_quietly
 
         with contextlib.suppress(Exception):
             self._con.close()
-        _remove_quietly(Path(self.path))
+        if self._owner:
+            _remove_quietly(Path(self.path))
 
 
 def _group_key(values: tuple) -> tuple:

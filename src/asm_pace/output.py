@@ -1131,6 +1131,139 @@ class LayerStream:
         return out.rename_geometry(seen["geometry"]) if seen["geometry"] != "geometry" else out
 
 
+class SideWriter:
+    """Tables (layers without geometry) written by one other process, each to a GeoPackage
+    of its own, while this process writes the others; :func:`write_geopackage` copies each
+    into its file at its turn (:meth:`SideLayer.copy_into`), so a run's long tables take the
+    second core instead of adding to the write (docs/scale.md).
+
+    ``layers`` maps each layer's name to something picklable whose ``stream()`` gives the
+    :class:`LayerStream` to write, in order (a streamed run's spool layer, read in the other process);
+    their files are temporaries beside ``near``. :attr:`layers` holds the
+    :class:`SideLayer` to give :func:`write_geopackage` in their place. :meth:`close` stops
+    the process and removes the files, written or not.
+    """
+
+    def __init__(self, near: str | os.PathLike[str], layers: Mapping[str, Any]):
+        from .parallel import _context
+
+        near = Path(os.fspath(near))
+        self._paths = {name: _temp_sibling(near, ".gpkg") for name in layers}
+        items = [(name, str(self._paths[name]), item) for name, item in layers.items()]
+        context = _context()
+        self._conn, child = context.Pipe(duplex=False)
+        self._process = context.Process(target=_side_main, args=(child, items), daemon=True)
+        self._process.start()
+        child.close()
+        self._done: dict[str, tuple[str, Any]] = {}
+        self.layers = {name: SideLayer(self, name) for name in layers}
+
+    def wait(self, name: str) -> tuple[Path, tuple[pd.DataFrame, int]]:
+        """The file of layer ``name`` once written, the layer's stand-in
+        (:meth:`LayerStream.stand_in`) and its rows; the other process's error if it failed."""
+        while name not in self._done:
+            try:
+                got, status, value = self._conn.recv()
+            except (EOFError, OSError) as err:
+                self._process.join(timeout=10)  # its exit code (negative: a signal's)
+                raise OutputError(
+                    f"the process writing layer {name!r} ended before it was written (exit "
+                    f"code {self._process.exitcode}); nothing was written. If it ran out of "
+                    "memory, run again with --jobs 1"
+                ) from err
+            self._done[got] = (status, value)
+        status, value = self._done[name]
+        if status != "ok":
+            raise value
+        return self._paths[name], value
+
+    def close(self) -> None:
+        """Stop the process (if still writing) and remove its files."""
+        if self._process.is_alive():
+            self._process.terminate()
+        self._process.join()
+        self._conn.close()
+        for path in self._paths.values():
+            _remove_quietly(path)
+
+
+def _side_main(conn: Any, items: list[tuple[str, str, Any]]) -> None:
+    """The other process of a :class:`SideWriter`: each layer written, then said (its
+    name, ``"ok"`` and its stand-in, or ``"error"`` and the error); stops at an error."""
+    import pickle
+
+    for name, path, item in items:
+        try:
+            stream = item.stream()
+            write_geopackage(path, {name: stream}, styles=False)
+            message = (name, "ok", (stream.stand_in(), stream.rows))
+        except BaseException as err:  # said to the writer, which raises it
+            try:
+                pickle.dumps(err)
+                message = (name, "error", err)
+            except Exception:
+                message = (name, "error", OutputError(f"could not write layer {name!r}: {err}"))
+        conn.send(message)
+        if message[1] != "ok":
+            break
+    conn.close()
+
+
+@dataclass
+class SideLayer:
+    """A layer a :class:`SideWriter` writes in its own process (given to
+    :func:`write_geopackage` as a layer; it cannot be the first)."""
+
+    writer: SideWriter
+    name: str
+
+    def __post_init__(self) -> None:
+        self._stand_in: pd.DataFrame | None = None
+        self.rows = 0  # once written
+
+    def copy_into(self, path: Path, name: str) -> None:
+        """Copy the layer, once written, into the GeoPackage ``path`` as ``name``."""
+        if name != self.name:
+            raise InputError(f"layer {self.name!r} written aside cannot be renamed to {name!r}")
+        side, (self._stand_in, self.rows) = self.writer.wait(self.name)
+        copy_table(side, path, name)
+
+    def stand_in(self) -> pd.DataFrame:
+        """The written layer's stand-in (:meth:`LayerStream.stand_in`)."""
+        if self._stand_in is None:
+            raise RuntimeError("stand_in(): the layer has not been written yet")
+        return self._stand_in
+
+
+def copy_table(source: Path, dest: Path, name: str) -> None:
+    """Copy the table ``name`` (a layer without geometry) of GeoPackage ``source`` into
+    GeoPackage ``dest``: its rows (fids kept), its GeoPackage entries and triggers, by
+    SQLite alone (a third of the time GDAL takes to write it again)."""
+    with contextlib.closing(sqlite3.connect(dest)) as con, con:
+        con.execute("ATTACH DATABASE ? AS side", (os.fspath(source),))
+        entries = con.execute(
+            "SELECT type, sql FROM side.sqlite_master WHERE tbl_name = ? AND sql IS NOT NULL",
+            (name,),
+        ).fetchall()
+        if con.execute(
+            "SELECT count(*) FROM side.gpkg_geometry_columns WHERE table_name = ?", (name,)
+        ).fetchone()[0]:
+            raise InputError(f"layer {name!r} has geometries; only tables are copied")
+        quoted = '"' + name.replace('"', '""') + '"'
+        for kind in ("table", "index", "trigger"):  # triggers after the rows: not run by them
+            for _, sql in (e for e in entries if e[0] == kind):
+                con.execute(sql)
+            if kind == "table":
+                con.execute(f"INSERT INTO main.{quoted} SELECT * FROM side.{quoted}")
+        for meta in ("gpkg_contents", "gpkg_ogr_contents", "gpkg_extensions"):
+            there = "SELECT count(*) FROM {}.sqlite_master WHERE type = 'table' AND name = ?"
+            if all(con.execute(there.format(db), (meta,)).fetchone()[0] for db in ("main", "side")):
+                con.execute(
+                    f"INSERT INTO main.{meta} SELECT * FROM side.{meta} WHERE table_name = ?",
+                    (name,),
+                )
+
+
 #: Rows of a feature layer written at a time (pyogrio converts a whole frame's
 #: geometries to WKB at once).
 WRITE_BATCH = 200_000
@@ -1244,7 +1377,8 @@ def write_geopackage(
         CRS); DataFrames become attribute tables (GeoPackage data type
         ``attributes``). Names and values are converted as
         :func:`prepare_frame` describes; layer names with :func:`safe_name`.
-        A :class:`LayerStream` is written batch by batch.
+        A :class:`LayerStream` is written batch by batch; a :class:`SideLayer` (a
+        table another process writes, :class:`SideWriter`) is copied in at its turn.
     overwrite : bool
         Replace an existing file. Without it an existing file is left
         untouched and :class:`~asm_pace.errors.OutputExistsError` is raised
@@ -1307,7 +1441,7 @@ def write_geopackage(
     prepared: dict[str, Any] = {}  # a frame, or a LayerStream (written batch by batch)
     renamed: dict[str, dict[str, str]] = {}
     for name, frame in layers.items():
-        if not isinstance(frame, pd.DataFrame | LayerStream):
+        if not isinstance(frame, pd.DataFrame | LayerStream | SideLayer):
             raise InputError(
                 f"layer {name!r} is a {type(frame).__name__}; give a GeoDataFrame or DataFrame"
             )
@@ -1316,7 +1450,9 @@ def write_geopackage(
             raise InputError(
                 f"layer name {name!r} is reserved for asm_pace's own table; rename the layer"
             )
-        if isinstance(frame, LayerStream):
+        if isinstance(frame, LayerStream | SideLayer):
+            if isinstance(frame, SideLayer) and not prepared:
+                raise InputError(f"layer {name!r} written aside cannot be the first layer")
             prepared[lname] = frame
             continue
         geo = isinstance(frame, gpd.GeoDataFrame) and frame.active_geometry_name is not None
@@ -1410,6 +1546,13 @@ def write_geopackage(
             # pyogrio warns when it promotes mixed Polygon/MultiPolygon; that is intended
             warnings.filterwarnings("ignore", category=RuntimeWarning, module="pyogrio")
             for name, frame in prepared.items():
+                if isinstance(frame, SideLayer):  # written by another process: copied
+                    try:
+                        frame.copy_into(temp, name)
+                    except sqlite3.Error as err:
+                        raise refused(name, err) from err
+                    renamed[name] = prepare_frame(frame.stand_in())[1]
+                    continue
                 # a large frame in slices (the WKB of one slice at a time, not of the whole
                 # layer), a streamed layer batch by batch (each prepared as it comes)
                 big = isinstance(frame, gpd.GeoDataFrame) and len(frame) > WRITE_BATCH
@@ -1424,11 +1567,13 @@ def write_geopackage(
                 finally:
                     parts.close()
             summary = {
-                name: prepare_frame(f.stand_in())[0] if isinstance(f, LayerStream) else f
+                name: prepare_frame(f.stand_in())[0]
+                if isinstance(f, LayerStream | SideLayer)
+                else f
                 for name, f in prepared.items()
             }
             rows = {
-                name: f.rows if isinstance(f, LayerStream) else len(f)
+                name: f.rows if isinstance(f, LayerStream | SideLayer) else len(f)
                 for name, f in prepared.items()
             }
             extra: dict[str, pd.DataFrame] = {

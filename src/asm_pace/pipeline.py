@@ -9,6 +9,7 @@ provenance table) and each reader's record counts. :func:`write_outputs` writes 
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import re
@@ -211,6 +212,11 @@ MAP_COLUMNS: dict[str, tuple[str, ...]] = {
     ),
 }
 
+#: A streamed run's tables (no geometry) of at least this many rows are written by a
+#: second process while the first writes the other layers, when the run has ``jobs`` > 1
+#: (:class:`asm_pace.output.SideWriter`).
+SIDE_MIN_ROWS = 500_000
+
 #: The least margin (km) of the analysis extent around the sites.
 MIN_MAP_MARGIN_KM = 10.0
 
@@ -233,6 +239,10 @@ class _Streamed:
     def batches(self):
         for batch in self.spool.batches(self.table, geometry=not self.long):
             yield self.make(batch)
+
+    @property
+    def has_geometry(self) -> bool:
+        return not self.long and self.spool._geometry.get(self.table) is not None
 
     def rows(self) -> int:
         n = self.spool.rows[self.table]
@@ -266,6 +276,10 @@ class _Streamed:
         )
 
 
+def _as_read(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame
+
+
 class _Layers(MutableMapping):
     """A result's layers when the zone layers were streamed (``stream_to``): the others in
     memory, those in the run's spool, read back whole on access."""
@@ -274,11 +288,13 @@ class _Layers(MutableMapping):
         self._items: dict[str, Any] = dict(frames)
         self._spool: Any = None
         self._finalizer: Any = None
+        self.jobs = 1
 
-    def stream(self, spool: Any, *, forest: bool) -> None:
+    def stream(self, spool: Any, *, forest: bool, jobs: int = 1) -> None:
         import weakref
 
         self._spool = spool
+        self.jobs = jobs  # processes to write with (write_outputs)
         self._finalizer = weakref.finalize(self, spool.close)
 
         def totals(frame: pd.DataFrame) -> pd.DataFrame:
@@ -287,7 +303,7 @@ class _Layers(MutableMapping):
 
         self._items["buffers"] = _Streamed(spool, "zones", totals)
         self._items["clusters"] = _Streamed(spool, "clusters", totals)
-        self._items["overlaps"] = _Streamed(spool, "pairs", lambda frame: frame)
+        self._items["overlaps"] = _Streamed(spool, "pairs", _as_read)
         if forest:
             self._items["forest_loss"] = _Streamed(spool, "zones", forest_loss_long, long=True)
 
@@ -788,7 +804,7 @@ def run_pipeline(
             pa_read = {"protected_areas": pa_gdf}
         if not isinstance(zones, tuple):  # streamed: the layers stay in the spool
             layers = _Layers(layers)
-            layers.stream(zones, forest=forest)
+            layers.stream(zones, forest=forest, jobs=jobs)
         else:
             zones, clusters, pairs = zones
             layers["buffers"] = zones
@@ -1389,7 +1405,7 @@ def write_outputs(
     pathlib.Path
         The GeoPackage written.
     """
-    from .output import write_csv, write_geopackage, write_qgis_project
+    from .output import SideWriter, write_csv, write_geopackage, write_qgis_project
 
     output = Path(os.fspath(output))
     project = qgis_project_path(output) if qgis_project else None
@@ -1408,13 +1424,26 @@ def write_outputs(
     else:
         plan.check_existing()
     parameters = {**result.parameters, **(extra_parameters or {})}
+    aside: dict[str, _Streamed] = {}
     if isinstance(result.layers, _Layers):  # streamed layers are copied in batches
         raw = {name: result.layers.raw(name) for name in result.layers}
         kept = {k: v.stream() if isinstance(v, _Streamed) else v for k, v in raw.items()}
+        aside = {  # large tables: written by a second process while this one writes the rest
+            name: item
+            for name, item in raw.items()
+            if isinstance(item, _Streamed)
+            and not item.has_geometry
+            and item.rows() >= SIDE_MIN_ROWS
+            and result.layers.jobs > 1
+        }
     else:
         kept = dict(result.layers)
     layers = {**kept, **result.map_layers()}
-    with plan.transaction():
+    with plan.transaction(), contextlib.ExitStack() as stack:
+        if aside:
+            side = SideWriter(output, aside)
+            stack.callback(side.close)
+            layers.update(side.layers)  # in their places: the keys are kept
         write_geopackage(
             output,
             layers,
@@ -1432,12 +1461,12 @@ def write_outputs(
             info = {**(report_info or {}), "output": str(output)}
             write_pipeline_report(report, result, run_info=info, overwrite=overwrite)
         if project is not None:
-            from .output import LayerStream
+            from .output import LayerStream, SideLayer
 
             top = [name for name in PROJECT_ORDER if name in layers]
             ordered = {
                 name: layers[name].stand_in()
-                if isinstance(layers[name], LayerStream)
+                if isinstance(layers[name], LayerStream | SideLayer)
                 else layers[name]
                 for name in [*top, *layers]
                 if name in layers

@@ -1,0 +1,104 @@
+"""Tables written by a second process (:class:`asm_pace.output.SideWriter`) and copied into
+the GeoPackage at their turn: the file a write in one process makes; a failure there is
+said here, and nothing is left behind."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from asm_pace.errors import AsmPaceError, InputError, OutputError
+from asm_pace.output import LayerStream, SideWriter, write_geopackage
+from test_output import _sites
+from test_pipeline_stream import _same_file
+
+
+class _Table:
+    """A table to write aside, in parts (picklable: the other process makes its stream);
+    an item of the parts that is an exception is raised there, ``crash`` ends it."""
+
+    def __init__(self, parts, crash: bool = False):
+        self.parts, self.crash = parts, crash
+
+    def stream(self) -> LayerStream:
+        if self.crash:
+            os._exit(3)
+
+        def batches():
+            for part in self.parts:
+                if isinstance(part, Exception):
+                    raise part
+                yield part
+
+        rows = sum(len(p) for p in self.parts if not isinstance(p, Exception))
+        return LayerStream(rows=rows, batches=batches)
+
+
+def _table(n: int, seed: int) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame(
+        {
+            "zone_id": [f"Z{i:05d}" for i in range(n)],
+            "year": np.arange(n) % 23 + 2001,
+            "loss_ha": rng.random(n),
+            "status_year": pd.array(np.where(rng.random(n) < 0.3, None, 1990), dtype="Int64"),
+            "inside": rng.random(n) < 0.5,
+            "Área (km²)": rng.random(n),  # renamed in the file, noted in run_info
+        }
+    )
+
+
+def _parts(frame: pd.DataFrame, size: int) -> list[pd.DataFrame]:
+    return [frame.iloc[i : i + size].reset_index(drop=True) for i in range(0, len(frame), size)]
+
+
+def test_tables_written_aside_make_the_file_of_one_write(tmp_path):
+    """Two tables, one in several parts, written by the other process and copied in
+    between feature layers: the same layers in the same order, the same rows, fids, types,
+    feature counts, triggers, renamed columns and run_info as the file written here alone."""
+    first, second = _table(2_500, 1), _table(40, 2)
+    sites = _sites()[["site_id", "pace_class", "nearest_pa_km", "geometry"]]
+    layers = {"sites": sites, "loss": first, "pairs": second, "more_sites": sites}
+    write_geopackage(tmp_path / "one.gpkg", layers)
+    side = SideWriter(tmp_path / "two.gpkg", {"loss": _Table(_parts(first, 900)),
+                                             "pairs": _Table([second])})  # fmt: skip
+    try:
+        write_geopackage(tmp_path / "two.gpkg", {**layers, **side.layers})
+    finally:
+        side.close()
+    assert [side.layers[n].rows for n in ("loss", "pairs")] == [2_500, 40]
+    _same_file(tmp_path / "one.gpkg", tmp_path / "two.gpkg")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["one.gpkg", "two.gpkg"]
+
+
+def test_a_table_failing_aside_says_why_and_leaves_nothing(tmp_path):
+    """The other process's own error, raised here; or, when it dies, what happened; no
+    output, no file of the other process left behind."""
+    sites = _sites()[["site_id", "geometry"]]
+    good = _table(30, 3)
+    out = tmp_path / "out.gpkg"
+    for item, error, match in (
+        (_Table([good, AsmPaceError("the scratch file is gone")]), AsmPaceError, "scratch"),
+        (_Table([good, good.assign(year="late")]), OutputError, r"layer 'loss'.*year"),
+        (_Table([good], crash=True), OutputError, r"ended before it was written \(exit code 3"),
+    ):
+        side = SideWriter(out, {"loss": item})
+        try:
+            with pytest.raises(error, match=match):
+                write_geopackage(out, {"sites": sites, "loss": side.layers["loss"]})
+        finally:
+            side.close()
+        assert list(tmp_path.iterdir()) == []
+
+
+def test_a_table_written_aside_is_not_the_first_layer(tmp_path):
+    side = SideWriter(tmp_path / "out.gpkg", {"loss": _Table([_table(3, 4)])})
+    try:
+        with pytest.raises(InputError, match="cannot be the first layer"):
+            write_geopackage(tmp_path / "out.gpkg", {"loss": side.layers["loss"]})
+    finally:
+        side.close()
+    assert list(tmp_path.iterdir()) == []
