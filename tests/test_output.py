@@ -12,6 +12,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import pyogrio
 import pytest
@@ -687,3 +688,44 @@ def test_sites_with_a_location_uncertainty_get_the_certainty_style(tmp_path):
             styles[name] = con.execute("SELECT styleQML FROM layer_styles").fetchone()[0]
     assert "possible" in styles["uncertain"] and "pa_certainty" in styles["uncertain"]
     assert "pa_certainty" not in styles["plain"]
+
+
+_POLYGON = st.tuples(
+    st.floats(-179, 179), st.floats(-89, 89), st.floats(0.001, 1), st.floats(0.001, 1)
+).map(lambda t: shapely.box(t[0], t[1], t[0] + t[2], t[1] + t[3]))
+_SINGLE = st.one_of(
+    _POLYGON,
+    _POLYGON.map(lambda p: p.exterior),  # a LinearRing: written as a line
+    _POLYGON.map(lambda p: shapely.LineString(p.exterior.coords[:3])),
+    _POLYGON.map(lambda p: p.centroid),
+    _POLYGON.map(lambda p: shapely.force_3d(p.centroid, 5.0)),
+    _POLYGON.map(lambda p: shapely.force_3d(p, 2.0)),
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.one_of(_SINGLE, st.lists(_POLYGON, min_size=1, max_size=3).map(
+    shapely.MultiPolygon), st.none()), min_size=1, max_size=8), st.sampled_from(["little", "big"]))  # fmt: skip
+def test_wkb_made_multi_on_the_bytes_is_shapelys_multi(geoms, order):
+    """WkbPart.multi_wkb: each single part's WKB made a multi-part of one on the bytes is
+    the WKB shapely writes for that multi-part (both byte orders, 2D and 3D); multi-parts
+    and missing geometries are left as they are."""
+    from asm_pace.output import WkbPart
+
+    geoms = np.array(geoms, dtype=object)
+    byte_order = 1 if order == "little" else 0
+    wkb = shapely.to_wkb(geoms, byte_order=byte_order)
+    part = WkbPart(pd.DataFrame(index=range(len(geoms))), wkb, "geometry", None,
+                   shapely.get_type_id(geoms), shapely.bounds(geoms))  # fmt: skip
+    made = {0: shapely.multipoints, 1: shapely.multilinestrings, 2: shapely.multilinestrings,
+            3: shapely.multipolygons}  # fmt: skip
+    expected = [
+        None
+        if g is None
+        else shapely.to_wkb(made[t]([g]), byte_order=byte_order)
+        if t in made and t != 2
+        else shapely.to_wkb(g, byte_order=byte_order)
+        for g, t in zip(geoms, shapely.get_type_id(geoms), strict=True)
+    ]
+    assert part.multi_wkb().tolist() == expected
+    assert part.wkb.tolist() == list(wkb)  # not changed in place

@@ -54,6 +54,7 @@ def _same_file(a, b) -> None:
     types, rows and values (to 1e-9 relative), geometry types and styles; the same
     run_info apart from the time it was written."""
     names_a = [tuple(r) for r in pyogrio.list_layers(a)]
+    live = {}  # each feature layer's geometries neither missing nor empty: its R-tree's
     assert names_a == [tuple(r) for r in pyogrio.list_layers(b)]
     for name, _ in names_a:
         if name in ("run_info", "layer_styles"):
@@ -65,8 +66,10 @@ def _same_file(a, b) -> None:
         for c in x.columns:
             if isinstance(x, gpd.GeoDataFrame) and c == x.geometry.name:
                 gx, gy = np.asarray(x[c].values), np.asarray(y[c].values)
+                live[name] = int((~(shapely.is_missing(gx) | shapely.is_empty(gx))).sum())
                 assert (shapely.get_type_id(gx) == shapely.get_type_id(gy)).all(), name
-                assert shapely.equals_exact(gx, gy, 1e-9).all(), (name, c)
+                both_missing = shapely.is_missing(gx) & shapely.is_missing(gy)
+                assert (shapely.equals_exact(gx, gy, 1e-9) | both_missing).all(), (name, c)
             elif pd.api.types.is_float_dtype(x[c]):
                 np.testing.assert_allclose(x[c], y[c], rtol=1e-9, atol=1e-9, err_msg=f"{name}.{c}")
             else:
@@ -87,10 +90,9 @@ def _same_file(a, b) -> None:
         ):
             assert ca.execute(sql).fetchall() == cb.execute(sql).fetchall(), sql
         for (table,) in ca.execute("SELECT table_name FROM gpkg_geometry_columns").fetchall():
-            count = f'SELECT count(*) FROM "{table}"'
             index = f'SELECT count(*) FROM "rtree_{table}_geom"'
             assert ca.execute(index).fetchone() == cb.execute(index).fetchone(), table
-            assert cb.execute(index).fetchone() == cb.execute(count).fetchone(), table
+            assert cb.execute(index).fetchone()[0] == live[table], table
 
 
 copy = output.copy_table

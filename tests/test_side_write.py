@@ -102,3 +102,49 @@ def test_a_table_written_aside_is_not_the_first_layer(tmp_path):
     finally:
         side.close()
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_spool_layer_written_undecoded_is_the_decoded_layer(tmp_path):
+    """Zones of mixed polygons and multipolygons, an empty one and a missing one, spooled
+    in two chunks and written with their WKB as read back (types and bounds from the
+    spool): the file and the stand-in of the same layer decoded and written whole."""
+    import geopandas as gpd
+    import shapely
+
+    from asm_pace.chunked import ZoneSpool
+    from asm_pace.pipeline import _as_read, _Streamed
+    from test_pipeline_stream import _same_file
+
+    n = 12
+    sites = gpd.GeoDataFrame({"site_id": [f"S{i}" for i in range(n)]},
+                             geometry=shapely.points(np.arange(n), np.zeros(n)), crs=4326)  # fmt: skip
+    geoms = [shapely.box(i, 0, i + 0.5, 0.5) for i in range(n)]
+    geoms[3] = shapely.MultiPolygon([geoms[3], shapely.box(40, 40, 41, 41)])
+    geoms[5], geoms[7] = shapely.Polygon(), None
+    zones = gpd.GeoDataFrame({"site_id": sites["site_id"], "radius_km": 1.0,
+                              "cluster_id": [f"C{i // 2}" for i in range(n)],
+                              "loss_ha": np.linspace(0, 1, n)}, geometry=geoms, crs=4326)  # fmt: skip
+    clusters = gpd.GeoDataFrame({"cluster_id": [f"C{i}" for i in range(n // 2)],
+                                 "radius_km": 1.0},
+                                geometry=[shapely.box(i, 0, i + 1, 1) for i in range(n // 2)],
+                                crs=4326)  # fmt: skip
+    pairs = pd.DataFrame({"site_id": ["S1", "S8"], "pa_id": ["P1", "P2"]})
+    spool = ZoneSpool(tmp_path / "spool.sqlite", sites, 1)
+    try:
+        for rows, cl in ((slice(0, 6), slice(0, 3)), (slice(6, n), slice(3, 6))):
+            spool.add(zones.iloc[rows], clusters.iloc[cl], pairs[pairs.site_id.isin(
+                zones.site_id.iloc[rows])])  # fmt: skip
+        spool.finish()
+        layer = _Streamed(spool, "zones", _as_read)
+        whole = layer.read()
+        assert isinstance(whole.geometry.values[0], shapely.Polygon)  # decoded
+        undecoded = layer.stream()
+        write_geopackage(tmp_path / "a.gpkg", {"buffers": whole})
+        write_geopackage(tmp_path / "b.gpkg", {"buffers": undecoded})
+        _same_file(tmp_path / "a.gpkg", tmp_path / "b.gpkg")
+        decoded = LayerStream(rows=n, batches=layer.batches,
+                              geometry_types=undecoded.geometry_types)  # fmt: skip
+        write_geopackage(tmp_path / "c.gpkg", {"buffers": decoded})
+        pd.testing.assert_frame_equal(undecoded.stand_in(), decoded.stand_in())
+    finally:
+        spool.close()

@@ -599,6 +599,8 @@ SPOOL_BATCH_SITES = 20_000
 #: Clusters read back at a time.
 SPOOL_BATCH_CLUSTERS = 50_000
 _TABLES = ("zones", "clusters", "pairs")
+#: Floats stored after a row's own for its geometry: its type (shapely's id) and bounds.
+_GEOMETRY_FLOATS = 5
 
 
 class ZoneSpool:
@@ -720,11 +722,18 @@ class ZoneSpool:
             self.has_z[table] = self.has_z[table] or bool(shapely.has_z(live).any())
         data = [_sql_values(np.asarray(v)) for v in keys.values()]
         at = {col: i for i, col in enumerate(frame.columns)}
-        floats = np.full((len(frame), len(block)), np.nan)
+        shape = _GEOMETRY_FLOATS if self._geometry[table] is not None else 0
+        floats = np.full((len(frame), len(block) + shape), np.nan)
         for j, col in enumerate(block):
             if col in at:
                 floats[:, j] = frame.iloc[:, at[col]].to_numpy(dtype="float64", na_value=np.nan)
-        data.append(floats.view(np.dtype((np.void, 8 * len(block)))).ravel().tolist())
+        if shape and geo:  # each geometry's type and bounds, for a write that keeps its WKB
+            geoms = np.asarray(frame.geometry.values, dtype=object)
+            floats[:, len(block)] = shapely.get_type_id(geoms)
+            floats[:, len(block) + 1 :] = shapely.bounds(geoms)
+        width = floats.shape[1]
+        blobs = floats.view(np.dtype((np.void, 8 * width))).ravel().tolist() if width else None
+        data.append(blobs or [b""] * len(frame))  # no floats: an empty blob a row
         single = [c for c in names if c not in block]
         for col in single:
             if col not in at:
@@ -783,11 +792,12 @@ class ZoneSpool:
         return self
 
     # ---------------------------------------------------------------- reading
-    def batches(self, table: str, *, geometry: bool = True) -> Any:
+    def batches(self, table: str, *, geometry: bool = True, wkb: bool = False) -> Any:
         """The rows of ``table`` (``zones``, ``clusters``, ``pairs``) in the unchunked run's
         order, as frames of at most :data:`SPOOL_BATCH_SITES` sites (clusters:
         :data:`SPOOL_BATCH_CLUSTERS`); always at least one frame (empty: the columns).
-        ``geometry`` False: plain frames without the geometries (not read nor decoded)."""
+        ``geometry`` False: plain frames without the geometries (not read nor decoded);
+        ``wkb``: a table with geometries as :class:`asm_pace.output.WkbPart` (not decoded)."""
         names = self.columns[table]
         block = self._block.get(table, [])
         skip = None if geometry else self._geometry.get(table)
@@ -817,13 +827,17 @@ class ZoneSpool:
             bounds = range(0, max(self.n_sites * self.stride, 1), step)
         for start in bounds:
             rows = self._con.execute(sql, (start, start + step)).fetchall() if names else []
-            yield self._frame(table, rows, skip)
+            yield self._frame(table, rows, skip, wkb=wkb)
 
-    def _frame(self, table: str, rows: list[tuple], skip: str | None = None) -> pd.DataFrame:
+    def _frame(
+        self, table: str, rows: list[tuple], skip: str | None = None, *, wkb: bool = False
+    ) -> Any:
         names = [c for c in self.columns[table] if c != skip]
         block = self._block.get(table, [])
         columns = list(zip(*rows, strict=True)) if rows else [()] * (len(names) + 2)
-        floats = np.frombuffer(b"".join(columns[1]), dtype="float64").reshape(-1, len(block))
+        shape = _GEOMETRY_FLOATS if self._geometry.get(table) is not None else 0
+        floats = np.frombuffer(b"".join(columns[1]), dtype="float64")
+        floats = floats.reshape(-1, len(block) + shape)
         data: dict[str, Any] = {}
         gname = None if skip else self._geometry.get(table)
         single = iter(columns[2:])
@@ -833,19 +847,34 @@ class ZoneSpool:
                 continue
             values = next(single)
             if col == gname:
-                data[col] = shapely.from_wkb(np.array(values, dtype=object))
+                data[col] = np.array(values, dtype=object)
                 continue
             dtype = self.dtypes[table][col]
             if col == "cluster_id" and table in ("zones", "clusters"):
                 values = columns[0]
             data[col] = _typed(values, dtype)
         frame = pd.DataFrame(data, index=pd.RangeIndex(len(rows)))
-        if gname is not None:
-            frame = gpd.GeoDataFrame(frame, geometry=gname, crs=self.crs.get(table))
         _fill_missing_years(frame)
         if table == "zones":
             frame.attrs = dict(self.attrs)
-        return frame
+        if gname is None:
+            return frame
+        if wkb:
+            from .output import WkbPart
+
+            described = floats[:, len(block) :]
+            return WkbPart(
+                frame.drop(columns=gname),
+                frame[gname].to_numpy(),
+                gname,
+                self.crs.get(table),
+                types=np.nan_to_num(described[:, 0], nan=-1).astype(np.int64),
+                bounds=described[:, 1:].copy(),
+            )
+        frame[gname] = shapely.from_wkb(frame[gname].to_numpy())
+        out = gpd.GeoDataFrame(frame, geometry=gname, crs=self.crs.get(table))
+        out.attrs = frame.attrs
+        return out
 
     def __getstate__(self) -> dict[str, Any]:
         """A copy for another process (:mod:`pickle`), once :meth:`finish` is done: it reads

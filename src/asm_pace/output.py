@@ -1037,6 +1037,46 @@ def clean_stale_temporaries(
 
 
 # --------------------------------------------------------------------------- writing
+#: shapely's geometry type ids and names (:func:`shapely.get_type_id`).
+_TYPE_NAMES = ("Point", "LineString", "LinearRing", "Polygon", "MultiPoint",
+               "MultiLineString", "MultiPolygon", "GeometryCollection")  # fmt: skip
+
+
+@dataclass
+class WkbPart:
+    """A part of a streamed layer whose geometries are still WKB (a streamed run's, read
+    back from its scratch file), written as they are, never decoded: ``frame`` holds the
+    layer's other columns, ``wkb`` the geometries (column ``geometry``; ``None`` where
+    missing), ``types`` their shapely type ids (-1: missing), ``bounds`` their bounds
+    (NaN: missing or empty)."""
+
+    frame: pd.DataFrame
+    wkb: np.ndarray
+    geometry: str
+    crs: Any
+    types: np.ndarray
+    bounds: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.frame)
+
+    def with_frame(self, frame: pd.DataFrame) -> WkbPart:
+        """The same geometries beside ``frame`` (its rows those of :attr:`frame`)."""
+        return WkbPart(frame, self.wkb, self.geometry, self.crs, self.types, self.bounds)
+
+    def multi_wkb(self) -> np.ndarray:
+        """The WKB with each single part (point, line, polygon) made a multi-part of one,
+        on the bytes: the byte order, the multi type (single + 3, flags kept), a count of
+        1, then the part (as :func:`shapely.to_wkb` writes a multi-part)."""
+        out = self.wkb.copy()
+        for i in np.flatnonzero(np.isin(self.types, (0, 1, 3))).tolist():
+            wkb = out[i]
+            order = "little" if wkb[0] == 1 else "big"
+            kind = int.from_bytes(wkb[1:5], order) + 3
+            out[i] = wkb[:1] + kind.to_bytes(4, order) + (1).to_bytes(4, order) + wkb
+        return out
+
+
 @dataclass
 class LayerStream:
     """A layer :func:`write_geopackage` writes batch by batch, never whole in memory (a
@@ -1077,20 +1117,30 @@ class LayerStream:
     def observe(self, batch: pd.DataFrame) -> None:
         """Note a batch written: columns, geometry types, extent, radii (first come)."""
         seen = self._seen
+        part = batch if isinstance(batch, WkbPart) else None
+        if part is not None:
+            batch = part.frame
         if not seen:
             seen["columns"] = list(batch.columns)
             geo = isinstance(batch, gpd.GeoDataFrame) and batch.active_geometry_name is not None
-            seen["geometry"] = batch.geometry.name if geo else None
-            seen["crs"] = batch.crs if geo else None
+            seen["geometry"] = part.geometry if part else batch.geometry.name if geo else None
+            seen["crs"] = part.crs if part else batch.crs if geo else None
             seen["types"] = {}
             seen["bounds"] = None
             seen["radii"] = []
         if seen["geometry"] is not None and len(batch):
-            for kind, n in batch.geometry.geom_type.dropna().value_counts().items():
+            if part is not None:
+                ids, counts = np.unique(part.types[part.types >= 0], return_counts=True)
+                kinds = {_TYPE_NAMES[i]: n for i, n in zip(ids, counts, strict=True)}
+                live = part.bounds[~np.isnan(part.bounds).any(axis=1)]
+                b = np.r_[live[:, :2].min(axis=0), live[:, 2:].max(axis=0)] if len(live) else None
+            else:
+                kinds = batch.geometry.geom_type.dropna().value_counts().to_dict()
+                geoms = batch.geometry[~(batch.geometry.isna() | batch.geometry.is_empty)]
+                b = geoms.total_bounds if len(geoms) else None
+            for kind, n in kinds.items():
                 seen["types"][kind] = seen["types"].get(kind, 0) + int(n)
-            live = batch.geometry[~(batch.geometry.isna() | batch.geometry.is_empty)]
-            if len(live):
-                b = live.total_bounds
+            if b is not None:
                 old = seen["bounds"]
                 seen["bounds"] = (
                     b
@@ -1312,7 +1362,11 @@ def _prepared(
     for batch in stream.batches():
         if not sliced:
             stream.observe(batch)
-            batch, renamed[name] = prepare_frame(batch)
+            if isinstance(batch, WkbPart):  # the columns prepared, the geometry as it is
+                frame, renamed[name] = prepare_frame(batch.frame)
+                batch = batch.with_frame(frame)
+            else:
+                batch, renamed[name] = prepare_frame(batch)
         yield batch
 
 
@@ -1322,6 +1376,10 @@ def _arrow_batch(frame: pd.DataFrame, promote: bool, schema: Any = None) -> Any:
     with ``schema`` (the first part's), in its types."""
     import pyarrow as pa
 
+    if isinstance(frame, WkbPart):  # the prepared columns, then the WKB (as prepare_frame)
+        wkb = frame.multi_wkb() if promote else frame.wkb
+        data = pd.DataFrame(frame.frame, copy=False).assign(geometry=wkb)
+        return pa.RecordBatch.from_pandas(data, schema=schema, preserve_index=False)
     data = pd.DataFrame(frame, copy=False)
     if isinstance(frame, gpd.GeoDataFrame):
         gname = frame.geometry.name
@@ -1506,13 +1564,14 @@ def write_geopackage(
         from pyogrio.raw import write_arrow
 
         first = next(parts)
-        geo = isinstance(first, gpd.GeoDataFrame)
+        geo = isinstance(first, gpd.GeoDataFrame | WkbPart)
+        gname = "geometry" if isinstance(first, WkbPart) else first.geometry.name if geo else None
         crs = None
         if geo and first.crs is not None:
             epsg = first.crs.to_epsg()
             crs = f"EPSG:{epsg}" if epsg else first.crs.to_wkt("WKT1_GDAL")
         batch = _arrow_batch(first, promote)
-        schema = _arrow_schema(batch, first.geometry.name if geo else None)
+        schema = _arrow_schema(batch, gname)
         failed: list[BaseException] = []  # GDAL reports a part's failure as its own
 
         def rest() -> Iterator[Any]:
@@ -1530,7 +1589,7 @@ def write_geopackage(
                 temp,
                 layer=name,
                 driver="GPKG",
-                geometry_name=first.geometry.name if geo else None,
+                geometry_name=gname,
                 geometry_type=kind if geo else None,
                 crs=crs,
                 **new_file(temp),

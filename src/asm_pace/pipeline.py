@@ -10,6 +10,7 @@ provenance table) and each reader's record counts. :func:`write_outputs` writes 
 from __future__ import annotations
 
 import contextlib
+import functools
 import math
 import os
 import re
@@ -236,9 +237,12 @@ class _Streamed:
     ):
         self.spool, self.table, self.make, self.long = spool, table, make, long
 
-    def batches(self):
-        for batch in self.spool.batches(self.table, geometry=not self.long):
-            yield self.make(batch)
+    def batches(self, wkb: bool = False):
+        for batch in self.spool.batches(self.table, geometry=not self.long, wkb=wkb):
+            if isinstance(batch, pd.DataFrame):
+                yield self.make(batch)
+            else:  # geometries as WKB: the columns made, the geometries kept
+                yield batch.with_frame(self.make(batch.frame))
 
     @property
     def has_geometry(self) -> bool:
@@ -268,7 +272,7 @@ class _Streamed:
 
         return LayerStream(
             rows=self.rows(),
-            batches=self.batches,
+            batches=functools.partial(self.batches, wkb=True),  # written undecoded
             geometry_types=frozenset()
             if self.long
             else frozenset(self.spool.geom_types[self.table]),
