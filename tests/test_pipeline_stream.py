@@ -93,6 +93,8 @@ def _same_file(a, b) -> None:
             index = f'SELECT count(*) FROM "rtree_{table}_geom"'
             assert ca.execute(index).fetchone() == cb.execute(index).fetchone(), table
             assert cb.execute(index).fetchone()[0] == live[table], table
+            check = f"SELECT rtreecheck('rtree_{table}_geom')"  # SQLite's own check
+            assert cb.execute(check).fetchone() == ("ok",), table
 
 
 copy = output.copy_table
@@ -121,12 +123,12 @@ def test_streamed_file_is_the_unchunked_file(tmp_path, monkeypatch):
     assert chunked.LAST_RUN["workers"] == 2 and reads == [1, 1]  # before classify, after
     assert (whole.layers["buffers"]["radius_km"] == 0).any()  # footprint zones
     spool = parts.layers._spool.path
-    # the tables (overlaps, forest loss) written by a second process, copied in
+    # the clusters, overlaps and forest loss written by a second process, copied in
     monkeypatch.setattr(pipeline, "SIDE_MIN_ROWS", 0)
     copied = []
     monkeypatch.setattr(output, "copy_table", lambda *a: copied.append(a[2]) or copy(*a))
     write_outputs(parts, out)
-    assert copied == ["overlaps", "forest_loss"]
+    assert copied == ["clusters", "overlaps", "forest_loss"]
     _same_file(tmp_path / "whole.gpkg", out)
     info = pyogrio.read_dataframe(out, layer="run_info").set_index("key")["value"]
     assert info["forest_pa_coverage"] == "center"  # the rule of the in_pa split, recorded

@@ -6,9 +6,12 @@ from __future__ import annotations
 
 import os
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyogrio
 import pytest
+import shapely
 
 from asm_pace.errors import AsmPaceError, InputError, OutputError
 from asm_pace.output import LayerStream, SideWriter, write_geopackage
@@ -20,8 +23,8 @@ class _Table:
     """A table to write aside, in parts (picklable: the other process makes its stream);
     an item of the parts that is an exception is raised there, ``crash`` ends it."""
 
-    def __init__(self, parts, crash: bool = False):
-        self.parts, self.crash = parts, crash
+    def __init__(self, parts, geometry_types=frozenset(), crash: bool = False):
+        self.parts, self.kinds, self.crash = parts, geometry_types, crash
 
     def stream(self) -> LayerStream:
         if self.crash:
@@ -34,7 +37,7 @@ class _Table:
                 yield part
 
         rows = sum(len(p) for p in self.parts if not isinstance(p, Exception))
-        return LayerStream(rows=rows, batches=batches)
+        return LayerStream(rows=rows, batches=batches, geometry_types=self.kinds)
 
 
 def _table(n: int, seed: int) -> pd.DataFrame:
@@ -55,22 +58,44 @@ def _parts(frame: pd.DataFrame, size: int) -> list[pd.DataFrame]:
     return [frame.iloc[i : i + size].reset_index(drop=True) for i in range(0, len(frame), size)]
 
 
-def test_tables_written_aside_make_the_file_of_one_write(tmp_path):
-    """Two tables, one in several parts, written by the other process and copied in
-    between feature layers: the same layers in the same order, the same rows, fids, types,
-    feature counts, triggers, renamed columns and run_info as the file written here alone."""
-    first, second = _table(2_500, 1), _table(40, 2)
+def _zones(n: int, seed: int) -> gpd.GeoDataFrame:
+    """Boxes by radius, some multi-polygons, one empty and one missing geometry."""
+    rng = np.random.default_rng(seed)
+    x, y = rng.uniform(-170, 170, n), rng.uniform(-80, 80, n)
+    geoms = np.array(shapely.box(x, y, x + 0.5, y + 0.5), dtype=object)
+    geoms[::7] = [shapely.MultiPolygon([g, shapely.box(0, 0, 1, 1)]) for g in geoms[::7]]
+    geoms[3], geoms[5] = shapely.Polygon(), None
+    return gpd.GeoDataFrame({"zone_id": [f"Z{i}" for i in range(n)],
+                             "radius_km": rng.choice([1.0, 10.0], n), "v": rng.random(n)},
+                            geometry=geoms, crs=4326)  # fmt: skip
+
+
+def test_layers_written_aside_make_the_file_of_one_write(tmp_path):
+    """Two tables, one in several parts, and a feature layer in parts (mixed polygons and
+    multi-polygons: promoted), written by the other process and copied in between layers
+    written here: the same layers in the same order, the same rows, fids, types, feature
+    counts, spatial index (checked by SQLite's rtreecheck), triggers, styles, renamed
+    columns and run_info as the file written here alone."""
+    first, second, zones = _table(2_500, 1), _table(40, 2), _zones(1_000, 3)
     sites = _sites()[["site_id", "pace_class", "nearest_pa_km", "geometry"]]
-    layers = {"sites": sites, "loss": first, "pairs": second, "more_sites": sites}
+    layers = {"sites": sites, "zones": zones, "loss": first, "pairs": second,
+              "more_sites": sites}  # fmt: skip
     write_geopackage(tmp_path / "one.gpkg", layers)
-    side = SideWriter(tmp_path / "two.gpkg", {"loss": _Table(_parts(first, 900)),
+    kinds = frozenset({"Polygon", "MultiPolygon"})
+    side = SideWriter(tmp_path / "two.gpkg", {"zones": _Table(_parts(zones, 300), kinds),
+                                             "loss": _Table(_parts(first, 900)),
                                              "pairs": _Table([second])})  # fmt: skip
     try:
         write_geopackage(tmp_path / "two.gpkg", {**layers, **side.layers})
     finally:
         side.close()
-    assert [side.layers[n].rows for n in ("loss", "pairs")] == [2_500, 40]
+    assert [side.layers[n].rows for n in ("zones", "loss", "pairs")] == [1_000, 2_500, 40]
     _same_file(tmp_path / "one.gpkg", tmp_path / "two.gpkg")
+    # the copied spatial index finds what the written one finds
+    for box in ((0, 0, 10, 10), (-100, -50, 20, 30)):
+        one, two = (pyogrio.read_dataframe(tmp_path / f, layer="zones", bbox=box)
+                    for f in ("one.gpkg", "two.gpkg"))  # fmt: skip
+        assert len(one) > 0 and one["zone_id"].tolist() == two["zone_id"].tolist()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["one.gpkg", "two.gpkg"]
 
 
@@ -108,9 +133,6 @@ def test_a_spool_layer_written_undecoded_is_the_decoded_layer(tmp_path):
     """Zones of mixed polygons and multipolygons, an empty one and a missing one, spooled
     in two chunks and written with their WKB as read back (types and bounds from the
     spool): the file and the stand-in of the same layer decoded and written whole."""
-    import geopandas as gpd
-    import shapely
-
     from asm_pace.chunked import ZoneSpool
     from asm_pace.pipeline import _as_read, _Streamed
     from test_pipeline_stream import _same_file

@@ -26,7 +26,7 @@ import os
 import re
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -792,16 +792,25 @@ class ZoneSpool:
         return self
 
     # ---------------------------------------------------------------- reading
-    def batches(self, table: str, *, geometry: bool = True, wkb: bool = False) -> Any:
+    def batches(
+        self,
+        table: str,
+        *,
+        geometry: bool = True,
+        wkb: bool = False,
+        columns: Sequence[str] | None = None,
+    ) -> Any:
         """The rows of ``table`` (``zones``, ``clusters``, ``pairs``) in the unchunked run's
         order, as frames of at most :data:`SPOOL_BATCH_SITES` sites (clusters:
         :data:`SPOOL_BATCH_CLUSTERS`); always at least one frame (empty: the columns).
         ``geometry`` False: plain frames without the geometries (not read nor decoded);
-        ``wkb``: a table with geometries as :class:`asm_pace.output.WkbPart` (not decoded)."""
+        ``wkb``: a table with geometries as :class:`asm_pace.output.WkbPart` (not decoded);
+        ``columns``: only these of the columns not stored as floats (not read)."""
         names = self.columns[table]
         block = self._block.get(table, [])
         skip = None if geometry else self._geometry.get(table)
-        single = [f"t.v{i}" for i, c in enumerate(names) if c not in block and c != skip]
+        keep = [c for c in names if c != skip and (c in block or columns is None or c in columns)]
+        single = [f"t.v{i}" for i, c in enumerate(names) if c in keep and c not in block]
         values = ", ".join(["t.fb", *single])
         if table == "clusters":
             step = SPOOL_BATCH_CLUSTERS
@@ -814,7 +823,7 @@ class ZoneSpool:
             step = SPOOL_BATCH_SITES * self.stride
             join = ""
             new = "NULL"
-            if table == "zones":
+            if table == "zones" and "cluster_id" in keep:
                 join = "LEFT JOIN cluster_map m ON m._c = t._c AND m.cid = t.v{}".format(
                     names.index("cluster_id")
                 )
@@ -827,23 +836,22 @@ class ZoneSpool:
             bounds = range(0, max(self.n_sites * self.stride, 1), step)
         for start in bounds:
             rows = self._con.execute(sql, (start, start + step)).fetchall() if names else []
-            yield self._frame(table, rows, skip, wkb=wkb)
+            yield self._frame(table, rows, keep, wkb=wkb)
 
-    def _frame(
-        self, table: str, rows: list[tuple], skip: str | None = None, *, wkb: bool = False
-    ) -> Any:
-        names = [c for c in self.columns[table] if c != skip]
+    def _frame(self, table: str, rows: list[tuple], names: list[str], *, wkb: bool = False) -> Any:
         block = self._block.get(table, [])
         columns = list(zip(*rows, strict=True)) if rows else [()] * (len(names) + 2)
+        block_names = {c: j for j, c in enumerate(block)}
         shape = _GEOMETRY_FLOATS if self._geometry.get(table) is not None else 0
         floats = np.frombuffer(b"".join(columns[1]), dtype="float64")
         floats = floats.reshape(-1, len(block) + shape)
         data: dict[str, Any] = {}
-        gname = None if skip else self._geometry.get(table)
+        gname = self._geometry.get(table)
+        gname = gname if gname in names else None
         single = iter(columns[2:])
         for col in names:
-            if col in block:
-                data[col] = floats[:, block.index(col)].copy()
+            if col in block_names:
+                data[col] = floats[:, block_names[col]].copy()
                 continue
             values = next(single)
             if col == gname:

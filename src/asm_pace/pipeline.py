@@ -213,8 +213,9 @@ MAP_COLUMNS: dict[str, tuple[str, ...]] = {
     ),
 }
 
-#: A streamed run's tables (no geometry) of at least this many rows are written by a
-#: second process while the first writes the other layers, when the run has ``jobs`` > 1
+#: A streamed run's zone layers (clusters, overlaps, the long forest_loss table) of at
+#: least this many rows are written by a second process while the first writes the
+#: sites and the buffers, when the run has ``jobs`` > 1
 #: (:class:`asm_pace.output.SideWriter`).
 SIDE_MIN_ROWS = 500_000
 
@@ -238,15 +239,14 @@ class _Streamed:
         self.spool, self.table, self.make, self.long = spool, table, make, long
 
     def batches(self, wkb: bool = False):
-        for batch in self.spool.batches(self.table, geometry=not self.long, wkb=wkb):
+        columns = _LONG_KEYS if self.long else None  # and the loss columns (floats)
+        for batch in self.spool.batches(
+            self.table, geometry=not self.long, wkb=wkb, columns=columns
+        ):
             if isinstance(batch, pd.DataFrame):
                 yield self.make(batch)
             else:  # geometries as WKB: the columns made, the geometries kept
                 yield batch.with_frame(self.make(batch.frame))
-
-    @property
-    def has_geometry(self) -> bool:
-        return not self.long and self.spool._geometry.get(self.table) is not None
 
     def rows(self) -> int:
         n = self.spool.rows[self.table]
@@ -284,6 +284,11 @@ def _as_read(frame: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
+def _totals(frame: pd.DataFrame) -> pd.DataFrame:
+    """The yearly in/outside split lives in the long table; the layers keep the totals."""
+    return frame.drop(columns=_protection_by_year(frame))
+
+
 class _Layers(MutableMapping):
     """A result's layers when the zone layers were streamed (``stream_to``): the others in
     memory, those in the run's spool, read back whole on access."""
@@ -301,10 +306,7 @@ class _Layers(MutableMapping):
         self.jobs = jobs  # processes to write with (write_outputs)
         self._finalizer = weakref.finalize(self, spool.close)
 
-        def totals(frame: pd.DataFrame) -> pd.DataFrame:
-            # the yearly in/outside split lives in the long table; the layers keep the totals
-            return frame.drop(columns=_protection_by_year(frame)) if forest else frame
-
+        totals = _totals if forest else _as_read
         self._items["buffers"] = _Streamed(spool, "zones", totals)
         self._items["clusters"] = _Streamed(spool, "clusters", totals)
         self._items["overlaps"] = _Streamed(spool, "pairs", _as_read)
@@ -1223,7 +1225,7 @@ def forest_loss_long(zones: pd.DataFrame) -> pd.DataFrame:
     1  A_1km       A        1.0  2002      0.0
     """
     years = [year for year, _ in loss_columns(zones)]
-    keys = [c for c in ("site_id", "radius_km", "inner_km") if c in zones.columns]
+    keys = [c for c in _LONG_KEYS[1:] if c in zones.columns]
     frame = pd.DataFrame(zones[keys]).reset_index(drop=True)
     frame.insert(0, "zone_id", _zone_ids(frame))
     long = frame.loc[frame.index.repeat(len(years))].reset_index(drop=True)
@@ -1235,6 +1237,8 @@ def forest_loss_long(zones: pd.DataFrame) -> pd.DataFrame:
     return long
 
 
+#: The zones' columns the long table takes besides their loss columns.
+_LONG_KEYS = ("zone_id", "site_id", "radius_km", "inner_km")
 #: The long table's loss columns and the part of the wide column names they come from
 #: (``loss_YYYY<part>_ha``); the protection split is there when forest_loss made it.
 _LONG_LOSS = (
@@ -1432,11 +1436,11 @@ def write_outputs(
     if isinstance(result.layers, _Layers):  # streamed layers are copied in batches
         raw = {name: result.layers.raw(name) for name in result.layers}
         kept = {k: v.stream() if isinstance(v, _Streamed) else v for k, v in raw.items()}
-        aside = {  # large tables: written by a second process while this one writes the rest
-            name: item
+        aside = {  # large zone layers: written by a second process while this one writes
+            name: item  # the sites and the buffers (the largest), then copied in
             for name, item in raw.items()
             if isinstance(item, _Streamed)
-            and not item.has_geometry
+            and name != "buffers"
             and item.rows() >= SIDE_MIN_ROWS
             and result.layers.jobs > 1
         }
