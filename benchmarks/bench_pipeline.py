@@ -204,6 +204,9 @@ def run_once(args: argparse.Namespace) -> dict:
     # row counts without reading a streamed layer back (older versions: no row_counts)
     rows = getattr(result, "row_counts", None)
     counts = rows() if rows else {k: len(v) for k, v in result.layers.items()}
+    # the zone layers a second process wrote (wall, CPU seconds each)
+    side = getattr(getattr(result, "layers", None), "side", None)
+    side_s = dict(side.seconds) if side is not None else {}
     if hasattr(result, "close"):
         result.close()
     from asm_pace import chunked, parallel
@@ -221,6 +224,7 @@ def run_once(args: argparse.Namespace) -> dict:
         "workers_cpu_s": round(sum(run.get("worker_cpu_s", {}).values()), 1)
         if run.get("workers", 1) > 1
         else 0.0,
+        "second_process_s": side_s,
     }
     return {
         "n": args.n,

@@ -118,18 +118,22 @@ def test_streamed_file_is_the_unchunked_file(tmp_path, monkeypatch):
         asm_pace, "read_protected_areas", lambda *a, **k: reads.append(1) or real(*a, **k)
     )
     out = tmp_path / "parts.gpkg"
+    # the clusters, overlaps and forest loss written by a second process as soon as the
+    # zone steps end (while this one reads the protected areas again), copied in
+    monkeypatch.setattr(pipeline, "SIDE_MIN_ROWS", 0)
     parts = _run(sites, stream_to=out, jobs=2, **kwargs)
+    assert parts.layers.side is not None
     assert chunked.LAST_RUN["chunks"] >= 3 and chunked.LAST_RUN.get("streamed")
     assert chunked.LAST_RUN["workers"] == 2 and reads == [1, 1]  # before classify, after
     assert (whole.layers["buffers"]["radius_km"] == 0).any()  # footprint zones
     spool = parts.layers._spool.path
-    # the clusters, overlaps and forest loss written by a second process, copied in
-    monkeypatch.setattr(pipeline, "SIDE_MIN_ROWS", 0)
     copied = []
     monkeypatch.setattr(output, "copy_table", lambda *a: copied.append(a[2]) or copy(*a))
     write_outputs(parts, out)
     assert copied == ["clusters", "overlaps", "forest_loss"]
     _same_file(tmp_path / "whole.gpkg", out)
+    write_outputs(parts, tmp_path / "again.gpkg")  # the second process's files copied again
+    _same_file(tmp_path / "whole.gpkg", tmp_path / "again.gpkg")
     info = pyogrio.read_dataframe(out, layer="run_info").set_index("key")["value"]
     assert info["forest_pa_coverage"] == "center"  # the rule of the in_pa split, recorded
     # the layers read back on demand; the counts without reading them
@@ -141,6 +145,7 @@ def test_streamed_file_is_the_unchunked_file(tmp_path, monkeypatch):
     parts.close()
     assert not (tmp_path / spool).exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "again.gpkg",
         "footprints.gpkg",
         "parts.gpkg",
         "whole.gpkg",

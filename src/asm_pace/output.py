@@ -1207,6 +1207,8 @@ class SideWriter:
         child.close()
         self._done: dict[str, tuple[str, Any]] = {}
         self.layers = {name: SideLayer(self, name) for name in layers}
+        #: each layer written: the other process's wall and CPU seconds on it
+        self.seconds: dict[str, tuple[float, float]] = {}
 
     def wait(self, name: str) -> tuple[Path, tuple[pd.DataFrame, int]]:
         """The file of layer ``name`` once written, the layer's stand-in
@@ -1221,11 +1223,14 @@ class SideWriter:
                     f"code {self._process.exitcode}); nothing was written. If it ran out of "
                     "memory, run again with --jobs 1"
                 ) from err
+            if status == "ok":
+                *value, wall, cpu = value
+                self.seconds[got] = (round(wall, 1), round(cpu, 1))
             self._done[got] = (status, value)
         status, value = self._done[name]
         if status != "ok":
             raise value
-        return self._paths[name], value
+        return self._paths[name], tuple(value)
 
     def close(self) -> None:
         """Stop the process (if still writing) and remove its files."""
@@ -1243,10 +1248,12 @@ def _side_main(conn: Any, items: list[tuple[str, str, Any]]) -> None:
     import pickle
 
     for name, path, item in items:
+        wall, cpu = time.perf_counter(), time.process_time()
         try:
             stream = item.stream()
             write_geopackage(path, {name: stream}, styles=False)
-            message = (name, "ok", (stream.stand_in(), stream.rows))
+            wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+            message = (name, "ok", (stream.stand_in(), stream.rows, wall, cpu))
         except BaseException as err:  # said to the writer, which raises it
             try:
                 pickle.dumps(err)

@@ -9,7 +9,6 @@ provenance table) and each reader's record counts. :func:`write_outputs` writes 
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import math
 import os
@@ -280,6 +279,12 @@ class _Streamed:
         )
 
 
+def _close_streams(spool: Any, side: Any) -> None:
+    if side is not None:
+        side.close()
+    spool.close()
+
+
 def _as_read(frame: pd.DataFrame) -> pd.DataFrame:
     return frame
 
@@ -297,21 +302,32 @@ class _Layers(MutableMapping):
         self._items: dict[str, Any] = dict(frames)
         self._spool: Any = None
         self._finalizer: Any = None
-        self.jobs = 1
+        self.side: Any = None  # the zone layers a second process writes (SideWriter)
 
-    def stream(self, spool: Any, *, forest: bool, jobs: int = 1) -> None:
+    def stream(self, spool: Any, *, forest: bool, jobs: int = 1, near: Any = None) -> None:
+        """Take the zone layers from ``spool``; with ``jobs`` above 1, a second process
+        starts writing the large ones at once, beside ``near`` (the output), for
+        :func:`write_outputs` to copy in (while this one reads the protected areas again,
+        then writes the sites and the buffers)."""
         import weakref
 
-        self._spool = spool
-        self.jobs = jobs  # processes to write with (write_outputs)
-        self._finalizer = weakref.finalize(self, spool.close)
+        from .output import SideWriter
 
+        self._spool = spool
         totals = _totals if forest else _as_read
         self._items["buffers"] = _Streamed(spool, "zones", totals)
         self._items["clusters"] = _Streamed(spool, "clusters", totals)
         self._items["overlaps"] = _Streamed(spool, "pairs", _as_read)
         if forest:
             self._items["forest_loss"] = _Streamed(spool, "zones", forest_loss_long, long=True)
+        aside = {  # all but the buffers (the largest), when large enough to pay
+            name: item
+            for name, item in self._items.items()
+            if isinstance(item, _Streamed) and name != "buffers" and item.rows() >= SIDE_MIN_ROWS
+        }
+        if jobs > 1 and near is not None and aside:
+            self.side = SideWriter(near, aside)
+        self._finalizer = weakref.finalize(self, _close_streams, spool, self.side)
 
     def raw(self, name: str) -> Any:
         """The frame, or the :class:`_Streamed` layer (not read back)."""
@@ -805,13 +821,13 @@ def run_pipeline(
             forest=zone_forest, files=files, scheduler=scheduler,
             spool=_spool_path(stream_to), pool=pool,
         )  # fmt: skip
+        if not isinstance(zones, tuple):  # streamed: the layers stay in the spool
+            layers = _Layers(layers)
+            layers.stream(zones, forest=forest, jobs=jobs, near=stream_to)
         if reread is not None:
             pa_gdf = pa_zones = reread()
             pa_read = {"protected_areas": pa_gdf}
-        if not isinstance(zones, tuple):  # streamed: the layers stay in the spool
-            layers = _Layers(layers)
-            layers.stream(zones, forest=forest, jobs=jobs)
-        else:
+        if isinstance(zones, tuple):
             zones, clusters, pairs = zones
             layers["buffers"] = zones
             layers["clusters"] = clusters
@@ -1413,7 +1429,7 @@ def write_outputs(
     pathlib.Path
         The GeoPackage written.
     """
-    from .output import SideWriter, write_csv, write_geopackage, write_qgis_project
+    from .output import write_csv, write_geopackage, write_qgis_project
 
     output = Path(os.fspath(output))
     project = qgis_project_path(output) if qgis_project else None
@@ -1432,26 +1448,15 @@ def write_outputs(
     else:
         plan.check_existing()
     parameters = {**result.parameters, **(extra_parameters or {})}
-    aside: dict[str, _Streamed] = {}
     if isinstance(result.layers, _Layers):  # streamed layers are copied in batches
         raw = {name: result.layers.raw(name) for name in result.layers}
         kept = {k: v.stream() if isinstance(v, _Streamed) else v for k, v in raw.items()}
-        aside = {  # large zone layers: written by a second process while this one writes
-            name: item  # the sites and the buffers (the largest), then copied in
-            for name, item in raw.items()
-            if isinstance(item, _Streamed)
-            and name != "buffers"
-            and item.rows() >= SIDE_MIN_ROWS
-            and result.layers.jobs > 1
-        }
+        if result.layers.side is not None:  # written by a second process: copied in
+            kept.update(result.layers.side.layers)  # in their places: the keys are kept
     else:
         kept = dict(result.layers)
     layers = {**kept, **result.map_layers()}
-    with plan.transaction(), contextlib.ExitStack() as stack:
-        if aside:
-            side = SideWriter(output, aside)
-            stack.callback(side.close)
-            layers.update(side.layers)  # in their places: the keys are kept
+    with plan.transaction():
         write_geopackage(
             output,
             layers,
