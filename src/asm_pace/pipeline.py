@@ -279,6 +279,13 @@ class _Streamed:
         )
 
 
+def _is_table(item: Any) -> bool:
+    """A layer without geometry: a DataFrame, or a streamed layer of one."""
+    if isinstance(item, _Streamed):
+        return item.long or item.spool._geometry.get(item.table) is None
+    return isinstance(item, pd.DataFrame) and not isinstance(item, gpd.GeoDataFrame)
+
+
 def _close_streams(spool: Any, side: Any) -> None:
     if side is not None:
         side.close()
@@ -326,7 +333,10 @@ class _Layers(MutableMapping):
             if isinstance(item, _Streamed) and name != "buffers" and item.rows() >= SIDE_MIN_ROWS
         }
         if jobs > 1 and near is not None and aside:
-            self.side = SideWriter(near, aside)
+            # the largest first (the long forest_loss table), the others in the file's order:
+            # ready when this process comes to them (write_outputs writes tables last)
+            largest = max(aside, key=lambda name: aside[name].rows())
+            self.side = SideWriter(near, {largest: aside.pop(largest), **aside})
         self._finalizer = weakref.finalize(self, _close_streams, spool, self.side)
 
     def raw(self, name: str) -> Any:
@@ -1450,12 +1460,18 @@ def write_outputs(
     parameters = {**result.parameters, **(extra_parameters or {})}
     if isinstance(result.layers, _Layers):  # streamed layers are copied in batches
         raw = {name: result.layers.raw(name) for name in result.layers}
+        tables = [name for name, item in raw.items() if _is_table(item)]
         kept = {k: v.stream() if isinstance(v, _Streamed) else v for k, v in raw.items()}
         if result.layers.side is not None:  # written by a second process: copied in
             kept.update(result.layers.side.layers)  # in their places: the keys are kept
     else:
         kept = dict(result.layers)
-    layers = {**kept, **result.map_layers()}
+        tables = [name for name, item in kept.items() if _is_table(item)]
+    # feature layers, then tables, as GDAL lists a GeoPackage's layers: the context layers
+    # are written while a second process finishes the long tables
+    layers = {k: v for k, v in kept.items() if k not in tables}
+    layers.update(result.map_layers())
+    layers.update({k: kept[k] for k in tables})
     with plan.transaction():
         write_geopackage(
             output,
