@@ -1221,7 +1221,7 @@ class SideWriter:
                 raise OutputError(
                     f"the process writing layer {name!r} ended before it was written (exit "
                     f"code {self._process.exitcode}); nothing was written. If it ran out of "
-                    "memory, run again with --jobs 1"
+                    "memory, run again with --jobs 1 (jobs=1)"
                 ) from err
             if status == "ok":
                 *value, wall, cpu = value
