@@ -119,6 +119,37 @@ def test_a_table_failing_aside_says_why_and_leaves_nothing(tmp_path):
         assert list(tmp_path.iterdir()) == []
 
 
+class _Slow(_Table):
+    """A table whose second part never comes (the other process waits, mid-write)."""
+
+    def stream(self) -> LayerStream:
+        import time
+
+        def batches():
+            yield self.parts[0]
+            time.sleep(600)
+
+        return LayerStream(rows=2 * len(self.parts[0]), batches=batches)
+
+
+def test_closing_stops_a_write_midway_and_leaves_nothing(tmp_path):
+    """Closed while the other process is writing (its temporary begun): the process is
+    stopped and its files, the temporary included, removed."""
+    import time
+
+    side = SideWriter(tmp_path / "out.gpkg", {"loss": _Slow([_table(50, 5)])})
+    try:
+        for _ in range(300):  # its temporary appears once GDAL has begun the file
+            if any(tmp_path.iterdir()):
+                break
+            time.sleep(0.1)
+        assert any(p.name.endswith(".tmp.gpkg") for p in tmp_path.iterdir())
+    finally:
+        side.close()
+    assert not side._process.is_alive()
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_a_table_written_aside_is_not_the_first_layer(tmp_path):
     side = SideWriter(tmp_path / "out.gpkg", {"loss": _Table([_table(3, 4)])})
     try:

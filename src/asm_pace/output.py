@@ -1188,8 +1188,8 @@ class SideWriter:
     take the second core instead of adding to the write (docs/scale.md).
 
     ``layers`` maps each layer's name to something picklable whose ``stream()`` gives the
-    :class:`LayerStream` to write, in order (a streamed run's spool layer, read in the other process);
-    their files are temporaries beside ``near``. :attr:`layers` holds the
+    :class:`LayerStream` to write, in order (a streamed run's spool layer, read in the
+    other process); their files are temporaries beside ``near``. :attr:`layers` holds the
     :class:`SideLayer` to give :func:`write_geopackage` in their place. :meth:`close` stops
     the process and removes the files, written or not.
     """
@@ -1240,6 +1240,9 @@ class SideWriter:
         self._conn.close()
         for path in self._paths.values():
             _remove_quietly(path)
+            # and the temporary of a write stopped midway (named by the other process)
+            for temp in path.parent.glob(f".{path.name[:80]}.*.tmp.gpkg"):
+                _remove_quietly(temp)
 
 
 def _side_main(conn: Any, items: list[tuple[str, str, Any]]) -> None:
