@@ -71,25 +71,28 @@ def _zones(n: int, seed: int) -> gpd.GeoDataFrame:
 
 
 def test_layers_written_aside_make_the_file_of_one_write(tmp_path):
-    """Two tables, one in several parts, and a feature layer in parts (mixed polygons and
+    """Three tables, one in several parts and one empty, and a feature layer in parts (mixed polygons and
     multi-polygons: promoted), written by the other process and copied in between layers
     written here: the same layers in the same order, the same rows, fids, types, feature
     counts, spatial index (checked by SQLite's rtreecheck), triggers, styles, renamed
     columns and run_info as the file written here alone."""
     first, second, zones = _table(2_500, 1), _table(40, 2), _zones(1_000, 3)
     sites = _sites()[["site_id", "pace_class", "nearest_pa_km", "geometry"]]
+    empty = _table(0, 4)
     layers = {"sites": sites, "zones": zones, "loss": first, "pairs": second,
-              "more_sites": sites}  # fmt: skip
+              "none": empty, "more_sites": sites}  # fmt: skip
     write_geopackage(tmp_path / "one.gpkg", layers)
     kinds = frozenset({"Polygon", "MultiPolygon"})
     side = SideWriter(tmp_path / "two.gpkg", {"zones": _Table(_parts(zones, 300), kinds),
                                              "loss": _Table(_parts(first, 900)),
-                                             "pairs": _Table([second])})  # fmt: skip
+                                             "pairs": _Table([second]),
+                                             "none": _Table([empty])})  # fmt: skip
     try:
         write_geopackage(tmp_path / "two.gpkg", {**layers, **side.layers})
     finally:
         side.close()
-    assert [side.layers[n].rows for n in ("zones", "loss", "pairs")] == [1_000, 2_500, 40]
+    assert [side.layers[n].rows for n in ("zones", "loss", "pairs", "none")] == [
+        1_000, 2_500, 40, 0]  # fmt: skip
     _same_file(tmp_path / "one.gpkg", tmp_path / "two.gpkg")
     # the copied spatial index finds what the written one finds
     for box in ((0, 0, 10, 10), (-100, -50, 20, 30)):

@@ -1333,6 +1333,15 @@ def copy_table(source: Path, dest: Path, name: str) -> None:
         for _, _, sql in (e for e in own if e[0] == "table"):
             con.execute(sql)
         con.execute(f"INSERT INTO main.{quoted(name)} SELECT * FROM side.{quoted(name)}")
+        if has("main", "sqlite_sequence"):  # the fids' sequence as the source has it (an
+            # empty table has none; SQLite's insert of no rows would add one at 0)
+            con.execute("DELETE FROM main.sqlite_sequence WHERE name = ?", (name,))
+            if has("side", "sqlite_sequence"):
+                con.execute(
+                    "INSERT INTO main.sqlite_sequence SELECT * FROM side.sqlite_sequence "
+                    "WHERE name = ?",
+                    (name,),
+                )
         for rtree in rtrees:
             con.execute(master("side", "name = ?", rtree)[0][2])
             for shadow in (f"{rtree}_node", f"{rtree}_rowid", f"{rtree}_parent"):
