@@ -1,6 +1,6 @@
-"""Tables written by a second process (:class:`asm_pace.output.SideWriter`) and copied into
+"""Layers written by a second process (:class:`asm_pace.output.SideWriter`) and copied into
 the GeoPackage at their turn: the file a write in one process makes; a failure there is
-said here, and nothing is left behind."""
+said here, and nothing is left behind. And a spool's layer written with its WKB as stored."""
 
 from __future__ import annotations
 
@@ -71,9 +71,9 @@ def _zones(n: int, seed: int) -> gpd.GeoDataFrame:
 
 
 def test_layers_written_aside_make_the_file_of_one_write(tmp_path):
-    """Three tables, one in several parts and one empty, and a feature layer in parts (mixed polygons and
-    multi-polygons: promoted), written by the other process and copied in between layers
-    written here: the same layers in the same order, the same rows, fids, types, feature
+    """Three tables (one in several parts, one empty) and a feature layer in parts (mixed
+    polygons and multi-polygons: promoted), written by the other process and copied in
+    between layers written here: the same layers in the same order, the same rows, fids, types, feature
     counts, spatial index (checked by SQLite's rtreecheck), triggers, styles, renamed
     columns and run_info as the file written here alone."""
     first, second, zones = _table(2_500, 1), _table(40, 2), _zones(1_000, 3)
@@ -166,10 +166,10 @@ def test_a_table_written_aside_is_not_the_first_layer(tmp_path):
 def test_a_spool_layer_written_undecoded_is_the_decoded_layer(tmp_path):
     """Zones of mixed polygons and multipolygons, an empty one and a missing one, spooled
     in two chunks and written with their WKB as read back (types and bounds from the
-    spool): the file and the stand-in of the same layer decoded and written whole."""
+    spool): the input's geometries (polygons made multi-polygons) and extent, and the file
+    and the stand-in of the same layer decoded and written whole."""
     from asm_pace.chunked import ZoneSpool
     from asm_pace.pipeline import _as_read, _Streamed
-    from test_pipeline_stream import _same_file
 
     n = 12
     sites = gpd.GeoDataFrame({"site_id": [f"S{i}" for i in range(n)]},
@@ -198,6 +198,17 @@ def test_a_spool_layer_written_undecoded_is_the_decoded_layer(tmp_path):
         write_geopackage(tmp_path / "a.gpkg", {"buffers": whole})
         write_geopackage(tmp_path / "b.gpkg", {"buffers": undecoded})
         _same_file(tmp_path / "a.gpkg", tmp_path / "b.gpkg")
+        # against the input: each zone's geometry (site order), its extent
+        written = np.asarray(
+            pyogrio.read_dataframe(tmp_path / "b.gpkg", layer="buffers").geometry.values
+        )
+        given = np.asarray(zones.geometry.values, dtype=object)
+        live = ~(shapely.is_missing(given) | shapely.is_empty(given))
+        assert shapely.equals(written[live], given[live]).all()
+        assert (shapely.get_type_id(written[live]) == 6).all()  # MultiPolygon
+        assert shapely.is_missing(written[7]) and shapely.is_empty(written[5])
+        extent = undecoded.stand_in().total_bounds
+        np.testing.assert_array_equal(extent, zones.geometry[live].total_bounds)
         decoded = LayerStream(rows=n, batches=layer.batches,
                               geometry_types=undecoded.geometry_types)  # fmt: skip
         write_geopackage(tmp_path / "c.gpkg", {"buffers": decoded})

@@ -16,6 +16,11 @@ __all__ = [
 
 _POLYGONAL = (shapely.GeometryType.POLYGON, shapely.GeometryType.MULTIPOLYGON)
 
+#: shapely's geometry type ids (:func:`shapely.get_type_id`) and the names geopandas'
+#: ``geom_type`` gives them.
+TYPE_NAMES = {0: "Point", 1: "LineString", 2: "LinearRing", 3: "Polygon", 4: "MultiPoint",
+              5: "MultiLineString", 6: "MultiPolygon", 7: "GeometryCollection"}  # fmt: skip
+
 
 def nonfinite(geoms: np.ndarray) -> np.ndarray:
     """Whether each geometry has a NaN or infinite x or y (GDAL reads ``[NaN, -12]`` as is).

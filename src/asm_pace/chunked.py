@@ -36,6 +36,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from ._geometry import TYPE_NAMES
 from .errors import AsmPaceError, InputError
 
 if TYPE_CHECKING:
@@ -714,11 +715,11 @@ class ZoneSpool:
                 and self.dtypes[table][c] == np.dtype("float64")
             ]
         block = self._block[table]
-        if geo:
-            types = frame.geometry.geom_type.dropna().unique()
-            self.geom_types[table].update(str(t) for t in types)
-            live = np.asarray(frame.geometry.values, dtype=object)
-            live = live[~(shapely.is_missing(live) | shapely.is_empty(live))]
+        if geo:  # each geometry's type: the layer's types, and stored with its bounds
+            geoms = np.asarray(frame.geometry.values, dtype=object)
+            kinds = shapely.get_type_id(geoms)
+            self.geom_types[table].update(TYPE_NAMES[k] for k in np.unique(kinds[kinds >= 0]))
+            live = geoms[~(shapely.is_missing(geoms) | shapely.is_empty(geoms))]
             self.has_z[table] = self.has_z[table] or bool(shapely.has_z(live).any())
         data = [_sql_values(np.asarray(v)) for v in keys.values()]
         at = {col: i for i, col in enumerate(frame.columns)}
@@ -728,8 +729,7 @@ class ZoneSpool:
             if col in at:
                 floats[:, j] = frame.iloc[:, at[col]].to_numpy(dtype="float64", na_value=np.nan)
         if shape and geo:  # each geometry's type and bounds, for a write that keeps its WKB
-            geoms = np.asarray(frame.geometry.values, dtype=object)
-            floats[:, len(block)] = shapely.get_type_id(geoms)
+            floats[:, len(block)] = kinds
             floats[:, len(block) + 1 :] = shapely.bounds(geoms)
         width = floats.shape[1]
         blobs = floats.view(np.dtype((np.void, 8 * width))).ravel().tolist() if width else None

@@ -38,6 +38,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from ._geometry import TYPE_NAMES
 from ._vector import (
     LayerRef,
     carry_mark,
@@ -480,8 +481,8 @@ _FILE_OPTIONS = {
     "ecoregions": "--ecoregions (-e)",
     "priority landscapes": "--priority-landscapes (-l)",
 }
-_TYPE_NAMES = {-1: "missing", 0: "Point", 1: "LineString", 2: "LinearRing", 4: "MultiPoint",
-               5: "MultiLineString", 7: "GeometryCollection"}  # fmt: skip
+#: The kinds a layer of no polygon holds (its polygons are empty ones: "other").
+_TYPE_NAMES = {-1: "missing", **{k: v for k, v in TYPE_NAMES.items() if k not in (3, 6)}}
 
 
 def _choose_hint(what: str) -> str:

@@ -52,6 +52,7 @@ import pandas as pd
 import shapely
 
 from . import _styles
+from ._geometry import TYPE_NAMES
 from .errors import AsmPaceError, InputError, OutputError, OutputExistsError
 
 __all__ = [
@@ -1037,11 +1038,6 @@ def clean_stale_temporaries(
 
 
 # --------------------------------------------------------------------------- writing
-#: shapely's geometry type ids and names (:func:`shapely.get_type_id`).
-_TYPE_NAMES = ("Point", "LineString", "LinearRing", "Polygon", "MultiPoint",
-               "MultiLineString", "MultiPolygon", "GeometryCollection")  # fmt: skip
-
-
 @dataclass
 class WkbPart:
     """A part of a streamed layer whose geometries are still WKB (a streamed run's, read
@@ -1060,9 +1056,11 @@ class WkbPart:
     def __len__(self) -> int:
         return len(self.frame)
 
-    def with_frame(self, frame: pd.DataFrame) -> WkbPart:
-        """The same geometries beside ``frame`` (its rows those of :attr:`frame`)."""
-        return WkbPart(frame, self.wkb, self.geometry, self.crs, self.types, self.bounds)
+    def with_frame(self, frame: pd.DataFrame, geometry: str | None = None) -> WkbPart:
+        """The same geometries beside ``frame`` (its rows those of :attr:`frame`), named
+        ``geometry`` if given."""
+        name = self.geometry if geometry is None else geometry
+        return WkbPart(frame, self.wkb, name, self.crs, self.types, self.bounds)
 
     def multi_wkb(self) -> np.ndarray:
         """The WKB with each single part (point, line, polygon) made a multi-part of one,
@@ -1131,7 +1129,7 @@ class LayerStream:
         if seen["geometry"] is not None and len(batch):
             if part is not None:
                 ids, counts = np.unique(part.types[part.types >= 0], return_counts=True)
-                kinds = {_TYPE_NAMES[i]: n for i, n in zip(ids, counts, strict=True)}
+                kinds = {TYPE_NAMES[i]: n for i, n in zip(ids, counts, strict=True)}
                 live = part.bounds[~np.isnan(part.bounds).any(axis=1)]
                 b = np.r_[live[:, :2].min(axis=0), live[:, 2:].max(axis=0)] if len(live) else None
             else:
@@ -1421,8 +1419,8 @@ def _prepared(
         if not sliced:
             stream.observe(batch)
             if isinstance(batch, WkbPart):  # the columns prepared, the geometry as it is
-                frame, renamed[name] = prepare_frame(batch.frame)
-                batch = batch.with_frame(frame)
+                frame, renamed[name] = prepare_frame(batch.frame)  # (named as it names it)
+                batch = batch.with_frame(frame, geometry="geometry")
             else:
                 batch, renamed[name] = prepare_frame(batch)
         yield batch
@@ -1436,7 +1434,7 @@ def _arrow_batch(frame: pd.DataFrame, promote: bool, schema: Any = None) -> Any:
 
     if isinstance(frame, WkbPart):  # the prepared columns, then the WKB (as prepare_frame)
         wkb = frame.multi_wkb() if promote else frame.wkb
-        data = pd.DataFrame(frame.frame, copy=False).assign(geometry=wkb)
+        data = pd.DataFrame(frame.frame, copy=False).assign(**{frame.geometry: wkb})
         return pa.RecordBatch.from_pandas(data, schema=schema, preserve_index=False)
     data = pd.DataFrame(frame, copy=False)
     if isinstance(frame, gpd.GeoDataFrame):
@@ -1623,7 +1621,9 @@ def write_geopackage(
 
         first = next(parts)
         geo = isinstance(first, gpd.GeoDataFrame | WkbPart)
-        gname = "geometry" if isinstance(first, WkbPart) else first.geometry.name if geo else None
+        gname = None
+        if geo:  # the column of the geometries: a part's name for them, a frame's active one
+            gname = first.geometry if isinstance(first, WkbPart) else first.geometry.name
         crs = None
         if geo and first.crs is not None:
             epsg = first.crs.to_epsg()
