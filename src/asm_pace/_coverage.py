@@ -42,6 +42,8 @@ spares importing numba (about half a second) in small runs.
 
 from __future__ import annotations
 
+import importlib.util
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
 from dataclasses import dataclass
@@ -178,17 +180,14 @@ def pixel_edges(
     in reverse order, and ``start`` and ``end`` two views of one array of vertices.
     """
     geoms = np.asarray(geoms, dtype=object)
-    nb = _kernels(len(geoms) * 16)
-    if (
-        nb is not None
-        and len(geoms)
-        and bool(
-            (shapely.get_type_id(geoms) == 3).all()
-            and not shapely.get_num_interior_rings(geoms).any()
-        )
+    if len(geoms) * 16 >= JIT_LOAD and bool(
+        (shapely.get_type_id(geoms) == 3).all() and not shapely.get_num_interior_rings(geoms).any()
     ):
+        # the vertices first: the kernels may still be loading (load_kernels)
         coords, cidx = shapely.get_coordinates(geoms, return_index=True)
-        return nb.simple_edges_px(coords, cidx, len(geoms), x0, y0, dx, dy, threads)
+        nb = _kernels()
+        if nb is not None:
+            return nb.simple_edges_px(coords, cidx, len(geoms), x0, y0, dx, dy, threads)
     start, end, owner = edges(geoms)
     start = (start - (x0, y0)) / (dx, dy)
     end = (end - (x0, y0)) / (dx, dy)
@@ -393,6 +392,7 @@ JIT_MIN = 4_000
 #: result bit for bit).
 JIT_LOAD = 200_000
 _NB = None
+_LOADING = None  # the thread of load_kernels, once started
 #: The fused kernel splits a chunk's edges into this many parts (by rows), each summed
 #: apart and added in order: up to this many threads, and one result for any number.
 GROUPS = 2
@@ -425,10 +425,27 @@ MAX_PIXELS_NB = 1 << 22
 
 
 def chunk_pixels(n_edges: int) -> int:
-    """The largest chunk worth reading at once for ``n_edges`` edges (larger when compiled)."""
-    if _kernels(n_edges) is not None:
+    """The largest chunk worth reading at once for ``n_edges`` edges (larger when the
+    compiled kernels will be used; decided without loading them)."""
+    if n_edges >= JIT_LOAD and _NB is not False and importlib.util.find_spec("numba"):
         return MAX_PIXELS_NB
     return MAX_PIXELS
+
+
+def load_kernels(n: int) -> None:
+    """Load the compiled kernels in a background thread if ``n`` edges call for them and
+    they are not loaded yet: importing numba and its first call take about 0.3 s, which
+    the caller spends on other work (a later :func:`_kernels` waits for the import)."""
+    global _LOADING
+    if n >= JIT_LOAD and _NB is None and _LOADING is None:
+        _LOADING = threading.Thread(target=_warm_kernels, name="asm_pace-kernels", daemon=True)
+        _LOADING.start()
+
+
+def _warm_kernels() -> None:
+    nb = _kernels()
+    if nb is not None:
+        nb.warm()
 
 
 _MASK = np.uint64((1 << _FIELD) - 1)

@@ -25,6 +25,12 @@ def _first_cell(a: float, b: float) -> float:
     return cell
 
 
+def warm() -> None:
+    """Call a kernel once: numba's first call in a process sets up its compiler (about
+    0.2 s, even when the kernels come from its cache); later first calls cost milliseconds."""
+    _first_cell(0.0, 1.0)
+
+
 @njit(cache=True, nogil=True, error_model="numpy")
 def _cut_params(a: float, b: float) -> tuple[float, float, float, float, int]:
     """First cell, step, alpha, beta and the number of cuts of ``a -> b`` (as ``_cuts``)."""
@@ -537,20 +543,24 @@ def _ring_vertices_px(coords, rs, lo, hi, x0, y0, dx, dy, out):
     """The vertices of rings ``lo:hi`` (ring ``i``: ``coords[rs[i]:rs[i + 1]]``) in pixel
     coordinates, into ``out`` at the same rows: counter-clockwise there (a ring of negative
     shoelace area is written backwards)."""
+    flip = dx * dy < 0  # the map reverses orientation
     for i in range(lo, hi):
         a = rs[i]
         b = rs[i + 1]
-        ou = (coords[a, 0] - x0) / dx
-        ow = (coords[a, 1] - y0) / dy
+        # twice the shoelace area in the map's coordinates, about the first vertex: in
+        # pixels it is this divided by dx * dy
+        ox = coords[a, 0]
+        oy = coords[a, 1]
         s = 0.0
         for q in range(a, b - 1):
-            au = (coords[q, 0] - x0) / dx - ou
-            aw = (coords[q, 1] - y0) / dy - ow
-            bu = (coords[q + 1, 0] - x0) / dx - ou
-            bw = (coords[q + 1, 1] - y0) / dy - ow
-            s += au * bw - bu * aw
+            ax = coords[q, 0] - ox
+            ay = coords[q, 1] - oy
+            bx = coords[q + 1, 0] - ox
+            by = coords[q + 1, 1] - oy
+            s += ax * by - bx * ay
+        ccw = (s >= 0) != flip if s != 0 else True
         for q in range(a, b):
-            k = q if s >= 0 else a + b - 1 - q
+            k = q if ccw else a + b - 1 - q
             out[k, 0] = (coords[q, 0] - x0) / dx
             out[k, 1] = (coords[q, 1] - y0) / dy
 
