@@ -139,6 +139,40 @@ def test_footprint_distance_is_the_minimum_over_every_pair(lat0, km, bearing, si
             assert owner[j] == who[dist.argmin()]
 
 
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    lat0=st.floats(-60, 60),
+    km=st.floats(0.0, 1500.0),
+    bearing=st.floats(0, 360),
+    seed=st.integers(0, 10_000),
+)
+def test_second_pass_on_the_chunks_of_the_first_or_its_own_search(lat0, km, bearing, seed):
+    # the area vertices near a footprint come from the chunks its first pass gathered
+    # (a ball a few metres wider) or, where that ball does not hold the second one, from
+    # a search of their own: without the extra metres most take the second way; the same
+    from asm_pace import _nearest
+
+    rng = np.random.default_rng(seed)
+    pas = layer(rng, 10.0, lat0, 3)
+    lon1, lat1, _ = GEOD.fwd(10.35, lat0, bearing, km * 1000.0)
+    feet = np.array(
+        [
+            star(rng, lon1 + 0.03 * j, lat1 + 0.02 * j, 0.02, int(rng.integers(4, 12)))
+            for j in range(4)
+        ]
+    )
+    idx = BoundaryIndex(pas)
+    d, owner = _footprint_distance(feet, idx)
+    pad = _nearest._GATHER_PAD_M
+    try:
+        _nearest._GATHER_PAD_M = 0.0
+        d0, owner0 = _footprint_distance(feet, idx)
+    finally:
+        _nearest._GATHER_PAD_M = pad
+    np.testing.assert_array_equal(d0, d)
+    np.testing.assert_array_equal(owner0, owner)
+
+
 def test_a_bound_leaves_the_distances_below_it():
     rng = np.random.default_rng(3)
     idx = BoundaryIndex(layer(rng, 0.0, 0.0, 4))

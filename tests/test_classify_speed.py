@@ -182,20 +182,21 @@ def test_far_footprints_cost_like_their_centroids(realdata):
             realdata / "amw_peru_amazon" / "mining_202400_simplified.geojson"
         )
     asked = []
-    real = _nearest.BoundaryIndex.vertices_in_balls  # the protected-area vertices asked
+    # the protected-area vertices asked (vertices_in_balls asks through it too)
+    real = _nearest.BoundaryIndex.vertices_of_chunks
 
-    def counting(self, q, reach, pairs):
-        out = real(self, q, reach, pairs)
+    def counting(self, q, reach, rows, chunks, pairs=False):
+        out = real(self, q, reach, rows, chunks, pairs)
         asked.append(np.unique(out[1]).size if isinstance(out, tuple) else out.size)
         return out
 
-    _nearest.BoundaryIndex.vertices_in_balls = counting
+    _nearest.BoundaryIndex.vertices_of_chunks = counting
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             out = classify(feet, pas, WORLD_ECO)
     finally:
-        _nearest.BoundaryIndex.vertices_in_balls = real
+        _nearest.BoundaryIndex.vertices_of_chunks = real
     total = int(shapely.get_num_coordinates(pas.geometry.values).sum())
     assert 0 < sum(asked) < total / 10  # the front of the nearest areas, not the whole layer
     geoms = np.asarray(feet.geometry.values)

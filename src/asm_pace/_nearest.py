@@ -86,6 +86,9 @@ MAX_SEGMENT_DEG = 0.02
 # from the ECEF chord between its ends by < 0.1 m for edges <= 0.02 degrees
 _H_SLACK_M = 1.0
 _K_FIRST = 2
+# metres added to the ball of chunks a group gathers when they are kept for a second
+# search around it (BoundaryIndex.nearest_in_groups(gathered=True))
+_GATHER_PAD_M = 4.0
 _K_START = 8
 # sites a block of the nearest search: its (site, segment) pairs, about 100-400 a site at
 # the global layer's density, then stay within a few hundred MB whatever the number of
@@ -307,6 +310,20 @@ class BoundaryIndex:
         found = [_ball(b, q, reach + b.hmax) for b in self.buckets]
         rows = np.concatenate([f[0] for f in found])
         chunks = np.concatenate([f[1] for f in found])
+        return self.vertices_of_chunks(q, reach, rows, chunks, pairs)
+
+    def vertices_of_chunks(
+        self,
+        q: np.ndarray,
+        reach: np.ndarray,
+        rows: np.ndarray,
+        chunks: np.ndarray,
+        pairs: bool = False,
+    ) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
+        """:meth:`vertices_in_balls` among (point, chunk) pairs already gathered: the
+        vertices of chunk ``chunks[i]`` within ``reach`` of point ``rows[i]`` (the same
+        answer when the pairs hold every chunk whose sphere meets each point's ball)."""
+        none = np.array([], dtype="int64")
         if not rows.size:
             return (none, none) if pairs else none
         rows, vert = self._expand(rows, chunks, ends=True)
@@ -380,12 +397,15 @@ class BoundaryIndex:
         if reach is not None:
             ok = d - _H_SLACK_M <= reach[rows]
             rows, segs, d, t = rows[ok], segs[ok], d[ok], t[ok]
-        upper = self._upper(lon, lat, rows, segs, d, t, m, owner if shared else None)
+        measured = np.full(rows.size, np.nan)
+        upper = self._upper(lon, lat, rows, segs, d, t, m, owner if shared else None, measured)
         if bound is not None:
             upper = np.minimum(upper, bound)
         keep = d - _H_SLACK_M <= chord_within(upper)[rows]
         rows, segs, t = rows[keep], segs[keep], t[keep]
-        np.minimum.at(out, rows, self._geodesic(lon, lat, rows, segs, t))
+        p0 = self.coords[segs]
+        p = p0 + t[:, None] * (self.coords[segs + 1] - p0)
+        np.minimum.at(out, rows, self._measure(lon, lat, rows, p, measured[keep]))
         return out
 
     def group_bound(
@@ -416,14 +436,6 @@ class BoundaryIndex:
         seg = np.asarray(seg, dtype="int64")[ok]
         d, t = self._seg_dist(ecef(lon[ok], lat[ok]), seg)
         return self._upper(lon, lat, ok, seg, d, t, lon.size, group)
-
-    def _geodesic(
-        self, lon: np.ndarray, lat: np.ndarray, rows: np.ndarray, segs: np.ndarray, t: np.ndarray
-    ) -> np.ndarray:
-        """Geodesic distance (m) from point ``rows`` to the foot at ``t`` on segment ``segs``."""
-        p0 = self.coords[segs]
-        p = p0 + t[:, None] * (self.coords[segs + 1] - p0)
-        return WGS84.inv(lon[rows], lat[rows], p[:, 0], p[:, 1])[2]
 
     def _expand(
         self, rows: np.ndarray, chunks: np.ndarray, *, ends: bool = False
@@ -464,11 +476,14 @@ class BoundaryIndex:
         t: np.ndarray,
         m: int,
         group: np.ndarray | None = None,
+        measured: np.ndarray | None = None,
     ) -> np.ndarray:
         """Per site, the geodesic distance (m) to the foot point of its nearest segment in chord.
 
         With ``group`` (of each site): one measure per group, its nearest (site, segment)
         pair in chord, given to every site of the group (a bound on the group's nearest).
+        ``measured`` (NaN, one per pair): the distances measured are written in at their
+        pairs, so that a later measure of the same pairs can take them.
         """
         key, size = (rows, m) if group is None else (group[rows], int(group.max()) + 1)
         first = self._best(key, d, size)
@@ -476,8 +491,26 @@ class BoundaryIndex:
         p0 = self.coords[j]
         p = p0 + t[first][:, None] * (self.coords[j + 1] - p0)
         out = np.full(size, np.inf)
-        out[key[first]] = WGS84.inv(lon[r], lat[r], p[:, 0], p[:, 1])[2]
+        g = WGS84.inv(lon[r], lat[r], p[:, 0], p[:, 1])[2]
+        out[key[first]] = g
+        if measured is not None:
+            measured[first] = g
         return out if group is None else out[group]
+
+    def _measure(
+        self,
+        lon: np.ndarray,
+        lat: np.ndarray,
+        rows: np.ndarray,
+        p: np.ndarray,
+        measured: np.ndarray,
+    ) -> np.ndarray:
+        """Geodesic distance (m) from point ``rows`` to lon/lat ``p``, but where ``measured``
+        (the same pairs' distances, NaN where not yet measured) already holds it."""
+        need = np.isnan(measured)
+        g = measured.copy()
+        g[need] = WGS84.inv(lon[rows[need]], lat[rows[need]], p[need, 0], p[need, 1])[2]
+        return g
 
     def nearest(
         self, lon: np.ndarray, lat: np.ndarray, bound: np.ndarray | None = None
@@ -531,22 +564,7 @@ class BoundaryIndex:
         upper = np.full(m, np.inf) if bound is None else np.asarray(bound, dtype="float64")
         ask = np.flatnonzero(~np.isfinite(upper))
         if ask.size:
-            lbs, chunks = [], []
-            for b in self.buckets:
-                dd, ii = _knn(b, s[ask], 0, min(_K_FIRST, b.n))
-                ch = b.seg[ii.astype("int64")]
-                lbs.append(dd - self.chunk_radius[ch])
-                chunks.append(ch)
-                lbs.append(dd)  # the nearest centres, ranked apart
-                chunks.append(ch)
-            lb = np.concatenate(lbs[0::2], axis=1)
-            dd = np.concatenate(lbs[1::2], axis=1)
-            ch = np.concatenate(chunks[0::2], axis=1)
-            at = np.arange(ask.size)
-            pick = np.unique(
-                np.r_[at * ch.shape[1] + lb.argmin(axis=1), at * ch.shape[1] + dd.argmin(axis=1)]
-            )
-            r, g = self._expand(ask[pick // ch.shape[1]], ch.ravel()[pick])
+            r, g = self._first_pairs(s, ask)
             d, t = self._seg_dist(s[r], g)
             upper = upper.copy()
             upper[ask] = self._upper(lon, lat, r, g, d, t, m)[ask]
@@ -562,6 +580,57 @@ class BoundaryIndex:
             segs_all.append(ch[ok])
         rows, segs = self._expand(np.concatenate(rows_all), np.concatenate(segs_all))
         return self._closest(lon, lat, s, rows, segs, upper)
+
+    def _first_pairs(self, s: np.ndarray, ask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(point, segment) pairs of the first bound of :meth:`nearest_segment`: the
+        segments of two chunks among the nearest of each class for ECEF points ``s[ask]``
+        (the one whose sphere is nearest, the one whose centre is)."""
+        lbs, chunks = [], []
+        for b in self.buckets:
+            dd, ii = _knn(b, s[ask], 0, min(_K_FIRST, b.n))
+            ch = b.seg[ii.astype("int64")]
+            lbs.append(dd - self.chunk_radius[ch])
+            chunks.append(ch)
+            lbs.append(dd)  # the nearest centres, ranked apart
+            chunks.append(ch)
+        lb = np.concatenate(lbs[0::2], axis=1)
+        dd = np.concatenate(lbs[1::2], axis=1)
+        ch = np.concatenate(chunks[0::2], axis=1)
+        at = np.arange(ask.size)
+        pick = np.unique(
+            np.r_[at * ch.shape[1] + lb.argmin(axis=1), at * ch.shape[1] + dd.argmin(axis=1)]
+        )
+        return self._expand(ask[pick // ch.shape[1]], ch.ravel()[pick])
+
+    def chord_nearest(self, lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """A near segment of each point, cheaply: among the segments of the first bound of
+        :meth:`nearest_segment` (no search), the one nearest in chord (its start vertex;
+        -1 when the index is empty), and the ECEF foot point on it (NaN for none).
+
+        Examples
+        --------
+        >>> idx = BoundaryIndex(np.array([shapely.box(0.0, 0.0, 1.0, 1.0)]))
+        >>> seg, foot = idx.chord_nearest(np.array([0.5]), np.array([2.0]))
+        >>> lon, lat, _ = idx.vertices()
+        >>> float(lat[seg[0]]), float(lat[seg[0] + 1])
+        (1.0, 1.0)
+        """
+        lon = np.asarray(lon, dtype="float64")
+        lat = np.asarray(lat, dtype="float64")
+        m = lon.size
+        seg = np.full(m, -1, dtype="int64")
+        foot = np.full((m, 3), np.nan)
+        if m == 0 or self.n == 0:
+            return seg, foot
+        s = ecef(lon, lat)
+        r, g = self._first_pairs(s, np.arange(m))
+        d, t = self._seg_dist(s[r], g)
+        best = self._best(r, d, m)
+        r, g, t = r[best], g[best], t[best]
+        seg[r] = g
+        a = self.xyz[g]
+        foot[r] = a + t[:, None] * (self.xyz[g + 1] - a)
+        return seg, foot
 
     def _closest(
         self,
@@ -584,13 +653,15 @@ class BoundaryIndex:
         d, t = self._seg_dist(s[rows], segs)
         # 3. shortlist: a segment whose foot point can be no nearer than the best foot
         # found so far (its chord, less the edge's departure from it, beyond chord_within)
-        upper = np.minimum(upper, self._upper(lon, lat, rows, segs, d, t, m, group))
+        measured = np.full(rows.size, np.nan)
+        upper = np.minimum(upper, self._upper(lon, lat, rows, segs, d, t, m, group, measured))
         keep = d - _H_SLACK_M <= chord_within(upper)[rows]
         rows, segs, t = rows[keep], segs[keep], t[keep]
-        # 4. exact geodesic distance to the foot point, on the lon/lat segment
+        # 4. exact geodesic distance to the foot point, on the lon/lat segment (the pairs
+        # measured for the bound are not measured again)
         p0 = self.coords[segs]
         p = p0 + t[:, None] * (self.coords[segs + 1] - p0)
-        _, _, g = WGS84.inv(lon[rows], lat[rows], p[:, 0], p[:, 1])
+        g = self._measure(lon, lat, rows, p, measured[keep])
         # ties (a vertex shared by two polygons) go to the first polygon in layer order
         order = np.lexsort((segs, g, rows))
         rows, segs, g, p = rows[order], segs[order], g[order], p[order]
@@ -610,7 +681,9 @@ class BoundaryIndex:
         group: np.ndarray,
         bound: np.ndarray,
         toward: np.ndarray | None = None,
-    ) -> tuple[np.ndarray, np.ndarray]:
+        *,
+        gathered: bool = False,
+    ) -> tuple[np.ndarray, ...]:
         """:meth:`nearest` with a bound per group of nearby points (a footprint's vertices).
 
         ``group`` (sorted, ``0 .. len(bound) - 1``): each point's group; ``bound`` (m, per
@@ -624,6 +697,9 @@ class BoundaryIndex:
         ``min(y . u) - v . u`` from the boundary points ``y`` gathered for its group, so
         only the points that can be within the bound that way are measured (those at the
         back of a footprint far from every area are not).
+        ``gathered``: also return the chunks gathered, as (group, chunk) pairs, with each
+        group's ball (ECEF centre and radius): they hold every chunk whose sphere meets
+        that ball (for :meth:`vertices_of_chunks`).
 
         Examples
         --------
@@ -638,7 +714,9 @@ class BoundaryIndex:
         group = np.asarray(group, dtype="int64")
         m, ng = lon.size, len(bound)
         if m == 0 or self.n == 0:
-            return np.full(m, np.nan), np.full(m, -1, dtype="int64")
+            none = np.array([], dtype="int64")
+            out = np.full(m, np.nan), np.full(m, -1, dtype="int64")
+            return (*out, none, none, np.zeros((ng, 3)), np.full(ng, -np.inf)) if gathered else out
         s = ecef(lon, lat)
         count = np.bincount(group, minlength=ng)
         start = np.r_[0, np.cumsum(count)[:-1]]
@@ -649,48 +727,59 @@ class BoundaryIndex:
         spread = np.zeros(ng)
         np.maximum.at(spread, group, np.sqrt((off * off).sum(axis=1)))
         reach = chord_within(np.asarray(bound, dtype="float64"))
-        found = [_ball(b, centre, reach + spread + b.hmax) for b in self.buckets]
+        # the ball gathered: a few metres wider when asked to hold a search within the
+        # bound from about the same centre afterwards (the points filter by their reach)
+        cover = reach + spread + (_GATHER_PAD_M if gathered else 0.0)
+        found = [_ball(b, centre, cover + b.hmax) for b in self.buckets]
         grp = np.concatenate([f[0] for f in found])
         ch = np.concatenate([f[1] for f in found])
         dist = np.concatenate([f[2] for f in found])
-        ok = dist - self.chunk_radius[ch] <= reach[grp] + spread[grp]
+        ok = dist - self.chunk_radius[ch] <= cover[grp]
         grp, ch = grp[ok], ch[ok]
+        extra = (grp, ch, centre, cover) if gathered else ()
         alive = np.ones(m, dtype=bool)
         if toward is not None and grp.size:
             # the lowest boundary point gathered for each group along its direction (the
             # chunks' vertices; an edge departs from its chord by under _H_SLACK_M)
+            # (only the chunks whose sphere reaches below every other chunk's top can hold
+            # the lowest vertex: the others are not expanded)
             u = np.asarray(toward, dtype="float64")
-            g, vert = self._expand(grp, ch, ends=True)
+            mid = (self.chunk_centre[ch] * u[grp]).sum(axis=1)
+            top = np.full(ng, np.inf)
+            np.minimum.at(top, grp, mid + self.chunk_radius[ch])
+            low_ch = mid - self.chunk_radius[ch] <= top[grp]
+            g, vert = self._expand(grp[low_ch], ch[low_ch], ends=True)
             low = np.full(ng, np.inf)
             np.minimum.at(low, g, (self.xyz[vert] * u[g]).sum(axis=1))
             ahead = low[group] - (s * u[group]).sum(axis=1) - _H_SLACK_M
             alive = ahead <= reach[group]
         rows_all, chunks_all = [], []
         if grp.size:
-            # each point of the group against each chunk's sphere
+            # each living point of the group against each chunk's sphere
+            live = np.flatnonzero(alive)  # sorted by group, as the points are
+            count = np.bincount(group[live], minlength=ng)
+            start = np.r_[0, np.cumsum(count)[:-1]]
             per = count[grp]
-            rows = (
+            rows = live[
                 np.repeat(start[grp], per)
                 + np.arange(per.sum())
                 - np.repeat(np.cumsum(per) - per, per)
-            )
+            ]
             ch = np.repeat(ch, per)
-            keep = alive[rows]
-            rows, ch = rows[keep], ch[keep]
             off = s[rows] - self.chunk_centre[ch]
             ok = np.sqrt((off * off).sum(axis=1)) - self.chunk_radius[ch] <= reach[group[rows]]
             rows_all.append(rows[ok])
             chunks_all.append(ch[ok])
         owner = np.full(m, -1, dtype="int64")
         if not rows_all or not rows_all[0].size:
-            return np.full(m, np.nan), owner
+            return (np.full(m, np.nan), owner, *extra)
         rows = np.concatenate(rows_all)
         order = np.argsort(rows, kind="stable")
         rows, segs = self._expand(rows[order], np.concatenate(chunks_all)[order])
         d, seg, _, _ = self._closest(lon, lat, s, rows, segs, np.asarray(bound)[group], group)
         found = seg >= 0
         owner[found] = self.line_owner[self.line[seg[found]]]
-        return d, owner
+        return (d, owner, *extra)
 
 
 def widen_boxes(bounds: np.ndarray, dist: np.ndarray) -> np.ndarray:

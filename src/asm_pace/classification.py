@@ -993,7 +993,12 @@ def _pick_ecoregion(
         return pick
     g = is_g200.fillna(False).to_numpy(dtype=bool)[ei]
     area = np.zeros(si.size)
+    # the overlap decides only between ecoregions of the same kind met by one footprint:
+    # measured for those pairs alone (most footprints lie in one ecoregion)
     foot = shapely.get_type_id(site_geoms[si]) != 0
+    key = si * 2 + g
+    _, inv, cnt = np.unique(key, return_inverse=True, return_counts=True)
+    foot &= cnt[inv.ravel()] > 1
     if foot.any():
         area[foot] = shapely.area(shapely.intersection(site_geoms[si[foot]], eco_geoms[ei[foot]]))
     order = np.lexsort((ei, -area, ~g, si))
@@ -1057,17 +1062,20 @@ def _footprint_distance(feet: np.ndarray, index: BoundaryIndex) -> tuple[np.ndar
     m = len(feet)
     xy, which = shapely.get_coordinates(feet, return_index=True)
     first = np.r_[0, np.flatnonzero(np.diff(which)) + 1]
-    d0, seg0, near_x, near_y = index.nearest_segment(xy[first, 0], xy[first, 1])
-    bound = np.fmin(index.group_bound(xy[:, 0], xy[:, 1], seg0[which], which)[first], d0)
+    # the segment nearest the first vertex in chord among a few near ones (no search)
+    seg0, foot0 = index.chord_nearest(xy[first, 0], xy[first, 1])
+    bound = index.group_bound(xy[:, 0], xy[:, 1], seg0[which], which)[first]
     bound[~np.isfinite(bound)] = _EARTH_HALF_M
-    # a direction per footprint, from its first vertex to that vertex's nearest boundary
-    # point: the boundary lies beyond a plane across it, and the footprint behind its own
-    # support plane, which bounds both passes below (any direction is valid, this one tight)
+    # a direction per footprint, from its first vertex to that segment's foot point: the
+    # boundary lies beyond a plane across it, and the footprint behind its own support
+    # plane, which bounds both passes below (any direction is valid, this one tight)
     u = np.zeros((m, 3))
-    seen = np.isfinite(near_x)
-    u[seen] = ecef(near_x[seen], near_y[seen]) - ecef(xy[first[seen], 0], xy[first[seen], 1])
+    seen = seg0 >= 0
+    u[seen] = foot0[seen] - ecef(xy[first[seen], 0], xy[first[seen], 1])
     u /= np.maximum(np.sqrt((u * u).sum(axis=1)), 1e-9)[:, None]
-    d, owner = index.nearest_in_groups(xy[:, 0], xy[:, 1], which, bound, toward=u)
+    d, owner, grp, ch, ball_c, ball_r = index.nearest_in_groups(
+        xy[:, 0], xy[:, 1], which, bound, toward=u, gathered=True
+    )
     best_d = np.full(m, np.inf)
     best_o = np.full(m, -1, dtype="int64")
     found = owner >= 0
@@ -1085,13 +1093,30 @@ def _footprint_distance(feet: np.ndarray, index: BoundaryIndex) -> tuple[np.ndar
     np.maximum.at(reach, fown, np.sqrt((off * off).sum(axis=1)))
     beat = chord_within(np.where(np.isfinite(best_d), best_d, _EARTH_HALF_M))
     reach += beat + 1.0
-    foot, near = index.vertices_in_balls(centre, reach, pairs=True)
+    # the chunks gathered for the first pass hold every chunk meeting this ball when it
+    # lies in theirs (the best distance is within the bound): no second search but for
+    # the footprints whose ball does not
     # along u every point x of the outline has (x - centre) . u <= h, the largest over its
     # vertices (plus the edges' 1 m departure from their chords), so a PA vertex w is at
     # least (w - centre) . u - h from the outline; only those within the chord of the best
     # distance can beat it (the ball keeps a lens of boundary around the nearest point)
     h = np.full(m, -np.inf)
     np.maximum.at(h, fown, (off * u[fown]).sum(axis=1))
+    moved = ball_c - centre
+    held = reach + np.sqrt((moved * moved).sum(axis=1)) <= ball_r
+    # the chunks with a vertex in the ball and the lens (their spheres meet both)
+    cc, cr = index.chunk_centre[ch], index.chunk_radius[ch]
+    rel = cc - centre[grp]
+    fits = np.sqrt((rel * rel).sum(axis=1)) - cr <= reach[grp]
+    fits &= (rel * u[grp]).sum(axis=1) - cr - h[grp] - 1.0 <= beat[grp]
+    fits &= held[grp]
+    foot, near = index.vertices_of_chunks(centre, reach, grp[fits], ch[fits], pairs=True)
+    if not held.all():
+        rest = np.flatnonzero(~held)
+        f1, n1 = index.vertices_in_balls(centre[rest], reach[rest], pairs=True)
+        foot, near = np.r_[foot, rest[f1]], np.r_[near, n1]
+        order = np.lexsort((near, foot))
+        foot, near = foot[order], near[order]
     ahead = ((index.xyz[near] - centre[foot]) * u[foot]).sum(axis=1) - h[foot] - 1.0
     keep = ahead <= beat[foot]
     foot, near = foot[keep], near[keep]
