@@ -33,6 +33,7 @@ from ._nearest import (
     layer_box,
     layer_envelopes,
     relevant_polygons,
+    rowdot,
     widen_boxes,
 )
 from ._vector import is_dask, known_valid, source_name, to_wgs84
@@ -1072,7 +1073,7 @@ def _footprint_distance(feet: np.ndarray, index: BoundaryIndex) -> tuple[np.ndar
     u = np.zeros((m, 3))
     seen = seg0 >= 0
     u[seen] = foot0[seen] - ecef(xy[first[seen], 0], xy[first[seen], 1])
-    u /= np.maximum(np.sqrt((u * u).sum(axis=1)), 1e-9)[:, None]
+    u /= np.maximum(np.sqrt(rowdot(u, u)), 1e-9)[:, None]
     d, owner, grp, ch, ball_c, ball_r = index.nearest_in_groups(
         xy[:, 0], xy[:, 1], which, bound, toward=u, gathered=True
     )
@@ -1090,7 +1091,7 @@ def _footprint_distance(feet: np.ndarray, index: BoundaryIndex) -> tuple[np.ndar
     centre /= np.maximum(np.bincount(fown, minlength=m), 1)[:, None]
     off = outlines.xyz - centre[fown]
     reach = np.zeros(m)
-    np.maximum.at(reach, fown, np.sqrt((off * off).sum(axis=1)))
+    np.maximum.at(reach, fown, np.sqrt(rowdot(off, off)))
     beat = chord_within(np.where(np.isfinite(best_d), best_d, _EARTH_HALF_M))
     reach += beat + 1.0
     # the chunks gathered for the first pass hold every chunk meeting this ball when it
@@ -1101,14 +1102,14 @@ def _footprint_distance(feet: np.ndarray, index: BoundaryIndex) -> tuple[np.ndar
     # least (w - centre) . u - h from the outline; only those within the chord of the best
     # distance can beat it (the ball keeps a lens of boundary around the nearest point)
     h = np.full(m, -np.inf)
-    np.maximum.at(h, fown, (off * u[fown]).sum(axis=1))
+    np.maximum.at(h, fown, rowdot(off, u[fown]))
     moved = ball_c - centre
-    held = reach + np.sqrt((moved * moved).sum(axis=1)) <= ball_r
+    held = reach + np.sqrt(rowdot(moved, moved)) <= ball_r
     # the chunks with a vertex in the ball and the lens (their spheres meet both)
     cc, cr = index.chunk_centre[ch], index.chunk_radius[ch]
     rel = cc - centre[grp]
-    fits = np.sqrt((rel * rel).sum(axis=1)) - cr <= reach[grp]
-    fits &= (rel * u[grp]).sum(axis=1) - cr - h[grp] - 1.0 <= beat[grp]
+    fits = np.sqrt(rowdot(rel, rel)) - cr <= reach[grp]
+    fits &= rowdot(rel, u[grp]) - cr - h[grp] - 1.0 <= beat[grp]
     fits &= held[grp]
     foot, near = index.vertices_of_chunks(centre, reach, grp[fits], ch[fits], pairs=True)
     if not held.all():
@@ -1117,7 +1118,7 @@ def _footprint_distance(feet: np.ndarray, index: BoundaryIndex) -> tuple[np.ndar
         foot, near = np.r_[foot, rest[f1]], np.r_[near, n1]
         order = np.lexsort((near, foot))
         foot, near = foot[order], near[order]
-    ahead = ((index.xyz[near] - centre[foot]) * u[foot]).sum(axis=1) - h[foot] - 1.0
+    ahead = rowdot(index.xyz[near] - centre[foot], u[foot]) - h[foot] - 1.0
     keep = ahead <= beat[foot]
     foot, near = foot[keep], near[keep]
     if near.size:
