@@ -9,7 +9,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pyproj import Geod
 
-from asm_pace._nearest import BoundaryIndex, KDTree, _ball, _Bucket, ecef, relevant_polygons
+from asm_pace._nearest import (
+    BoundaryIndex,
+    KDTree,
+    _ball,
+    _Bucket,
+    _rings,
+    ecef,
+    relevant_polygons,
+    rowdot,
+)
 
 GEOD = Geod(ellps="WGS84")
 
@@ -317,3 +326,22 @@ def test_blocks_of_sites_give_the_same_results(monkeypatch):
     for a, b in zip(whole, blocks, strict=True):
         np.testing.assert_array_equal(a, b)
     assert np.isnan(whole[0]).any() and np.isfinite(whole[0]).any()  # both kinds of sites
+
+
+def test_rings_are_the_parts_of_the_boundaries_in_order():
+    # polygons with and without holes, multipolygons, mixed: the parts shapely gives
+    holed = shapely.box(0, 0, 3, 3).difference(shapely.box(1, 1, 2, 2))
+    multi = shapely.MultiPolygon([shapely.box(5, 5, 6, 6), shapely.box(7, 7, 8, 8)])
+    plain = shapely.box(10, 0, 11, 1)
+    for geoms in ([plain, plain], [holed, multi], [plain, holed, plain, multi, plain]):
+        lines = shapely.boundary(np.array(geoms, dtype=object))
+        parts, owner = _rings(lines)
+        want, want_owner = shapely.get_parts(lines, return_index=True)
+        np.testing.assert_array_equal(owner, want_owner)
+        assert shapely.equals_exact(parts, want, tolerance=0.0).all()
+
+
+def test_rowdot_is_the_row_sum_of_products():
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(size=(1000, 3)) * 6e6, rng.normal(size=(1000, 3))
+    np.testing.assert_array_equal(rowdot(a, b), (a * b).sum(axis=1))

@@ -165,6 +165,23 @@ def chord_within(g: np.ndarray) -> np.ndarray:
     return 2.0 * _R_FLAT * np.sin(half) * (1.0 + 1e-9) + 1e-3
 
 
+def _rings(lines: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`shapely.get_parts` of polygon boundaries, with the position of each part's
+    boundary: the same parts in the same order, the LineStrings (boundaries of polygons
+    without holes, most footprints) taken as they are and only the others split."""
+    multi = shapely.get_type_id(lines) != 1
+    if multi.all():
+        return shapely.get_parts(lines, return_index=True)
+    one = np.flatnonzero(~multi)
+    if not multi.any():
+        return lines, one
+    parts, owner = shapely.get_parts(lines[multi], return_index=True)
+    owner = np.flatnonzero(multi)[owner]
+    every = np.r_[one, owner]
+    order = np.argsort(every, kind="stable")
+    return np.r_[lines[one], parts][order], every[order]
+
+
 @dataclass
 class _Bucket:
     tree: KDTree
@@ -239,7 +256,7 @@ class BoundaryIndex:
         geoms = geoms[where]
         ok = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
         keep = where[ok]
-        parts, part_owner = shapely.get_parts(shapely.boundary(geoms[ok]), return_index=True)
+        parts, part_owner = _rings(shapely.boundary(geoms[ok]))
         coords, line = shapely.get_coordinates(parts, return_index=True)
         # densify only the rings that have edges longer than MAX_SEGMENT_DEG
         long = (np.abs(np.diff(coords[:, 0])) > MAX_SEGMENT_DEG) | (
@@ -419,18 +436,24 @@ class BoundaryIndex:
         rows, segs, t = rows[keep], segs[keep], t[keep]
         p0 = self.coords[segs]
         p = p0 + t[:, None] * (self.coords[segs + 1] - p0)
-        np.minimum.at(out, rows, self._measure(lon, lat, rows, p, measured[keep]))
+        np.minimum.at(out, rows, self._measure(lon, lat, rows, p, measured[keep], once=True))
         return out
 
     def group_bound(
-        self, lon: np.ndarray, lat: np.ndarray, seg: np.ndarray, group: np.ndarray
+        self,
+        lon: np.ndarray,
+        lat: np.ndarray,
+        seg: np.ndarray,
+        group: np.ndarray,
+        xyz: np.ndarray | None = None,
     ) -> np.ndarray:
         """Per point, an upper bound (m) on the nearest distance of its group's points.
 
         Each point is paired with segment ``seg`` (none where negative); in each group the
         point nearest its segment in chord is measured (the geodesic distance to the foot
         point, as :meth:`nearest` measures it): a distance from a point of the group to a
-        boundary point. ``inf`` for a group without a segment.
+        boundary point. ``inf`` for a group without a segment. ``xyz``: the points' ECEF
+        coordinates (:func:`ecef`), when already known.
 
         Examples
         --------
@@ -448,7 +471,7 @@ class BoundaryIndex:
         if not ok.size:
             return np.full(lon.size, np.inf)
         seg = np.asarray(seg, dtype="int64")[ok]
-        d, t = self._seg_dist(ecef(lon[ok], lat[ok]), seg)
+        d, t = self._seg_dist(ecef(lon[ok], lat[ok]) if xyz is None else xyz[ok], seg)
         return self._upper(lon, lat, ok, seg, d, t, lon.size, group)
 
     def _expand(
@@ -518,11 +541,22 @@ class BoundaryIndex:
         rows: np.ndarray,
         p: np.ndarray,
         measured: np.ndarray,
+        once: bool = False,
     ) -> np.ndarray:
         """Geodesic distance (m) from point ``rows`` to lon/lat ``p``, but where ``measured``
-        (the same pairs' distances, NaN where not yet measured) already holds it."""
-        need = np.isnan(measured)
+        (the same pairs' distances, NaN where not yet measured) already holds it. ``once``:
+        equal pairs (a foot at the vertex two segments share) are measured once."""
+        need = np.flatnonzero(np.isnan(measured))
         g = measured.copy()
+        if once and need.size > 1:
+            r, x, y = rows[need], p[need, 0], p[need, 1]
+            order = np.lexsort((y, x, r))
+            r, x, y = r[order], x[order], y[order]
+            new = np.r_[True, (r[1:] != r[:-1]) | (x[1:] != x[:-1]) | (y[1:] != y[:-1])]
+            at = np.cumsum(new) - 1
+            got = WGS84.inv(lon[r[new]], lat[r[new]], x[new], y[new])[2]
+            g[need[order]] = got[at]
+            return g
         g[need] = WGS84.inv(lon[rows[need]], lat[rows[need]], p[need, 0], p[need, 1])[2]
         return g
 
@@ -697,6 +731,7 @@ class BoundaryIndex:
         toward: np.ndarray | None = None,
         *,
         gathered: bool = False,
+        xyz: np.ndarray | None = None,
     ) -> tuple[np.ndarray, ...]:
         """:meth:`nearest` with a bound per group of nearby points (a footprint's vertices).
 
@@ -713,7 +748,8 @@ class BoundaryIndex:
         back of a footprint far from every area are not).
         ``gathered``: also return the chunks gathered, as (group, chunk) pairs, with each
         group's ball (ECEF centre and radius): they hold every chunk whose sphere meets
-        that ball (for :meth:`vertices_of_chunks`).
+        that ball (for :meth:`vertices_of_chunks`). ``xyz``: the points' ECEF coordinates
+        (:func:`ecef`), when already known.
 
         Examples
         --------
@@ -731,7 +767,7 @@ class BoundaryIndex:
             none = np.array([], dtype="int64")
             out = np.full(m, np.nan), np.full(m, -1, dtype="int64")
             return (*out, none, none, np.zeros((ng, 3)), np.full(ng, -np.inf)) if gathered else out
-        s = ecef(lon, lat)
+        s = ecef(lon, lat) if xyz is None else xyz
         count = np.bincount(group, minlength=ng)
         start = np.r_[0, np.cumsum(count)[:-1]]
         centre = np.zeros((ng, 3))

@@ -1063,26 +1063,30 @@ def _footprint_distance(feet: np.ndarray, index: BoundaryIndex) -> tuple[np.ndar
     m = len(feet)
     xy, which = shapely.get_coordinates(feet, return_index=True)
     first = np.r_[0, np.flatnonzero(np.diff(which)) + 1]
+    # the footprints' outlines (for the second pass): their ECEF vertices are these
+    # vertices' unless an edge was densified
+    outlines = BoundaryIndex(feet)
+    same = outlines.n > 0 and np.array_equal(outlines.coords, xy)
+    s = outlines.xyz if same else ecef(xy[:, 0], xy[:, 1])
     # the segment nearest the first vertex in chord among a few near ones (no search)
     seg0, foot0 = index.chord_nearest(xy[first, 0], xy[first, 1])
-    bound = index.group_bound(xy[:, 0], xy[:, 1], seg0[which], which)[first]
+    bound = index.group_bound(xy[:, 0], xy[:, 1], seg0[which], which, xyz=s)[first]
     bound[~np.isfinite(bound)] = _EARTH_HALF_M
     # a direction per footprint, from its first vertex to that segment's foot point: the
     # boundary lies beyond a plane across it, and the footprint behind its own support
     # plane, which bounds both passes below (any direction is valid, this one tight)
     u = np.zeros((m, 3))
     seen = seg0 >= 0
-    u[seen] = foot0[seen] - ecef(xy[first[seen], 0], xy[first[seen], 1])
+    u[seen] = foot0[seen] - s[first[seen]]
     u /= np.maximum(np.sqrt(rowdot(u, u)), 1e-9)[:, None]
     d, owner, grp, ch, ball_c, ball_r = index.nearest_in_groups(
-        xy[:, 0], xy[:, 1], which, bound, toward=u, gathered=True
+        xy[:, 0], xy[:, 1], which, bound, toward=u, gathered=True, xyz=s
     )
     best_d = np.full(m, np.inf)
     best_o = np.full(m, -1, dtype="int64")
     found = owner >= 0
     _take_min(best_d, best_o, which[found], d[found], owner[found])
     # PA vertices near each footprint -> the footprint outlines
-    outlines = BoundaryIndex(feet)
     if outlines.n == 0:
         return best_d, best_o
     _, _, fown = outlines.vertices()
