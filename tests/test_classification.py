@@ -416,6 +416,26 @@ def test_footprint_touching_g200_is_critical():
     assert out["eco_id"].iloc[0] == 2
 
 
+def test_footprint_over_several_ecoregions_reports_the_one_it_overlaps_most():
+    # the overlaps decide only among ecoregions of the same kind met by one footprint
+    eco = eco_layer(
+        {"eco_id": 1, "geometry": shapely.box(0, 0, 1, 1)},
+        {"eco_id": 2, "geometry": shapely.box(1, 0, 2, 1)},
+        {"eco_id": 3, "is_g200": True, "g200_region": "G", "geometry": shapely.box(2, 0, 3, 1)},
+        {"eco_id": 4, "is_g200": True, "g200_region": "H", "geometry": shapely.box(3, 0, 4, 1)},
+    )
+    feet = site_layer(
+        shapely.box(0.2, 0.2, 1.1, 0.3),  # mostly in 1
+        shapely.box(0.9, 0.2, 1.8, 0.3),  # mostly in 2
+        shapely.box(0.5, 0.5, 0.6, 0.6),  # only in 1
+        shapely.box(1.5, 0.2, 2.1, 0.3),  # mostly in 2, a little in the G200 3
+        shapely.box(2.2, 0.2, 3.9, 0.3),  # G200 both: mostly in 4
+        shapely.Point(1.5, 0.5),
+    )
+    out = classify(feet, empty_pa_layer(), eco)
+    assert out["eco_id"].tolist() == [1, 2, 1, 3, 4, 2]
+
+
 # ----------------------------------------------------------------------------- nearest distance
 
 
