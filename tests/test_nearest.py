@@ -345,3 +345,24 @@ def test_rowdot_is_the_row_sum_of_products():
     rng = np.random.default_rng(0)
     a, b = rng.normal(size=(1000, 3)) * 6e6, rng.normal(size=(1000, 3))
     np.testing.assert_array_equal(rowdot(a, b), (a * b).sum(axis=1))
+
+
+@pytest.mark.parametrize("sort", [True, False])
+def test_best_is_the_first_smallest_of_each_row(sort):
+    rng = np.random.default_rng(4)
+    rows = rng.integers(0, 30, 400)
+    rows = np.sort(rows) if sort else rows
+    d = rng.integers(0, 5, 400).astype(float)  # many ties
+    d[rows == 7] = np.nan  # a row without a number: none picked
+    with np.errstate(invalid="ignore"):  # the NaN row (chord distances never are)
+        got = BoundaryIndex._best(rows, d, 30)
+    want = []
+    for r in np.unique(rows):
+        at = np.flatnonzero(rows == r)
+        if np.isnan(d[at]).all():
+            continue
+        want.append(at[np.nanargmin(d[at])])
+    np.testing.assert_array_equal(np.sort(got), np.sort(want))
+    assert BoundaryIndex._best(rows[:0], d[:0], 30).size == 0
+    with np.errstate(invalid="ignore"):
+        assert BoundaryIndex._best(np.array([1, 1]), np.array([np.nan, np.nan]), 3).size == 0

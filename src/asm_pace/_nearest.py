@@ -489,14 +489,22 @@ class BoundaryIndex:
         a = self.xyz[seg]
         ab = self.xyz[seg + 1] - a
         ll = rowdot(ab, ab)
-        t = np.where(ll > 0, rowdot(s - a, ab) / np.where(ll > 0, ll, 1.0), 0.0)
+        sa = s - a
+        t = np.where(ll > 0, rowdot(sa, ab) / np.where(ll > 0, ll, 1.0), 0.0)
         t = np.clip(t, 0.0, 1.0)
-        d = s - a - t[:, None] * ab
-        return np.sqrt(rowdot(d, d)), t
+        sa -= t[:, None] * ab
+        return np.sqrt(rowdot(sa, sa)), t
 
     @staticmethod
     def _best(rows: np.ndarray, d: np.ndarray, m: int) -> np.ndarray:
         """Positions of each row's smallest ``d`` (one per row, the first of ties)."""
+        if rows.size and (rows[1:] >= rows[:-1]).all():  # sorted (as usual): by runs
+            start = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]])
+            with np.errstate(invalid="ignore"):  # NaN: no pick, as minimum.at gives
+                low = np.minimum.reduceat(d, start)
+            run = np.repeat(np.arange(start.size), np.diff(np.r_[start, rows.size]))
+            at = np.flatnonzero(d == low[run])
+            return at[np.r_[True, run[at][1:] != run[at][:-1]]] if at.size else at
         best = np.full(m, np.inf)
         np.minimum.at(best, rows, d)
         at = np.flatnonzero(d == best[rows])
