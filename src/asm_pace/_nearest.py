@@ -429,14 +429,16 @@ class BoundaryIndex:
             ok = d - _H_SLACK_M <= reach[rows]
             rows, segs, d, t = rows[ok], segs[ok], d[ok], t[ok]
         measured = np.full(rows.size, np.nan)
-        upper = self._upper(lon, lat, rows, segs, d, t, m, owner if shared else None, measured)
-        if bound is not None:
-            upper = np.minimum(upper, bound)
-        keep = d - _H_SLACK_M <= chord_within(upper)[rows]
-        rows, segs, t = rows[keep], segs[keep], t[keep]
+        if bound is None:  # (with one, the pairs within it are kept above: a bound of
+            # their own would cost a measure per point, or per owner, and rarely cut more
+            # when the bound is the best distance found, as for footprints)
+            own = owner if shared else None
+            upper = self._upper(lon, lat, rows, segs, d, t, m, own, measured)
+            keep = d - _H_SLACK_M <= chord_within(upper)[rows]
+            rows, segs, t, measured = rows[keep], segs[keep], t[keep], measured[keep]
         p0 = self.coords[segs]
         p = p0 + t[:, None] * (self.coords[segs + 1] - p0)
-        np.minimum.at(out, rows, self._measure(lon, lat, rows, p, measured[keep], once=True))
+        np.minimum.at(out, rows, self._measure(lon, lat, rows, p, measured, once=True))
         return out
 
     def group_bound(
