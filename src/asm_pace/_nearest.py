@@ -373,6 +373,7 @@ class BoundaryIndex:
         bound: np.ndarray | None = None,
         *,
         shared: bool = False,
+        segments: np.ndarray | None = None,
     ) -> np.ndarray:
         """Geodesic distance (m) from each point to the boundary of polygon ``owner`` only.
 
@@ -382,7 +383,9 @@ class BoundaryIndex:
         or some distance no smaller than the bound (only the chunks of segments that can
         be nearer are measured). ``shared``: only the nearest point of each owner is
         wanted (the points of one owner share its best distance as their bound; a point
-        that cannot beat it may get ``inf``).
+        that cannot beat it may get ``inf``). ``segments`` (bool, per vertex of the index:
+        the segment starting there): only those are measured (the caller knows the others
+        cannot be within the bound).
 
         Examples
         --------
@@ -422,6 +425,9 @@ class BoundaryIndex:
             ok = np.sqrt(rowdot(off, off)) - self.chunk_radius[chunks] <= reach[rows]
             rows, chunks = rows[ok], chunks[ok]
         rows, segs = self._expand(rows, chunks)
+        if segments is not None:
+            ok = segments[segs]
+            rows, segs = rows[ok], segs[ok]
         if rows.size == 0:
             return out
         d, t = self._seg_dist(s[rows], segs)

@@ -1098,15 +1098,16 @@ def _footprint_distance(feet: np.ndarray, index: BoundaryIndex) -> tuple[np.ndar
     np.maximum.at(reach, fown, np.sqrt(rowdot(off, off)))
     beat = chord_within(np.where(np.isfinite(best_d), best_d, _EARTH_HALF_M))
     reach += beat + 1.0
-    # the chunks gathered for the first pass hold every chunk meeting this ball when it
-    # lies in theirs (the best distance is within the bound): no second search but for
-    # the footprints whose ball does not
     # along u every point x of the outline has (x - centre) . u <= h, the largest over its
     # vertices (plus the edges' 1 m departure from their chords), so a PA vertex w is at
     # least (w - centre) . u - h from the outline; only those within the chord of the best
     # distance can beat it (the ball keeps a lens of boundary around the nearest point)
+    height = rowdot(off, u[fown])
     h = np.full(m, -np.inf)
-    np.maximum.at(h, fown, rowdot(off, u[fown]))
+    np.maximum.at(h, fown, height)
+    # the chunks gathered for the first pass hold every chunk meeting this ball when it
+    # lies in theirs (the best distance is within the bound): no second search but for
+    # the footprints whose ball does not
     moved = ball_c - centre
     held = reach + np.sqrt(rowdot(moved, moved)) <= ball_r
     # the chunks with a vertex in the ball and the lens (their spheres meet both)
@@ -1122,12 +1123,23 @@ def _footprint_distance(feet: np.ndarray, index: BoundaryIndex) -> tuple[np.ndar
         foot, near = np.r_[foot, rest[f1]], np.r_[near, n1]
         order = np.lexsort((near, foot))
         foot, near = foot[order], near[order]
-    ahead = rowdot(index.xyz[near] - centre[foot], u[foot]) - h[foot] - 1.0
-    keep = ahead <= beat[foot]
-    foot, near = foot[keep], near[keep]
+    lift = rowdot(index.xyz[near] - centre[foot], u[foot])
+    keep = lift - h[foot] - 1.0 <= beat[foot]
+    foot, near, lift = foot[keep], near[keep], lift[keep]
     if near.size:
+        # and from the other side: the chord foot x on an edge of the outline has
+        # (x - centre) . u at most its ends' larger, so the edge is at least the lowest
+        # kept w's lift less that from every w; only the edges that can be within the
+        # chord of the best distance are measured (the front of the footprint)
+        low = np.full(m, np.inf)
+        np.minimum.at(low, foot, lift)
+        cut = chord_within(best_d) + 2.0  # as distance_to_own's, and a margin
+        seg_top = np.maximum(height[:-1], height[1:])
+        front = np.r_[low[fown[:-1]] - seg_top <= cut[fown[:-1]], False]
         vx, vy, vowner = index.vertices()
-        d2 = outlines.distance_to_own(vx[near], vy[near], foot, bound=best_d[foot], shared=True)
+        d2 = outlines.distance_to_own(
+            vx[near], vy[near], foot, bound=best_d[foot], shared=True, segments=front
+        )
         _take_min(best_d, best_o, foot, d2, vowner[near])
     return best_d, best_o
 
