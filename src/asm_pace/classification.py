@@ -1047,8 +1047,9 @@ def _footprint_distance(feet: np.ndarray, index: BoundaryIndex) -> tuple[np.ndar
     footprint outlines) is exact. Each is searched only where it can beat a bound, so
     that a footprint far from every protected area costs about what its centroid does:
 
-    1. the first vertex's nearest segment (a point search); the distance of the vertex
-       nearest that segment in chord to its foot point bounds the footprint's (``U``);
+    1. the first vertex's segment nearest in chord among a few near ones (no search,
+       :meth:`_nearest.BoundaryIndex.chord_nearest`); the distance of the vertex nearest
+       that segment in chord to its foot point bounds the footprint's (``U``);
     2. every vertex looks for a boundary within ``U``, among the chunks of boundary
        gathered once for the footprint (:meth:`_nearest.BoundaryIndex.nearest_in_groups`:
        the far side of a footprint finds none and does no work), and only the pairs
@@ -1056,9 +1057,10 @@ def _footprint_distance(feet: np.ndarray, index: BoundaryIndex) -> tuple[np.ndar
     3. only PA vertices within the best distance so far of the outline can improve on
        it: they lie in the ball around the footprint's vertices (centre, the largest
        chord to a vertex) grown by the longest chord of that distance
-       (:func:`_nearest.chord_within`); each is measured to the outline of every
-       footprint whose ball holds it (a neighbour's outline may be nearer to the
-       vertex), again only where it can beat the bound.
+       (:func:`_nearest.chord_within`), taken from the chunks step 2 gathered when its
+       ball holds this one; each is measured to the outline of every footprint whose
+       ball holds it (a neighbour's outline may be nearer to the vertex), only to the
+       edges at the front of the footprint and only where it can beat the bound.
     """
     m = len(feet)
     xy, which = shapely.get_coordinates(feet, return_index=True)
