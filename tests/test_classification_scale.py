@@ -75,6 +75,18 @@ def layer(rng, lon0, lat0, k):
     return np.array(geoms)
 
 
+def district(rng, lat0, km, bearing, size, n):
+    """Three areas near (10.35, lat0) and ``n`` star footprints of ``size`` degrees a few km
+    apart, ``km`` away towards ``bearing`` (near, overlapping or far)."""
+    pas = layer(rng, 10.0, lat0, 3)
+    lon1, lat1, _ = GEOD.fwd(10.35, lat0, bearing, km * 1000.0)
+    feet = [
+        star(rng, lon1 + 0.03 * j, lat1 + 0.02 * j, size, int(rng.integers(4, 12)))
+        for j in range(n)
+    ]
+    return pas, np.array(feet)
+
+
 def unique_min(d: np.ndarray, owner: np.ndarray) -> bool:
     """The minimum is held by one polygon with a margin (else the owner is a tie)."""
     best = d.min()
@@ -114,14 +126,7 @@ def test_footprint_distance_is_the_minimum_over_every_pair(lat0, km, bearing, si
     # footprints near, overlapping or far (a district of three, a few km apart): both ways
     # round (footprint vertices to area edges, area vertices to footprint edges)
     rng = np.random.default_rng(seed)
-    pas = layer(rng, 10.0, lat0, 3)
-    lon1, lat1, _ = GEOD.fwd(10.35, lat0, bearing, km * 1000.0)
-    feet = np.array(
-        [
-            star(rng, lon1 + 0.03 * j, lat1 + 0.02 * j, size, int(rng.integers(4, 12)))
-            for j in range(3)
-        ]
-    )
+    pas, feet = district(rng, lat0, km, bearing, size, 3)
     d, owner = _footprint_distance(feet, BoundaryIndex(pas))
     start, end, seg_owner = segments(pas)
     pa_xy, pa_line = shapely.get_coordinates(
@@ -153,14 +158,7 @@ def test_second_pass_on_the_chunks_of_the_first_or_its_own_search(lat0, km, bear
     from asm_pace import _nearest
 
     rng = np.random.default_rng(seed)
-    pas = layer(rng, 10.0, lat0, 3)
-    lon1, lat1, _ = GEOD.fwd(10.35, lat0, bearing, km * 1000.0)
-    feet = np.array(
-        [
-            star(rng, lon1 + 0.03 * j, lat1 + 0.02 * j, 0.02, int(rng.integers(4, 12)))
-            for j in range(4)
-        ]
-    )
+    pas, feet = district(rng, lat0, km, bearing, 0.02, 4)
     idx = BoundaryIndex(pas)
     d, owner = _footprint_distance(feet, idx)
     pad = _nearest._GATHER_PAD_M
