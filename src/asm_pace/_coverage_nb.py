@@ -66,8 +66,9 @@ def _walk_start(ua, ub, wa, wb):
     """
     fa, step, alpha, beta, n = _cut_params(wa, wb)
     fc, cstep, calpha, cbeta, nc = _cut_params(ua, ub)
-    tr = alpha + beta if n >= 1 else 1.0
-    tc = calpha + cbeta if nc >= 1 else 1.0
+    # a sequence's next crossing, or infinity when there is none
+    tr = alpha + beta if n >= 1 else np.inf
+    tc = calpha + cbeta if nc >= 1 else np.inf
     consts = (ua, ub - ua, wb - wa, step, alpha, beta, n, cstep, calpha, cbeta, nc)
     # row and column cell, next row and column crossing (index, t), t and u reached,
     # the row piece's rise still to come, whether a row piece starts
@@ -89,7 +90,7 @@ def _walk_piece(consts, state):
     rr, cc, kr, kc, tr, tc, t, ua_, rem, first = state
     if first:
         rem = (min(tr, 1.0) - t) * dw
-    row_next = kr <= n and (kc > nc or tr <= tc)
+    row_next = tr <= tc  # (both infinite at the last piece: its end is 1 either way)
     tn = min(tr if row_next else tc, 1.0)  # the last piece ends at 1
     ub_ = ua + tn * du
     dwp = (tn - t) * dw
@@ -104,11 +105,11 @@ def _walk_piece(consts, state):
     if row_next:
         rr += step
         kr += 1
-        tr = alpha + beta * float(kr) if kr <= n else 1.0
+        tr = alpha + beta * float(kr) if kr <= n else np.inf
     else:
         cc += cstep
         kc += 1
-        tc = calpha + cbeta * float(kc) if kc <= nc else 1.0
+        tc = calpha + cbeta * float(kc) if kc <= nc else np.inf
     state = (rr, cc, kr, kc, tr, tc, tn, ub_, after, row_next)
     return state, first, row, col, rem, 0.5 * (ua_ + ub_), dwp, later
 
