@@ -603,8 +603,8 @@ def _band_sums_nb(nb, ev, flat, k, row_weight, out, work, threads):
     while the counts are taken, and the parts run side by side."""
     with ThreadPoolExecutor(min(threads, GROUPS)) if threads > 1 else nullcontext() as pool:
         h, w = ev.shape
-        edges = (ev.start, ev.end, ev.e0, ev.e1, float(ev.r0), float(ev.r1), float(ev.c0), h, w)
-        sorting = pool.submit(nb.edges_by_tile, *edges) if pool else None
+        edges = (ev.start, ev.end, ev.e0, ev.e1, float(ev.r0), float(ev.r1))
+        sorting = pool.submit(nb.edges_in_band, *edges) if pool else None
         top, _, rare = _top_labels(flat, k)
         lut = np.zeros(k, dtype=np.uint64)  # 16-bit fields per row
         if top[1] >= 0:
@@ -618,7 +618,7 @@ def _band_sums_nb(nb, ev, flat, k, row_weight, out, work, threads):
         rare_ids, table = _rare_table(nb, flat, k, rare, n_pos, work)
         row_weight = np.ascontiguousarray(row_weight, dtype=np.float64)
         top = np.array(top, dtype=np.intp)
-        order, owner = sorting.result() if pool else nb.edges_by_tile(*edges)
+        order, owner = sorting.result() if pool else nb.edges_in_band(*edges)
         cuts = np.linspace(0, len(order), GROUPS + 1).astype(np.intp)
         sums = np.zeros((GROUPS, *out.shape))
         rare_sums = np.zeros((GROUPS, len(ev.e0) if len(table) else 0, len(rare_ids)))
