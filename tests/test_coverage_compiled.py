@@ -118,6 +118,52 @@ def test_compiled_path_equals_numpy_path(monkeypatch, seed, h, w, n, k, frequent
     np.testing.assert_allclose(cb, ca, rtol=0, atol=1e-11 * scale)
 
 
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    h=st.integers(1, 12),
+    w=st.integers(1, 14),
+    n=st.integers(1, 5),
+    half=st.booleans(),
+)
+def test_grid_aligned_edges(monkeypatch, seed, h, w, n, half):
+    """Polygons whose vertices sit on pixel corners (or half-pixel points): edges along
+    grid lines, through grid corners and ending on them, where the walk's tie between a
+    row and a column crossing and its end of a sequence of crossings decide the pieces.
+    The fused kernel and the compiled events equal shapely's cell areas."""
+    rng = np.random.default_rng(seed)
+    step = 0.5 if half else 1.0
+    geoms = []
+    for _ in range(n):
+        pts = rng.integers(-1, int((max(h, w) + 1) / step), (int(rng.integers(3, 7)), 2)) * step
+        hull = shapely.convex_hull(shapely.multipoints(pts))
+        if hull.geom_type != "Polygon" or hull.area == 0:
+            x, y = pts[0]
+            hull = shapely.box(x, y, x + 2 * step, y + step)  # a box on the lattice
+        geoms.append(shapely.orient_polygons(hull))
+    geoms = np.array(geoms, dtype=object)
+    labels = rng.integers(0, 26, (h, w)).astype(np.uint16)
+    rw = rng.uniform(0.5, 2.0, h)
+    clipped = shapely.clip_by_rect(geoms, 0, 0, w, h)
+    ref = brute_label_sums(clipped, labels, 26, rw)
+    with_jit(monkeypatch, True)
+    ev = cov.exact_edge_events(cov.edges(clipped), (h, w))
+    np.testing.assert_allclose(cov.label_sums(ev, labels, 26, rw, n), ref, rtol=0, atol=1e-9)
+    # the whole polygons' edges, cut to the chunk's rows by the fused kernel (columns: the
+    # window holds them, as forest._windows gives it)
+    start, end, owner = cov.edges(geoms)
+    first = np.searchsorted(owner, np.arange(n + 1))
+    c0 = min(0, int(np.floor(shapely.bounds(geoms)[:, 0].min())))
+    c1 = max(w, int(np.ceil(shapely.bounds(geoms)[:, 2].max())))
+    wide = np.zeros((h, c1 - c0), dtype=np.uint16)  # the chunk's columns within the window
+    wide[:, -c0 : -c0 + w] = labels + 1
+    fused = cov.BandEdges(start, end, first[:-1], first[1:], 0, h, c0, (h, c1 - c0), "exact")
+    got = cov.label_sums(fused, wide, 27, rw, n)
+    np.testing.assert_allclose(got[:, 1:], ref, rtol=0, atol=1e-9)
+
+
 def test_edges_reaching_far_outside_the_chunk(monkeypatch):
     """A triangle from 50 rows above a 3 x 3 chunk to 60 below it: the compiled cuts (their
     scratch sized by the edges, not the chunk; it wrote past its arrays before) give the
@@ -147,8 +193,8 @@ def test_edges_reaching_far_outside_the_chunk(monkeypatch):
 )
 def test_band_edges_fused_equals_events(monkeypatch, seed, r0, hb, c0, n, rule, size):
     """Label sums straight from global edges (one band, one column offset) equal the events',
-    also across the kernel's 128-pixel tiles (``size`` 8: zones up to 400 pixels), and
-    are the same bit for bit on one thread or two."""
+    also for zones up to 400 pixels (``size`` 8), and are the same bit for bit on one
+    thread or two."""
     rng = np.random.default_rng(seed)
     hb *= size
     geoms = shapely.buffer(
