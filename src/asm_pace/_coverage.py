@@ -598,9 +598,9 @@ def _top_labels(flat: np.ndarray, k: int) -> tuple[tuple[int, int, int], np.ndar
 def _band_sums_nb(nb, ev, flat, k, row_weight, out, work, threads):
     """The fused kernel on a :class:`BandEdges` chunk (rows under 2**16 pixels, labels
     under 2**16): counts per row (:func:`_coverage_nb.row_packed`), then :data:`GROUPS`
-    parts of the band's edges (halves of their list), each into its own sums, added in part order (so the
-    result does not depend on ``threads``). With ``threads`` > 1 the band's edges are found
-    while the counts are taken, and the parts run side by side."""
+    parts of the band's edges (halves of their list), each into its own sums, added in
+    part order (so the result does not depend on ``threads``). With ``threads`` > 1 the
+    band's edges are found while the counts are taken, and the parts run side by side."""
     with ThreadPoolExecutor(min(threads, GROUPS)) if threads > 1 else nullcontext() as pool:
         h, w = ev.shape
         edges = (ev.start, ev.end, ev.e0, ev.e1, float(ev.r0), float(ev.r1))
