@@ -184,10 +184,11 @@ def pixel_edges(
         (shapely.get_type_id(geoms) == 3).all() and not shapely.get_num_interior_rings(geoms).any()
     ):
         # the vertices first: the kernels may still be loading (load_kernels)
-        coords, cidx = shapely.get_coordinates(geoms, return_index=True)
+        xy = shapely.get_coordinates(geoms)
         nb = _kernels()
         if nb is not None:
-            return nb.simple_edges_px(coords, cidx, len(geoms), x0, y0, dx, dy, threads)
+            counts = shapely.get_num_coordinates(geoms)
+            return nb.simple_edges_px(xy, counts, x0, y0, dx, dy, threads)
     start, end, owner = edges(geoms)
     start = (start - (x0, y0)) / (dx, dy)
     end = (end - (x0, y0)) / (dx, dy)
