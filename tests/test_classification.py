@@ -308,6 +308,57 @@ def test_invalid_bow_tie_is_repaired_with_a_warning():
     )
 
 
+def test_footprints_read_sites_repaired_are_not_checked_again(monkeypatch):
+    """read_sites checks and repairs footprints once: classify on its layer checks none
+    of them again and measures the repaired shapes; a footprint edited after reading (a
+    new geometry) is checked and repaired by classify."""
+    import warnings
+
+    from asm_pace import read_sites
+    from asm_pace._vector import known_valid
+
+    checked: list[int] = []
+    is_valid = shapely.is_valid
+
+    def spy(geoms, *args, **kwargs):
+        checked.extend(map(id, np.atleast_1d(np.asarray(geoms, dtype=object))))
+        return is_valid(geoms, *args, **kwargs)
+
+    monkeypatch.setattr(shapely, "is_valid", spy)
+
+    bow = shapely.Polygon([(0, 0), (2, 2), (2, 0), (0, 2)])  # two lobes meeting at (1, 1)
+    square = shapely.box(3.0, 0.0, 3.5, 0.5)
+    raw = GeoDataFrame({"site_id": ["bow", "sq"]}, geometry=[bow, square], crs=4326)
+    with pytest.warns(RepairedGeometryWarning, match="1 invalid footprint"):
+        sites = read_sites(raw)
+    assert known_valid(sites).all()
+    pas = pa_layer({"pa_id": "1", "geometry": shapely.box(5.0, 0.0, 6.0, 1.0)})
+    checked.clear()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RepairedGeometryWarning)  # none from classify
+        out = classify(sites, pas, NO_ECO)
+    assert not set(checked) & set(map(id, sites.geometry.values))
+    # brute force: the repaired bow tie's right lobe has the edge lon 2, lat 0-2; the
+    # area's west edge is lon 5, lat 0-1 (the nearest pair lies on these two meridians)
+    y = np.linspace(0.0, 2.0, 401)
+    y1, y2 = np.meshgrid(y, y[y <= 1.0])
+
+    def between(lon1: float, lon2: float) -> float:
+        return GEOD.inv(np.full(y1.size, lon1), y1.ravel(), np.full(y1.size, lon2), y2.ravel())[
+            2
+        ].min()
+
+    assert out["nearest_pa_km"].iloc[0] == pytest.approx(between(2.0, 5.0) / 1000, rel=1e-6)
+    edited = sites.copy()
+    edited.loc[1, "geometry"] = shapely.Polygon([(3, 0), (4, 2), (4, 0), (3, 2)])
+    checked.clear()
+    with pytest.warns(RepairedGeometryWarning, match="1 invalid polygon"):
+        again = classify(edited, pas, NO_ECO)
+    assert id(edited.geometry.values[1]) in checked and id(sites.geometry.values[0]) not in checked
+    assert again["nearest_pa_km"].iloc[1] == pytest.approx(between(4.0, 5.0) / 1000, rel=1e-6)
+    assert again["nearest_pa_km"].iloc[0] == out["nearest_pa_km"].iloc[0]
+
+
 def test_point_record_circle():
     circle = geodesic_circles(np.array([-70.0]), np.array([-12.5]), 1000.0)[0]
     pas = pa_layer({"pa_id": "555", "name": "Cocha", "origin": "point_circle", "geometry": circle})

@@ -13,6 +13,7 @@ import pytest
 import shapely
 
 from asm_pace import read_sites, validate_sites
+from asm_pace._vector import VALID_KEY
 from asm_pace.errors import (
     AsmPaceError,
     LayerNotFoundError,
@@ -462,6 +463,8 @@ def test_geodataframe_source_is_left_untouched():
     with pytest.warns(RepairedGeometryWarning, match="1 invalid"):
         sites = read_sites(gdf)
     assert sites.crs.to_epsg() == 4326 and list(sites["site_id"]) == ["a", "b"]
+    mark = sites.attrs.pop(VALID_KEY)  # the reader checked every geometry (classify: not again)
+    assert mark.covers(np.asarray(sites.geometry.values, dtype=object)).all()
     assert sites.attrs == {
         "source": "<GeoDataFrame>",
         "counts": {"read": 2, "removed": {}, "repaired": 1, "used": 2},

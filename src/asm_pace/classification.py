@@ -831,8 +831,9 @@ def _site_geometries(sites: gpd.GeoDataFrame) -> np.ndarray:
             + ". Fix or drop them (asm_pace.validate_sites lists every problem)"
         )
     polys = kinds != 0
-    if polys.any():
-        geoms[polys] = _repair(geoms[polys], "sites", _labels(sites)[polys])
+    if polys.any():  # the footprints read_sites checked are not checked again
+        known = known_valid(sites, geoms)[polys]
+        geoms[polys] = _repair(geoms[polys], "sites", _labels(sites)[polys], known)
     return geoms
 
 

@@ -41,6 +41,7 @@ from ._vector import (
     geometry_family,
     layer_refs,
     list_layers,
+    mark_valid,
     read_layer,
     read_vector,
     short_error,
@@ -1154,6 +1155,7 @@ def _from_vector(
     if problems:
         return None, problems
     out = _finish(table, ids, geoms, name, layer=gdf.attrs.get("layer"))
+    mark_valid(out)  # footprints checked (and repaired) above: classify does not check again
     removed = dict(removed or {})
     out.attrs["counts"].update(
         read=len(out) + sum(removed.values()), removed=removed, repaired=int(invalid.sum())
