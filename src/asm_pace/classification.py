@@ -832,8 +832,9 @@ def _site_geometries(sites: gpd.GeoDataFrame) -> np.ndarray:
         )
     polys = kinds != 0
     if polys.any():  # the footprints read_sites checked are not checked again
-        known = known_valid(sites, geoms)[polys]
-        geoms[polys] = _repair(geoms[polys], "sites", _labels(sites)[polys], known)
+        geoms[polys], invalid = _fix(geoms[polys], known_valid(sites, geoms)[polys])
+        if invalid.any():  # (the labels only then: 3 ms for 5,000 footprints)
+            _warn_repaired(invalid, "sites", _labels(sites)[polys], stacklevel=5)
     return geoms
 
 
