@@ -448,10 +448,27 @@ def main() -> None:
                         print(f"  {label} failed:\n{done.stderr[-2000:]}")
                         continue
                     every.setdefault(label, []).append(json.loads(done.stdout))
+                rounds = {label: [r["seconds"] for r in done] for label, done in every.items()}
                 for label, done_runs in every.items():  # the run of median wall time
                     done_runs.sort(key=lambda r: r["seconds"])
                     res[label] = done_runs[(len(done_runs) - 1) // 2]
                 report(n, radius, res, size)
+                report_rounds(rounds)
+
+
+def report_rounds(rounds: dict[str, list[float]]) -> None:
+    """Each asm_pace method's wall time over the decode floor's in the same round (the
+    runs of a round follow one another): the spread behind the median's ratio."""
+    floor = rounds.get("decode_floor")
+    if not floor or len(floor) < 2:
+        return
+    for label, secs in rounds.items():
+        if label.startswith("asm_pace") and len(secs) == len(floor):
+            r = sorted(a / b for a, b in zip(secs, floor, strict=True))
+            print(
+                f"  {label} / decode floor, round by round: {r[0]:.2f}x-{r[-1]:.2f}x "
+                f"(median {r[(len(r) - 1) // 2]:.2f}x, {len(r)} rounds)"
+            )
 
 
 def report(n: int, radius: float, res: dict, size: int) -> None:
