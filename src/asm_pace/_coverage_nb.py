@@ -5,8 +5,10 @@ and event by event, without the temporary arrays: :func:`exact_events` returns
 the same events (each edge cut at its row and column crossings in one merged pass,
 :func:`_exact_cuts`, where the numpy path cuts rows first, then columns: equal to
 rounding), and :func:`label_sums_events` the same sums (added in another order, so
-equal to rounding). ``_coverage`` calls them only for chunks with many edges, where
-they pay for importing numba; the results are equal either way.
+equal to rounding). :func:`label_sums_edges_part` sums straight from the zones' edges,
+adding each piece as the walk (:func:`_walk_start`, :func:`_walk_piece`) cuts it.
+``_coverage`` calls them only for chunks with many edges, where they pay for importing
+numba; the results are equal either way.
 """
 
 from __future__ import annotations
