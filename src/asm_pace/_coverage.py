@@ -394,8 +394,8 @@ JIT_MIN = 4_000
 JIT_LOAD = 200_000
 _NB = None
 _LOADING = None  # the thread of load_kernels, once started
-#: The fused kernel splits a chunk's edges into this many parts (by rows), each summed
-#: apart and added in order: up to this many threads, and one result for any number.
+#: The fused kernel splits a chunk's edges into this many parts (halves of their list),
+#: each summed apart and added in order: up to this many threads, one result for any number.
 GROUPS = 2
 
 

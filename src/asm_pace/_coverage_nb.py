@@ -144,12 +144,11 @@ def _exact_cuts(ua, ub, wa, wb, h, w, row, col, rise, oat, ocol, ow):
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def _most_lines(start, end, order, lo, hi, axis):
-    """The most grid lines of ``axis`` (0: column lines, 1: row lines) one edge
-    ``order[lo:hi]`` can cross, plus one: at least its length in pixels, rounded up."""
+def _most_lines(start, end, axis):
+    """The most grid lines of ``axis`` (0: column lines, 1: row lines) one edge can cross,
+    plus one: at least its length in pixels, rounded up."""
     most = 0.0
-    for ii in range(lo, hi):
-        e = order[ii]
+    for e in range(start.shape[0]):
         most = max(most, abs(end[e, axis] - start[e, axis]))
     return int(np.ceil(most)) + 1
 
@@ -182,10 +181,8 @@ def _exact_pass(
     ``kpos`` and ``mpos`` (h + 1) count the prefix and own events of each row, then
     (as exclusive cumulative sums) give where each row's next event goes.
     """
-    every = np.arange(start.shape[0])
     s_row, s_col, s_rise, s_oat, s_ocol, s_ow = _scratch(
-        max(h, _most_lines(start, end, every, 0, every.size, 1)),
-        max(w, _most_lines(start, end, every, 0, every.size, 0)),
+        max(h, _most_lines(start, end, 1)), max(w, _most_lines(start, end, 0))
     )
     for e in range(start.shape[0]):
         wa = start[e, 1]

@@ -442,8 +442,7 @@ class BoundaryIndex:
             upper = self._upper(lon, lat, rows, segs, d, t, m, own, measured)
             keep = d - _H_SLACK_M <= chord_within(upper)[rows]
             rows, segs, t, measured = rows[keep], segs[keep], t[keep], measured[keep]
-        p0 = self.coords[segs]
-        p = p0 + t[:, None] * (self.coords[segs + 1] - p0)
+        p = self._foot(segs, t)
         np.minimum.at(out, rows, self._measure(lon, lat, rows, p, measured, once=True))
         return out
 
@@ -481,6 +480,11 @@ class BoundaryIndex:
         seg = np.asarray(seg, dtype="int64")[ok]
         d, t = self._seg_dist(ecef(lon[ok], lat[ok]) if xyz is None else xyz[ok], seg)
         return self._upper(lon, lat, ok, seg, d, t, lon.size, group)
+
+    def _foot(self, segs: np.ndarray, t: np.ndarray) -> np.ndarray:
+        """Lon/lat of the points at ``t`` along segments ``segs`` (the foot points measured)."""
+        p0 = self.coords[segs]
+        return p0 + t[:, None] * (self.coords[segs + 1] - p0)
 
     def _expand(
         self, rows: np.ndarray, chunks: np.ndarray, *, ends: bool = False
@@ -541,8 +545,7 @@ class BoundaryIndex:
         key, size = (rows, m) if group is None else (group[rows], int(group.max()) + 1)
         first = self._best(key, d, size)
         r, j = rows[first], segs[first]
-        p0 = self.coords[j]
-        p = p0 + t[first][:, None] * (self.coords[j + 1] - p0)
+        p = self._foot(j, t[first])
         out = np.full(size, np.inf)
         g = WGS84.inv(lon[r], lat[r], p[:, 0], p[:, 1])[2]
         out[key[first]] = g
@@ -723,8 +726,7 @@ class BoundaryIndex:
         rows, segs, t = rows[keep], segs[keep], t[keep]
         # 4. exact geodesic distance to the foot point, on the lon/lat segment (the pairs
         # measured for the bound are not measured again)
-        p0 = self.coords[segs]
-        p = p0 + t[:, None] * (self.coords[segs + 1] - p0)
+        p = self._foot(segs, t)
         g = self._measure(lon, lat, rows, p, measured[keep])
         # ties (a vertex shared by two polygons) go to the first polygon in layer order
         order = np.lexsort((segs, g, rows))
