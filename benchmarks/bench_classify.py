@@ -23,7 +23,10 @@ set), interleaved with another source tree when ``--before TREE`` is given (e.g.
 
 With ``--footprints`` it times classify on the 5,232 Amazon Mining Watch footprints
 against Peru's national layer (most lie 500-3,000 km from every area) and on their
-centroids, each in a fresh process (with ``--before TREE`` too).
+centroids, each in a fresh process (with ``--before TREE`` too), and a floor: the
+footprints with their distance taken from their first vertex only (not an answer: what
+the rest of classify costs for polygons); ``--repeat N`` runs N interleaved rounds and
+prints the medians.
 
 Usage::
 
@@ -33,6 +36,7 @@ Usage::
     .venv/bin/python benchmarks/make_global.py /tmp/g02 --scale 0.2 --sites 1000,10000,100000
     .venv/bin/python benchmarks/bench_classify.py --global /tmp/g02 --before /tmp/old/src
     .venv/bin/python benchmarks/bench_classify.py --footprints --before /tmp/old/src
+    .venv/bin/python benchmarks/bench_classify.py --footprints --repeat 7
 """
 
 from __future__ import annotations
@@ -230,9 +234,21 @@ def one_global(folder: Path, n: int, repeat: int) -> dict:
     }
 
 
-def one_footprints(centroids: bool) -> dict:
-    """In this process: classify the AMW footprints (or their centroids) against SERNANP."""
-    from asm_pace import read_protected_areas, read_sites
+def _first_vertex_distance(feet: np.ndarray, index) -> tuple[np.ndarray, np.ndarray]:
+    """Stands in for ``classification._footprint_distance`` in the floor run: the distance
+    of each footprint's first vertex only (not an answer: the least the footprint path
+    could cost if a footprint's distance cost what a point's does)."""
+    xy, which = shapely.get_coordinates(feet, return_index=True)
+    first = np.r_[0, np.flatnonzero(np.diff(which)) + 1]
+    d, owner, _, _ = index.nearest(xy[first, 0], xy[first, 1])
+    return d, owner
+
+
+def one_footprints(kind: str) -> dict:
+    """In this process: classify the AMW footprints against SERNANP; ``kind`` "centroids":
+    their centroids instead; "floor": the footprints, their distance taken from their first
+    vertex only (:func:`_first_vertex_distance`)."""
+    from asm_pace import classification, read_protected_areas, read_sites
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -240,8 +256,10 @@ def one_footprints(centroids: bool) -> dict:
             REALDATA / "peru_sernanp_anp" / "peru_anp_sernanp.gpkg", statuses=None
         )
         feet = read_sites(REALDATA / "amw_peru_amazon" / "mining_202400_simplified.geojson")
-        if centroids:
+        if kind == "centroids":
             feet = feet.set_geometry(shapely.centroid(feet.geometry.values))
+        if kind == "floor":
+            classification._footprint_distance = _first_vertex_distance
         eco = make_inputs(10, 10, 100)[2].iloc[:1].copy()
         eco["geometry"] = [shapely.box(-82, -19, -40, 11)]
         read_gb = _peak_gb()
@@ -296,18 +314,41 @@ def run_global(folder: Path, sizes: list[int], before: str | None, repeat: int) 
             )
 
 
-def run_footprints(before: str | None) -> None:
+def run_footprints(before: str | None, repeat: int) -> None:
     print("AMW 2024 footprints (5,232) vs SERNANP (353 areas, 336 k vertices), fresh processes")
-    for label, tree in (("before", before), ("after", None)) if before else (("after", None),):
-        f = _child(tree, "footprints", "0")
-        c = _child(tree, "footprints", "1")
-        print(
-            f"{label:6s} footprints {f['classify']:7.2f} s ({f['cpu']:.2f} CPU s) peak "
-            f"{f['peak_gb']:.2f} GB | centroids {c['classify']:6.2f} s ({c['cpu']:.2f} CPU s) "
-            f"peak {c['peak_gb']:.2f} GB | footprints / centroids {f['classify'] / c['classify']:.1f}x"
-            f" ({f['cpu'] / c['cpu']:.1f}x CPU) | "
-            f"median distance {f['median_km']:,.0f} km | digest {f['digest']}"
-        )
+    print(
+        "(floor: the footprints with their distance taken from their first vertex only, "
+        "not an answer: the rest of classify's cost for polygons)"
+    )
+    trees = (("before", before), ("after", None)) if before else (("after", None),)
+    wall: dict[tuple[str, str], list[float]] = {}
+    for r in range(repeat):
+        for label, tree in trees:
+            runs = {k: _child(tree, "footprints", k) for k in ("footprints", "centroids", "floor")}
+            for k, res in runs.items():
+                wall.setdefault((label, k), []).append(res["classify"])
+            f, c, fl = runs["footprints"], runs["centroids"], runs["floor"]
+            print(
+                f"{r + 1} {label:6s} footprints {f['classify']:5.2f} s ({f['cpu']:.2f} CPU s) "
+                f"peak {f['peak_gb']:.2f} GB | centroids {c['classify']:5.2f} s "
+                f"({c['cpu']:.2f} CPU s) peak {c['peak_gb']:.2f} GB | floor "
+                f"{fl['classify']:5.2f} s | footprints / centroids "
+                f"{f['classify'] / c['classify']:.2f}x ({f['cpu'] / c['cpu']:.2f}x CPU), floor "
+                f"{fl['classify'] / c['classify']:.2f}x | median distance "
+                f"{f['median_km']:,.0f} km | digest {f['digest']}",
+                flush=True,
+            )
+    if repeat > 1:
+        for label, _ in trees:
+            med = {
+                k: float(np.median(wall[(label, k)])) for k in ("footprints", "centroids", "floor")
+            }
+            print(
+                f"median of {repeat} {label:6s}: footprints {med['footprints']:.3f} s, centroids "
+                f"{med['centroids']:.3f} s, floor {med['floor']:.3f} s | footprints / centroids "
+                f"{med['footprints'] / med['centroids']:.2f}x, floor "
+                f"{med['floor'] / med['centroids']:.2f}x"
+            )
 
 
 def main() -> None:
@@ -316,7 +357,7 @@ def main() -> None:
         if kind == "global":
             res = one_global(Path(rest[0]), int(rest[1]), int(rest[2]))
         else:
-            res = one_footprints(rest[0] == "1")
+            res = one_footprints(rest[0])
         print(json.dumps(res))
         return
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -340,7 +381,7 @@ def main() -> None:
         run_global(args.global_dir, sizes, args.before, args.repeat)
         return
     if args.footprints:
-        run_footprints(args.before)
+        run_footprints(args.before, args.repeat)
         return
     if args.continental:
         continental(args.seed)
