@@ -456,6 +456,27 @@ def test_footprint_over_two_overlapping_pas_counts_the_union_once():
     assert out["pa_ids"].iloc[0] == "1;2"
 
 
+def test_footprint_shares_whole_inside_one_area_or_only_the_union():
+    """Footprints covered by one area (share 1 without cutting), covered only by the
+    union of two, inside one along its edge, and half out: against pyproj areas."""
+    pas = pa_layer(
+        {"pa_id": "1", "geometry": shapely.box(0, 0, 1, 1)},
+        {"pa_id": "2", "geometry": shapely.box(1, 0, 2, 1)},
+    )
+    whole = shapely.box(0.2, 0.2, 0.3, 0.3)
+    union_only = shapely.box(0.9, 0.4, 1.1, 0.5)  # across the shared edge
+    on_edge = shapely.box(0.0, 0.6, 0.1, 0.7)  # inside 1, its west edge on 1's
+    half = shapely.box(1.9, 0.8, 2.1, 0.9)
+    sites = site_layer(whole, union_only, on_edge, half, shapely.Point(0.5, 0.5))
+    out = classify(sites, pas, NO_ECO)
+    expect = [1.0, 1.0, 1.0, geod_area(shapely.box(1.9, 0.8, 2.0, 0.9)) / geod_area(half)]
+    assert out["pa_share"].iloc[:4].to_numpy() == pytest.approx(expect, rel=1e-9)
+    assert 0.49 < expect[3] < 0.51
+    assert np.isnan(out["pa_share"].iloc[4])
+    assert out["pa_ids"].tolist() == ["1", "1;2", "1", "2", "1"]
+    assert out["reason"].iloc[0].endswith("100.0 % of the footprint is protected")
+
+
 def test_footprint_touching_g200_is_critical():
     eco = eco_layer(
         {"eco_id": 1, "geometry": shapely.box(0, 0, 1, 1)},

@@ -438,6 +438,15 @@ def _classify(
     pa_share = np.full(n, np.nan)
     pa_share[~is_point] = 0.0
     foot_hits = ~is_point[hit_site] & ~touch[hit_site]
+    if foot_hits.any():
+        # a footprint covered by one area lies wholly inside (most footprints that meet
+        # one, in practice): only the others are cut (GEOS prepares each area once)
+        _, covered = tree.query(pa_geoms[np.unique(hit_pa[foot_hits])], predicate="covers")
+        whole = np.zeros(n, dtype=bool)
+        whole[covered] = True
+        whole &= ~is_point
+        pa_share[whole] = 1.0
+        foot_hits &= ~whole[hit_site]
     if foot_hits.any():  # every row met: the parcels of one area, its copies in other sources
         fs, fp = hit_site[foot_hits], hit_pa[foot_hits]
         pieces = shapely.intersection(site_geoms[fs], pa_geoms[fp])
