@@ -1014,3 +1014,24 @@ def test_features_without_ids_are_named_by_their_row_counted_from_1():
     layer.index = [10, 20, 30, 40]  # index labels are not rows
     assert _labels(layer).tolist() == ["row 1", "row 2", "row 3", "row 4"]
     assert _labels(layer.iloc[[2, 3]], [2, 3]).tolist() == ["row 3", "row 4"]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 6), st.sampled_from(["", "a", "WDPA:1", "b c", "2"])),
+        max_size=25,
+    )
+)
+def test_join_by_site_equals_a_loop_over_sites(pairs):
+    from asm_pace.classification import _join_by_site
+
+    pairs = sorted(pairs, key=lambda p: p[0])  # sorted by site, the values in given order
+    site_i = np.array([p[0] for p in pairs], dtype="int64")
+    values = np.array([p[1] for p in pairs], dtype=object)
+    expect = {}
+    for s, v in pairs:
+        expect.setdefault(s, []).append(v)
+    got = _join_by_site(site_i, values, 8)
+    assert got.tolist() == [";".join(expect.get(s, [])) for s in range(8)]
+    assert all(type(v) is str for v in got)

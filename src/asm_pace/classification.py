@@ -980,8 +980,13 @@ def _join_by_site(site_i: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
     if site_i.size == 0:
         return out
     starts = np.flatnonzero(np.r_[True, site_i[1:] != site_i[:-1]])
-    for s, chunk in zip(site_i[starts], np.split(values, starts[1:]), strict=True):
-        out[s] = ";".join(chunk)
+    ends = np.r_[starts[1:], site_i.size]
+    one = ends - starts == 1  # most sites: one value, taken as it is
+    out[site_i[starts[one]]] = np.asarray(values, dtype=object)[starts[one]]
+    many = ~one
+    vals = values.tolist()
+    for s, a, b in zip(site_i[starts[many]], starts[many], ends[many], strict=True):
+        out[s] = ";".join(vals[a:b])
     return out
 
 
@@ -1340,7 +1345,10 @@ def _reasons(
     # protected areas: name them all, or the first few and "N more"
     if site_i.size:
         starts = np.flatnonzero(np.r_[True, site_i[1:] != site_i[:-1]])
-        for s, pas in zip(site_i[starts], np.split(pa_i, starts[1:]), strict=True):
+        ends = np.r_[starts[1:], site_i.size].tolist()
+        every = pa_i.tolist()  # (slices of a list: np.split costs more than the sentences)
+        for s, a, b in zip(site_i[starts].tolist(), starts.tolist(), ends, strict=True):
+            pas = every[a:b]
             verb = "Inside" if is_point[s] else "Overlaps"
             named = []
             for p in pas[:_MAX_NAMED]:
