@@ -14,6 +14,7 @@ from asm_pace._nearest import (
     KDTree,
     _ball,
     _Bucket,
+    _near_envelopes,
     _rings,
     ecef,
     relevant_polygons,
@@ -247,6 +248,43 @@ def test_restriction_matches_full_index_property(seed, lat0, lon0, gap):
         part = BoundaryIndex(polys, subset=keep).nearest(lon, lat)
         np.testing.assert_array_equal(full[0], part[0])
         np.testing.assert_array_equal(full[1], part[1])
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    seed=st.integers(0, 10_000),
+    n=st.integers(1, 40),
+    spread=st.floats(0.01, 100.0),
+    far=st.floats(0.0, 150.0),
+)
+def test_near_envelopes_hold_the_nearest_envelope(seed, n, spread, far):
+    """Against every envelope: each point's hits meet one box around it, smaller than
+    four times the nearest envelope's distance, and hold every nearest envelope (in
+    the larger of the longitude and latitude differences)."""
+    rng = np.random.default_rng(seed)
+    x0 = rng.uniform(-30, 30, n)
+    y0 = rng.uniform(-30, 30, n)
+    w = rng.uniform(0, spread / 10, (2, n))
+    polys = shapely.box(
+        x0 * spread / 30, y0 * spread / 30, x0 * spread / 30 + w[0], y0 * spread / 30 + w[1]
+    )
+    tree = shapely.STRtree(polys)
+    px = rng.uniform(-spread, spread, 7) + far
+    py = rng.uniform(-60, 60, 7)
+    rows, hits, _ = _near_envelopes(tree, px, py)
+    b = shapely.bounds(polys)
+    for i in range(px.size):
+        # the larger of the longitude and latitude gaps to each envelope (0 inside)
+        gap = np.maximum(
+            np.maximum(b[:, 0] - px[i], px[i] - b[:, 2]).clip(0),
+            np.maximum(b[:, 1] - py[i], py[i] - b[:, 3]).clip(0),
+        )
+        got = hits[rows == i]
+        assert got.size
+        assert set(np.flatnonzero(gap == gap.min())) <= set(got.tolist())
+        # one box for all: the hits are within its half-side, at most 4x the nearest
+        # (or the first half-side, 0.05 degrees)
+        assert gap[got].max() <= max(4.0 * gap.min(), 0.05) + 1e-9
 
 
 def test_restriction_refines_a_loose_bound_with_exact_distances():

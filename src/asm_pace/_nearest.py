@@ -885,6 +885,38 @@ def box_hits(tree: shapely.STRtree, boxes: np.ndarray) -> np.ndarray:
     return np.unique(np.concatenate(hit))
 
 
+def _near_envelopes(
+    tree: shapely.STRtree, lon: np.ndarray, lat: np.ndarray, upto: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(point, polygon) pairs: for each point, the polygons whose envelopes meet the
+    smallest of the boxes around it (half-sides 0.05, 0.2, 0.8, ... degrees) that meets
+    any (``tree`` not empty): the nearest envelopes in the larger of the longitude and
+    latitude differences are among them; and that box's half-side for each point.
+    ``upto`` (per point): no box wider than that half-side (a point without hits then
+    has none, and NaN).
+
+    Envelopes only: the exact nearest polygon (``STRtree.query_nearest``) measured the
+    boundaries of every polygon whose envelope was nearer than the best so far: 36 ms a
+    call for 420 points 1,500 km from Peru's 353 national areas (336 k vertices).
+    """
+    rows, hits = [], []
+    used = np.full(lon.size, np.nan)
+    todo = np.arange(lon.size)
+    half = 0.05
+    while todo.size:
+        if upto is not None:
+            todo = todo[upto[todo] >= half]
+        x, y = lon[todo], lat[todo]
+        q, p = tree.query(shapely.box(x - half, y - half, x + half, y + half))
+        rows.append(todo[q])
+        hits.append(p)
+        done = np.unique(q)
+        used[todo[done]] = half
+        todo = np.delete(todo, done)
+        half *= 4.0  # at 204.8 degrees every envelope meets every box
+    return np.concatenate(rows), np.concatenate(hits), used
+
+
 def _lpath_bound(lon: np.ndarray, lat: np.ndarray, box: np.ndarray) -> np.ndarray:
     """Upper bound (m) on the geodesic distance from a point to every point of a box.
 
@@ -991,13 +1023,14 @@ def relevant_polygons(
     is at most as far as that point's. The method:
 
     1. queries are grouped by ``cell_deg`` grid cell of their point. For one
-       point per cell, the polygons nearest in degrees (also across +-180 for
-       points within 30 degrees of it) are found with an STRtree of the
-       polygons; any polygon gives an upper bound ``U`` on the
-       distance to the nearest boundary: first the distance to the farthest
-       point of its envelope (:func:`_lpath_bound`), and when that keeps too
-       much, the exact geodesic distance to its boundary (:class:`BoundaryIndex`
-       of those few polygons);
+       point per cell, the polygons whose envelopes are near in degrees (also
+       across +-180 for points within 30 degrees of it) are found with an
+       STRtree of the polygons (:func:`_near_envelopes`); any polygon gives an
+       upper bound ``U`` on the distance to the nearest boundary: first the
+       distance to the farthest point of its envelope (:func:`_lpath_bound`, the
+       least among those found), and when that keeps too much, the exact
+       geodesic distance to the boundaries of the nearest envelopes
+       (:class:`BoundaryIndex` of those few polygons);
     2. by the triangle inequality every query point's bound is its cell's bound
        plus its distance to the cell's point (again bounded by a parallel and a
        meridian path);
@@ -1042,16 +1075,30 @@ def relevant_polygons(
     _, rep, which = np.unique(ix * 1_000_000 + iy, return_index=True, return_inverse=True)
     which = which.ravel()
     rx, ry = lon[rep], lat[rep]
-    q, near = tree.query_nearest(shapely.points(rx, ry), all_matches=True)
+    q, near, half = _near_envelopes(tree, rx, ry)
     qx = rx[q]
-    # near +-180 the nearest envelope in degrees may be across the line
+    # near +-180 the nearest envelope in degrees may be across the line (looked for as
+    # far as on this side: any polygon gives a bound, the nearest a good one)
     wrap = np.flatnonzero(np.abs(rx) > 150.0)
     if wrap.size:
         moved = rx[wrap] - np.sign(rx[wrap]) * 360.0
-        q2, near2 = tree.query_nearest(shapely.points(moved, ry[wrap]), all_matches=True)
+        q2, near2, _ = _near_envelopes(tree, moved, ry[wrap], upto=half[wrap])
         q, near, qx = np.r_[q, wrap[q2]], np.r_[near, near2], np.r_[qx, moved[q2]]
+    met, at = np.unique(near, return_inverse=True)  # (the cells' boxes share many)
+    eb = shapely.bounds(geoms[met])[at.ravel()]
+    bound = _lpath_bound(qx, ry[q], eb)
     loose = np.full(rep.size, np.inf)
-    np.minimum.at(loose, q, _lpath_bound(qx, ry[q], shapely.bounds(geoms[near])))
+    np.minimum.at(loose, q, bound)
+    if not exact:  # the polygons giving each cell's bound
+        near = near[bound == loose[q]]
+    else:  # the nearest envelopes in degrees: their boundaries are near, for step 3
+        gap = np.hypot(
+            np.maximum(np.maximum(eb[:, 0] - qx, qx - eb[:, 2]), 0.0),
+            np.maximum(np.maximum(eb[:, 1] - ry[q], ry[q] - eb[:, 3]), 0.0),
+        )
+        low = np.full(rep.size, np.inf)
+        np.minimum.at(low, q, gap)
+        near = near[gap == low[q]]
     # 2. every query's bound: its cell's, plus the hop to the cell's point
     hop = 111_700.0 * (np.cos(np.radians(lat)) * np.abs(lon - rx[which]) + np.abs(lat - ry[which]))
     ncell = rep.size
