@@ -305,6 +305,33 @@ def test_restriction_refines_a_loose_bound_with_exact_distances():
     assert near_c.sum() > 500
 
 
+def test_restriction_once_refined_is_kept_above_max_share():
+    """Sites in the hole of a C whose envelope holds them and whose boundary is 9 degrees
+    away: the exact bound keeps the C, four squares 1 degree away and a few of the boxes
+    13 degrees away, more than ``max_share`` of the vertices but fewer than all: kept
+    (the refinement was paid for)."""
+    c_shape = shapely.difference(shapely.box(-10, -10, 10, 10), shapely.box(-9, -9, 10, 9))
+    squares = [
+        shapely.box(x, y, x + 0.1, y + 0.1) for x, y in ((1, 0), (-1.1, 0), (0, 1), (0, -1.1))
+    ]
+    rng = np.random.default_rng(4)
+    ang = rng.uniform(0, 2 * np.pi, 200)
+    far = [
+        shapely.box(13 * np.cos(a), 13 * np.sin(a), 13 * np.cos(a) + 0.1, 13 * np.sin(a) + 0.1)
+        for a in ang
+    ]
+    polys = np.array([c_shape, *squares, *far], dtype=object)
+    lon = rng.normal(0.0, 0.02, 20)
+    lat = rng.normal(0.0, 0.02, 20)
+    nv = shapely.get_num_coordinates(polys)
+    keep = restricted_equals_full(polys, lon, lat, max_share=1.0)
+    assert {0, 1, 2, 3, 4} <= set(keep.tolist()) and keep.size < 20
+    share = (nv[keep].sum() - 1) / nv.sum()  # just below what the exact bound keeps
+    assert nv[0] * 2 <= share * nv.sum()  # the C (the nearest envelope) is cheap to refine with
+    tight = restricted_equals_full(polys, lon, lat, max_share=share)
+    np.testing.assert_array_equal(tight, keep)
+
+
 @settings(max_examples=30, deadline=None)
 @given(
     seed=st.integers(0, 2**32 - 1),

@@ -1040,7 +1040,8 @@ def relevant_polygons(
 
     Returns the sorted positions, or None when they would hold more than
     ``max_share`` of all the vertices (then the restriction does not pay, and
-    an index of every polygon is cheaper). With ``exact=False`` only envelopes
+    an index of every polygon is cheaper), unless the exact bound was already
+    paid for: then None only when they hold every vertex. With ``exact=False`` only envelopes
     are used (the farthest-envelope bound, never refined): a superset, valid
     for any polygons that lie within their envelopes and are not empty.
     ``envelopes``: the polygons' :class:`Envelopes` when already built (those of the
@@ -1122,7 +1123,8 @@ def relevant_polygons(
         return None if nv[keep].sum() > limit else keep
     exact, _, _, _ = BoundaryIndex(geoms, subset=cand).nearest(rx, ry)
     keep = kept(np.fmin(exact, loose))
-    return None if nv[keep].sum() > limit else keep
+    # the refinement paid for: any fewer vertices than all are cheaper to index
+    return None if nv[keep].sum() >= total else keep
 
 
 def layer_box(layer: object, what: str) -> tuple[float, float, float, float] | None:
