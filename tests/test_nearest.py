@@ -287,6 +287,14 @@ def test_near_envelopes_hold_the_nearest_envelope(seed, n, spread, far):
         assert gap[got].max() <= max(4.0 * gap.min(), 0.05) + 1e-9
 
 
+def test_near_envelopes_ends_for_a_point_meeting_nothing():
+    """A NaN point meets no box: no pairs and NaN, and the search ends (it looped)."""
+    tree = shapely.STRtree(np.array([shapely.box(0, 0, 1, 1)]))
+    rows, hits, half = _near_envelopes(tree, np.array([np.nan, 5.0]), np.array([0.0, 0.0]))
+    assert rows.tolist() == [1] and hits.tolist() == [0]
+    assert np.isnan(half[0]) and half[1] == pytest.approx(12.8)
+
+
 def test_restriction_refines_a_loose_bound_with_exact_distances():
     # the sites sit in the envelope of a huge C-shaped PA whose boundary is far:
     # the farthest-corner bound keeps everything, the exact distance to the C's

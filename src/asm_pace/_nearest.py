@@ -903,7 +903,7 @@ def _near_envelopes(
     used = np.full(lon.size, np.nan)
     todo = np.arange(lon.size)
     half = 0.05
-    while todo.size:
+    while todo.size and half < 1000.0:  # (a NaN point meets no box)
         if upto is not None:
             todo = todo[upto[todo] >= half]
         x, y = lon[todo], lat[todo]
