@@ -15,7 +15,7 @@ import geopandas as gpd
 import numpy as np
 import pytest
 import shapely
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from pyproj import Geod, Transformer
 
@@ -149,6 +149,16 @@ def test_no_crs_0_360_layer_is_read_as_lonlat_and_shifted():
     height=st.floats(0.1, 10.0),
     written=st.sampled_from(["naive", "continuous", "minus 360", "EPSG:3832", "EPSG:32601"]),
     clockwise=st.booleans(),
+)
+# found by hypothesis: a latitude of 2.2e-308 (the smallest normal float) made GEOS cut the
+# ring 0.125 degrees past the line
+@example(
+    west=171.875,
+    width=9.0,
+    south=2.2250738585072014e-308,
+    height=1.0,
+    written="EPSG:3832",
+    clockwise=False,
 )
 def test_boxes_straddling_the_antimeridian(west, width, south, height, written, clockwise):
     truth = shapely.segmentize(shapely.box(west, south, west + width, south + height), 0.25)
