@@ -352,7 +352,7 @@ def test_footprints_read_sites_repaired_are_not_checked_again(monkeypatch):
     edited = sites.copy()
     edited.loc[1, "geometry"] = shapely.Polygon([(3, 0), (4, 2), (4, 0), (3, 2)])
     checked.clear()
-    with pytest.warns(RepairedGeometryWarning, match="1 invalid polygon"):
+    with pytest.warns(RepairedGeometryWarning, match=r"1 invalid polygon.*\(site_id sq\)"):
         again = classify(edited, pas, NO_ECO)
     assert id(edited.geometry.values[1]) in checked and id(sites.geometry.values[0]) not in checked
     assert again["nearest_pa_km"].iloc[1] == pytest.approx(between(4.0, 5.0) / 1000, rel=1e-6)
@@ -423,6 +423,28 @@ def geod_area(poly: shapely.Polygon) -> float:
     """Geod area of a lon/lat polygon whose edges follow lon/lat lines (densified)."""
     x, y = shapely.segmentize(poly, 0.0002).exterior.xy
     return abs(GEOD.polygon_area_perimeter(list(x), list(y))[0])
+
+
+def test_repaired_footprints_named_by_their_own_rows():
+    """Footprints among points, six of them bow ties: the warning names the first five
+    repaired by their site ids (their rows in the whole layer, not among the footprints)."""
+    bow = shapely.Polygon([(0, 0), (0.2, 0.2), (0.2, 0), (0, 0.2)])
+    geoms = []
+    for i in range(12):
+        if i % 3 == 0:
+            geoms.append(shapely.Point(1.5 + 0.2 * i, 0.5))
+        elif i in (2, 10):
+            geoms.append(shapely.box(0.3 * i, 1.5, 0.3 * i + 0.1, 1.6))  # a valid footprint
+        else:
+            geoms.append(shapely.affinity.translate(bow, 0.3 * i, 2.0))
+    sites = site_layer(*geoms)
+    bows = [i for i in range(12) if i % 3 != 0 and i not in (2, 10)]
+    assert bows == [1, 4, 5, 7, 8, 11]
+    names = ", ".join(f"site_id S{i + 1}" for i in bows[:5])
+    with pytest.warns(RepairedGeometryWarning) as caught:
+        classify(sites, pa_layer(ALPHA), NO_ECO)
+    text = str(caught[0].message)
+    assert text.startswith(f"6 invalid polygon(s) in the sites layer ({names} and 1 more)")
 
 
 def test_footprint_share_and_reason():

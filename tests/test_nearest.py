@@ -288,7 +288,8 @@ def test_near_envelopes_hold_the_nearest_envelope(seed, n, spread, far):
 
 
 def test_near_envelopes_ends_for_a_point_meeting_nothing():
-    """A NaN point meets no box: no pairs and NaN, and the search ends (it looped)."""
+    """A NaN point meets no box: no pairs and NaN, and the search ends (the boxes grew
+    without end before they were bounded)."""
     tree = shapely.STRtree(np.array([shapely.box(0, 0, 1, 1)]))
     rows, hits, half = _near_envelopes(tree, np.array([np.nan, 5.0]), np.array([0.0, 0.0]))
     assert rows.tolist() == [1] and hits.tolist() == [0]

@@ -1041,9 +1041,10 @@ def relevant_polygons(
     Returns the sorted positions, or None when they would hold more than
     ``max_share`` of all the vertices (then the restriction does not pay, and
     an index of every polygon is cheaper), unless the exact bound was already
-    paid for: then None only when they hold every vertex. With ``exact=False`` only envelopes
-    are used (the farthest-envelope bound, never refined): a superset, valid
-    for any polygons that lie within their envelopes and are not empty.
+    paid for: then None only when they hold every vertex. With ``exact=False``
+    only envelopes are used (the farthest-envelope bound, never refined): a
+    superset, valid for any polygons that lie within their envelopes and are
+    not empty.
     ``envelopes``: the polygons' :class:`Envelopes` when already built (those of the
     polygons before a repair will do: a repaired polygon lies within its envelope).
 

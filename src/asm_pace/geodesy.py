@@ -103,8 +103,8 @@ def split_antimeridian(geoms: np.ndarray, *, geodesic_edges: bool = False) -> np
     g = geoms[cross]
     # coordinates within 1e-200 of 0 (a latitude of 2.2e-308 from a projection's round
     # trip) are 0: GEOS cut such a ring wrongly (a part 0.125 degrees past the line)
-    tiny = shapely.get_coordinates(g)
-    if (np.abs(tiny[tiny != 0.0]) < 1e-200).any():
+    xy = np.abs(shapely.get_coordinates(g))
+    if ((xy > 0.0) & (xy < 1e-200)).any():
         g = shapely.transform(g, lambda c: np.where(np.abs(c) < 1e-200, 0.0, c))
     if geodesic_edges:
         g = _geodesic_crossings(g)
